@@ -1,0 +1,102 @@
+# snilb — see README.md. `make` builds, `make check` runs every test suite.
+# Every target that needs a Debian package depends on `deps`, which installs
+# only what is missing (scripts/install-deps.sh).
+
+BUILD    ?= build
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD) \
+	    -DSNILB_VERSION='"$(VERSION)"'
+LDLIBS   := -lbpf -lelf -lz -ljansson
+# BPF: plain uapi headers (Debian keeps asm/ under the multiarch dir).
+BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
+# Tests and the fuzzer run under ASan/UBSan so an out-of-bounds read in the
+# parser fails loudly instead of passing by luck.
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
+TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$(BUILD)
+
+BPF_OBJS := $(BUILD)/hello_probe.bpf.o
+SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
+USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c
+HDRS     := $(wildcard include/*.h user/*.h)
+
+FUZZ_SECONDS ?= 60
+CORPUS   ?= $(abspath ../shared/corpus)
+export CORPUS
+
+.PHONY: all deps check test-unit test-corpus test-kernel fuzz fuzz-check \
+	demo clean
+
+all: $(BUILD)/snilb
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD):
+	@mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o | deps
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp
+	@mv $@.tmp $@
+
+$(BUILD)/snilb: $(USER_SRC) $(HDRS) $(SKELS) | deps $(BUILD)
+	$(CC) $(CFLAGS) $(USER_SRC) -o $@ $(LDLIBS)
+
+# --- tests ---------------------------------------------------------------
+
+$(BUILD)/test_clienthello: tests/unit/test_clienthello.c \
+		tests/unit/hello_builder.h user/hello.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_clienthello.c user/hello.c \
+		-o $@ -lcmocka -ljansson
+
+$(BUILD)/test_kdiff: tests/bpf/kdiff.c user/hello.c user/kparse.c \
+		tests/unit/hello_builder.h $(HDRS) $(SKELS) | deps $(BUILD)
+	$(CC) $(CFLAGS) tests/bpf/kdiff.c user/hello.c user/kparse.c \
+		-o $@ $(LDLIBS)
+
+$(BUILD)/fuzz_clienthello: fuzz/fuzz_clienthello.c user/hello.c \
+		tests/unit/hello_builder.h $(HDRS) | deps $(BUILD)
+	$(CLANG) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined \
+		-Iinclude -Iuser fuzz/fuzz_clienthello.c user/hello.c \
+		-o $@ -ljansson
+
+# Real hellos from the clients installed here (openssl, gnutls, curl,
+# python), captured by a local listener: test data we make ourselves.
+$(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
+	./tests/capture-hellos.sh $(BUILD)/hellos
+	@touch $@
+
+test-unit: $(BUILD)/test_clienthello $(BUILD)/hellos/.done
+	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
+
+test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
+	./tests/corpus.sh $(BUILD)/snilb
+
+# Differential: the verifier-checked parser against the userspace one, on
+# the corpus, our captures, generated mutations and the fuzzer's corpus.
+test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
+	$(BUILD)/test_kdiff --mutations 4000 $(BUILD)/hellos $(CORPUS)/hello \
+		$(BUILD)/fuzz/corpus
+
+fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
+	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz 0
+
+fuzz-check: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
+	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+check: all test-unit test-corpus fuzz-check test-kernel
+
+demo: all $(BUILD)/hellos/.done
+	./scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

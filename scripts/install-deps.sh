@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install, from Debian 12's package registry, whatever snilb needs and this
+# machine lacks. Idempotent: a second run installs nothing and touches no
+# network. Every make target that needs a dependency calls this first.
+set -euo pipefail
+
+# Build: compiler for the BPF target and userspace, libbpf, skeleton
+# generator, jansson (JSON output). Tests: cmocka, clang's sanitizer and
+# libFuzzer runtime, and real TLS clients (openssl, gnutls-bin, curl,
+# python3) whose ClientHellos the tests capture.
+PKGS=(
+	make
+	clang
+	llvm
+	libbpf-dev
+	libelf-dev
+	zlib1g-dev
+	bpftool
+	libcmocka-dev
+	libjansson-dev
+	libclang-rt-14-dev
+	pkg-config
+	iproute2
+	openssl
+	gnutls-bin
+	curl
+	python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists once per run only when they are missing or stale,
+# so a second make target does not hit the network again.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -720 2>/dev/null | head -1)" ]; then
+	apt-get update -q >&2
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}" >&2

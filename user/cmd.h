@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Subcommands of the snilb binary. Each returns the process exit status. */
+#ifndef SNILB_USER_CMD_H
+#define SNILB_USER_CMD_H
+
+/* Exit statuses shared by every subcommand. */
+#define EXIT_NOMATCH	1	/* ran fine, but not every input was good */
+#define EXIT_USAGE	2	/* bad arguments or an I/O error */
+
+int cmd_sni(int argc, char **argv);
+
+#endif /* SNILB_USER_CMD_H */

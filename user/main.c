@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* snilb: one binary, one subcommand per job. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#ifndef SNILB_VERSION
+#define SNILB_VERSION "dev"
+#endif
+
+static const char usage[] =
+"Usage: snilb COMMAND [OPTIONS]\n"
+"\n"
+"snilb routes TLS connections by their SNI inside the Linux kernel: a BPF\n"
+"program reads the ClientHello and splices the connection to a backend\n"
+"(Gateway API TLSRoute passthrough, no proxy in the data path).\n"
+"\n"
+"Commands:\n"
+"  sni FILE...    parse captured client bytes and print the SNI, ALPN and\n"
+"                 TLS facts snilb routes by (or why it would reject them)\n"
+"  version        print the version\n"
+"\n"
+"Run 'snilb COMMAND --help' for a command's options.\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
+	    !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("snilb %s\n", SNILB_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "sni"))
+		return cmd_sni(argc - 1, argv + 1);
+	fprintf(stderr, "snilb: unknown command '%s'\n\n%s", cmd, usage);
+	return EXIT_USAGE;
+}
