@@ -84,7 +84,7 @@ test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 # Differential: the verifier-checked parser against the userspace one, on
 # the corpus, our captures, generated mutations and the fuzzer's corpus.
 test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
-	$(BUILD)/test_kdiff --mutations 4000 $(BUILD)/hellos $(CORPUS)/hello \
+	$(BUILD)/test_kdiff -m 4000 $(BUILD)/hellos $(CORPUS)/hello \
 		$(BUILD)/fuzz/corpus
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done

@@ -540,16 +540,18 @@ static long ch_ext_cb(__u32 i, void *ctx)
 	return 0;
 }
 
-/* Skip a vector whose length is @lbytes wide; bounds it by [@min, @max]. */
+/* Skip a vector whose length is @lbytes wide; its length must be in
+ * [@min, @max] and a multiple of @unit (1 or 2). */
 static __always_inline int ch_skip_vec(struct ch_parser *p, __u32 lbytes,
-				       __u32 min, __u32 max)
+				       __u32 min, __u32 max, __u32 unit)
 {
 	__u32 n;
 
 	if (p->lpos + lbytes > p->hs_end)
 		goto bad;
 	n = lbytes == 1 ? ch_u8(p) : ch_u16(p);
-	if (n < min || n > max || p->lpos + n > p->hs_end)
+	if (n < min || n > max || (n & (unit - 1)) ||
+	    p->lpos + n > p->hs_end)
 		goto bad;
 	ch_seek(p, p->lpos + n);
 	return 0;
@@ -564,9 +566,9 @@ static __always_inline void ch_body(struct ch_parser *p)
 
 	p->rec = 0;
 	ch_seek(p, 4 + 2 + 32);			/* legacy_version, random */
-	if (ch_skip_vec(p, 1, 0, 32) ||		/* legacy_session_id */
-	    ch_skip_vec(p, 2, 2, 65534) ||	/* cipher_suites */
-	    ch_skip_vec(p, 1, 1, 255))		/* compression_methods */
+	if (ch_skip_vec(p, 1, 0, 32, 1) ||	/* legacy_session_id */
+	    ch_skip_vec(p, 2, 2, 65534, 2) ||	/* cipher_suites */
+	    ch_skip_vec(p, 1, 1, 255, 1))	/* compression_methods */
 		return;
 	if (p->lpos == p->hs_end) {
 		ch_fail(p, CH_R_NO_SNI);	/* TLS <= 1.2 without extensions */
