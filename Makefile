@@ -31,7 +31,7 @@ CORPUS   ?= $(abspath ../shared/corpus)
 export CORPUS
 
 .PHONY: all deps check test-unit test-corpus test-kernel fuzz fuzz-check \
-	demo clean
+	bench-parser demo clean
 
 all: $(BUILD)/snilb
 
@@ -87,11 +87,18 @@ test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 	$(BUILD)/test_kdiff -m 4000 $(BUILD)/hellos $(CORPUS)/hello \
 		$(BUILD)/fuzz/corpus
 
+# `make fuzz` runs until interrupted (or FUZZ_SECONDS=N make fuzz);
+# `make check` runs it for FUZZ_SECONDS (60 s).
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
-	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz 0
+	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz \
+		$(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),0)
 
 fuzz-check: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
 	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+# Cost per hello of both builds of the parser on the real hellos.
+bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
+	$(BUILD)/test_kdiff -b $(BUILD)/hellos $(CORPUS)/hello
 
 check: all test-unit test-corpus fuzz-check test-kernel
 

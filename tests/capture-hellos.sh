@@ -132,6 +132,7 @@ while True:
 EOF
 
 coproc LST { exec python3 "$work/listener.py" "$outdir"; }
+# shellcheck disable=SC2153 # LST_PID comes from coproc
 lst_pid=$LST_PID
 # Keep our own copies: bash drops the LST array once the coprocess exits.
 exec {lst_in}<&"${LST[0]}" {lst_out}>&"${LST[1]}"
@@ -148,13 +149,13 @@ declare -A recs=()
 # capture NAME SNI ALPN NOTE CMD...: run one client against the listener.
 # SNI is written lower-cased (names are case-insensitive; snilb folds them).
 capture() {
-	local name=$1 sni=$2 alpn=$3 note=$4 rc=0 line why
+	local name=$1 sni=$2 alpn=$3 note=$4 rc=0 line why f
 	shift 4
 	echo "expect $name" >&"$lst_out"
 	# The listener hangs up after the hello, so clients exit on their own;
 	# timeout is only for one that does not.
 	timeout 5 "$@" </dev/null >"$work/$name.log" 2>&1 || rc=$?
-	echo done >&"$lst_out"
+	echo "done" >&"$lst_out"
 	if ! read -r -t 10 -u "$lst_in" line; then
 		echo "$0: listener gave no answer for $name" >&2
 		exit 1
