@@ -24,11 +24,13 @@ TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$
 BPF_OBJS := $(BUILD)/hello_probe.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c
-HDRS     := $(wildcard include/*.h user/*.h)
+HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
 CORPUS   ?= $(abspath ../shared/corpus)
 export CORPUS
+
+.SECONDARY: $(BPF_OBJS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel fuzz fuzz-check \
 	bench-parser demo clean

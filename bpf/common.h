@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Small pieces both of the data plane's programs use. */
+#ifndef SNILB_BPF_COMMON_H
+#define SNILB_BPF_COMMON_H
+
+#include "maps.h"
+#include "pkt.h"
+#include "reply.h"
+
+static __always_inline void flow_key(const struct pkt *p,
+				     struct snilb_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->cport = p->sport;
+	k->vport = p->dport;
+	__builtin_memcpy(k->caddr, p->saddr, 16);
+	__builtin_memcpy(k->vaddr, p->daddr, 16);
+}
+
+/* Copy the IP header and @len bytes of TCP header to @ip/@th. */
+static __always_inline int load_headers(struct __sk_buff *skb,
+					const struct pkt *p, __u8 *ip,
+					__u8 *th, __u32 len)
+{
+	__u32 iplen = p->family == SNILB_AF_INET ? 20 : 40;
+
+	if (bpf_skb_load_bytes(skb, p->l3, ip, iplen))
+		return -1;
+	if (len < 20 || len > 60)
+		return -1;
+	return bpf_skb_load_bytes(skb, p->l4, th, len);
+}
+
+static __always_inline int send_rst(struct __sk_buff *skb,
+				    const struct pkt *p, __u32 seq, __u32 ack,
+				    int with_ack)
+{
+	struct reply r = {
+		.seq = seq,
+		.ack = ack,
+		.flags = TCP_RST | (with_ack ? TCP_ACK : 0),
+	};
+
+	stat_inc(SNILB_ST_RST_SENT);
+	return send_reply(skb, p, &r);
+}
+
+#endif /* SNILB_BPF_COMMON_H */

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * SYN cookies. The kernel's helpers make and check the ISN; what the
+ * client asked for (MSS, window scale, SACK) travels in the low bits of the
+ * timestamp we send, which the client echoes back in its first ACK (the
+ * way netfilter's SYNPROXY does), so a SYN leaves no state behind.
+ * Clients without timestamps get a connection with reduced options: no
+ * window scaling, no SACK, and the configured MSS.
+ */
+#ifndef SNILB_BPF_COOKIE_H
+#define SNILB_BPF_COOKIE_H
+
+#include "pkt.h"
+#include "reply.h"
+
+#define TCPOPT_EOL	0
+#define TCPOPT_NOP	1
+#define TCPOPT_MSS	2
+#define TCPOPT_WSCALE	3
+#define TCPOPT_SACKOK	4
+#define TCPOPT_TS	8
+
+/* Timestamp bits: 0-3 window scale (0xf: none), 4 SACK, 5-6 MSS index. */
+#define TS_OPT_BITS	7
+#define TS_OPT_MASK	((1u << TS_OPT_BITS) - 1)
+#define TS_NO_WSCALE	0xf
+
+/* The MSS values the kernel's cookies can encode, per family (a function,
+ * not a table: a static const array lands in .rodata, which libbpf 1.1
+ * cannot finalise when clang moves it to .rodata.cst8). */
+static __always_inline __u16 mss_value(__u8 family, __u32 idx)
+{
+	if (family == SNILB_AF_INET)
+		return idx == 0 ? 536 : idx == 1 ? 1300 : idx == 2 ? 1440 : 1460;
+	return idx == 0 ? 1220 : idx == 1 ? 1400 : idx == 2 ? 1440 : 8940;
+}
+
+struct syn_opts {
+	__u16 mss;
+	__u8 wscale;		/* TS_NO_WSCALE when absent */
+	__u8 sack;
+	__u8 ts;
+	__u32 tsval;
+	__u32 tsecr;
+};
+
+/* @th is a 64-byte stack copy of the header: masked indexes stay inside. */
+static __always_inline __u32 opt_u32(const __u8 *th, __u32 i)
+{
+	return (__u32)th[i & 63] << 24 | (__u32)th[(i + 1) & 63] << 16 |
+	       (__u32)th[(i + 2) & 63] << 8 | th[(i + 3) & 63];
+}
+
+struct opt_walk {
+	const __u8 *th;
+	struct syn_opts *o;
+	__u32 i;
+	__u32 doff;
+};
+
+/* One option per call: bpf_loop keeps the verifier from walking every
+ * combination of 40 option bytes. */
+static long opt_cb(__u32 n, void *ctx)
+{
+	struct opt_walk *w = ctx;
+	struct syn_opts *o = w->o;
+	__u32 i = w->i, kind, len;
+
+	(void)n;
+	if (i >= w->doff || i >= 59)
+		return 1;
+	i &= 63;
+	kind = w->th[i];
+	if (kind == TCPOPT_EOL)
+		return 1;
+	if (kind == TCPOPT_NOP) {
+		w->i = i + 1;
+		return 0;
+	}
+	len = w->th[(i + 1) & 63];
+	if (len < 2 || i + len > w->doff)
+		return 1;
+	if (kind == TCPOPT_MSS && len == 4) {
+		o->mss = w->th[(i + 2) & 63] << 8 | w->th[(i + 3) & 63];
+	} else if (kind == TCPOPT_WSCALE && len == 3) {
+		o->wscale = w->th[(i + 2) & 63];
+		if (o->wscale > 14)
+			o->wscale = 14;		/* RFC 7323 2.3 */
+	} else if (kind == TCPOPT_SACKOK && len == 2) {
+		o->sack = 1;
+	} else if (kind == TCPOPT_TS && len == 10) {
+		o->ts = 1;
+		o->tsval = opt_u32(w->th, i + 2);
+		o->tsecr = opt_u32(w->th, i + 6);
+	}
+	w->i = i + len;
+	return 0;
+}
+
+/* Walk the options of the TCP header copied to @th (@doff bytes). */
+static __always_inline void parse_opts(const __u8 *th, __u32 doff,
+				       struct syn_opts *o)
+{
+	struct opt_walk w = { .th = th, .o = o, .i = 20, .doff = doff };
+
+	__builtin_memset(o, 0, sizeof(*o));
+	o->wscale = TS_NO_WSCALE;
+	bpf_loop(40, opt_cb, &w, 0);
+}
+
+static __always_inline __u32 mss_index(__u8 family, __u32 mss)
+{
+	__u32 i = 0;
+
+	if (mss >= mss_value(family, 1))
+		i = 1;
+	if (mss >= mss_value(family, 2))
+		i = 2;
+	if (mss >= mss_value(family, 3))
+		i = 3;
+	return i;
+}
+
+/* Our timestamp: milliseconds with the client's options in the low bits. */
+static __always_inline __u32 cookie_tsval(const struct syn_opts *o,
+					  __u8 family, __u32 mss)
+{
+	__u32 now = bpf_ktime_get_ns() / 1000000;
+
+	return (now & ~TS_OPT_MASK) | mss_index(family, mss) << 5 |
+	       (o->sack ? 1u << 4 : 0) | (o->wscale & 0xf);
+}
+
+/* What the client's first ACK tells us about the options it offered. */
+static __always_inline void cookie_decode(const struct syn_opts *ack,
+					  __u8 family, __u16 mss_nots,
+					  struct snilb_topts *t)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	if (!ack->ts) {
+		t->mss = mss_nots;
+		t->wscale = TS_NO_WSCALE;
+		return;
+	}
+	t->ts = 1;
+	t->mss = mss_value(family, (ack->tsecr >> 5) & 3);
+	t->wscale = ack->tsecr & 0xf;
+	t->sack = (ack->tsecr >> 4) & 1;
+}
+
+/* SYN-ACK options: MSS, then SACK-permitted/timestamps/window scale as
+ * the client offered them, NOP-padded to REPLY_OPTLEN. */
+static __always_inline void synack_opts(struct reply *r,
+					const struct syn_opts *o,
+					__u16 our_mss, __u32 tsval,
+					__u8 our_wscale)
+{
+	__u8 *b = r->opts;
+
+	__builtin_memset(b, TCPOPT_NOP, REPLY_OPTLEN);
+	b[0] = TCPOPT_MSS;
+	b[1] = 4;
+	b[2] = our_mss >> 8;
+	b[3] = our_mss & 0xff;
+	if (o->sack) {
+		b[4] = TCPOPT_SACKOK;
+		b[5] = 2;
+	}
+	if (o->ts) {
+		b[6] = TCPOPT_TS;
+		b[7] = 10;
+		b[8] = tsval >> 24;
+		b[9] = tsval >> 16;
+		b[10] = tsval >> 8;
+		b[11] = tsval;
+		b[12] = o->tsval >> 24;
+		b[13] = o->tsval >> 16;
+		b[14] = o->tsval >> 8;
+		b[15] = o->tsval;
+	}
+	if (o->wscale != TS_NO_WSCALE) {
+		b[17] = TCPOPT_WSCALE;
+		b[18] = 3;
+		b[19] = our_wscale;
+	}
+	r->has_opts = 1;
+}
+
+#endif /* SNILB_BPF_COOKIE_H */

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The data plane's maps; their layouts are in include/snilb_abi.h. */
+#ifndef SNILB_BPF_MAPS_H
+#define SNILB_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "snilb_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SNILB_MAX_LISTENERS);
+	__type(key, struct snilb_listener_key);
+	__type(value, struct snilb_listener);
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SNILB_MAX_ROUTES);
+	__type(key, struct snilb_route_key);
+	__type(value, struct snilb_route);
+} routes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snilb_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SNILB_ST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/*
+ * A plain hash, not an LRU: an established flow must never be evicted to
+ * make room for a new one. When it is full, new connections get an RST.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SNILB_MAX_FLOWS);
+	__type(key, struct snilb_flow_key);
+	__type(value, struct snilb_flow);
+} flows SEC(".maps");
+
+/* Hello buffers live only while a handshake waits for its hello. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SNILB_MAX_HELLOS);
+	__type(key, struct snilb_flow_key);
+	__type(value, struct snilb_hello);
+} hellos SEC(".maps");
+
+/* Per-CPU scratch for what is too big for the 512-byte stack: the parse
+ * result, header copies for the cookie helpers, a flow being built. */
+struct scratch {
+	struct ch_result res;
+	__u8 ip[40];
+	__u8 th[64];
+	struct snilb_flow flow;
+	struct snilb_hello zero_hello;	/* never written: template */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline const struct snilb_config *get_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&config, &zero);
+}
+
+#endif /* SNILB_BPF_MAPS_H */

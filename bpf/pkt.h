@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Packet parsing for the data plane: Ethernet, IPv4/IPv6, TCP. */
+#ifndef SNILB_BPF_PKT_H
+#define SNILB_BPF_PKT_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "snilb_abi.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+#define IP_MF_OFFSET 0x3fff	/* more-fragments flag + offset */
+
+/* What the program knows about a TCP packet once parsed. */
+struct pkt {
+	__u32 l3;		/* offset of the IP header */
+	__u32 l4;		/* offset of the TCP header */
+	__u32 doff;		/* TCP header length, options included */
+	__u32 plen;		/* TCP payload length */
+	__u32 seq;		/* host order */
+	__u32 ack;
+	__u8 flags;
+	__u8 family;		/* SNILB_AF_INET or SNILB_AF_INET6 */
+	__be16 sport;
+	__be16 dport;
+	__u16 pad;
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+
+enum parse_verdict {
+	PARSE_TCP = 0,		/* a TCP packet, fields filled */
+	PARSE_NOT_TCP,		/* not ours to look at */
+	PARSE_BAD,		/* TCP, but broken: drop if it is ours */
+};
+
+static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p,
+				     __u32 l4, __u32 l4_len)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct tcphdr *th = data + l4;
+
+	if ((void *)(th + 1) > end)
+		return PARSE_BAD;
+	/* Ports first: a broken header to a listener is dropped, one to
+	 * anything else is not our business. */
+	p->sport = th->source;
+	p->dport = th->dest;
+	p->l4 = l4;
+	p->doff = th->doff * 4;
+	if (p->doff < sizeof(*th) || p->doff > l4_len)
+		return PARSE_BAD;
+	p->plen = l4_len - p->doff;
+	p->seq = bpf_ntohl(th->seq);
+	p->ack = bpf_ntohl(th->ack_seq);
+	p->flags = ((__u8 *)th)[13];
+	return PARSE_TCP;
+}
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + p->l3;
+	__u32 tot;
+
+	if ((void *)(ip + 1) > end)
+		return PARSE_NOT_TCP;
+	if (ip->protocol != IPPROTO_TCP)
+		return PARSE_NOT_TCP;
+	p->family = SNILB_AF_INET;
+	p->saddr[0] = ip->saddr;
+	p->daddr[0] = ip->daddr;
+	tot = bpf_ntohs(ip->tot_len);
+	/* Options and fragments never come from a real client's TCP. */
+	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_MF_OFFSET)) ||
+	    tot < sizeof(*ip) || p->l3 + tot > skb->len)
+		return PARSE_BAD;
+	return parse_tcp(skb, p, p->l3 + sizeof(*ip), tot - sizeof(*ip));
+}
+
+static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + p->l3;
+	__u32 plen;
+
+	if ((void *)(ip6 + 1) > end)
+		return PARSE_NOT_TCP;
+	if (ip6->nexthdr != IPPROTO_TCP)
+		return PARSE_NOT_TCP;	/* extension headers: not ours */
+	p->family = SNILB_AF_INET6;
+	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	plen = bpf_ntohs(ip6->payload_len);
+	if (p->l3 + sizeof(*ip6) + plen > skb->len)
+		return PARSE_BAD;
+	return parse_tcp(skb, p, p->l3 + sizeof(*ip6), plen);
+}
+
+/* Headers up to the end of the longest TCP header, pulled into the linear
+ * area if the driver left them in fragments. */
+#define PULL_LEN (ETH_HLEN + sizeof(struct ipv6hdr) + 60)
+
+static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u32 want = skb->len < PULL_LEN ? skb->len : PULL_LEN;
+
+	if (data + want > end) {
+		bpf_skb_pull_data(skb, want);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		eth = data;
+	}
+	if ((void *)(eth + 1) > end)
+		return PARSE_NOT_TCP;
+	p->l3 = sizeof(*eth);
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(skb, p);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(skb, p);
+	return PARSE_NOT_TCP;
+}
+
+#endif /* SNILB_BPF_PKT_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * snilb's data plane: a TC ingress program that answers TCP handshakes to
+ * the listeners with SYN cookies, buffers the ClientHello, routes it by
+ * SNI and (next) splices the connection to a backend. Everything not
+ * addressed to a listener passes untouched.
+ *
+ * snilb_ingress is the per-packet path and stays small; a segment of a
+ * hello still being buffered is handed to snilb_hello by tail call, which
+ * also gives the parser a fresh stack.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+#include "pkt.h"
+#include "reply.h"
+#include "cookie.h"
+#include "route.h"
+#include "common.h"
+#include "hello.h"
+
+enum { PROG_HELLO = 0, PROG_MAX };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, PROG_MAX);
+	__type(key, __u32);
+	__array(values, int(struct __sk_buff *));
+} progs SEC(".maps") = {
+	.values = { [PROG_HELLO] = (void *)&snilb_hello },
+};
+
+
+#define DEFAULT_WINDOW		64240
+#define DEFAULT_WSCALE		7
+#define DEFAULT_MSS_NOTS4	1460
+#define DEFAULT_MSS_NOTS6	1440
+
+/*
+ * The handlers below are subprograms, not inlined: a program that tail
+ * calls may use bpf-to-bpf calls only with frames under 256 bytes, and
+ * inlined they would put all their header copies in one frame.
+ */
+#define HANDLER static __attribute__((noinline)) int
+
+/* Returned by a handler: hand the packet to snilb_hello. */
+#define GO_HELLO (-1)
+
+/* 1. SYN to a listener: SYN-ACK with a cookie, no state. */
+HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
+				  const struct snilb_config *cfg)
+{
+	struct scratch *sc = get_scratch();
+	struct syn_opts o;
+	struct reply r = {};
+	__u8 *ip, *th;
+	__s64 gen;
+	__u32 mss;
+
+	if (!sc)
+		return TC_ACT_SHOT;
+	ip = sc->ip;
+	th = sc->th;
+	if (p->flags & (TCP_RST | TCP_FIN) || load_headers(skb, p, ip, th,
+							   p->doff)) {
+		stat_inc(SNILB_ST_BAD_TCP);
+		return TC_ACT_SHOT;
+	}
+	if (p->family == SNILB_AF_INET)
+		gen = bpf_tcp_raw_gen_syncookie_ipv4((struct iphdr *)ip,
+						     (struct tcphdr *)th,
+						     p->doff & 63);
+	else
+		gen = bpf_tcp_raw_gen_syncookie_ipv6((struct ipv6hdr *)ip,
+						     (struct tcphdr *)th,
+						     p->doff & 63);
+	if (gen < 0) {
+		stat_inc(SNILB_ST_BAD_TCP);
+		return TC_ACT_SHOT;
+	}
+	parse_opts(th, p->doff, &o);
+	if (!o.ts) {
+		/* Nowhere to keep them: offer no scaling and no SACK. */
+		o.sack = 0;
+		o.wscale = TS_NO_WSCALE;
+	}
+	mss = (gen >> 32) & 0xffff;
+	synack_opts(&r, &o, p->family == SNILB_AF_INET ? 1460 : 1440,
+		    cookie_tsval(&o, p->family, mss),
+		    cfg && cfg->wscale ? cfg->wscale : DEFAULT_WSCALE);
+	r.seq = (__u32)gen;
+	r.ack = p->seq + 1;
+	r.flags = TCP_SYN | TCP_ACK;
+	r.window = cfg && cfg->window ? cfg->window : DEFAULT_WINDOW;
+	stat_inc(SNILB_ST_SYN);
+	return send_reply(skb, p, &r);
+}
+
+static __always_inline int cookie_ok(struct __sk_buff *skb,
+				     const struct pkt *p, __u8 *ip, __u8 *th)
+{
+	if (load_headers(skb, p, ip, th, p->doff))
+		return 0;
+	if (p->family == SNILB_AF_INET)
+		return !bpf_tcp_raw_check_syncookie_ipv4((struct iphdr *)ip,
+							 (struct tcphdr *)th);
+	return !bpf_tcp_raw_check_syncookie_ipv6((struct ipv6hdr *)ip,
+						 (struct tcphdr *)th);
+}
+
+static __always_inline void flow_macs(struct __sk_buff *skb,
+				      struct snilb_flow *f)
+{
+	__u8 mac[12];
+
+	if (!bpf_skb_load_bytes(skb, 0, mac, 12)) {
+		__builtin_memcpy(f->lmac, mac, 6);
+		__builtin_memcpy(f->cmac, mac + 6, 6);
+	}
+}
+
+/* 2. First ACK (or first data) of a connection we have no state for. */
+HANDLER on_first_ack(struct __sk_buff *skb,
+					const struct pkt *p,
+					const struct snilb_listener *l,
+					const struct snilb_config *cfg)
+{
+	struct scratch *sc = get_scratch();
+	struct snilb_flow_key k;
+	struct snilb_flow *f;
+	struct syn_opts o;
+	__u16 nots;
+
+	if (!sc || (p->flags & TCP_RST) || !(p->flags & TCP_ACK))
+		return TC_ACT_SHOT;
+	if (!cookie_ok(skb, p, sc->ip, sc->th)) {
+		stat_inc(SNILB_ST_COOKIE_BAD);
+		stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_BAD_COOKIE);
+		return send_rst(skb, p, p->ack, 0, 0);
+	}
+	stat_inc(SNILB_ST_COOKIE_OK);
+	parse_opts(sc->th, p->doff, &o);
+	if (p->family == SNILB_AF_INET)
+		nots = cfg && cfg->mss_nots4 ? cfg->mss_nots4 :
+		       DEFAULT_MSS_NOTS4;
+	else
+		nots = cfg && cfg->mss_nots6 ? cfg->mss_nots6 :
+		       DEFAULT_MSS_NOTS6;
+	f = &sc->flow;
+	__builtin_memset(f, 0, sizeof(*f));
+	cookie_decode(&o, p->family, nots, &f->opts);
+	f->state = SNILB_FS_HELLO;
+	f->listener = l->id;
+	f->client_isn = p->seq - 1;
+	f->our_isn = p->ack - 1;
+	f->ts_recent = o.tsval;
+	f->ifindex = skb->ifindex;
+	f->created_ns = bpf_ktime_get_ns();
+	f->seen_ns = f->created_ns;
+	flow_macs(skb, f);
+	flow_key(p, &k);
+	if (bpf_map_update_elem(&flows, &k, f, BPF_NOEXIST)) {
+		stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
+		return send_rst(skb, p, p->ack, p->seq + p->plen, 1);
+	}
+	stat_inc(SNILB_ST_FLOW_NEW);
+	if (!p->plen && !(p->flags & TCP_FIN))
+		return TC_ACT_SHOT;		/* the pure ACK is consumed */
+	return GO_HELLO;
+}
+
+SEC("tc")
+int snilb_ingress(struct __sk_buff *skb)
+{
+	const struct snilb_config *cfg = get_config();
+	struct snilb_listener_key lk = {};
+	struct snilb_listener *l;
+	struct snilb_flow_key k;
+	struct snilb_flow *f;
+	struct pkt p = {};
+	int v;
+
+	v = parse_packet(skb, &p);
+	if (v == PARSE_NOT_TCP || !p.dport)
+		return TC_ACT_OK;
+	lk.family = p.family;
+	lk.port = p.dport;
+	__builtin_memcpy(lk.addr, p.daddr, 16);
+	l = bpf_map_lookup_elem(&listeners, &lk);
+	if (!l) {
+		stat_inc(SNILB_ST_PASS);
+		return TC_ACT_OK;
+	}
+	if (v == PARSE_BAD) {
+		stat_inc(SNILB_ST_BAD_TCP);
+		return TC_ACT_SHOT;
+	}
+	if ((p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return on_syn(skb, &p, cfg);
+	flow_key(&p, &k);
+	f = bpf_map_lookup_elem(&flows, &k);
+	if (!f) {
+		v = on_first_ack(skb, &p, l, cfg);
+		if (v != GO_HELLO)
+			return v;
+	} else if (f->state != SNILB_FS_HELLO) {
+		/* Binding and splicing come next; nothing leaks out. */
+		return TC_ACT_SHOT;
+	}
+	bpf_tail_call(skb, &progs, PROG_HELLO);
+	return TC_ACT_SHOT;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

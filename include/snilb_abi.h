@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data plane's map ABI: what the BPF program (bpf/snilb.bpf.c) and the
+ * userspace library (user/dataplane.c) both read and write. Addresses and
+ * ports are in network byte order; everything else in host order.
+ */
+#ifndef SNILB_ABI_H
+#define SNILB_ABI_H
+
+#include <linux/types.h>
+
+#include "clienthello.h"
+
+#define SNILB_MAX_LISTENERS	1024
+#define SNILB_MAX_ROUTES	65536
+#define SNILB_MAX_FLOWS		262144
+#define SNILB_MAX_HELLOS	4096	/* handshakes buffering at once */
+
+#define SNILB_AF_INET	4
+#define SNILB_AF_INET6	6
+
+/* listeners: {family, vip, port} -> listener. IPv4 uses addr[0]. */
+struct snilb_listener_key {
+	__u8 family;
+	__u8 pad;
+	__be16 port;
+	__be32 addr[4];
+};
+
+struct snilb_listener {
+	__u32 id;		/* index into per-listener counters */
+	__u32 flags;
+};
+
+/*
+ * routes: {listener, hash of a name} -> route. A wildcard route
+ * "*.example.com" is stored under the hash of ".example.com"; the data
+ * plane hashes a name once, right to left, which yields the hash of every
+ * dot-suffix on the way (snilb_name_hash_*). The full name in the value is
+ * compared before a route is used, so a hash collision can never send a
+ * connection to another tenant's backends.
+ */
+struct snilb_route_key {
+	__u32 listener;
+	__u32 pad;
+	__u64 hash;
+};
+
+struct snilb_route {
+	__u32 id;		/* index into per-route counters */
+	__u32 set;		/* backend set (flipped in one write) */
+	__u32 name_len;
+	__u32 pad;
+	char name[256];		/* ".example.com" for a wildcard */
+};
+
+/* Why a connection was answered with an RST; one counter each. */
+enum snilb_reject {
+	SNILB_REJ_PARSE = 0,	/* + enum ch_reason: the hello was refused */
+	SNILB_REJ_NO_ROUTE = CH_R_MAX,	/* valid name, no route for it */
+	SNILB_REJ_NO_BACKEND,
+	SNILB_REJ_TIMEOUT,	/* client sent no complete hello in time */
+	SNILB_REJ_TABLE_FULL,	/* flow or hello table full */
+	SNILB_REJ_BAD_COOKIE,
+	SNILB_REJ_MAX,
+};
+
+/* Global counters, index into the per-CPU `stats` array. */
+enum snilb_stat {
+	SNILB_ST_PASS = 0,		/* packets not ours, passed on */
+	SNILB_ST_SYN,			/* SYNs answered with a cookie */
+	SNILB_ST_COOKIE_OK,
+	SNILB_ST_COOKIE_BAD,
+	SNILB_ST_FLOW_NEW,
+	SNILB_ST_HELLO_SEG,		/* hello segments buffered */
+	SNILB_ST_HELLO_DUP,		/* retransmitted bytes ignored */
+	SNILB_ST_HELLO_GAP,		/* out-of-order segment, dropped */
+	SNILB_ST_ROUTED,		/* hellos that matched a route */
+	SNILB_ST_RST_SENT,
+	SNILB_ST_BAD_TCP,		/* malformed TCP to a listener */
+	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
+	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
+};
+
+/* config[0]: settings the agent writes; zero means the default. */
+struct snilb_config {
+	__u32 hello_cap;	/* largest hello, bytes (16 KiB) */
+	__u32 hello_timeout_ms;	/* client silent after handshake (10 s) */
+	__u32 idle_timeout_s;	/* established flow idle (3600 s) */
+	__u16 mss_nots4;	/* MSS assumed for IPv4 clients without TS */
+	__u16 mss_nots6;
+	__u8 wscale;		/* window scale we advertise (7) */
+	__u8 pad[3];
+	__u32 window;		/* window in our SYN-ACK, unscaled (64240) */
+};
+
+/* flows: client tuple -> state. */
+struct snilb_flow_key {
+	__u8 family;
+	__u8 pad;
+	__be16 cport;
+	__be16 vport;
+	__u16 pad2;
+	__be32 caddr[4];
+	__be32 vaddr[4];
+};
+
+enum snilb_flow_state {
+	SNILB_FS_HELLO = 1,	/* handshake done, buffering the hello */
+	SNILB_FS_ROUTED,	/* route found, binding to a backend */
+	SNILB_FS_SPLICED,
+	SNILB_FS_CLOSING,
+};
+
+/* Client TCP options, as carried through the cookie's timestamp bits. */
+struct snilb_topts {
+	__u16 mss;
+	__u8 wscale;		/* 0xf: none */
+	__u8 sack;
+	__u8 ts;		/* timestamps in use */
+	__u8 pad[3];
+};
+
+struct snilb_flow {
+	__u32 state;
+	__u32 listener;
+	__u32 route;
+	__u32 set;
+	__u32 client_isn;	/* client's ISN */
+	__u32 our_isn;		/* the cookie */
+	__u32 ts_recent;	/* last TSval from the client */
+	__u32 hello_len;	/* contiguous hello bytes buffered */
+	__u32 need;		/* parse again once this many are there */
+	__u32 ifindex;		/* where the client's packets arrive */
+	struct snilb_topts opts;
+	__u64 created_ns;
+	__u64 seen_ns;
+	__u8 cmac[6];		/* client side next hop, for replies */
+	__u8 lmac[6];
+};
+
+/* hellos: client tuple -> buffered bytes (released once routed). */
+struct snilb_hello {
+	__u32 len;
+	__u32 pad;
+	__u8 buf[CH_BUF_SIZE + 2048];	/* slack: copies are chunked */
+};
+
+/* --- names ------------------------------------------------------------ */
+
+#define SNILB_HASH_SEED 0xcbf29ce484222325ull	/* FNV-1a offset basis */
+#define SNILB_HASH_PRIME 0x100000001b3ull
+
+/* One step of the right-to-left FNV-1a hash of a name. */
+static __always_inline __u64 snilb_hash_step(__u64 h, __u8 c)
+{
+	return (h ^ c) * SNILB_HASH_PRIME;
+}
+
+/* The route key hash of @len bytes of @name (userspace side). */
+static inline __u64 snilb_name_hash(const char *name, __u32 len)
+{
+	__u64 h = SNILB_HASH_SEED;
+
+	while (len--)
+		h = snilb_hash_step(h, (__u8)name[len]);
+	return h;
+}
+
+#endif /* SNILB_ABI_H */
