@@ -21,9 +21,10 @@ BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
 TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$(BUILD)
 
-BPF_OBJS := $(BUILD)/hello_probe.bpf.o
+BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
-USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c
+USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
+	    user/dataplane.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -32,7 +33,8 @@ export CORPUS
 
 .SECONDARY: $(BPF_OBJS)
 
-.PHONY: all deps check test-unit test-corpus test-kernel fuzz fuzz-check \
+.PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
+	fuzz fuzz-check \
 	bench-parser demo clean
 
 all: $(BUILD)/snilb
@@ -91,6 +93,16 @@ test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 
 # `make fuzz` runs until interrupted (or FUZZ_SECONDS=N make fuzz);
 # `make check` runs it for FUZZ_SECONDS (60 s).
+$(BUILD)/test_dataplane: tests/bpf/test_dataplane.c tests/bpf/packets.h \
+		user/dataplane.c tests/unit/hello_builder.h $(HDRS) $(SKELS) \
+		| deps $(BUILD)
+	$(CC) $(CFLAGS) -Itests/bpf tests/bpf/test_dataplane.c \
+		user/dataplane.c -o $@ $(LDLIBS) -lcmocka
+
+# The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
+test-dataplane: $(BUILD)/test_dataplane
+	$(BUILD)/test_dataplane
+
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
 	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz \
 		$(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),0)
@@ -102,7 +114,7 @@ fuzz-check: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
 bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 	$(BUILD)/test_kdiff -b $(BUILD)/hellos $(CORPUS)/hello
 
-check: all test-unit test-corpus fuzz-check test-kernel
+check: all test-unit test-corpus fuzz-check test-kernel test-dataplane
 
 demo: all $(BUILD)/hellos/.done
 	./scripts/demo.sh $(BUILD)

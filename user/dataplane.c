@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "snilb.skel.h"
+
+struct dataplane {
+	struct snilb_bpf *skel;
+	int ncpus;
+};
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && getenv("SNILB_DEBUG_BPF"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+struct dataplane *dp_open(char *err, size_t errlen)
+{
+	struct dataplane *dp = calloc(1, sizeof(*dp));
+
+	if (!dp) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	libbpf_set_print(quiet);
+	dp->ncpus = libbpf_num_possible_cpus();
+	dp->skel = snilb_bpf__open_and_load();
+	if (!dp->skel || dp->ncpus <= 0) {
+		snprintf(err, errlen, "cannot load the data plane: %s (needs "
+			 "root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON and kernel "
+			 ">= 6.0; SNILB_DEBUG_BPF=1 shows the verifier log)",
+			 strerror(errno));
+		dp_close(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+void dp_close(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	snilb_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+int dp_prog_fd(struct dataplane *dp)
+{
+	return bpf_program__fd(dp->skel->progs.snilb_ingress);
+}
+
+int dp_map_fd(struct dataplane *dp, const char *name)
+{
+	struct bpf_map *m;
+
+	m = bpf_object__find_map_by_name(dp->skel->obj, name);
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+int dp_attach(struct dataplane *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
+		    .prog_fd = dp_prog_fd(dp), .flags = BPF_TC_F_REPLACE);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int dp_detach(struct dataplane *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+
+	(void)dp;
+	return bpf_tc_detach(&hook, &opts);
+}
+
+static int parse_addr(const char *s, struct snilb_listener_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (inet_pton(AF_INET, s, k->addr) == 1) {
+		k->family = SNILB_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, k->addr) == 1) {
+		k->family = SNILB_AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
+		    uint32_t id)
+{
+	struct snilb_listener_key k;
+	struct snilb_listener v = { .id = id };
+
+	if (parse_addr(addr, &k))
+		return -EINVAL;
+	k.port = htons(port);
+	if (bpf_map_update_elem(dp_map_fd(dp, "listeners"), &k, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* "*.example.com" is stored as ".example.com" (see snilb_abi.h). */
+static int route_key(uint32_t listener, const char *hostname,
+		     struct snilb_route_key *k, const char **name)
+{
+	size_t len;
+
+	*name = hostname[0] == '*' ? hostname + 1 : hostname;
+	len = strlen(*name);
+	if (!len || len > CH_SNI_MAX || (hostname[0] == '*' &&
+					 (*name)[0] != '.'))
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->listener = listener;
+	k->hash = snilb_name_hash(*name, (uint32_t)len);
+	return 0;
+}
+
+int dp_route_add(struct dataplane *dp, uint32_t listener,
+		 const char *hostname, uint32_t route_id, uint32_t set)
+{
+	int fd = dp_map_fd(dp, "routes");
+	struct snilb_route_key k;
+	struct snilb_route v, old;
+	const char *name;
+
+	if (route_key(listener, hostname, &k, &name))
+		return -EINVAL;
+	memset(&v, 0, sizeof(v));
+	v.id = route_id;
+	v.set = set;
+	v.name_len = (uint32_t)strlen(name);
+	memcpy(v.name, name, v.name_len);
+	if (!bpf_map_lookup_elem(fd, &k, &old) && strcmp(old.name, v.name))
+		return -EEXIST;		/* hash collision with another name */
+	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int dp_route_del(struct dataplane *dp, uint32_t listener,
+		 const char *hostname)
+{
+	struct snilb_route_key k;
+	const char *name;
+
+	if (route_key(listener, hostname, &k, &name))
+		return -EINVAL;
+	if (bpf_map_delete_elem(dp_map_fd(dp, "routes"), &k))
+		return -errno;
+	return 0;
+}
+
+int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(dp_map_fd(dp, "config"), &zero, cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val)
+{
+	uint64_t *v = calloc((size_t)dp->ncpus, sizeof(*v));
+	int i;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp_map_fd(dp, "stats"), &idx, v)) {
+		free(v);
+		return -errno;
+	}
+	*val = 0;
+	for (i = 0; i < dp->ncpus; i++)
+		*val += v[i];
+	free(v);
+	return 0;
+}

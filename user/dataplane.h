@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data plane from userspace: load the BPF programs, attach them to
+ * interfaces, and write listeners, routes and settings into their maps.
+ * Every function returns 0 or a negative errno and, on error, leaves the
+ * maps as they were.
+ */
+#ifndef SNILB_USER_DATAPLANE_H
+#define SNILB_USER_DATAPLANE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snilb_abi.h"
+
+struct dataplane;
+
+/* Load (verify) the programs; @err gets a message on failure. */
+struct dataplane *dp_open(char *err, size_t errlen);
+void dp_close(struct dataplane *dp);
+
+/* Attach to clsact ingress of @ifindex (creating the qdisc if needed). */
+int dp_attach(struct dataplane *dp, int ifindex);
+int dp_detach(struct dataplane *dp, int ifindex);
+
+/* @addr: "198.18.0.1" or "2001:db8::1". */
+int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
+		    uint32_t id);
+/*
+ * @hostname: "foo.example.com" or "*.example.com" (lower case, as the
+ * Gateway API writes it). Fails with -EEXIST when another name has the
+ * same hash on this listener (the data plane could not tell them apart).
+ */
+int dp_route_add(struct dataplane *dp, uint32_t listener,
+		 const char *hostname, uint32_t route_id, uint32_t set);
+int dp_route_del(struct dataplane *dp, uint32_t listener,
+		 const char *hostname);
+int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg);
+
+/* Sum of a global counter (enum snilb_stat) over every CPU. */
+int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val);
+
+/* File descriptors for tests and the CLI. */
+int dp_prog_fd(struct dataplane *dp);
+int dp_map_fd(struct dataplane *dp, const char *name);
+
+#endif /* SNILB_USER_DATAPLANE_H */
