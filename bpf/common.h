@@ -32,11 +32,11 @@ static __always_inline int load_headers(struct __sk_buff *skb,
 	return bpf_skb_load_bytes(skb, p->l4, th, len);
 }
 
-static __always_inline int send_rst(struct __sk_buff *skb,
+static __attribute__((noinline)) int send_rst(struct __sk_buff *skb,
 				    const struct pkt *p, __u32 seq, __u32 ack,
 				    int with_ack)
 {
-	struct reply r = {
+	struct tcp_out r = {
 		.seq = seq,
 		.ack = ack,
 		.flags = TCP_RST | (with_ack ? TCP_ACK : 0),

@@ -149,15 +149,15 @@ static __always_inline void cookie_decode(const struct syn_opts *ack,
 }
 
 /* SYN-ACK options: MSS, then SACK-permitted/timestamps/window scale as
- * the client offered them, NOP-padded to REPLY_OPTLEN. */
-static __always_inline void synack_opts(struct reply *r,
+ * the client offered them, NOP-padded to OPT_MAX. */
+static __always_inline void synack_opts(struct tcp_out *r,
 					const struct syn_opts *o,
 					__u16 our_mss, __u32 tsval,
 					__u8 our_wscale)
 {
 	__u8 *b = r->opts;
 
-	__builtin_memset(b, TCPOPT_NOP, REPLY_OPTLEN);
+	__builtin_memset(b, TCPOPT_NOP, OPT_MAX);
 	b[0] = TCPOPT_MSS;
 	b[1] = 4;
 	b[2] = our_mss >> 8;
@@ -183,7 +183,7 @@ static __always_inline void synack_opts(struct reply *r,
 		b[18] = 3;
 		b[19] = our_wscale;
 	}
-	r->has_opts = 1;
+	r->optlen = OPT_MAX;
 }
 
 #endif /* SNILB_BPF_COOKIE_H */

@@ -19,7 +19,7 @@ static __always_inline void drop_flow(const struct snilb_flow_key *k)
 	bpf_map_delete_elem(&flows, k);
 }
 
-static __always_inline int reject(struct __sk_buff *skb, const struct pkt *p,
+static __attribute__((noinline)) int reject(struct __sk_buff *skb, const struct pkt *p,
 				  const struct snilb_flow_key *k,
 				  const struct snilb_flow *f, __u32 why)
 {

@@ -55,7 +55,7 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 {
 	struct scratch *sc = get_scratch();
 	struct syn_opts o;
-	struct reply r = {};
+	struct tcp_out r = {};
 	__u8 *ip, *th;
 	__s64 gen;
 	__u32 mss;

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Write a whole new IP+TCP header over the packet in hand: replies to the
+ * client (SYN-ACK, RST), the SYN to a backend and the replay of the hello.
+ * Every field changes, so a full checksum is cheaper than a chain of
+ * incremental updates. Payload bytes, if any, are the caller's: it writes
+ * them after the header and passes their checksum sum in @pcsum.
+ */
+#ifndef SNILB_BPF_TCPOUT_H
+#define SNILB_BPF_TCPOUT_H
+
+#include <linux/pkt_cls.h>
+
+#include "pkt.h"
+
+#define OPT_MAX 20
+
+struct tcp_out {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u32 seq;
+	__u32 ack;
+	__u16 window;
+	__u8 flags;
+	__u8 optlen;		/* 0, 12 (NOP NOP TS) or 20 (SYN options) */
+	__u32 plen;		/* payload bytes following the header */
+	__s64 pcsum;		/* bpf_csum_diff sum of the payload */
+	__u8 opts[OPT_MAX];
+};
+
+struct pseudo6 {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be32 len;
+	__be32 proto;
+};
+
+static __always_inline __u16 csum_fold(__s64 sum)
+{
+	__u64 s = (__u64)sum;
+
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+struct hdr4 {
+	struct iphdr ip;
+	struct tcphdr th;
+	__u8 opts[OPT_MAX];
+};
+
+struct hdr6 {
+	struct ipv6hdr ip;
+	struct tcphdr th;
+	__u8 opts[OPT_MAX];
+};
+
+static __always_inline __s64 tcp_sum(struct tcphdr *th, const struct tcp_out *o,
+				     __s64 sum)
+{
+	th->source = o->sport;
+	th->dest = o->dport;
+	th->seq = bpf_htonl(o->seq);
+	th->ack_seq = bpf_htonl(o->ack);
+	((__u8 *)th)[12] = ((sizeof(*th) + o->optlen) / 4) << 4;
+	((__u8 *)th)[13] = o->flags;
+	th->window = bpf_htons(o->window);
+	th->check = 0;
+	th->urg_ptr = 0;
+	__builtin_memcpy(th + 1, o->opts, OPT_MAX);
+	if (o->optlen == OPT_MAX)
+		return bpf_csum_diff(0, 0, (__be32 *)th, sizeof(*th) + OPT_MAX,
+				     sum);
+	if (o->optlen == 12)
+		return bpf_csum_diff(0, 0, (__be32 *)th, sizeof(*th) + 12, sum);
+	return bpf_csum_diff(0, 0, (__be32 *)th, sizeof(*th), sum);
+}
+
+/* Store @len bytes of @h; three constant sizes keep the verifier happy. */
+static __always_inline int store_hdr(struct __sk_buff *skb, __u32 off,
+				     void *h, __u32 base, __u32 optlen)
+{
+	if (optlen == OPT_MAX)
+		return bpf_skb_store_bytes(skb, off, h, base + OPT_MAX, 0);
+	if (optlen == 12)
+		return bpf_skb_store_bytes(skb, off, h, base + 12, 0);
+	return bpf_skb_store_bytes(skb, off, h, base, 0);
+}
+
+static __always_inline int write_tcp4(struct __sk_buff *skb, __u32 l3,
+				      const struct tcp_out *o)
+{
+	struct hdr4 h = {};
+	__u32 tcplen = sizeof(h.th) + o->optlen + o->plen;
+	__be32 pseudo[3];
+	__s64 sum;
+
+	if (bpf_skb_change_tail(skb, l3 + sizeof(h.ip) + tcplen, 0))
+		return -1;
+	h.ip.version = 4;
+	h.ip.ihl = 5;
+	h.ip.tot_len = bpf_htons(sizeof(h.ip) + tcplen);
+	h.ip.frag_off = bpf_htons(0x4000);	/* DF */
+	h.ip.ttl = 64;
+	h.ip.protocol = IPPROTO_TCP;
+	h.ip.saddr = o->saddr[0];
+	h.ip.daddr = o->daddr[0];
+	h.ip.check = csum_fold(bpf_csum_diff(0, 0, (__be32 *)&h.ip,
+					     sizeof(h.ip), 0));
+	pseudo[0] = h.ip.saddr;
+	pseudo[1] = h.ip.daddr;
+	pseudo[2] = bpf_htonl(IPPROTO_TCP << 16 | tcplen);
+	sum = bpf_csum_diff(0, 0, pseudo, sizeof(pseudo), o->pcsum);
+	h.th.check = csum_fold(tcp_sum(&h.th, o, sum));
+	return store_hdr(skb, l3, &h, sizeof(h.ip) + sizeof(h.th), o->optlen);
+}
+
+static __always_inline int write_tcp6(struct __sk_buff *skb, __u32 l3,
+				      const struct tcp_out *o)
+{
+	struct hdr6 h = {};
+	__u32 tcplen = sizeof(h.th) + o->optlen + o->plen;
+	struct pseudo6 ph;
+	__s64 sum;
+
+	if (bpf_skb_change_tail(skb, l3 + sizeof(h.ip) + tcplen, 0))
+		return -1;
+	h.ip.version = 6;
+	h.ip.payload_len = bpf_htons(tcplen);
+	h.ip.nexthdr = IPPROTO_TCP;
+	h.ip.hop_limit = 64;
+	__builtin_memcpy(&h.ip.saddr, o->saddr, 16);
+	__builtin_memcpy(&h.ip.daddr, o->daddr, 16);
+	__builtin_memcpy(ph.saddr, o->saddr, 16);
+	__builtin_memcpy(ph.daddr, o->daddr, 16);
+	ph.len = bpf_htonl(tcplen);
+	ph.proto = bpf_htonl(IPPROTO_TCP);
+	sum = bpf_csum_diff(0, 0, (__be32 *)&ph, sizeof(ph), o->pcsum);
+	h.th.check = csum_fold(tcp_sum(&h.th, o, sum));
+	return store_hdr(skb, l3, &h, sizeof(h.ip) + sizeof(h.th), o->optlen);
+}
+
+/* Not inlined: its headers would otherwise sit on every caller's stack. */
+static __attribute__((noinline)) int write_tcp(struct __sk_buff *skb,
+					       __u32 l3, __u8 family,
+					       const struct tcp_out *o)
+{
+	if (family == SNILB_AF_INET)
+		return write_tcp4(skb, l3, o);
+	return write_tcp6(skb, l3, o);
+}
+
+static __always_inline int set_macs(struct __sk_buff *skb, const __u8 *dst,
+				    const __u8 *src)
+{
+	__u8 mac[12];
+
+	__builtin_memcpy(mac, dst, 6);
+	__builtin_memcpy(mac + 6, src, 6);
+	return bpf_skb_store_bytes(skb, 0, mac, 12, 0);
+}
+
+#endif /* SNILB_BPF_TCPOUT_H */
