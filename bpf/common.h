@@ -23,13 +23,22 @@ static __always_inline int load_headers(struct __sk_buff *skb,
 					const struct pkt *p, __u8 *ip,
 					__u8 *th, __u32 len)
 {
-	__u32 iplen = p->family == SNILB_AF_INET ? 20 : 40;
+	__u64 n = len;
+	int err;
 
-	if (bpf_skb_load_bytes(skb, p->l3, ip, iplen))
+	/* Constant sizes, and the length checked as a 64-bit value: clang
+	 * compares a zero-extended copy of a 32-bit one and passes the
+	 * original, whose bounds the verifier then does not know. */
+	if (p->family == SNILB_AF_INET)
+		err = bpf_skb_load_bytes(skb, p->l3, ip, 20);
+	else
+		err = bpf_skb_load_bytes(skb, p->l3, ip, 40);
+	if (err)
 		return -1;
-	if (len < 20 || len > 60)
+	asm volatile("" : "+r"(n));
+	if (n < 20 || n > 60)
 		return -1;
-	return bpf_skb_load_bytes(skb, p->l4, th, len);
+	return bpf_skb_load_bytes(skb, p->l4, th, n);
 }
 
 static __attribute__((noinline)) int send_rst(struct __sk_buff *skb,

@@ -101,7 +101,8 @@ static long opt_cb(__u32 n, void *ctx)
 static __always_inline void parse_opts(const __u8 *th, __u32 doff,
 				       struct syn_opts *o)
 {
-	struct opt_walk w = { .th = th, .o = o, .i = 20, .doff = doff };
+	struct opt_walk w = { .th = th, .o = o, .i = CH_OPAQUE(20),
+			      .doff = doff };
 
 	__builtin_memset(o, 0, sizeof(*o));
 	o->wscale = TS_NO_WSCALE;

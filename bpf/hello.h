@@ -57,13 +57,14 @@ static __attribute__((noinline)) int buffer_segment(struct __sk_buff *skb,
 		__u32 left = end - have;
 		__u32 n = left < HELLO_CHUNK ? left : HELLO_CHUNK;
 
-		/* The mask is for the verifier: n <= HELLO_CHUNK already,
-		 * and the buffer has 2 KiB of slack past CH_BUF_SIZE. The
-		 * empty asm keeps clang from proving the mask useless. */
-		asm volatile("" : "+r"(n));
-		n &= 2 * HELLO_CHUNK - 1;
 		if (!n)
 			break;
+		/* For the verifier: n is 1..HELLO_CHUNK already, this
+		 * makes it provably 1..2 * HELLO_CHUNK (the buffer has
+		 * that much slack). The empty asm keeps clang from
+		 * folding it away. */
+		asm volatile("" : "+r"(n));
+		n = ((n - 1) & (2 * HELLO_CHUNK - 1)) + 1;
 		if (bpf_skb_load_bytes(skb, p->l4 + p->doff + skip,
 				       &hb->buf[have & CH_BUF_MASK], n))
 			return 1;
@@ -76,7 +77,9 @@ static __attribute__((noinline)) int buffer_segment(struct __sk_buff *skb,
 }
 
 /* Parse the buffered bytes into sc->res; its own frame keeps the parser's
- * state off snilb_hello's stack. */
+ * state off snilb_hello's stack. The caller must use the result: clang
+ * drops the return value of a static function nobody reads, and the
+ * verifier refuses the stale pointer it leaves in r0. */
 static __attribute__((noinline)) int parse_hello(struct snilb_hello *hb,
 						 __u32 cap, struct scratch *sc)
 {
@@ -90,52 +93,56 @@ SEC("tc")
 int snilb_hello(struct __sk_buff *skb)
 {
 	const struct snilb_config *cfg = get_config();
-	struct snilb_flow_key k;
+	struct scratch *sc = get_scratch();
+	struct snilb_flow_key *k;
 	struct snilb_route *rt;
 	struct snilb_hello *hb;
 	struct snilb_flow *f;
-	struct scratch *sc;
-	struct pkt p = {};
-	__u32 zero = 0;
+	struct pkt *p;
+	int st;
 
-	if (parse_packet(skb, &p) != PARSE_TCP)
+	if (!sc)
 		return TC_ACT_SHOT;
-	flow_key(&p, &k);
-	f = bpf_map_lookup_elem(&flows, &k);
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!f || !sc)
+	p = &sc->hp;
+	k = &sc->hk;
+	__builtin_memset(p, 0, sizeof(*p));
+	if (parse_packet(skb, p) != PARSE_TCP)
 		return TC_ACT_SHOT;
-	if (p.flags & TCP_RST) {
-		drop_flow(&k);
+	flow_key(p, k);
+	f = bpf_map_lookup_elem(&flows, k);
+	if (!f)
+		return TC_ACT_SHOT;
+	if (p->flags & TCP_RST) {
+		drop_flow(k);
 		return TC_ACT_SHOT;
 	}
-	if (p.flags & (TCP_FIN | TCP_SYN))	/* gave up before a hello */
-		return reject(skb, &p, &k, f, SNILB_REJ_PARSE + CH_R_NONE);
-	if (!p.plen)
+	if (p->flags & (TCP_FIN | TCP_SYN))	/* gave up before a hello */
+		return reject(skb, p, k, f, SNILB_REJ_PARSE + CH_R_NONE);
+	if (!p->plen)
 		return TC_ACT_SHOT;
 	f->seen_ns = bpf_ktime_get_ns();
-	hb = bpf_map_lookup_elem(&hellos, &k);
+	hb = bpf_map_lookup_elem(&hellos, k);
 	if (!hb) {
-		if (bpf_map_update_elem(&hellos, &k, &sc->zero_hello,
+		if (bpf_map_update_elem(&hellos, k, &sc->zero_hello,
 					BPF_NOEXIST))
-			return reject(skb, &p, &k, f, SNILB_REJ_TABLE_FULL);
-		hb = bpf_map_lookup_elem(&hellos, &k);
+			return reject(skb, p, k, f, SNILB_REJ_TABLE_FULL);
+		hb = bpf_map_lookup_elem(&hellos, k);
 		if (!hb)
 			return TC_ACT_SHOT;
 	}
-	if (buffer_segment(skb, &p, f, hb) || hb->len < f->need)
+	if (buffer_segment(skb, p, f, hb) || hb->len < f->need)
 		return TC_ACT_SHOT;
-	parse_hello(hb, cfg ? cfg->hello_cap : 0, sc);
-	if (sc->res.status == CH_NEED_MORE) {
+	st = parse_hello(hb, cfg ? cfg->hello_cap : 0, sc);
+	if (st == CH_NEED_MORE) {
 		f->need = sc->res.need;
 		return TC_ACT_SHOT;
 	}
-	if (sc->res.status == CH_REJECTED)
-		return reject(skb, &p, &k, f,
+	if (st == CH_REJECTED)
+		return reject(skb, p, k, f,
 			      SNILB_REJ_PARSE + sc->res.reason);
 	rt = route_lookup(&sc->res, f->listener);
 	if (!rt)
-		return reject(skb, &p, &k, f, SNILB_REJ_NO_ROUTE);
+		return reject(skb, p, k, f, SNILB_REJ_NO_ROUTE);
 	f->route = rt->id;
 	f->set = rt->set;
 	f->state = SNILB_FS_ROUTED;

@@ -7,6 +7,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "snilb_abi.h"
+#include "pkt.h"
+
+#define __noinline __attribute__((noinline))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -47,6 +50,43 @@ struct {
 	__type(value, struct snilb_flow);
 } flows SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SNILB_MAX_FLOWS);
+	__type(key, struct snilb_rev_key);
+	__type(value, struct snilb_flow_key);
+} rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct snilb_backend);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_MAX_SETS);
+	__type(key, __u32);
+	__type(value, struct snilb_set);
+} sets SEC(".maps");
+
+/* Each set's Maglev table; inner arrays may differ in size. */
+struct maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_MAGLEV_SIZE);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SNILB_MAX_SETS);
+	__type(key, __u32);
+	__array(values, struct maglev_table);
+} maglev SEC(".maps");
+
 /* Hello buffers live only while a handshake waits for its hello. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -59,6 +99,11 @@ struct {
  * result, header copies for the cookie helpers, a flow being built. */
 struct scratch {
 	struct ch_result res;
+	struct pkt hp;			/* snilb_hello's packet and key: its */
+	struct snilb_flow_key hk;	/* stack is the parser's */
+	struct pkt ipk;			/* snilb_ingress's: 6.1 counts */
+	struct snilb_flow_key ik;	/* 512 bytes across all frames */
+	struct snilb_listener_key lk;
 	__u8 ip[40];
 	__u8 th[64];
 	struct snilb_flow flow;

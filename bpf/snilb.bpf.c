@@ -58,6 +58,7 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 	struct tcp_out r = {};
 	__u8 *ip, *th;
 	__s64 gen;
+	__u64 tl;
 	__u32 mss;
 
 	if (!sc)
@@ -69,14 +70,16 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
+	tl = p->doff;
+	asm volatile("" : "+r"(tl));	/* see load_headers() */
+	if (tl < 20 || tl > 60)
+		return TC_ACT_SHOT;
 	if (p->family == SNILB_AF_INET)
 		gen = bpf_tcp_raw_gen_syncookie_ipv4((struct iphdr *)ip,
-						     (struct tcphdr *)th,
-						     p->doff & 63);
+						     (struct tcphdr *)th, tl);
 	else
 		gen = bpf_tcp_raw_gen_syncookie_ipv6((struct ipv6hdr *)ip,
-						     (struct tcphdr *)th,
-						     p->doff & 63);
+						     (struct tcphdr *)th, tl);
 	if (gen < 0) {
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
@@ -129,7 +132,6 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 					const struct snilb_config *cfg)
 {
 	struct scratch *sc = get_scratch();
-	struct snilb_flow_key k;
 	struct snilb_flow *f;
 	struct syn_opts o;
 	__u16 nots;
@@ -161,8 +163,8 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	f->created_ns = bpf_ktime_get_ns();
 	f->seen_ns = f->created_ns;
 	flow_macs(skb, f);
-	flow_key(p, &k);
-	if (bpf_map_update_elem(&flows, &k, f, BPF_NOEXIST)) {
+	f->our_tsval = o.tsecr;
+	if (bpf_map_update_elem(&flows, &sc->ik, f, BPF_NOEXIST)) {
 		stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
 		return send_rst(skb, p, p->ack, p->seq + p->plen, 1);
 	}
@@ -176,20 +178,28 @@ SEC("tc")
 int snilb_ingress(struct __sk_buff *skb)
 {
 	const struct snilb_config *cfg = get_config();
-	struct snilb_listener_key lk = {};
+	struct scratch *sc = get_scratch();
+	struct snilb_listener_key *lk;
 	struct snilb_listener *l;
-	struct snilb_flow_key k;
+	struct snilb_flow_key *k;
 	struct snilb_flow *f;
-	struct pkt p = {};
+	struct pkt *p;
 	int v;
 
-	v = parse_packet(skb, &p);
-	if (v == PARSE_NOT_TCP || !p.dport)
+	if (!sc)
 		return TC_ACT_OK;
-	lk.family = p.family;
-	lk.port = p.dport;
-	__builtin_memcpy(lk.addr, p.daddr, 16);
-	l = bpf_map_lookup_elem(&listeners, &lk);
+	p = &sc->ipk;
+	k = &sc->ik;
+	lk = &sc->lk;
+	__builtin_memset(p, 0, sizeof(*p));
+	__builtin_memset(lk, 0, sizeof(*lk));
+	v = parse_packet(skb, p);
+	if (v == PARSE_NOT_TCP || !p->dport)
+		return TC_ACT_OK;
+	lk->family = p->family;
+	lk->port = p->dport;
+	__builtin_memcpy(lk->addr, p->daddr, 16);
+	l = bpf_map_lookup_elem(&listeners, lk);
 	if (!l) {
 		stat_inc(SNILB_ST_PASS);
 		return TC_ACT_OK;
@@ -198,12 +208,12 @@ int snilb_ingress(struct __sk_buff *skb)
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
-	if ((p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-		return on_syn(skb, &p, cfg);
-	flow_key(&p, &k);
-	f = bpf_map_lookup_elem(&flows, &k);
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return on_syn(skb, p, cfg);
+	flow_key(p, k);
+	f = bpf_map_lookup_elem(&flows, k);
 	if (!f) {
-		v = on_first_ack(skb, &p, l, cfg);
+		v = on_first_ack(skb, p, l, cfg);
 		if (v != GO_HELLO)
 			return v;
 	} else if (f->state != SNILB_FS_HELLO) {

@@ -110,7 +110,20 @@ struct ch_parser {
 
 #if defined(__bpf__)
 #define CH_LOOP(n, cb, ctx) bpf_loop((n), (cb), (ctx), 0)
+/*
+ * Kernels before 6.7 verify a bpf_loop callback once, with the state of
+ * the first iteration, and then hard-wire every branch that pass never
+ * took. A field carried from one iteration to the next that starts as a
+ * constant (a flag at 0, a position at 20) would have the branches for
+ * its later values removed: the program would run, and answer wrongly.
+ * Loads of a writable global are unknown to the verifier, so starting
+ * such fields at CH_OPAQUE(v) makes it check every branch. The variable
+ * is zero and nothing writes it.
+ */
+volatile __u32 ch_opaque_zero;
+#define CH_OPAQUE(v) ((v) + ch_opaque_zero)
 #else
+#define CH_OPAQUE(v) (v)
 static inline long ch_loop(__u32 n, long (*cb)(__u32, void *), void *ctx)
 {
 	__u32 i;
@@ -374,9 +387,9 @@ static __always_inline void ch_host_name(struct ch_parser *p, __u32 nlen)
 		ch_fail(p, CH_R_BAD_SNI);
 		return;
 	}
-	p->label_start = 0;
-	p->label_digits = 1;
-	p->prev = '.';
+	p->label_start = CH_OPAQUE(0);
+	p->label_digits = CH_OPAQUE(1);
+	p->prev = CH_OPAQUE('.');
 	CH_LOOP(nlen, ch_name_cb, p);
 	if (p->reason)
 		return;
@@ -606,6 +619,15 @@ static __always_inline int ch_parse(struct ch_parser *p, const __u8 *buf,
 	p->res = res;
 	p->len = len < CH_BUF_SIZE ? len : CH_BUF_SIZE;
 	p->cap = cap && cap < CH_BUF_SIZE ? cap : CH_BUF_SIZE;
+	/* Everything a loop carries from one iteration to the next. */
+	p->wpos = CH_OPAQUE(0);
+	p->covered = CH_OPAQUE(0);
+	p->hs_end = CH_OPAQUE(0);
+	p->nrec = CH_OPAQUE(0);
+	p->hdr_got = CH_OPAQUE(0);
+	p->done = CH_OPAQUE(0);
+	p->rec = CH_OPAQUE(0);
+	p->seen_sni = CH_OPAQUE(0);
 	res->status = CH_FOUND;
 	if (ch_check_start(p))
 		goto out;

@@ -15,6 +15,10 @@
 #define SNILB_MAX_ROUTES	65536
 #define SNILB_MAX_FLOWS		262144
 #define SNILB_MAX_HELLOS	4096	/* handshakes buffering at once */
+#define SNILB_MAX_BACKENDS	65536
+#define SNILB_MAX_SETS		4096
+#define SNILB_MAGLEV_SIZE	16381	/* default Maglev table size, prime */
+#define SNILB_MAX_TRIES		3	/* backends tried per connection */
 
 #define SNILB_AF_INET	4
 #define SNILB_AF_INET6	6
@@ -54,6 +58,26 @@ struct snilb_route {
 	char name[256];		/* ".example.com" for a wildcard */
 };
 
+/* backends[id]: where a backend listens. */
+struct snilb_backend {
+	__u8 family;
+	__u8 pad;
+	__be16 port;
+	__u32 flags;
+	__be32 addr[4];
+};
+
+/*
+ * sets[id]: a backend set. Its Maglev table (backend ids) is the inner
+ * array maglev[id], `size` entries long; a set with size 0 has no live
+ * backend. The agent builds a new set in a free id and flips the route's
+ * `set` to it in one write.
+ */
+struct snilb_set {
+	__u32 size;
+	__u32 nbackends;
+};
+
 /* Why a connection was answered with an RST; one counter each. */
 enum snilb_reject {
 	SNILB_REJ_PARSE = 0,	/* + enum ch_reason: the hello was refused */
@@ -78,6 +102,13 @@ enum snilb_stat {
 	SNILB_ST_ROUTED,		/* hellos that matched a route */
 	SNILB_ST_RST_SENT,
 	SNILB_ST_BAD_TCP,		/* malformed TCP to a listener */
+	SNILB_ST_BIND,			/* SYNs sent to a backend */
+	SNILB_ST_BIND_RETRY,		/* ... to a further backend */
+	SNILB_ST_SPLICED,		/* backend answered, hello replayed */
+	SNILB_ST_FWD_C2B,		/* spliced packets client -> backend */
+	SNILB_ST_FWD_B2C,
+	SNILB_ST_FWD_FAIL,		/* no route/neighbour to forward */
+	SNILB_ST_SNAT_FULL,		/* no free SNAT port */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -92,6 +123,25 @@ struct snilb_config {
 	__u8 wscale;		/* window scale we advertise (7) */
 	__u8 pad[3];
 	__u32 window;		/* window in our SYN-ACK, unscaled (64240) */
+	__u16 mss4;		/* MSS we advertise to clients (1460) */
+	__u16 mss6;		/* (1440) */
+	__u32 bind_timeout_ms;	/* backend SYN-ACK wait (1000) */
+	__u16 port_lo;		/* SNAT source ports (20000..59999) */
+	__u16 port_hi;
+	__u32 maglev_size;	/* entries per Maglev table (16381) */
+	__be32 snat4;		/* node address towards the backends */
+	__be32 snat6[4];
+};
+
+/* rev: backend-side tuple -> the client's flow key. */
+struct snilb_rev_key {
+	__u8 family;
+	__u8 pad;
+	__be16 bport;		/* backend port */
+	__be16 nport;		/* our SNAT port */
+	__u16 pad2;
+	__be32 baddr[4];
+	__be32 naddr[4];	/* our SNAT address */
 };
 
 /* flows: client tuple -> state. */
@@ -107,7 +157,7 @@ struct snilb_flow_key {
 
 enum snilb_flow_state {
 	SNILB_FS_HELLO = 1,	/* handshake done, buffering the hello */
-	SNILB_FS_ROUTED,	/* route found, binding to a backend */
+	SNILB_FS_ROUTED,	/* route found, SYN sent to a backend */
 	SNILB_FS_SPLICED,
 	SNILB_FS_CLOSING,
 };
@@ -131,12 +181,29 @@ struct snilb_flow {
 	__u32 ts_recent;	/* last TSval from the client */
 	__u32 hello_len;	/* contiguous hello bytes buffered */
 	__u32 need;		/* parse again once this many are there */
+	__u16 cwin;		/* client's last window field */
+	__u16 pad3;
 	__u32 ifindex;		/* where the client's packets arrive */
 	struct snilb_topts opts;
 	__u64 created_ns;
 	__u64 seen_ns;
 	__u8 cmac[6];		/* client side next hop, for replies */
 	__u8 lmac[6];
+	/* backend side, set when binding */
+	__u32 backend;		/* backend id */
+	__u32 tries;		/* backends tried */
+	__u64 bind_ns;		/* SYN sent to the current backend */
+	__u32 our_tsval;	/* TSval of our SYN-ACK (client's clock base) */
+	__u32 seq_off;		/* backend ISN - our ISN */
+	__u32 ts_off;		/* backend TSval - ours */
+	__be16 nport;		/* our SNAT port */
+	__u8 bwscale;		/* backend's window scale (0xf: none) */
+	__u8 closing;		/* FIN bits seen: 1 client, 2 backend */
+	__u32 b_ifindex;	/* cached path to the backend */
+	__u8 bmac[6];
+	__u8 bsmac[6];
+	__u64 bytes_c2b;
+	__u64 bytes_b2c;
 };
 
 /* hellos: client tuple -> buffered bytes (released once routed). */

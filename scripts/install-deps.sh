@@ -7,7 +7,8 @@ set -euo pipefail
 # Build: compiler for the BPF target and userspace, libbpf, skeleton
 # generator, jansson (JSON output). Tests: cmocka, clang's sanitizer and
 # libFuzzer runtime, and real TLS clients (openssl, gnutls-bin, curl,
-# python3) whose ClientHellos the tests capture.
+# python3) whose ClientHellos the tests capture; qemu, busybox and kmod
+# for vmtest/ (the suites on Debian 12's 6.1 kernel).
 PKGS=(
 	make
 	clang
@@ -25,6 +26,9 @@ PKGS=(
 	gnutls-bin
 	curl
 	python3
+	qemu-system-x86
+	busybox-static
+	kmod
 )
 
 missing=()

@@ -153,6 +153,27 @@ static void mutate_once(uint8_t *b, size_t *n)
 	}
 }
 
+/* Names that exercise every branch of the host name check. */
+static void add_names(void)
+{
+	static const char *const names[] = {
+		"a", "a.b", "a-b.c", "a-.b", "-a.b", "a.-b", "a.b-", "a..b",
+		".a", "a.", "a.1", "1.a", "1.2.3.4", "a.123b", "A.B.C",
+		"xn--caf-dma.example", "under_score.x", "sp ace.x", "*.a.b",
+		"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",
+		"0-0.0-0a", "a--b.c", "z", "9a.9z",
+	};
+	struct hb h;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		hb_simple(&h, names[i]);
+		add_input(names[i], h.b, h.n);
+	}
+}
+
 static void add_mutations(size_t count, size_t nbase)
 {
 	static uint8_t b[HB_MAX];
@@ -269,6 +290,7 @@ int main(int argc, char **argv)
 		return c;
 	}
 	nbase = ninputs;
+	add_names();
 	add_mutations(mutations, nbase);
 	for (i = 0; i < ninputs; i++) {
 		struct ch_result u, kr;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The suites that exercise the kernel, run as one command so `make vmtest`
+# can run them under another kernel (vmtest/run). Binaries must be built
+# already: in a VM the tree is read-only.
+# Usage: tests/vm-suites.sh BUILD_DIR
+set -uo pipefail
+
+build=${1:-build}
+corpus=${CORPUS:-$(cd "$(dirname "$0")/.." && pwd)/../shared/corpus}
+failed=0 passed=0
+
+suite() {
+	local name=$1
+	shift
+	echo "== $name on $(uname -r)"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $name"
+		failed=$((failed + 1))
+	fi
+}
+
+suite "parser, kernel vs userspace" "$build/test_kdiff" -m 4000 \
+	"$build/hellos" "$corpus/hello" "$build/fuzz/corpus"
+suite "data plane, BPF_PROG_TEST_RUN" "$build/test_dataplane"
+suite "snilb sni --kernel on the corpus" ./tests/corpus.sh "$build/snilb"
+
+echo "vm suites on $(uname -r): $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
