@@ -24,7 +24,7 @@ TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$
 BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
-	    user/dataplane.c
+	    user/dataplane.c user/maglev.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -94,14 +94,14 @@ test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # `make fuzz` runs until interrupted (or FUZZ_SECONDS=N make fuzz);
 # `make check` runs it for FUZZ_SECONDS (60 s).
 $(BUILD)/test_dataplane: tests/bpf/test_dataplane.c tests/bpf/packets.h \
-		user/dataplane.c tests/unit/hello_builder.h $(HDRS) $(SKELS) \
+		user/dataplane.c user/maglev.c tests/unit/hello_builder.h $(HDRS) $(SKELS) \
 		| deps $(BUILD)
 	$(CC) $(CFLAGS) -Itests/bpf tests/bpf/test_dataplane.c \
-		user/dataplane.c -o $@ $(LDLIBS) -lcmocka
+		user/dataplane.c user/maglev.c -o $@ $(LDLIBS) -lcmocka
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane
-	$(BUILD)/test_dataplane
+	./tests/in-netns.sh $(BUILD)/test_dataplane
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
 	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz \

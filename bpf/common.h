@@ -55,4 +55,16 @@ static __attribute__((noinline)) int send_rst(struct __sk_buff *skb,
 	return send_reply(skb, p, &r);
 }
 
+/* The rev key of a packet from a backend to our SNAT address. */
+static __always_inline void rev_key(const struct pkt *p,
+				    struct snilb_rev_key *rk)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->family = p->family;
+	rk->bport = p->sport;
+	rk->nport = p->dport;
+	__builtin_memcpy(rk->baddr, p->saddr, 16);
+	__builtin_memcpy(rk->naddr, p->daddr, 16);
+}
+
 #endif /* SNILB_BPF_COMMON_H */

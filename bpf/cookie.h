@@ -149,42 +149,51 @@ static __always_inline void cookie_decode(const struct syn_opts *ack,
 	t->sack = (ack->tsecr >> 4) & 1;
 }
 
-/* SYN-ACK options: MSS, then SACK-permitted/timestamps/window scale as
- * the client offered them, NOP-padded to OPT_MAX. */
-static __always_inline void synack_opts(struct tcp_out *r,
-					const struct syn_opts *o,
-					__u16 our_mss, __u32 tsval,
-					__u8 our_wscale)
+/* SYN options: MSS, then SACK-permitted, timestamps and window scale as
+ * asked (wscale TS_NO_WSCALE: none), NOP-padded to OPT_MAX. */
+static __always_inline void put_syn_opts(struct tcp_out *r, __u16 mss,
+					 __u8 sack, __u8 ts, __u32 tsval,
+					 __u32 tsecr, __u8 wscale)
 {
 	__u8 *b = r->opts;
 
 	__builtin_memset(b, TCPOPT_NOP, OPT_MAX);
 	b[0] = TCPOPT_MSS;
 	b[1] = 4;
-	b[2] = our_mss >> 8;
-	b[3] = our_mss & 0xff;
-	if (o->sack) {
+	b[2] = mss >> 8;
+	b[3] = mss & 0xff;
+	if (sack) {
 		b[4] = TCPOPT_SACKOK;
 		b[5] = 2;
 	}
-	if (o->ts) {
+	if (ts) {
 		b[6] = TCPOPT_TS;
 		b[7] = 10;
 		b[8] = tsval >> 24;
 		b[9] = tsval >> 16;
 		b[10] = tsval >> 8;
 		b[11] = tsval;
-		b[12] = o->tsval >> 24;
-		b[13] = o->tsval >> 16;
-		b[14] = o->tsval >> 8;
-		b[15] = o->tsval;
+		b[12] = tsecr >> 24;
+		b[13] = tsecr >> 16;
+		b[14] = tsecr >> 8;
+		b[15] = tsecr;
 	}
-	if (o->wscale != TS_NO_WSCALE) {
+	if (wscale != TS_NO_WSCALE) {
 		b[17] = TCPOPT_WSCALE;
 		b[18] = 3;
-		b[19] = our_wscale;
+		b[19] = wscale;
 	}
 	r->optlen = OPT_MAX;
+}
+
+/* SYN-ACK options: what the client offered, with our values. */
+static __always_inline void synack_opts(struct tcp_out *r,
+					const struct syn_opts *o,
+					__u16 our_mss, __u32 tsval,
+					__u8 our_wscale)
+{
+	put_syn_opts(r, our_mss, o->sack, o->ts, tsval, o->tsval,
+		     o->wscale != TS_NO_WSCALE ? our_wscale : TS_NO_WSCALE);
 }
 
 #endif /* SNILB_BPF_COOKIE_H */

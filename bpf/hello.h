@@ -9,12 +9,18 @@
 
 #include "common.h"
 #include "route.h"
+#include "bind.h"
 
 #define HELLO_CHUNK	1024
 
 
-static __always_inline void drop_flow(const struct snilb_flow_key *k)
+static __always_inline void drop_flow(const struct snilb_flow_key *k,
+				      const struct snilb_flow *f)
 {
+	const struct snilb_config *cfg = get_config();
+
+	if (cfg)
+		snat_release(cfg, f);
 	bpf_map_delete_elem(&hellos, k);
 	bpf_map_delete_elem(&flows, k);
 }
@@ -26,7 +32,7 @@ static __attribute__((noinline)) int reject(struct __sk_buff *skb, const struct 
 	__u32 our_seq = f->our_isn + 1, their_next = p->seq + p->plen;
 
 	stat_inc(SNILB_ST_REJECT_BASE + why);
-	drop_flow(k);
+	drop_flow(k, f);
 	return send_rst(skb, p, our_seq, their_next, 1);
 }
 
@@ -76,6 +82,25 @@ static __attribute__((noinline)) int buffer_segment(struct __sk_buff *skb,
 	return 0;
 }
 
+/* The client resent (part of) its hello while we wait for the backend's
+ * SYN-ACK: after the bind timeout, that is the cue to try the next one. */
+static __noinline int waiting(struct __sk_buff *skb, const struct pkt *p,
+			      const struct snilb_flow_key *k,
+			      struct snilb_flow *f,
+			      const struct snilb_config *cfg)
+{
+	__u64 timeout = cfg && cfg->bind_timeout_ms ?
+			cfg->bind_timeout_ms * 1000000ull : 1000000000ull;
+	int st;
+
+	if (f->seen_ns - f->bind_ns < timeout)
+		return TC_ACT_SHOT;
+	st = bind_backend(skb, p, k, f, cfg);
+	if (st < 0)
+		return reject(skb, p, k, f, SNILB_REJ_NO_BACKEND);
+	return st;
+}
+
 /* Parse the buffered bytes into sc->res; its own frame keeps the parser's
  * state off snilb_hello's stack. The caller must use the result: clang
  * drops the return value of a static function nobody reads, and the
@@ -113,7 +138,7 @@ int snilb_hello(struct __sk_buff *skb)
 	if (!f)
 		return TC_ACT_SHOT;
 	if (p->flags & TCP_RST) {
-		drop_flow(k);
+		drop_flow(k, f);
 		return TC_ACT_SHOT;
 	}
 	if (p->flags & (TCP_FIN | TCP_SYN))	/* gave up before a hello */
@@ -121,6 +146,9 @@ int snilb_hello(struct __sk_buff *skb)
 	if (!p->plen)
 		return TC_ACT_SHOT;
 	f->seen_ns = bpf_ktime_get_ns();
+	if (f->state == SNILB_FS_ROUTED)
+		return waiting(skb, p, k, f, cfg);
+	f->cwin = p->win;
 	hb = bpf_map_lookup_elem(&hellos, k);
 	if (!hb) {
 		if (bpf_map_update_elem(&hellos, k, &sc->zero_hello,
@@ -147,7 +175,10 @@ int snilb_hello(struct __sk_buff *skb)
 	f->set = rt->set;
 	f->state = SNILB_FS_ROUTED;
 	stat_inc(SNILB_ST_ROUTED);
-	return TC_ACT_SHOT;
+	st = bind_backend(skb, p, k, f, cfg);
+	if (st < 0)
+		return reject(skb, p, k, f, SNILB_REJ_NO_BACKEND);
+	return st;
 }
 
 #endif /* SNILB_BPF_HELLO_H */

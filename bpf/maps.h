@@ -8,6 +8,7 @@
 
 #include "snilb_abi.h"
 #include "pkt.h"
+#include "tcpout.h"
 
 #define __noinline __attribute__((noinline))
 
@@ -104,6 +105,8 @@ struct scratch {
 	struct pkt ipk;			/* snilb_ingress's: 6.1 counts */
 	struct snilb_flow_key ik;	/* 512 bytes across all frames */
 	struct snilb_listener_key lk;
+	struct snilb_rev_key rk;
+	struct tcp_out out;
 	__u8 ip[40];
 	__u8 th[64];
 	struct snilb_flow flow;

@@ -34,7 +34,7 @@ struct pkt {
 	__u8 family;		/* SNILB_AF_INET or SNILB_AF_INET6 */
 	__be16 sport;
 	__be16 dport;
-	__u16 pad;
+	__u16 win;		/* host order, as sent (scaled) */
 	__be32 saddr[4];
 	__be32 daddr[4];
 };
@@ -66,6 +66,7 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, struct pkt *p,
 	p->seq = bpf_ntohl(th->seq);
 	p->ack = bpf_ntohl(th->ack_seq);
 	p->flags = ((__u8 *)th)[13];
+	p->win = bpf_ntohs(th->window);
 	return PARSE_TCP;
 }
 

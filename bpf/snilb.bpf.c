@@ -21,8 +21,9 @@
 #include "route.h"
 #include "common.h"
 #include "hello.h"
+#include "backend.h"
 
-enum { PROG_HELLO = 0, PROG_MAX };
+enum { PROG_HELLO = 0, PROG_BACKEND, PROG_MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -30,7 +31,10 @@ struct {
 	__type(key, __u32);
 	__array(values, int(struct __sk_buff *));
 } progs SEC(".maps") = {
-	.values = { [PROG_HELLO] = (void *)&snilb_hello },
+	.values = {
+		[PROG_HELLO] = (void *)&snilb_hello,
+		[PROG_BACKEND] = (void *)&snilb_backend,
+	},
 };
 
 
@@ -174,6 +178,45 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	return GO_HELLO;
 }
 
+/* Is this packet addressed to our SNAT address and port range? */
+static __always_inline int to_snat(const struct pkt *p,
+				   const struct snilb_config *cfg)
+{
+	__u16 port = bpf_ntohs(p->dport);
+	__u16 lo = cfg->port_lo ? cfg->port_lo : DEFAULT_PORT_LO;
+	__u16 hi = cfg->port_hi ? cfg->port_hi : DEFAULT_PORT_HI;
+
+	if (port < lo || port > hi)
+		return 0;
+	if (p->family == SNILB_AF_INET)
+		return p->daddr[0] == cfg->snat4;
+	return p->daddr[0] == cfg->snat6[0] && p->daddr[1] == cfg->snat6[1] &&
+	       p->daddr[2] == cfg->snat6[2] && p->daddr[3] == cfg->snat6[3];
+}
+
+/* A packet from a backend: spliced ones are rewritten here, the rest
+ * (its SYN-ACK or RST to our SYN) go to snilb_backend. */
+static __always_inline int from_backend(struct __sk_buff *skb,
+					struct scratch *sc,
+					const struct snilb_config *cfg)
+{
+	struct snilb_flow_key *val;
+	struct snilb_flow *f;
+
+	rev_key(&sc->ipk, &sc->rk);
+	val = bpf_map_lookup_elem(&rev, &sc->rk);
+	if (!val)
+		return TC_ACT_OK;	/* not a flow of ours */
+	__builtin_memcpy(&sc->ik, val, sizeof(sc->ik));
+	f = bpf_map_lookup_elem(&flows, &sc->ik);
+	if (!f)
+		return TC_ACT_SHOT;
+	if (f->state == SNILB_FS_SPLICED)
+		return splice_b2c(skb, &sc->ipk, &sc->ik, f, cfg);
+	bpf_tail_call(skb, &progs, PROG_BACKEND);
+	return TC_ACT_SHOT;
+}
+
 SEC("tc")
 int snilb_ingress(struct __sk_buff *skb)
 {
@@ -201,6 +244,8 @@ int snilb_ingress(struct __sk_buff *skb)
 	__builtin_memcpy(lk->addr, p->daddr, 16);
 	l = bpf_map_lookup_elem(&listeners, lk);
 	if (!l) {
+		if (v == PARSE_TCP && cfg && to_snat(p, cfg))
+			return from_backend(skb, sc, cfg);
 		stat_inc(SNILB_ST_PASS);
 		return TC_ACT_OK;
 	}
@@ -216,9 +261,8 @@ int snilb_ingress(struct __sk_buff *skb)
 		v = on_first_ack(skb, p, l, cfg);
 		if (v != GO_HELLO)
 			return v;
-	} else if (f->state != SNILB_FS_HELLO) {
-		/* Binding and splicing come next; nothing leaks out. */
-		return TC_ACT_SHOT;
+	} else if (f->state == SNILB_FS_SPLICED) {
+		return splice_c2b(skb, p, k, f);
 	}
 	bpf_tail_call(skb, &progs, PROG_HELLO);
 	return TC_ACT_SHOT;

@@ -23,7 +23,7 @@ suite() {
 
 suite "parser, kernel vs userspace" "$build/test_kdiff" -m 4000 \
 	"$build/hellos" "$corpus/hello" "$build/fuzz/corpus"
-suite "data plane, BPF_PROG_TEST_RUN" "$build/test_dataplane"
+suite "data plane, BPF_PROG_TEST_RUN" ./tests/in-netns.sh "$build/test_dataplane"
 suite "snilb sni --kernel on the corpus" ./tests/corpus.sh "$build/snilb"
 
 echo "vm suites on $(uname -r): $passed passed, $failed failed"

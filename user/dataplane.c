@@ -197,3 +197,48 @@ int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val)
 	free(v);
 	return 0;
 }
+
+int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
+		   uint16_t port)
+{
+	struct snilb_listener_key k;
+	struct snilb_backend be = {};
+
+	if (parse_addr(addr, &k))
+		return -EINVAL;
+	be.family = k.family;
+	be.port = htons(port);
+	memcpy(be.addr, k.addr, sizeof(be.addr));
+	if (bpf_map_update_elem(dp_map_fd(dp, "backends"), &id, &be, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
+		   uint32_t size, uint32_t nbackends)
+{
+	struct snilb_set s = { .size = size, .nbackends = nbackends };
+	int inner, err = 0;
+	uint32_t i;
+
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+
+	/* Same flags as the template in bpf/maps.h, or the kernel refuses
+	 * it as an inner map. */
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "snilb_maglev", 4, 4, size,
+			       &opts);
+	if (inner < 0)
+		return -errno;
+	for (i = 0; i < size && !err; i++)
+		if (bpf_map_update_elem(inner, &i, &table[i], BPF_ANY))
+			err = -errno;
+	if (!err && bpf_map_update_elem(dp_map_fd(dp, "maglev"), &set, &inner,
+					BPF_ANY))
+		err = -errno;
+	/* The size last: a reader that sees it finds the table in place. */
+	if (!err && bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &s,
+					BPF_ANY))
+		err = -errno;
+	close(inner);
+	return err;
+}

@@ -37,6 +37,17 @@ int dp_route_del(struct dataplane *dp, uint32_t listener,
 		 const char *hostname);
 int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg);
 
+/* backends[@id] = @addr:@port. */
+int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
+		   uint16_t port);
+/*
+ * Install backend set @set: its Maglev @table (@size backend ids, built
+ * with maglev_build()) in a new inner map, then its size. Build a new set
+ * in a free id and switch routes to it; never rewrite a set in use.
+ */
+int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
+		   uint32_t size, uint32_t nbackends);
+
 /* Sum of a global counter (enum snilb_stat) over every CPU. */
 int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val);
 

@@ -19,6 +19,7 @@
 #include <linux/pkt_cls.h>
 
 #include "dataplane.h"
+#include "maglev.h"
 #include "packets.h"
 #include "../unit/hello_builder.h"
 
@@ -26,6 +27,11 @@
 #define VIP6 "2001:db8::10"
 #define CLI4 "198.18.1.2"
 #define CLI6 "2001:db8:1::2"
+#define SNAT4 "198.18.2.1"
+#define SNAT6 "2001:db8:2::1"
+#define BE1 "198.18.2.11"
+#define BE2 "198.18.2.12"
+#define BE6 "2001:db8:2::11"
 
 static struct dataplane *dp;
 static uint8_t out[PKT_MAX];
@@ -276,7 +282,8 @@ static void test_routes_exact_and_wildcard(void **state)
 				  .port = (uint16_t)(41000 + i), .isn = 9 };
 
 		connect_to(&c);
-		send_hello(&c, cases[i].name, TC_ACT_SHOT);
+		send_hello(&c, cases[i].name, TC_ACT_REDIRECT);
+		assert_int_equal(rv.flags, 0x02);	/* SYN to a backend */
 		assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
 		if (flow_get(&c)->route != cases[i].route)
 			fail_msg("%s: route %u, want %u", cases[i].name,
@@ -358,7 +365,7 @@ static void test_hello_in_segments(void **state)
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_HELLO);
 	assert_int_equal(flow_get(&c)->hello_len, 0);	/* kept in hellos */
 	t = seg(&c, 0x18, (uint32_t)b, h.b + b, h.n - b);
-	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
 	assert_int_equal(flow_get(&c)->route, 11);
 }
@@ -416,13 +423,237 @@ static void test_ipv6(void **state)
 	assert_non_null(o);
 	assert_int_equal(o[2] << 8 | o[3], 1440);
 	connect_to(&c);
-	send_hello(&c, "v6.example.com", TC_ACT_SHOT);
+	send_hello(&c, "v6.example.com", TC_ACT_REDIRECT);
 	assert_int_equal(flow_get(&c)->route, 20);
+	assert_int_equal(rv.flags, 0x02);
+	assert_string_equal(rv.src, SNAT6);
+	assert_string_equal(rv.dst, BE6);
+	assert_memory_equal(rv.dmac, "\x02\0\0\0\x0b\x03", 6);
 	/* The IPv4 listener's routes are not the IPv6 listener's. */
 	c.port++;
 	connect_to(&c);
 	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x14);
+}
+
+/* The backend's side of a flow: its address and the SNAT port we used. */
+struct bside {
+	const char *addr, *snat;
+	uint16_t nport;
+	uint32_t isn;
+	uint32_t tsval;
+};
+
+static struct tpkt from_backend(const struct conn *c, const struct bside *b,
+				uint8_t flags, uint32_t seq, uint32_t ack,
+				const uint8_t *opts, size_t optlen,
+				const uint8_t *payload, size_t plen)
+{
+	struct tpkt t = {
+		.v6 = c->v6, .src = b->addr, .dst = b->snat,
+		.sport = 8443, .dport = b->nport, .seq = seq, .ack = ack,
+		.flags = flags, .window = 100, .opts = opts, .optlen = optlen,
+		.payload = payload, .plen = plen,
+	};
+
+	return t;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Routed hello -> SYN to the backend with the client's ISN and options. */
+static void expect_syn_to(const struct conn *c, struct bside *b)
+{
+	const uint8_t *o;
+
+	assert_int_equal(rv.flags, 0x02);
+	assert_string_equal(rv.src, b->snat);
+	assert_string_equal(rv.dst, b->addr);
+	assert_int_equal(rv.dport, 8443);
+	assert_int_equal(rv.seq, c->isn);
+	o = tview_opt(&rv, 2);
+	assert_non_null(o);
+	assert_int_equal(o[2] << 8 | o[3], 1460);	/* the client's MSS */
+	o = tview_opt(&rv, 8);
+	assert_non_null(o);
+	assert_int_equal(be32(o + 2), 1001);		/* the client's TSval */
+	o = tview_opt(&rv, 3);
+	assert_non_null(o);
+	assert_int_equal(o[2], 7);			/* the client's wscale */
+	assert_non_null(tview_opt(&rv, 4));
+	b->nport = rv.sport;
+}
+
+static void test_splice(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40200,
+			  .isn = 0xfffffff0 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 0x7ffffff0,
+			   .tsval = 5000 };
+	uint8_t synack_opts[20] = { 2, 4, 0x05, 0x78, 4, 2, 8, 10, 0, 0, 0, 0,
+				    0, 0, 0x03, 0xe9, 1, 3, 3, 9 };
+	uint8_t ts[12] = { 1, 1, 8, 10 }, sack[24] = { 1, 1, 8, 10 };
+	uint8_t data[20];
+	struct snilb_flow *f;
+	struct tpkt t;
+	struct hb h;
+	const uint8_t *o;
+	uint32_t our_ts;
+
+	(void)state;
+	memset(data, 'S', sizeof(data));
+	connect_to(&c);
+	our_ts = c.tsval;
+	hb_simple(&h, "www.example.com");
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	expect_syn_to(&c, &b);
+	assert_memory_equal(rv.dmac, "\x02\0\0\0\x0b\x01", 6);
+
+	/* SYN-ACK: answered with the ACK carrying the buffered hello. */
+	put32(synack_opts + 8, b.tsval);
+	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, synack_opts, 20,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags & 0x10, 0x10);
+	assert_string_equal(rv.src, SNAT4);
+	assert_string_equal(rv.dst, BE1);
+	assert_int_equal(rv.seq, c.isn + 1);
+	assert_int_equal(rv.ack, b.isn + 1);
+	assert_int_equal(rv.plen, h.n);
+	assert_memory_equal(rv.opts + rv.optlen, h.b, h.n);
+	o = tview_opt(&rv, 8);
+	assert_non_null(o);
+	assert_int_equal(be32(o + 2), 1001);
+	assert_int_equal(be32(o + 6), b.tsval);
+	f = flow_get(&c);
+	assert_int_equal(f->state, SNILB_FS_SPLICED);
+	assert_int_equal(f->seq_off, b.isn - c.cookie);
+
+	/* Backend -> client: VIP, our sequence space, our clock, our
+	 * window scale (backend 9, ours 7: x4). */
+	put32(ts + 4, b.tsval + 10);
+	put32(ts + 8, 1001);
+	t = from_backend(&c, &b, 0x18, b.isn + 1, c.isn + 1 + (uint32_t)h.n,
+			 ts, 12, data, sizeof(data));
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.src, VIP4);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.sport, 443);
+	assert_int_equal(rv.dport, c.port);
+	assert_int_equal(rv.seq, c.cookie + 1);
+	assert_int_equal(rv.ack, c.isn + 1 + (uint32_t)h.n);
+	assert_int_equal(rv.window, 400);
+	assert_int_equal(rv.plen, sizeof(data));
+	assert_memory_equal(rv.dmac, "\x02\0\0\0\0\x02", 6);
+	o = tview_opt(&rv, 8);
+	assert_int_equal(be32(o + 2), our_ts + 10);
+	assert_int_equal(be32(o + 6), 1001);
+
+	/* Client -> backend: acks and echoed timestamps in its terms; SACK
+	 * blocks too. */
+	put32(sack + 4, 1002);
+	put32(sack + 8, our_ts + 10);
+	memcpy(sack + 12, "\x01\x01\x05\x0a", 4);
+	put32(sack + 16, c.cookie + 31);
+	put32(sack + 20, c.cookie + 41);
+	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
+			   .dport = 443, .seq = c.isn + 1 + (uint32_t)h.n,
+			   .ack = c.cookie + 1 + 20, .flags = 0x10,
+			   .window = 300, .opts = sack, .optlen = 24 };
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.src, SNAT4);
+	assert_string_equal(rv.dst, BE1);
+	assert_int_equal(rv.sport, b.nport);
+	assert_int_equal(rv.dport, 8443);
+	assert_int_equal(rv.seq, c.isn + 1 + (uint32_t)h.n);
+	assert_int_equal(rv.ack, b.isn + 1 + 20);
+	assert_int_equal(rv.window, 300);
+	o = tview_opt(&rv, 8);
+	assert_int_equal(be32(o + 6), b.tsval + 10);
+	o = tview_opt(&rv, 5);
+	assert_non_null(o);
+	assert_int_equal(be32(o + 2), b.isn + 31);
+	assert_int_equal(be32(o + 6), b.isn + 41);
+
+	/* RST from the client: passed on, state gone. */
+	t.flags = 0x04;
+	t.optlen = 0;
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x04);
+	assert_null(flow_get(&c));
+}
+
+static void test_backend_refuses(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40300, .isn = 7 };
+	struct bside b1 = { .snat = SNAT4 }, b2 = { .snat = SNAT4 };
+	uint64_t retries = stat(SNILB_ST_BIND_RETRY);
+	struct tpkt t;
+	int i;
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "retry.example.com", TC_ACT_REDIRECT);
+	b1.addr = strcmp(rv.dst, BE1) ? BE2 : BE1;
+	b2.addr = strcmp(b1.addr, BE1) ? BE1 : BE2;
+	expect_syn_to(&c, &b1);
+	/* Refused: the SYN goes to the other backend. */
+	t = from_backend(&c, &b1, 0x14, 0, c.isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_syn_to(&c, &b2);
+	assert_int_equal(stat(SNILB_ST_BIND_RETRY), retries + 1);
+	/* Refused everywhere, three tries in all: the client is reset. */
+	for (i = 0; i < 2; i++) {
+		struct bside *last = i ? &b1 : &b2;
+
+		t = from_backend(&c, last, 0x14, 0, c.isn + 1, NULL, 0, NULL,
+				 0);
+		assert_int_equal(run(&t), TC_ACT_REDIRECT);
+		if (!i)
+			expect_syn_to(&c, &b1);
+	}
+	assert_int_equal(rv.flags, 0x14);
+	assert_string_equal(rv.src, VIP4);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.seq, c.cookie + 1);
+	assert_null(flow_get(&c));
+}
+
+static void test_no_backend_resets(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40400, .isn = 7 };
+	uint64_t before = stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND);
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "empty.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x14);
+	assert_null(flow_get(&c));
+	assert_int_equal(stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND),
+			 before + 1);
+}
+
+static int install_set(uint32_t set, const uint32_t *ids, size_t n)
+{
+	static uint32_t table[SNILB_MAGLEV_SIZE];
+	struct maglev_backend b[4];
+	char names[4][32];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "backend-%u", ids[i]);
+		b[i] = (struct maglev_backend){ names[i], ids[i], 1 };
+	}
+	if (maglev_build(b, n, table, SNILB_MAGLEV_SIZE))
+		return -EINVAL;
+	return dp_set_install(dp, set, table, SNILB_MAGLEV_SIZE,
+			      (uint32_t)n);
 }
 
 static int setup(void **state)
@@ -444,8 +675,32 @@ static int setup(void **state)
 	    dp_route_add(dp, 1, "www.example.com", 10, 1) ||
 	    dp_route_add(dp, 1, "*.example.com", 11, 2) ||
 	    dp_route_add(dp, 1, "*.b.example.com", 12, 3) ||
-	    dp_route_add(dp, 2, "v6.example.com", 20, 4))
+	    dp_route_add(dp, 2, "v6.example.com", 20, 4) ||
+	    dp_route_add(dp, 1, "retry.example.com", 13, 5) ||
+	    dp_route_add(dp, 1, "empty.example.com", 14, 6))
 		return -1;
+	{
+		static const uint32_t one[] = { 1 }, two[] = { 2 };
+		static const uint32_t both[] = { 1, 2 }, six[] = { 3 };
+		struct snilb_config cfg = { .snat4 = htonl(0xc6120201) };
+
+		inet_pton(AF_INET6, SNAT6, cfg.snat6);
+		int err = 0;
+
+		err = err ?: dp_backend_set(dp, 1, BE1, 8443);
+		err = err ?: dp_backend_set(dp, 2, BE2, 8443);
+		err = err ?: dp_backend_set(dp, 3, BE6, 8443);
+		err = err ?: install_set(1, one, 1);
+		err = err ?: install_set(2, two, 1);
+		err = err ?: install_set(3, two, 1);
+		err = err ?: install_set(4, six, 1);
+		err = err ?: install_set(5, both, 2);
+		err = err ?: dp_config_set(dp, &cfg);
+		if (err) {
+			print_message("setup: %s\n", strerror(-err));
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -471,6 +726,9 @@ int main(void)
 		cmocka_unit_test(test_client_gives_up),
 		cmocka_unit_test(test_malformed_tcp_dropped),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_splice),
+		cmocka_unit_test(test_backend_refuses),
+		cmocka_unit_test(test_no_backend_resets),
 	};
 
 	return cmocka_run_group_tests_name("dataplane", tests, setup,

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Binding a routed connection to a backend: pick one from the route's
+ * backend set (Maglev table, indexed by a hash of the client's tuple),
+ * claim a SNAT port for it, and turn the packet in hand into a SYN to it
+ * carrying the client's ISN and options, so the backend's sequence space
+ * for the client's bytes is the client's own and only its ISN needs
+ * translating.
+ */
+#ifndef SNILB_BPF_BIND_H
+#define SNILB_BPF_BIND_H
+
+#include "cookie.h"
+#include "fwd.h"
+
+#define DEFAULT_PORT_LO		20000
+#define DEFAULT_PORT_HI		59999
+#define SNAT_PROBES		16
+#define MAGLEV_PROBES		8
+
+/* FNV-1a over the client tuple: the same on every node. */
+static __always_inline __u32 flow_hash(const struct snilb_flow_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 2166136261u;
+	int i;
+
+	for (i = 0; i < (int)(sizeof(*k) / 4); i++)
+		h = (h ^ w[i]) * 16777619u;
+	return h ^ (h >> 16);
+}
+
+/* The backend for try number f->tries: the flow's Maglev entry, or on a
+ * retry the next entries until one names another backend. */
+static __noinline int pick_backend(const struct snilb_flow_key *k,
+				   struct snilb_flow *f, __u32 *bid)
+{
+	struct snilb_set *s = bpf_map_lookup_elem(&sets, &f->set);
+	__u32 idx, i;
+	void *tbl;
+
+	if (!s || !s->size)
+		return -1;
+	tbl = bpf_map_lookup_elem(&maglev, &f->set);
+	if (!tbl)
+		return -1;
+	idx = (flow_hash(k) + f->tries) % s->size;
+	for (i = 0; i < MAGLEV_PROBES; i++) {
+		__u32 *b = bpf_map_lookup_elem(tbl, &idx);
+
+		if (!b)
+			return -1;
+		if (!f->tries || *b != f->backend || s->nbackends < 2) {
+			*bid = *b;
+			return 0;
+		}
+		idx = (idx + 1) % s->size;
+	}
+	return -1;
+}
+
+static __always_inline int snat_addr(const struct snilb_config *cfg,
+				     __u8 family, __be32 *addr)
+{
+	if (family == SNILB_AF_INET) {
+		addr[0] = cfg->snat4;
+		return cfg->snat4 ? 0 : -1;
+	}
+	__builtin_memcpy(addr, cfg->snat6, 16);
+	return cfg->snat6[0] | cfg->snat6[1] | cfg->snat6[2] | cfg->snat6[3] ?
+	       0 : -1;
+}
+
+/* Claim a free SNAT port towards @be: the rev entry is the claim. */
+static __noinline int snat_claim(const struct snilb_config *cfg,
+				 const struct snilb_flow_key *k,
+				 const struct snilb_backend *be,
+				 struct snilb_rev_key *rk)
+{
+	__u32 lo = cfg->port_lo ? cfg->port_lo : DEFAULT_PORT_LO;
+	__u32 hi = cfg->port_hi ? cfg->port_hi : DEFAULT_PORT_HI;
+	__u32 span, h, i;
+
+	if (hi < lo)
+		return -1;
+	span = hi - lo + 1;
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->family = be->family;
+	rk->bport = be->port;
+	__builtin_memcpy(rk->baddr, be->addr, 16);
+	if (snat_addr(cfg, be->family, rk->naddr))
+		return -1;
+	h = flow_hash(k) * 2654435761u;
+	for (i = 0; i < SNAT_PROBES; i++) {
+		rk->nport = bpf_htons(lo + (h + i * 7919) % span);
+		if (!bpf_map_update_elem(&rev, rk, k, BPF_NOEXIST))
+			return 0;
+	}
+	return -1;
+}
+
+/* Forget the SNAT port of the backend tried last. */
+static __always_inline void snat_release(const struct snilb_config *cfg,
+					 const struct snilb_flow *f)
+{
+	struct snilb_backend *be;
+	struct snilb_rev_key rk = {};
+
+	if (!f->nport)
+		return;
+	be = bpf_map_lookup_elem(&backends, &f->backend);
+	if (!be)
+		return;
+	rk.family = be->family;
+	rk.bport = be->port;
+	rk.nport = f->nport;
+	__builtin_memcpy(rk.baddr, be->addr, 16);
+	if (snat_addr(cfg, be->family, rk.naddr))
+		return;
+	bpf_map_delete_elem(&rev, &rk);
+}
+
+/*
+ * Send the SYN for try f->tries. Returns a TC verdict, or -1 when no
+ * backend can be tried (the caller resets the client).
+ */
+static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
+				   const struct snilb_flow_key *k,
+				   struct snilb_flow *f,
+				   const struct snilb_config *cfg)
+{
+	struct snilb_backend *be;
+	struct snilb_rev_key rk;
+	struct tcp_out o = {};
+	__u32 bid;
+
+	if (!cfg || f->tries >= SNILB_MAX_TRIES)
+		return -1;
+	snat_release(cfg, f);
+	f->nport = 0;
+	if (pick_backend(k, f, &bid))
+		return -1;
+	be = bpf_map_lookup_elem(&backends, &bid);
+	if (!be || be->family != p->family)
+		return -1;
+	if (snat_claim(cfg, k, be, &rk)) {
+		stat_inc(SNILB_ST_SNAT_FULL);
+		return -1;
+	}
+	if (f->tries)
+		stat_inc(SNILB_ST_BIND_RETRY);
+	f->backend = bid;
+	f->nport = rk.nport;
+	f->tries++;
+	f->bind_ns = bpf_ktime_get_ns();
+	f->b_ifindex = 0;		/* another backend, maybe another path */
+	f->state = SNILB_FS_ROUTED;
+	__builtin_memcpy(o.saddr, rk.naddr, 16);
+	__builtin_memcpy(o.daddr, be->addr, 16);
+	o.sport = rk.nport;
+	o.dport = be->port;
+	o.seq = f->client_isn;
+	o.flags = TCP_SYN;
+	o.window = 65535;
+	put_syn_opts(&o, f->opts.mss, f->opts.sack, f->opts.ts, f->ts_recent,
+		     0, f->opts.wscale);
+	if (write_tcp(skb, p->l3, p->family, &o))
+		return TC_ACT_SHOT;
+	stat_inc(SNILB_ST_BIND);
+	return to_backend(skb, f, p->family, be->addr);
+}
+
+#endif /* SNILB_BPF_BIND_H */
