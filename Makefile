@@ -99,6 +99,11 @@ $(BUILD)/test_dataplane: tests/bpf/test_dataplane.c tests/bpf/packets.h \
 	$(CC) $(CFLAGS) -Itests/bpf tests/bpf/test_dataplane.c \
 		user/dataplane.c user/maglev.c -o $@ $(LDLIBS) -lcmocka
 
+$(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c $(HDRS) \
+		$(SKELS) | deps $(BUILD)
+	$(CC) $(CFLAGS) tests/e2e/dpctl.c user/dataplane.c user/maglev.c \
+		-o $@ $(LDLIBS)
+
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane
 	./tests/in-netns.sh $(BUILD)/test_dataplane

@@ -29,6 +29,7 @@ PKGS=(
 	qemu-system-x86
 	busybox-static
 	kmod
+	ethtool
 )
 
 missing=()

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Test harness for the end-to-end suite: loads the data plane with
+ * user/dataplane.c, programs it from a small line-based script and keeps
+ * it attached until SIGTERM/SIGINT (the agent, a later issue, will do this
+ * from Gateway API objects). Script lines ('#' starts a comment):
+ *
+ *   snat ADDR                      SNAT address (one per family)
+ *   listener ID ADDR PORT
+ *   backend ID ADDR PORT
+ *   set ID BACKEND[:WEIGHT]...     Maglev table of backend ids
+ *   route LISTENER HOSTNAME ROUTE_ID SET
+ *   attach IFNAME
+ *   stats                          print the global counters at exit
+ *
+ * Usage: dpctl SCRIPT   (prints "ready" once attached)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataplane.h"
+#include "maglev.h"
+
+static volatile sig_atomic_t stop;
+static int ifaces[16], nifaces;
+static uint32_t table[SNILB_MAGLEV_SIZE];
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int do_set(struct dataplane *dp, char *args)
+{
+	struct maglev_backend b[16];
+	char names[16][16];
+	char *tok, *save = NULL;
+	uint32_t id;
+	size_t n = 0;
+
+	tok = strtok_r(args, " \t\n", &save);
+	if (!tok)
+		return -EINVAL;
+	id = (uint32_t)strtoul(tok, NULL, 10);
+	while ((tok = strtok_r(NULL, " \t\n", &save)) && n < 16) {
+		char *w = strchr(tok, ':');
+
+		b[n].id = (uint32_t)strtoul(tok, NULL, 10);
+		b[n].weight = w ? (uint32_t)strtoul(w + 1, NULL, 10) : 1;
+		snprintf(names[n], sizeof(names[n]), "backend-%u", b[n].id);
+		b[n].name = names[n];
+		n++;
+	}
+	if (!n || maglev_build(b, n, table, SNILB_MAGLEV_SIZE))
+		return -EINVAL;
+	return dp_set_install(dp, id, table, SNILB_MAGLEV_SIZE, (uint32_t)n);
+}
+
+static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
+{
+	char a[128], b[128];
+	unsigned int x, y, z;
+
+	if (sscanf(line, "snat %127s", a) == 1) {
+		if (inet_pton(AF_INET, a, &cfg->snat4) == 1 ||
+		    inet_pton(AF_INET6, a, cfg->snat6) == 1)
+			return dp_config_set(dp, cfg);
+		return -EINVAL;
+	}
+	if (sscanf(line, "listener %u %127s %u", &x, a, &y) == 3)
+		return dp_listener_add(dp, a, (uint16_t)y, x);
+	if (sscanf(line, "backend %u %127s %u", &x, a, &y) == 3)
+		return dp_backend_set(dp, x, a, (uint16_t)y);
+	if (!strncmp(line, "set ", 4))
+		return do_set(dp, line + 4);
+	if (sscanf(line, "route %u %127s %u %u", &x, a, &y, &z) == 4)
+		return dp_route_add(dp, x, a, y, z);
+	if (sscanf(line, "attach %127s", b) == 1) {
+		int ifindex = (int)if_nametoindex(b);
+
+		if (!ifindex || nifaces == 16)
+			return -ENODEV;
+		ifaces[nifaces++] = ifindex;
+		return dp_attach(dp, ifindex);
+	}
+	return -EINVAL;
+}
+
+static void print_stats(struct dataplane *dp)
+{
+	uint32_t i;
+
+	for (i = 0; i < SNILB_ST_MAX; i++) {
+		uint64_t v = 0;
+
+		if (!dp_stat(dp, i, &v) && v)
+			printf("stat %u %llu\n", i, (unsigned long long)v);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct snilb_config cfg = {};
+	struct dataplane *dp;
+	char err[256], line[512];
+	int lineno = 0, want_stats = 0, i;
+	FILE *f;
+
+	if (argc != 2 || !(f = fopen(argv[1], "r"))) {
+		fprintf(stderr, "usage: dpctl SCRIPT\n");
+		return 2;
+	}
+	dp = dp_open(err, sizeof(err));
+	if (!dp) {
+		fprintf(stderr, "dpctl: %s\n", err);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int e;
+
+		lineno++;
+		line[strcspn(line, "#\n")] = 0;
+		if (!line[strspn(line, " \t")])
+			continue;
+		if (!strncmp(line, "stats", 5)) {
+			want_stats = 1;
+			continue;
+		}
+		e = do_line(dp, &cfg, line);
+		if (e) {
+			fprintf(stderr, "dpctl: %s:%d: %s: %s\n", argv[1],
+				lineno, line, strerror(-e));
+			dp_close(dp);
+			return 1;
+		}
+	}
+	fclose(f);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop)
+		pause();
+	if (want_stats)
+		print_stats(dp);
+	for (i = 0; i < nifaces; i++)
+		dp_detach(dp, ifaces[i]);
+	dp_close(dp);
+	return 0;
+}

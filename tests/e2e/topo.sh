@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The end-to-end topology, in network namespaces of our own:
+#
+#   cli (198.18.1.2, 2001:db8:1::2)
+#    | c0 -- g0
+#   gw  (198.18.1.1 | br0 198.18.2.1, 2001:db8:2::1; VIPs 198.18.0.10,
+#    |                2001:db8:100::10 are routed here, never assigned)
+#   br0 -- b1 (198.18.2.11), b2 (.12), b3 (.13)   (2001:db8:2::11 ...)
+#
+# Usage: topo.sh up|down PREFIX
+set -euo pipefail
+
+cmd=$1 pfx=$2
+ns() { echo "$pfx-$1"; }
+at() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+down() {
+	for n in cli gw b1 b2 b3; do
+		ip netns del "$(ns "$n")" 2>/dev/null || true
+	done
+}
+
+up() {
+	down
+	for n in cli gw b1 b2 b3; do
+		ip netns add "$(ns "$n")"
+		at "$n" ip link set lo up
+	done
+	ip link add c0 netns "$(ns cli)" type veth peer name g0 netns "$(ns gw)"
+	at cli ip addr add 198.18.1.2/24 dev c0
+	at cli ip -6 addr add 2001:db8:1::2/64 dev c0 nodad
+	at cli ip link set c0 up
+	at gw ip addr add 198.18.1.1/24 dev g0
+	at gw ip -6 addr add 2001:db8:1::1/64 dev g0 nodad
+	at gw ip link set g0 up
+	at cli ip route add 198.18.0.0/24 via 198.18.1.1
+	at cli ip -6 route add 2001:db8:100::/64 via 2001:db8:1::1
+	at gw ip link add br0 type bridge
+	at gw ip addr add 198.18.2.1/24 dev br0
+	at gw ip -6 addr add 2001:db8:2::1/64 dev br0 nodad
+	at gw ip link set br0 up
+	at gw sysctl -qw net.ipv4.conf.all.forwarding=1 \
+		net.ipv6.conf.all.forwarding=1
+	local i=1
+	for b in b1 b2 b3; do
+		ip link add eth0 netns "$(ns "$b")" type veth peer \
+			name "gb$i" netns "$(ns gw)"
+		at gw ip link set "gb$i" master br0 up
+		at "$b" ip addr add "198.18.2.1$i/24" dev eth0
+		at "$b" ip -6 addr add "2001:db8:2::1$i/64" dev eth0 nodad
+		at "$b" ip link set eth0 up
+		i=$((i + 1))
+	done
+}
+
+"$cmd"
