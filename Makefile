@@ -33,7 +33,8 @@ export CORPUS
 
 .SECONDARY: $(BPF_OBJS)
 
-.PHONY: all deps check test-unit test-corpus test-kernel test-dataplane vmtest \
+.PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
+	test-e2e vmtest \
 	fuzz fuzz-check \
 	bench-parser demo clean
 
@@ -104,6 +105,10 @@ $(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c $(HDRS) \
 	$(CC) $(CFLAGS) tests/e2e/dpctl.c user/dataplane.c user/maglev.c \
 		-o $@ $(LDLIBS)
 
+# Real TLS clients and servers through the attached data plane.
+test-e2e: $(BUILD)/dpctl
+	./tests/e2e/run.sh $(BUILD)
+
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane
 	./tests/in-netns.sh $(BUILD)/test_dataplane
@@ -122,11 +127,13 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # The kernel-facing suites again, in a VM on Debian 12's 6.1 LTS kernel
 # (VMTEST_KERNEL=6.12 for another; see docs/testing.md).
 VMTEST_KERNEL ?= 6.1
-vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/hellos/.done
+vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/dpctl \
+		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \
 		./tests/vm-suites.sh $(BUILD)
 
-check: all test-unit test-corpus fuzz-check test-kernel test-dataplane vmtest
+check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
+	test-e2e vmtest
 
 demo: all $(BUILD)/hellos/.done
 	./scripts/demo.sh $(BUILD)

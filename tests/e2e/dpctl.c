@@ -11,9 +11,9 @@
  *   set ID BACKEND[:WEIGHT]...     Maglev table of backend ids
  *   route LISTENER HOSTNAME ROUTE_ID SET
  *   attach IFNAME
- *   stats                          print the global counters at exit
  *
- * Usage: dpctl SCRIPT   (prints "ready" once attached)
+ * Usage: dpctl SCRIPT   (prints "ready" once attached; SIGUSR1 prints the
+ * global counters as "stat NAME VALUE" lines, so does exiting)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,14 +27,23 @@
 #include "dataplane.h"
 #include "maglev.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, dump;
+
+static const char *const stat_names[SNILB_ST_REJECT_BASE] = {
+	"pass", "syn", "cookie_ok", "cookie_bad", "flow_new", "hello_seg",
+	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind",
+	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",
+	"snat_full",
+};
 static int ifaces[16], nifaces;
 static uint32_t table[SNILB_MAGLEV_SIZE];
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		dump = 1;
+	else
+		stop = 1;
 }
 
 static int do_set(struct dataplane *dp, char *args)
@@ -100,9 +109,17 @@ static void print_stats(struct dataplane *dp)
 	for (i = 0; i < SNILB_ST_MAX; i++) {
 		uint64_t v = 0;
 
-		if (!dp_stat(dp, i, &v) && v)
-			printf("stat %u %llu\n", i, (unsigned long long)v);
+		if (dp_stat(dp, i, &v))
+			continue;
+		if (i < SNILB_ST_REJECT_BASE)
+			printf("stat %s %llu\n", stat_names[i],
+			       (unsigned long long)v);
+		else
+			printf("stat reject_%u %llu\n",
+			       i - SNILB_ST_REJECT_BASE,
+			       (unsigned long long)v);
 	}
+	fflush(stdout);
 }
 
 int main(int argc, char **argv)
@@ -110,7 +127,7 @@ int main(int argc, char **argv)
 	struct snilb_config cfg = {};
 	struct dataplane *dp;
 	char err[256], line[512];
-	int lineno = 0, want_stats = 0, i;
+	int lineno = 0, i;
 	FILE *f;
 
 	if (argc != 2 || !(f = fopen(argv[1], "r"))) {
@@ -129,10 +146,6 @@ int main(int argc, char **argv)
 		line[strcspn(line, "#\n")] = 0;
 		if (!line[strspn(line, " \t")])
 			continue;
-		if (!strncmp(line, "stats", 5)) {
-			want_stats = 1;
-			continue;
-		}
 		e = do_line(dp, &cfg, line);
 		if (e) {
 			fprintf(stderr, "dpctl: %s:%d: %s: %s\n", argv[1],
@@ -144,12 +157,17 @@ int main(int argc, char **argv)
 	fclose(f);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGUSR1, on_signal);
 	printf("ready\n");
 	fflush(stdout);
-	while (!stop)
+	while (!stop) {
 		pause();
-	if (want_stats)
-		print_stats(dp);
+		if (dump) {
+			dump = 0;
+			print_stats(dp);
+		}
+	}
+	print_stats(dp);
 	for (i = 0; i < nifaces; i++)
 		dp_detach(dp, ifaces[i]);
 	dp_close(dp);
