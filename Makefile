@@ -24,7 +24,7 @@ TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$
 BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
-	    user/dataplane.c user/maglev.c
+	    user/dataplane.c user/maglev.c user/kver.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -59,14 +59,15 @@ $(BUILD)/snilb: $(USER_SRC) $(HDRS) $(SKELS) | deps $(BUILD)
 # --- tests ---------------------------------------------------------------
 
 $(BUILD)/test_clienthello: tests/unit/test_clienthello.c \
-		tests/unit/hello_builder.h user/hello.c $(HDRS) | deps $(BUILD)
+		tests/unit/hello_builder.h user/hello.c user/kver.c $(HDRS) \
+		| deps $(BUILD)
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_clienthello.c user/hello.c \
-		-o $@ -lcmocka -ljansson
+		user/kver.c -o $@ -lcmocka -ljansson
 
 $(BUILD)/test_kdiff: tests/bpf/kdiff.c user/hello.c user/kparse.c \
 		tests/unit/hello_builder.h $(HDRS) $(SKELS) | deps $(BUILD)
 	$(CC) $(CFLAGS) tests/bpf/kdiff.c user/hello.c user/kparse.c \
-		-o $@ $(LDLIBS)
+		user/kver.c -o $@ $(LDLIBS)
 
 $(BUILD)/fuzz_clienthello: fuzz/fuzz_clienthello.c user/hello.c \
 		tests/unit/hello_builder.h $(HDRS) | deps $(BUILD)
@@ -98,12 +99,14 @@ $(BUILD)/test_dataplane: tests/bpf/test_dataplane.c tests/bpf/packets.h \
 		user/dataplane.c user/maglev.c tests/unit/hello_builder.h $(HDRS) $(SKELS) \
 		| deps $(BUILD)
 	$(CC) $(CFLAGS) -Itests/bpf tests/bpf/test_dataplane.c \
-		user/dataplane.c user/maglev.c -o $@ $(LDLIBS) -lcmocka
+		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
+		-lcmocka
 
-$(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c $(HDRS) \
+$(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c user/kver.c \
+		$(HDRS) \
 		$(SKELS) | deps $(BUILD)
 	$(CC) $(CFLAGS) tests/e2e/dpctl.c user/dataplane.c user/maglev.c \
-		-o $@ $(LDLIBS)
+		user/kver.c -o $@ $(LDLIBS)
 
 # Real TLS clients and servers through the attached data plane.
 test-e2e: $(BUILD)/dpctl

@@ -12,6 +12,7 @@
 
 #include "dataplane.h"
 #include "snilb.skel.h"
+#include "kver.h"
 
 struct dataplane {
 	struct snilb_bpf *skel;
@@ -31,6 +32,10 @@ struct dataplane *dp_open(char *err, size_t errlen)
 
 	if (!dp) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (kver_check(err, errlen)) {
+		free(dp);
 		return NULL;
 	}
 	libbpf_set_print(quiet);

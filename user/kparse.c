@@ -11,6 +11,7 @@
 #include "kparse.h"
 #include "probe_abi.h"
 #include "hello_probe.skel.h"
+#include "kver.h"
 
 struct kparse {
 	struct hello_probe_bpf *skel;
@@ -34,6 +35,8 @@ struct kparse *kparse_open(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (kver_check(err, errlen))
+		goto fail;
 	libbpf_set_print(libbpf_quiet);
 	k->skel = hello_probe_bpf__open_and_load();
 	if (!k->skel) {

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "hello.h"
+#include "kver.h"
 #include "../unit/hello_builder.h"
 
 static struct hb H;
@@ -756,6 +757,22 @@ static void test_reframing(void **state)
 		skip();
 }
 
+/* Not the parser, but userspace-only and tiny: the minimum kernel. */
+static void test_kernel_version_check(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(kver_check_release("6.1.0-56-amd64", err, 256), 0);
+	assert_int_equal(kver_check_release("6.0.0", err, 256), 0);
+	assert_int_equal(kver_check_release("10.2.1", err, 256), 0);
+	assert_int_equal(kver_check_release("5.15.0-91-generic", err, 256), -1);
+	assert_non_null(strstr(err, "5.15.0-91-generic is too old"));
+	assert_non_null(strstr(err, ">= 6.0"));
+	assert_int_equal(kver_check_release("4.19", err, 256), -1);
+	assert_int_equal(kver_check_release("garbage", err, 256), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -790,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_need),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_reframing),
+		cmocka_unit_test(test_kernel_version_check),
 	};
 
 	return cmocka_run_group_tests_name("clienthello", tests, NULL, NULL);
