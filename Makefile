@@ -36,7 +36,7 @@ export CORPUS
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
 	test-e2e vmtest \
 	fuzz fuzz-check \
-	bench-parser demo clean
+	bench bench-parser demo clean
 
 all: $(BUILD)/snilb
 
@@ -108,6 +108,11 @@ $(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c user/kver.c \
 	$(CC) $(CFLAGS) tests/e2e/dpctl.c user/dataplane.c user/maglev.c \
 		user/kver.c -o $@ $(LDLIBS)
 
+$(BUILD)/dp_ns: tests/bench/dp_ns.c user/dataplane.c user/maglev.c \
+		user/kver.c tests/bpf/packets.h $(HDRS) $(SKELS) | deps $(BUILD)
+	$(CC) $(CFLAGS) -Itests/bpf tests/bench/dp_ns.c user/dataplane.c \
+		user/maglev.c user/kver.c -o $@ $(LDLIBS)
+
 # Real TLS clients and servers through the attached data plane.
 test-e2e: $(BUILD)/dpctl
 	./tests/e2e/run.sh $(BUILD)
@@ -134,6 +139,10 @@ vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/dpctl \
 		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \
 		./tests/vm-suites.sh $(BUILD)
+
+# What the data plane costs against plain routing (scripts/bench.sh).
+bench: all $(BUILD)/dp_ns $(BUILD)/dpctl
+	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
 	test-e2e vmtest

@@ -112,16 +112,20 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p)
 	return parse_tcp(skb, p, p->l3 + sizeof(*ip6), plen);
 }
 
-/* Headers up to the end of the longest TCP header, pulled into the linear
- * area if the driver left them in fragments. */
-#define PULL_LEN (ETH_HLEN + sizeof(struct ipv6hdr) + 60)
+/*
+ * Pull into the linear area only what is read: drivers may leave headers in
+ * page fragments, but pulling more (the payload) would copy it on every
+ * packet. IP + base TCP header first, then the TCP options, if needed.
+ */
+#define PULL_BASE (ETH_HLEN + sizeof(struct ipv6hdr) + sizeof(struct tcphdr))
 
 static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
-	__u32 want = skb->len < PULL_LEN ? skb->len : PULL_LEN;
+	__u32 want = skb->len < PULL_BASE ? skb->len : PULL_BASE;
+	int v;
 
 	if (data + want > end) {
 		bpf_skb_pull_data(skb, want);
@@ -133,10 +137,15 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 		return PARSE_NOT_TCP;
 	p->l3 = sizeof(*eth);
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(skb, p);
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(skb, p);
-	return PARSE_NOT_TCP;
+		v = parse_ipv4(skb, p);
+	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		v = parse_ipv6(skb, p);
+	else
+		return PARSE_NOT_TCP;
+	if (v == PARSE_TCP && (void *)(long)skb->data + p->l4 + p->doff >
+			       (void *)(long)skb->data_end)
+		bpf_skb_pull_data(skb, p->l4 + p->doff);
+	return v;
 }
 
 #endif /* SNILB_BPF_PKT_H */

@@ -73,11 +73,17 @@ static __always_inline void find_opts(struct __sk_buff *skb,
 	pos->ts = pos->sack = pos->nsack = 0;
 	if (p->doff <= 20)
 		return;
-	if (p->doff == 32 &&
-	    !bpf_skb_load_bytes(skb, p->l4 + OPT_TS_FAST, &word, 4) &&
-	    word == bpf_htonl(0x0101080a)) {
-		pos->ts = OPT_TS_FAST + 2;
-		return;
+	if (p->doff == 32) {
+		void *data = (void *)(long)skb->data;
+		void *end = (void *)(long)skb->data_end;
+		__u32 *w = data + (p->l4 & 0xff) + OPT_TS_FAST;
+
+		if ((void *)(w + 1) <= end)
+			word = *w;
+		if (word == bpf_htonl(0x0101080a)) {
+			pos->ts = OPT_TS_FAST + 2;
+			return;
+		}
 	}
 	sc = get_scratch();
 	n = p->doff;
@@ -92,66 +98,136 @@ static __always_inline void find_opts(struct __sk_buff *skb,
 	}
 }
 
-/* Add @delta to the 32-bit word at @off of the TCP header. */
-static __always_inline void tcp_add32(struct __sk_buff *skb,
-				      const struct pkt *p, __u32 off,
-				      __u32 delta)
+/*
+ * Checksum deltas are summed here, in plain ALU ops (one's complement,
+ * 32-bit words with end-around carry, as bpf_csum_diff() sums them), and
+ * handed to the helpers once: one call for the pseudo-header part (which a
+ * CHECKSUM_PARTIAL skb must see) and one for the rest (which it must not).
+ */
+static __always_inline __u32 csum_add32(__u32 a, __u32 b)
 {
-	__u32 old, new;
+	__u32 r = a + b;
 
-	if (bpf_skb_load_bytes(skb, p->l4 + off, &old, 4))
-		return;
-	new = bpf_htonl(bpf_ntohl(old) + delta);
-	bpf_skb_store_bytes(skb, p->l4 + off, &new, 4, 0);
-	bpf_l4_csum_replace(skb, p->l4 + TCP_CSUM_OFF, old, new, 4);
+	return r + (r < a);
 }
 
-static __always_inline void sack_add(struct __sk_buff *skb,
-				     const struct pkt *p,
-				     const struct opt_pos *pos, __u32 delta)
+static __always_inline __u32 csum_swap(__u32 sum, __u32 old, __u32 new)
+{
+	return csum_add32(csum_add32(sum, ~old), new);
+}
+
+/* The IPv4 header checksum is always complete: patch it in place. */
+static __always_inline void ip_csum_patch(struct iphdr *ip, __u32 diff)
+{
+	__u32 s = (__u16)~ip->check;
+
+	s = csum_add32(s, diff);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	ip->check = (__u16)~s;
+}
+
+/* Header pointers for direct access, bounds checked to @need bytes of
+ * TCP header. Invalid after any helper that may move the packet. */
+struct hdrs {
+	void *l3;
+	__u8 *th;
+};
+
+static __always_inline int get_hdrs(struct __sk_buff *skb, const struct pkt *p,
+				    struct hdrs *h, __u32 need)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	/* parse_packet() takes no IP options or extension headers, so the
+	 * offsets are constants, which the verifier follows best. */
+	h->l3 = data + ETH_HLEN;
+	if (p->family == SNILB_AF_INET)
+		h->th = data + ETH_HLEN + sizeof(struct iphdr);
+	else
+		h->th = data + ETH_HLEN + sizeof(struct ipv6hdr);
+	if ((void *)(h->th + 20) > end)
+		return -1;
+	(void)need;
+	return 0;
+}
+
+/* Add @delta to the big-endian word at @off of the TCP header; returns
+ * the checksum sum updated. */
+static __always_inline __u32 add32_at(__u8 *th, void *end, __u32 off,
+				      __u32 delta, __u32 sum)
+{
+	__u32 *w = (__u32 *)(th + (off & 63));
+	__u32 old, new;
+
+	if ((void *)(w + 1) > end)
+		return sum;
+	old = *w;
+	new = bpf_htonl(bpf_ntohl(old) + delta);
+	*w = new;
+	return csum_swap(sum, old, new);
+}
+
+/* Write @saddr/@daddr/ports; returns the pseudo-header delta, adds the
+ * port delta to *@rest. */
+static __always_inline __u32 set_tuple(const struct pkt *p, struct hdrs *h,
+				       const __be32 *saddr,
+				       const __be32 *daddr, __be16 sport,
+				       __be16 dport, __u32 *rest)
+{
+	__u32 *ports = (__u32 *)h->th, oldp = *ports, newp, d = 0;
+	int i;
+
+	if (p->family == SNILB_AF_INET) {
+		struct iphdr *ip = h->l3;
+
+		d = csum_swap(d, ip->saddr, saddr[0]);
+		d = csum_swap(d, ip->daddr, daddr[0]);
+		ip->saddr = saddr[0];
+		ip->daddr = daddr[0];
+		ip_csum_patch(ip, d);
+	} else {
+		struct ipv6hdr *ip6 = h->l3;
+		__u32 *s = (__u32 *)&ip6->saddr, *t = (__u32 *)&ip6->daddr;
+
+		for (i = 0; i < 4; i++) {
+			d = csum_swap(d, s[i], saddr[i]);
+			d = csum_swap(d, t[i], daddr[i]);
+			s[i] = saddr[i];
+			t[i] = daddr[i];
+		}
+	}
+	((__be16 *)h->th)[0] = sport;
+	((__be16 *)h->th)[1] = dport;
+	newp = *ports;
+	*rest = csum_swap(*rest, oldp, newp);
+	return d;
+}
+
+static __always_inline void csum_commit(struct __sk_buff *skb,
+					const struct pkt *p, __u32 pseudo,
+					__u32 rest)
+{
+	__u32 off = p->l4 + TCP_CSUM_OFF;
+
+	bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
+	bpf_l4_csum_replace(skb, off, 0, rest, 0);
+}
+
+static __always_inline __u32 sack_add(__u8 *th, void *end,
+				      const struct opt_pos *pos, __u32 delta,
+				      __u32 sum)
 {
 	__u32 b;
 
 	for (b = 0; b < 4; b++) {
 		if (b >= pos->nsack)
 			break;
-		tcp_add32(skb, p, pos->sack + b * 8, delta);
-		tcp_add32(skb, p, pos->sack + b * 8 + 4, delta);
+		sum = add32_at(th, end, pos->sack + b * 8, delta, sum);
+		sum = add32_at(th, end, pos->sack + b * 8 + 4, delta, sum);
 	}
-}
-
-/* Rewrite addresses and ports; @saddr/@daddr are 16 bytes (IPv4: word 0). */
-static __always_inline int rewrite_tuple(struct __sk_buff *skb,
-					 const struct pkt *p,
-					 const __be32 *saddr,
-					 const __be32 *daddr, __be16 sport,
-					 __be16 dport)
-{
-	__u32 csum = p->l4 + TCP_CSUM_OFF;
-
-	if (p->family == SNILB_AF_INET) {
-		bpf_skb_store_bytes(skb, p->l3 + 12, saddr, 4, 0);
-		bpf_skb_store_bytes(skb, p->l3 + 16, daddr, 4, 0);
-		bpf_l3_csum_replace(skb, p->l3 + 10, p->saddr[0], saddr[0], 4);
-		bpf_l3_csum_replace(skb, p->l3 + 10, p->daddr[0], daddr[0], 4);
-		bpf_l4_csum_replace(skb, csum, p->saddr[0], saddr[0],
-				    BPF_F_PSEUDO_HDR | 4);
-		bpf_l4_csum_replace(skb, csum, p->daddr[0], daddr[0],
-				    BPF_F_PSEUDO_HDR | 4);
-	} else {
-		__s64 d;
-
-		bpf_skb_store_bytes(skb, p->l3 + 8, saddr, 16, 0);
-		bpf_skb_store_bytes(skb, p->l3 + 24, daddr, 16, 0);
-		d = bpf_csum_diff((__be32 *)p->saddr, 16, (__be32 *)saddr, 16, 0);
-		d = bpf_csum_diff((__be32 *)p->daddr, 16, (__be32 *)daddr, 16, d);
-		bpf_l4_csum_replace(skb, csum, 0, d, BPF_F_PSEUDO_HDR);
-	}
-	bpf_skb_store_bytes(skb, p->l4, &sport, 2, 0);
-	bpf_skb_store_bytes(skb, p->l4 + 2, &dport, 2, 0);
-	bpf_l4_csum_replace(skb, csum, p->sport, sport, 2);
-	bpf_l4_csum_replace(skb, csum, p->dport, dport, 2);
-	return 0;
+	return sum;
 }
 
 /* After a RST, or the last ACK once both sides sent FIN: forget it. */
@@ -183,24 +259,31 @@ static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
 				 struct snilb_flow *f)
 {
 	const struct snilb_config *cfg = get_config();
+	__u32 pseudo, rest = 0;
 	struct snilb_backend *be;
 	struct opt_pos pos;
 	__be32 snat[4] = {};
+	struct hdrs h;
+	void *end;
 	int verdict, done;
 
 	be = bpf_map_lookup_elem(&backends, &f->backend);
 	if (!be || !cfg || snat_addr(cfg, p->family, snat))
 		return TC_ACT_SHOT;
 	find_opts(skb, p, &pos);
-	rewrite_tuple(skb, p, snat, be->addr, f->nport, be->port);
+	if (get_hdrs(skb, p, &h, p->doff))
+		return TC_ACT_SHOT;
+	end = (void *)(long)skb->data_end;
+	pseudo = set_tuple(p, &h, snat, be->addr, f->nport, be->port, &rest);
 	if (p->flags & TCP_ACK)
-		tcp_add32(skb, p, 8, f->seq_off);
+		rest = add32_at(h.th, end, 8, f->seq_off, rest);
 	if (pos.ts)
-		tcp_add32(skb, p, pos.ts + 6, f->ts_off);	/* TSecr */
+		rest = add32_at(h.th, end, pos.ts + 6, f->ts_off, rest);
 	if (pos.nsack)
-		sack_add(skb, p, &pos, f->seq_off);
+		rest = sack_add(h.th, end, &pos, f->seq_off, rest);
+	csum_commit(skb, p, pseudo, rest);
 	f->bytes_c2b += p->plen;
-	f->seen_ns = bpf_ktime_get_ns();
+	f->seen_ns = bpf_ktime_get_coarse_ns();	/* idle timeout: a tick is fine */
 	stat_inc(SNILB_ST_FWD_C2B);
 	done = flow_done(p, f, 1);
 	verdict = to_backend(skb, f, p->family, be->addr);
@@ -216,24 +299,32 @@ static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
 				 const struct snilb_config *cfg)
 {
 	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
+	__u32 pseudo, rest = 0;
 	struct opt_pos pos;
+	struct hdrs h;
+	void *end;
 	int done, verdict;
 
 	find_opts(skb, p, &pos);
-	rewrite_tuple(skb, p, k->vaddr, k->caddr, k->vport, k->cport);
-	tcp_add32(skb, p, 4, -f->seq_off);
+	if (get_hdrs(skb, p, &h, p->doff))
+		return TC_ACT_SHOT;
+	end = (void *)(long)skb->data_end;
+	pseudo = set_tuple(p, &h, k->vaddr, k->caddr, k->vport, k->cport,
+			   &rest);
+	rest = add32_at(h.th, end, 4, -f->seq_off, rest);
 	if (pos.ts)
-		tcp_add32(skb, p, pos.ts + 2, -f->ts_off);	/* TSval */
+		rest = add32_at(h.th, end, pos.ts + 2, -f->ts_off, rest);
 	if (f->bwscale != ows && f->opts.wscale != TS_NO_WSCALE) {
-		/* The client reads windows in our scale, not the backend's. */
+		/* The client reads windows in our scale, not the backend's:
+		 * the window shares a word with the flags. */
 		__u32 bws = f->bwscale == TS_NO_WSCALE ? 0 : f->bwscale;
 		__u32 win = ((__u32)p->win << (bws & 15)) >> (ows & 15);
-		__be16 old = bpf_htons(p->win), new;
+		__u32 *w = (__u32 *)(h.th + 12), old = *w;
 
-		new = bpf_htons(win > 65535 ? 65535 : win);
-		bpf_skb_store_bytes(skb, p->l4 + 14, &new, 2, 0);
-		bpf_l4_csum_replace(skb, p->l4 + TCP_CSUM_OFF, old, new, 2);
+		((__be16 *)h.th)[7] = bpf_htons(win > 65535 ? 65535 : win);
+		rest = csum_swap(rest, old, *w);
 	}
+	csum_commit(skb, p, pseudo, rest);
 	f->bytes_b2c += p->plen;
 	stat_inc(SNILB_ST_FWD_B2C);
 	done = flow_done(p, f, 0);

@@ -12,6 +12,7 @@
 #include <linux/pkt_cls.h>
 
 #include "pkt.h"
+#include <linux/if_ether.h>
 
 #define OPT_MAX 20
 
@@ -155,14 +156,19 @@ static __attribute__((noinline)) int write_tcp(struct __sk_buff *skb,
 	return write_tcp6(skb, l3, o);
 }
 
+/* Direct writes: no helper call on the spliced path. */
 static __always_inline int set_macs(struct __sk_buff *skb, const __u8 *dst,
 				    const __u8 *src)
 {
-	__u8 mac[12];
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
 
-	__builtin_memcpy(mac, dst, 6);
-	__builtin_memcpy(mac + 6, src, 6);
-	return bpf_skb_store_bytes(skb, 0, mac, 12, 0);
+	if ((void *)(eth + 1) > end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, dst, 6);
+	__builtin_memcpy(eth->h_source, src, 6);
+	return 0;
 }
 
 #endif /* SNILB_BPF_TCPOUT_H */

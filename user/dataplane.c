@@ -26,9 +26,36 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-struct dataplane *dp_open(char *err, size_t errlen)
+/* Maps that hold state worth keeping across a restart. The prog array
+ * and the per-CPU scratch belong to one load of the programs. */
+static const char *const pinned_maps[] = {
+	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
+	"backends", "sets", "maglev",
+};
+
+static int set_pins(struct snilb_bpf *skel, const char *dir)
+{
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		struct bpf_map *m;
+
+		m = bpf_object__find_map_by_name(skel->obj, pinned_maps[i]);
+		if (!m)
+			return -ENOENT;
+		snprintf(path, sizeof(path), "%s/%s", dir, pinned_maps[i]);
+		if (bpf_map__set_pin_path(m, path))
+			return -errno;
+	}
+	return 0;
+}
+
+struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
+				 size_t errlen)
 {
 	struct dataplane *dp = calloc(1, sizeof(*dp));
+	int e;
 
 	if (!dp) {
 		snprintf(err, errlen, "out of memory");
@@ -40,16 +67,34 @@ struct dataplane *dp_open(char *err, size_t errlen)
 	}
 	libbpf_set_print(quiet);
 	dp->ncpus = libbpf_num_possible_cpus();
-	dp->skel = snilb_bpf__open_and_load();
+	dp->skel = snilb_bpf__open();
 	if (!dp->skel || dp->ncpus <= 0) {
-		snprintf(err, errlen, "cannot load the data plane: %s (needs "
-			 "root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON and kernel "
-			 ">= 6.0; SNILB_DEBUG_BPF=1 shows the verifier log)",
+		snprintf(err, errlen, "cannot open the data plane: %s",
 			 strerror(errno));
-		dp_close(dp);
-		return NULL;
+		goto fail;
+	}
+	if (pin_dir && (e = set_pins(dp->skel, pin_dir))) {
+		snprintf(err, errlen, "cannot pin maps under %s: %s", pin_dir,
+			 strerror(-e));
+		goto fail;
+	}
+	if (snilb_bpf__load(dp->skel)) {
+		snprintf(err, errlen, "cannot load the data plane: %s (needs "
+			 "root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON; maps "
+			 "pinned by an incompatible version must be removed "
+			 "first; SNILB_DEBUG_BPF=1 shows the verifier log)",
+			 strerror(errno));
+		goto fail;
 	}
 	return dp;
+fail:
+	dp_close(dp);
+	return NULL;
+}
+
+struct dataplane *dp_open(char *err, size_t errlen)
+{
+	return dp_open_pinned(NULL, err, errlen);
 }
 
 void dp_close(struct dataplane *dp)

@@ -17,6 +17,15 @@ struct dataplane;
 
 /* Load (verify) the programs; @err gets a message on failure. */
 struct dataplane *dp_open(char *err, size_t errlen);
+
+/*
+ * The same, with the state maps (flows, routes, backends, counters, ...)
+ * pinned under @pin_dir on bpffs: maps already pinned there are adopted,
+ * so a restarted or upgraded loader keeps every flow. Attaching then
+ * replaces the running program in place.
+ */
+struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
+				 size_t errlen);
 void dp_close(struct dataplane *dp);
 
 /* Attach to clsact ingress of @ifindex (creating the qdisc if needed). */

@@ -12,8 +12,10 @@
  *   route LISTENER HOSTNAME ROUTE_ID SET
  *   attach IFNAME
  *
- * Usage: dpctl SCRIPT   (prints "ready" once attached; SIGUSR1 prints the
- * global counters as "stat NAME VALUE" lines, so does exiting)
+ * Usage: dpctl [--pin DIR] SCRIPT   (prints "ready" once attached; SIGUSR1
+ * prints the global counters as "stat NAME VALUE" lines, so does exiting).
+ * With --pin the state maps live under DIR on bpffs and the programs stay
+ * attached when dpctl exits: a second dpctl adopts them, flows and all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -130,11 +132,18 @@ int main(int argc, char **argv)
 	int lineno = 0, i;
 	FILE *f;
 
+	const char *pin = NULL;
+
+	if (argc == 4 && !strcmp(argv[1], "--pin")) {
+		pin = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2 || !(f = fopen(argv[1], "r"))) {
-		fprintf(stderr, "usage: dpctl SCRIPT\n");
+		fprintf(stderr, "usage: dpctl [--pin DIR] SCRIPT\n");
 		return 2;
 	}
-	dp = dp_open(err, sizeof(err));
+	dp = dp_open_pinned(pin, err, sizeof(err));
 	if (!dp) {
 		fprintf(stderr, "dpctl: %s\n", err);
 		return 1;
@@ -168,7 +177,7 @@ int main(int argc, char **argv)
 		}
 	}
 	print_stats(dp);
-	for (i = 0; i < nifaces; i++)
+	for (i = 0; i < nifaces && !pin; i++)
 		dp_detach(dp, ifaces[i]);
 	dp_close(dp);
 	return 0;
