@@ -24,7 +24,7 @@ TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$
 BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
-	    user/dataplane.c user/maglev.c user/kver.c
+	    user/dataplane.c user/maglev.c user/kver.c user/gc.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -103,10 +103,10 @@ $(BUILD)/test_dataplane: tests/bpf/test_dataplane.c tests/bpf/packets.h \
 		-lcmocka
 
 $(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c user/kver.c \
-		$(HDRS) \
+		user/gc.c $(HDRS) \
 		$(SKELS) | deps $(BUILD)
 	$(CC) $(CFLAGS) tests/e2e/dpctl.c user/dataplane.c user/maglev.c \
-		user/kver.c -o $@ $(LDLIBS)
+		user/kver.c user/gc.c -o $@ $(LDLIBS)
 
 $(BUILD)/dp_ns: tests/bench/dp_ns.c user/dataplane.c user/maglev.c \
 		user/kver.c tests/bpf/packets.h $(HDRS) $(SKELS) | deps $(BUILD)

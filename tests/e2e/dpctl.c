@@ -10,7 +10,10 @@
  *   backend ID ADDR PORT
  *   set ID BACKEND[:WEIGHT]...     Maglev table of backend ids
  *   route LISTENER HOSTNAME ROUTE_ID SET
+ *   timeouts HELLO_MS IDLE_S       handshake and idle timeouts
  *   attach IFNAME
+ *
+ * Once a second it runs the flow table's timeouts (user/gc.c).
  *
  * Usage: dpctl [--pin DIR] SCRIPT   (prints "ready" once attached; SIGUSR1
  * prints the global counters as "stat NAME VALUE" lines, so does exiting).
@@ -21,12 +24,16 @@
 #include <errno.h>
 #include <net/if.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "dataplane.h"
+#include "gc.h"
 #include "maglev.h"
 
 static volatile sig_atomic_t stop, dump;
@@ -85,6 +92,11 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 			return dp_config_set(dp, cfg);
 		return -EINVAL;
 	}
+	if (sscanf(line, "timeouts %u %u", &x, &y) == 2) {
+		cfg->hello_timeout_ms = x;
+		cfg->idle_timeout_s = y;
+		return dp_config_set(dp, cfg);
+	}
 	if (sscanf(line, "listener %u %127s %u", &x, a, &y) == 3)
 		return dp_listener_add(dp, a, (uint16_t)y, x);
 	if (sscanf(line, "backend %u %127s %u", &x, a, &y) == 3)
@@ -104,10 +116,30 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 	return -EINVAL;
 }
 
+static unsigned int count_keys(int fd, size_t keysz)
+{
+	unsigned char k[64], next[64];
+	unsigned int n = 0;
+	void *prev = NULL;
+
+	if (keysz > sizeof(k))
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(k, next, keysz);
+		prev = k;
+		n++;
+	}
+	return n;
+}
+
 static void print_stats(struct dataplane *dp)
 {
 	uint32_t i;
 
+	printf("stat flows %u\nstat hellos %u\nstat snat_ports %u\n",
+	       count_keys(dp_map_fd(dp, "flows"), sizeof(struct snilb_flow_key)),
+	       count_keys(dp_map_fd(dp, "hellos"), sizeof(struct snilb_flow_key)),
+	       count_keys(dp_map_fd(dp, "rev"), sizeof(struct snilb_rev_key)));
 	for (i = 0; i < SNILB_ST_MAX; i++) {
 		uint64_t v = 0;
 
@@ -170,10 +202,23 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
-		pause();
+		struct gc_result gr;
+		struct timespec ts;
+
+		sleep(1);		/* a signal cuts it short */
 		if (dump) {
 			dump = 0;
 			print_stats(dp);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (dp_gc(dp, (uint64_t)ts.tv_sec * 1000000000ull +
+			  (uint64_t)ts.tv_nsec, &gr) == 0 &&
+		    gr.hello_expired + gr.bind_expired + gr.idle_expired +
+		    gr.closed) {
+			printf("gc hello=%u bind=%u idle=%u closed=%u flows=%u\n",
+			       gr.hello_expired, gr.bind_expired,
+			       gr.idle_expired, gr.closed, gr.flows);
+			fflush(stdout);
 		}
 	}
 	print_stats(dp);

@@ -70,6 +70,7 @@ setup() {
 	cat >"$work/dp.conf" <<EOF2
 snat 198.18.2.1
 snat 2001:db8:2::1
+timeouts 1000 3600
 listener 1 $vip4 443
 listener 2 $vip6 443
 backend 1 198.18.2.11 8443
@@ -230,6 +231,42 @@ t_retry() {
 	fi
 }
 
+# A client that sends nothing, and one that sends its hello a byte at a
+# time: both reset after the 1 s handshake timeout (dp.conf), nothing left.
+t_timeouts() {
+	local out
+	out=$(cli python3 - $vip4 <<'EOF2'
+import socket, sys, time
+def reset_after(send_slowly):
+    s = socket.create_connection((sys.argv[1], 443), timeout=6)
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < 5:
+            if send_slowly:
+                s.send(b"\x16")
+                time.sleep(0.2)
+            elif not s.recv(1):
+                return "closed"
+    except ConnectionResetError:
+        return "reset %.1f" % (time.monotonic() - t0)
+    except OSError as e:
+        if e.errno == 104 or e.errno == 32:
+            return "reset %.1f" % (time.monotonic() - t0)
+        return "error %s" % e
+    return "still open"
+print(reset_after(False), "|", reset_after(True))
+EOF2
+)
+	case "$out" in
+	"reset "[12].?" | reset "[123].?)
+		ok "silent and byte-a-second clients reset by the timeout ($out)" ;;
+	*)	bad "handshake timeout: $out" ;;
+	esac
+	sleep 1.2
+	check "no flow, hello buffer or SNAT port left behind" "0 0 0" \
+		"$(stat flows) $(stat hellos) $(stat snat_ports)"
+}
+
 t_restart() {
 	local dl got want
 	cli curl -sk --max-time 30 --limit-rate 15M \
@@ -268,6 +305,7 @@ t_segments
 t_bulk
 t_load
 t_retry
+t_timeouts
 t_restart
 echo "e2e counters: $(kill -USR1 "$dp_pid"; sleep 0.2; grep '^stat' "$work/dp.log" | tail -$((18 + 20)) | awk '$3 != 0 {printf "%s=%s ", $2, $3}')"
 echo "$passed passed, $failed failed"

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "gc.h"
+
+static uint32_t sum16(uint32_t s, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* RST|ACK from the VIP to the client, out of the interface its packets
+ * arrive on, to the MAC they come from: the data plane's own path. */
+static int send_rst(int fd, const struct snilb_flow_key *k,
+		    const struct snilb_flow *f)
+{
+	uint8_t pkt[14 + 40 + 20] = { 0 }, *ip = pkt + 14, *th;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	size_t iplen = k->family == SNILB_AF_INET ? 20 : 40;
+	uint32_t s = 0, seq = htonl(f->our_isn + 1);
+	uint32_t ack = htonl(f->client_isn + 1 + f->hello_len);
+
+	memcpy(pkt, f->cmac, 6);
+	memcpy(pkt + 6, f->lmac, 6);
+	th = ip + iplen;
+	if (k->family == SNILB_AF_INET) {
+		pkt[12] = 0x08;
+		ip[0] = 0x45;
+		ip[3] = 40;
+		ip[6] = 0x40;
+		ip[8] = 64;
+		ip[9] = IPPROTO_TCP;
+		memcpy(ip + 12, k->vaddr, 4);
+		memcpy(ip + 16, k->caddr, 4);
+		*(uint16_t *)(ip + 10) = htons(fold(sum16(0, ip, 20)));
+		s = sum16(0, ip + 12, 8);
+	} else {
+		pkt[12] = 0x86;
+		pkt[13] = 0xdd;
+		ip[0] = 0x60;
+		ip[5] = 20;
+		ip[6] = IPPROTO_TCP;
+		ip[7] = 64;
+		memcpy(ip + 8, k->vaddr, 16);
+		memcpy(ip + 24, k->caddr, 16);
+		s = sum16(0, ip + 8, 32);
+	}
+	memcpy(th, &k->vport, 2);
+	memcpy(th + 2, &k->cport, 2);
+	memcpy(th + 4, &seq, 4);
+	memcpy(th + 8, &ack, 4);
+	th[12] = 5 << 4;
+	th[13] = 0x14;				/* RST|ACK */
+	s += IPPROTO_TCP + 20;
+	*(uint16_t *)(th + 16) = htons(fold(sum16(s, th, 20)));
+	sll.sll_ifindex = (int)f->ifindex;
+	sll.sll_halen = 6;
+	memcpy(sll.sll_addr, f->cmac, 6);
+	if (sendto(fd, pkt, 14 + iplen + 20, 0, (struct sockaddr *)&sll,
+		   sizeof(sll)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The SNAT port a flow holds, released with it. */
+static void release_snat(struct dataplane *dp, const struct snilb_config *cfg,
+			 const struct snilb_flow *f)
+{
+	struct snilb_backend be;
+	struct snilb_rev_key rk = { 0 };
+
+	if (!f->nport || bpf_map_lookup_elem(dp_map_fd(dp, "backends"),
+					     &f->backend, &be))
+		return;
+	rk.family = be.family;
+	rk.bport = be.port;
+	rk.nport = f->nport;
+	memcpy(rk.baddr, be.addr, 16);
+	if (be.family == SNILB_AF_INET)
+		rk.naddr[0] = cfg->snat4;
+	else
+		memcpy(rk.naddr, cfg->snat6, 16);
+	bpf_map_delete_elem(dp_map_fd(dp, "rev"), &rk);
+}
+
+enum verdict { KEEP, EXPIRE_RST, EXPIRE_QUIET };
+
+static enum verdict judge(const struct snilb_flow *f,
+			  const struct snilb_config *cfg, uint64_t now,
+			  struct gc_result *res)
+{
+	uint64_t hello = (cfg->hello_timeout_ms ? cfg->hello_timeout_ms :
+			  GC_HELLO_TIMEOUT_MS) * 1000000ull;
+	uint64_t idle = (cfg->idle_timeout_s ? cfg->idle_timeout_s :
+			 GC_IDLE_TIMEOUT_S) * 1000000000ull;
+	uint64_t seen = f->seen_ns > f->created_ns ? f->seen_ns : f->created_ns;
+	uint64_t quiet = now > seen ? now - seen : 0;
+
+	if (f->state == SNILB_FS_HELLO && now - f->created_ns > hello) {
+		res->hello_expired++;
+		return EXPIRE_RST;
+	}
+	if (f->state == SNILB_FS_ROUTED && now - f->created_ns > 2 * hello) {
+		res->bind_expired++;
+		return EXPIRE_RST;
+	}
+	if (f->state == SNILB_FS_SPLICED && f->closing == 3 &&
+	    quiet > GC_CLOSE_GRACE_MS * 1000000ull) {
+		res->closed++;
+		return EXPIRE_QUIET;
+	}
+	/* No RST for an idle flow: we do not track what the client has
+	 * received. Its next packet, flow gone, fails the cookie check and
+	 * gets an RST with the right sequence number; the backend's reaches
+	 * the node's stack, which resets it. */
+	if (f->state == SNILB_FS_SPLICED && quiet > idle) {
+		res->idle_expired++;
+		return EXPIRE_QUIET;
+	}
+	return KEEP;
+}
+
+static void expire(struct dataplane *dp, int fd,
+		   const struct snilb_config *cfg,
+		   const struct snilb_flow_key *k, enum verdict v, int *err)
+{
+	struct snilb_flow f;
+	int e;
+
+	if (bpf_map_lookup_elem(dp_map_fd(dp, "flows"), k, &f))
+		return;
+	if (v == EXPIRE_RST && (e = send_rst(fd, k, &f)))
+		*err = e;
+	release_snat(dp, cfg, &f);
+	bpf_map_delete_elem(dp_map_fd(dp, "hellos"), k);
+	bpf_map_delete_elem(dp_map_fd(dp, "flows"), k);
+}
+
+int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
+{
+	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
+	size_t ndead = 0, cap = 0, i;
+	int flows = dp_map_fd(dp, "flows");
+	struct snilb_config cfg = { 0 };
+	enum verdict *why = NULL;
+	struct snilb_flow f;
+	uint32_t zero = 0;
+	int fd, err = 0;
+
+	memset(res, 0, sizeof(*res));
+	bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero, &cfg);
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (fd < 0)
+		return -errno;
+	/* Judge first, delete after: deleting under get_next_key restarts
+	 * the walk. */
+	while (!bpf_map_get_next_key(flows, prev, &next)) {
+		enum verdict v;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(flows, &k, &f))
+			continue;
+		v = judge(&f, &cfg, now_ns, res);
+		if (v == KEEP) {
+			res->flows++;
+			continue;
+		}
+		if (ndead == cap) {
+			cap = cap ? 2 * cap : 64;
+			dead = realloc(dead, cap * sizeof(*dead));
+			why = realloc(why, cap * sizeof(*why));
+			if (!dead || !why) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		dead[ndead] = k;
+		why[ndead++] = v;
+	}
+	for (i = 0; i < ndead && dead && why; i++)
+		expire(dp, fd, &cfg, &dead[i], why[i], &err);
+	free(dead);
+	free(why);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Timeouts the data plane cannot act on by itself: a BPF program runs only
+ * when a packet comes, so a client that sends nothing, or a flow that went
+ * quiet, is found by walking the flow table from userspace. Expired
+ * handshakes and idle flows get an RST on the client's path (the way the
+ * data plane would send it) and their state is freed.
+ */
+#ifndef SNILB_USER_GC_H
+#define SNILB_USER_GC_H
+
+#include <stdint.h>
+
+#include "dataplane.h"
+
+#define GC_HELLO_TIMEOUT_MS	10000	/* defaults when config says 0 */
+#define GC_IDLE_TIMEOUT_S	3600
+#define GC_CLOSE_GRACE_MS	2000	/* after FIN both ways */
+
+struct gc_result {
+	uint32_t hello_expired;	/* no (complete) hello in time: RST */
+	uint32_t bind_expired;	/* no backend answered in time: RST */
+	uint32_t idle_expired;	/* spliced but silent: RST */
+	uint32_t closed;	/* FIN both ways, grace over */
+	uint32_t flows;		/* flows left */
+};
+
+/* One pass over the flow table at CLOCK_MONOTONIC @now_ns. */
+int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res);
+
+#endif /* SNILB_USER_GC_H */
