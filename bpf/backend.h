@@ -170,6 +170,7 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 				struct snilb_flow *f)
 {
 	struct scratch *sc = get_scratch();
+	struct snilb_route_stats *rs;
 	struct syn_opts bo;
 	int verdict;
 
@@ -186,6 +187,9 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	f->state = SNILB_FS_SPLICED;
 	bpf_map_delete_elem(&hellos, k);
 	stat_inc(SNILB_ST_SPLICED);
+	rs = rstats(f->route);
+	if (rs)
+		rs->spliced++;
 	return verdict;
 }
 
@@ -207,6 +211,13 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	if (st >= 0)
 		return st;
 	stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND);
+	count_reject(f->listener, SNILB_REJ_NO_BACKEND);
+	{
+		struct snilb_route_stats *rs = rstats(f->route);
+
+		if (rs)
+			rs->no_backend++;
+	}
 	o = &sc->out;
 	__builtin_memset(o, 0, sizeof(*o));
 	__builtin_memcpy(o->saddr, k->vaddr, 16);

@@ -147,8 +147,13 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 		stat_inc(SNILB_ST_SNAT_FULL);
 		return -1;
 	}
-	if (f->tries)
+	if (f->tries) {
+		struct snilb_route_stats *rs = rstats(f->route);
+
 		stat_inc(SNILB_ST_BIND_RETRY);
+		if (rs)
+			rs->retries++;
+	}
 	f->backend = bid;
 	f->nport = rk.nport;
 	f->tries++;

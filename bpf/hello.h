@@ -30,8 +30,12 @@ static __attribute__((noinline)) int reject(struct __sk_buff *skb, const struct 
 				  const struct snilb_flow *f, __u32 why)
 {
 	__u32 our_seq = f->our_isn + 1, their_next = p->seq + p->plen;
+	struct snilb_route_stats *rs;
 
 	stat_inc(SNILB_ST_REJECT_BASE + why);
+	count_reject(f->listener, why);
+	if (why == SNILB_REJ_NO_BACKEND && (rs = rstats(f->route)))
+		rs->no_backend++;
 	drop_flow(k, f);
 	return send_rst(skb, p, our_seq, their_next, 1);
 }
@@ -119,6 +123,7 @@ int snilb_hello(struct __sk_buff *skb)
 {
 	const struct snilb_config *cfg = get_config();
 	struct scratch *sc = get_scratch();
+	struct snilb_route_stats *rs;
 	struct snilb_flow_key *k;
 	struct snilb_route *rt;
 	struct snilb_hello *hb;
@@ -175,6 +180,9 @@ int snilb_hello(struct __sk_buff *skb)
 	f->set = rt->set;
 	f->state = SNILB_FS_ROUTED;
 	stat_inc(SNILB_ST_ROUTED);
+	rs = rstats(rt->id);
+	if (rs)
+		rs->routed++;
 	st = bind_backend(skb, p, k, f, cfg);
 	if (st < 0)
 		return reject(skb, p, k, f, SNILB_REJ_NO_BACKEND);

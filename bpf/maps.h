@@ -40,6 +40,20 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SNILB_MAX_LISTENERS);
+	__type(key, __u32);
+	__type(value, struct snilb_listener_stats);
+} listener_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SNILB_MAX_ROUTES);
+	__type(key, __u32);
+	__type(value, struct snilb_route_stats);
+} route_stats SEC(".maps");
+
 /*
  * A plain hash, not an LRU: an established flow must never be evicted to
  * make room for a new one. When it is full, new connections get an RST.
@@ -126,6 +140,28 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (v)
 		(*v)++;
+}
+
+static __always_inline struct snilb_listener_stats *lstats(__u32 id)
+{
+	return bpf_map_lookup_elem(&listener_stats, &id);
+}
+
+/* Count an RST for listener @id. The 64-bit, hidden index is for the
+ * verifier: clang bounds-checks a zero-extended copy otherwise. */
+static __always_inline void count_reject(__u32 id, __u32 why)
+{
+	struct snilb_listener_stats *ls = lstats(id);
+	__u64 w = why;
+
+	asm volatile("" : "+r"(w));
+	if (ls && w < SNILB_REJ_MAX)
+		ls->rejected[w]++;
+}
+
+static __always_inline struct snilb_route_stats *rstats(__u32 id)
+{
+	return bpf_map_lookup_elem(&route_stats, &id);
 }
 
 static __always_inline struct scratch *get_scratch(void)

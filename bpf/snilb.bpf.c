@@ -136,6 +136,7 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 					const struct snilb_config *cfg)
 {
 	struct scratch *sc = get_scratch();
+	struct snilb_listener_stats *ls;
 	struct snilb_flow *f;
 	struct syn_opts o;
 	__u16 nots;
@@ -173,6 +174,9 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 		return send_rst(skb, p, p->ack, p->seq + p->plen, 1);
 	}
 	stat_inc(SNILB_ST_FLOW_NEW);
+	ls = lstats(l->id);
+	if (ls)
+		ls->accepted++;
 	if (!p->plen && !(p->flags & TCP_FIN))
 		return TC_ACT_SHOT;		/* the pure ACK is consumed */
 	return GO_HELLO;

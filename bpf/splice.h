@@ -259,6 +259,7 @@ static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
 				 struct snilb_flow *f)
 {
 	const struct snilb_config *cfg = get_config();
+	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
 	struct snilb_backend *be;
 	struct opt_pos pos;
@@ -285,6 +286,11 @@ static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
 	f->bytes_c2b += p->plen;
 	f->seen_ns = bpf_ktime_get_coarse_ns();	/* idle timeout: a tick is fine */
 	stat_inc(SNILB_ST_FWD_C2B);
+	rs = rstats(f->route);
+	if (rs) {
+		rs->pkts_c2b++;
+		rs->bytes_c2b += p->plen;
+	}
 	done = flow_done(p, f, 1);
 	verdict = to_backend(skb, f, p->family, be->addr);
 	if (done)
@@ -299,6 +305,7 @@ static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
 				 const struct snilb_config *cfg)
 {
 	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
+	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
 	struct opt_pos pos;
 	struct hdrs h;
@@ -327,6 +334,11 @@ static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
 	csum_commit(skb, p, pseudo, rest);
 	f->bytes_b2c += p->plen;
 	stat_inc(SNILB_ST_FWD_B2C);
+	rs = rstats(f->route);
+	if (rs) {
+		rs->pkts_b2c++;
+		rs->bytes_b2c += p->plen;
+	}
 	done = flow_done(p, f, 0);
 	verdict = to_client(skb, f);
 	if (done)

@@ -113,6 +113,24 @@ enum snilb_stat {
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
 
+/* listener_stats[listener id], per CPU. */
+struct snilb_listener_stats {
+	__u64 accepted;			/* handshakes completed (cookie ok) */
+	__u64 rejected[SNILB_REJ_MAX];	/* RSTs, by reason */
+};
+
+/* route_stats[route id], per CPU. "c2b": client to backend. */
+struct snilb_route_stats {
+	__u64 routed;		/* hellos that matched this route */
+	__u64 spliced;		/* ... and reached a backend */
+	__u64 no_backend;	/* ... and found none: RST */
+	__u64 retries;		/* SYNs sent to a further backend */
+	__u64 pkts_c2b;
+	__u64 pkts_b2c;
+	__u64 bytes_c2b;	/* TCP payload */
+	__u64 bytes_b2c;
+};
+
 /* config[0]: settings the agent writes; zero means the default. */
 struct snilb_config {
 	__u32 hello_cap;	/* largest hello, bytes (16 KiB) */

@@ -30,7 +30,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
  * and the per-CPU scratch belong to one load of the programs. */
 static const char *const pinned_maps[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
-	"backends", "sets", "maglev",
+	"backends", "sets", "maglev", "listener_stats", "route_stats",
 };
 
 static int set_pins(struct snilb_bpf *skel, const char *dir)
@@ -161,6 +161,8 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 	struct snilb_listener_key k;
 	struct snilb_listener v = { .id = id };
 
+	if (id >= SNILB_MAX_LISTENERS)
+		return -ERANGE;	/* it indexes listener_stats */
 	if (parse_addr(addr, &k))
 		return -EINVAL;
 	k.port = htons(port);
@@ -196,6 +198,8 @@ int dp_route_add(struct dataplane *dp, uint32_t listener,
 
 	if (route_key(listener, hostname, &k, &name))
 		return -EINVAL;
+	if (route_id >= SNILB_MAX_ROUTES || set >= SNILB_MAX_SETS)
+		return -ERANGE;
 	memset(&v, 0, sizeof(v));
 	v.id = route_id;
 	v.set = set;
@@ -291,4 +295,39 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 		err = -errno;
 	close(inner);
 	return err;
+}
+
+/* Sum a per-CPU value of @n u64 counters at @key of map @name. */
+static int sum_percpu(struct dataplane *dp, const char *name, uint32_t key,
+		      uint64_t *out, size_t n)
+{
+	uint64_t *v = calloc((size_t)dp->ncpus * n, sizeof(*v));
+	size_t c, i;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp_map_fd(dp, name), &key, v)) {
+		free(v);
+		return -errno;
+	}
+	memset(out, 0, n * sizeof(*out));
+	for (c = 0; c < (size_t)dp->ncpus; c++)
+		for (i = 0; i < n; i++)
+			out[i] += v[c * n + i];
+	free(v);
+	return 0;
+}
+
+int dp_route_stats(struct dataplane *dp, uint32_t route,
+		   struct snilb_route_stats *st)
+{
+	return sum_percpu(dp, "route_stats", route, (uint64_t *)st,
+			  sizeof(*st) / sizeof(uint64_t));
+}
+
+int dp_listener_stats(struct dataplane *dp, uint32_t listener,
+		      struct snilb_listener_stats *st)
+{
+	return sum_percpu(dp, "listener_stats", listener, (uint64_t *)st,
+			  sizeof(*st) / sizeof(uint64_t));
 }

@@ -60,6 +60,12 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 /* Sum of a global counter (enum snilb_stat) over every CPU. */
 int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val);
 
+/* Per-route and per-listener counters, summed over every CPU. */
+int dp_route_stats(struct dataplane *dp, uint32_t route,
+		   struct snilb_route_stats *st);
+int dp_listener_stats(struct dataplane *dp, uint32_t listener,
+		      struct snilb_listener_stats *st);
+
 /* File descriptors for tests and the CLI. */
 int dp_prog_fd(struct dataplane *dp);
 int dp_map_fd(struct dataplane *dp, const char *name);

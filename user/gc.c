@@ -158,6 +158,43 @@ static void expire(struct dataplane *dp, int fd,
 	bpf_map_delete_elem(dp_map_fd(dp, "flows"), k);
 }
 
+/*
+ * A SNAT claim whose flow is gone: the GC and the data plane race (a flow
+ * judged from a copy may have claimed a new port since), so sweep them.
+ * The data plane claims a port only for a flow that exists, and frees the
+ * claim before the flow, so an orphan here is never one being made.
+ */
+static uint32_t sweep_rev(struct dataplane *dp)
+{
+	int rev = dp_map_fd(dp, "rev"), flows = dp_map_fd(dp, "flows");
+	struct snilb_rev_key k, next, *prev = NULL, *dead = NULL;
+	struct snilb_flow_key fk;
+	struct snilb_flow f;
+	size_t n = 0, cap = 0, i;
+
+	while (!bpf_map_get_next_key(rev, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(rev, &k, &fk) ||
+		    !bpf_map_lookup_elem(flows, &fk, &f))
+			continue;
+		if (n == cap) {
+			struct snilb_rev_key *d;
+
+			cap = cap ? 2 * cap : 16;
+			d = realloc(dead, cap * sizeof(*dead));
+			if (!d)
+				break;
+			dead = d;
+		}
+		dead[n++] = k;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(rev, &dead[i]);
+	free(dead);
+	return (uint32_t)n;
+}
+
 int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
 {
 	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
@@ -202,6 +239,7 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
 	}
 	for (i = 0; i < ndead && dead && why; i++)
 		expire(dp, fd, &cfg, &dead[i], why[i], &err);
+	res->orphans = sweep_rev(dp);
 	free(dead);
 	free(why);
 	close(fd);

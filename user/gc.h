@@ -22,6 +22,7 @@ struct gc_result {
 	uint32_t bind_expired;	/* no backend answered in time: RST */
 	uint32_t idle_expired;	/* spliced but silent: RST */
 	uint32_t closed;	/* FIN both ways, grace over */
+	uint32_t orphans;	/* SNAT claims whose flow was gone */
 	uint32_t flows;		/* flows left */
 };
 

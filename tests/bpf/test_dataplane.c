@@ -72,6 +72,22 @@ static uint64_t stat(uint32_t idx)
 	return v;
 }
 
+static struct snilb_route_stats rstat(uint32_t route)
+{
+	struct snilb_route_stats st;
+
+	assert_int_equal(dp_route_stats(dp, route, &st), 0);
+	return st;
+}
+
+static struct snilb_listener_stats lstat(uint32_t listener)
+{
+	struct snilb_listener_stats st;
+
+	assert_int_equal(dp_listener_stats(dp, listener, &st), 0);
+	return st;
+}
+
 /* A client connection under test. */
 struct conn {
 	int v6;
@@ -307,6 +323,7 @@ static void test_unknown_sni_resets(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40010, .isn = 3 };
 	uint64_t before = stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_ROUTE);
+	struct snilb_listener_stats l0 = lstat(1);
 	struct hb h;
 
 	(void)state;
@@ -316,6 +333,8 @@ static void test_unknown_sni_resets(void **state)
 	expect_reset(&c, h.n, SNILB_REJ_NO_ROUTE);
 	assert_int_equal(stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_ROUTE),
 			 before + 1);
+	assert_int_equal(lstat(1).rejected[SNILB_REJ_NO_ROUTE] -
+			 l0.rejected[SNILB_REJ_NO_ROUTE], 1);
 }
 
 static void test_bad_hello_resets(void **state)
@@ -492,6 +511,8 @@ static void expect_syn_to(const struct conn *c, struct bside *b)
 
 static void test_splice(void **state)
 {
+	struct snilb_route_stats r0 = rstat(10), r1;
+	struct snilb_listener_stats l0 = lstat(1);
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40200,
 			  .isn = 0xfffffff0 };
 	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 0x7ffffff0,
@@ -587,6 +608,15 @@ static void test_splice(void **state)
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x04);
 	assert_null(flow_get(&c));
+
+	/* The route and listener counted all of it. */
+	r1 = rstat(10);
+	assert_int_equal(r1.routed - r0.routed, 1);
+	assert_int_equal(r1.spliced - r0.spliced, 1);
+	assert_int_equal(r1.pkts_b2c - r0.pkts_b2c, 1);
+	assert_int_equal(r1.bytes_b2c - r0.bytes_b2c, sizeof(data));
+	assert_int_equal(r1.pkts_c2b - r0.pkts_c2b, 2);
+	assert_int_equal(lstat(1).accepted - l0.accepted, 1);
 }
 
 static void test_backend_refuses(void **state)
@@ -594,6 +624,7 @@ static void test_backend_refuses(void **state)
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40300, .isn = 7 };
 	struct bside b1 = { .snat = SNAT4 }, b2 = { .snat = SNAT4 };
 	uint64_t retries = stat(SNILB_ST_BIND_RETRY);
+	struct snilb_route_stats r0 = rstat(13);
 	struct tpkt t;
 	int i;
 
@@ -623,6 +654,8 @@ static void test_backend_refuses(void **state)
 	assert_string_equal(rv.dst, CLI4);
 	assert_int_equal(rv.seq, c.cookie + 1);
 	assert_null(flow_get(&c));
+	assert_int_equal(rstat(13).retries - r0.retries, 2);
+	assert_int_equal(rstat(13).no_backend - r0.no_backend, 1);
 }
 
 static void test_no_backend_resets(void **state)
