@@ -43,6 +43,15 @@ struct {
 #define DEFAULT_MSS_NOTS4	1460
 #define DEFAULT_MSS_NOTS6	1440
 
+/* The MSS we tell clients: what the backend network carries (config). */
+static __always_inline __u16 our_mss(const struct snilb_config *cfg,
+				     __u8 family)
+{
+	if (family == SNILB_AF_INET)
+		return cfg && cfg->mss4 ? cfg->mss4 : 1460;
+	return cfg && cfg->mss6 ? cfg->mss6 : 1440;
+}
+
 /*
  * The handlers below are subprograms, not inlined: a program that tail
  * calls may use bpf-to-bpf calls only with frames under 256 bytes, and
@@ -95,7 +104,7 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 		o.wscale = TS_NO_WSCALE;
 	}
 	mss = (gen >> 32) & 0xffff;
-	synack_opts(&r, &o, p->family == SNILB_AF_INET ? 1460 : 1440,
+	synack_opts(&r, &o, our_mss(cfg, p->family),
 		    cookie_tsval(&o, p->family, mss),
 		    cfg && cfg->wscale ? cfg->wscale : DEFAULT_WSCALE);
 	r.seq = (__u32)gen;

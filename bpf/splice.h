@@ -127,15 +127,15 @@ static __always_inline void ip_csum_patch(struct iphdr *ip, __u32 diff)
 	ip->check = (__u16)~s;
 }
 
-/* Header pointers for direct access, bounds checked to @need bytes of
- * TCP header. Invalid after any helper that may move the packet. */
+/* Header pointers for direct access, bounds checked to the base TCP
+ * header. Invalid after any helper that may move the packet. */
 struct hdrs {
 	void *l3;
 	__u8 *th;
 };
 
 static __always_inline int get_hdrs(struct __sk_buff *skb, const struct pkt *p,
-				    struct hdrs *h, __u32 need)
+				    struct hdrs *h)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -149,7 +149,6 @@ static __always_inline int get_hdrs(struct __sk_buff *skb, const struct pkt *p,
 		h->th = data + ETH_HLEN + sizeof(struct ipv6hdr);
 	if ((void *)(h->th + 20) > end)
 		return -1;
-	(void)need;
 	return 0;
 }
 
@@ -272,7 +271,7 @@ static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
 	if (!be || !cfg || snat_addr(cfg, p->family, snat))
 		return TC_ACT_SHOT;
 	find_opts(skb, p, &pos);
-	if (get_hdrs(skb, p, &h, p->doff))
+	if (get_hdrs(skb, p, &h))
 		return TC_ACT_SHOT;
 	end = (void *)(long)skb->data_end;
 	pseudo = set_tuple(p, &h, snat, be->addr, f->nport, be->port, &rest);
@@ -313,7 +312,7 @@ static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
 	int done, verdict;
 
 	find_opts(skb, p, &pos);
-	if (get_hdrs(skb, p, &h, p->doff))
+	if (get_hdrs(skb, p, &h))
 		return TC_ACT_SHOT;
 	end = (void *)(long)skb->data_end;
 	pseudo = set_tuple(p, &h, k->vaddr, k->caddr, k->vport, k->cport,

@@ -115,6 +115,8 @@ static enum verdict judge(const struct snilb_flow *f,
 			  GC_HELLO_TIMEOUT_MS) * 1000000ull;
 	uint64_t idle = (cfg->idle_timeout_s ? cfg->idle_timeout_s :
 			 GC_IDLE_TIMEOUT_S) * 1000000000ull;
+	uint64_t bind = (cfg->bind_timeout_ms ? cfg->bind_timeout_ms :
+			 GC_BIND_TIMEOUT_MS) * 1000000ull;
 	uint64_t seen = f->seen_ns > f->created_ns ? f->seen_ns : f->created_ns;
 	uint64_t quiet = now > seen ? now - seen : 0;
 
@@ -122,7 +124,11 @@ static enum verdict judge(const struct snilb_flow *f,
 		res->hello_expired++;
 		return EXPIRE_RST;
 	}
-	if (f->state == SNILB_FS_ROUTED && now - f->created_ns > 2 * hello) {
+	/* Binding: a silent backend is left behind when the client resends
+	 * its hello (the data plane retries then); give up only when no try
+	 * was made for a while. */
+	if (f->state == SNILB_FS_ROUTED && now > f->bind_ns &&
+	    now - f->bind_ns > (hello > 3 * bind ? hello : 3 * bind)) {
 		res->bind_expired++;
 		return EXPIRE_RST;
 	}

@@ -15,6 +15,7 @@
 
 #define GC_HELLO_TIMEOUT_MS	10000	/* defaults when config says 0 */
 #define GC_IDLE_TIMEOUT_S	3600
+#define GC_BIND_TIMEOUT_MS	1000	/* as the data plane's default */
 #define GC_CLOSE_GRACE_MS	2000	/* after FIN both ways */
 
 struct gc_result {

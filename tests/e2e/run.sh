@@ -23,6 +23,7 @@ pids=()
 passed=0 failed=0
 
 cleanup() {
+	[ -n "${KEEP:-}" ] && { echo "kept $pfx"; return; }
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	"$here/topo.sh" down "$pfx"
@@ -81,7 +82,9 @@ backend 2 198.18.2.12 8443
 backend 3 198.18.2.13 8443
 backend 4 2001:db8:2::11 8443
 backend 5 198.18.2.13 9
+backend 6 198.18.2.99 8443
 set 1 1
+set 6 6 1
 set 2 2
 set 4 4
 set 5 5 1
@@ -89,6 +92,7 @@ route 1 www.example.com 10 1
 route 1 *.example.com 11 2
 route 1 *.b.example.com 12 3
 route 1 retry.example.com 13 5
+route 1 dead.example.com 14 6
 route 2 v6.example.com 20 4
 attach g0
 attach br0
@@ -240,6 +244,23 @@ t_retry() {
 
 # A client that sends nothing, and one that sends its hello a byte at a
 # time: both reset after the 1 s handshake timeout (dp.conf), nothing left.
+# A backend that does not exist (no ARP answer): its SYNs go unanswered;
+# the client resends its hello, and after the 1 s bind timeout that
+# resend goes to the next backend.
+t_dead_backend() {
+	local before after
+	before=$(stat bind_retry)
+	check "dead backend: 10 connections all answered by b1" \
+		"ok=10 failed=0 backends=b1:10" \
+		"$(cli python3 "$here/clients.py" seq 10 dead.example.com $vip4)"
+	after=$(stat bind_retry)
+	if [ $((after - before)) -gt 0 ]; then
+		ok "unanswered SYNs retried after the bind timeout ($((after - before)))"
+	else
+		bad "dead backend never picked, or never retried"
+	fi
+}
+
 t_timeouts() {
 	local out
 	out=$(cli python3 - $vip4 <<'EOF2'
@@ -300,6 +321,11 @@ t_restart() {
 		"$(curl_get www.example.com)"
 }
 
+if [ -n "${ONLY:-}" ]; then
+	setup && $ONLY
+	echo "$passed passed, $failed failed"
+	exit 0
+fi
 if ! setup; then
 	bad "setup"
 	echo "$passed passed, $failed failed"
@@ -312,6 +338,7 @@ t_segments
 t_bulk
 t_load
 t_retry
+t_dead_backend
 t_timeouts
 t_restart
 echo "e2e counters: $(kill -USR1 "$dp_pid"; sleep 0.2; grep '^stat' "$work/dp.log" | tail -$((18 + 20)) | awk '$3 != 0 {printf "%s=%s ", $2, $3}')"
