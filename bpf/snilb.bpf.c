@@ -266,10 +266,18 @@ int snilb_ingress(struct __sk_buff *skb)
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
-	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-		return on_syn(skb, p, cfg);
 	flow_key(p, k);
 	f = bpf_map_lookup_elem(&flows, k);
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		/* A SYN where a flow exists: the client reuses the port of a
+		 * connection we have not freed yet (a SYN is only resent
+		 * before our SYN-ACK, when there is no flow). */
+		if (f) {
+			flow_forget(k, f);
+			bpf_map_delete_elem(&hellos, k);
+		}
+		return on_syn(skb, p, cfg);
+	}
 	if (!f) {
 		v = on_first_ack(skb, p, l, cfg);
 		if (v != GO_HELLO)

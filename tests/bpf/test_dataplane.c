@@ -672,6 +672,58 @@ static void test_no_backend_resets(void **state)
 			 before + 1);
 }
 
+/* Table full: new connections are refused with an RST and counted;
+ * established flows keep working. */
+static void test_flow_table_full(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40500, .isn = 9 };
+	struct conn d = { .cli = CLI4, .vip = VIP4, .port = 40501, .isn = 9 };
+	uint64_t full = stat(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
+	int fd = dp_map_fd(dp, "flows");
+	struct snilb_flow f0 = { .state = SNILB_FS_HELLO };
+	struct snilb_flow_key k = { .family = 4 };
+	uint32_t i, filled = 0;
+	struct tpkt t;
+
+	(void)state;
+	connect_to(&c);				/* one flow that lives */
+	for (i = 0; i < SNILB_MAX_FLOWS; i++) {
+		k.caddr[0] = htonl(0x0a000000 + i);	/* 10/8: fake */
+		if (bpf_map_update_elem(fd, &k, &f0, BPF_NOEXIST))
+			break;
+		filled++;
+	}
+	assert_true(filled > 0);
+	handshake(&d);
+	t = seg(&d, 0x10, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x14);
+	assert_int_equal(stat(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL),
+			 full + 1);
+	assert_null(flow_get(&d));
+	/* The established one still routes. */
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+	for (i = 0; i < filled; i++) {
+		k.caddr[0] = htonl(0x0a000000 + i);
+		bpf_map_delete_elem(fd, &k);
+	}
+}
+
+/* A SYN on the tuple of a flow not freed yet starts afresh. */
+static void test_port_reuse(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40600, .isn = 9 };
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	c.isn = 77777;
+	connect_to(&c);				/* asserts: a new HELLO flow */
+	assert_int_equal(flow_get(&c)->client_isn, 77777);
+}
+
 static int install_set(uint32_t set, const uint32_t *ids, size_t n)
 {
 	static uint32_t table[SNILB_MAGLEV_SIZE];
@@ -762,6 +814,8 @@ int main(void)
 		cmocka_unit_test(test_splice),
 		cmocka_unit_test(test_backend_refuses),
 		cmocka_unit_test(test_no_backend_resets),
+		cmocka_unit_test(test_flow_table_full),
+		cmocka_unit_test(test_port_reuse),
 	};
 
 	return cmocka_run_group_tests_name("dataplane", tests, setup,
