@@ -97,6 +97,33 @@ static long opt_cb(__u32 n, void *ctx)
 	return 0;
 }
 
+/* Linux's SYN: MSS, SACK-permitted, TS, NOP, WS (and its ACK: NOP NOP
+ * TS). Most clients send one of these; they skip the walk. */
+static __always_inline int linux_opts(const __u8 *th, __u32 doff,
+				      struct syn_opts *o)
+{
+	if (doff == 40 && th[20] == TCPOPT_MSS && th[21] == 4 &&
+	    th[24] == TCPOPT_SACKOK && th[25] == 2 && th[26] == TCPOPT_TS &&
+	    th[27] == 10 && th[36] == TCPOPT_NOP &&
+	    th[37] == TCPOPT_WSCALE && th[38] == 3) {
+		o->mss = th[22] << 8 | th[23];
+		o->sack = 1;
+		o->ts = 1;
+		o->tsval = opt_u32(th, 28);
+		o->tsecr = opt_u32(th, 32);
+		o->wscale = th[39] > 14 ? 14 : th[39];
+		return 1;
+	}
+	if (doff == 32 && th[20] == TCPOPT_NOP && th[21] == TCPOPT_NOP &&
+	    th[22] == TCPOPT_TS && th[23] == 10) {
+		o->ts = 1;
+		o->tsval = opt_u32(th, 24);
+		o->tsecr = opt_u32(th, 28);
+		return 1;
+	}
+	return 0;
+}
+
 /* Walk the options of the TCP header copied to @th (@doff bytes). */
 static __always_inline void parse_opts(const __u8 *th, __u32 doff,
 				       struct syn_opts *o)
@@ -106,6 +133,8 @@ static __always_inline void parse_opts(const __u8 *th, __u32 doff,
 
 	__builtin_memset(o, 0, sizeof(*o));
 	o->wscale = TS_NO_WSCALE;
+	if (linux_opts(th, doff, o))
+		return;
 	bpf_loop(40, opt_cb, &w, 0);
 }
 

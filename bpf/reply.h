@@ -7,13 +7,17 @@
 
 static __always_inline int swap_macs(struct __sk_buff *skb)
 {
-	__u8 mac[12], sw[12];
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 tmp[6];
 
-	if (bpf_skb_load_bytes(skb, 0, mac, 12))
+	if ((void *)(eth + 1) > end)
 		return -1;
-	__builtin_memcpy(sw, mac + 6, 6);
-	__builtin_memcpy(sw + 6, mac, 6);
-	return bpf_skb_store_bytes(skb, 0, sw, 12, 0);
+	__builtin_memcpy(tmp, eth->h_dest, 6);
+	__builtin_memcpy(eth->h_dest, eth->h_source, 6);
+	__builtin_memcpy(eth->h_source, tmp, 6);
+	return 0;
 }
 
 /* @o: seq, ack, flags, window and options; addresses come from @p. */

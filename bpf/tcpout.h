@@ -61,6 +61,29 @@ struct hdr6 {
 	__u8 opts[OPT_MAX];
 };
 
+/* One's complement sum of @words 32-bit words (end-around carry), the
+ * way bpf_csum_diff() sums them, without a helper call. */
+static __always_inline __u32 sum32(const void *p, int words, __u32 s)
+{
+	const __u32 *w = p;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < words; i++) {
+		__u32 r = s + w[i];
+
+		s = r + (r < s);
+	}
+	return s;
+}
+
+static __always_inline __u32 add32c(__u32 a, __u32 b)
+{
+	__u32 r = a + b;
+
+	return r + (r < a);
+}
+
 static __always_inline __s64 tcp_sum(struct tcphdr *th, const struct tcp_out *o,
 				     __s64 sum)
 {
@@ -75,11 +98,10 @@ static __always_inline __s64 tcp_sum(struct tcphdr *th, const struct tcp_out *o,
 	th->urg_ptr = 0;
 	__builtin_memcpy(th + 1, o->opts, OPT_MAX);
 	if (o->optlen == OPT_MAX)
-		return bpf_csum_diff(0, 0, (__be32 *)th, sizeof(*th) + OPT_MAX,
-				     sum);
+		return sum32(th, (sizeof(*th) + OPT_MAX) / 4, (__u32)sum);
 	if (o->optlen == 12)
-		return bpf_csum_diff(0, 0, (__be32 *)th, sizeof(*th) + 12, sum);
-	return bpf_csum_diff(0, 0, (__be32 *)th, sizeof(*th), sum);
+		return sum32(th, (sizeof(*th) + 12) / 4, (__u32)sum);
+	return sum32(th, sizeof(*th) / 4, (__u32)sum);
 }
 
 /* Store @len bytes of @h; three constant sizes keep the verifier happy. */
@@ -111,12 +133,12 @@ static __always_inline int write_tcp4(struct __sk_buff *skb, __u32 l3,
 	h.ip.protocol = IPPROTO_TCP;
 	h.ip.saddr = o->saddr[0];
 	h.ip.daddr = o->daddr[0];
-	h.ip.check = csum_fold(bpf_csum_diff(0, 0, (__be32 *)&h.ip,
-					     sizeof(h.ip), 0));
+	h.ip.check = csum_fold(sum32(&h.ip, sizeof(h.ip) / 4, 0));
 	pseudo[0] = h.ip.saddr;
 	pseudo[1] = h.ip.daddr;
 	pseudo[2] = bpf_htonl(IPPROTO_TCP << 16 | tcplen);
-	sum = bpf_csum_diff(0, 0, pseudo, sizeof(pseudo), o->pcsum);
+	sum = sum32(pseudo, 3, add32c((__u32)o->pcsum,
+				      (__u32)((__u64)o->pcsum >> 32)));
 	h.th.check = csum_fold(tcp_sum(&h.th, o, sum));
 	return store_hdr(skb, l3, &h, sizeof(h.ip) + sizeof(h.th), o->optlen);
 }
@@ -141,7 +163,8 @@ static __always_inline int write_tcp6(struct __sk_buff *skb, __u32 l3,
 	__builtin_memcpy(ph.daddr, o->daddr, 16);
 	ph.len = bpf_htonl(tcplen);
 	ph.proto = bpf_htonl(IPPROTO_TCP);
-	sum = bpf_csum_diff(0, 0, (__be32 *)&ph, sizeof(ph), o->pcsum);
+	sum = sum32(&ph, sizeof(ph) / 4, add32c((__u32)o->pcsum,
+						(__u32)((__u64)o->pcsum >> 32)));
 	h.th.check = csum_fold(tcp_sum(&h.th, o, sum));
 	return store_hdr(skb, l3, &h, sizeof(h.ip) + sizeof(h.th), o->optlen);
 }
