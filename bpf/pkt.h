@@ -35,6 +35,8 @@ struct pkt {
 	__be16 sport;
 	__be16 dport;
 	__u16 win;		/* host order, as sent (scaled) */
+	__u8 icmp;		/* PARSE_NOT_TCP: it is ICMP/ICMPv6 */
+	__u8 pad[3];
 	__be32 saddr[4];
 	__be32 daddr[4];
 };
@@ -79,11 +81,13 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p)
 
 	if ((void *)(ip + 1) > end)
 		return PARSE_NOT_TCP;
-	if (ip->protocol != IPPROTO_TCP)
-		return PARSE_NOT_TCP;
 	p->family = SNILB_AF_INET;
 	p->saddr[0] = ip->saddr;
 	p->daddr[0] = ip->daddr;
+	if (ip->protocol != IPPROTO_TCP) {
+		p->icmp = ip->protocol == IPPROTO_ICMP;
+		return PARSE_NOT_TCP;
+	}
 	tot = bpf_ntohs(ip->tot_len);
 	/* Options and fragments never come from a real client's TCP. */
 	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_MF_OFFSET)) ||
@@ -101,11 +105,14 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p)
 
 	if ((void *)(ip6 + 1) > end)
 		return PARSE_NOT_TCP;
-	if (ip6->nexthdr != IPPROTO_TCP)
-		return PARSE_NOT_TCP;	/* extension headers: not ours */
 	p->family = SNILB_AF_INET6;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	if (ip6->nexthdr != IPPROTO_TCP) {
+		/* Extension headers: not ours. */
+		p->icmp = ip6->nexthdr == 58;	/* IPPROTO_ICMPV6 */
+		return PARSE_NOT_TCP;
+	}
 	plen = bpf_ntohs(ip6->payload_len);
 	if (p->l3 + sizeof(*ip6) + plen > skb->len)
 		return PARSE_BAD;

@@ -191,7 +191,17 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	return GO_HELLO;
 }
 
-/* Is this packet addressed to our SNAT address and port range? */
+/* Is this packet addressed to our SNAT address? */
+static __always_inline int snat_is(const struct pkt *p,
+				   const struct snilb_config *cfg)
+{
+	if (p->family == SNILB_AF_INET)
+		return p->daddr[0] == cfg->snat4;
+	return p->daddr[0] == cfg->snat6[0] && p->daddr[1] == cfg->snat6[1] &&
+	       p->daddr[2] == cfg->snat6[2] && p->daddr[3] == cfg->snat6[3];
+}
+
+/* ... and to a port in its range? */
 static __always_inline int to_snat(const struct pkt *p,
 				   const struct snilb_config *cfg)
 {
@@ -199,12 +209,7 @@ static __always_inline int to_snat(const struct pkt *p,
 	__u16 lo = cfg->port_lo ? cfg->port_lo : DEFAULT_PORT_LO;
 	__u16 hi = cfg->port_hi ? cfg->port_hi : DEFAULT_PORT_HI;
 
-	if (port < lo || port > hi)
-		return 0;
-	if (p->family == SNILB_AF_INET)
-		return p->daddr[0] == cfg->snat4;
-	return p->daddr[0] == cfg->snat6[0] && p->daddr[1] == cfg->snat6[1] &&
-	       p->daddr[2] == cfg->snat6[2] && p->daddr[3] == cfg->snat6[3];
+	return port >= lo && port <= hi && snat_is(p, cfg);
 }
 
 /* A packet from a backend: spliced ones are rewritten here, the rest
@@ -250,7 +255,13 @@ int snilb_ingress(struct __sk_buff *skb)
 	__builtin_memset(p, 0, sizeof(*p));
 	__builtin_memset(lk, 0, sizeof(*lk));
 	v = parse_packet(skb, p);
-	if (v == PARSE_NOT_TCP || !p->dport)
+	if (v == PARSE_NOT_TCP) {
+		/* An error about a SYN we sent a backend? */
+		if (p->icmp && cfg && snat_is(p, cfg))
+			bpf_tail_call(skb, &progs, PROG_BACKEND);
+		return TC_ACT_OK;
+	}
+	if (!p->dport)
 		return TC_ACT_OK;
 	lk->family = p->family;
 	lk->port = p->dport;

@@ -710,6 +710,63 @@ static void test_flow_table_full(void **state)
 	}
 }
 
+/* ICMP host unreachable quoting our SYN: the next backend is tried. */
+static void test_icmp_unreachable(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40700, .isn = 5 };
+	struct bside b1 = { .snat = SNAT4 }, b2 = { .snat = SNAT4 };
+	uint64_t retries = stat(SNILB_ST_BIND_RETRY);
+	static uint8_t in[256];
+	uint8_t *ip = in + 14, *icmp = ip + 20, *q = icmp + 8;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+		    .data_size_out = sizeof(out));
+	uint16_t cs;
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "retry.example.com", TC_ACT_REDIRECT);
+	b1.addr = strcmp(rv.dst, BE1) ? BE2 : BE1;
+	b2.addr = strcmp(b1.addr, BE1) ? BE1 : BE2;
+	expect_syn_to(&c, &b1);
+	memset(in, 0, sizeof(in));
+	memcpy(in, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09\x08\x00", 14);
+	ip[0] = 0x45;
+	ip[3] = 20 + 8 + 28;
+	ip[8] = 64;
+	ip[9] = 1;				/* ICMP */
+	inet_pton(AF_INET, "198.18.2.254", ip + 12);	/* a router */
+	inet_pton(AF_INET, SNAT4, ip + 16);
+	cs = csum_fin(csum_add(0, ip, 20));
+	ip[10] = (uint8_t)(cs >> 8);
+	ip[11] = (uint8_t)cs;
+	icmp[0] = 3;				/* destination unreachable */
+	icmp[1] = 1;				/* host */
+	q[0] = 0x45;				/* our SYN, quoted */
+	q[3] = 60;
+	q[8] = 63;
+	q[9] = 6;
+	inet_pton(AF_INET, SNAT4, q + 12);
+	inet_pton(AF_INET, b1.addr, q + 16);
+	q[20] = (uint8_t)(b1.nport >> 8);
+	q[21] = (uint8_t)b1.nport;
+	q[22] = 8443 >> 8;
+	q[23] = 8443 & 0xff;
+	cs = csum_fin(csum_add(0, icmp, 8 + 28));
+	icmp[2] = (uint8_t)(cs >> 8);
+	icmp[3] = (uint8_t)cs;
+	o.data_size_in = 14 + 20 + 8 + 28;
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_REDIRECT);
+	assert_int_equal(tview_parse(out, o.data_size_out, &rv), 0);
+	assert_true(rv.tcp_csum_ok && rv.ip_csum_ok);
+	expect_syn_to(&c, &b2);
+	assert_int_equal(stat(SNILB_ST_BIND_RETRY), retries + 1);
+	/* An unreachable about something that is not ours passes. */
+	q[21] ^= 0xff;
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_OK);
+}
+
 /* A SYN on the tuple of a flow not freed yet starts afresh. */
 static void test_port_reuse(void **state)
 {
@@ -816,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_no_backend_resets),
 		cmocka_unit_test(test_flow_table_full),
 		cmocka_unit_test(test_port_reuse),
+		cmocka_unit_test(test_icmp_unreachable),
 	};
 
 	return cmocka_run_group_tests_name("dataplane", tests, setup,
