@@ -499,6 +499,13 @@ static void expect_syn_to(const struct conn *c, struct bside *b)
 	o = tview_opt(&rv, 2);
 	assert_non_null(o);
 	assert_int_equal(o[2] << 8 | o[3], 1460);	/* the client's MSS */
+	b->nport = rv.sport;
+	if (c->no_ts) {		/* reduced options: none to pass on */
+		assert_null(tview_opt(&rv, 8));
+		assert_null(tview_opt(&rv, 3));
+		assert_null(tview_opt(&rv, 4));
+		return;
+	}
 	o = tview_opt(&rv, 8);
 	assert_non_null(o);
 	assert_int_equal(be32(o + 2), 1001);		/* the client's TSval */
@@ -506,7 +513,6 @@ static void expect_syn_to(const struct conn *c, struct bside *b)
 	assert_non_null(o);
 	assert_int_equal(o[2], 7);			/* the client's wscale */
 	assert_non_null(tview_opt(&rv, 4));
-	b->nport = rv.sport;
 }
 
 static void test_splice(void **state)
@@ -710,6 +716,99 @@ static void test_flow_table_full(void **state)
 	}
 }
 
+/* Connect, route to www (backend 1), and complete the backend's side. */
+static void splice_up(struct conn *c, struct bside *b, struct hb *h)
+{
+	struct tpkt t;
+
+	connect_to(c);
+	hb_simple(h, "www.example.com");
+	send_hello(c, "www.example.com", TC_ACT_REDIRECT);
+	expect_syn_to(c, b);
+	t = from_backend(c, b, 0x12, b->isn, c->isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(c)->state, SNILB_FS_SPLICED);
+}
+
+/* FIN both ways, then the client's last ACK: forwarded, then freed; a
+ * backend RST: forwarded to the client, then freed. */
+static void test_teardown(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40800, .isn = 5,
+			  .no_ts = 1 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	uint32_t data_end;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);
+	data_end = (uint32_t)h.n;
+	t = seg(&c, 0x11, data_end, NULL, 0);		/* client FIN */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, BE1);
+	assert_int_equal(rv.flags, 0x11);
+	assert_int_equal(flow_get(&c)->closing, 1);
+	t = from_backend(&c, &b, 0x11, b.isn + 1, c.isn + 2 + data_end, NULL,
+			 0, NULL, 0);			/* backend FIN */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.seq, c.cookie + 1);
+	assert_int_equal(flow_get(&c)->closing, 3);
+	t = seg(&c, 0x10, data_end + 1, NULL, 0);	/* last ACK */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, BE1);
+	assert_null(flow_get(&c));
+
+	c.port++;
+	splice_up(&c, &b, &h);
+	t = from_backend(&c, &b, 0x14, b.isn + 1, c.isn + 1 + data_end, NULL,
+			 0, NULL, 0);			/* backend RST */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.flags, 0x14);
+	assert_int_equal(rv.seq, c.cookie + 1);
+	assert_null(flow_get(&c));
+}
+
+/* Segments a listener must survive. */
+static void test_bad_segments(void **state)
+{
+	static const uint8_t overrun[8] = { 2, 10, 5, 0xb4, 1, 1, 1, 1 };
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40900, .isn = 5 };
+	uint64_t gap = stat(SNILB_ST_HELLO_GAP), bad = stat(SNILB_ST_BAD_TCP);
+	struct tpkt t = { .src = CLI4, .dst = VIP4, .sport = 40901,
+			  .dport = 443, .seq = 1, .flags = 0x02,
+			  .window = 1000, .opts = overrun, .optlen = 8 };
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	static uint8_t in[128];
+	struct hb h;
+
+	(void)state;
+	/* An option longer than the header: still a SYN-ACK, checksummed. */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x12);
+	/* IP length shorter than the TCP header it claims. */
+	t.optlen = 0;
+	o.data_in = in;
+	o.data_size_in = (__u32)tpkt_build(&t, in);
+	in[14 + 3] = 20 + 10;
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_SHOT);
+	assert_int_equal(stat(SNILB_ST_BAD_TCP), bad + 1);
+	/* Hello bytes from before the ISN, and from far beyond: dropped,
+	 * never buffered, the connection goes on. */
+	connect_to(&c);
+	hb_simple(&h, "www.example.com");
+	t = seg(&c, 0x18, (uint32_t)-1000, h.b, h.n);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	t = seg(&c, 0x18, 1u << 30, h.b, h.n);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(stat(SNILB_ST_HELLO_GAP), gap + 2);
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+}
+
 /* ICMP host unreachable quoting our SYN: the next backend is tried. */
 static void test_icmp_unreachable(void **state)
 {
@@ -874,6 +973,8 @@ int main(void)
 		cmocka_unit_test(test_flow_table_full),
 		cmocka_unit_test(test_port_reuse),
 		cmocka_unit_test(test_icmp_unreachable),
+		cmocka_unit_test(test_teardown),
+		cmocka_unit_test(test_bad_segments),
 	};
 
 	return cmocka_run_group_tests_name("dataplane", tests, setup,
