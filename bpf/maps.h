@@ -19,6 +19,18 @@ struct {
 	__type(value, struct snilb_listener);
 } listeners SEC(".maps");
 
+/*
+ * listen_ports[port] != 0: some listener uses this TCP port. An array
+ * lookup the verifier inlines lets every other packet skip the hash
+ * lookups (the node's own traffic pays for one array read).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} listen_ports SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SNILB_MAX_ROUTES);

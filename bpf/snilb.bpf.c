@@ -245,6 +245,8 @@ int snilb_ingress(struct __sk_buff *skb)
 	struct snilb_flow_key *k;
 	struct snilb_flow *f;
 	struct pkt *p;
+	__u32 port;
+	__u8 *lp;
 	int v;
 
 	if (!sc)
@@ -263,22 +265,29 @@ int snilb_ingress(struct __sk_buff *skb)
 	}
 	if (!p->dport)
 		return TC_ACT_OK;
+	port = bpf_ntohs(p->dport);
+	lp = bpf_map_lookup_elem(&listen_ports, &port);
+	if (!lp || !*lp)
+		goto not_listener;
+	flow_key(p, k);
+	f = NULL;
+	if (v == PARSE_TCP) {
+		/* The spliced fast path: one hash lookup. */
+		f = bpf_map_lookup_elem(&flows, k);
+		if (f && f->state == SNILB_FS_SPLICED &&
+		    !(p->flags & TCP_SYN))
+			return splice_c2b(skb, p, k, f);
+	}
 	lk->family = p->family;
 	lk->port = p->dport;
 	__builtin_memcpy(lk->addr, p->daddr, 16);
 	l = bpf_map_lookup_elem(&listeners, lk);
-	if (!l) {
-		if (v == PARSE_TCP && cfg && to_snat(p, cfg))
-			return from_backend(skb, sc, cfg);
-		stat_inc(SNILB_ST_PASS);
-		return TC_ACT_OK;
-	}
+	if (!l)
+		goto not_listener;
 	if (v == PARSE_BAD) {
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
-	flow_key(p, k);
-	f = bpf_map_lookup_elem(&flows, k);
 	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 		/* A SYN where a flow exists: the client reuses the port of a
 		 * connection we have not freed yet (a SYN is only resent
@@ -293,11 +302,14 @@ int snilb_ingress(struct __sk_buff *skb)
 		v = on_first_ack(skb, p, l, cfg);
 		if (v != GO_HELLO)
 			return v;
-	} else if (f->state == SNILB_FS_SPLICED) {
-		return splice_c2b(skb, p, k, f);
 	}
 	bpf_tail_call(skb, &progs, PROG_HELLO);
 	return TC_ACT_SHOT;
+not_listener:
+	if (v == PARSE_TCP && cfg && to_snat(p, cfg))
+		return from_backend(skb, sc, cfg);
+	stat_inc(SNILB_ST_PASS);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

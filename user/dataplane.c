@@ -31,6 +31,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 static const char *const pinned_maps[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
+	"listen_ports",
 };
 
 static int set_pins(struct snilb_bpf *skel, const char *dir)
@@ -163,10 +164,16 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 
 	if (id >= SNILB_MAX_LISTENERS)
 		return -ERANGE;	/* it indexes listener_stats */
+	uint32_t pk = port;
+	uint8_t on = 1;
+
 	if (parse_addr(addr, &k))
 		return -EINVAL;
 	k.port = htons(port);
-	if (bpf_map_update_elem(dp_map_fd(dp, "listeners"), &k, &v, BPF_ANY))
+	/* The port filter first: a listener it hides would pass traffic. */
+	if (bpf_map_update_elem(dp_map_fd(dp, "listen_ports"), &pk, &on,
+				BPF_ANY) ||
+	    bpf_map_update_elem(dp_map_fd(dp, "listeners"), &k, &v, BPF_ANY))
 		return -errno;
 	return 0;
 }
