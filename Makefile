@@ -147,7 +147,7 @@ bench: all $(BUILD)/dp_ns $(BUILD)/dpctl
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
 	test-e2e vmtest
 
-demo: all $(BUILD)/hellos/.done
+demo: all $(BUILD)/dpctl $(BUILD)/hellos/.done
 	./scripts/demo.sh $(BUILD)
 
 clean:

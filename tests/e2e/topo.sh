@@ -25,6 +25,10 @@ up() {
 	for n in cli gw b1 b2 b3; do
 		ip netns add "$(ns "$n")"
 		at "$n" ip link set lo up
+		# No duplicate address detection: its second of waiting
+		# would show up as a slow first IPv6 connection.
+		at "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0
 	done
 	ip link add c0 netns "$(ns cli)" type veth peer name g0 netns "$(ns gw)"
 	at cli ip addr add 198.18.1.2/24 dev c0
