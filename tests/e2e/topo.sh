@@ -37,6 +37,12 @@ up() {
 	at gw ip addr add 198.18.1.1/24 dev g0
 	at gw ip -6 addr add 2001:db8:1::1/64 dev g0 nodad
 	at gw ip link set g0 up
+	# Permanent IPv6 neighbours on the client link: neighbour discovery
+	# here takes about a second, which would show as a slow first call.
+	at cli ip -6 neigh add 2001:db8:1::1 dev c0 nud permanent \
+		lladdr "$(at gw cat /sys/class/net/g0/address)"
+	at gw ip -6 neigh add 2001:db8:1::2 dev g0 nud permanent \
+		lladdr "$(at cli cat /sys/class/net/c0/address)"
 	at cli ip route add 198.18.0.0/24 via 198.18.1.1
 	at cli ip -6 route add 2001:db8:100::/64 via 2001:db8:1::1
 	at gw ip link add br0 type bridge
