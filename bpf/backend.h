@@ -106,7 +106,7 @@ static long replay_cb(__u32 i, void *ctx)
 
 static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 				   const struct snilb_flow_key *k,
-				   struct snilb_flow *f, const struct syn_opts *bo)
+				   struct snilb_flow *f, const struct tcp_opts *bo)
 {
 	struct scratch *sc = get_scratch();
 	struct bpf_fib_lookup fib;
@@ -171,7 +171,7 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 {
 	struct scratch *sc = get_scratch();
 	struct snilb_route_stats *rs;
-	struct syn_opts bo;
+	struct tcp_opts bo;
 	int verdict;
 
 	if (!sc || p->ack != f->client_isn + 1 ||

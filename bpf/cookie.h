@@ -18,6 +18,7 @@
 #define TCPOPT_MSS	2
 #define TCPOPT_WSCALE	3
 #define TCPOPT_SACKOK	4
+#define TCPOPT_SACK	5
 #define TCPOPT_TS	8
 
 /* Timestamp bits: 0-3 window scale (0xf: none), 4 SACK, 5-6 MSS index. */
@@ -35,13 +36,18 @@ static __always_inline __u16 mss_value(__u8 family, __u32 idx)
 	return idx == 0 ? 1220 : idx == 1 ? 1400 : idx == 2 ? 1440 : 8940;
 }
 
-struct syn_opts {
+/* What a TCP header's options say, and where the ones the splice
+ * rewrites are (offsets in the header, 0: absent). */
+struct tcp_opts {
 	__u16 mss;
 	__u8 wscale;		/* TS_NO_WSCALE when absent */
 	__u8 sack;
 	__u8 ts;
 	__u32 tsval;
 	__u32 tsecr;
+	__u32 ts_at;		/* the TS option */
+	__u32 sack_at;		/* the first SACK block */
+	__u32 nsack;
 };
 
 /* @th is a 64-byte stack copy of the header: masked indexes stay inside. */
@@ -53,7 +59,7 @@ static __always_inline __u32 opt_u32(const __u8 *th, __u32 i)
 
 struct opt_walk {
 	const __u8 *th;
-	struct syn_opts *o;
+	struct tcp_opts *o;
 	__u32 i;
 	__u32 doff;
 };
@@ -63,7 +69,7 @@ struct opt_walk {
 static long opt_cb(__u32 n, void *ctx)
 {
 	struct opt_walk *w = ctx;
-	struct syn_opts *o = w->o;
+	struct tcp_opts *o = w->o;
 	__u32 i = w->i, kind, len;
 
 	(void)n;
@@ -90,8 +96,12 @@ static long opt_cb(__u32 n, void *ctx)
 		o->sack = 1;
 	} else if (kind == TCPOPT_TS && len == 10) {
 		o->ts = 1;
+		o->ts_at = i;
 		o->tsval = opt_u32(w->th, i + 2);
 		o->tsecr = opt_u32(w->th, i + 6);
+	} else if (kind == TCPOPT_SACK && len >= 10 && (len - 2) % 8 == 0) {
+		o->sack_at = i + 2;
+		o->nsack = (len - 2) / 8;
 	}
 	w->i = i + len;
 	return 0;
@@ -100,7 +110,7 @@ static long opt_cb(__u32 n, void *ctx)
 /* Linux's SYN: MSS, SACK-permitted, TS, NOP, WS (and its ACK: NOP NOP
  * TS). Most clients send one of these; they skip the walk. */
 static __always_inline int linux_opts(const __u8 *th, __u32 doff,
-				      struct syn_opts *o)
+				      struct tcp_opts *o)
 {
 	if (doff == 40 && th[20] == TCPOPT_MSS && th[21] == 4 &&
 	    th[24] == TCPOPT_SACKOK && th[25] == 2 && th[26] == TCPOPT_TS &&
@@ -109,6 +119,7 @@ static __always_inline int linux_opts(const __u8 *th, __u32 doff,
 		o->mss = th[22] << 8 | th[23];
 		o->sack = 1;
 		o->ts = 1;
+		o->ts_at = 26;
 		o->tsval = opt_u32(th, 28);
 		o->tsecr = opt_u32(th, 32);
 		o->wscale = th[39] > 14 ? 14 : th[39];
@@ -117,6 +128,7 @@ static __always_inline int linux_opts(const __u8 *th, __u32 doff,
 	if (doff == 32 && th[20] == TCPOPT_NOP && th[21] == TCPOPT_NOP &&
 	    th[22] == TCPOPT_TS && th[23] == 10) {
 		o->ts = 1;
+		o->ts_at = 22;
 		o->tsval = opt_u32(th, 24);
 		o->tsecr = opt_u32(th, 28);
 		return 1;
@@ -126,7 +138,7 @@ static __always_inline int linux_opts(const __u8 *th, __u32 doff,
 
 /* Walk the options of the TCP header copied to @th (@doff bytes). */
 static __always_inline void parse_opts(const __u8 *th, __u32 doff,
-				       struct syn_opts *o)
+				       struct tcp_opts *o)
 {
 	struct opt_walk w = { .th = th, .o = o, .i = CH_OPAQUE(20),
 			      .doff = doff };
@@ -152,7 +164,7 @@ static __always_inline __u32 mss_index(__u8 family, __u32 mss)
 }
 
 /* Our timestamp: milliseconds with the client's options in the low bits. */
-static __always_inline __u32 cookie_tsval(const struct syn_opts *o,
+static __always_inline __u32 cookie_tsval(const struct tcp_opts *o,
 					  __u8 family, __u32 mss)
 {
 	__u32 now = bpf_ktime_get_ns() / 1000000;
@@ -162,7 +174,7 @@ static __always_inline __u32 cookie_tsval(const struct syn_opts *o,
 }
 
 /* What the client's first ACK tells us about the options it offered. */
-static __always_inline void cookie_decode(const struct syn_opts *ack,
+static __always_inline void cookie_decode(const struct tcp_opts *ack,
 					  __u8 family, __u16 mss_nots,
 					  struct snilb_topts *t)
 {
@@ -217,7 +229,7 @@ static __always_inline void put_syn_opts(struct tcp_out *r, __u16 mss,
 
 /* SYN-ACK options: what the client offered, with our values. */
 static __always_inline void synack_opts(struct tcp_out *r,
-					const struct syn_opts *o,
+					const struct tcp_opts *o,
 					__u16 our_mss, __u32 tsval,
 					__u8 our_wscale)
 {

@@ -67,7 +67,7 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 				  const struct snilb_config *cfg)
 {
 	struct scratch *sc = get_scratch();
-	struct syn_opts o;
+	struct tcp_opts o;
 	struct tcp_out r = {};
 	__u8 *ip, *th;
 	__s64 gen;
@@ -147,7 +147,7 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	struct scratch *sc = get_scratch();
 	struct snilb_listener_stats *ls;
 	struct snilb_flow *f;
-	struct syn_opts o;
+	struct tcp_opts o;
 	__u16 nots;
 
 	if (!sc || (p->flags & TCP_RST) || !(p->flags & TCP_ACK))

@@ -18,59 +18,16 @@
 #define TCP_CSUM_OFF	16
 #define OPT_TS_FAST	20	/* NOP NOP TS at the start of the options */
 
-/* Where the TS option and SACK blocks are in this packet's header. */
-struct opt_pos {
-	__u32 ts;		/* offset in the TCP header, 0: none */
-	__u32 sack;		/* offset of the first SACK block, 0: none */
-	__u32 nsack;		/* SACK blocks */
-};
-
-struct pos_walk {
-	const __u8 *th;
-	struct opt_pos *pos;
-	__u32 i;
-	__u32 doff;
-};
-
-static long pos_cb(__u32 n, void *ctx)
-{
-	struct pos_walk *w = ctx;
-	__u32 i = w->i, kind, len;
-
-	(void)n;
-	if (i >= w->doff || i >= 59)
-		return 1;
-	i &= 63;
-	kind = w->th[i];
-	if (kind == TCPOPT_EOL)
-		return 1;
-	if (kind == TCPOPT_NOP) {
-		w->i = i + 1;
-		return 0;
-	}
-	len = w->th[(i + 1) & 63];
-	if (len < 2 || i + len > w->doff)
-		return 1;
-	if (kind == TCPOPT_TS && len == 10)
-		w->pos->ts = i;
-	else if (kind == 5 && len >= 10 && (len - 2) % 8 == 0) {
-		w->pos->sack = i + 2;
-		w->pos->nsack = (len - 2) / 8;
-	}
-	w->i = i + len;
-	return 0;
-}
-
 /* Linux, the BSDs and Windows put NOP NOP TS first; anything else, or a
  * header long enough to hold SACK blocks, gets the full walk. */
 static __always_inline void find_opts(struct __sk_buff *skb,
-				      const struct pkt *p, struct opt_pos *pos)
+				      const struct pkt *p, struct tcp_opts *o)
 {
 	struct scratch *sc;
 	__u32 word = 0;
 	__u64 n;
 
-	pos->ts = pos->sack = pos->nsack = 0;
+	o->ts_at = o->sack_at = o->nsack = 0;
 	if (p->doff <= 20)
 		return;
 	if (p->doff == 32) {
@@ -81,7 +38,7 @@ static __always_inline void find_opts(struct __sk_buff *skb,
 		if ((void *)(w + 1) <= end)
 			word = *w;
 		if (word == bpf_htonl(0x0101080a)) {
-			pos->ts = OPT_TS_FAST + 2;
+			o->ts_at = OPT_TS_FAST + 2;
 			return;
 		}
 	}
@@ -90,12 +47,7 @@ static __always_inline void find_opts(struct __sk_buff *skb,
 	asm volatile("" : "+r"(n));	/* see load_headers() */
 	if (!sc || n < 20 || n > 60 || bpf_skb_load_bytes(skb, p->l4, sc->th, n))
 		return;
-	{
-		struct pos_walk w = { .th = sc->th, .pos = pos,
-				      .i = CH_OPAQUE(20), .doff = p->doff };
-
-		bpf_loop(40, pos_cb, &w, 0);
-	}
+	parse_opts(sc->th, p->doff, o);
 }
 
 /*
@@ -215,16 +167,16 @@ static __always_inline void csum_commit(struct __sk_buff *skb,
 }
 
 static __always_inline __u32 sack_add(__u8 *th, void *end,
-				      const struct opt_pos *pos, __u32 delta,
+				      const struct tcp_opts *o, __u32 delta,
 				      __u32 sum)
 {
 	__u32 b;
 
 	for (b = 0; b < 4; b++) {
-		if (b >= pos->nsack)
+		if (b >= o->nsack)
 			break;
-		sum = add32_at(th, end, pos->sack + b * 8, delta, sum);
-		sum = add32_at(th, end, pos->sack + b * 8 + 4, delta, sum);
+		sum = add32_at(th, end, o->sack_at + b * 8, delta, sum);
+		sum = add32_at(th, end, o->sack_at + b * 8 + 4, delta, sum);
 	}
 	return sum;
 }
@@ -261,7 +213,7 @@ static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
 	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
 	struct snilb_backend *be;
-	struct opt_pos pos;
+	struct tcp_opts pos;
 	__be32 snat[4] = {};
 	struct hdrs h;
 	void *end;
@@ -277,8 +229,8 @@ static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
 	pseudo = set_tuple(p, &h, snat, be->addr, f->nport, be->port, &rest);
 	if (p->flags & TCP_ACK)
 		rest = add32_at(h.th, end, 8, f->seq_off, rest);
-	if (pos.ts)
-		rest = add32_at(h.th, end, pos.ts + 6, f->ts_off, rest);
+	if (pos.ts_at)
+		rest = add32_at(h.th, end, pos.ts_at + 6, f->ts_off, rest);
 	if (pos.nsack)
 		rest = sack_add(h.th, end, &pos, f->seq_off, rest);
 	csum_commit(skb, p, pseudo, rest);
@@ -306,7 +258,7 @@ static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
 	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
 	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
-	struct opt_pos pos;
+	struct tcp_opts pos;
 	struct hdrs h;
 	void *end;
 	int done, verdict;
@@ -318,8 +270,8 @@ static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
 	pseudo = set_tuple(p, &h, k->vaddr, k->caddr, k->vport, k->cport,
 			   &rest);
 	rest = add32_at(h.th, end, 4, -f->seq_off, rest);
-	if (pos.ts)
-		rest = add32_at(h.th, end, pos.ts + 2, -f->ts_off, rest);
+	if (pos.ts_at)
+		rest = add32_at(h.th, end, pos.ts_at + 2, -f->ts_off, rest);
 	if (f->bwscale != ows && f->opts.wscale != TS_NO_WSCALE) {
 		/* The client reads windows in our scale, not the backend's:
 		 * the window shares a word with the flags. */
