@@ -926,17 +926,24 @@ static int setup(void **state)
 		struct snilb_config cfg = { .snat4 = htonl(0xc6120201) };
 
 		inet_pton(AF_INET6, SNAT6, cfg.snat6);
-		int err = 0;
+		int err = dp_backend_set(dp, 1, BE1, 8443);
 
-		err = err ?: dp_backend_set(dp, 1, BE1, 8443);
-		err = err ?: dp_backend_set(dp, 2, BE2, 8443);
-		err = err ?: dp_backend_set(dp, 3, BE6, 8443);
-		err = err ?: install_set(1, one, 1);
-		err = err ?: install_set(2, two, 1);
-		err = err ?: install_set(3, two, 1);
-		err = err ?: install_set(4, six, 1);
-		err = err ?: install_set(5, both, 2);
-		err = err ?: dp_config_set(dp, &cfg);
+		if (!err)
+			err = dp_backend_set(dp, 2, BE2, 8443);
+		if (!err)
+			err = dp_backend_set(dp, 3, BE6, 8443);
+		if (!err)
+			err = install_set(1, one, 1);
+		if (!err)
+			err = install_set(2, two, 1);
+		if (!err)
+			err = install_set(3, two, 1);
+		if (!err)
+			err = install_set(4, six, 1);
+		if (!err)
+			err = install_set(5, both, 2);
+		if (!err)
+			err = dp_config_set(dp, &cfg);
 		if (err) {
 			print_message("setup: %s\n", strerror(-err));
 			return -1;
