@@ -113,6 +113,12 @@ $(BUILD)/dp_ns: tests/bench/dp_ns.c user/dataplane.c user/maglev.c \
 	$(CC) $(CFLAGS) -Itests/bpf tests/bench/dp_ns.c user/dataplane.c \
 		user/maglev.c user/kver.c -o $@ $(LDLIBS)
 
+$(BUILD)/stream: tests/bench/stream.c tests/unit/hello_builder.h | $(BUILD)
+	$(CC) $(CFLAGS) tests/bench/stream.c -o $@ -lpthread
+
+$(BUILD)/sink: tests/bench/sink.c | $(BUILD)
+	$(CC) $(CFLAGS) tests/bench/sink.c -o $@ -lpthread
+
 # Real TLS clients and servers through the attached data plane.
 test-e2e: $(BUILD)/dpctl
 	./tests/e2e/run.sh $(BUILD)
@@ -141,7 +147,8 @@ vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/dpctl \
 		./tests/vm-suites.sh $(BUILD)
 
 # What the data plane costs against plain routing (scripts/bench.sh).
-bench: all $(BUILD)/dp_ns $(BUILD)/dpctl
+bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink
+	./scripts/install-deps.sh bench
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \

@@ -193,6 +193,48 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	return verdict;
 }
 
+/*
+ * The backend answered our SYN with a bare ACK: it still holds the last
+ * connection on this SNAT port in TIME-WAIT and took our SYN for an old
+ * duplicate (the client's ISN and timestamps need not be newer than the
+ * last ones it saw). An RST at the sequence number it asked for ends that
+ * TIME-WAIT (RFC 793; Linux honours it unless tcp_rfc1337 is set); then
+ * the SYN goes again, on the same port.
+ */
+#define TW_RESETS_MAX	2
+
+static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
+				   struct snilb_flow *f)
+{
+	struct scratch *sc = get_scratch();
+	struct bpf_fib_lookup fib;
+	struct tcp_out *o;
+
+	if (!sc || f->tw_resets >= TW_RESETS_MAX)
+		return TC_ACT_SHOT;	/* the bind timeout takes over */
+	if (resolve_backend(skb, f, p->family, p->saddr, &fib))
+		return TC_ACT_SHOT;	/* it answered: its path is known */
+	f->tw_resets++;
+	stat_inc(SNILB_ST_TW_RESET);
+	o = &sc->out;
+	__builtin_memset(o, 0, sizeof(*o));
+	__builtin_memcpy(o->saddr, p->daddr, 16);
+	__builtin_memcpy(o->daddr, p->saddr, 16);
+	o->sport = p->dport;
+	o->dport = p->sport;
+	o->seq = p->ack;
+	o->flags = TCP_RST;
+	if (write_tcp(skb, p->l3, p->family, o) ||
+	    set_macs(skb, f->bmac, f->bsmac))
+		return TC_ACT_SHOT;
+	bpf_clone_redirect(skb, f->b_ifindex, 0);
+	backend_syn(o, f, p->daddr, p->saddr, p->sport);
+	if (write_tcp(skb, p->l3, p->family, o) ||
+	    set_macs(skb, f->bmac, f->bsmac))
+		return TC_ACT_SHOT;
+	return bpf_redirect(f->b_ifindex, 0);
+}
+
 /* The backend refused: the next one, or an RST to the client built from
  * this packet and sent over the client's path. */
 static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
@@ -329,6 +371,8 @@ int snilb_backend(struct __sk_buff *skb)
 		return on_refused(skb, p, k, f);
 	if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
 		return on_synack(skb, p, k, f);
+	if ((p->flags & (TCP_SYN | TCP_ACK | TCP_FIN)) == TCP_ACK && !p->plen)
+		return on_stale_ack(skb, p, f);
 	return TC_ACT_SHOT;
 }
 

@@ -120,6 +120,27 @@ static __always_inline void snat_release(const struct snilb_config *cfg,
 	bpf_map_delete_elem(&rev, &rk);
 }
 
+/* The SYN to a backend: the client's ISN and options, from our SNAT
+ * address and the flow's port. */
+static __always_inline void backend_syn(struct tcp_out *o,
+					const struct snilb_flow *f,
+					const __be32 *snat, const __be32 *baddr,
+					__be16 bport)
+{
+	__builtin_memcpy(o->saddr, snat, 16);
+	__builtin_memcpy(o->daddr, baddr, 16);
+	o->sport = f->nport;
+	o->dport = bport;
+	o->seq = f->client_isn;
+	o->ack = 0;
+	o->flags = TCP_SYN;
+	o->window = 65535;
+	o->plen = 0;
+	o->pcsum = 0;
+	put_syn_opts(o, f->opts.mss, f->opts.sack, f->opts.ts, f->ts_recent,
+		     0, f->opts.wscale);
+}
+
 /*
  * Send the SYN for try f->tries. Returns a TC verdict, or -1 when no
  * backend can be tried (the caller resets the client).
@@ -156,19 +177,12 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	}
 	f->backend = bid;
 	f->nport = rk.nport;
+	f->tw_resets = 0;
 	f->tries++;
 	f->bind_ns = bpf_ktime_get_ns();
 	f->b_ifindex = 0;		/* another backend, maybe another path */
 	f->state = SNILB_FS_ROUTED;
-	__builtin_memcpy(o.saddr, rk.naddr, 16);
-	__builtin_memcpy(o.daddr, be->addr, 16);
-	o.sport = rk.nport;
-	o.dport = be->port;
-	o.seq = f->client_isn;
-	o.flags = TCP_SYN;
-	o.window = 65535;
-	put_syn_opts(&o, f->opts.mss, f->opts.sack, f->opts.ts, f->ts_recent,
-		     0, f->opts.wscale);
+	backend_syn(&o, f, rk.naddr, be->addr, be->port);
 	if (write_tcp(skb, p->l3, p->family, &o))
 		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_BIND);

@@ -109,6 +109,7 @@ enum snilb_stat {
 	SNILB_ST_FWD_B2C,
 	SNILB_ST_FWD_FAIL,		/* no route/neighbour to forward */
 	SNILB_ST_SNAT_FULL,		/* no free SNAT port */
+	SNILB_ST_TW_RESET,		/* backend TIME-WAIT on our port reset */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -200,7 +201,8 @@ struct snilb_flow {
 	__u32 hello_len;	/* contiguous hello bytes buffered */
 	__u32 need;		/* parse again once this many are there */
 	__u16 cwin;		/* client's last window field */
-	__u16 pad3;
+	__u8 tw_resets;		/* backend TIME-WAITs reset while binding */
+	__u8 pad3;
 	__u32 ifindex;		/* where the client's packets arrive */
 	struct snilb_topts opts;
 	__u64 created_ns;

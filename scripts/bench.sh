@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: what the data plane costs, measured, in one run on one
-# topology (tests/e2e/topo.sh): snilb against plain routed forwarding
-# through the same gateway namespace, to the same backends. On a shared
-# 2-core machine absolute numbers are noise; the ratios are the figures.
+# `make bench`: snilb against HAProxy (req.ssl_sni), NGINX (ssl_preread) and
+# plain routed forwarding (no load balancer: the limit on this machine), in
+# one run, on one namespace topology (tests/e2e/topo.sh), to the same
+# backends. On a shared 2-core machine absolute numbers are noise; the
+# ratios measured in one run are the figures.
+#
 # Usage: scripts/bench.sh BUILD_DIR [--quick]
 set -uo pipefail
 
@@ -10,95 +12,363 @@ build=$(cd "${1:-build}" && pwd)
 quick=${2:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 e2e=$top/tests/e2e
-secs=5 mb=400
-[ "$quick" = --quick ] && secs=2 mb=100
+bench=$top/tests/bench
+secs=5 rate=100 scale_secs=3
+[ "$quick" = --quick ] && secs=2 rate=50 scale_secs=1
+contenders=(direct snilb haproxy nginx)
 pfx=sb$$
 work=$(mktemp -d /tmp/snilb-bench.XXXXXX)
+results=$top/bench/results
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
 pids=()
+
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	stop_lbs
+	[ -f "$work/b1.pid" ] && kill "$(cat "$work/b1.pid")" 2>/dev/null
 	wait 2>/dev/null
 	"$e2e/topo.sh" down "$pfx"
+	rm -rf "/etc/netns/$pfx-cli" "$work"
 	sysctl -qw kernel.bpf_stats_enabled=0
-	rm -rf "$work"
 }
 trap cleanup EXIT
 at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
+log() { printf '%s\n' "$*" >&2; }
 
-echo "== kernel ns per packet (BPF_PROG_TEST_RUN, one packet per run)"
-"$top/tests/in-netns.sh" "$build/dp_ns" 5000 | tee "$work/ns"
+declare -A vip=([direct]=198.18.2.11 [snilb]=198.18.0.10
+		[haproxy]=198.18.0.11 [nginx]=198.18.0.12)
+declare -A R	# results: R[contender.figure]
 
-"$e2e/topo.sh" up "$pfx"
-# Plain routing: the client reaches the backends through the gateway.
-at cli ip route add 198.18.2.0/24 via 198.18.1.1
-at b1 ip route add 198.18.1.0/24 via 198.18.2.1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-days 2 -subj /CN=b1 -keyout "$work/b1.key" -out "$work/b1.crt" 2>/dev/null
-ip netns exec "$pfx-b1" python3 "$e2e/backend.py" --name b1 \
-	--cert "$work/b1.crt" --key "$work/b1.key" >"$work/b1.log" 2>&1 &
-pids+=($!)
-cat >"$work/dp.conf" <<EOF2
-snat 198.18.2.1
-listener 1 198.18.0.10 443
-backend 1 198.18.2.11 8443
-set 1 1
-route 1 www.example.com 1 1
-attach g0
-attach br0
-EOF2
-ip netns exec "$pfx-gw" "$build/dpctl" "$work/dp.conf" >"$work/dp.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do
-	grep -q ready "$work/dp.log" && grep -q listening "$work/b1.log" && break
-	sleep 0.1
-done
-sysctl -qw kernel.bpf_stats_enabled=1
+# --- topology and backends ----------------------------------------------
 
-conns() {	# ADDR PORT
-	at cli python3 "$top/tests/bench/conns.py" "$secs" 2 www.example.com \
-		"$1" "$2" | awk '{print $2}'
+setup() {
+	"$e2e/topo.sh" up "$pfx" || return 1
+	at cli ip route add 198.18.2.0/24 via 198.18.1.1	# plain routing
+	at b1 ip route add 198.18.1.0/24 via 198.18.2.1
+	at gw ip addr add 198.18.0.11/32 dev lo		# the proxies' VIPs
+	at gw ip addr add 198.18.0.12/32 dev lo
+	mkdir -p "/etc/netns/$pfx-cli"
+	{
+		echo "127.0.0.1 localhost"
+		for c in "${contenders[@]}"; do
+			for n in tls tls16; do
+				echo "${vip[$c]} $c-$n.example.com"
+			done
+		done
+	} >"/etc/netns/$pfx-cli/hosts"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 2 -subj /CN=b1 -keyout "$work/b1.key" \
+		-out "$work/b1.crt" 2>/dev/null || return 1
+	# Backends in b1: NGINX serving HTTPS on 8443-8458 (16 backends),
+	# and a byte sink on 9443-9458 for the bulk runs.
+	{
+		echo "worker_processes 1; pid $work/b1.pid;"
+		echo "error_log $work/b1.err; events { worker_connections 4096; }"
+		echo "http { access_log off; server {"
+		for i in $(seq 0 15); do echo "listen $((8443 + i)) ssl;"; done
+		echo "ssl_certificate $work/b1.crt; ssl_certificate_key $work/b1.key;"
+		echo "location / { return 200 'b1'; } } }"
+	} >"$work/b1.conf"
+	at b1 nginx -c "$work/b1.conf" -e "$work/b1.err" \
+		</dev/null >/dev/null 2>&1 || return 1
+	# Not through at(): $! must be the sink itself.
+	ip netns exec "$pfx-b1" "$build/sink" $(seq 9443 9458) \
+		>"$work/sink.log" 2>&1 </dev/null &
+	pids+=($!)
+	sleep 0.3
 }
-bulk() {	# ADDR PORT -> MB/s
-	local t0 t1
-	t0=$(date +%s%N)
-	at cli curl -sk --resolve "www.example.com:$2:$1" -o /dev/null \
-		"https://www.example.com:$2/bytes/$((mb * 1048576))"
-	t1=$(date +%s%N)
-	echo $((mb * 1000000000 / (t1 - t0)))
+
+ports() {	# FIRST COUNT -> "addr:port" lines for b1
+	local i
+	for i in $(seq 0 $(($2 - 1))); do echo "198.18.2.11:$(($1 + i))"; done
 }
 
-echo "== new TLS connections per second ($secs s, 2 client processes)"
-c_direct=$(conns 198.18.2.11 8443)
-c_snilb=$(conns 198.18.0.10 443)
-echo "== bulk download, one flow ($mb MB)"
-b_direct=$(bulk 198.18.2.11 8443)
-b_snilb=$(bulk 198.18.0.10 443)
+# --- the three load balancers, each with NROUTES dummy routes -----------
 
-echo "== kernel ns per run during the load (kernel.bpf_stats_enabled)"
-bpftool prog show -j | python3 -c '
+start_snilb() {	# NROUTES
+	local i p n=1
+	{
+		echo "snat 198.18.2.1"
+		echo "listener 1 ${vip[snilb]} 443"
+		for p in $(seq 8443 8458) $(seq 9443 9458); do
+			echo "backend $n 198.18.2.11 $p"
+			n=$((n + 1))
+		done
+		echo "set 1 1"
+		echo "set 2 17"
+		echo "set 3 $(seq -s ' ' 1 16)"
+		echo "set 4 $(seq -s ' ' 17 32)"
+		echo "route 1 snilb-tls.example.com 1 1"
+		echo "route 1 snilb-bulk.example.com 2 2"
+		echo "route 1 snilb-tls16.example.com 3 3"
+		echo "route 1 snilb-bulk16.example.com 4 4"
+		for i in $(seq 5 "$1"); do
+			echo "route 1 r$i.dummy.example.com $i 1"
+		done
+		echo "attach g0"
+		echo "attach br0"
+	} >"$work/snilb.conf"
+	ip netns exec "$pfx-gw" "$build/dpctl" "$work/snilb.conf" \
+		>"$work/snilb.log" 2>&1 </dev/null &
+	snilb_pid=$!
+	for _ in $(seq 100); do
+		grep -q ready "$work/snilb.log" && return 0
+		sleep 0.1
+	done
+	cat "$work/snilb.log" >&2
+	return 1
+}
+
+start_haproxy() {	# NROUTES
+	local i n b
+	{
+		for n in tls bulk tls16 bulk16; do
+			echo "haproxy-$n.example.com be_$n"
+		done
+		for i in $(seq 5 "$1"); do echo "r$i.dummy.example.com be_tls"; done
+	} >"$work/sni.map"
+	{
+		echo "global"
+		echo "  nbthread 2"
+		echo "  maxconn 4000"
+		echo "  pidfile $work/haproxy.pid"
+		echo "defaults"
+		echo "  mode tcp"
+		echo "  timeout connect 5s"
+		echo "  timeout client 30s"
+		echo "  timeout server 30s"
+		echo "frontend tls"
+		echo "  bind ${vip[haproxy]}:443"
+		echo "  tcp-request inspect-delay 5s"
+		echo "  tcp-request content accept if { req.ssl_hello_type 1 }"
+		echo "  use_backend %[req.ssl_sni,lower,map($work/sni.map)]"
+		for b in "tls 8443 1" "bulk 9443 1" "tls16 8443 16" \
+			 "bulk16 9443 16"; do
+			set -- $b
+			echo "backend be_$1"
+			ports "$2" "$3" | awk '{print "  server s" NR " " $0}'
+		done
+	} >"$work/haproxy.cfg"
+	at gw haproxy -D -f "$work/haproxy.cfg" </dev/null >/dev/null 2>&1 ||
+		return 1
+}
+
+start_nginx() {	# NROUTES
+	local i n b
+	{
+		echo "load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
+		echo "worker_processes 2; pid $work/nginx.pid;"
+		echo "error_log $work/nginx.err; events { worker_connections 8192; }"
+		echo "stream {"
+		echo "  map \$ssl_preread_server_name \$up {"
+		for n in tls bulk tls16 bulk16; do
+			echo "    nginx-$n.example.com $n;"
+		done
+		for i in $(seq 5 "$1"); do echo "    r$i.dummy.example.com tls;"; done
+		echo "  }"
+		for b in "tls 8443 1" "bulk 9443 1" "tls16 8443 16" \
+			 "bulk16 9443 16"; do
+			set -- $b
+			echo "  upstream $1 {"
+			ports "$2" "$3" | sed 's/^/    server /; s/$/;/'
+			echo "  }"
+		done
+		echo "  server { listen ${vip[nginx]}:443; ssl_preread on;"
+		echo "    proxy_pass \$up; }"
+		echo "}"
+	} >"$work/nginx.conf"
+	at gw nginx -c "$work/nginx.conf" -e "$work/nginx.err" \
+		</dev/null >/dev/null 2>&1 || return 1
+}
+
+stop_lbs() {
+	[ -n "${snilb_pid:-}" ] && kill "$snilb_pid" 2>/dev/null && wait "$snilb_pid" 2>/dev/null
+	snilb_pid=
+	for f in haproxy nginx; do
+		[ -f "$work/$f.pid" ] && kill "$(cat "$work/$f.pid")" 2>/dev/null
+		rm -f "$work/$f.pid"
+	done
+	sleep 0.3
+}
+
+start_lbs() {	# NROUTES
+	start_snilb "$1" && start_haproxy "$1" && start_nginx "$1"
+}
+
+# --- measuring ------------------------------------------------------------
+
+busy() {	# jiffies the whole machine spent busy (softirq included)
+	awk '/^cpu /{print $2 + $3 + $4 + $6 + $7 + $8}' /proc/stat
+}
+hz=$(getconf CLK_TCK)
+
+target() {	# CONTENDER KIND -> "name port"
+	if [ "$1" = direct ]; then
+		case $2 in tls*) echo "direct-$2.example.com 8443" ;;
+			   *) echo "direct-$2.example.com 9443" ;; esac
+	else
+		echo "$1-$2.example.com 443"
+	fi
+}
+
+conns() {	# CONTENDER KIND SECONDS -> connections/s, and cpu s per 10k
+	local name port b0 b1 out n
+	read -r name port <<<"$(target "$1" "$2")"
+	b0=$(busy)
+	out=$(at cli wrk -t2 -c16 -d"$3"s -H 'Connection: close' \
+		"https://$name:$port/" 2>&1)
+	b1=$(busy)
+	n=$(sed -n 's/^Requests\/sec: *//p' <<<"$out")
+	echo "${n%.*} $(python3 -c "print('%.2f' % (($b1 - $b0) / $hz / max(1, ${n%.*} * $3) * 10000))")"
+}
+
+bulk() {	# CONTENDER KIND FLOWS -> MB/s and cpu s per GB
+	local name port b0 b1 mbs
+	read -r name port <<<"$(target "$1" "$2")"
+	b0=$(busy)
+	mbs=$(at cli "$build/stream" "$name" "${vip[$1]}" "$port" "$secs" "$3")
+	b1=$(busy)
+	echo "$mbs $(python3 -c "print('%.2f' % (($b1 - $b0) / $hz / max(1, $mbs * $secs / 1000)))")"
+}
+
+rss_kb() {	# PIDS... -> summed VmRSS
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
+
+snilb_map_kb() {
+	bpftool map show -j | python3 -c '
+import json, sys
+names = {"listeners", "routes", "config", "stats", "flows", "rev", "hellos",
+	 "backends", "sets", "maglev", "listener_stats", "route_stats",
+	 "listen_ports", "scratch", "progs"}
+print(sum(m.get("bytes_memlock", 0) for m in json.load(sys.stdin)
+	  if m.get("name") in names) // 1024)'
+}
+
+bpf_ns() {	# mean ns/run of snilb_ingress since bpf_stats were enabled
+	bpftool prog show -j | python3 -c '
 import json, sys
 for p in json.load(sys.stdin):
-    if p.get("name", "").startswith("snilb") and p.get("run_cnt"):
-        print("%-14s runs %9d  %6.0f ns/run" % (p["name"], p["run_cnt"],
-              p["run_time_ns"] / p["run_cnt"]))' | tee "$work/stats"
+    if p.get("name") == "snilb_ingress" and p.get("run_cnt"):
+        print("%d %d" % (p["run_time_ns"], p["run_cnt"]))'
+}
 
-ratio() { python3 -c "print('%.2f' % ($1 / $2 if $2 else 0))"; }
-printf '\n%-28s %12s %12s %8s\n' figure snilb direct ratio
-printf '%-28s %12s %12s %8s\n' "TLS connections/s" "$c_snilb" "$c_direct" \
-	"$(ratio "$c_snilb" "$c_direct")"
-printf '%-28s %12s %12s %8s\n' "bulk MB/s (1 flow)" "$b_snilb" "$b_direct" \
-	"$(ratio "$b_snilb" "$b_direct")"
-mkdir -p "$top/bench/results"
-out=$top/bench/results/dataplane-$(date -u +%Y%m%dT%H%M%SZ).json
-python3 - "$work/ns" "$work/stats" >"$out" <<EOF2
+run_main() {
+	local c r
+	for c in "${contenders[@]}"; do
+		log "  $c: connections/s"
+		read -r R[$c.conns] R[$c.cpu10k] <<<"$(conns "$c" tls "$secs")"
+		log "  $c: latency at $rate/s"
+		read -r R[$c.p50] R[$c.p99] R[$c.latfail] <<<"$(at cli python3 \
+			"$bench/latency.py" "$rate" "$secs" \
+			$(target "$c" tls | sed "s/ / ${vip[$c]} /"))"
+		log "  $c: bulk, 1 and 16 flows"
+		read -r R[$c.bulk1] R[$c.cpugb] <<<"$(bulk "$c" bulk 1)"
+		read -r R[$c.bulk16] r <<<"$(bulk "$c" bulk16 16)"
+	done
+	R[snilb.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb) ))
+	R[haproxy.mem]=$(rss_kb "$(cat "$work/haproxy.pid")")
+	R[nginx.mem]=$(rss_kb "$(cat "$work/nginx.pid")" \
+		$(pgrep -P "$(cat "$work/nginx.pid")"))
+	R[direct.mem]=0
+}
+
+label() { [ "$1" = tls ] && echo "1 backend" || echo "16 backends"; }
+
+run_scaling() {
+	local n c kind
+	for n in 10 1000 10000; do
+		stop_lbs
+		start_lbs "$n" || return 1
+		for c in snilb haproxy nginx; do
+			for kind in tls tls16; do
+				log "  $n routes, $c, $(label "$kind")"
+				read -r R[$c.scale.$n.$kind] _ <<<"$(conns "$c" "$kind" "$scale_secs")"
+			done
+		done
+	done
+}
+
+# --- report ---------------------------------------------------------------
+
+ratio() { python3 -c "print('%.2f' % (float('$1' or 0) / float('$2') if float('$2' or 0) else 0))"; }
+
+report() {
+	local c f n kind
+	printf '\n%-30s' figure
+	for c in "${contenders[@]}"; do printf '%12s' "$c"; done
+	printf '%14s%14s%14s\n' snilb/direct snilb/haproxy snilb/nginx
+	for f in "conns:TLS connections/s" "p50:connect+TLS+1st byte p50 us" \
+		 "p99:connect+TLS+1st byte p99 us" "bulk1:bulk MB/s, 1 flow" \
+		 "bulk16:bulk MB/s, 16 flows" "cpu10k:CPU s per 10k conns" \
+		 "cpugb:CPU s per GB" "mem:memory KiB"; do
+		printf '%-30s' "${f#*:}"
+		for c in "${contenders[@]}"; do printf '%12s' "${R[$c.${f%%:*}]:-}"; done
+		printf '%14s%14s%14s\n' "$(ratio "${R[snilb.${f%%:*}]}" "${R[direct.${f%%:*}]}")" \
+			"$(ratio "${R[snilb.${f%%:*}]}" "${R[haproxy.${f%%:*}]}")" \
+			"$(ratio "${R[snilb.${f%%:*}]}" "${R[nginx.${f%%:*}]}")"
+	done
+	printf '\nscaling, TLS connections/s\n%-24s%12s%12s%12s\n' "" snilb haproxy nginx
+	for n in 10 1000 10000; do
+		for kind in tls tls16; do
+			printf '%-24s' "$n routes, $(label "$kind")"
+			for c in snilb haproxy nginx; do printf '%12s' "${R[$c.scale.$n.$kind]:-}"; done
+			echo
+		done
+	done
+	echo
+	echo "kernel ns per packet (BPF_PROG_TEST_RUN, one packet per run):"
+	sed 's/^/  /' "$work/ns"
+	echo "snilb_ingress during the snilb runs: ${R[snilb.bpfns]:-?} ns/run (bpf_stats)"
+}
+
+to_json() {
+	python3 - "$work/ns" <<EOF
 import json, platform, sys
-ns = dict(l.split() for l in open(sys.argv[1]))
+r = {}
+for line in """$(for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done)""".splitlines():
+    if line.strip():
+        k, v = line.split(None, 1)
+        try:
+            v = float(v)
+        except ValueError:
+            pass
+        r[k] = v
 print(json.dumps({
-    "kernel": platform.release(), "machine": platform.machine(),
-    "test_run_ns": {k: float(v) for k, v in ns.items()},
-    "bpf_stats": open(sys.argv[2]).read().splitlines(),
-    "conns_per_s": {"snilb": $c_snilb, "direct": $c_direct},
-    "bulk_MBps": {"snilb": $b_snilb, "direct": $b_direct},
-}, indent=1))
-EOF2
-echo "results: $out"
+    "date": "$stamp", "kernel": platform.release(),
+    "machine": "$(nproc) CPUs, $(awk '/MemTotal/{printf "%d MiB", $2/1024}' /proc/meminfo), $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)",
+    "quick": "$quick" == "--quick", "seconds": $secs,
+    "test_run_ns": dict(l.split() for l in open(sys.argv[1])),
+    "results": r}, indent=1, sort_keys=True))
+EOF
+}
+
+charts() {	# JSON -> PNGs in DIR
+	python3 "$bench/charts.py" "$1" "$2"
+}
+
+# --- main -----------------------------------------------------------------
+
+log "== kernel ns per packet (BPF_PROG_TEST_RUN)"
+"$top/tests/in-netns.sh" "$build/dp_ns" 5000 >"$work/ns" || exit 1
+log "== topology, backends and load balancers"
+setup || { log "bench: setup failed"; exit 1; }
+start_lbs 10 || { log "bench: a load balancer did not start"; exit 1; }
+sysctl -qw kernel.bpf_stats_enabled=1
+log "== main figures (${secs} s each)"
+read -r ns0 cnt0 <<<"$(bpf_ns)"
+run_main
+read -r ns1 cnt1 <<<"$(bpf_ns)"
+R[snilb.bpfns]=$(( (ns1 - ${ns0:-0}) / (cnt1 - ${cnt0:-0} > 0 ? cnt1 - ${cnt0:-0} : 1) ))
+log "== scaling (${scale_secs} s each)"
+run_scaling
+mkdir -p "$results"
+report | tee "$results/bench-$stamp.txt"
+to_json >"$results/bench-$stamp.json"
+charts "$results/bench-$stamp.json" "$results" &&
+	echo "charts: $results/*-$stamp.png"
+echo "results: $results/bench-$stamp.json"

@@ -32,6 +32,11 @@ PKGS=(
 	ethtool
 )
 
+# `install-deps.sh bench`: also the contenders and tools of `make bench`.
+if [ "${1:-}" = bench ]; then
+	PKGS+=(haproxy nginx-light libnginx-mod-stream wrk gnuplot-nox)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

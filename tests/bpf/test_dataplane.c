@@ -866,6 +866,34 @@ static void test_icmp_unreachable(void **state)
 	assert_int_equal(o.retval, TC_ACT_OK);
 }
 
+/* The backend still has our SNAT port in TIME-WAIT and answers the SYN
+ * with a bare ACK: that TIME-WAIT is reset and the SYN sent again. */
+static void test_backend_time_wait(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41100, .isn = 5 };
+	struct bside b = { .addr = BE1, .snat = SNAT4 };
+	uint64_t tw = stat(SNILB_ST_TW_RESET);
+	struct tpkt t;
+	int i;
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	expect_syn_to(&c, &b);
+	for (i = 0; i < 3; i++) {
+		t = from_backend(&c, &b, 0x10, 123456, 654321, NULL, 0, NULL,
+				 0);
+		if (i < 2) {
+			assert_int_equal(run(&t), TC_ACT_REDIRECT);
+			expect_syn_to(&c, &b);	/* the same port again */
+		} else {
+			assert_int_equal(run(&t), TC_ACT_SHOT);	/* enough */
+		}
+	}
+	assert_int_equal(stat(SNILB_ST_TW_RESET), tw + 2);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+}
+
 /* A SYN on the tuple of a flow not freed yet starts afresh. */
 static void test_port_reuse(void **state)
 {
@@ -979,6 +1007,7 @@ int main(void)
 		cmocka_unit_test(test_no_backend_resets),
 		cmocka_unit_test(test_flow_table_full),
 		cmocka_unit_test(test_port_reuse),
+		cmocka_unit_test(test_backend_time_wait),
 		cmocka_unit_test(test_icmp_unreachable),
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_bad_segments),

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""PNG charts (gnuplot) of a `make bench` result.
+Usage: charts.py RESULT.json OUTDIR -> OUTDIR/{conns,bulk,latency,scaling}-DATE.png
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CONTENDERS = ["direct", "snilb", "haproxy", "nginx"]
+
+
+def bars(out, title, ylabel, rows, series):
+    """rows: [(label, [values per series])]"""
+    with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
+        for label, vals in rows:
+            f.write('"%s" %s\n' % (label, " ".join(str(v) for v in vals)))
+        dat = f.name
+    plots = ", ".join(
+        "'%s' using %d:xtic(1) title '%s'" % (dat, i + 2, s)
+        for i, s in enumerate(series))
+    script = """
+set terminal pngcairo size 800,450 font ',10'
+set output '%s'
+set title '%s'
+set ylabel '%s'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set grid ytics
+set key top right
+plot %s
+""" % (out, title, ylabel, plots)
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    finally:
+        os.unlink(dat)
+
+
+def main():
+    res = json.load(open(sys.argv[1]))
+    r, outdir, date = res["results"], sys.argv[2], res["date"]
+    sub = "%s, %s, %s" % (date, res["kernel"], res["machine"])
+    g = lambda k: r.get(k, 0) or 0
+    bars(os.path.join(outdir, "conns-%s.png" % date),
+         "New TLS connections/s (higher is better)\\n" + sub, "conn/s",
+         [(c, [g(c + ".conns")]) for c in CONTENDERS], ["conns/s"])
+    bars(os.path.join(outdir, "bulk-%s.png" % date),
+         "Bulk throughput (higher is better)\\n" + sub, "MB/s",
+         [(c, [g(c + ".bulk1"), g(c + ".bulk16")]) for c in CONTENDERS],
+         ["1 flow", "16 flows"])
+    bars(os.path.join(outdir, "latency-%s.png" % date),
+         "Connect + TLS + first byte (lower is better)\\n" + sub, "us",
+         [(c, [g(c + ".p50"), g(c + ".p99")]) for c in CONTENDERS],
+         ["p50", "p99"])
+    rows = []
+    for n in ("10", "1000", "10000"):
+        for kind, label in (("tls", "1 backend"), ("tls16", "16 backends")):
+            rows.append(("%s routes, %s" % (n, label),
+                         [g("%s.scale.%s.%s" % (c, n, kind))
+                          for c in ("snilb", "haproxy", "nginx")]))
+    bars(os.path.join(outdir, "scaling-%s.png" % date),
+         "TLS connections/s by route table size\\n" + sub, "conn/s", rows,
+         ["snilb", "haproxy", "nginx"])
+
+
+if __name__ == "__main__":
+    main()
