@@ -23,7 +23,7 @@ def bars(out, title, ylabel, rows, series):
     script = """
 set terminal pngcairo size 800,450 font ',10'
 set output '%s'
-set title '%s'
+set title "%s"
 set ylabel '%s'
 set style data histograms
 set style histogram clustered gap 1
@@ -56,9 +56,9 @@ def main():
          [(c, [g(c + ".p50"), g(c + ".p99")]) for c in CONTENDERS],
          ["p50", "p99"])
     rows = []
-    for n in ("10", "1000", "10000"):
-        for kind, label in (("tls", "1 backend"), ("tls16", "16 backends")):
-            rows.append(("%s routes, %s" % (n, label),
+    for n, short in (("10", "10"), ("1000", "1k"), ("10000", "10k")):
+        for kind, nb in (("tls", "1"), ("tls16", "16")):
+            rows.append(("%s routes, %s be" % (short, nb),
                          [g("%s.scale.%s.%s" % (c, n, kind))
                           for c in ("snilb", "haproxy", "nginx")]))
     bars(os.path.join(outdir, "scaling-%s.png" % date),
