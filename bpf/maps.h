@@ -31,9 +31,12 @@ struct {
 	__type(value, __u8);
 } listen_ports SEC(".maps");
 
+/* Routes are written by the loader only: allocated as they come, not
+ * preallocated for all 65,536 (18 MB). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SNILB_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct snilb_route_key);
 	__type(value, struct snilb_route);
 } routes SEC(".maps");
@@ -114,9 +117,14 @@ struct {
 	__array(values, struct maglev_table);
 } maglev SEC(".maps");
 
-/* Hello buffers live only while a handshake waits for its hello. */
+/*
+ * Hello buffers live only while a handshake waits for its hello: allocated
+ * when a hello starts (18 KB each, 76 MB if all 4,096 were preallocated).
+ * An allocation that fails is the table-full case: the client gets an RST.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, SNILB_MAX_HELLOS);
 	__type(key, struct snilb_flow_key);
 	__type(value, struct snilb_hello);
