@@ -222,13 +222,13 @@ conns() {	# CONTENDER KIND SECONDS -> connections/s, and cpu s per 10k
 	echo "${n%.*} $(python3 -c "print('%.2f' % (($b1 - $b0) / $hz / max(1, ${n%.*} * $3) * 10000))")"
 }
 
-bulk() {	# CONTENDER KIND FLOWS -> MB/s and cpu s per GB
-	local name port b0 b1 mbs
+bulk() {	# CONTENDER KIND FLOWS [SECONDS] -> MB/s and cpu s per GB
+	local name port b0 b1 mbs s=${4:-$secs}
 	read -r name port <<<"$(target "$1" "$2")"
 	b0=$(busy)
-	mbs=$(at cli "$build/stream" "$name" "${vip[$1]}" "$port" "$secs" "$3")
+	mbs=$(at cli "$build/stream" "$name" "${vip[$1]}" "$port" "$s" "$3")
 	b1=$(busy)
-	echo "$mbs $(python3 -c "print('%.2f' % (($b1 - $b0) / $hz / max(1, $mbs * $secs / 1000)))")"
+	echo "$mbs $(python3 -c "print('%.2f' % (($b1 - $b0) / $hz / max(1, $mbs * $s / 1000)))")"
 }
 
 rss_kb() {	# PIDS... -> summed VmRSS
@@ -280,7 +280,7 @@ run_main() {
 label() { [ "$1" = tls ] && echo "1 backend" || echo "16 backends"; }
 
 run_scaling() {
-	local n c kind
+	local n c kind mem
 	for n in 10 1000 10000; do
 		stop_lbs
 		start_lbs "$n" || return 1
@@ -288,8 +288,18 @@ run_scaling() {
 			for kind in tls tls16; do
 				log "  $n routes, $c, $(label "$kind")"
 				read -r R[$c.scale.$n.$kind] _ <<<"$(conns "$c" "$kind" "$scale_secs")"
+				read -r R[$c.scale.$n.$kind.p50] R[$c.scale.$n.$kind.p99] _ \
+					<<<"$(at cli python3 "$bench/latency.py" \
+					"$rate" "$scale_secs" \
+					$(target "$c" "$kind" | sed "s/ / ${vip[$c]} /"))"
+				read -r R[$c.scale.$n.$kind.bulk1] _ \
+					<<<"$(bulk "$c" "${kind/tls/bulk}" 1 "$scale_secs")"
 			done
 		done
+		R[snilb.scale.$n.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb) ))
+		R[haproxy.scale.$n.mem]=$(rss_kb "$(cat "$work/haproxy.pid")")
+		R[nginx.scale.$n.mem]=$(rss_kb "$(cat "$work/nginx.pid")" \
+			$(pgrep -P "$(cat "$work/nginx.pid")"))
 	done
 }
 
@@ -312,13 +322,25 @@ report() {
 			"$(ratio "${R[snilb.${f%%:*}]}" "${R[haproxy.${f%%:*}]}")" \
 			"$(ratio "${R[snilb.${f%%:*}]}" "${R[nginx.${f%%:*}]}")"
 	done
-	printf '\nscaling, TLS connections/s\n%-24s%12s%12s%12s\n' "" snilb haproxy nginx
-	for n in 10 1000 10000; do
-		for kind in tls tls16; do
-			printf '%-24s' "$n routes, $(label "$kind")"
-			for c in snilb haproxy nginx; do printf '%12s' "${R[$c.scale.$n.$kind]:-}"; done
-			echo
+	for f in ":TLS connections/s" ".p50:latency p50 us" \
+		 ".p99:latency p99 us" ".bulk1:bulk MB/s, 1 flow"; do
+		printf '\nscaling, %s\n%-24s%12s%12s%12s\n' "${f#*:}" "" \
+			snilb haproxy nginx
+		for n in 10 1000 10000; do
+			for kind in tls tls16; do
+				printf '%-24s' "$n routes, $(label "$kind")"
+				for c in snilb haproxy nginx; do
+					printf '%12s' "${R[$c.scale.$n.$kind${f%%:*}]:-}"
+				done
+				echo
+			done
 		done
+	done
+	printf '\nscaling, memory KiB\n%-24s%12s%12s%12s\n' "" snilb haproxy nginx
+	for n in 10 1000 10000; do
+		printf '%-24s' "$n routes"
+		for c in snilb haproxy nginx; do printf '%12s' "${R[$c.scale.$n.mem]:-}"; done
+		echo
 	done
 	echo
 	echo "kernel ns per packet (BPF_PROG_TEST_RUN, one packet per run):"
