@@ -121,11 +121,7 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 	if (resolve_backend(skb, f, p->family, p->saddr, &fib))
 		return TC_ACT_SHOT;	/* it answered: its path is known */
 	o = &sc->out;
-	__builtin_memset(o, 0, sizeof(*o));
-	__builtin_memcpy(o->saddr, p->daddr, 16);
-	__builtin_memcpy(o->daddr, p->saddr, 16);
-	o->sport = p->dport;
-	o->dport = p->sport;
+	out_reply_to(o, p);
 	o->ack = p->seq + 1;
 	o->window = f->cwin;
 	if (f->opts.ts) {
@@ -217,11 +213,7 @@ static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
 	f->tw_resets++;
 	stat_inc(SNILB_ST_TW_RESET);
 	o = &sc->out;
-	__builtin_memset(o, 0, sizeof(*o));
-	__builtin_memcpy(o->saddr, p->daddr, 16);
-	__builtin_memcpy(o->daddr, p->saddr, 16);
-	o->sport = p->dport;
-	o->dport = p->sport;
+	out_reply_to(o, p);
 	o->seq = p->ack;
 	o->flags = TCP_RST;
 	if (write_tcp(skb, p->l3, p->family, o) ||
@@ -252,14 +244,7 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	st = bind_backend(skb, p, k, f, cfg);
 	if (st >= 0)
 		return st;
-	stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND);
-	count_reject(f->listener, SNILB_REJ_NO_BACKEND);
-	{
-		struct snilb_route_stats *rs = rstats(f->route);
-
-		if (rs)
-			rs->no_backend++;
-	}
+	count_no_backend(f);
 	o = &sc->out;
 	__builtin_memset(o, 0, sizeof(*o));
 	__builtin_memcpy(o->saddr, k->vaddr, 16);

@@ -45,12 +45,12 @@ static __attribute__((noinline)) int send_rst(struct __sk_buff *skb,
 				    const struct pkt *p, __u32 seq, __u32 ack,
 				    int with_ack)
 {
-	struct tcp_out r = {
-		.seq = seq,
-		.ack = ack,
-		.flags = TCP_RST | (with_ack ? TCP_ACK : 0),
-	};
+	struct tcp_out r;
 
+	out_reply_to(&r, p);
+	r.seq = seq;
+	r.ack = ack;
+	r.flags = TCP_RST | (with_ack ? TCP_ACK : 0);
 	stat_inc(SNILB_ST_RST_SENT);
 	return send_reply(skb, p, &r);
 }

@@ -30,12 +30,12 @@ static __attribute__((noinline)) int reject(struct __sk_buff *skb, const struct 
 				  const struct snilb_flow *f, __u32 why)
 {
 	__u32 our_seq = f->our_isn + 1, their_next = p->seq + p->plen;
-	struct snilb_route_stats *rs;
-
-	stat_inc(SNILB_ST_REJECT_BASE + why);
-	count_reject(f->listener, why);
-	if (why == SNILB_REJ_NO_BACKEND && (rs = rstats(f->route)))
-		rs->no_backend++;
+	if (why == SNILB_REJ_NO_BACKEND) {
+		count_no_backend(f);
+	} else {
+		stat_inc(SNILB_ST_REJECT_BASE + why);
+		count_reject(f->listener, why);
+	}
 	drop_flow(k, f);
 	return send_rst(skb, p, our_seq, their_next, 1);
 }

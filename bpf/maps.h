@@ -184,6 +184,17 @@ static __always_inline struct snilb_route_stats *rstats(__u32 id)
 	return bpf_map_lookup_elem(&route_stats, &id);
 }
 
+/* A routed connection no backend took: global, listener, route. */
+static __always_inline void count_no_backend(const struct snilb_flow *f)
+{
+	struct snilb_route_stats *rs = rstats(f->route);
+
+	stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND);
+	count_reject(f->listener, SNILB_REJ_NO_BACKEND);
+	if (rs)
+		rs->no_backend++;
+}
+
 static __always_inline struct scratch *get_scratch(void)
 {
 	__u32 zero = 0;

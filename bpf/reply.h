@@ -20,14 +20,10 @@ static __always_inline int swap_macs(struct __sk_buff *skb)
 	return 0;
 }
 
-/* @o: seq, ack, flags, window and options; addresses come from @p. */
+/* @o: built with out_reply_to(), then seq, ack, flags, window, options. */
 static __always_inline int send_reply(struct __sk_buff *skb,
 				      const struct pkt *p, struct tcp_out *o)
 {
-	__builtin_memcpy(o->saddr, p->daddr, 16);
-	__builtin_memcpy(o->daddr, p->saddr, 16);
-	o->sport = p->dport;
-	o->dport = p->sport;
 	if (swap_macs(skb) || write_tcp(skb, p->l3, p->family, o))
 		return TC_ACT_SHOT;
 	return bpf_redirect(skb->ifindex, 0);

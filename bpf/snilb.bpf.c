@@ -68,7 +68,7 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 {
 	struct scratch *sc = get_scratch();
 	struct tcp_opts o;
-	struct tcp_out r = {};
+	struct tcp_out r;
 	__u8 *ip, *th;
 	__s64 gen;
 	__u64 tl;
@@ -98,6 +98,7 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 		return TC_ACT_SHOT;
 	}
 	parse_opts(th, p->doff, &o);
+	out_reply_to(&r, p);
 	if (!o.ts) {
 		/* Nowhere to keep them: offer no scaling and no SACK. */
 		o.sack = 0;

@@ -169,6 +169,18 @@ static __always_inline int write_tcp6(struct __sk_buff *skb, __u32 l3,
 	return store_hdr(skb, l3, &h, sizeof(h.ip) + sizeof(h.th), o->optlen);
 }
 
+/* Start @o as an answer to the sender of @p: addresses and ports swapped,
+ * everything else zero. */
+static __always_inline void out_reply_to(struct tcp_out *o,
+					 const struct pkt *p)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	__builtin_memcpy(o->saddr, p->daddr, 16);
+	__builtin_memcpy(o->daddr, p->saddr, 16);
+	o->sport = p->dport;
+	o->dport = p->sport;
+}
+
 /* Not inlined: its headers would otherwise sit on every caller's stack. */
 static __attribute__((noinline)) int write_tcp(struct __sk_buff *skb,
 					       __u32 l3, __u8 family,
