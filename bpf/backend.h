@@ -5,7 +5,7 @@
  * into the ACK that completes its handshake, carrying the buffered hello
  * (MSS-sized segments: copies sent with bpf_clone_redirect, the last one
  * redirected). RST: try the next backend, or reset the client.
- * Reached by tail call from snilb_ingress.
+ * Reached by tail call from snilb_ingress, whose parse it reuses.
  */
 #ifndef SNILB_BPF_BACKEND_H
 #define SNILB_BPF_BACKEND_H
@@ -306,49 +306,35 @@ static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 	struct snilb_flow_key *val;
 	struct snilb_flow *f;
 
-	if (icmp_rev_key(skb, &sc->hp, &sc->rk))
+	if (icmp_rev_key(skb, &sc->ipk, &sc->rk))
 		return TC_ACT_OK;		/* the node's business */
 	val = bpf_map_lookup_elem(&rev, &sc->rk);
 	if (!val)
 		return TC_ACT_OK;
-	__builtin_memcpy(&sc->hk, val, sizeof(sc->hk));
-	f = bpf_map_lookup_elem(&flows, &sc->hk);
+	__builtin_memcpy(&sc->ik, val, sizeof(sc->ik));
+	f = bpf_map_lookup_elem(&flows, &sc->ik);
 	if (!f || f->state != SNILB_FS_ROUTED)
 		return TC_ACT_SHOT;
 	/* Unreachable while binding: as good as a refusal. */
-	return on_refused(skb, &sc->hp, &sc->hk, f);
+	return on_refused(skb, &sc->ipk, &sc->ik, f);
 }
 
 SEC("tc")
 int snilb_backend(struct __sk_buff *skb)
 {
 	struct scratch *sc = get_scratch();
-	struct snilb_flow_key *k, *rk_val;
-	struct snilb_rev_key *rk;
+	struct snilb_flow_key *k;
 	struct snilb_flow *f;
 	struct pkt *p;
 
 	if (!sc)
 		return TC_ACT_SHOT;
-	p = &sc->hp;
-	k = &sc->hk;
-	rk = &sc->rk;
-	__builtin_memset(p, 0, sizeof(*p));
-	switch (parse_packet(skb, p)) {
-	case PARSE_TCP:
-		break;
-	case PARSE_NOT_TCP:
-		if (p->icmp)
-			return on_icmp(skb, sc);
-		return TC_ACT_OK;
-	default:
-		return TC_ACT_SHOT;
-	}
-	rev_key(p, rk);
-	rk_val = bpf_map_lookup_elem(&rev, rk);
-	if (!rk_val)
-		return TC_ACT_SHOT;
-	__builtin_memcpy(k, rk_val, sizeof(*k));
+	/* snilb_ingress parsed the packet and, for TCP, found the flow's
+	 * key through the rev map (from_backend()). */
+	p = &sc->ipk;
+	k = &sc->ik;
+	if (p->icmp)
+		return on_icmp(skb, sc);
 	f = bpf_map_lookup_elem(&flows, k);
 	if (!f || f->state != SNILB_FS_ROUTED)
 		return TC_ACT_SHOT;

@@ -2,7 +2,8 @@
 /*
  * snilb_hello: a segment of a ClientHello still being buffered. Appends
  * it, parses once enough bytes are there, routes by SNI or resets the
- * client. Reached by tail call from snilb_ingress.
+ * client. Reached by tail call from snilb_ingress, whose parse of the
+ * packet and flow key it reads from the scratch map.
  */
 #ifndef SNILB_BPF_HELLO_H
 #define SNILB_BPF_HELLO_H
@@ -133,12 +134,8 @@ int snilb_hello(struct __sk_buff *skb)
 
 	if (!sc)
 		return TC_ACT_SHOT;
-	p = &sc->hp;
-	k = &sc->hk;
-	__builtin_memset(p, 0, sizeof(*p));
-	if (parse_packet(skb, p) != PARSE_TCP)
-		return TC_ACT_SHOT;
-	flow_key(p, k);
+	p = &sc->ipk;		/* parsed by snilb_ingress */
+	k = &sc->ik;
 	f = bpf_map_lookup_elem(&flows, k);
 	if (!f)
 		return TC_ACT_SHOT;

@@ -134,10 +134,14 @@ struct {
  * result, header copies for the cookie helpers, a flow being built. */
 struct scratch {
 	struct ch_result res;
-	struct pkt hp;			/* snilb_hello's packet and key: its */
-	struct snilb_flow_key hk;	/* stack is the parser's */
-	struct pkt ipk;			/* snilb_ingress's: 6.1 counts */
-	struct snilb_flow_key ik;	/* 512 bytes across all frames */
+	/*
+	 * The packet and flow key snilb_ingress parsed (here, not on the
+	 * stack: 6.1 counts 512 bytes across all frames). The programs it
+	 * tail-calls read them instead of parsing again: a tail call runs
+	 * on the same CPU, in the same run, on the same packet.
+	 */
+	struct pkt ipk;
+	struct snilb_flow_key ik;
 	struct snilb_listener_key lk;
 	struct snilb_rev_key rk;
 	struct tcp_out out;

@@ -256,7 +256,6 @@ int snilb_ingress(struct __sk_buff *skb)
 	k = &sc->ik;
 	lk = &sc->lk;
 	__builtin_memset(p, 0, sizeof(*p));
-	__builtin_memset(lk, 0, sizeof(*lk));
 	v = parse_packet(skb, p);
 	if (v == PARSE_NOT_TCP) {
 		/* An error about a SYN we sent a backend? */
@@ -279,6 +278,7 @@ int snilb_ingress(struct __sk_buff *skb)
 		    !(p->flags & TCP_SYN))
 			return splice_c2b(skb, p, k, f);
 	}
+	__builtin_memset(lk, 0, sizeof(*lk));	/* only for listener ports */
 	lk->family = p->family;
 	lk->port = p->dport;
 	__builtin_memcpy(lk->addr, p->daddr, 16);
