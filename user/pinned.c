@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pinned.h"
+
+/* As user/dataplane.c pinned_maps[]: the maps that outlive a loader. */
+static const char *const map_names[] = {
+	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
+	"backends", "sets", "maglev", "listener_stats", "route_stats",
+	"listen_ports",
+};
+#define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
+
+const char *const pinned_fill_maps[] = {
+	"flows", "hellos", "rev", "routes", "backends", "sets", NULL,
+};
+
+struct pinned {
+	char *path;
+	int ncpus;
+	int fds[NMAPS];
+};
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs sfs;
+
+	return !statfs(path, &sfs) && sfs.f_type == BPF_FS_MAGIC;
+}
+
+/* Why @path holds no maps, in words a user can act on. */
+static void explain(const char *path, int e, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (e == EACCES || e == EPERM) {
+		snprintf(err, errlen, "cannot open the maps under %s: %s "
+			 "(needs root or CAP_BPF)", path, strerror(e));
+		return;
+	}
+	if (stat(path, &st)) {
+		char parent[4096], *slash;
+
+		snprintf(parent, sizeof(parent), "%s", path);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = 0;
+		if (!on_bpffs(parent))
+			snprintf(err, errlen, "%s does not exist and bpffs is "
+				 "not mounted at %s (mount -t bpf bpf "
+				 "/sys/fs/bpf); is the agent running? run it "
+				 "with --pin-path", path, parent);
+		else
+			snprintf(err, errlen, "nothing pinned at %s: is the "
+				 "agent running? run it with --pin-path, or "
+				 "pass its --pin-path here", path);
+		return;
+	}
+	if (!on_bpffs(path)) {
+		snprintf(err, errlen, "%s is not on bpffs (mount -t bpf bpf "
+			 "/sys/fs/bpf): is the agent running? run it with "
+			 "--pin-path", path);
+		return;
+	}
+	snprintf(err, errlen, "no snilb maps pinned under %s: is the agent "
+		 "running? run it with --pin-path, or pass its --pin-path "
+		 "here", path);
+}
+
+static int open_ro(const char *dir, const char *name)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get_opts(path, &opts);
+	return fd < 0 ? -errno : fd;
+}
+
+struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen)
+{
+	struct pinned *p = calloc(1, sizeof(*p));
+	int found = 0, first_err = ENOENT;
+	size_t i;
+
+	if (!p || !(p->path = strdup(pin_path))) {
+		free(p);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->ncpus = libbpf_num_possible_cpus();
+	for (i = 0; i < NMAPS; i++) {
+		p->fds[i] = open_ro(pin_path, map_names[i]);
+		if (p->fds[i] >= 0)
+			found++;
+		else if (p->fds[i] != -ENOENT && first_err == ENOENT)
+			first_err = -p->fds[i];
+	}
+	if (!found || p->ncpus <= 0) {
+		explain(pin_path, first_err, err, errlen);
+		pinned_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+void pinned_close(struct pinned *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < NMAPS; i++)
+		if (p->fds[i] >= 0)
+			close(p->fds[i]);
+	free(p->path);
+	free(p);
+}
+
+int pinned_fd(const struct pinned *p, const char *name)
+{
+	size_t i;
+
+	if (!p)
+		return -ENOENT;
+	for (i = 0; i < NMAPS; i++)
+		if (!strcmp(map_names[i], name))
+			return p->fds[i];
+	return -ENOENT;
+}
+
+const char *pinned_path(const struct pinned *p)
+{
+	return p ? p->path : NULL;
+}
+
+/* Sum a per-CPU value of @n u64 counters at @key of map @name. */
+static int sum_percpu(const struct pinned *p, const char *name, uint32_t key,
+		      uint64_t *out, size_t n)
+{
+	int fd = pinned_fd(p, name);
+	uint64_t *v;
+	size_t c, i;
+
+	memset(out, 0, n * sizeof(*out));
+	if (fd < 0)
+		return fd;
+	v = calloc((size_t)p->ncpus * n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, v)) {
+		free(v);
+		return -errno;
+	}
+	for (c = 0; c < (size_t)p->ncpus; c++)
+		for (i = 0; i < n; i++)
+			out[i] += v[c * n + i];
+	free(v);
+	return 0;
+}
+
+int pinned_stat(const struct pinned *p, uint32_t idx, uint64_t *val)
+{
+	return sum_percpu(p, "stats", idx, val, 1);
+}
+
+int pinned_route_stats(const struct pinned *p, uint32_t route,
+		       struct snilb_route_stats *st)
+{
+	return sum_percpu(p, "route_stats", route, (uint64_t *)st,
+			  sizeof(*st) / sizeof(uint64_t));
+}
+
+int pinned_listener_stats(const struct pinned *p, uint32_t listener,
+			  struct snilb_listener_stats *st)
+{
+	return sum_percpu(p, "listener_stats", listener, (uint64_t *)st,
+			  sizeof(*st) / sizeof(uint64_t));
+}
+
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		return -errno;
+	return 0;
+}
+
+int pinned_iter_init(const struct pinned *p, const char *map,
+		     struct pinned_iter *it)
+{
+	struct bpf_map_info info;
+	int e;
+
+	memset(it, 0, sizeof(*it));
+	it->fd = pinned_fd(p, map);
+	if (it->fd < 0)
+		return it->fd;
+	e = map_info(it->fd, &info);
+	if (e)
+		return e;
+	if (info.key_size > sizeof(it->key))
+		return -E2BIG;
+	it->key_size = info.key_size;
+	it->max = info.max_entries;
+	return 0;
+}
+
+int pinned_iter_next(struct pinned_iter *it, void *key, void *val)
+{
+	/* An entry deleted between two calls restarts the walk at the
+	 * first key: the bound keeps a busy table from looping forever. */
+	while (it->seen < it->max) {
+		if (bpf_map_get_next_key(it->fd, it->started ? it->key : NULL,
+					 key))
+			return errno == ENOENT ? 0 : -errno;
+		it->started = true;
+		it->seen++;
+		memcpy(it->key, key, it->key_size);
+		if (!bpf_map_lookup_elem(it->fd, key, val))
+			return 1;
+		if (errno != ENOENT)
+			return -errno;
+		/* deleted under us: go on from its key */
+	}
+	return 0;
+}
+
+/*
+ * Read all of array @fd (@max values of @vsize bytes) into @vals: in
+ * batches where the kernel has them (5.6), else one lookup each.
+ */
+static int array_read(int fd, uint32_t max, uint32_t vsize, void *vals)
+{
+	uint32_t *keys = calloc(max, sizeof(*keys));
+	uint32_t done = 0, out = 0, i;
+	int e = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (done < max) {
+		__u32 n = max - done;
+
+		e = bpf_map_lookup_batch(fd, done ? &out : NULL, &out,
+					 keys + done,
+					 (char *)vals + (size_t)done * vsize,
+					 &n, NULL);
+		done += n;
+		if (e)
+			break;
+	}
+	free(keys);
+	if (!e || (e == -ENOENT && done == max))
+		return 0;
+	if (done)	/* a batch failed half-way: no partial answers */
+		return e;
+	for (i = 0; i < max; i++)
+		if (bpf_map_lookup_elem(fd, &i, (char *)vals +
+					(size_t)i * vsize))
+			return -errno;
+	return 0;
+}
+
+static int count_keys(int fd, uint32_t max, uint32_t *n)
+{
+	unsigned char k[64], next[64];
+	struct bpf_map_info info;
+	int e = map_info(fd, &info);
+
+	if (e)
+		return e;
+	if (info.key_size > sizeof(k))
+		return -E2BIG;
+	*n = 0;
+	while (*n < max && !bpf_map_get_next_key(fd, *n ? k : NULL, next)) {
+		memcpy(k, next, info.key_size);
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Slots of an array in use: a backend has a family, a set a size. */
+static int count_used(int fd, const char *name, uint32_t max, uint32_t *n)
+{
+	bool sets = !strcmp(name, "sets");
+	uint32_t vsize = sets ? sizeof(struct snilb_set) :
+				sizeof(struct snilb_backend);
+	char *vals = calloc(max, vsize);
+	uint32_t i;
+	int e;
+
+	if (!vals)
+		return -ENOMEM;
+	e = array_read(fd, max, vsize, vals);
+	*n = 0;
+	for (i = 0; i < max && !e; i++) {
+		const char *v = vals + (size_t)i * vsize;
+
+		if (sets ? ((const struct snilb_set *)v)->size != 0 :
+			   ((const struct snilb_backend *)v)->family != 0)
+			(*n)++;
+	}
+	free(vals);
+	return e;
+}
+
+int pinned_fill(const struct pinned *p, const char *name, uint32_t *entries,
+		uint32_t *max)
+{
+	struct bpf_map_info info;
+	int fd = pinned_fd(p, name), e;
+
+	*entries = *max = 0;
+	if (fd < 0)
+		return fd;
+	e = map_info(fd, &info);
+	if (e)
+		return e;
+	*max = info.max_entries;
+	if (info.type == BPF_MAP_TYPE_ARRAY)
+		return count_used(fd, name, info.max_entries, entries);
+	return count_keys(fd, info.max_entries, entries);
+}
+
+int pinned_maglev_slots(const struct pinned *p, uint32_t set,
+			uint32_t *slots, uint32_t nslots, uint32_t *size)
+{
+	LIBBPF_OPTS(bpf_get_fd_by_id_opts, opts, .open_flags = BPF_F_RDONLY);
+	int outer = pinned_fd(p, "maglev"), fd, e;
+	struct bpf_map_info info;
+	uint32_t id, *table, i;
+
+	*size = 0;
+	if (outer < 0)
+		return outer;
+	if (bpf_map_lookup_elem(outer, &set, &id))
+		return -errno;	/* ENOENT: no table installed */
+	fd = bpf_map_get_fd_by_id_opts(id, &opts);
+	if (fd < 0)
+		return -errno;
+	e = map_info(fd, &info);
+	table = e ? NULL : calloc(info.max_entries, sizeof(*table));
+	if (!e && !table)
+		e = -ENOMEM;
+	if (!e)
+		e = array_read(fd, info.max_entries, sizeof(*table), table);
+	for (i = 0; !e && i < info.max_entries; i++)
+		if (table[i] < nslots)
+			slots[table[i]]++;
+	if (!e)
+		*size = info.max_entries;
+	free(table);
+	close(fd);
+	return e;
+}
+
+int pinned_listener_key(const struct pinned *p, uint32_t id,
+			struct snilb_listener_key *k)
+{
+	struct snilb_listener v;
+	struct pinned_iter it;
+	int e = pinned_iter_init(p, "listeners", &it);
+
+	while (!e && (e = pinned_iter_next(&it, k, &v)) == 1)
+		if (v.id == id)
+			return 0;
+	return e < 0 ? e : -ENOENT;
+}
+
+char *pinned_fmt_addr(char *buf, size_t n, unsigned int family,
+		      const __be32 *addr, __be16 port)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (family == SNILB_AF_INET6) {
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(buf, n, "[%s]:%u", a, ntohs(port));
+		return buf;
+	}
+	if (family == SNILB_AF_INET)
+		inet_ntop(AF_INET, addr, a, sizeof(a));
+	snprintf(buf, n, "%s:%u", a, ntohs(port));
+	return buf;
+}
+
+char *pinned_fmt_age(char *buf, size_t n, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000ull;
+
+	if (s == 0)
+		snprintf(buf, n, "%llums", (unsigned long long)(ns / 1000000));
+	else if (s < 60)
+		snprintf(buf, n, "%llus", (unsigned long long)s);
+	else if (s < 3600)
+		snprintf(buf, n, "%llum%02llus", (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, n, "%lluh%02llum",
+			 (unsigned long long)(s / 3600),
+			 (unsigned long long)(s / 60 % 60));
+	else
+		snprintf(buf, n, "%llud%02lluh",
+			 (unsigned long long)(s / 86400),
+			 (unsigned long long)(s / 3600 % 24));
+	return buf;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Read-only access to the data plane's maps as the agent pinned them on
+ * bpffs (see dp_open_pinned()): no program is loaded, nothing is written.
+ * The inspection commands and the metrics endpoint read through this, so
+ * they work beside a running agent, and after it exited.
+ */
+#ifndef SNILB_USER_PINNED_H
+#define SNILB_USER_PINNED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snilb_abi.h"
+
+#define PINNED_DEFAULT_PATH	"/sys/fs/bpf/snilb"
+
+struct pinned;
+
+/*
+ * Open every map pinned under @pin_path. Fails (NULL, message in @err)
+ * when bpffs is not mounted there, nothing is pinned there, or a map is
+ * missing; maps the agent may not have yet are tolerated one by one
+ * (pinned_fd() then returns -ENOENT).
+ */
+struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen);
+void pinned_close(struct pinned *p);
+
+/* The file descriptor of map @name ("flows", ...), or -ENOENT. */
+int pinned_fd(const struct pinned *p, const char *name);
+const char *pinned_path(const struct pinned *p);
+
+/* Counters summed over every CPU; 0 or a negative errno. */
+int pinned_stat(const struct pinned *p, uint32_t idx, uint64_t *val);
+int pinned_route_stats(const struct pinned *p, uint32_t route,
+		       struct snilb_route_stats *st);
+int pinned_listener_stats(const struct pinned *p, uint32_t listener,
+			  struct snilb_listener_stats *st);
+
+/*
+ * Walk a hash map's entries. The data plane adds and deletes flows while
+ * we walk: an entry may be seen twice or missed, and the walk is bounded
+ * by the map's capacity so it always ends.
+ */
+struct pinned_iter {
+	int fd;
+	uint32_t seen, max, key_size;
+	bool started;
+	unsigned char key[64];
+};
+
+int pinned_iter_init(const struct pinned *p, const char *map,
+		     struct pinned_iter *it);
+/* 1: @key and @val filled; 0: the end; < 0: errno. */
+int pinned_iter_next(struct pinned_iter *it, void *key, void *val);
+
+/* Flows, one by one (the iterator over `flows`). */
+static inline int pinned_flows_init(const struct pinned *p,
+				    struct pinned_iter *it)
+{
+	return pinned_iter_init(p, "flows", it);
+}
+
+static inline int pinned_flows_next(struct pinned_iter *it,
+				    struct snilb_flow_key *k,
+				    struct snilb_flow *f)
+{
+	return pinned_iter_next(it, k, f);
+}
+
+/*
+ * How full map @name is: live entries (hash maps: keys; the backends
+ * and sets arrays: slots in use) and its capacity.
+ */
+int pinned_fill(const struct pinned *p, const char *name, uint32_t *entries,
+		uint32_t *max);
+
+/* The maps pinned_fill() knows, NULL-terminated. */
+extern const char *const pinned_fill_maps[];
+
+/*
+ * Count the Maglev slots of set @set per backend id: @slots[id] += n for
+ * each id < @nslots. *@size gets the table's length. -ENOENT: no table.
+ */
+int pinned_maglev_slots(const struct pinned *p, uint32_t set,
+			uint32_t *slots, uint32_t nslots, uint32_t *size);
+
+/* Listener id -> its key, from the listeners map; -ENOENT if none. */
+int pinned_listener_key(const struct pinned *p, uint32_t id,
+			struct snilb_listener_key *k);
+
+/* "198.18.0.1:443", "[2001:db8::1]:443" (@port in network order). */
+char *pinned_fmt_addr(char *buf, size_t n, unsigned int family,
+		      const __be32 *addr, __be16 port);
+/* "850ms", "12s", "3m04s", "2h05m", "3d04h". */
+char *pinned_fmt_age(char *buf, size_t n, uint64_t ns);
+
+#endif /* SNILB_USER_PINNED_H */
