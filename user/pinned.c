@@ -26,6 +26,45 @@ const char *const pinned_fill_maps[] = {
 	"flows", "hellos", "rev", "routes", "backends", "sets", NULL,
 };
 
+/* As tests/e2e/dpctl.c prints them. */
+static const char *const stat_names[SNILB_ST_REJECT_BASE] = {
+	"pass", "syn", "cookie_ok", "cookie_bad", "flow_new", "hello_seg",
+	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind",
+	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",
+	"snat_full", "tw_reset",
+};
+
+/*
+ * user/hello.c's reason names with '_' (Prometheus label values), and
+ * the global counter of each ("reject_" + name).
+ */
+#define REJECTS(X)						\
+	X(CH_R_NONE, "none")					\
+	X(CH_R_NOT_HANDSHAKE, "not_handshake")			\
+	X(CH_R_SSLV2, "sslv2")					\
+	X(CH_R_BAD_VERSION, "bad_version")			\
+	X(CH_R_NOT_CLIENT_HELLO, "not_client_hello")		\
+	X(CH_R_BAD_LENGTH, "bad_length")			\
+	X(CH_R_MALFORMED, "malformed")				\
+	X(CH_R_NO_SNI, "no_sni")				\
+	X(CH_R_BAD_SNI, "bad_sni")				\
+	X(CH_R_TOO_LARGE, "too_large")				\
+	X(CH_R_TOO_COMPLEX, "too_complex")			\
+	X(SNILB_REJ_NO_ROUTE, "no_route")			\
+	X(SNILB_REJ_NO_BACKEND, "no_backend")			\
+	X(SNILB_REJ_TIMEOUT, "timeout")				\
+	X(SNILB_REJ_TABLE_FULL, "table_full")			\
+	X(SNILB_REJ_BAD_COOKIE, "bad_cookie")
+#define REJ_NAME(r, s) [r] = s,
+#define REJ_STAT(r, s) [r] = "reject_" s,
+static const char *const reject_names[SNILB_REJ_MAX] = { REJECTS(REJ_NAME) };
+static const char *const reject_stats[SNILB_REJ_MAX] = { REJECTS(REJ_STAT) };
+
+_Static_assert(SNILB_REJ_MAX == CH_R_MAX + 5,
+	       "a reject reason without a name in reject_names[]");
+_Static_assert(SNILB_ST_REJECT_BASE == 19,
+	       "a counter without a name in stat_names[]");
+
 struct pinned {
 	char *path;
 	int ncpus;
@@ -275,6 +314,16 @@ static int array_read(int fd, uint32_t max, uint32_t vsize, void *vals)
 	return 0;
 }
 
+int pinned_array_read(const struct pinned *p, const char *name, void *vals,
+		      uint32_t vsize, uint32_t max)
+{
+	int fd = pinned_fd(p, name);
+
+	if (fd < 0)
+		return fd;
+	return array_read(fd, max, vsize, vals);
+}
+
 static int count_keys(int fd, uint32_t max, uint32_t *n)
 {
 	unsigned char k[64], next[64];
@@ -417,4 +466,18 @@ char *pinned_fmt_age(char *buf, size_t n, uint64_t ns)
 			 (unsigned long long)(s / 86400),
 			 (unsigned long long)(s / 3600 % 24));
 	return buf;
+}
+
+const char *pinned_reject_name(uint32_t reason)
+{
+	return reason < SNILB_REJ_MAX ? reject_names[reason] : NULL;
+}
+
+const char *pinned_stat_name(uint32_t idx)
+{
+	if (idx < SNILB_ST_REJECT_BASE)
+		return stat_names[idx];
+	if (idx >= SNILB_ST_MAX)
+		return NULL;
+	return reject_stats[idx - SNILB_ST_REJECT_BASE];
 }

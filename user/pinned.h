@@ -86,9 +86,22 @@ extern const char *const pinned_fill_maps[];
 int pinned_maglev_slots(const struct pinned *p, uint32_t set,
 			uint32_t *slots, uint32_t nslots, uint32_t *size);
 
+/* All @max values of array map @name, @vsize bytes each, into @vals. */
+int pinned_array_read(const struct pinned *p, const char *name, void *vals,
+		      uint32_t vsize, uint32_t max);
+
 /* Listener id -> its key, from the listeners map; -ENOENT if none. */
 int pinned_listener_key(const struct pinned *p, uint32_t id,
 			struct snilb_listener_key *k);
+
+/*
+ * Counter names: "syn", "cookie_ok", ..., "reject_no_sni", ...
+ * (enum snilb_stat); reject reasons "no_sni", ..., "no_route",
+ * "no_backend", "timeout", "table_full", "bad_cookie" (enum snilb_reject).
+ * Both return NULL past the end.
+ */
+const char *pinned_stat_name(uint32_t idx);
+const char *pinned_reject_name(uint32_t reason);
 
 /* "198.18.0.1:443", "[2001:db8::1]:443" (@port in network order). */
 char *pinned_fmt_addr(char *buf, size_t n, unsigned int family,
