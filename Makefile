@@ -24,7 +24,8 @@ TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$
 BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
-	    user/dataplane.c user/maglev.c user/kver.c user/gc.c
+	    user/dataplane.c user/maglev.c user/kver.c user/gc.c \
+	    user/pinned.c user/cmd_inspect.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60

@@ -19,6 +19,12 @@ static const char usage[] =
 "Commands:\n"
 "  sni FILE...    parse captured client bytes and print the SNI, ALPN and\n"
 "                 TLS facts snilb routes by (or why it would reject them)\n"
+"  status         the agent, attached interfaces, listeners, map fill\n"
+"  routes         hostnames per listener: route, backends, conditions\n"
+"  backends       backend sets: weights, Maglev slots, active flows\n"
+"  flows          connections in the flow table\n"
+"  stats          the data plane's counters\n"
+"  detach         remove the program and its pinned maps\n"
 "  version        print the version\n"
 "\n"
 "Run 'snilb COMMAND --help' for a command's options.\n";
@@ -42,6 +48,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "sni"))
 		return cmd_sni(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "routes"))
+		return cmd_routes(argc - 1, argv + 1);
+	if (!strcmp(cmd, "backends"))
+		return cmd_backends(argc - 1, argv + 1);
+	if (!strcmp(cmd, "flows"))
+		return cmd_flows(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(cmd, "detach"))
+		return cmd_detach(argc - 1, argv + 1);
 	fprintf(stderr, "snilb: unknown command '%s'\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }
