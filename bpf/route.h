@@ -4,7 +4,7 @@
  * a label before it the running hash is that of a wildcard's suffix
  * (".example.com" for "*.example.com"), so one pass looks up every
  * wildcard that could match. The leftmost match is the most specific; an
- * exact match beats them all. Every hit is confirmed against the full
+ * exact match beats them all, and a catch-all comes last. Every hit is confirmed against the full
  * name stored in the route, so a hash collision cannot cross tenants.
  */
 #ifndef SNILB_BPF_ROUTE_H
@@ -86,7 +86,15 @@ static __attribute__((noinline)) struct snilb_route *route_lookup(
 	r = route_get(&w);
 	if (r && route_matches(&w, r, 0))
 		return r;
-	return w.best;
+	if (w.best)
+		return w.best;
+	/* Last, a catch-all ("*": a listener's routes with no hostname),
+	 * stored under the hash of the empty name. Only a miss pays it. */
+	w.hash = SNILB_HASH_SEED;
+	r = route_get(&w);
+	if (r && !r->name_len)
+		return r;
+	return NULL;
 }
 
 #endif /* SNILB_BPF_ROUTE_H */

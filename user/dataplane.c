@@ -178,7 +178,8 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 	return 0;
 }
 
-/* "*.example.com" is stored as ".example.com" (see snilb_abi.h). */
+/* "*.example.com" is stored as ".example.com" (see snilb_abi.h), the
+ * catch-all "*" as the empty name. */
 static int route_key(uint32_t listener, const char *hostname,
 		     struct snilb_route_key *k, const char **name)
 {
@@ -186,8 +187,10 @@ static int route_key(uint32_t listener, const char *hostname,
 
 	*name = hostname[0] == '*' ? hostname + 1 : hostname;
 	len = strlen(*name);
-	if (!len || len > CH_SNI_MAX || (hostname[0] == '*' &&
-					 (*name)[0] != '.'))
+	if (len > CH_SNI_MAX || (hostname[0] == '*' && len &&
+				 (*name)[0] != '.'))
+		return -EINVAL;
+	if (!len && hostname[0] != '*')
 		return -EINVAL;
 	memset(k, 0, sizeof(*k));
 	k->listener = listener;
@@ -301,6 +304,87 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 					BPF_ANY))
 		err = -errno;
 	close(inner);
+	return err;
+}
+
+int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port)
+{
+	struct snilb_listener_key k;
+
+	if (parse_addr(addr, &k))
+		return -EINVAL;
+	k.port = htons(port);
+	if (bpf_map_delete_elem(dp_map_fd(dp, "listeners"), &k) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int dp_port_set(struct dataplane *dp, uint16_t port, int on)
+{
+	uint32_t pk = port;
+	uint8_t v = !!on;
+
+	if (bpf_map_update_elem(dp_map_fd(dp, "listen_ports"), &pk, &v,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int dp_backend_del(struct dataplane *dp, uint32_t id)
+{
+	if (bpf_map_delete_elem(dp_map_fd(dp, "backends"), &id) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int dp_set_install_empty(struct dataplane *dp, uint32_t set)
+{
+	struct snilb_set s = {};
+
+	if (bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &s, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int dp_set_del(struct dataplane *dp, uint32_t set)
+{
+	/* The size first: a reader then never reaches the table. */
+	if (bpf_map_delete_elem(dp_map_fd(dp, "sets"), &set) &&
+	    errno != ENOENT)
+		return -errno;
+	if (bpf_map_delete_elem(dp_map_fd(dp, "maglev"), &set) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int repin(int fd, const char *dir, const char *name)
+{
+	char path[4096], tmp[4100];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	/* bpffs has rename: the old pin is replaced in one step. */
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+int dp_pin_progs(struct dataplane *dp, const char *pin_dir)
+{
+	int err = repin(dp_map_fd(dp, "progs"), pin_dir, "progs");
+
+	if (!err)
+		err = repin(dp_prog_fd(dp), pin_dir, "prog_ingress");
 	return err;
 }
 

@@ -36,9 +36,10 @@ int dp_detach(struct dataplane *dp, int ifindex);
 int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 		    uint32_t id);
 /*
- * @hostname: "foo.example.com" or "*.example.com" (lower case, as the
- * Gateway API writes it). Fails with -EEXIST when another name has the
- * same hash on this listener (the data plane could not tell them apart).
+ * @hostname: "foo.example.com", "*.example.com" or "*" (every name; tried
+ * last), lower case as the Gateway API writes it. Fails with -EEXIST when
+ * another name has the same hash on this listener (the data plane could
+ * not tell them apart).
  */
 int dp_route_add(struct dataplane *dp, uint32_t listener,
 		 const char *hostname, uint32_t route_id, uint32_t set);
@@ -56,6 +57,25 @@ int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
  */
 int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 		   uint32_t size, uint32_t nbackends);
+
+/* Remove listener @addr:@port (its routes stay, unreachable). */
+int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port);
+/* Let the port prefilter pass (@on 0) or look at (@on 1) TCP port @port. */
+int dp_port_set(struct dataplane *dp, uint16_t port, int on);
+int dp_backend_del(struct dataplane *dp, uint32_t id);
+/* A set with no live backend: the data plane answers its routes with an
+ * RST (no_backend). */
+int dp_set_install_empty(struct dataplane *dp, uint32_t set);
+int dp_set_del(struct dataplane *dp, uint32_t set);
+
+/*
+ * Pin the program and its tail-call table under @pin_dir, replacing the
+ * pins of an older load. Call it once the program is attached: a tail-call
+ * table is emptied by the kernel when no process or pin holds it, so
+ * without the pin the data plane would stop routing new connections when
+ * the agent exits (established flows do not use it).
+ */
+int dp_pin_progs(struct dataplane *dp, const char *pin_dir);
 
 /* Sum of a global counter (enum snilb_stat) over every CPU. */
 int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val);
