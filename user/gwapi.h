@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Gateway API semantics for TLS passthrough: from the objects in a model
+ * to what the data plane must hold (listeners, hostnames -> routes ->
+ * weighted endpoint sets) and the status an implementation would write
+ * (route and listener conditions, attachedRoutes). Pure computation: no
+ * maps, no I/O, so the unit tests can drive it with tables of cases.
+ */
+#ifndef SNILB_USER_GWAPI_H
+#define SNILB_USER_GWAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define GW_CONTROLLER	"snilb.io/gateway-controller"
+#define GW_GROUP	"gateway.networking.k8s.io"
+#define GW_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
+#define GW_NAME_MAX	254	/* ns/name, hostnames */
+
+struct gw_cond {
+	const char *type;	/* "Accepted", "ResolvedRefs", ... */
+	int status;		/* 1 True, 0 False */
+	const char *reason;
+	char msg[256];
+};
+
+/* A data plane listener: one VIP and port, shared by every Gateway
+ * listener on it. */
+struct gw_vip {
+	int family;		/* 4 or 6 */
+	char addr[GW_ADDR_MAX];	/* canonical text form */
+	uint16_t port;
+};
+
+struct gw_endpoint {
+	char addr[GW_ADDR_MAX];
+	uint16_t port;
+	uint32_t weight;	/* Maglev weight, reduced */
+};
+
+/* A backend set: endpoints sorted by address and port. Sets with the same
+ * endpoints and weights are one set. */
+struct gw_set {
+	struct gw_endpoint *eps;
+	size_t neps;
+};
+
+/* One resolved backendRef of a route, for status and `snilb routes`. */
+struct gw_ref {
+	char service[GW_NAME_MAX];	/* ns/name */
+	uint16_t port;
+	int32_t weight;
+	struct gw_endpoint *eps;	/* this ref's endpoints */
+	size_t neps;
+};
+
+struct gw_parent {
+	char gateway[GW_NAME_MAX];	/* ns/name */
+	char section[64];		/* "" when the ref names none */
+	struct gw_cond conds[2];	/* Accepted, ResolvedRefs */
+};
+
+struct gw_route {
+	const struct m_tlsroute *src;
+	char ns[64], name[GW_NAME_MAX];
+	struct gw_parent *parents;
+	size_t nparents;
+	struct gw_ref *refs;
+	size_t nrefs;
+	size_t set;			/* index into gw_out.sets */
+};
+
+/* hostname on a VIP -> route. @shadowed_by: another route won it (index
+ * into routes, or -1). Only entries with shadowed_by -1 are programmed. */
+struct gw_entry {
+	size_t vip;
+	char hostname[GW_NAME_MAX];	/* "*" for every name */
+	size_t route;
+	long shadowed_by;
+};
+
+struct gw_listener_status {
+	char name[64];
+	uint16_t port;
+	char hostname[GW_NAME_MAX];
+	uint32_t attached;
+	struct gw_cond conds[3];	/* Accepted, ResolvedRefs, Conflicted */
+	size_t nconds;
+};
+
+struct gw_gateway_status {
+	char ns[64], name[GW_NAME_MAX];
+	char class_name[GW_NAME_MAX];
+	struct gw_cond conds[2];	/* Accepted, Programmed */
+	struct gw_listener_status *listeners;
+	size_t nlisteners;
+};
+
+struct gw_out {
+	struct gw_vip *vips;
+	size_t nvips;
+	struct gw_set *sets;
+	size_t nsets;
+	struct gw_route *routes;
+	size_t nroutes;
+	struct gw_entry *entries;
+	size_t nentries;
+	struct gw_gateway_status *gateways;
+	size_t ngateways;
+};
+
+/* Compute @out from @m for the GatewayClasses of @controller. Returns 0,
+ * or -ENOMEM. */
+int gw_compute(const struct model *m, const char *controller,
+	       uint32_t maglev_size, struct gw_out *out);
+void gw_out_free(struct gw_out *out);
+
+/*
+ * The hostname traffic is matched against when a route hostname @r meets
+ * a listener hostname @l (either NULL: none). Writes it to @out and
+ * returns 1, or returns 0 when they do not intersect. "*" in @out: every
+ * name.
+ */
+int gw_intersect(const char *l, const char *r, char *out, size_t outlen);
+
+/* Do @labels satisfy @sel? An empty selector matches everything. */
+int gw_selector_matches(const struct m_selector *sel,
+			const struct m_label *labels, size_t nlabels);
+
+/* Same endpoints, same weights. */
+int gw_set_equal(const struct gw_set *a, const struct gw_set *b);
+
+#endif /* SNILB_USER_GWAPI_H */

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's status document: what it programmed and why, for `snilb
+ * routes/status`, /metrics and a restarted agent (route ids). Written
+ * whole to a temporary file and renamed, so a reader never sees half.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "status.h"
+
+static json_t *conds_json(const struct gw_cond *c, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		if (c[i].type)
+			json_array_append_new(a, json_pack(
+				"{s:s,s:s,s:s,s:s}", "type", c[i].type,
+				"status", c[i].status ? "True" : "False",
+				"reason", c[i].reason, "message", c[i].msg));
+	return a;
+}
+
+static json_t *errors_json(const struct model *m)
+{
+	json_t *a = json_array();
+	char obj[512];
+	size_t i;
+
+	for (i = 0; a && i < m->ndiags; i++) {
+		const struct m_diag *d = &m->diags[i];
+		json_t *e = json_pack("{s:s,s:i,s:s}", "file", d->file ? d->file : "",
+				      "line", d->line, "message", d->msg ? d->msg : "");
+
+		if (!e)
+			continue;
+		if (d->field)
+			json_object_set_new(e, "field", json_string(d->field));
+		if (d->kind) {
+			snprintf(obj, sizeof(obj), "%s %s%s%s", d->kind,
+				 d->ns ? d->ns : "", d->ns ? "/" : "",
+				 d->name ? d->name : "?");
+			json_object_set_new(e, "object", json_string(obj));
+		}
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
+static json_t *gateways_json(const struct gw_out *out)
+{
+	json_t *a = json_array();
+	size_t i, j;
+
+	for (i = 0; a && i < out->ngateways; i++) {
+		const struct gw_gateway_status *g = &out->gateways[i];
+		json_t *ls = json_array();
+
+		for (j = 0; ls && j < g->nlisteners; j++) {
+			const struct gw_listener_status *l = &g->listeners[j];
+
+			json_array_append_new(ls, json_pack(
+				"{s:s,s:i,s:s,s:i,s:o}", "name", l->name,
+				"port", l->port, "hostname", l->hostname,
+				"attachedRoutes", l->attached, "conditions",
+				conds_json(l->conds, l->nconds)));
+		}
+		json_array_append_new(a, json_pack(
+			"{s:s,s:s,s:s,s:o,s:o}", "namespace", g->ns, "name",
+			g->name, "class", g->class_name, "conditions",
+			conds_json(g->conds, 2), "listeners", ls));
+	}
+	return a;
+}
+
+static json_t *vip_json(const struct gw_out *out, const struct sync_state *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < out->nvips; i++)
+		json_array_append_new(a, json_pack(
+			"{s:i,s:s,s:i}", "id", s->listener_of[i], "address",
+			out->vips[i].addr, "port", out->vips[i].port));
+	return a;
+}
+
+static json_t *eps_json(const struct gw_endpoint *e, size_t n,
+			const struct sync_state *s, int weights)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++) {
+		json_t *o = json_pack("{s:s,s:i,s:I}", "address", e[i].addr,
+				      "port", e[i].port, "backend",
+				      (json_int_t)sync_backend_id(s, e[i].addr,
+								  e[i].port));
+
+		if (o && weights)
+			json_object_set_new(o, "weight",
+					    json_integer(e[i].weight));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *route_json(const struct gw_out *out, size_t ri,
+			  const struct sync_state *s)
+{
+	const struct gw_route *r = &out->routes[ri];
+	json_t *parents = json_array(), *entries = json_array();
+	json_t *refs = json_array();
+	size_t i;
+
+	for (i = 0; parents && i < r->nparents; i++)
+		json_array_append_new(parents, json_pack(
+			"{s:s,s:s,s:o}", "gateway", r->parents[i].gateway,
+			"section", r->parents[i].section, "conditions",
+			conds_json(r->parents[i].conds, 2)));
+	for (i = 0; entries && i < out->nentries; i++) {
+		const struct gw_entry *e = &out->entries[i];
+		json_t *o;
+
+		if (e->route != ri)
+			continue;
+		o = json_pack("{s:i,s:s,s:i}", "listener",
+			      s->listener_of[e->vip], "hostname", e->hostname,
+			      "set", s->set_of[r->set]);
+		if (o && e->shadowed_by >= 0) {
+			const struct gw_route *w = &out->routes[e->shadowed_by];
+			char by[sizeof(w->ns) + sizeof(w->name) + 2];
+
+			snprintf(by, sizeof(by), "%s/%s", w->ns, w->name);
+			json_object_set_new(o, "shadowed_by", json_string(by));
+		}
+		json_array_append_new(entries, o);
+	}
+	for (i = 0; refs && i < r->nrefs; i++)
+		json_array_append_new(refs, json_pack(
+			"{s:s,s:i,s:i,s:o}", "service", r->refs[i].service,
+			"port", r->refs[i].port, "weight", r->refs[i].weight,
+			"endpoints", eps_json(r->refs[i].eps, r->refs[i].neps,
+					      s, 0)));
+	return json_pack("{s:s,s:s,s:i,s:o,s:o,s:o}", "namespace", r->ns,
+			 "name", r->name, "id", s->route_of[ri], "parents",
+			 parents, "entries", entries, "backends", refs);
+}
+
+static json_t *sets_json(const struct gw_out *out, const struct sync_state *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < out->nsets; i++)
+		json_array_append_new(a, json_pack(
+			"{s:i,s:i,s:o}", "id", s->set_of[i], "size",
+			out->sets[i].neps ? s->maglev_size : 0, "backends",
+			eps_json(out->sets[i].eps, out->sets[i].neps, s, 1)));
+	return a;
+}
+
+json_t *status_build(const struct status_agent *ag, const struct model *m,
+		     const struct gw_out *out, const struct sync_state *s)
+{
+	json_t *routes = json_array(), *ifaces = json_array();
+	size_t i;
+
+	for (i = 0; routes && i < out->nroutes; i++)
+		json_array_append_new(routes, route_json(out, i, s));
+	for (i = 0; ifaces && i < ag->nifaces; i++)
+		json_array_append_new(ifaces, json_string(ag->ifaces[i]));
+	return json_pack(
+		"{s:{s:i,s:f,s:f,s:I,s:I,s:s,s:o,s:s,s:s,s:s},"
+		"s:o,s:o,s:o,s:o,s:o}",
+		"agent", "pid", (int)getpid(), "started", ag->started,
+		"last_sync", ag->last_sync, "syncs", (json_int_t)ag->syncs,
+		"sync_errors", (json_int_t)ag->sync_errors, "manifests",
+		ag->manifests, "ifaces", ifaces, "pin_path", ag->pin_path,
+		"controller", ag->controller, "last_error", ag->last_error,
+		"errors", errors_json(m), "listeners", vip_json(out, s),
+		"gateways", gateways_json(out), "routes", routes,
+		"sets", sets_json(out, s));
+}
+
+static int mkdirs(const char *dir)
+{
+	char buf[4096], *p;
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int status_write(const char *path, json_t *st)
+{
+	char tmp[4096], dir[4096];
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	err = mkdirs(dirname(dir));
+	if (err)
+		return err;
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if (json_dump_file(st, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER))
+		return -EIO;
+	if (rename(tmp, path)) {
+		err = -errno;
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+int status_route_ids(const char *path, struct sync_route_id **ids,
+		     size_t *n)
+{
+	json_t *st = json_load_file(path, 0, NULL), *r;
+	size_t i;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return -ENOENT;
+	json_array_foreach(json_object_get(st, "routes"), i, r) {
+		struct sync_route_id *p = realloc(*ids, (*n + 1) * sizeof(**ids));
+		json_t *id = json_object_get(r, "id");
+
+		if (!p)
+			break;
+		*ids = p;
+		if (!json_is_integer(id))
+			continue;
+		snprintf(p[*n].key, sizeof(p[*n].key), "%s/%s",
+			 json_string_value(json_object_get(r, "namespace")) ?: "",
+			 json_string_value(json_object_get(r, "name")) ?: "");
+		p[*n].id = (uint32_t)json_integer_value(id);
+		(*n)++;
+	}
+	json_decref(st);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The agent's status document (schema: docs/agent.md). */
+#ifndef SNILB_USER_STATUS_H
+#define SNILB_USER_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "gwapi.h"
+#include "model.h"
+#include "sync.h"
+
+struct status_agent {
+	double started, last_sync;	/* Unix time */
+	uint64_t syncs, sync_errors;
+	const char *manifests, *pin_path, *controller;
+	const char *last_error;		/* "" when the last sync was clean */
+	char **ifaces;
+	size_t nifaces;
+};
+
+json_t *status_build(const struct status_agent *ag, const struct model *m,
+		     const struct gw_out *out, const struct sync_state *s);
+/* Atomically replace @path (creating its directory). */
+int status_write(const char *path, json_t *st);
+/* Route ids ("ns/name" -> id) from an earlier status file. */
+int status_route_ids(const char *path, struct sync_route_id **ids,
+		     size_t *n);
+
+#endif /* SNILB_USER_STATUS_H */

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Keep the data plane's maps equal to a computed Gateway API state
+ * (gwapi.h), in an order that never exposes a half-built state:
+ *
+ *   backends -> new sets (complete Maglev tables in free ids) -> routes
+ *   (each switched to its new set with one map write) -> listeners ->
+ *   removals (listeners, routes) -> old sets and backends retired.
+ *
+ * Retired sets and backends are deleted only once no route and no flow
+ * refers to them (sync_reclaim), so a connection that is binding or
+ * spliced keeps its backend until it closes.
+ */
+#ifndef SNILB_USER_SYNC_H
+#define SNILB_USER_SYNC_H
+
+#include <stdint.h>
+
+#include "dataplane.h"
+#include "gwapi.h"
+
+struct sync_listener {
+	struct gw_vip vip;
+	uint32_t id;
+};
+
+struct sync_backend {
+	char addr[GW_ADDR_MAX];
+	uint16_t port;
+	uint32_t id;
+	uint64_t retired_ns;	/* 0: in a live set */
+};
+
+struct sync_set {
+	uint32_t id;
+	struct gw_set content;	/* owned; empty when adopted (unknown) */
+	int known;		/* content is what the kernel holds */
+	uint32_t slots_used;	/* Maglev size (0: empty set) */
+	uint64_t retired_ns;	/* 0: used by a route */
+};
+
+struct sync_route_id {
+	char key[GW_NAME_MAX * 2];	/* "ns/name" */
+	uint32_t id;
+};
+
+struct sync_state {
+	struct dataplane *dp;
+	uint32_t maglev_size;
+	struct sync_listener *listeners;
+	size_t nlisteners;
+	struct sync_backend *backends;
+	size_t nbackends;
+	struct sync_set *sets;
+	size_t nsets;
+	struct sync_route_id *route_ids;
+	size_t nroute_ids;
+	/* After the last sync_apply(): gw set index -> set id, gw vip
+	 * index -> listener id, gw route index -> route id. */
+	uint32_t *set_of, *listener_of, *route_of;
+};
+
+struct sync_result {
+	uint32_t routes_set, routes_deleted;
+	uint32_t sets_built, listeners_added, listeners_deleted;
+	uint32_t backends_added;
+	char err[512];		/* first error; "" when none */
+};
+
+/*
+ * Start from what the pinned maps already hold (a previous agent's
+ * state): listener ids, backends, sets in use. Route ids named in
+ * @ids/@nids ("ns/name" -> id, from the last status file) are kept.
+ */
+int sync_init(struct sync_state *s, struct dataplane *dp,
+	      uint32_t maglev_size, const struct sync_route_id *ids,
+	      size_t nids);
+void sync_free(struct sync_state *s);
+
+/* Make the maps say what @out says. Returns 0, or a negative errno with
+ * @res->err saying what failed; every step before it took effect. */
+int sync_apply(struct sync_state *s, const struct gw_out *out,
+	       uint64_t now_ns, struct sync_result *res);
+
+/* Number everything as sync_apply() would on empty maps, writing
+ * nothing (for `snilb agent --check`). */
+int sync_dry(struct sync_state *s, const struct gw_out *out);
+
+/* Delete retired sets and backends that nothing refers to any more and
+ * that retired over @grace_ns ago. Returns how many were deleted. */
+int sync_reclaim(struct sync_state *s, uint64_t now_ns, uint64_t grace_ns);
+
+/* The backend id of @addr:@port, or -1. */
+long sync_backend_id(const struct sync_state *s, const char *addr,
+		     uint16_t port);
+
+#endif /* SNILB_USER_SYNC_H */
