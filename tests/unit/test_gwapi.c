@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Gateway API semantics (user/gwapi.c), driven by manifests as a user
+ * writes them. The cases follow the specification's TLSRoute and
+ * listener rules and the conformance suite's TLSRoute tests (hostname
+ * intersection, invalid references, ReferenceGrant, allowedRoutes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gwapi.h"
+#include "maglev.h"
+#include "manifest.h"
+
+#define CLASS								\
+	"apiVersion: gateway.networking.k8s.io/v1\n"			\
+	"kind: GatewayClass\n"						\
+	"metadata: {name: snilb}\n"					\
+	"spec: {controllerName: snilb.io/gateway-controller}\n"		\
+	"---\n"
+
+/* A Gateway "gw" in "infra" on 198.18.0.1 and 2001:db8::1, listener
+ * "tls" on 443 with @host (or none) admitting routes @from. */
+#define GATEWAY(host, from)						\
+	"apiVersion: gateway.networking.k8s.io/v1\n"			\
+	"kind: Gateway\n"						\
+	"metadata: {name: gw, namespace: infra}\n"			\
+	"spec:\n"							\
+	"  gatewayClassName: snilb\n"					\
+	"  addresses: [{value: 198.18.0.1}, {type: IPAddress, value: "	\
+	"'2001:db8::1'}]\n"						\
+	"  listeners:\n"						\
+	"  - name: tls\n"						\
+	"    port: 443\n"						\
+	"    protocol: TLS\n"						\
+	host								\
+	"    tls: {mode: Passthrough}\n"				\
+	"    allowedRoutes: {namespaces: {from: " from "}}\n"		\
+	"---\n"
+
+#define SERVICE(ns, name, ip)						\
+	"apiVersion: v1\nkind: Service\n"				\
+	"metadata: {name: " name ", namespace: " ns "}\n"		\
+	"spec: {ports: [{port: 443, targetPort: 8443}]}\n"		\
+	"---\n"								\
+	"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"	\
+	"metadata:\n  name: " name "-1\n  namespace: " ns "\n"		\
+	"  labels: {kubernetes.io/service-name: " name "}\n"		\
+	"addressType: IPv4\n"						\
+	"ports: [{port: 8443}]\n"					\
+	"endpoints: [{addresses: [" ip "], conditions: {ready: true}}]\n" \
+	"---\n"
+
+#define ROUTE(ns, name, hosts, svc)					\
+	"apiVersion: gateway.networking.k8s.io/v1alpha2\n"		\
+	"kind: TLSRoute\n"						\
+	"metadata: {name: " name ", namespace: " ns "}\n"		\
+	"spec:\n"							\
+	"  parentRefs: [{name: gw, namespace: infra}]\n"		\
+	hosts								\
+	"  rules: [{backendRefs: [" svc "]}]\n"				\
+	"---\n"
+
+struct world {
+	struct model m;
+	struct gw_out out;
+};
+
+static void load(struct world *w, const char *yaml)
+{
+	memset(w, 0, sizeof(*w));
+	assert_int_equal(manifest_decode_buf("t.yaml", yaml, strlen(yaml),
+					     &w->m), 0);
+	if (w->m.ndiags)
+		fail_msg("decode: %s: %s", w->m.diags[0].field,
+			 w->m.diags[0].msg);
+	assert_int_equal(gw_compute(&w->m, GW_CONTROLLER, 16381, &w->out), 0);
+}
+
+static void unload(struct world *w)
+{
+	gw_out_free(&w->out);
+	model_free(&w->m);
+}
+
+static const struct gw_route *route(const struct world *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->out.nroutes; i++)
+		if (!strcmp(w->out.routes[i].name, name))
+			return &w->out.routes[i];
+	fail_msg("no route %s", name);
+	return NULL;
+}
+
+static const struct gw_cond *accepted(const struct world *w, const char *name)
+{
+	return &route(w, name)->parents[0].conds[0];
+}
+
+static const struct gw_cond *resolved(const struct world *w, const char *name)
+{
+	return &route(w, name)->parents[0].conds[1];
+}
+
+/* Is @host programmed on VIP 198.18.0.1:443 for route @name? */
+static int programmed(const struct world *w, const char *host,
+		      const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->out.nentries; i++) {
+		const struct gw_entry *e = &w->out.entries[i];
+
+		if (!strcmp(w->out.vips[e->vip].addr, "198.18.0.1") &&
+		    !strcmp(e->hostname, host) && e->shadowed_by < 0 &&
+		    !strcmp(w->out.routes[e->route].name, name))
+			return 1;
+	}
+	return 0;
+}
+
+static uint32_t weight_of(const struct world *w, const char *name,
+			  const char *addr)
+{
+	const struct gw_set *s = &w->out.sets[route(w, name)->set];
+	size_t i;
+
+	for (i = 0; i < s->neps; i++)
+		if (!strcmp(s->eps[i].addr, addr))
+			return s->eps[i].weight;
+	return 0;
+}
+
+/* --- hostname intersection (spec: ListenerHostname/Route hostnames) --- */
+
+static void test_intersect(void **state)
+{
+	static const struct { const char *l, *r, *want; } c[] = {
+		{ NULL, NULL, "*" },
+		{ NULL, "foo.example.com", "foo.example.com" },
+		{ "*.example.com", NULL, "*.example.com" },
+		{ "foo.example.com", "foo.example.com", "foo.example.com" },
+		{ "foo.example.com", "bar.example.com", NULL },
+		{ "*.example.com", "foo.example.com", "foo.example.com" },
+		{ "*.example.com", "a.b.example.com", "a.b.example.com" },
+		{ "*.example.com", "example.com", NULL },
+		{ "foo.example.com", "*.example.com", "foo.example.com" },
+		{ "example.com", "*.example.com", NULL },
+		{ "*.example.com", "*.foo.example.com", "*.foo.example.com" },
+		{ "*.foo.example.com", "*.example.com", "*.foo.example.com" },
+		{ "*.example.com", "*.example.com", "*.example.com" },
+		{ "*.example.com", "*.example.org", NULL },
+		{ "*.example.com", "*.com", "*.example.com" },
+		{ "*.xample.com", "foo.example.com", NULL },
+	};
+	char out[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int r = gw_intersect(c[i].l, c[i].r, out, sizeof(out));
+
+		if (!c[i].want) {
+			if (r)
+				fail_msg("%s x %s: got %s, want none", c[i].l,
+					 c[i].r, out);
+			continue;
+		}
+		if (!r || strcmp(out, c[i].want))
+			fail_msg("%s x %s: got %s, want %s", c[i].l, c[i].r,
+				 r ? out : "none", c[i].want);
+	}
+}
+
+static void test_basic(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
+	     ROUTE("app", "r", "  hostnames: [a.example.com]\n",
+		   "{name: svc, port: 443}"));
+	assert_int_equal(w.out.nvips, 2);
+	assert_string_equal(w.out.vips[1].addr, "2001:db8::1");
+	assert_int_equal(w.out.nentries, 2);	/* one per VIP */
+	assert_true(programmed(&w, "a.example.com", "r"));
+	assert_int_equal(accepted(&w, "r")->status, 1);
+	assert_int_equal(resolved(&w, "r")->status, 1);
+	assert_int_equal(w.out.sets[0].neps, 1);
+	assert_int_equal(w.out.sets[0].eps[0].port, 8443);
+	assert_int_equal(w.out.gateways[0].listeners[0].attached, 1);
+	assert_int_equal(w.out.gateways[0].conds[0].status, 1);
+	unload(&w);
+}
+
+static void test_other_controller(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, "apiVersion: gateway.networking.k8s.io/v1\n"
+	     "kind: GatewayClass\nmetadata: {name: snilb}\n"
+	     "spec: {controllerName: example.com/other}\n---\n"
+	     GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
+	     ROUTE("app", "r", "", "{name: svc, port: 443}"));
+	assert_int_equal(w.out.ngateways, 0);
+	assert_int_equal(w.out.nroutes, 0);	/* no status from us */
+	assert_int_equal(w.out.nentries, 0);
+	unload(&w);
+}
+
+static void test_allowed_routes(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "Same") SERVICE("app", "svc", "198.18.2.11")
+	     ROUTE("app", "r", "", "{name: svc, port: 443}"));
+	assert_int_equal(accepted(&w, "r")->status, 0);
+	assert_string_equal(accepted(&w, "r")->reason, "NotAllowedByListeners");
+	assert_int_equal(w.out.nentries, 0);
+	unload(&w);
+
+	load(&w, CLASS
+	     "apiVersion: v1\nkind: Namespace\n"
+	     "metadata: {name: app, labels: {tenant: blue}}\n---\n"
+	     "apiVersion: v1\nkind: Namespace\n"
+	     "metadata: {name: other, labels: {tenant: red}}\n---\n"
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+	     "metadata: {name: gw, namespace: infra}\n"
+	     "spec:\n  gatewayClassName: snilb\n"
+	     "  addresses: [{value: 198.18.0.1}]\n"
+	     "  listeners:\n  - name: tls\n    port: 443\n"
+	     "    protocol: TLS\n    allowedRoutes:\n      namespaces:\n"
+	     "        from: Selector\n"
+	     "        selector: {matchLabels: {tenant: blue}}\n---\n"
+	     SERVICE("app", "svc", "198.18.2.11")
+	     SERVICE("other", "svc", "198.18.2.12")
+	     ROUTE("app", "r", "  hostnames: [a.example.com]\n",
+		   "{name: svc, port: 443}")
+	     ROUTE("other", "r2", "  hostnames: [b.example.com]\n",
+		   "{name: svc, port: 443}"));
+	assert_int_equal(accepted(&w, "r")->status, 1);
+	assert_int_equal(accepted(&w, "r2")->status, 0);
+	assert_string_equal(accepted(&w, "r2")->reason,
+			    "NotAllowedByListeners");
+	assert_true(programmed(&w, "a.example.com", "r"));
+	assert_false(programmed(&w, "b.example.com", "r2"));
+	unload(&w);
+}
+
+static void test_hostname_rules(void **state)
+{
+	struct world w;
+
+	(void)state;
+	/* Listener *.example.com: route names meet it or do not. */
+	load(&w, CLASS GATEWAY("    hostname: '*.example.com'\n", "All")
+	     SERVICE("app", "svc", "198.18.2.11")
+	     ROUTE("app", "some", "  hostnames: [a.example.com, "
+		   "b.example.org, '*.x.example.com']\n",
+		   "{name: svc, port: 443}")
+	     ROUTE("app", "none", "  hostnames: [example.org]\n",
+		   "{name: svc, port: 443}")
+	     ROUTE("app", "inherit", "", "{name: svc, port: 443}"));
+	assert_true(programmed(&w, "a.example.com", "some"));
+	assert_true(programmed(&w, "*.x.example.com", "some"));
+	assert_false(programmed(&w, "b.example.org", "some"));
+	assert_string_equal(accepted(&w, "none")->reason,
+			    "NoMatchingListenerHostname");
+	assert_true(programmed(&w, "*.example.com", "inherit"));
+	assert_int_equal(w.out.gateways[0].listeners[0].attached, 2);
+	unload(&w);
+
+	/* No hostname anywhere: a catch-all. */
+	load(&w, CLASS GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
+	     ROUTE("app", "all", "", "{name: svc, port: 443}"));
+	assert_true(programmed(&w, "*", "all"));
+	unload(&w);
+}
+
+static void test_parent_refs(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
+	     "metadata: {name: nosection, namespace: app}\n"
+	     "spec:\n  parentRefs: [{name: gw, namespace: infra, "
+	     "sectionName: nope}]\n"
+	     "  rules: [{backendRefs: [{name: svc, port: 443}]}]\n---\n"
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
+	     "metadata: {name: badport, namespace: app}\n"
+	     "spec:\n  parentRefs: [{name: gw, namespace: infra, "
+	     "port: 8443}]\n"
+	     "  rules: [{backendRefs: [{name: svc, port: 443}]}]\n---\n"
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
+	     "metadata: {name: good, namespace: app}\n"
+	     "spec:\n  parentRefs: [{name: gw, namespace: infra, "
+	     "sectionName: tls, port: 443}]\n"
+	     "  hostnames: [g.example.com]\n"
+	     "  rules: [{backendRefs: [{name: svc, port: 443}]}]\n---\n");
+	assert_string_equal(accepted(&w, "nosection")->reason,
+			    "NoMatchingParent");
+	assert_string_equal(accepted(&w, "badport")->reason,
+			    "NoMatchingParent");
+	assert_int_equal(accepted(&w, "good")->status, 1);
+	assert_true(programmed(&w, "g.example.com", "good"));
+	unload(&w);
+}
+
+static void test_backend_refs(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
+	     SERVICE("shared", "db", "198.18.2.12")
+	     ROUTE("app", "missing", "  hostnames: [m.example.com]\n",
+		   "{name: nope, port: 443}")
+	     ROUTE("app", "kind", "  hostnames: [k.example.com]\n",
+		   "{name: svc, port: 443, kind: ConfigMap}")
+	     ROUTE("app", "port", "  hostnames: [p.example.com]\n",
+		   "{name: svc, port: 9999}")
+	     ROUTE("app", "cross", "  hostnames: [c.example.com]\n",
+		   "{name: db, namespace: shared, port: 443}")
+	     ROUTE("app", "partial", "  hostnames: [x.example.com]\n",
+		   "{name: nope, port: 443}, {name: svc, port: 443}"));
+	assert_string_equal(resolved(&w, "missing")->reason, "BackendNotFound");
+	assert_int_equal(accepted(&w, "missing")->status, 1);
+	assert_string_equal(resolved(&w, "kind")->reason, "InvalidKind");
+	assert_string_equal(resolved(&w, "port")->reason, "BackendNotFound");
+	assert_string_equal(resolved(&w, "cross")->reason, "RefNotPermitted");
+	assert_int_equal(w.out.sets[route(&w, "cross")->set].neps, 0);
+	/* The valid ref still carries traffic. */
+	assert_string_equal(resolved(&w, "partial")->reason, "BackendNotFound");
+	assert_int_equal(weight_of(&w, "partial", "198.18.2.11"), 1);
+	unload(&w);
+
+	/* A ReferenceGrant in the target namespace allows it; one naming
+	 * another Service does not. */
+	load(&w, CLASS GATEWAY("", "All") SERVICE("shared", "db", "198.18.2.12")
+	     SERVICE("shared", "cache", "198.18.2.13")
+	     "apiVersion: gateway.networking.k8s.io/v1beta1\n"
+	     "kind: ReferenceGrant\nmetadata: {name: g, namespace: shared}\n"
+	     "spec:\n  from: [{group: gateway.networking.k8s.io, "
+	     "kind: TLSRoute, namespace: app}]\n"
+	     "  to: [{group: '', kind: Service, name: db}]\n---\n"
+	     ROUTE("app", "db", "  hostnames: [d.example.com]\n",
+		   "{name: db, namespace: shared, port: 443}")
+	     ROUTE("app", "cache", "  hostnames: [c.example.com]\n",
+		   "{name: cache, namespace: shared, port: 443}"));
+	assert_int_equal(resolved(&w, "db")->status, 1);
+	assert_int_equal(weight_of(&w, "db", "198.18.2.12"), 1);
+	assert_string_equal(resolved(&w, "cache")->reason, "RefNotPermitted");
+	unload(&w);
+}
+
+static void test_precedence(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
+	     "metadata: {name: young, namespace: a, creationTimestamp: "
+	     "'2026-02-01T00:00:00Z'}\n"
+	     "spec:\n  parentRefs: [{name: gw, namespace: infra}]\n"
+	     "  hostnames: [same.example.com]\n"
+	     "  rules: [{backendRefs: [{name: svc, namespace: app, "
+	     "port: 443}]}]\n---\n"
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
+	     "metadata: {name: old, namespace: z, creationTimestamp: "
+	     "'2026-01-01T00:00:00Z'}\n"
+	     "spec:\n  parentRefs: [{name: gw, namespace: infra}]\n"
+	     "  hostnames: [same.example.com]\n"
+	     "  rules: [{backendRefs: [{name: svc, namespace: app, "
+	     "port: 443}]}]\n---\n"
+	     ROUTE("b", "tie2", "  hostnames: [tie.example.com]\n",
+		   "{name: svc, namespace: app, port: 443}")
+	     ROUTE("a", "tie1", "  hostnames: [tie.example.com]\n",
+		   "{name: svc, namespace: app, port: 443}"));
+	assert_true(programmed(&w, "same.example.com", "old"));
+	assert_false(programmed(&w, "same.example.com", "young"));
+	assert_true(programmed(&w, "tie.example.com", "tie1"));
+	assert_false(programmed(&w, "tie.example.com", "tie2"));
+	unload(&w);
+}
+
+static void test_weights(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All")
+	     SERVICE("app", "one", "198.18.2.11")
+	     SERVICE("app", "other", "198.18.2.12")
+	     "apiVersion: v1\nkind: Service\n"
+	     "metadata: {name: two, namespace: app}\n"
+	     "spec: {ports: [{port: 443, targetPort: 8443}]}\n---\n"
+	     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	     "metadata:\n  name: two-1\n  namespace: app\n"
+	     "  labels: {kubernetes.io/service-name: two}\n"
+	     "addressType: IPv4\nports: [{port: 8443}]\n"
+	     "endpoints:\n- addresses: [198.18.2.21]\n"
+	     "- addresses: [198.18.2.22]\n"
+	     "- addresses: [198.18.2.23]\n  conditions: {ready: false}\n"
+	     "---\n"
+	     ROUTE("app", "split", "  hostnames: [s.example.com]\n",
+		   "{name: one, port: 443, weight: 3}, "
+		   "{name: other, port: 443, weight: 1}, "
+		   "{name: two, port: 443, weight: 0}")
+	     ROUTE("app", "even", "  hostnames: [e.example.com]\n",
+		   "{name: one, port: 443}, {name: two, port: 443}"));
+	assert_int_equal(weight_of(&w, "split", "198.18.2.11"), 3);
+	assert_int_equal(weight_of(&w, "split", "198.18.2.12"), 1);
+	assert_int_equal(weight_of(&w, "split", "198.18.2.21"), 0);
+	/* Each ref's share split over its ready endpoints. */
+	assert_int_equal(weight_of(&w, "even", "198.18.2.11"), 2);
+	assert_int_equal(weight_of(&w, "even", "198.18.2.21"), 1);
+	assert_int_equal(weight_of(&w, "even", "198.18.2.22"), 1);
+	assert_int_equal(weight_of(&w, "even", "198.18.2.23"), 0);
+	unload(&w);
+}
+
+#define POD(name, color, ip, ready)					\
+	"apiVersion: v1\nkind: Pod\n"					\
+	"metadata: {name: " name ", namespace: app, "			\
+	"labels: {app: web, color: " color "}}\n"			\
+	"spec: {containers: [{name: c, ports: [{name: https, "		\
+	"containerPort: 9443}]}]}\n"					\
+	"status: {podIP: " ip ", conditions: [{type: Ready, "		\
+	"status: '" ready "'}]}\n---\n"
+
+static void test_pods_and_selector_flip(void **state)
+{
+	static const char *const colors[] = { "blue", "green" };
+	char yaml[4096];
+	struct world w;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(yaml, sizeof(yaml), "%s%s"
+			 "apiVersion: v1\nkind: Service\n"
+			 "metadata: {name: web, namespace: app}\n"
+			 "spec:\n  selector: {app: web, color: %s}\n"
+			 "  ports: [{port: 443, targetPort: https}]\n---\n"
+			 "%s%s%s%s",
+			 CLASS, GATEWAY("", "All"), colors[i],
+			 POD("b1", "blue", "198.18.2.31", "True"),
+			 POD("b2", "blue", "198.18.2.32", "False"),
+			 POD("g1", "green", "198.18.2.41", "True"),
+			 ROUTE("app", "web", "  hostnames: [w.example.com]\n",
+			       "{name: web, port: 443}"));
+		load(&w, yaml);
+		assert_int_equal(w.out.sets[0].neps, 1);
+		assert_string_equal(w.out.sets[0].eps[0].addr,
+				    i ? "198.18.2.41" : "198.18.2.31");
+		assert_int_equal(w.out.sets[0].eps[0].port, 9443);
+		unload(&w);
+	}
+}
+
+static void test_terminating_fallback(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All")
+	     "apiVersion: v1\nkind: Service\n"
+	     "metadata: {name: web, namespace: app}\n"
+	     "spec: {ports: [{name: tls, port: 443}]}\n---\n"
+	     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	     "metadata:\n  name: web-1\n  namespace: app\n"
+	     "  labels: {kubernetes.io/service-name: web}\n"
+	     "addressType: IPv4\nports: [{name: tls, port: 443}]\n"
+	     "endpoints:\n- addresses: [198.18.2.51]\n"
+	     "  conditions: {ready: false, serving: true, terminating: true}\n"
+	     "- addresses: [198.18.2.52]\n"
+	     "  conditions: {ready: false, serving: false, terminating: true}\n"
+	     "---\n"
+	     ROUTE("app", "web", "  hostnames: [w.example.com]\n",
+		   "{name: web, port: 443}"));
+	assert_int_equal(w.out.sets[0].neps, 1);
+	assert_string_equal(w.out.sets[0].eps[0].addr, "198.18.2.51");
+	unload(&w);
+}
+
+static void test_listener_validity(void **state)
+{
+	struct world w;
+	const struct gw_gateway_status *g;
+
+	(void)state;
+	load(&w, CLASS
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+	     "metadata: {name: gw, namespace: infra}\n"
+	     "spec:\n  gatewayClassName: snilb\n"
+	     "  addresses: [{value: 198.18.0.1}]\n"
+	     "  listeners:\n"
+	     "  - {name: https, port: 443, protocol: HTTPS}\n"
+	     "  - {name: term, port: 8443, protocol: TLS, "
+	     "tls: {mode: Terminate}}\n"
+	     "  - {name: a, port: 9443, protocol: TLS, hostname: x.example.com}\n"
+	     "  - {name: b, port: 9443, protocol: TLS, hostname: x.example.com}\n"
+	     "  - {name: kinds, port: 7443, protocol: TLS, allowedRoutes: "
+	     "{namespaces: {from: All}, kinds: [{kind: HTTPRoute}]}}\n"
+	     "---\n"
+	     SERVICE("infra", "svc", "198.18.2.11")
+	     ROUTE("infra", "r", "", "{name: svc, port: 443}"));
+	g = &w.out.gateways[0];
+	assert_string_equal(g->listeners[0].conds[0].reason,
+			    "UnsupportedProtocol");
+	assert_int_equal(g->listeners[1].conds[0].status, 0);
+	assert_string_equal(g->listeners[2].conds[2].reason,
+			    "HostnameConflict");
+	assert_int_equal(g->listeners[2].conds[2].status, 1);
+	assert_string_equal(g->listeners[4].conds[1].reason,
+			    "InvalidRouteKinds");
+	assert_string_equal(accepted(&w, "r")->reason, "NotAllowedByListeners");
+	assert_int_equal(w.out.nentries, 0);
+	unload(&w);
+}
+
+static void test_no_address(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+	     "metadata: {name: gw, namespace: infra}\n"
+	     "spec:\n  gatewayClassName: snilb\n"
+	     "  listeners: [{name: tls, port: 443, protocol: TLS}]\n---\n"
+	     SERVICE("infra", "svc", "198.18.2.11")
+	     ROUTE("infra", "r", "", "{name: svc, port: 443}"));
+	assert_string_equal(w.out.gateways[0].conds[1].reason,
+			    "AddressNotAssigned");
+	assert_int_equal(w.out.nvips, 0);
+	assert_int_equal(w.out.nentries, 0);
+	unload(&w);
+}
+
+/* --- Maglev ----------------------------------------------------------------- */
+
+#define MSIZE 16381
+
+static void build(size_t n, const uint32_t *weights, size_t skip,
+		  uint32_t *table)
+{
+	struct maglev_backend b[64];
+	char names[64][32];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (i == skip)
+			continue;
+		snprintf(names[i], sizeof(names[i]), "198.18.2.%zu:8443", i);
+		b[k].name = names[i];
+		b[k].id = (uint32_t)i;
+		b[k].weight = weights ? weights[i] : 1;
+		k++;
+	}
+	assert_int_equal(maglev_build(b, k, table, MSIZE), 0);
+}
+
+static void test_maglev_balance_and_weights(void **state)
+{
+	static uint32_t t[MSIZE], again[MSIZE];
+	uint32_t count[4] = {}, w[4] = { 1, 1, 2, 4 };
+	size_t i;
+
+	(void)state;
+	build(4, w, SIZE_MAX, t);
+	build(4, w, SIZE_MAX, again);
+	assert_memory_equal(t, again, sizeof(t));	/* deterministic */
+	for (i = 0; i < MSIZE; i++)
+		count[t[i]]++;
+	/* Shares 1/8, 1/8, 2/8, 4/8, within 2 % of the table. */
+	for (i = 0; i < 4; i++)
+		assert_true(abs((int)count[i] - (int)(MSIZE * w[i] / 8)) <
+			    MSIZE / 50);
+	assert_int_equal(maglev_build(NULL, 0, t, 16380), -22);
+}
+
+static void test_maglev_movement(void **state)
+{
+	static uint32_t before[MSIZE], after[MSIZE];
+	size_t n, i, moved;
+
+	(void)state;
+	for (n = 3; n <= 33; n += 10) {
+		build(n, NULL, SIZE_MAX, before);
+		build(n, NULL, n / 2, after);
+		for (moved = 0, i = 0; i < MSIZE; i++)
+			moved += before[i] != after[i];
+		/* The removed backend held ~1/n; others move a little. */
+		printf("maglev: removing 1 of %zu backends moves %.1f%% of "
+		       "the table (its own share %.1f%%)\n", n,
+		       100.0 * moved / MSIZE, 100.0 / n);
+		assert_true(moved < MSIZE * 1.5 / n + MSIZE / 50);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_intersect),
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_other_controller),
+		cmocka_unit_test(test_allowed_routes),
+		cmocka_unit_test(test_hostname_rules),
+		cmocka_unit_test(test_parent_refs),
+		cmocka_unit_test(test_backend_refs),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_weights),
+		cmocka_unit_test(test_pods_and_selector_flip),
+		cmocka_unit_test(test_terminating_fallback),
+		cmocka_unit_test(test_listener_validity),
+		cmocka_unit_test(test_no_address),
+		cmocka_unit_test(test_maglev_balance_and_weights),
+		cmocka_unit_test(test_maglev_movement),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
