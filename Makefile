@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD) \
 	    -DSNILB_VERSION='"$(VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -ljansson
+LDLIBS   := -lbpf -lelf -lz -ljansson -lmicrohttpd
 # BPF: plain uapi headers (Debian keeps asm/ under the multiarch dir).
 BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 # Tests and the fuzzer run under ASan/UBSan so an out-of-bounds read in the
@@ -25,7 +25,7 @@ BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
 	    user/dataplane.c user/maglev.c user/kver.c user/gc.c \
-	    user/pinned.c user/cmd_inspect.c
+	    user/pinned.c user/cmd_inspect.c user/metrics.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -76,14 +76,23 @@ $(BUILD)/fuzz_clienthello: fuzz/fuzz_clienthello.c user/hello.c \
 		-Iinclude -Iuser fuzz/fuzz_clienthello.c user/hello.c \
 		-o $@ -ljansson
 
+# The inspection commands and metrics, as far as they run without BPF.
+$(BUILD)/test_inspect: tests/unit/test_inspect.c user/cmd_inspect.c \
+		user/pinned.c user/metrics.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_inspect.c user/pinned.c \
+		user/metrics.c -o $@ -lcmocka -ljansson -lmicrohttpd -lbpf \
+		-lelf -lz
+
 # Real hellos from the clients installed here (openssl, gnutls, curl,
 # python), captured by a local listener: test data we make ourselves.
 $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 	./tests/capture-hellos.sh $(BUILD)/hellos
 	@touch $@
 
-test-unit: $(BUILD)/test_clienthello $(BUILD)/hellos/.done
+test-unit: $(BUILD)/test_clienthello $(BUILD)/test_inspect \
+		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
+	$(BUILD)/test_inspect
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb

@@ -19,6 +19,8 @@ PKGS=(
 	bpftool
 	libcmocka-dev
 	libjansson-dev
+	# the agent's Prometheus endpoint (user/metrics.c)
+	libmicrohttpd-dev
 	# libyaml: the agent reads Gateway API manifests (user/manifest.c)
 	libyaml-dev
 	libclang-rt-14-dev

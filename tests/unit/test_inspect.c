@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The inspection commands and the metrics endpoint, as far as they run
+ * without BPF: table layout, age and address formatting, what the status
+ * file is turned into, Prometheus escaping and the HTTP server. The
+ * commands' helpers are static, so this file includes their source.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../user/cmd_inspect.c"
+#include "metrics.h"
+
+/* Everything @fn(@arg) writes to a FILE, as a string (caller frees). */
+static char *capture(void (*fn)(FILE *f, void *arg), void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fn(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void print_table(FILE *f, void *arg)
+{
+	table_print(f, arg);
+}
+
+static void test_table_widths(void **state)
+{
+	struct table t;
+	char *s;
+
+	(void)state;
+	table_init(&t, 3, (const char *[]){ "A", "LONGER", "C" });
+	assert_int_equal(table_row(&t, (const char *[]){ "xyz", "1", "z" }),
+			 0);
+	assert_int_equal(table_row(&t, (const char *[]){ "", "22", NULL }),
+			 0);
+	s = capture(print_table, &t);
+	/* widest cell per column, two blanks apart, no trailing blanks */
+	assert_string_equal(s, "A    LONGER  C\n"
+			       "xyz  1       z\n"
+			       "     22\n");
+	free(s);
+	table_free(&t);
+}
+
+static void test_table_grows(void **state)
+{
+	struct table t;
+	char *s, cell[16];
+	int i;
+
+	(void)state;
+	table_init(&t, 1, (const char *[]){ "N" });
+	for (i = 0; i < 100; i++)
+		assert_int_equal(table_row(&t, (const char *[]){
+			xsprintf(cell, sizeof(cell), "%d", i) }), 0);
+	assert_int_equal(t.nrows, 100);
+	s = capture(print_table, &t);
+	assert_non_null(strstr(s, "\n99\n"));
+	free(s);
+	table_free(&t);
+}
+
+static void test_age(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(pinned_fmt_age(b, sizeof(b), 0), "0ms");
+	assert_string_equal(pinned_fmt_age(b, sizeof(b), 850000000ull),
+			    "850ms");
+	assert_string_equal(pinned_fmt_age(b, sizeof(b), 12000000000ull),
+			    "12s");
+	assert_string_equal(pinned_fmt_age(b, sizeof(b), 184000000000ull),
+			    "3m04s");
+	assert_string_equal(pinned_fmt_age(b, sizeof(b),
+					   7500ull * 1000000000ull), "2h05m");
+	assert_string_equal(pinned_fmt_age(b, sizeof(b),
+					   (3 * 86400ull + 4 * 3600) *
+					   1000000000ull), "3d04h");
+}
+
+static void test_addr(void **state)
+{
+	__be32 a[4] = { htonl(0xc6120001) };
+	char b[64];
+
+	(void)state;
+	assert_string_equal(pinned_fmt_addr(b, sizeof(b), SNILB_AF_INET, a,
+					    htons(443)), "198.18.0.1:443");
+	inet_pton(AF_INET6, "2001:db8::1", a);
+	assert_string_equal(pinned_fmt_addr(b, sizeof(b), SNILB_AF_INET6, a,
+					    htons(8443)),
+			    "[2001:db8::1]:8443");
+	assert_string_equal(fmt_hostport(b, sizeof(b), "2001:db8::2", 1),
+			    "[2001:db8::2]:1");
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(pinned_stat_name(SNILB_ST_SYN), "syn");
+	assert_string_equal(pinned_stat_name(SNILB_ST_TW_RESET), "tw_reset");
+	assert_string_equal(pinned_stat_name(SNILB_ST_REJECT_BASE +
+					     CH_R_NO_SNI), "reject_no_sni");
+	assert_string_equal(pinned_stat_name(SNILB_ST_REJECT_BASE +
+					     SNILB_REJ_BAD_COOKIE),
+			    "reject_bad_cookie");
+	assert_null(pinned_stat_name(SNILB_ST_MAX));
+	assert_string_equal(pinned_reject_name(SNILB_REJ_NO_ROUTE),
+			    "no_route");
+	assert_null(pinned_reject_name(SNILB_REJ_MAX));
+}
+
+static const char status_doc[] =
+"{\"agent\": {\"pid\": 1, \"last_sync\": 1790000100.25, \"syncs\": 7,"
+"  \"sync_errors\": 1, \"ifaces\": [\"eth0\"]},"
+" \"errors\": [{\"file\": \"a.yaml\", \"line\": 12, \"message\": \"m\"}],"
+" \"listeners\": [{\"id\": 0, \"address\": \"198.18.0.1\", \"port\": 443}],"
+" \"routes\": [{\"namespace\": \"default\", \"name\": \"foo\", \"id\": 3,"
+"   \"parents\": [{\"gateway\": \"default/gw\", \"conditions\": ["
+"     {\"type\": \"Accepted\", \"status\": \"True\", \"reason\": \"A\"},"
+"     {\"type\": \"ResolvedRefs\", \"status\": \"False\","
+"      \"reason\": \"BackendNotFound\"}]}],"
+"   \"entries\": [{\"listener\": 0, \"hostname\": \"*.example.com\","
+"     \"set\": 5}],"
+"   \"backends\": [{\"service\": \"default/foo-svc\", \"port\": 8443,"
+"     \"weight\": 2, \"endpoints\": [{\"address\": \"198.18.2.11\","
+"     \"port\": 8443, \"backend\": 4}, {\"address\": \"2001:db8::b\","
+"     \"port\": 8443, \"backend\": 5}]},"
+"    {\"service\": \"default/gone\", \"port\": 1}]}]}";
+
+static json_t *status_json(void)
+{
+	json_error_t e;
+	json_t *st = json_loads(status_doc, 0, &e);
+
+	assert_non_null(st);
+	return st;
+}
+
+static void test_status_names(void **state)
+{
+	struct ctx c = { .st = status_json() };
+	json_t *r = st_route(&c, 3);
+	char b[2048];
+
+	(void)state;
+	assert_string_equal(route_name(&c, 3, b, sizeof(b)), "default/foo");
+	assert_string_equal(route_name(&c, 9, b, sizeof(b)), "#9");
+	/* no pinned maps: the status file's address */
+	assert_string_equal(listener_name(&c, 0, b, sizeof(b)),
+			    "198.18.0.1:443");
+	assert_string_equal(listener_name(&c, 7, b, sizeof(b)), "#7");
+	route_conditions(r, b, sizeof(b));
+	assert_string_equal(b, "Accepted ResolvedRefs=False(BackendNotFound)");
+	route_backends(r, b, sizeof(b));
+	assert_string_equal(b, "198.18.2.11:8443*2,[2001:db8::b]:8443*2,"
+			       "default/gone:1(no endpoints)");
+	json_decref(c.st);
+}
+
+static void test_kroute_find(void **state)
+{
+	struct kroute kr[2] = { 0 };
+
+	(void)state;
+	kr[0].k.listener = 1;
+	kr[0].k.hash = snilb_name_hash(".example.com", 12);
+	strcpy(kr[0].v.name, ".example.com");
+	kr[1].k.listener = 1;
+	kr[1].k.hash = snilb_name_hash("www.example.com", 15);
+	strcpy(kr[1].v.name, "www.example.com");
+	qsort(kr, 2, sizeof(kr[0]), kroute_cmp);
+	assert_non_null(kroute_find(kr, 2, 1, "*.example.com"));
+	assert_string_equal(kroute_find(kr, 2, 1, "www.example.com")->v.name,
+			    "www.example.com");
+	assert_null(kroute_find(kr, 2, 2, "www.example.com"));
+	assert_null(kroute_find(kr, 2, 1, "a.example.com"));
+	assert_null(kroute_find(kr, 0, 1, "a.example.com"));
+}
+
+static void test_label_escape(void **state)
+{
+	char b[64];
+
+	(void)state;
+	metrics_label_escape(b, sizeof(b), "a\"b\\c\nd");
+	assert_string_equal(b, "a\\\"b\\\\c\\nd");
+	metrics_label_escape(b, 4, "ab\"");	/* no half escape */
+	assert_string_equal(b, "ab");
+	metrics_label_escape(b, sizeof(b), NULL);
+	assert_string_equal(b, "");
+}
+
+static void render(FILE *f, void *arg)
+{
+	assert_int_equal(metrics_render(f, NULL, arg), 0);
+}
+
+static void test_render_without_maps(void **state)
+{
+	json_t *st = status_json();
+	char *s;
+
+	(void)state;
+	s = capture(render, st);
+	assert_non_null(strstr(s, "# TYPE snilb_agent_syncs_total counter\n"
+				  "snilb_agent_syncs_total 7\n"));
+	assert_non_null(strstr(s, "snilb_agent_sync_errors_total 1\n"));
+	assert_non_null(strstr(s, "snilb_agent_last_sync_timestamp_seconds "
+				  "1790000100.250\n"));
+	assert_non_null(strstr(s, "snilb_agent_errors 1\n"));
+	/* no maps, no counters: never a made-up 0 */
+	assert_null(strstr(s, "snilb_route_"));
+	free(s);
+	s = capture(render, NULL);
+	assert_string_equal(s, "");
+	free(s);
+	json_decref(st);
+}
+
+static json_t *snapshot(void *ctx)
+{
+	return json_incref(ctx);
+}
+
+/* One HTTP/1.0 request to 127.0.0.1:@port; the whole answer. */
+static char *http_get(uint16_t port, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	static char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	dprintf(fd, "GET %s HTTP/1.0\r\n\r\n", path);
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+static void test_server(void **state)
+{
+	struct metrics_source src = { .snapshot = snapshot,
+				      .ctx = status_json() };
+	struct metrics_server *s;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char err[256];
+	int fd;
+
+	(void)state;
+	assert_null(metrics_start("nonsense", &src, err, sizeof(err)));
+	assert_non_null(strstr(err, "bad metrics address"));
+	assert_null(metrics_start("[::1]:99999", &src, err, sizeof(err)));
+	/* a free port: bind one, release it, serve on it */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa = (struct sockaddr_in){ .sin_family = AF_INET };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	xsprintf(err, sizeof(err), "127.0.0.1:%u", ntohs(sa.sin_port));
+	s = metrics_start(err, &src, err, sizeof(err));
+	assert_non_null(s);
+	assert_non_null(strstr(http_get(ntohs(sa.sin_port), "/metrics"),
+			       "snilb_agent_syncs_total 7\n"));
+	assert_non_null(strstr(http_get(ntohs(sa.sin_port), "/metrics"),
+			       "200 OK"));
+	assert_non_null(strstr(http_get(ntohs(sa.sin_port), "/"), "404"));
+	metrics_stop(s);
+	json_decref(src.ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table_widths),
+		cmocka_unit_test(test_table_grows),
+		cmocka_unit_test(test_age),
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_kroute_find),
+		cmocka_unit_test(test_label_escape),
+		cmocka_unit_test(test_render_without_maps),
+		cmocka_unit_test(test_server),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

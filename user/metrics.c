@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "metrics.h"
+#include "pinned.h"
+
+/* --- rendering -------------------------------------------------------- */
+
+struct mroute {
+	uint32_t id;
+	char ns[128], name[256];	/* escaped */
+	struct snilb_route_stats st;
+};
+
+struct mlistener {
+	char addr[64];
+	struct snilb_listener_stats st;
+};
+
+struct mdata {
+	struct mroute *routes;
+	size_t nroutes;
+	struct mlistener *lst;
+	size_t nlst;
+};
+
+void metrics_label_escape(char *buf, size_t n, const char *s)
+{
+	size_t o = 0;
+
+	if (!n)
+		return;
+	for (; s && *s && o + 1 < n; s++) {
+		const char *esc = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" :
+				  *s == '\n' ? "\\n" : NULL;
+
+		if (!esc) {
+			buf[o++] = *s;
+			continue;
+		}
+		if (o + 2 >= n)
+			break;	/* never half an escape */
+		buf[o++] = esc[0];
+		buf[o++] = esc[1];
+	}
+	buf[o] = 0;
+}
+
+static struct mroute *route_add(struct mdata *d, uint32_t id)
+{
+	struct mroute *r;
+	size_t i;
+
+	for (i = 0; i < d->nroutes; i++)
+		if (d->routes[i].id == id)
+			return NULL;	/* have it */
+	r = realloc(d->routes, (d->nroutes + 1) * sizeof(*r));
+	if (!r)
+		return NULL;
+	d->routes = r;
+	r = &d->routes[d->nroutes++];
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	return r;
+}
+
+/* Routes the status names, then kernel routes it does not ("#id"). */
+static void collect_routes(struct mdata *d, struct pinned *p, json_t *st)
+{
+	struct snilb_route_key k;
+	struct snilb_route v;
+	struct pinned_iter it;
+	struct mroute *r;
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "routes"), i, o) {
+		json_t *id = json_object_get(o, "id");
+
+		if (!json_is_integer(id) || json_integer_value(id) < 0)
+			continue;
+		r = route_add(d, (uint32_t)json_integer_value(id));
+		if (!r)
+			continue;
+		metrics_label_escape(r->ns, sizeof(r->ns), json_string_value(
+					     json_object_get(o, "namespace")));
+		metrics_label_escape(r->name, sizeof(r->name),
+				     json_string_value(json_object_get(o,
+								       "name")));
+	}
+	if (p && !pinned_iter_init(p, "routes", &it))
+		while (pinned_iter_next(&it, &k, &v) == 1) {
+			r = route_add(d, v.id);
+			if (r)
+				snprintf(r->name, sizeof(r->name), "#%u",
+					 v.id);
+		}
+	for (i = 0; p && i < d->nroutes; i++)
+		pinned_route_stats(p, d->routes[i].id, &d->routes[i].st);
+}
+
+static void collect_listeners(struct mdata *d, struct pinned *p)
+{
+	struct snilb_listener_key k;
+	struct snilb_listener v;
+	struct pinned_iter it;
+
+	if (!p || pinned_iter_init(p, "listeners", &it))
+		return;
+	while (pinned_iter_next(&it, &k, &v) == 1) {
+		struct mlistener *l = realloc(d->lst, (d->nlst + 1) *
+					      sizeof(*l));
+
+		if (!l)
+			return;
+		d->lst = l;
+		l = &d->lst[d->nlst++];
+		pinned_fmt_addr(l->addr, sizeof(l->addr), k.family, k.addr,
+				k.port);
+		pinned_listener_stats(p, v.id, &l->st);
+	}
+}
+
+static void family(FILE *out, const char *name, const char *type,
+		   const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample per route of the route counter at @off. */
+static void route_metric(FILE *out, const struct mdata *d, const char *name,
+			 const char *extra, size_t off)
+{
+	size_t i;
+
+	for (i = 0; i < d->nroutes; i++) {
+		const struct mroute *r = &d->routes[i];
+		uint64_t v = *(const uint64_t *)((const char *)&r->st + off);
+
+		fprintf(out, "%s{namespace=\"%s\",name=\"%s\"%s} %llu\n",
+			name, r->ns, r->name, extra, (unsigned long long)v);
+	}
+}
+
+#define RS(f) offsetof(struct snilb_route_stats, f)
+
+static void render_routes(FILE *out, const struct mdata *d)
+{
+	family(out, "snilb_route_connections_total", "counter",
+	       "Connections whose ClientHello matched the route.");
+	route_metric(out, d, "snilb_route_connections_total", "", RS(routed));
+	family(out, "snilb_route_spliced_total", "counter",
+	       "Routed connections a backend accepted.");
+	route_metric(out, d, "snilb_route_spliced_total", "", RS(spliced));
+	family(out, "snilb_route_rejected_total", "counter",
+	       "Routed connections reset, by reason.");
+	route_metric(out, d, "snilb_route_rejected_total",
+		     ",reason=\"no_backend\"", RS(no_backend));
+	family(out, "snilb_route_retries_total", "counter",
+	       "SYNs sent to a further backend after one failed.");
+	route_metric(out, d, "snilb_route_retries_total", "", RS(retries));
+	family(out, "snilb_route_bytes_total", "counter",
+	       "TCP payload bytes forwarded, by direction.");
+	route_metric(out, d, "snilb_route_bytes_total",
+		     ",direction=\"c2b\"", RS(bytes_c2b));
+	route_metric(out, d, "snilb_route_bytes_total",
+		     ",direction=\"b2c\"", RS(bytes_b2c));
+	family(out, "snilb_route_packets_total", "counter",
+	       "Packets forwarded, by direction.");
+	route_metric(out, d, "snilb_route_packets_total",
+		     ",direction=\"c2b\"", RS(pkts_c2b));
+	route_metric(out, d, "snilb_route_packets_total",
+		     ",direction=\"b2c\"", RS(pkts_b2c));
+}
+
+static void render_listeners(FILE *out, const struct mdata *d)
+{
+	size_t i;
+	uint32_t r;
+
+	family(out, "snilb_listener_accepted_total", "counter",
+	       "TCP handshakes completed on the listener.");
+	for (i = 0; i < d->nlst; i++)
+		fprintf(out, "snilb_listener_accepted_total{listener=\"%s\"} "
+			"%llu\n", d->lst[i].addr,
+			(unsigned long long)d->lst[i].st.accepted);
+	family(out, "snilb_listener_rejected_total", "counter",
+	       "Connections reset on the listener, by reason.");
+	for (i = 0; i < d->nlst; i++)
+		for (r = 0; r < SNILB_REJ_MAX; r++)
+			fprintf(out, "snilb_listener_rejected_total{listener="
+				"\"%s\",reason=\"%s\"} %llu\n", d->lst[i].addr,
+				pinned_reject_name(r),
+				(unsigned long long)d->lst[i].st.rejected[r]);
+}
+
+static void render_global(FILE *out, struct pinned *p)
+{
+	char name[96];
+	uint32_t i, n, max;
+
+	for (i = 0; i < SNILB_ST_MAX; i++) {
+		uint64_t v = 0;
+
+		if (pinned_stat(p, i, &v))
+			continue;
+		snprintf(name, sizeof(name), "snilb_%s_total",
+			 pinned_stat_name(i));
+		family(out, name, "counter", "Data plane counter (see "
+		       "enum snilb_stat).");
+		fprintf(out, "%s %llu\n", name, (unsigned long long)v);
+	}
+	if (!pinned_fill(p, "flows", &n, &max)) {
+		family(out, "snilb_flows_active", "gauge",
+		       "Entries in the flow table.");
+		fprintf(out, "snilb_flows_active %u\n", n);
+	}
+	family(out, "snilb_map_entries", "gauge", "Entries in use per map.");
+	for (i = 0; pinned_fill_maps[i]; i++)
+		if (!pinned_fill(p, pinned_fill_maps[i], &n, &max))
+			fprintf(out, "snilb_map_entries{map=\"%s\"} %u\n",
+				pinned_fill_maps[i], n);
+	family(out, "snilb_map_capacity", "gauge", "Capacity per map.");
+	for (i = 0; pinned_fill_maps[i]; i++)
+		if (!pinned_fill(p, pinned_fill_maps[i], &n, &max))
+			fprintf(out, "snilb_map_capacity{map=\"%s\"} %u\n",
+				pinned_fill_maps[i], max);
+}
+
+static void render_agent(FILE *out, json_t *st)
+{
+	json_t *a = json_object_get(st, "agent");
+
+	if (!a)
+		return;
+	family(out, "snilb_agent_syncs_total", "counter",
+	       "Times the agent programmed the data plane.");
+	fprintf(out, "snilb_agent_syncs_total %.0f\n",
+		json_number_value(json_object_get(a, "syncs")));
+	family(out, "snilb_agent_sync_errors_total", "counter",
+	       "Syncs that failed.");
+	fprintf(out, "snilb_agent_sync_errors_total %.0f\n",
+		json_number_value(json_object_get(a, "sync_errors")));
+	family(out, "snilb_agent_last_sync_timestamp_seconds", "gauge",
+	       "Unix time of the last sync.");
+	fprintf(out, "snilb_agent_last_sync_timestamp_seconds %.3f\n",
+		json_number_value(json_object_get(a, "last_sync")));
+	family(out, "snilb_agent_errors", "gauge",
+	       "Configuration errors in the current manifests.");
+	fprintf(out, "snilb_agent_errors %zu\n",
+		json_array_size(json_object_get(st, "errors")));
+}
+
+int metrics_render(FILE *out, struct pinned *p, json_t *status)
+{
+	struct mdata d = { 0 };
+
+	/* Without the maps every counter would read 0: leave them out
+	 * rather than report a reset. */
+	if (p) {
+		collect_routes(&d, p, status);
+		collect_listeners(&d, p);
+		render_routes(out, &d);
+		render_listeners(out, &d);
+		render_global(out, p);
+	}
+	render_agent(out, status);
+	free(d.routes);
+	free(d.lst);
+	fflush(out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* --- the HTTP server -------------------------------------------------- */
+
+struct metrics_server {
+	struct MHD_Daemon *mhd;
+	const struct metrics_source *src;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int code,
+			     char *body, size_t len, enum MHD_ResponseMemoryMode
+			     mode, const char *type)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, mode);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result scrape(struct MHD_Connection *conn,
+			      const struct metrics_source *src)
+{
+	json_t *st = src->snapshot ? src->snapshot(src->ctx) : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int e;
+
+	if (!f) {
+		json_decref(st);
+		return MHD_NO;
+	}
+	e = metrics_render(f, src->pinned, st);
+	fclose(f);
+	json_decref(st);
+	if (e) {
+		free(buf);
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     "cannot render the metrics\n", 26,
+			     MHD_RESPMEM_PERSISTENT, "text/plain");
+	}
+	return reply(conn, MHD_HTTP_OK, buf, len, MHD_RESPMEM_MUST_FREE,
+		     "text/plain; version=0.0.4; charset=utf-8");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **state)
+{
+	struct metrics_server *s = cls;
+
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)state;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			     "GET /metrics\n", 13, MHD_RESPMEM_PERSISTENT,
+			     "text/plain");
+	if (strcmp(url, "/metrics"))
+		return reply(conn, MHD_HTTP_NOT_FOUND,
+			     "not found: try /metrics\n", 24,
+			     MHD_RESPMEM_PERSISTENT, "text/plain");
+	return scrape(conn, s->src);
+}
+
+/* "ADDR:PORT", "[V6]:PORT", ":PORT" -> a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	const char *colon = strrchr(listen, ':');
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	size_t hl;
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon)
+		return -EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	hl = (size_t)(colon - listen);
+	if (!colon[1] || *end || port < 0 || port > 65535 ||
+	    hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, listen, hl);
+	host[hl] = 0;
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = 0;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1 ?
+		       0 : -EINVAL;
+	}
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)port);
+	if (!hl)
+		return 0;	/* every address */
+	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+struct metrics_server *metrics_start(const char *listen,
+				     const struct metrics_source *src,
+				     char *err, size_t errlen)
+{
+	struct metrics_server *s;
+	struct sockaddr_storage ss;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+
+	if (parse_listen(listen, &ss)) {
+		snprintf(err, errlen, "bad metrics address '%s': want "
+			 "ADDR:PORT, [V6ADDR]:PORT or :PORT", listen);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->src = src;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+				  MHD_OPTION_SOCK_ADDR, &ss,
+				  MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				  MHD_OPTION_END);
+	if (!s->mhd) {
+		snprintf(err, errlen, "cannot serve metrics on %s: %s", listen,
+			 errno ? strerror(errno) : "libmicrohttpd failed");
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void metrics_stop(struct metrics_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->mhd);
+	free(s);
+}
