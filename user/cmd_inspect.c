@@ -1736,6 +1736,8 @@ static int inspect(const char *name, int argc, char **argv)
 	rc = parse_opts(cmd, argc, argv, &c);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	/* "not attached" is an answer here, not a libbpf warning */
+	libbpf_set_print(NULL);
 	load_status(&c);
 	if (!(cmd->opts & O_NOPINS)) {
 		c.p = pinned_open(c.pin_path, c.perr, sizeof(c.perr));
