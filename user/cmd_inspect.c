@@ -375,10 +375,11 @@ static struct kroute *kroute_find(struct kroute *a, size_t n,
 	return r;
 }
 
-/* "*.example.com" for the ".example.com" the kernel holds. */
+/* "*.example.com" for the ".example.com" the kernel holds, "*" for the
+ * catch-all's empty name. */
 static char *kroute_host(const struct kroute *r, char *buf, size_t n)
 {
-	if (r->v.name[0] == '.')
+	if (r->v.name[0] == '.' || !r->v.name[0])
 		return xsprintf(buf, n, "*%s", r->v.name);
 	return xsprintf(buf, n, "%s", r->v.name);
 }

@@ -174,7 +174,8 @@ static void test_status_names(void **state)
 
 static void test_kroute_find(void **state)
 {
-	struct kroute kr[2] = { 0 };
+	struct kroute kr[3] = { 0 };
+	char b[300];
 
 	(void)state;
 	kr[0].k.listener = 1;
@@ -183,12 +184,18 @@ static void test_kroute_find(void **state)
 	kr[1].k.listener = 1;
 	kr[1].k.hash = snilb_name_hash("www.example.com", 15);
 	strcpy(kr[1].v.name, "www.example.com");
-	qsort(kr, 2, sizeof(kr[0]), kroute_cmp);
-	assert_non_null(kroute_find(kr, 2, 1, "*.example.com"));
-	assert_string_equal(kroute_find(kr, 2, 1, "www.example.com")->v.name,
+	kr[2].k.listener = 1;
+	kr[2].k.hash = snilb_name_hash("", 0);	/* the catch-all "*" */
+	qsort(kr, 3, sizeof(kr[0]), kroute_cmp);
+	assert_string_equal(kroute_host(kroute_find(kr, 3, 1, "*"), b,
+					sizeof(b)), "*");
+	assert_string_equal(kroute_host(kroute_find(kr, 3, 1,
+						    "*.example.com"), b,
+					sizeof(b)), "*.example.com");
+	assert_string_equal(kroute_find(kr, 3, 1, "www.example.com")->v.name,
 			    "www.example.com");
-	assert_null(kroute_find(kr, 2, 2, "www.example.com"));
-	assert_null(kroute_find(kr, 2, 1, "a.example.com"));
+	assert_null(kroute_find(kr, 3, 2, "www.example.com"));
+	assert_null(kroute_find(kr, 3, 1, "a.example.com"));
 	assert_null(kroute_find(kr, 0, 1, "a.example.com"));
 }
 
