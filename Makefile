@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD) \
 	    -DSNILB_VERSION='"$(VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -ljansson -lmicrohttpd
+LDLIBS   := -lbpf -lelf -lz -ljansson -lmicrohttpd -lyaml
 # BPF: plain uapi headers (Debian keeps asm/ under the multiarch dir).
 BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 # Tests and the fuzzer run under ASan/UBSan so an out-of-bounds read in the
@@ -65,6 +65,11 @@ $(BUILD)/test_clienthello: tests/unit/test_clienthello.c \
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_clienthello.c user/hello.c \
 		user/kver.c -o $@ -lcmocka -ljansson
 
+$(BUILD)/test_manifest: tests/unit/test_manifest.c user/manifest.c $(HDRS) \
+		| deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifest.c user/manifest.c \
+		-o $@ -lcmocka -lyaml
+
 $(BUILD)/test_kdiff: tests/bpf/kdiff.c user/hello.c user/kparse.c \
 		tests/unit/hello_builder.h $(HDRS) $(SKELS) | deps $(BUILD)
 	$(CC) $(CFLAGS) tests/bpf/kdiff.c user/hello.c user/kparse.c \
@@ -89,9 +94,10 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 	./tests/capture-hellos.sh $(BUILD)/hellos
 	@touch $@
 
-test-unit: $(BUILD)/test_clienthello $(BUILD)/test_inspect \
-		$(BUILD)/hellos/.done
+test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
+		$(BUILD)/test_inspect $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
+	$(BUILD)/test_manifest
 	$(BUILD)/test_inspect
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
