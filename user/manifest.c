@@ -958,7 +958,8 @@ static void dec_route(struct dec *d, yaml_node_t *obj, void *out)
 	char path[FIELD_MAX];
 	size_t i;
 
-	t->api_version = sdup(d, d->api_version);
+	if (d->api_version)	/* else a diag already */
+		t->api_version = sdup(d, d->api_version);
 	FOR_ITEMS(d, spec, "spec", "parentRefs", t->parents, t->nparents,
 		  dec_parent);
 	hs = dec_strv(d, spec, "spec", "hostnames", &t->hostnames,

@@ -651,6 +651,15 @@ static void test_anchors_and_aliases(void **state)
 	assert_string_equal(M.routes[0].parents[1].ns, "infra");
 	assert_int_equal(M.routes[0].nrules, 2);
 	assert_string_equal(M.routes[0].rules[1].refs[0].name, "a");
+	model_free(&M);
+
+	/* An alias to a node that holds it: a cycle, walked once. */
+	assert_int_equal(decode("apiVersion: v1\n"
+				"kind: Service\n"
+				"metadata: {name: s}\n"
+				"spec: &a {ports: [*a]}\n"), 0);
+	assert_only_diag(4, "spec.ports[0].port", "port is required",
+			 "Service", "default", "s");
 }
 
 static void test_empty_inputs(void **state)
@@ -843,6 +852,12 @@ static void test_bad_api_version(void **state)
 				"metadata: {name: s}\n"), 0);
 	assert_only_diag(1, "apiVersion", "apiVersion is required",
 			 "Service", "default", "s");
+	model_free(&M);
+	assert_int_equal(decode("apiVersion: [gateway.networking.k8s.io/v1]\n"
+				"kind: TLSRoute\n"
+				"metadata: {name: r}\n"), 0);
+	assert_only_diag(1, "apiVersion", "expected a string, found a list",
+			 "TLSRoute", "default", "r");
 }
 
 static void test_missing_name(void **state)
