@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD) \
 	    -DSNILB_VERSION='"$(VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -ljansson -lmicrohttpd -lyaml
+LDLIBS   := -lbpf -lelf -lz -ljansson -lyaml -lpthread -lmicrohttpd
 # BPF: plain uapi headers (Debian keeps asm/ under the multiarch dir).
 BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 # Tests and the fuzzer run under ASan/UBSan so an out-of-bounds read in the
@@ -25,7 +25,9 @@ BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
 	    user/dataplane.c user/maglev.c user/kver.c user/gc.c \
-	    user/pinned.c user/cmd_inspect.c user/metrics.c
+	    user/pinned.c user/cmd_inspect.c user/metrics.c \
+	    user/agent.c user/manifest.c user/manifests.c user/gwapi.c \
+	    user/sync.c user/status.c user/log.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -70,6 +72,11 @@ $(BUILD)/test_manifest: tests/unit/test_manifest.c user/manifest.c $(HDRS) \
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifest.c user/manifest.c \
 		-o $@ -lcmocka -lyaml
 
+$(BUILD)/test_gwapi: tests/unit/test_gwapi.c user/gwapi.c user/manifest.c \
+		user/maglev.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_gwapi.c user/gwapi.c \
+		user/manifest.c user/maglev.c -o $@ -lcmocka -lyaml
+
 $(BUILD)/test_kdiff: tests/bpf/kdiff.c user/hello.c user/kparse.c \
 		tests/unit/hello_builder.h $(HDRS) $(SKELS) | deps $(BUILD)
 	$(CC) $(CFLAGS) tests/bpf/kdiff.c user/hello.c user/kparse.c \
@@ -95,9 +102,11 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 	@touch $@
 
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
-		$(BUILD)/test_inspect $(BUILD)/hellos/.done
+		$(BUILD)/test_gwapi $(BUILD)/test_inspect \
+		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
+	$(BUILD)/test_gwapi
 	$(BUILD)/test_inspect
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done

@@ -8,6 +8,8 @@
 #define EXIT_USAGE	2	/* bad arguments or an I/O error */
 
 int cmd_sni(int argc, char **argv);
+/* user/agent.c: manifests -> maps, until stopped. */
+int cmd_agent(int argc, char **argv);
 
 /* user/cmd_inspect.c: what the pinned data plane holds. */
 int cmd_status(int argc, char **argv);

@@ -365,7 +365,7 @@ static int repin(int fd, const char *dir, const char *name)
 	char path[4096], tmp[4100];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	snprintf(tmp, sizeof(tmp), "%s_new", path);	/* bpffs: no dots */
 	unlink(tmp);
 	if (bpf_obj_pin(fd, tmp))
 		return -errno;

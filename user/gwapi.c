@@ -611,20 +611,37 @@ static int ep_cmp(const void *a, const void *b)
  * and scaled down so one Maglev round stays a small part of the table
  * (weights are slots claimed per round).
  */
-static int build_set(struct gw_route *r, uint32_t maglev_size,
+static int is_v6(const struct gw_endpoint *e)
+{
+	return strchr(e->addr, ':') != NULL;
+}
+
+static size_t neps_of(const struct gw_ref *ref, int v6)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ref->neps; i++)
+		n += is_v6(&ref->eps[i]) == v6;
+	return n;
+}
+
+static int build_set(struct gw_route *r, uint32_t maglev_size, int v6,
 		     struct gw_set *set)
 {
 	uint64_t l = 1, g = 0, sum = 0, cap = maglev_size / 8 ? maglev_size / 8 : 1;
 	uint64_t *w;
 	size_t i, j, k, n = 0;
 
-	for (i = 0; i < r->nrefs; i++)
-		if (r->refs[i].weight > 0 && r->refs[i].neps) {
-			l = l / gcd(l, r->refs[i].neps) * r->refs[i].neps;
+	for (i = 0; i < r->nrefs; i++) {
+		size_t m = neps_of(&r->refs[i], v6);
+
+		if (r->refs[i].weight > 0 && m) {
+			l = l / gcd(l, m) * m;
 			if (l > 1000000)
 				l = 1000000;	/* approximate shares */
-			n += r->refs[i].neps;
+			n += m;
 		}
+	}
 	set->eps = calloc(n ? n : 1, sizeof(*set->eps));
 	w = calloc(n ? n : 1, sizeof(*w));
 	if (!set->eps || !w) {
@@ -635,10 +652,14 @@ static int build_set(struct gw_route *r, uint32_t maglev_size,
 		const struct gw_ref *ref = &r->refs[i];
 		uint64_t each;
 
-		if (ref->weight <= 0 || !ref->neps)
+		size_t m = neps_of(ref, v6);
+
+		if (ref->weight <= 0 || !m)
 			continue;
-		each = (uint64_t)ref->weight * l / ref->neps;
+		each = (uint64_t)ref->weight * l / m;
 		for (j = 0; j < ref->neps; j++) {
+			if (is_v6(&ref->eps[j]) != v6)
+				continue;
 			for (k = 0; k < set->neps; k++)
 				if (!ep_cmp(&set->eps[k], &ref->eps[j]))
 					break;
@@ -675,18 +696,18 @@ int gw_set_equal(const struct gw_set *a, const struct gw_set *b)
 }
 
 static int add_set(struct gw_out *out, struct gw_route *r,
-		   uint32_t maglev_size)
+		   uint32_t maglev_size, int v6)
 {
 	struct gw_set s = {}, *ns;
 	size_t i;
-	int err = build_set(r, maglev_size, &s);
+	int err = build_set(r, maglev_size, v6, &s);
 
 	if (err)
 		return err;
 	for (i = 0; i < out->nsets; i++) {
 		if (gw_set_equal(&out->sets[i], &s)) {
 			free(s.eps);
-			r->set = i;
+			r->set[v6] = i;
 			return 0;
 		}
 	}
@@ -696,7 +717,7 @@ static int add_set(struct gw_out *out, struct gw_route *r,
 		return -ENOMEM;
 	}
 	*ns = s;
-	r->set = out->nsets - 1;
+	r->set[v6] = out->nsets - 1;
 	return 0;
 }
 
@@ -737,6 +758,7 @@ static int add_entry(struct gw_out *out, size_t vip, const char *host,
 		return -ENOMEM;
 	e->vip = vip;
 	e->route = route;
+	e->set = out->routes[route].set[out->vips[vip].family == 6];
 	e->shadowed_by = -1;
 	snprintf(e->hostname, sizeof(e->hostname), "%s", host);
 	return 0;
@@ -868,7 +890,8 @@ static int add_route(const struct model *m, const char *controller,
 				rr = c;
 		}
 	}
-	if ((err = add_set(out, r, maglev_size)))
+	if ((err = add_set(out, r, maglev_size, 0)) ||
+	    (err = add_set(out, r, maglev_size, 1)))
 		return err;
 	any = 0;
 	for (i = 0; i < rt->nparents; i++) {

@@ -69,13 +69,17 @@ struct gw_route {
 	size_t nparents;
 	struct gw_ref *refs;
 	size_t nrefs;
-	size_t set;			/* index into gw_out.sets */
+	/* Index into gw_out.sets: the IPv4 endpoints for IPv4 VIPs, the
+	 * IPv6 ones for IPv6 VIPs (the data plane does not translate
+	 * between families). */
+	size_t set[2];
 };
 
 /* hostname on a VIP -> route. @shadowed_by: another route won it (index
  * into routes, or -1). Only entries with shadowed_by -1 are programmed. */
 struct gw_entry {
 	size_t vip;
+	size_t set;			/* the route's set for the VIP's family */
 	char hostname[GW_NAME_MAX];	/* "*" for every name */
 	size_t route;
 	long shadowed_by;

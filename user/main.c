@@ -17,6 +17,7 @@ static const char usage[] =
 "(Gateway API TLSRoute passthrough, no proxy in the data path).\n"
 "\n"
 "Commands:\n"
+"  agent          run the agent: Gateway API manifests -> the data plane\n"
 "  sni FILE...    parse captured client bytes and print the SNI, ALPN and\n"
 "                 TLS facts snilb routes by (or why it would reject them)\n"
 "  status         the agent, attached interfaces, listeners, map fill\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 		printf("snilb %s\n", SNILB_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sni"))
 		return cmd_sni(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status"))

@@ -133,7 +133,7 @@ static json_t *route_json(const struct gw_out *out, size_t ri,
 			continue;
 		o = json_pack("{s:i,s:s,s:i}", "listener",
 			      s->listener_of[e->vip], "hostname", e->hostname,
-			      "set", s->set_of[r->set]);
+			      "set", s->set_of[e->set]);
 		if (o && e->shadowed_by >= 0) {
 			const struct gw_route *w = &out->routes[e->shadowed_by];
 			char by[sizeof(w->ns) + sizeof(w->name) + 2];

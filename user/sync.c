@@ -459,7 +459,7 @@ static int apply_routes(struct sync_state *s, const struct gw_out *out,
 		const struct gw_route *r = &out->routes[e->route];
 		const char *name = stored_name(e->hostname);
 		uint32_t lid = s->listener_of[e->vip];
-		uint32_t rid = s->route_of[e->route], set = s->set_of[r->set];
+		uint32_t rid = s->route_of[e->route], set = s->set_of[e->set];
 		struct snilb_route_key k = { .listener = lid };
 		struct snilb_route cur;
 

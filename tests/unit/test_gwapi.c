@@ -131,7 +131,7 @@ static int programmed(const struct world *w, const char *host,
 static uint32_t weight_of(const struct world *w, const char *name,
 			  const char *addr)
 {
-	const struct gw_set *s = &w->out.sets[route(w, name)->set];
+	const struct gw_set *s = &w->out.sets[route(w, name)->set[0]];
 	size_t i;
 
 	for (i = 0; i < s->neps; i++)
@@ -199,6 +199,34 @@ static void test_basic(void **state)
 	assert_int_equal(w.out.sets[0].eps[0].port, 8443);
 	assert_int_equal(w.out.gateways[0].listeners[0].attached, 1);
 	assert_int_equal(w.out.gateways[0].conds[0].status, 1);
+	unload(&w);
+}
+
+/* No NAT between families: each VIP gets the endpoints of its own. */
+static void test_families(void **state)
+{
+	struct world w;
+	size_t i;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
+	     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	     "metadata:\n  name: svc-6\n  namespace: app\n"
+	     "  labels: {kubernetes.io/service-name: svc}\n"
+	     "addressType: IPv6\nports: [{port: 8443}]\n"
+	     "endpoints: [{addresses: ['2001:db8:2::11']}]\n---\n"
+	     ROUTE("app", "r", "  hostnames: [a.example.com]\n",
+		   "{name: svc, port: 443}"));
+	assert_int_equal(w.out.nentries, 2);
+	for (i = 0; i < 2; i++) {
+		const struct gw_entry *e = &w.out.entries[i];
+		const struct gw_set *set = &w.out.sets[e->set];
+
+		assert_int_equal(set->neps, 1);
+		assert_string_equal(set->eps[0].addr,
+				    w.out.vips[e->vip].family == 6 ?
+				    "2001:db8:2::11" : "198.18.2.11");
+	}
 	unload(&w);
 }
 
@@ -341,7 +369,7 @@ static void test_backend_refs(void **state)
 	assert_string_equal(resolved(&w, "kind")->reason, "InvalidKind");
 	assert_string_equal(resolved(&w, "port")->reason, "BackendNotFound");
 	assert_string_equal(resolved(&w, "cross")->reason, "RefNotPermitted");
-	assert_int_equal(w.out.sets[route(&w, "cross")->set].neps, 0);
+	assert_int_equal(w.out.sets[route(&w, "cross")->set[0]].neps, 0);
 	/* The valid ref still carries traffic. */
 	assert_string_equal(resolved(&w, "partial")->reason, "BackendNotFound");
 	assert_int_equal(weight_of(&w, "partial", "198.18.2.11"), 1);
@@ -618,6 +646,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intersect),
 		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_families),
 		cmocka_unit_test(test_other_controller),
 		cmocka_unit_test(test_allowed_routes),
 		cmocka_unit_test(test_hostname_rules),

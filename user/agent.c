@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `snilb agent`: keeps the data plane's maps equal to what the Gateway
+ * API manifests in a directory say. One thread: inotify on the
+ * directory (debounced), a 1 s tick for the flow table's timeouts and for
+ * reclaiming retired sets and backends, signals through a signalfd. The
+ * metrics server (its own thread) reads a snapshot of the status.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "dataplane.h"
+#include "gc.h"
+#include "gwapi.h"
+#include "log.h"
+#include "maglev.h"
+#include "manifest.h"
+#include "manifests.h"
+#include "metrics.h"
+#include "pinned.h"
+#include "status.h"
+#include "sync.h"
+
+#define BPF_FS_MAGIC_	0xcafe4a11
+#define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
+
+static const char agent_usage[] =
+"Usage: snilb agent --manifests DIR --iface IF[,IF...] --snat ADDR [OPTIONS]\n"
+"\n"
+"Load the data plane (or adopt the one pinned under --pin-path), attach it\n"
+"to the interfaces and keep its maps equal to the Gateway API objects in\n"
+"DIR: GatewayClass, Gateway, TLSRoute, Service, EndpointSlice, Pod,\n"
+"ReferenceGrant and Namespace, as multi-document YAML files (*.yaml,\n"
+"*.yml, *.json; the directory only, not below it). Edits reach the kernel\n"
+"within a second. A bad file or object is reported (file, line, field)\n"
+"and the last good version of what it held stays in force.\n"
+"\n"
+"The agent runs in the foreground and logs one line per event. Stopping it\n"
+"(even kill -9) leaves the data plane attached and routing; a new agent\n"
+"adopts it without dropping a flow. 'snilb detach' removes it.\n"
+"\n"
+"Options:\n"
+"  -m, --manifests DIR       the manifest directory (required)\n"
+"  -i, --iface IF[,IF...]    interfaces to attach to: where clients and\n"
+"                            backends are reached (required)\n"
+"  -s, --snat ADDR           the node's address towards the backends, one\n"
+"                            IPv4 and/or one IPv6 (required: at least one)\n"
+"      --pin-path PATH       bpffs directory for pinned maps and programs\n"
+"                            (default /sys/fs/bpf/snilb)\n"
+"      --status-file PATH    where the status is written for the CLI\n"
+"                            (default /run/snilb/status.json)\n"
+"      --metrics-listen ADDR:PORT\n"
+"                            serve Prometheus text at /metrics\n"
+"                            (e.g. 127.0.0.1:9090 or [::1]:9090)\n"
+"      --controller-name NAME\n"
+"                            GatewayClass controllerName to serve\n"
+"                            (default " GW_CONTROLLER ")\n"
+"      --log-format FMT      logfmt (default) or json\n"
+"      --hello-timeout MS    RST a client with no complete ClientHello\n"
+"                            after MS ms (default 10000)\n"
+"      --idle-timeout S      RST an established flow idle for S s\n"
+"                            (default 3600)\n"
+"      --hello-cap BYTES     largest ClientHello (default 16384)\n"
+"      --maglev-size N       entries per Maglev table, a prime\n"
+"                            (default 16381)\n"
+"      --debounce MS         wait for MS ms of quiet after a change\n"
+"                            before syncing (default 100, at most 500)\n"
+"      --check               decode and evaluate DIR, print the status\n"
+"                            and errors, change nothing; exit 1 on error\n"
+"  -h, --help                show this help\n"
+"\n"
+"Example:\n"
+"  snilb agent --manifests /etc/snilb --iface eth0 --snat 10.0.0.5 \\\n"
+"      --metrics-listen 127.0.0.1:9090\n";
+
+struct agent_opts {
+	const char *manifests, *pin_path, *status_file, *metrics_listen;
+	const char *controller;
+	char *ifnames[16];
+	size_t nifaces;
+	struct snilb_config cfg;
+	uint32_t debounce_ms;
+	int check;
+	int snat4, snat6;
+};
+
+struct agent {
+	struct agent_opts *o;
+	struct dataplane *dp;
+	struct sync_state sync;
+	struct mf_dir mf;
+	struct status_agent ag;
+	char last_error[512];
+	json_t *status;			/* guarded by lock */
+	pthread_mutex_t lock;
+	struct pinned *pinned;		/* for /metrics */
+	struct metrics_server *metrics;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --- options ---------------------------------------------------------------- */
+
+static int parse_uint(const char *opt, const char *s, unsigned long lo,
+		      unsigned long hi, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || *v < lo || *v > hi) {
+		fprintf(stderr, "snilb agent: %s %s: want a number in %lu..%lu\n",
+			opt, s, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_snat(struct agent_opts *o, const char *a)
+{
+	if (inet_pton(AF_INET, a, &o->cfg.snat4) == 1) {
+		o->snat4 = 1;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, a, o->cfg.snat6) == 1) {
+		o->snat6 = 1;
+		return 0;
+	}
+	fprintf(stderr, "snilb agent: --snat %s: not an IPv4 or IPv6 address\n",
+		a);
+	return -1;
+}
+
+static int add_ifaces(struct agent_opts *o, char *list)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (o->nifaces == 16) {
+			fprintf(stderr, "snilb agent: at most 16 interfaces\n");
+			return -1;
+		}
+		if (!if_nametoindex(tok)) {
+			fprintf(stderr, "snilb agent: --iface %s: no such "
+				"interface in this network namespace\n", tok);
+			return -1;
+		}
+		o->ifnames[o->nifaces++] = tok;
+	}
+	return 0;
+}
+
+enum {
+	OPT_PIN = 256, OPT_STATUS, OPT_METRICS, OPT_CONTROLLER, OPT_LOGFMT,
+	OPT_HELLO_TO, OPT_IDLE_TO, OPT_CAP, OPT_MAGLEV, OPT_DEBOUNCE, OPT_CHECK,
+};
+
+static const struct option agent_longopts[] = {
+	{ "manifests", required_argument, NULL, 'm' },
+	{ "iface", required_argument, NULL, 'i' },
+	{ "snat", required_argument, NULL, 's' },
+	{ "pin-path", required_argument, NULL, OPT_PIN },
+	{ "status-file", required_argument, NULL, OPT_STATUS },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
+	{ "controller-name", required_argument, NULL, OPT_CONTROLLER },
+	{ "log-format", required_argument, NULL, OPT_LOGFMT },
+	{ "hello-timeout", required_argument, NULL, OPT_HELLO_TO },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
+	{ "hello-cap", required_argument, NULL, OPT_CAP },
+	{ "maglev-size", required_argument, NULL, OPT_MAGLEV },
+	{ "debounce", required_argument, NULL, OPT_DEBOUNCE },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_opt(struct agent_opts *o, int c, char *arg)
+{
+	unsigned long v;
+
+	switch (c) {
+	case 'm': o->manifests = arg; return 0;
+	case 'i': return add_ifaces(o, arg);
+	case 's': return add_snat(o, arg);
+	case OPT_PIN: o->pin_path = arg; return 0;
+	case OPT_STATUS: o->status_file = arg; return 0;
+	case OPT_METRICS: o->metrics_listen = arg; return 0;
+	case OPT_CONTROLLER: o->controller = arg; return 0;
+	case OPT_CHECK: o->check = 1; return 0;
+	case OPT_LOGFMT:
+		if (!strcmp(arg, "json"))
+			log_set_format(LOG_JSON);
+		else if (strcmp(arg, "logfmt"))
+			break;
+		return 0;
+	case OPT_HELLO_TO:
+		if (parse_uint("--hello-timeout", arg, 100, 600000, &v))
+			return -1;
+		o->cfg.hello_timeout_ms = (uint32_t)v;
+		return 0;
+	case OPT_IDLE_TO:
+		if (parse_uint("--idle-timeout", arg, 1, 7 * 86400, &v))
+			return -1;
+		o->cfg.idle_timeout_s = (uint32_t)v;
+		return 0;
+	case OPT_CAP:
+		if (parse_uint("--hello-cap", arg, CH_CAP_MIN, CH_BUF_SIZE, &v))
+			return -1;
+		o->cfg.hello_cap = (uint32_t)v;
+		return 0;
+	case OPT_MAGLEV:
+		if (parse_uint("--maglev-size", arg, 7, 1000003, &v))
+			return -1;
+		if (!maglev_is_prime((uint32_t)v)) {
+			fprintf(stderr, "snilb agent: --maglev-size %lu: not a "
+				"prime (try 16381, 65521 or 131071)\n", v);
+			return -1;
+		}
+		o->cfg.maglev_size = (uint32_t)v;
+		return 0;
+	case OPT_DEBOUNCE:
+		if (parse_uint("--debounce", arg, 0, 500, &v))
+			return -1;
+		o->debounce_ms = (uint32_t)v;
+		return 0;
+	}
+	fprintf(stderr, "snilb agent: --log-format %s: want logfmt or json\n",
+		arg);
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct agent_opts *o)
+{
+	int c;
+
+	o->pin_path = "/sys/fs/bpf/snilb";
+	o->status_file = "/run/snilb/status.json";
+	o->controller = GW_CONTROLLER;
+	o->debounce_ms = 100;
+	o->cfg.maglev_size = SNILB_MAGLEV_SIZE;
+	while ((c = getopt_long(argc, argv, "m:i:s:h", agent_longopts,
+				NULL)) != -1) {
+		if (c == 'h') {
+			fputs(agent_usage, stdout);
+			exit(0);
+		}
+		if (c == '?' || parse_opt(o, c, optarg))
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "snilb agent: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	if (!o->manifests) {
+		fprintf(stderr, "snilb agent: --manifests DIR is required\n");
+		return -1;
+	}
+	if (o->check)
+		return 0;
+	if (!o->nifaces || !(o->snat4 || o->snat6)) {
+		fprintf(stderr, "snilb agent: --iface and --snat are "
+			"required\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- sync ------------------------------------------------------------------- */
+
+static void log_diags(const struct model *m)
+{
+	char line[16];
+	size_t i;
+
+	for (i = 0; i < m->ndiags; i++) {
+		const struct m_diag *d = &m->diags[i];
+
+		snprintf(line, sizeof(line), "%d", d->line);
+		log_event("error", "invalid manifest", "file", d->file,
+			  "line", line, "field", d->field ? d->field : "",
+			  "object", d->name ? d->name : "",
+			  "kind", d->kind ? d->kind : "", "error", d->msg,
+			  "kept", d->name ? "the object's last good version" :
+			  "the file's last good objects", NULL);
+	}
+}
+
+static void log_route_conditions(const struct gw_out *out)
+{
+	size_t i, j, k;
+	char who[600];
+
+	for (i = 0; i < out->nroutes; i++) {
+		const struct gw_route *r = &out->routes[i];
+
+		snprintf(who, sizeof(who), "%s/%s", r->ns, r->name);
+		for (j = 0; j < r->nparents; j++)
+			for (k = 0; k < 2; k++)
+				if (!r->parents[j].conds[k].status)
+					log_event("warn", "route condition",
+						  "route", who, "parent",
+						  r->parents[j].gateway, "type",
+						  r->parents[j].conds[k].type,
+						  "status", "False", "reason",
+						  r->parents[j].conds[k].reason,
+						  "message",
+						  r->parents[j].conds[k].msg,
+						  NULL);
+	}
+}
+
+static void publish(struct agent *a, json_t *st)
+{
+	json_t *old;
+	int err;
+
+	pthread_mutex_lock(&a->lock);
+	old = a->status;
+	a->status = st;
+	pthread_mutex_unlock(&a->lock);
+	json_decref(old);
+	if (a->o->check)
+		return;
+	err = status_write(a->o->status_file, st);
+	if (err)
+		log_event("error", "cannot write the status file", "path",
+			  a->o->status_file, "error", strerror(-err), NULL);
+}
+
+static void log_sync(const struct sync_result *res, const struct gw_out *out,
+		     uint64_t took_ns)
+{
+	char n[8][16];
+
+	snprintf(n[0], 16, "%zu", out->nroutes);
+	snprintf(n[1], 16, "%zu", out->nentries);
+	snprintf(n[2], 16, "%zu", out->nsets);
+	snprintf(n[3], 16, "%u", res->routes_set);
+	snprintf(n[4], 16, "%u", res->routes_deleted);
+	snprintf(n[5], 16, "%u", res->sets_built);
+	snprintf(n[6], 16, "%zu", out->nvips);
+	snprintf(n[7], 16, "%.1f", took_ns / 1e6);
+	log_event("info", "synced", "routes", n[0], "hostnames", n[1],
+		  "sets", n[2], "listeners", n[6], "routes_written", n[3],
+		  "routes_deleted", n[4], "sets_built", n[5], "ms", n[7],
+		  NULL);
+}
+
+/* Rescan, recompute and apply. On any failure the maps keep their last
+ * good content (see sync.h for the order). */
+static int agent_sync(struct agent *a, int force)
+{
+	uint64_t t0 = mono_ns();
+	struct sync_result res = {};
+	struct model m;
+	struct gw_out out;
+	int changed = mf_scan(&a->mf), err;
+
+	if (changed < 0) {
+		log_event("error", "cannot read the manifest directory", "dir",
+			  a->o->manifests, "error", strerror(-changed), "kept",
+			  "the current tables", NULL);
+		a->ag.sync_errors++;
+		return changed;
+	}
+	if (!changed && !force)
+		return 0;
+	err = mf_combine(&a->mf, &m);
+	if (err)
+		return err;
+	err = gw_compute(&m, a->o->controller, a->o->cfg.maglev_size, &out);
+	if (err) {
+		log_event("error", "cannot evaluate the manifests", "error",
+			  strerror(-err), "kept", "the current tables", NULL);
+		model_free_shallow(&m);
+		return err;
+	}
+	log_diags(&m);
+	log_route_conditions(&out);
+	if (a->dp) {
+		err = sync_apply(&a->sync, &out, t0, &res);
+		a->ag.syncs++;
+		if (err) {
+			a->ag.sync_errors++;
+			log_event("error", "sync failed", "error", res.err,
+				  "kept", "every route not yet switched keeps "
+				  "its previous backends", NULL);
+		} else {
+			log_sync(&res, &out, mono_ns() - t0);
+		}
+		snprintf(a->last_error, sizeof(a->last_error), "%s", res.err);
+	} else if (sync_dry(&a->sync, &out)) {
+		err = -ENOMEM;
+	}
+	a->ag.last_sync = wall();
+	publish(a, status_build(&a->ag, &m, &out, &a->sync));
+	err = m.ndiags ? -EINVAL : err;
+	gw_out_free(&out);
+	model_free_shallow(&m);
+	return err;
+}
+
+/* --- startup ---------------------------------------------------------------- */
+
+static int ensure_bpffs(const char *pin_path)
+{
+	struct statfs fs;
+	char dir[4096], *slash;
+
+	if (!statfs("/sys/fs/bpf", &fs) && fs.f_type != BPF_FS_MAGIC_ &&
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
+		log_event("error", "cannot mount bpffs", "path", "/sys/fs/bpf",
+			  "error", strerror(errno), NULL);
+		return -errno;
+	}
+	snprintf(dir, sizeof(dir), "%s", pin_path);
+	for (slash = dir + 1; (slash = strchr(slash, '/')); slash++) {
+		*slash = 0;
+		mkdir(dir, 0700);
+		*slash = '/';
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	/* Pins on another file system would be refused; pins on a bpffs
+	 * that dies with a mount namespace (ip netns exec remounts /sys)
+	 * would take the tail-call table with them. */
+	if (statfs(dir, &fs) || fs.f_type != BPF_FS_MAGIC_) {
+		log_event("error", "the pin path is not on a bpffs", "path",
+			  dir, "fix", "mount -t bpf bpf DIR and pass "
+			  "--pin-path DIR/snilb", NULL);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int attach_all(struct agent *a)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < a->o->nifaces; i++) {
+		err = dp_attach(a->dp, (int)if_nametoindex(a->o->ifnames[i]));
+		if (err) {
+			log_event("error", "cannot attach", "iface",
+				  a->o->ifnames[i], "error", strerror(-err),
+				  NULL);
+			return err;
+		}
+		log_event("info", "attached", "iface", a->o->ifnames[i],
+			  "hook", "tc clsact ingress", NULL);
+	}
+	/* Not fatal: exiting now would empty the tail-call table under
+	 * the program just attached. */
+	err = dp_pin_progs(a->dp, a->o->pin_path);
+	if (err)
+		log_event("error", "cannot pin the programs", "path",
+			  a->o->pin_path, "error", strerror(-err), "effect",
+			  "new connections stop being routed if the agent "
+			  "exits", NULL);
+	return 0;
+}
+
+static int open_dataplane(struct agent *a)
+{
+	struct sync_route_id *ids = NULL;
+	char err[512];
+	size_t nids = 0;
+	int e;
+
+	if ((e = ensure_bpffs(a->o->pin_path)))
+		return e;
+	a->dp = dp_open_pinned(a->o->pin_path, err, sizeof(err));
+	if (!a->dp) {
+		log_event("error", "cannot load the data plane", "error", err,
+			  NULL);
+		return -EINVAL;
+	}
+	if ((e = dp_config_set(a->dp, &a->o->cfg))) {
+		log_event("error", "cannot write the config map", "error",
+			  strerror(-e), NULL);
+		return e;
+	}
+	status_route_ids(a->o->status_file, &ids, &nids);
+	e = sync_init(&a->sync, a->dp, a->o->cfg.maglev_size, ids, nids);
+	free(ids);
+	if (e)
+		return e;
+	log_event("info", "data plane loaded", "pin_path", a->o->pin_path,
+		  "adopted", a->sync.nlisteners ? "yes" : "no", NULL);
+	return 0;
+}
+
+/* --- the loop --------------------------------------------------------------- */
+
+static json_t *snapshot(void *ctx)
+{
+	struct agent *a = ctx;
+	json_t *st;
+
+	pthread_mutex_lock(&a->lock);
+	st = json_incref(a->status);
+	pthread_mutex_unlock(&a->lock);
+	return st;
+}
+
+static int start_metrics(struct agent *a)
+{
+	static struct metrics_source src;
+	char err[512];
+
+	if (!a->o->metrics_listen)
+		return 0;
+	a->pinned = pinned_open(a->o->pin_path, err, sizeof(err));
+	if (!a->pinned) {
+		log_event("error", "metrics: cannot open the pinned maps",
+			  "error", err, NULL);
+		return -EINVAL;
+	}
+	src.pinned = a->pinned;
+	src.snapshot = snapshot;
+	src.ctx = a;
+	a->metrics = metrics_start(a->o->metrics_listen, &src, err,
+				   sizeof(err));
+	if (!a->metrics) {
+		log_event("error", "cannot serve metrics", "listen",
+			  a->o->metrics_listen, "error", err, NULL);
+		return -EINVAL;
+	}
+	log_event("info", "serving metrics", "listen", a->o->metrics_listen,
+		  "path", "/metrics", NULL);
+	return 0;
+}
+
+static void tick(struct agent *a)
+{
+	struct gc_result gr;
+	uint64_t now = mono_ns();
+
+	if (dp_gc(a->dp, now, &gr))
+		log_event("warn", "flow table walk failed", NULL);
+	sync_reclaim(&a->sync, now, RECLAIM_GRACE_NS);
+}
+
+static int setup_fds(struct agent *a, int *ifd, int *sfd)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	*sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	*ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (*sfd < 0 || *ifd < 0 ||
+	    inotify_add_watch(*ifd, a->o->manifests, IN_CLOSE_WRITE |
+			      IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+			      IN_CREATE | IN_ATTRIB | IN_DELETE_SELF |
+			      IN_MOVE_SELF) < 0) {
+		log_event("error", "cannot watch the manifest directory", "dir",
+			  a->o->manifests, "error", strerror(errno), NULL);
+		return -errno;
+	}
+	return 0;
+}
+
+static void drain(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * Wait for events; after the first change, wait for --debounce ms of
+ * quiet (at most 500 ms after the first) so a burst of edits, like the
+ * EndpointSlice controller's several writes, is applied as one.
+ */
+static int run(struct agent *a, int ifd, int sfd)
+{
+	uint64_t next_tick = mono_ns(), first = 0, last = 0, now;
+	uint64_t quiet = a->o->debounce_ms * 1000000ull;
+	struct pollfd p[2] = { { .fd = ifd, .events = POLLIN },
+			       { .fd = sfd, .events = POLLIN } };
+
+	for (;;) {
+		int timeout = 1000, n;
+
+		now = mono_ns();
+		if (first) {
+			uint64_t due = last + quiet;
+
+			if (due > first + 500000000ull)
+				due = first + 500000000ull;
+			timeout = due > now ? (int)((due - now) / 1000000) : 0;
+		}
+		n = poll(p, 2, timeout);
+		now = mono_ns();
+		if (n > 0 && (p[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo != SIGHUP)
+				return (int)si.ssi_signo;
+			log_event("info", "SIGHUP: full resync", NULL);
+			agent_sync(a, 1);
+		}
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			drain(ifd);
+			if (!first)
+				first = now;
+			last = now;
+		}
+		if (first && (now >= last + quiet ||
+			      now >= first + 500000000ull)) {
+			first = 0;
+			agent_sync(a, 0);
+		}
+		if (now >= next_tick) {
+			tick(a);
+			/* Every 5th tick, a rescan: an event can be lost
+			 * (directory replaced, overflow). */
+			if ((next_tick / 1000000000ull) % 5 == 0)
+				agent_sync(a, 0);
+			next_tick = now + 1000000000ull;
+		}
+	}
+}
+
+static int check_only(struct agent *a)
+{
+	char *s;
+	int err;
+
+	err = agent_sync(a, 1);
+	s = json_dumps(a->status, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+		puts(s);
+	free(s);
+	return err ? EXIT_NOMATCH : 0;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct agent_opts o = {};
+	struct agent a = { .o = &o, .lock = PTHREAD_MUTEX_INITIALIZER };
+	int ifd = -1, sfd = -1, sig, err;
+
+	if (parse_args(argc, argv, &o)) {
+		fputs("Run 'snilb agent --help' for the options.\n", stderr);
+		return EXIT_USAGE;
+	}
+	a.mf.dir = (char *)o.manifests;
+	a.ag.started = wall();
+	a.ag.manifests = o.manifests;
+	a.ag.pin_path = o.pin_path;
+	a.ag.controller = o.controller;
+	a.ag.last_error = a.last_error;
+	a.ag.ifaces = o.ifnames;
+	a.ag.nifaces = o.nifaces;
+	if (o.check)
+		return check_only(&a);
+	if (open_dataplane(&a))
+		return 1;
+	err = agent_sync(&a, 1);
+	if (err && err != -EINVAL)	/* -EINVAL: bad objects, reported */
+		log_event("warn", "first sync incomplete", "error",
+			  a.last_error, NULL);
+	if (attach_all(&a) || start_metrics(&a) || setup_fds(&a, &ifd, &sfd))
+		return 1;
+	log_event("info", "agent running", "manifests", o.manifests, NULL);
+	sig = run(&a, ifd, sfd);
+	log_event("info", "stopping; the data plane stays attached",
+		  "signal", strsignal(sig), NULL);
+	metrics_stop(a.metrics);
+	pinned_close(a.pinned);
+	sync_free(&a.sync);
+	mf_free(&a.mf);
+	dp_close(a.dp);
+	json_decref(a.status);
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The manifest directory, file by file, with each file's last good
+ * objects: a file that stops being valid YAML keeps its previous objects,
+ * and an object whose new version is invalid keeps its previous version,
+ * so one bad edit never empties or half-fills the tables.
+ */
+#ifndef SNILB_USER_MANIFESTS_H
+#define SNILB_USER_MANIFESTS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "model.h"
+
+struct mf_file {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct model good;	/* objects in use, with the latest diags */
+	int seen;		/* found by the current scan */
+};
+
+struct mf_dir {
+	char *dir;
+	struct mf_file *files;
+	size_t nfiles;
+};
+
+/*
+ * Rescan @d->dir (*.yaml, *.yml, *.json; no hidden or backup files; not
+ * recursive, as `kubectl apply -f DIR`). Returns the number of files that
+ * changed (added, edited or removed), or a negative errno when the
+ * directory cannot be read (then nothing changes).
+ */
+int mf_scan(struct mf_dir *d);
+
+/* Every file's objects and diags in one model, files in name order
+ * (shallow: free it with model_free_shallow()). An object defined in two
+ * files is not reported yet; lookups by name find the first file's. */
+int mf_combine(const struct mf_dir *d, struct model *out);
+
+void mf_free(struct mf_dir *d);
+
+#endif /* SNILB_USER_MANIFESTS_H */
