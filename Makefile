@@ -127,6 +127,13 @@ $(BUILD)/test_dataplane: tests/bpf/test_dataplane.c tests/bpf/packets.h \
 		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
 		-lcmocka
 
+$(BUILD)/test_sync: tests/bpf/test_sync.c user/sync.c user/gwapi.c \
+		user/manifest.c user/dataplane.c user/maglev.c user/kver.c \
+		$(HDRS) $(SKELS) | deps $(BUILD)
+	$(CC) $(CFLAGS) tests/bpf/test_sync.c user/sync.c user/gwapi.c \
+		user/manifest.c user/dataplane.c user/maglev.c user/kver.c \
+		-o $@ $(LDLIBS) -lcmocka
+
 $(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c user/kver.c \
 		user/gc.c $(HDRS) \
 		$(SKELS) | deps $(BUILD)
@@ -149,8 +156,9 @@ test-e2e: $(BUILD)/dpctl
 	./tests/e2e/run.sh $(BUILD)
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
-test-dataplane: $(BUILD)/test_dataplane
+test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_dataplane
+	$(BUILD)/test_sync
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
 	./tests/fuzz.sh $(BUILD)/fuzz_clienthello $(BUILD)/fuzz \

@@ -331,10 +331,13 @@ int dp_port_set(struct dataplane *dp, uint16_t port, int on)
 	return 0;
 }
 
+/* backends and sets are arrays: an unused entry is a zeroed one. */
 int dp_backend_del(struct dataplane *dp, uint32_t id)
 {
-	if (bpf_map_delete_elem(dp_map_fd(dp, "backends"), &id) &&
-	    errno != ENOENT)
+	struct snilb_backend none = {};
+
+	if (bpf_map_update_elem(dp_map_fd(dp, "backends"), &id, &none,
+				BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -350,9 +353,10 @@ int dp_set_install_empty(struct dataplane *dp, uint32_t set)
 
 int dp_set_del(struct dataplane *dp, uint32_t set)
 {
+	struct snilb_set none = {};
+
 	/* The size first: a reader then never reaches the table. */
-	if (bpf_map_delete_elem(dp_map_fd(dp, "sets"), &set) &&
-	    errno != ENOENT)
+	if (bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &none, BPF_ANY))
 		return -errno;
 	if (bpf_map_delete_elem(dp_map_fd(dp, "maglev"), &set) &&
 	    errno != ENOENT)

@@ -99,25 +99,42 @@ static int adopt_backends(struct sync_state *s, uint64_t now_ns)
 	return 0;
 }
 
-/* Sets in the kernel: their content is not known here, so they are not
- * reused; routes move to fresh (identical) sets and these are reclaimed. */
+/*
+ * Sets in the kernel: their content is not known here, so they are not
+ * reused; routes move to fresh (identical) sets and these are reclaimed.
+ * An empty set (size 0) looks like an unused id: the routes say which
+ * ones are in use.
+ */
 static int adopt_sets(struct sync_state *s, uint64_t now_ns)
 {
-	int fd = dp_map_fd(s->dp, "sets");
-	uint32_t k;
+	int fd = dp_map_fd(s->dp, "sets"), rfd = dp_map_fd(s->dp, "routes");
+	uint8_t *routed = calloc(SNILB_MAX_SETS, 1);
+	struct snilb_route_key rk, *prev = NULL;
+	struct snilb_route r;
 	struct snilb_set v;
 	struct sync_set *ss;
+	uint32_t k;
 
+	if (!routed)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(rfd, prev, &rk)) {
+		prev = &rk;
+		if (!bpf_map_lookup_elem(rfd, &rk, &r) && r.set < SNILB_MAX_SETS)
+			routed[r.set] = 1;
+	}
 	for (k = 0; k < SNILB_MAX_SETS; k++) {
-		if (bpf_map_lookup_elem(fd, &k, &v) || !v.size)
+		if (bpf_map_lookup_elem(fd, &k, &v) || (!v.size && !routed[k]))
 			continue;
 		ss = PUSH(s->sets, s->nsets);
-		if (!ss)
+		if (!ss) {
+			free(routed);
 			return -ENOMEM;
+		}
 		ss->id = k;
 		ss->slots_used = v.size;
 		ss->retired_ns = now_ns;
 	}
+	free(routed);
 	return 0;
 }
 

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's map sync (user/sync.c) against the real maps of a loaded
+ * data plane: what each Gateway API change writes, that a blue/green flip
+ * is one route write to a set built beforehand, that retired sets and
+ * backends live on while a flow uses them, and that a restarted agent
+ * adopts the maps without deleting a route. Needs root (BPF).
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <bpf/bpf.h>
+
+#include "dataplane.h"
+#include "gwapi.h"
+#include "manifest.h"
+#include "sync.h"
+
+#define WORLD(color, extra)						\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n" \
+	"metadata: {name: snilb}\n"					\
+	"spec: {controllerName: snilb.io/gateway-controller}\n---\n"	\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"	\
+	"metadata: {name: gw, namespace: app}\n"			\
+	"spec:\n  gatewayClassName: snilb\n"				\
+	"  addresses: [{value: 198.18.0.10}]\n"				\
+	"  listeners: [{name: tls, port: 443, protocol: TLS}]\n---\n"	\
+	"apiVersion: v1\nkind: Service\n"				\
+	"metadata: {name: web, namespace: app}\n"			\
+	"spec:\n  selector: {color: " color "}\n"			\
+	"  ports: [{port: 443, targetPort: 9443}]\n---\n"		\
+	"apiVersion: v1\nkind: Pod\n"					\
+	"metadata: {name: blue, namespace: app, labels: {color: blue}}\n" \
+	"status: {podIP: 198.18.2.11, conditions: [{type: Ready, "	\
+	"status: 'True'}]}\n---\n"					\
+	"apiVersion: v1\nkind: Pod\n"					\
+	"metadata: {name: green, namespace: app, labels: {color: green}}\n" \
+	"status: {podIP: 198.18.2.13, conditions: [{type: Ready, "	\
+	"status: 'True'}]}\n---\n"					\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"	\
+	"metadata: {name: web, namespace: app}\n"			\
+	"spec:\n  parentRefs: [{name: gw}]\n"				\
+	"  hostnames: [web.example.com]\n"				\
+	"  rules: [{backendRefs: [{name: web, port: 443}]}]\n---\n"	\
+	extra
+
+#define OTHER_ROUTE							\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"	\
+	"metadata: {name: other, namespace: app}\n"			\
+	"spec:\n  parentRefs: [{name: gw}]\n"				\
+	"  hostnames: ['*.other.example.com']\n"			\
+	"  rules: [{backendRefs: [{name: web, port: 443}]}]\n---\n"
+
+static struct dataplane *dp;
+
+static void apply(struct sync_state *s, const char *yaml, uint64_t now,
+		  struct sync_result *res)
+{
+	struct model m = {};
+	struct gw_out out;
+
+	assert_int_equal(manifest_decode_buf("t.yaml", yaml, strlen(yaml),
+					     &m), 0);
+	assert_int_equal(m.ndiags, 0);
+	assert_int_equal(gw_compute(&m, GW_CONTROLLER, 251, &out), 0);
+	assert_int_equal(sync_apply(s, &out, now, res), 0);
+	gw_out_free(&out);
+	model_free(&m);
+}
+
+static int route_of(const char *name, struct snilb_route *r)
+{
+	struct snilb_route_key k = { .listener = 0 };
+
+	k.hash = snilb_name_hash(name, (uint32_t)strlen(name));
+	return bpf_map_lookup_elem(dp_map_fd(dp, "routes"), &k, r);
+}
+
+static int count(const char *map, size_t ksize)
+{
+	char k[64], *prev = NULL;
+	int fd = dp_map_fd(dp, map), n = 0;
+
+	assert_true(ksize <= sizeof(k));
+	while (!bpf_map_get_next_key(fd, prev, k)) {
+		prev = k;
+		n++;
+	}
+	return n;
+}
+
+static int set_installed(uint32_t id)
+{
+	struct snilb_set s;
+
+	uint32_t inner;
+
+	/* An array: a free entry reads as size 0, with no table. */
+	return !bpf_map_lookup_elem(dp_map_fd(dp, "sets"), &id, &s) &&
+	       s.size && !bpf_map_lookup_elem(dp_map_fd(dp, "maglev"), &id,
+					      &inner);
+}
+
+/* A spliced flow bound to @set and @backend, as the data plane leaves it. */
+static void fake_flow(uint32_t set, uint32_t backend, int add)
+{
+	struct snilb_flow_key k = { .family = SNILB_AF_INET, .cport = 4242 };
+	struct snilb_flow f = { .state = SNILB_FS_SPLICED, .set = set,
+				.backend = backend };
+	int fd = dp_map_fd(dp, "flows");
+
+	if (add)
+		assert_int_equal(bpf_map_update_elem(fd, &k, &f, BPF_ANY), 0);
+	else
+		assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+}
+
+static void test_flip_and_reclaim(void **state)
+{
+	struct sync_state s;
+	struct sync_result res;
+	struct snilb_route blue, green;
+	long blue_be;
+	uint32_t on, port = 443;
+
+	(void)state;
+	assert_int_equal(sync_init(&s, dp, 251, NULL, 0), 0);
+	apply(&s, WORLD("blue", ""), 1000, &res);
+	assert_int_equal(res.listeners_added, 1);
+	assert_int_equal(res.routes_set, 1);
+	assert_int_equal(route_of("web.example.com", &blue), 0);
+	assert_true(set_installed(blue.set));
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "listen_ports"),
+					     &port, &on), 0);
+	assert_int_equal(on & 0xff, 1);
+	blue_be = sync_backend_id(&s, "198.18.2.11", 9443);
+	assert_true(blue_be >= 0);
+
+	/* Same input: nothing written. */
+	apply(&s, WORLD("blue", ""), 2000, &res);
+	assert_int_equal(res.routes_set + res.sets_built, 0);
+
+	/* The flip: a new set, then one route write. */
+	apply(&s, WORLD("green", ""), 3000, &res);
+	assert_int_equal(res.sets_built, 1);
+	assert_int_equal(res.routes_set, 1);
+	assert_int_equal(route_of("web.example.com", &green), 0);
+	assert_int_not_equal(green.set, blue.set);
+	assert_int_equal(green.id, blue.id);	/* same route, same counters */
+	assert_true(set_installed(blue.set));	/* retired, not gone */
+
+	/* A flow still on blue keeps its set and backend. */
+	fake_flow(blue.set, (uint32_t)blue_be, 1);
+	assert_int_equal(sync_reclaim(&s, 3000, 0), 0);
+	assert_true(set_installed(blue.set));
+	fake_flow(blue.set, (uint32_t)blue_be, 0);
+	/* Grace: nothing goes before it ran out. */
+	assert_int_equal(sync_reclaim(&s, 3500, 1000), 0);
+	assert_int_equal(sync_reclaim(&s, 4001, 1000), 2);
+	assert_false(set_installed(blue.set));
+	assert_true(sync_backend_id(&s, "198.18.2.11", 9443) < 0);
+	assert_true(set_installed(green.set));
+	sync_free(&s);
+}
+
+static void test_add_remove_and_adopt(void **state)
+{
+	struct sync_state s, again;
+	struct sync_result res;
+	struct snilb_route before, after;
+	uint32_t on = 0, port = 443;
+
+	(void)state;
+	assert_int_equal(sync_init(&s, dp, 251, NULL, 0), 0);
+	apply(&s, WORLD("green", OTHER_ROUTE), 1000, &res);
+	assert_int_equal(route_of(".other.example.com", &before), 0);
+	assert_int_equal(count("routes", sizeof(struct snilb_route_key)), 2);
+
+	/* A restarted agent: adopts the listener, moves routes to fresh
+	 * identical sets, deletes nothing. */
+	assert_int_equal(sync_init(&again, dp, 251, NULL, 0), 0);
+	assert_int_equal(again.nlisteners, 1);
+	apply(&again, WORLD("green", OTHER_ROUTE), 2000, &res);
+	assert_int_equal(res.listeners_added, 0);
+	assert_int_equal(res.routes_deleted, 0);
+	assert_int_equal(route_of(".other.example.com", &after), 0);
+	assert_string_equal(after.name, ".other.example.com");
+
+	/* A route removed: its key goes. The Gateway removed: the
+	 * listener and the port filter go too. */
+	apply(&again, WORLD("green", ""), 3000, &res);
+	assert_int_equal(res.routes_deleted, 1);
+	assert_int_not_equal(route_of(".other.example.com", &after), 0);
+	apply(&again, "", 4000, &res);
+	assert_int_equal(res.listeners_deleted, 1);
+	assert_int_equal(count("routes", sizeof(struct snilb_route_key)), 0);
+	assert_int_equal(count("listeners",
+			       sizeof(struct snilb_listener_key)), 0);
+	bpf_map_lookup_elem(dp_map_fd(dp, "listen_ports"), &port, &on);
+	assert_int_equal(on & 0xff, 0);
+	sync_free(&again);
+	sync_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest flip[] = {
+		cmocka_unit_test(test_flip_and_reclaim),
+	};
+	const struct CMUnitTest adopt[] = {
+		cmocka_unit_test(test_add_remove_and_adopt),
+	};
+	char err[512];
+	int fails;
+
+	/* A fresh data plane per group: each starts from empty maps. */
+	dp = dp_open(err, sizeof(err));
+	if (!dp) {
+		fprintf(stderr, "test_sync: %s\n", err);
+		return 1;
+	}
+	fails = cmocka_run_group_tests_name("sync: flip", flip, NULL, NULL);
+	dp_close(dp);
+	dp = dp_open(err, sizeof(err));
+	if (!dp)
+		return 1;
+	fails += cmocka_run_group_tests_name("sync: adopt", adopt, NULL, NULL);
+	dp_close(dp);
+	return fails;
+}
