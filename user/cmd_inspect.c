@@ -745,14 +745,32 @@ static void route_conditions(const json_t *r, char *buf, size_t n)
 		}
 }
 
-/* "198.18.2.11:8443*1,..." of a status route's endpoints. */
-static void route_backends(const json_t *r, char *buf, size_t n)
+/*
+ * "198.18.2.11:8443*1,..." of an entry's set: the endpoints of the VIP's
+ * address family with their Maglev weights. Without that set in the
+ * status, the route's backendRefs and their weights.
+ */
+static void route_backends(const struct ctx *c, const json_t *r, long set,
+			   char *buf, size_t n)
 {
-	json_t *b, *e;
+	json_t *b, *e, *s;
 	size_t i, j;
 	char one[128], a[96];
 
 	buf[0] = 0;
+	json_array_foreach(json_object_get(c->st, "sets"), i, s) {
+		if (jint(s, "id", -1) != set)
+			continue;
+		json_array_foreach(json_object_get(s, "backends"), j, e) {
+			fmt_hostport(a, sizeof(a), jstr(e, "address"),
+				     jint(e, "port", 0));
+			join(buf, n, ",", xsprintf(one, sizeof(one), "%s*%lld",
+						   a, jint(e, "weight", 1)));
+		}
+		if (!buf[0])
+			xsprintf(buf, n, "(no endpoints of this family)");
+		return;
+	}
 	json_array_foreach(json_object_get(r, "backends"), i, b) {
 		long long w = jint(b, "weight", 1);
 
@@ -826,7 +844,7 @@ static bool route_entry(const struct ctx *c, struct kroute *kr, size_t nkr,
 	struct kroute *k;
 	bool ok = true;
 
-	route_backends(r, be, sizeof(be));
+	route_backends(c, r, jint(en, "set", -1), be, sizeof(be));
 	route_conditions(r, cond, sizeof(cond));
 	k = kroute_find(kr, nkr, rr.listener, rr.hostname);
 	if (k)
