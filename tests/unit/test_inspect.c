@@ -166,7 +166,7 @@ static void test_status_names(void **state)
 	assert_string_equal(listener_name(&c, 7, b, sizeof(b)), "#7");
 	route_conditions(r, b, sizeof(b));
 	assert_string_equal(b, "Accepted ResolvedRefs=False(BackendNotFound)");
-	route_backends(r, b, sizeof(b));
+	route_backends(&c, r, -1, b, sizeof(b));	/* no such set: the refs */
 	assert_string_equal(b, "198.18.2.11:8443*2,[2001:db8::b]:8443*2,"
 			       "default/gone:1(no endpoints)");
 	json_decref(c.st);
