@@ -37,7 +37,7 @@ export CORPUS
 .SECONDARY: $(BPF_OBJS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
-	test-e2e vmtest \
+	test-e2e test-agent vmtest \
 	fuzz fuzz-check \
 	bench bench-parser demo clean
 
@@ -77,6 +77,11 @@ $(BUILD)/test_gwapi: tests/unit/test_gwapi.c user/gwapi.c user/manifest.c \
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_gwapi.c user/gwapi.c \
 		user/manifest.c user/maglev.c -o $@ -lcmocka -lyaml
 
+$(BUILD)/test_manifests: tests/unit/test_manifests.c user/manifests.c \
+		user/manifest.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifests.c user/manifests.c \
+		user/manifest.c -o $@ -lcmocka -lyaml
+
 $(BUILD)/test_kdiff: tests/bpf/kdiff.c user/hello.c user/kparse.c \
 		tests/unit/hello_builder.h $(HDRS) $(SKELS) | deps $(BUILD)
 	$(CC) $(CFLAGS) tests/bpf/kdiff.c user/hello.c user/kparse.c \
@@ -103,11 +108,12 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_gwapi $(BUILD)/test_inspect \
-		$(BUILD)/hellos/.done
+		$(BUILD)/test_manifests $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
 	$(BUILD)/test_gwapi
 	$(BUILD)/test_inspect
+	$(BUILD)/test_manifests
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb
@@ -155,6 +161,10 @@ $(BUILD)/sink: tests/bench/sink.c | $(BUILD)
 test-e2e: $(BUILD)/dpctl
 	./tests/e2e/run.sh $(BUILD)
 
+# The agent on the manifests of examples/, real TLS through what it programs.
+test-agent: all
+	./tests/e2e/agent.sh $(BUILD)
+
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_dataplane
@@ -185,7 +195,7 @@ bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
-	test-e2e vmtest
+	test-e2e test-agent vmtest
 
 demo: all $(BUILD)/dpctl $(BUILD)/hellos/.done
 	./scripts/demo.sh $(BUILD)
