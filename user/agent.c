@@ -314,8 +314,9 @@ static void log_diags(const struct model *m)
 			  "line", line, "field", d->field ? d->field : "",
 			  "object", d->name ? d->name : "",
 			  "kind", d->kind ? d->kind : "", "error", d->msg,
-			  "kept", d->name ? "the object's last good version" :
-			  "the file's last good objects", NULL);
+			  "kept", !d->kind ? "the file's last good objects" :
+			  !d->field ? "the first definition" :
+			  "the object's last good version", NULL);
 	}
 }
 

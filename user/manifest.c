@@ -106,6 +106,13 @@ static int add_diag(struct model *m, const char *file, int line,
 	return 0;
 }
 
+int model_add_diag(struct model *m, const char *file, int line,
+		   const char *field, const char *msg, const char *kind,
+		   const char *ns, const char *name)
+{
+	return add_diag(m, file, line, field, msg, kind, ns, name);
+}
+
 /* A problem with field @field of the current object. */
 __attribute__((format(printf, 4, 5)))
 static void diag(struct dec *d, int line, const char *field,

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,20 +150,118 @@ int mf_scan(struct mf_dir *d)
 	return changed;
 }
 
-int mf_combine(const struct mf_dir *d, struct model *out)
+/* --- one definition per object ------------------------------------------ */
+
+struct dup_ctx {
+	const char *base;
+	size_t size;		/* of one element */
+};
+
+static struct dup_ctx dup_ctx;	/* qsort has no context argument */
+
+static const struct m_meta *meta_at(size_t i)
+{
+	/* Every object struct starts with its m_meta. */
+	return (const struct m_meta *)(dup_ctx.base + i * dup_ctx.size);
+}
+
+static int by_identity(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const struct m_meta *p = meta_at(x), *q = meta_at(y);
+	int c = strcmp(p->ns ? p->ns : "", q->ns ? q->ns : "");
+
+	if (!c)
+		c = strcmp(p->name, q->name);
+	return c ? c : (x > y) - (x < y);
+}
+
+/*
+ * Keep the first definition of each object (files in name order), drop
+ * the others from the combined view and say so: two versions of one
+ * object would otherwise both take part (two routes of one name).
+ */
+static int dedup(void *arr, size_t *n, size_t size, const char *kind,
+		 struct model *diags)
+{
+	size_t *idx = calloc(*n ? *n : 1, sizeof(*idx));
+	uint8_t *drop = calloc(*n ? *n : 1, 1);
+	size_t i, k = 0;
+	char msg[600];
+
+	if (!idx || !drop) {
+		free(idx);
+		free(drop);
+		return -ENOMEM;
+	}
+	dup_ctx.base = arr;
+	dup_ctx.size = size;
+	for (i = 0; i < *n; i++)
+		idx[i] = i;
+	qsort(idx, *n, sizeof(*idx), by_identity);
+	for (i = 1; i < *n; i++) {
+		const struct m_meta *first = meta_at(idx[i - 1]);
+		const struct m_meta *dup = meta_at(idx[i]);
+		size_t j = i - 1;
+
+		while (drop[idx[j]] && j)	/* the run's first one */
+			first = meta_at(idx[--j]);
+		if (strcmp(first->ns ? first->ns : "", dup->ns ? dup->ns : "") ||
+		    strcmp(first->name, dup->name))
+			continue;
+		drop[idx[i]] = 1;
+		snprintf(msg, sizeof(msg), "%s %s%s%s is also defined at %s:%d; "
+			 "this definition is ignored", kind,
+			 dup->ns ? dup->ns : "", dup->ns ? "/" : "", dup->name,
+			 first->where.file, first->where.line);
+		model_add_diag(diags, dup->where.file, dup->where.line, NULL,
+			       msg, kind, dup->ns, dup->name);
+	}
+	for (i = 0; i < *n; i++)
+		if (!drop[i])
+			memmove((char *)arr + k++ * size, (char *)arr + i * size,
+				size);
+	*n = k;
+	free(idx);
+	free(drop);
+	return 0;
+}
+
+#define DEDUP(m, arr, n, kind, diags)					\
+	dedup((m)->arr, &(m)->n, sizeof(*(m)->arr), kind, diags)
+
+static int dedup_all(struct model *m, struct model *diags)
+{
+	return DEDUP(m, namespaces, nnamespaces, "Namespace", diags) ||
+	       DEDUP(m, classes, nclasses, "GatewayClass", diags) ||
+	       DEDUP(m, gateways, ngateways, "Gateway", diags) ||
+	       DEDUP(m, routes, nroutes, "TLSRoute", diags) ||
+	       DEDUP(m, services, nservices, "Service", diags) ||
+	       DEDUP(m, slices, nslices, "EndpointSlice", diags) ||
+	       DEDUP(m, pods, npods, "Pod", diags) ||
+	       DEDUP(m, grants, ngrants, "ReferenceGrant", diags) ? -ENOMEM : 0;
+}
+
+int mf_combine(struct mf_dir *d, struct model *out)
 {
 	size_t i;
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	model_free(&d->dups);
 	for (i = 0; i < d->nfiles; i++) {
 		err = model_concat_shallow(out, &d->files[i].good);
-		if (err) {
-			model_free_shallow(out);
-			return err;
-		}
+		if (err)
+			goto fail;
 	}
-	return 0;
+	err = dedup_all(out, &d->dups);
+	if (!err)
+		err = model_concat_shallow(out, &d->dups);
+	if (!err)
+		return 0;
+fail:
+	model_free_shallow(out);
+	return err;
 }
 
 void mf_free(struct mf_dir *d)
@@ -176,4 +275,5 @@ void mf_free(struct mf_dir *d)
 	free(d->files);
 	d->files = NULL;
 	d->nfiles = 0;
+	model_free(&d->dups);
 }

@@ -28,6 +28,7 @@ struct mf_dir {
 	char *dir;
 	struct mf_file *files;
 	size_t nfiles;
+	struct model dups;	/* diags of the last mf_combine() */
 };
 
 /*
@@ -39,9 +40,10 @@ struct mf_dir {
 int mf_scan(struct mf_dir *d);
 
 /* Every file's objects and diags in one model, files in name order
- * (shallow: free it with model_free_shallow()). An object defined in two
- * files is not reported yet; lookups by name find the first file's. */
-int mf_combine(const struct mf_dir *d, struct model *out);
+ * (shallow: free it with model_free_shallow()). An object defined twice
+ * (in two files, or twice in one) keeps its first definition; each other
+ * one is left out with a diag naming both places. */
+int mf_combine(struct mf_dir *d, struct model *out);
 
 void mf_free(struct mf_dir *d);
 
