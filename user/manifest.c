@@ -1558,6 +1558,7 @@ static void dec_meta(struct dec *d, yaml_node_t *obj, const struct kind *k,
 {
 	yaml_node_t *md = f_map(d, obj, "", "metadata"), *labels;
 	char *ts = NULL;
+	long long gen = 0;
 	int r;
 
 	m->where.file = sdup(d, d->file);
@@ -1581,6 +1582,8 @@ static void dec_meta(struct dec *d, yaml_node_t *obj, const struct kind *k,
 		    "\"%s\" is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)",
 		    ts);
 	free(ts);
+	f_int(d, md, "metadata", "generation", 0, INT64_MAX, &gen);
+	m->generation = gen;
 	labels = f_map(d, md, "metadata", "labels");
 	if (labels)
 		dec_labels(d, labels, "metadata.labels", &m->labels,

@@ -47,6 +47,7 @@ struct m_meta {
 	char *ns;		/* "default" when the manifest has none */
 	char *name;
 	int64_t created;	/* creationTimestamp, Unix seconds; 0: absent */
+	int64_t generation;	/* metadata.generation; 0: absent */
 	struct m_label *labels;
 	size_t nlabels;
 	struct m_where where;
