@@ -197,7 +197,7 @@ bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
 	test-e2e test-agent vmtest
 
-demo: all $(BUILD)/dpctl $(BUILD)/hellos/.done
+demo: all
 	./scripts/demo.sh $(BUILD)
 
 clean:

@@ -1,116 +1,188 @@
 #!/usr/bin/env bash
-# `make demo`: snilb routing real TLS by SNI, in the kernel, on a topology
-# of network namespaces it builds and removes again:
+# `make demo`: `snilb agent` routing real TLS by SNI in the kernel, driven
+# by the Gateway API manifests of examples/, on a topology of network
+# namespaces it builds and removes again (also on Ctrl-C or an error):
 #
-#   client --- gateway (the BPF data plane; VIP 198.18.0.10) --- b1 b2 b3
+#   client --- gateway (agent + BPF data plane; VIPs 198.18.0.10,
+#                       2001:db8:100::10)
+#                |
+#                +-- b1  198.18.2.11  :8443 shop/www      :9443 checkout blue-1
+#                +-- b2  198.18.2.12  :8443 shop/api      :9443 checkout blue-2
+#                +-- b3  198.18.2.13  :8443 dev/preview   :9443 checkout green-1
+#                        (2001:db8:2::1x)  (IPv6)
 #
-# The agent that reads Gateway API manifests is the next piece (issue 4);
-# until then the routes come from a short script (tests/e2e/dpctl.c).
 # Usage: scripts/demo.sh BUILD_DIR
 set -euo pipefail
+export LC_ALL=C
 
 build=$(cd "${1:-build}" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
 e2e=$top/tests/e2e
-corpus=${CORPUS:-$top/../shared/corpus}
 pfx=sd$$
-work=$(mktemp -d /tmp/snilb-demo.XXXXXX)
-pids=()
-
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	"$e2e/topo.sh" down "$pfx"
-	rm -rf "$work"
-}
+vip4=198.18.0.10 vip6=2001:db8:100::10
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "make demo needs root (network namespaces, BPF)" >&2
 	exit 1
 fi
-trap cleanup EXIT
 
-say "The ClientHello parser on hellos captured just now from real clients"
-"$build/snilb" sni "$build"/hellos/*.bin | head -6 || true
-echo "..."
-if [ -d "$corpus/hello" ]; then
-	"$build/snilb" sni --kernel "$corpus/hello/zeek__tls13-ech__1.bin" \
-		"$corpus/hello/zeek__ssl-v2__1.bin" || true
-fi
+work=$(mktemp -d /tmp/snilb-demo.XXXXXX)
+man=$work/manifests
+pin=$work/bpffs/snilb
+pids=()
+mounted=
 
-say "Topology: client | gateway with the data plane | backends b1 b2 b3"
-"$e2e/topo.sh" up "$pfx"
-for b in b1 b2 b3; do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-		-nodes -days 1 -subj "/CN=$b" -keyout "$work/$b.key" \
-		-out "$work/$b.crt" 2>/dev/null
-	ip netns exec "$pfx-$b" python3 "$e2e/backend.py" --name "$b" \
-		--cert "$work/$b.crt" --key "$work/$b.key" >"$work/$b.log" 2>&1 &
-	pids+=($!)
-done
-cat >"$work/routes" <<EOF2
-snat 198.18.2.1
-snat 2001:db8:2::1
-listener 1 198.18.0.10 443
-listener 2 2001:db8:100::10 443
-backend 1 198.18.2.11 8443
-backend 2 198.18.2.12 8443
-backend 3 198.18.2.13 8443
-backend 4 2001:db8:2::11 8443
-set 1 1
-set 2 2
-set 3 3
-set 4 4
-set 5 2:1 3:1
-route 1 www.example.com 1 1
-route 1 *.example.com 2 2
-route 1 *.shop.example.com 3 3
-route 1 lb.example.com 4 5
-route 2 www.example.com 5 4
-attach g0
-attach br0
-EOF2
-sed 's/^/    /' "$work/routes"
-ip netns exec "$pfx-gw" "$build/dpctl" "$work/routes" >"$work/dp.log" 2>&1 &
-dp=$!
-pids+=("$dp")
-for _ in $(seq 50); do
-	grep -q ready "$work/dp.log" && grep -q listening "$work/b3.log" && break
-	sleep 0.1
-done
-
-get() {	# HOST [ADDR]
-	local out rc=0
-	out=$(at cli curl -sk --max-time 5 \
-		--resolve "$1:443:${2:-198.18.0.10}" "https://$1/" \
-		-w ' in %{time_total}s' 2>/dev/null) || rc=$?
-	if [ $rc -eq 0 ]; then echo "$out"; else echo "reset (curl exit $rc)"; fi
+say() { printf '\n\033[1m== %s\033[0m\n' "$1"; shift; [ $# -eq 0 ] || printf '   %s\n' "$@"; }
+at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
+snilb() {	# the CLI, in the gateway namespace, on the agent's state
+	local c=$1; shift
+	at gw "$build/snilb" "$c" --pin-path "$pin" \
+		--status-file "$work/status.json" "$@"
 }
-say "curl through the VIP: the backend that answers is named by the SNI"
-for h in www.example.com api.example.com cart.shop.example.com \
-	 WWW.EXAMPLE.COM unknown.example.org; do
-	printf '  %-24s -> %s\n' "$h" "$(get "$h" | tr -d '\n')"
+indent() { sed 's/^/    /'; }
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	say "Cleaning up: processes, namespaces, bpffs mount"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	"$e2e/topo.sh" down "$pfx" || true
+	[ -z "$mounted" ] || umount "$work/bpffs" || true
+	rm -rf "$work"
+	[ $rc -eq 0 ] && echo "   done" || echo "   done (demo exit $rc)"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_for() {	# FIXED-STRING FILE
+	for _ in $(seq 50); do
+		grep -qF -- "$1" "$2" && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$1' in $2:" >&2
+	cat "$2" >&2
+	return 1
+}
+
+say "Topology: client | gateway | backends b1 b2 b3, in namespaces $pfx-*" \
+    "Each backend is a TLS server with its own certificate (CN=its name)" \
+    "on 8443, and a second one on 9443 for the blue/green checkout Pods."
+"$e2e/topo.sh" up "$pfx"
+set -- b1 blue-1 b2 blue-2 b3 green-1
+while [ $# -gt 0 ]; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -days 1 -subj "/CN=$1" -keyout "$work/$1.key" \
+		-out "$work/$1.crt" 2>/dev/null
+	ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$1" \
+		--cert "$work/$1.crt" --key "$work/$1.key" >"$work/$1.log" 2>&1 &
+	pids+=($!)
+	ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$2" \
+		--port 9443 --cert "$work/$1.crt" --key "$work/$1.key" \
+		>"$work/$2.log" 2>&1 &
+	pids+=($!)
+	shift 2
 done
-printf '  %-24s -> %s\n' "www.example.com (IPv6)" \
-	"$(get www.example.com '[2001:db8:100::10]' | tr -d '\n')"
-echo "  lb.example.com, 10 times (set of b2 and b3, Maglev by client tuple):"
-for _ in $(seq 10); do printf ' %s' "$(get lb.example.com | sed 's/backend=//; s/ in.*//')"; done
+
+say "The manifests: a copy of $top/examples/" \
+    "(the demo edits the copy, never examples/ itself)"
+mkdir -p "$man"
+cp "$top"/examples/*.yaml "$man/"
+for f in "$man"/*.yaml; do
+	printf '    %-26s %s\n' "$(basename "$f")" \
+		"$(grep -h '^kind:' "$f" | sed 's/kind: //' | sort | uniq -c |
+		   awk '{printf "%s%s x%s", sep, $2, $1; sep = ", "}')"
+done
+echo "    hostnames: $(grep -h 'hostnames:' "$man"/*.yaml |
+	sed 's/.*\[\(.*\)\]/\1/' | tr -d '"' | paste -sd' ')"
+
+say "Starting the agent in the gateway namespace" \
+    "It loads the data plane, pins it under a bpffs of our own, attaches it" \
+    "to tc ingress of g0 and br0 and keeps the BPF maps equal to the manifests."
+mkdir -p "$work/bpffs"
+mount -t bpf bpf "$work/bpffs"
+mounted=1
+echo "    snilb agent --manifests $man --iface g0,br0 \\"
+echo "        --snat 198.18.2.1 --snat 2001:db8:2::1 --pin-path $pin"
+ip netns exec "$pfx-gw" "$build/snilb" agent --manifests "$man" \
+	--iface g0,br0 --snat 198.18.2.1 --snat 2001:db8:2::1 \
+	--pin-path "$pin" --status-file "$work/status.json" \
+	>"$work/agent.log" 2>&1 &
+agent=$!
+pids+=("$agent")
+wait_for 'msg="agent running"' "$work/agent.log"
+for b in b1 b2 b3 blue-1 blue-2 green-1; do wait_for listening "$work/$b.log"; done
+echo "    agent log:"
+sed 's/^ts=[^ ]* //' "$work/agent.log" | indent
+
+get() {	# HOST [ADDR] -> "backend=NAME in Ns", or the reset
+	local out rc=0
+	out=$(at cli curl -sk --max-time 5 --resolve "$1:443:${2:-$vip4}" \
+		"https://$1/" -w ' in %{time_total}s' 2>/dev/null) || rc=$?
+	if [ $rc -eq 0 ]; then echo "$out" | tr -d '\n'
+	else echo "reset by the gateway (curl exit $rc)"; fi
+}
+say "curl through the VIP: the SNI picks the backend" \
+    "(a.dev.example.com's only endpoint is IPv6: through the IPv4 VIP it is" \
+    " reset, there is no cross-family NAT)"
+while read -r h addr; do
+	printf '    %-42s -> %s\n' "$h via $addr" "$(get "$h" "$addr")"
+done <<EOF2
+www.example.com $vip4
+api.example.com $vip4
+checkout.example.com $vip4
+a.dev.example.com [$vip6]
+a.dev.example.com $vip4
+unknown.example.com $vip4
+EOF2
+echo "    the certificate the client sees for api.example.com:" \
+	"$(at cli openssl s_client -connect $vip4:443 -servername \
+	   api.example.com </dev/null 2>/dev/null | grep -m1 '^subject')"
+
+say "snilb routes: what the agent programmed, with the kernel's counters"
+snilb routes | indent
+
+say "Blue/green: a long download from checkout.example.com (on blue) ..."
+at cli curl -sk --max-time 60 --limit-rate 5M \
+	--resolve checkout.example.com:443:$vip4 -D "$work/dl.h" \
+	-o "$work/dl.body" "https://checkout.example.com/bytes/$((40 * 1048576))" &
+dl=$!
+pids+=("$dl")
+sleep 1
+echo "    40 MB at 5 MB/s, running; snilb flows:"
+snilb flows --route store/checkout | indent
+printf '    5 new connections:'
+for _ in 1 2 3 4 5; do printf ' %s' "$(get checkout.example.com | sed 's/backend=//; s/ in.*//')"; done
 echo
 
-say "The certificate the client sees is the backend's own"
-at cli openssl s_client -connect 198.18.0.10:443 -servername \
-	cart.shop.example.com </dev/null 2>/dev/null | grep -m1 '^subject'
+say "... and the cutover: spec.selector.color of Service store/checkout" \
+    "edited from blue to green in 30-store-bluegreen.yaml"
+n=$(grep -c 'msg=synced' "$work/agent.log" || true)
+t0=$(date +%s%N)
+sed -i 's/^    color: blue$/    color: green/' "$man/30-store-bluegreen.yaml"
+grep -n -B2 '^    color: green$' "$man/30-store-bluegreen.yaml" | indent
+for _ in $(seq 50); do
+	[ "$(grep -c 'msg=synced' "$work/agent.log")" -gt "$n" ] && break
+	sleep 0.02
+done
+echo "    agent, $((($(date +%s%N) - t0) / 1000000)) ms after the edit:"
+grep 'msg=synced' "$work/agent.log" | tail -1 | sed 's/^ts=[^ ]* //' | indent
+printf '    5 new connections:'
+for _ in 1 2 3 4 5; do printf ' %s' "$(get checkout.example.com | sed 's/backend=//; s/ in.*//')"; done
+echo
+echo "    snilb routes: checkout.example.com now has the green set"
+snilb routes | grep -E 'LISTENER|checkout' | indent
+echo "    snilb flows: the download is still on its blue backend (:9443 of .11 or .12)"
+snilb flows --route store/checkout | indent
 
-say "A 50 MB download through a spliced connection, checked"
-at cli curl -sk --resolve www.example.com:443:198.18.0.10 -D "$work/h" \
-	-o "$work/body" https://www.example.com/bytes/52428800 \
-	-w '  %{size_download} bytes in %{time_total}s\n'
-echo "  sha256 sent: $(sed -n 's/^X-SHA256: *\([0-9a-f]*\).*/\1/p' "$work/h" | tr -d '\r')"
-echo "  sha256 got:  $(sha256sum "$work/body" | cut -d' ' -f1)"
+say "The download started on blue finishes there, byte for byte"
+wait "$dl"
+echo "    answered by: $(sed -n 's/^X-Backend: *\([^[:space:]]*\).*/\1/p' "$work/dl.h")," \
+	"$(stat -c %s "$work/dl.body") bytes"
+echo "    sha256 sent: $(sed -n 's/^X-SHA256: *\([0-9a-f]*\).*/\1/p' "$work/dl.h")"
+echo "    sha256 got:  $(sha256sum "$work/dl.body" | cut -d' ' -f1)"
 
-say "The data plane's counters"
-kill -USR1 "$dp"
-sleep 0.3
-grep '^stat' "$work/dp.log" | awk '$3 != 0 {printf "  %-14s %s\n", $2, $3}'
+say "snilb stats: per-route counters from the kernel"
+snilb stats | sed -n '/^ROUTE/,$p' | indent
