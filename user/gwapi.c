@@ -343,6 +343,7 @@ static int add_gateway(const struct model *m, const struct m_gateway *gw,
 	(void)m;
 	if (!gs)
 		return -ENOMEM;
+	gs->src = gw;
 	snprintf(gs->ns, sizeof(gs->ns), "%s", gw->meta.ns);
 	snprintf(gs->name, sizeof(gs->name), "%s", gw->meta.name);
 	snprintf(gs->class_name, sizeof(gs->class_name), "%s", gw->class);
@@ -902,6 +903,7 @@ static int add_route(const struct model *m, const char *controller,
 		gp = PUSH(r->parents, r->nparents);
 		if (!gp)
 			return -ENOMEM;
+		gp->ref = &rt->parents[i];
 		snprintf(gp->gateway, sizeof(gp->gateway), "%s/%s",
 			 or(rt->parents[i].ns, rt->meta.ns),
 			 rt->parents[i].name);

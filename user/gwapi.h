@@ -57,6 +57,7 @@ struct gw_ref {
 };
 
 struct gw_parent {
+	const struct m_parent_ref *ref;	/* as the route wrote it */
 	char gateway[GW_NAME_MAX];	/* ns/name */
 	char section[64];		/* "" when the ref names none */
 	struct gw_cond conds[2];	/* Accepted, ResolvedRefs */
@@ -95,6 +96,7 @@ struct gw_listener_status {
 };
 
 struct gw_gateway_status {
+	const struct m_gateway *src;
 	char ns[64], name[GW_NAME_MAX];
 	char class_name[GW_NAME_MAX];
 	struct gw_cond conds[2];	/* Accepted, Programmed */

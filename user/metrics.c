@@ -346,10 +346,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 			     "GET /metrics\n", 13, MHD_RESPMEM_PERSISTENT,
 			     "text/plain");
+	/* Probes for a kubelet: alive while the server answers; ready once
+	 * the agent programmed the data plane from a complete input. */
+	if (!strcmp(url, "/healthz"))
+		return reply(conn, MHD_HTTP_OK, "ok\n", 3,
+			     MHD_RESPMEM_PERSISTENT, "text/plain");
+	if (!strcmp(url, "/readyz")) {
+		if (s->src->ready && !s->src->ready(s->src->ctx))
+			return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "not synced yet\n", 15,
+				     MHD_RESPMEM_PERSISTENT, "text/plain");
+		return reply(conn, MHD_HTTP_OK, "ok\n", 3,
+			     MHD_RESPMEM_PERSISTENT, "text/plain");
+	}
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND,
-			     "not found: try /metrics\n", 24,
-			     MHD_RESPMEM_PERSISTENT, "text/plain");
+			     "not found: try /metrics, /healthz, /readyz\n",
+			     43, MHD_RESPMEM_PERSISTENT, "text/plain");
 	return scrape(conn, s->src);
 }
 

@@ -32,6 +32,8 @@ struct metrics_source {
 	 * thread, once per scrape: take whatever lock guards it.
 	 */
 	json_t *(*snapshot)(void *ctx);
+	/* /readyz: 200 when it returns non-zero (NULL: always). */
+	int (*ready)(void *ctx);
 	void *ctx;
 };
 
