@@ -82,6 +82,12 @@ $(BUILD)/test_manifests: tests/unit/test_manifests.c user/manifests.c \
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifests.c user/manifests.c \
 		user/manifest.c -o $@ -lcmocka -lyaml
 
+$(BUILD)/test_kstatus: tests/unit/test_kstatus.c user/kstatus.c user/lease.c \
+		user/gwapi.c user/manifest.c user/log.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_kstatus.c user/kstatus.c \
+		user/lease.c user/gwapi.c user/manifest.c user/log.c -o $@ \
+		-lcmocka -lyaml -ljansson
+
 $(BUILD)/test_kdiff: tests/bpf/kdiff.c user/hello.c user/kparse.c \
 		tests/unit/hello_builder.h $(HDRS) $(SKELS) | deps $(BUILD)
 	$(CC) $(CFLAGS) tests/bpf/kdiff.c user/hello.c user/kparse.c \
@@ -108,12 +114,14 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_gwapi $(BUILD)/test_inspect \
-		$(BUILD)/test_manifests $(BUILD)/hellos/.done
+		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
+		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
 	$(BUILD)/test_gwapi
 	$(BUILD)/test_inspect
 	$(BUILD)/test_manifests
+	$(BUILD)/test_kstatus
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb
