@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD) \
 	    -DSNILB_VERSION='"$(VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -ljansson -lyaml -lpthread -lmicrohttpd
+LDLIBS   := -lbpf -lelf -lz -ljansson -lyaml -lpthread -lmicrohttpd -lcurl
 # BPF: plain uapi headers (Debian keeps asm/ under the multiarch dir).
 BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 # Tests and the fuzzer run under ASan/UBSan so an out-of-bounds read in the
@@ -27,7 +27,7 @@ USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
 	    user/dataplane.c user/maglev.c user/kver.c user/gc.c \
 	    user/pinned.c user/cmd_inspect.c user/metrics.c \
 	    user/agent.c user/manifest.c user/manifests.c user/gwapi.c \
-	    user/sync.c user/status.c user/log.c
+	    user/sync.c user/status.c user/log.c user/kube.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -161,6 +161,13 @@ $(BUILD)/dp_ns: tests/bench/dp_ns.c user/dataplane.c user/maglev.c \
 
 $(BUILD)/stream: tests/bench/stream.c tests/unit/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/stream.c -o $@ -lpthread
+
+# user/kube.c on its own against an API server (tests/kube/kubewatch.c):
+# prints object counts and routes on every change. Not part of make check.
+$(BUILD)/kubewatch: tests/kube/kubewatch.c user/kube.c user/manifest.c \
+		user/log.c $(HDRS) | deps $(BUILD)
+	$(CC) $(CFLAGS) tests/kube/kubewatch.c user/kube.c user/manifest.c \
+		user/log.c -o $@ -ljansson -lyaml -lcurl -lpthread
 
 $(BUILD)/sink: tests/bench/sink.c | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/sink.c -o $@ -lpthread

@@ -23,6 +23,8 @@ PKGS=(
 	libmicrohttpd-dev
 	# libyaml: the agent reads Gateway API manifests (user/manifest.c)
 	libyaml-dev
+	# libcurl: the agent lists and watches the Kubernetes API (user/kube.c)
+	libcurl4-openssl-dev
 	libclang-rt-14-dev
 	pkg-config
 	iproute2
