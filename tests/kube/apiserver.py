@@ -512,6 +512,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 self.send_text(200, "ok")
                 return
             if not self.authenticate():
+                self.verb = "unauthenticated"
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             accept = self.headers.get("Accept") or "*/*"
             if not any(a in accept for a in ("json", "*/*", "application/*")):

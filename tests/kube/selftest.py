@@ -509,6 +509,41 @@ def test_lease(env):
     check(code == 200 and code2 == 404, "DELETE lease", (code, code2))
 
 
+def test_faults(env):
+    env.ctl("POST", "/config", {"inject": [{"verb": "list", "code": 429,
+                                            "path_regex": "tlsroutes$",
+                                            "count": 1, "retry_after": 1}],
+                                "forbid": [{"verb": "patch",
+                                            "resource": "tlsroutes/status"}]})
+    code, body, r = env.api("GET", GWP + "/v1/tlsroutes")
+    code2, _, _ = env.api("GET", GWP + "/v1/tlsroutes")
+    check(code == 429 and r.getheader("Retry-After") == "1" and
+          body.get("reason") == "TooManyRequests" and code2 == 200,
+          "/config inject: one 429 with Retry-After", (code, code2, body))
+    code, body, _ = env.api("PATCH", GWP + "/v1/namespaces/t1/tlsroutes/st/"
+                            "status", {"status": {}})
+    check(code == 403 and body.get("reason") == "Forbidden",
+          "/config forbid: 403 Forbidden Status", (code, body))
+    env.ctl("POST", "/config", {"inject": [], "forbid": []})
+    # a big status body by client certificate: curl sends Expect: 100-continue
+    big = {"status": {"parents": [{"controllerName": "snilb.io/x",
+                                   "parentRef": {"name": "gw"},
+                                   "conditions": [{"type": "Accepted",
+                                                   "status": "True",
+                                                   "message": "x" * 4000}]}]}}
+    code, body = env.curl("--cert", os.path.join(env.certs, "client.crt"),
+                          "--key", os.path.join(env.certs, "client.key"),
+                          "-X", "PATCH", "-H", "Content-Type: "
+                          "application/merge-patch+json", "--data-binary",
+                          json.dumps(big), env.url(
+                              GWP + "/v1/namespaces/t1/tlsroutes/st/status"))
+    last = env.ctl("GET", "/status-writes")[-1]
+    check(code == 200 and last["identity"] == "cert:snilb-agent" and
+          last["user_agent"].startswith("curl/"),
+          "status PATCH by client cert (4 KB, Expect: 100-continue)",
+          (code, last))
+
+
 def test_keepalive(env):
     c = env.conn()
     env.api("GET", "/api", conn=c)
@@ -622,7 +657,7 @@ def main():
     env = Env()
     try:
         for t in (test_discovery, test_auth, test_list, test_watch, test_410,
-                  test_status, test_lease, test_keepalive, test_crd,
+                  test_status, test_lease, test_faults, test_keepalive, test_crd,
                   test_requests, test_token_rotation, test_down_up):
             try:
                 t(env)
