@@ -27,6 +27,8 @@ suite "data plane, BPF_PROG_TEST_RUN" ./tests/in-netns.sh "$build/test_dataplane
 suite "snilb sni --kernel on the corpus" ./tests/corpus.sh "$build/snilb"
 suite "end to end, real TLS through the data plane" \
 	env E2E_SEQ=200 E2E_CONC=50 ./tests/e2e/run.sh "$build"
+suite "the agent: manifests to the data plane, real TLS" \
+	./tests/e2e/agent.sh "$build"
 
 echo "vm suites on $(uname -r): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
