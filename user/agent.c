@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
@@ -30,6 +31,9 @@
 #include "dataplane.h"
 #include "gc.h"
 #include "gwapi.h"
+#include "kstatus.h"
+#include "kube.h"
+#include "lease.h"
 #include "log.h"
 #include "maglev.h"
 #include "manifest.h"
@@ -44,21 +48,34 @@
 
 static const char agent_usage[] =
 "Usage: snilb agent --manifests DIR --iface IF[,IF...] --snat ADDR [OPTIONS]\n"
+"       snilb agent --kubeconfig PATH|--in-cluster --iface IF... --snat ADDR\n"
 "\n"
 "Load the data plane (or adopt the one pinned under --pin-path), attach it\n"
-"to the interfaces and keep its maps equal to the Gateway API objects in\n"
-"DIR: GatewayClass, Gateway, TLSRoute, Service, EndpointSlice, Pod,\n"
-"ReferenceGrant and Namespace, as multi-document YAML files (*.yaml,\n"
-"*.yml, *.json; the directory only, not below it). Edits reach the kernel\n"
-"within a second. A bad file or object is reported (file, line, field)\n"
-"and the last good version of what it held stays in force.\n"
+"to the interfaces and keep its maps equal to the Gateway API objects:\n"
+"GatewayClass, Gateway, TLSRoute, Service, EndpointSlice, Pod,\n"
+"ReferenceGrant and Namespace, read from\n"
+"  - DIR: multi-document YAML files (*.yaml, *.yml, *.json; the directory\n"
+"    only, not below it). Edits reach the kernel within a second. A bad\n"
+"    file or object is reported (file, line, field) and the last good\n"
+"    version of what it held stays in force; or\n"
+"  - the Kubernetes API server (list+watch). One agent per cluster, elected\n"
+"    with a Lease, writes the routes' and Gateways' status back.\n"
 "\n"
 "The agent runs in the foreground and logs one line per event. Stopping it\n"
 "(even kill -9) leaves the data plane attached and routing; a new agent\n"
 "adopts it without dropping a flow. 'snilb detach' removes it.\n"
 "\n"
 "Options:\n"
-"  -m, --manifests DIR       the manifest directory (required)\n"
+"  -m, --manifests DIR       the manifest directory\n"
+"      --kubeconfig PATH     watch the API server of PATH's current context\n"
+"      --in-cluster          watch the API server of the pod's cluster\n"
+"                            (service account token and CA)\n"
+"      --node-name NAME      this agent's identity in the Lease (default\n"
+"                            $NODE_NAME, else the host name)\n"
+"      --lease-namespace NS  where the status Lease lives (default the pod's\n"
+"                            namespace in-cluster, else snilb-system)\n"
+"      --lease-name NAME     (default snilb-status-writer)\n"
+"      --no-status           never write status to the API server\n"
 "  -i, --iface IF[,IF...]    interfaces to attach to: where clients and\n"
 "                            backends are reached (required)\n"
 "  -s, --snat ADDR           the node's address towards the backends, one\n"
@@ -68,7 +85,8 @@ static const char agent_usage[] =
 "      --status-file PATH    where the status is written for the CLI\n"
 "                            (default /run/snilb/status.json)\n"
 "      --metrics-listen ADDR:PORT\n"
-"                            serve Prometheus text at /metrics\n"
+"                            serve Prometheus text at /metrics, and\n"
+"                            /healthz, /readyz (ready once synced)\n"
 "                            (e.g. 127.0.0.1:9090 or [::1]:9090)\n"
 "      --controller-name NAME\n"
 "                            GatewayClass controllerName to serve\n"
@@ -94,6 +112,8 @@ static const char agent_usage[] =
 struct agent_opts {
 	const char *manifests, *pin_path, *status_file, *metrics_listen;
 	const char *controller;
+	const char *kubeconfig, *node_name, *lease_ns, *lease_name;
+	int in_cluster, no_status;
 	char *ifnames[16];
 	size_t nifaces;
 	struct snilb_config cfg;
@@ -113,6 +133,14 @@ struct agent {
 	pthread_mutex_t lock;
 	struct pinned *pinned;		/* for /metrics */
 	struct metrics_server *metrics;
+	volatile int ready;		/* synced from a complete input */
+	/* the Kubernetes source */
+	struct kube *kube;
+	int kube_fd;			/* eventfd: the store changed */
+	struct lease lease;
+	struct kstatus_cache *kcache;
+	uint64_t kcache_since;
+	char node[256];
 };
 
 static uint64_t mono_ns(void)
@@ -186,6 +214,8 @@ static int add_ifaces(struct agent_opts *o, char *list)
 enum {
 	OPT_PIN = 256, OPT_STATUS, OPT_METRICS, OPT_CONTROLLER, OPT_LOGFMT,
 	OPT_HELLO_TO, OPT_IDLE_TO, OPT_CAP, OPT_MAGLEV, OPT_DEBOUNCE, OPT_CHECK,
+	OPT_KUBECONFIG, OPT_IN_CLUSTER, OPT_NODE, OPT_LEASE_NS, OPT_LEASE_NAME,
+	OPT_NO_STATUS,
 };
 
 static const struct option agent_longopts[] = {
@@ -203,6 +233,12 @@ static const struct option agent_longopts[] = {
 	{ "maglev-size", required_argument, NULL, OPT_MAGLEV },
 	{ "debounce", required_argument, NULL, OPT_DEBOUNCE },
 	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+	{ "in-cluster", no_argument, NULL, OPT_IN_CLUSTER },
+	{ "node-name", required_argument, NULL, OPT_NODE },
+	{ "lease-namespace", required_argument, NULL, OPT_LEASE_NS },
+	{ "lease-name", required_argument, NULL, OPT_LEASE_NAME },
+	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -220,6 +256,12 @@ static int parse_opt(struct agent_opts *o, int c, char *arg)
 	case OPT_METRICS: o->metrics_listen = arg; return 0;
 	case OPT_CONTROLLER: o->controller = arg; return 0;
 	case OPT_CHECK: o->check = 1; return 0;
+	case OPT_KUBECONFIG: o->kubeconfig = arg; return 0;
+	case OPT_IN_CLUSTER: o->in_cluster = 1; return 0;
+	case OPT_NODE: o->node_name = arg; return 0;
+	case OPT_LEASE_NS: o->lease_ns = arg; return 0;
+	case OPT_LEASE_NAME: o->lease_name = arg; return 0;
+	case OPT_NO_STATUS: o->no_status = 1; return 0;
 	case OPT_LOGFMT:
 		if (!strcmp(arg, "json"))
 			log_set_format(LOG_JSON);
@@ -285,12 +327,17 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			argv[optind]);
 		return -1;
 	}
-	if (!o->manifests) {
-		fprintf(stderr, "snilb agent: --manifests DIR is required\n");
+	if (!!o->manifests + !!o->kubeconfig + o->in_cluster != 1) {
+		fprintf(stderr, "snilb agent: one source: --manifests DIR, "
+			"--kubeconfig PATH or --in-cluster\n");
 		return -1;
 	}
-	if (o->check)
-		return 0;
+	if (o->check) {
+		if (o->manifests)
+			return 0;
+		fprintf(stderr, "snilb agent: --check reads --manifests\n");
+		return -1;
+	}
 	if (!o->nifaces || !(o->snat4 || o->snat6)) {
 		fprintf(stderr, "snilb agent: --iface and --snat are "
 			"required\n");
@@ -383,14 +430,24 @@ static void log_sync(const struct sync_result *res, const struct gw_out *out,
 
 /* Rescan, recompute and apply. On any failure the maps keep their last
  * good content (see sync.h for the order). */
-static int agent_sync(struct agent *a, int force)
+/* The objects, from the directory or the API server. 1: a model to
+ * evaluate (*@owned: free it with model_free()), 0: nothing new. */
+static int read_input(struct agent *a, int force, struct model *m,
+		      int *owned)
 {
-	uint64_t t0 = mono_ns();
-	struct sync_result res = {};
-	struct model m;
-	struct gw_out out;
-	int changed = mf_scan(&a->mf), err;
+	int changed, err;
 
+	*owned = a->kube != NULL;
+	if (a->kube) {
+		/* Never program a partial picture: before every kind was
+		 * listed once, an empty table would delete live routes. */
+		if (!kube_synced(a->kube))
+			return 0;
+		memset(m, 0, sizeof(*m));
+		err = kube_model(a->kube, m);
+		return err ? err : 1;
+	}
+	changed = mf_scan(&a->mf);
 	if (changed < 0) {
 		log_event("error", "cannot read the manifest directory", "dir",
 			  a->o->manifests, "error", strerror(-changed), "kept",
@@ -400,14 +457,47 @@ static int agent_sync(struct agent *a, int force)
 	}
 	if (!changed && !force)
 		return 0;
-	err = mf_combine(&a->mf, &m);
-	if (err)
+	err = mf_combine(&a->mf, m);
+	return err ? err : 1;
+}
+
+static void write_status(struct agent *a, const struct model *m,
+			 const struct gw_out *out)
+{
+	struct kstatus_result res;
+	char n[3][16];
+
+	if (!a->kube || a->o->no_status || !a->lease.held)
+		return;
+	kstatus_write(a->kube, a->kcache, m, out, a->o->controller,
+		      kube_tlsroute_version(a->kube), &res);
+	if (!res.written && !res.failed)
+		return;
+	snprintf(n[0], 16, "%u", res.written);
+	snprintf(n[1], 16, "%u", res.unchanged);
+	snprintf(n[2], 16, "%u", res.failed);
+	log_event(res.failed ? "warn" : "info", "status written", "written",
+		  n[0], "unchanged", n[1], "failed", n[2], "error", res.err,
+		  NULL);
+}
+
+/* Read, evaluate and apply. On any failure the maps keep their last good
+ * content (see sync.h for the order). */
+static int agent_sync(struct agent *a, int force)
+{
+	uint64_t t0 = mono_ns();
+	struct sync_result res = {};
+	struct model m;
+	struct gw_out out;
+	int owned, err = read_input(a, force, &m, &owned);
+
+	if (err <= 0)
 		return err;
 	err = gw_compute(&m, a->o->controller, a->o->cfg.maglev_size, &out);
 	if (err) {
-		log_event("error", "cannot evaluate the manifests", "error",
+		log_event("error", "cannot evaluate the objects", "error",
 			  strerror(-err), "kept", "the current tables", NULL);
-		model_free_shallow(&m);
+		owned ? model_free(&m) : model_free_shallow(&m);
 		return err;
 	}
 	log_diags(&m);
@@ -422,6 +512,7 @@ static int agent_sync(struct agent *a, int force)
 				  "its previous backends", NULL);
 		} else {
 			log_sync(&res, &out, mono_ns() - t0);
+			a->ready = 1;
 		}
 		snprintf(a->last_error, sizeof(a->last_error), "%s", res.err);
 	} else if (sync_dry(&a->sync, &out)) {
@@ -429,9 +520,10 @@ static int agent_sync(struct agent *a, int force)
 	}
 	a->ag.last_sync = wall();
 	publish(a, status_build(&a->ag, &m, &out, &a->sync));
+	write_status(a, &m, &out);
 	err = m.ndiags ? -EINVAL : err;
 	gw_out_free(&out);
-	model_free_shallow(&m);
+	owned ? model_free(&m) : model_free_shallow(&m);
 	return err;
 }
 
@@ -538,6 +630,11 @@ static json_t *snapshot(void *ctx)
 	return st;
 }
 
+static int is_ready(void *ctx)
+{
+	return ((struct agent *)ctx)->ready;
+}
+
 static int start_metrics(struct agent *a)
 {
 	static struct metrics_source src;
@@ -553,6 +650,7 @@ static int start_metrics(struct agent *a)
 	}
 	src.pinned = a->pinned;
 	src.snapshot = snapshot;
+	src.ready = is_ready;
 	src.ctx = a;
 	a->metrics = metrics_start(a->o->metrics_listen, &src, err,
 				   sizeof(err));
@@ -566,7 +664,28 @@ static int start_metrics(struct agent *a)
 	return 0;
 }
 
-static void tick(struct agent *a)
+#define KCACHE_TTL_NS	(60ull * 1000000000ull)
+
+/*
+ * The Lease, every other second. A new leader, and every leader once a
+ * minute, forgets what it believes is written and checks every object's
+ * status again (someone may have edited it).
+ */
+static void lease_round(struct agent *a, uint64_t now)
+{
+	int was = a->lease.held;
+
+	if (a->o->no_status || !lease_tick(a->kube, &a->lease, now))
+		return;
+	if (was && now - a->kcache_since < KCACHE_TTL_NS)
+		return;
+	kstatus_cache_free(a->kcache);
+	a->kcache = kstatus_cache_new();
+	a->kcache_since = now;
+	agent_sync(a, 1);
+}
+
+static void tick(struct agent *a, uint64_t n)
 {
 	struct gc_result gr;
 	uint64_t now = mono_ns();
@@ -574,6 +693,12 @@ static void tick(struct agent *a)
 	if (dp_gc(a->dp, now, &gr))
 		log_event("warn", "flow table walk failed", NULL);
 	sync_reclaim(&a->sync, now, RECLAIM_GRACE_NS);
+	if (a->kube && n % 2 == 0)
+		lease_round(a, now);
+	/* Every 5th tick, a rescan of the directory: an event can be lost
+	 * (directory replaced, queue overflow). */
+	if (!a->kube && n % 5 == 0)
+		agent_sync(a, 0);
 }
 
 static int setup_fds(struct agent *a, int *ifd, int *sfd)
@@ -587,6 +712,10 @@ static int setup_fds(struct agent *a, int *ifd, int *sfd)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	*sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (a->kube) {
+		*ifd = a->kube_fd;
+		return *sfd < 0 ? -errno : 0;
+	}
 	*ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (*sfd < 0 || *ifd < 0 ||
 	    inotify_add_watch(*ifd, a->o->manifests, IN_CLOSE_WRITE |
@@ -615,7 +744,7 @@ static void drain(int fd)
  */
 static int run(struct agent *a, int ifd, int sfd)
 {
-	uint64_t next_tick = mono_ns(), first = 0, last = 0, now;
+	uint64_t next_tick = mono_ns(), first = 0, last = 0, now, ticks = 0;
 	uint64_t quiet = a->o->debounce_ms * 1000000ull;
 	struct pollfd p[2] = { { .fd = ifd, .events = POLLIN },
 			       { .fd = sfd, .events = POLLIN } };
@@ -655,14 +784,52 @@ static int run(struct agent *a, int ifd, int sfd)
 			agent_sync(a, 0);
 		}
 		if (now >= next_tick) {
-			tick(a);
-			/* Every 5th tick, a rescan: an event can be lost
-			 * (directory replaced, overflow). */
-			if ((next_tick / 1000000000ull) % 5 == 0)
-				agent_sync(a, 0);
+			tick(a, ++ticks);
 			next_tick = now + 1000000000ull;
 		}
 	}
+}
+
+static void identity(struct agent *a)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (a->o->node_name)
+		snprintf(a->node, sizeof(a->node), "%s", a->o->node_name);
+	else if (env && *env)
+		snprintf(a->node, sizeof(a->node), "%s", env);
+	else if (gethostname(a->node, sizeof(a->node) - 1))
+		snprintf(a->node, sizeof(a->node), "snilb-%d", (int)getpid());
+}
+
+static int start_kube(struct agent *a)
+{
+	struct kube_config kc = { .kubeconfig = a->o->kubeconfig };
+	char err[512];
+
+	if (!a->o->kubeconfig && !a->o->in_cluster)
+		return 0;
+	a->kube_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->kube_fd < 0)
+		return -errno;
+	a->kube = kube_start(&kc, a->kube_fd, err, sizeof(err));
+	if (!a->kube) {
+		log_event("error", "cannot reach the Kubernetes API", "error",
+			  err, NULL);
+		return -EINVAL;
+	}
+	identity(a);
+	a->lease.identity = a->node;
+	a->lease.name = a->o->lease_name ? a->o->lease_name :
+			"snilb-status-writer";
+	a->lease.ns = a->o->lease_ns ? a->o->lease_ns :
+		      kube_namespace(a->kube) ? kube_namespace(a->kube) :
+		      "snilb-system";
+	a->lease.duration_s = 15;
+	a->kcache = kstatus_cache_new();
+	log_event("info", "watching the Kubernetes API", "identity", a->node,
+		  "lease", a->lease.name, "lease_namespace", a->lease.ns, NULL);
+	return 0;
 }
 
 static int check_only(struct agent *a)
@@ -690,7 +857,8 @@ int cmd_agent(int argc, char **argv)
 	}
 	a.mf.dir = (char *)o.manifests;
 	a.ag.started = wall();
-	a.ag.manifests = o.manifests;
+	a.ag.manifests = o.manifests ? o.manifests : o.kubeconfig ?
+			 o.kubeconfig : "in-cluster";
 	a.ag.pin_path = o.pin_path;
 	a.ag.controller = o.controller;
 	a.ag.last_error = a.last_error;
@@ -698,7 +866,7 @@ int cmd_agent(int argc, char **argv)
 	a.ag.nifaces = o.nifaces;
 	if (o.check)
 		return check_only(&a);
-	if (open_dataplane(&a))
+	if (open_dataplane(&a) || start_kube(&a))
 		return 1;
 	err = agent_sync(&a, 1);
 	if (err && err != -EINVAL)	/* -EINVAL: bad objects, reported */
@@ -706,10 +874,16 @@ int cmd_agent(int argc, char **argv)
 			  a.last_error, NULL);
 	if (attach_all(&a) || start_metrics(&a) || setup_fds(&a, &ifd, &sfd))
 		return 1;
-	log_event("info", "agent running", "manifests", o.manifests, NULL);
+	log_event("info", "agent running", "source", o.manifests ? o.manifests :
+		  o.kubeconfig ? o.kubeconfig : "in-cluster", NULL);
 	sig = run(&a, ifd, sfd);
 	log_event("info", "stopping; the data plane stays attached",
 		  "signal", strsignal(sig), NULL);
+	if (a.kube) {
+		lease_release(a.kube, &a.lease);
+		kube_stop(a.kube);
+		kstatus_cache_free(a.kcache);
+	}
 	metrics_stop(a.metrics);
 	pinned_close(a.pinned);
 	sync_free(&a.sync);
