@@ -229,6 +229,8 @@ struct kind {
 	long backoff_ms;
 	unsigned int seed;
 	int warned_missing, warned_code;
+	unsigned int failures;	/* in a row, for the log */
+	long failed_code;	/* the last one logged */
 	/* The watch stream being read. */
 	struct buf line;
 	struct buf errbody;
@@ -1166,6 +1168,8 @@ static long do_list(struct kind *kd, char *err, size_t errlen)
 
 /* --- watch ------------------------------------------------------------ */
 
+static void succeeded(struct kind *kd);
+
 static void set_rv(struct kind *kd, json_t *obj)
 {
 	const char *rv = jstr(json_object_get(obj, "metadata"),
@@ -1255,6 +1259,8 @@ static size_t on_watch_data(char *p, size_t sz, size_t nm, void *arg)
 	}
 	if (buf_add(&kd->line, p, n))
 		return 0;
+	if (!kd->events && kd->failures)
+		succeeded(kd);
 	while ((nl = memchr(kd->line.p + start, '\n',
 			    kd->line.len - start))) {
 		size_t len = (size_t)(nl - (kd->line.p + start));
@@ -1424,7 +1430,11 @@ static void log_failure(struct kind *kd, const char *what, long code,
 		  "error", err, "retry_ms", rt, NULL);
 }
 
-/* What to do after a failed list or watch: the milliseconds to wait. */
+/*
+ * What to do after a failed list or watch: the milliseconds to wait. An
+ * outage is logged at its first failure, when the status changes and
+ * every tenth failure, not at every retry of every kind.
+ */
 static long failed(struct kind *kd, const char *what, long code,
 		   const char *err)
 {
@@ -1443,8 +1453,25 @@ static long failed(struct kind *kd, const char *what, long code,
 		return SLOW_MS;
 	}
 	ms = backoff(kd);
-	log_failure(kd, what, code, err, ms, code ? "warn" : "error");
+	if (kd->failures++ % 10 == 0 || code != kd->failed_code)
+		log_failure(kd, what, code, err, ms, code ? "warn" : "error");
+	kd->failed_code = code;
 	return ms;
+}
+
+/* A list or watch worked: the next failure starts from the shortest wait. */
+static void succeeded(struct kind *kd)
+{
+	char n[16];
+
+	if (kd->failures) {
+		snprintf(n, sizeof(n), "%u", kd->failures);
+		log_event("info", "kube: recovered", "kind", kd->def->name,
+			  "failures", n, NULL);
+	}
+	kd->failures = 0;
+	kd->backoff_ms = 0;
+	kd->warned_code = 0;
 }
 
 /* Discovery, until the kind is served: 0 (served), else ms to wait. */
@@ -1453,6 +1480,8 @@ static long await_version(struct kind *kd)
 	char err[256] = "";
 	int r = discover(kd, err, sizeof(err));
 
+	if (stopping(kd->k))
+		return 0;
 	if (r < 0)
 		return failed(kd, "kube: discovery failed", 0, err);
 	if (!r) {
@@ -1488,13 +1517,16 @@ static long kind_step(struct kind *kd)
 		return await_version(kd);
 	if (!kd->rv[0]) {
 		code = do_list(kd, err, sizeof(err));
+		if (stopping(kd->k))
+			return 0;
 		if (code != 200)
 			return failed(kd, "kube: list failed", code, err);
-		kd->backoff_ms = 0;
-		kd->warned_code = 0;
+		succeeded(kd);
 	}
 	t0 = now_ms();
 	code = do_watch(kd, err, sizeof(err));
+	if (stopping(kd->k))
+		return 0;
 	if (code == 410 || kd->relist) {
 		log_event("info", "kube: watch expired (410), relisting",
 			  "kind", kd->def->name, "resourceVersion", kd->rv,
@@ -1516,8 +1548,7 @@ static long kind_step(struct kind *kd)
 	/* A server that ends every watch at once must not make us spin. */
 	if (!kd->events && now_ms() - t0 < 1000)
 		return backoff(kd);
-	kd->backoff_ms = 0;
-	kd->warned_code = 0;
+	succeeded(kd);
 	return 0;
 }
 
