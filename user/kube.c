@@ -207,6 +207,7 @@ struct obj {
 	char *json;
 	size_t len;
 	int decoded;		/* @one is valid (under kube.lock) */
+	int adopt;		/* a relist: take @one from the old object */
 	struct model one;
 };
 
@@ -954,7 +955,7 @@ static struct obj *obj_make(struct kind *kd, json_t *o)
 	return ob;
 }
 
-/* Under k->lock. */
+/* Under k->lock, or before @o is published. */
 static void obj_decode(struct kind *kd, struct obj *o)
 {
 	char file[512];
@@ -966,10 +967,12 @@ static void obj_decode(struct kind *kd, struct obj *o)
 	o->decoded = 1;
 }
 
+/* Objects are decoded by their kind's thread before they are published. */
 static void store_put(struct kind *kd, struct obj *o)
 {
 	struct obj **slot, *old = NULL;
 
+	obj_decode(kd, o);
 	pthread_mutex_lock(&kd->k->lock);
 	slot = tsearch(o, &kd->root, obj_cmp);
 	if (!slot) {
@@ -1001,43 +1004,59 @@ static void store_del(struct kind *kd, const char *key)
 
 /*
  * A relisted object keeps the model decoded from the same uid and
- * resourceVersion. Under k->lock; @old is the tree being replaced.
+ * resourceVersion: marked under k->lock, the others decoded without it,
+ * then the models moved under it again as the trees are swapped. Only the
+ * kind's thread changes its tree, so the old objects are still there.
  */
-static void keep_decoded(struct obj *o, void *old)
-{
-	struct obj **slot = tfind(o, &old, obj_cmp), *p;
+struct relist {
+	struct kind *kd;
+	void *old;
+	int phase;		/* 0: mark, 1: decode, 2: adopt */
+};
 
-	if (!slot)
+static void relist_walk(const void *node, VISIT v, void *arg)
+{
+	struct obj *o = *(struct obj *const *)node, **slot, *p;
+	struct relist *r = arg;
+
+	if (v != postorder && v != leaf)
 		return;
-	p = *slot;
-	if (!p->decoded || strcmp(p->uid, o->uid) || strcmp(p->rv, o->rv))
+	if (r->phase == 1) {
+		if (!o->adopt)
+			obj_decode(r->kd, o);
 		return;
+	}
+	if (r->phase == 2 && (!o->adopt || o->decoded))
+		return;
+	slot = tfind(o, &r->old, obj_cmp);
+	p = slot ? *slot : NULL;
+	if (!p || !p->decoded || strcmp(p->uid, o->uid) ||
+	    strcmp(p->rv, o->rv))
+		return;
+	if (r->phase == 0) {
+		o->adopt = 1;
+		return;
+	}
 	o->one = p->one;
 	o->decoded = 1;
 	memset(&p->one, 0, sizeof(p->one));
 	p->decoded = 0;
 }
 
-struct relist {
-	void *old;
-};
-
-static void adopt_walk(const void *node, VISIT v, void *arg)
-{
-	struct relist *r = arg;
-
-	if (v == postorder || v == leaf)
-		keep_decoded(*(struct obj *const *)node, r->old);
-}
-
 /* Replace the kind's objects with @root (@n objects) at once. */
 static void store_replace(struct kind *kd, void *root, size_t n)
 {
-	struct relist r;
+	struct relist r = { .kd = kd };
 
 	pthread_mutex_lock(&kd->k->lock);
 	r.old = kd->root;
-	twalk_r(root, adopt_walk, &r);
+	twalk_r(root, relist_walk, &r);
+	pthread_mutex_unlock(&kd->k->lock);
+	r.phase = 1;
+	twalk_r(root, relist_walk, &r);
+	pthread_mutex_lock(&kd->k->lock);
+	r.phase = 2;
+	twalk_r(root, relist_walk, &r);
 	kd->root = root;
 	kd->n = n;
 	kd->listed = 1;

@@ -45,7 +45,7 @@ static double ms_since(const struct timespec *t0)
 }
 
 /* The line for the current state (malloc'd); the model's cost in *ms. */
-static char *state_line(struct kube *k, double *ms)
+static char *state_line(struct kube *k, double *ms, int *synced)
 {
 	struct timespec t0;
 	struct model m;
@@ -54,6 +54,7 @@ static char *state_line(struct kube *k, double *ms)
 	FILE *f;
 	const char *v;
 
+	*synced = kube_synced(k);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (kube_model(k, &m))
 		return strdup("kube_model failed");
@@ -61,7 +62,7 @@ static char *state_line(struct kube *k, double *ms)
 	v = kube_tlsroute_version(k);
 	f = open_memstream(&line, &len);
 	fprintf(f, "synced=%d namespaces=%zu classes=%zu gateways=%zu routes=%zu services=%zu slices=%zu pods=%zu grants=%zu diags=%zu tlsroute=%s",
-		kube_synced(k), m.nnamespaces, m.nclasses, m.ngateways,
+		*synced, m.nnamespaces, m.nclasses, m.ngateways,
 		m.nroutes, m.nservices, m.nslices, m.npods, m.ngrants,
 		m.ndiags, v ? v : "none");
 	names = calloc(m.nroutes + 1, sizeof(*names));
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 {
 	struct kube_config cfg = { 0 };
 	char err[512], *last = NULL, *line;
-	int fd, once = 0, req = 0, opt;
+	int fd, once = 0, req = 0, opt, synced = 0;
 	struct kube *k;
 	uint64_t n;
 	double ms = 0;
@@ -153,7 +154,7 @@ int main(int argc, char **argv)
 		usleep(20000);
 		if (read(fd, &n, sizeof(n)) < 0)
 			continue;
-		line = state_line(k, &ms);
+		line = state_line(k, &ms, &synced);
 		if (!last || strcmp(line, last)) {
 			printf("%s model_ms=%.2f\n", line, ms);
 			fflush(stdout);
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
 		} else {
 			free(line);
 		}
-		if (once && kube_synced(k))
+		if (once && synced)
 			break;
 	}
 	free(last);
