@@ -1746,6 +1746,19 @@ static int line_at_offset(const char *buf, size_t len, size_t off)
 	return line;
 }
 
+/* The last line with text: libyaml marks an error found at the end of
+ * the input on the line after the final newline, which no editor shows. */
+static int clamp_line(const char *buf, size_t len, int line)
+{
+	int last = 1;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\n' && i + 1 < len)
+			last++;
+	return line > last ? last : line;
+}
+
 static int syntax_error(const char *file, const char *buf, size_t len,
 			const yaml_parser_t *p, struct model *m)
 {
@@ -1755,14 +1768,14 @@ static int syntax_error(const char *file, const char *buf, size_t len,
 	if (p->error == YAML_READER_ERROR)
 		line = line_at_offset(buf, len, p->problem_offset);
 	else
-		line = (int)p->problem_mark.line + 1;
+		line = clamp_line(buf, len, (int)p->problem_mark.line + 1);
 	if (p->error == YAML_MEMORY_ERROR)
 		snprintf(msg, sizeof(msg), "out of memory");
 	else if (p->context)
 		snprintf(msg, sizeof(msg),
 			 "YAML syntax error: %s (%s at line %d)",
 			 p->problem ? p->problem : "?", p->context,
-			 (int)p->context_mark.line + 1);
+			 clamp_line(buf, len, (int)p->context_mark.line + 1));
 	else
 		snprintf(msg, sizeof(msg), "YAML syntax error: %s",
 			 p->problem ? p->problem : "?");

@@ -424,7 +424,9 @@ int pinned_listener_key(const struct pinned *p, uint32_t id,
 	struct pinned_iter it;
 	int e = pinned_iter_init(p, "listeners", &it);
 
-	while (!e && (e = pinned_iter_next(&it, k, &v)) == 1)
+	if (e)
+		return e;
+	while ((e = pinned_iter_next(&it, k, &v)) == 1)
 		if (v.id == id)
 			return 0;
 	return e < 0 ? e : -ENOENT;

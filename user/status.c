@@ -4,6 +4,7 @@
  * routes/status`, /metrics and a restarted agent (route ids). Written
  * whole to a temporary file and renamed, so a reader never sees half.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -80,6 +81,40 @@ static json_t *gateways_json(const struct gw_out *out)
 	return a;
 }
 
+static int same_addr(const char *a, const char *b)
+{
+	unsigned char x[16] = {}, y[16] = {};
+	int fa = strchr(a, ':') ? AF_INET6 : AF_INET;
+	int fb = strchr(b, ':') ? AF_INET6 : AF_INET;
+
+	return fa == fb && inet_pton(fa, a, x) == 1 &&
+	       inet_pton(fb, b, y) == 1 && !memcmp(x, y, sizeof(x));
+}
+
+/* The Gateways ("ns/name") that put @v in the data plane. */
+static json_t *vip_gateways(const struct gw_out *out, const struct gw_vip *v)
+{
+	json_t *a = json_array();
+	char who[600];
+	size_t i, j, k;
+
+	for (i = 0; a && i < out->ngateways; i++) {
+		const struct gw_gateway_status *g = &out->gateways[i];
+		int on = 0;
+
+		for (j = 0; j < g->src->naddresses && !on; j++)
+			for (k = 0; k < g->nlisteners && !on; k++)
+				on = g->listeners[k].port == v->port &&
+				     same_addr(g->src->addresses[j].value,
+					       v->addr);
+		if (!on)
+			continue;
+		snprintf(who, sizeof(who), "%s/%s", g->ns, g->name);
+		json_array_append_new(a, json_string(who));
+	}
+	return a;
+}
+
 static json_t *vip_json(const struct gw_out *out, const struct sync_state *s)
 {
 	json_t *a = json_array();
@@ -87,8 +122,10 @@ static json_t *vip_json(const struct gw_out *out, const struct sync_state *s)
 
 	for (i = 0; a && i < out->nvips; i++)
 		json_array_append_new(a, json_pack(
-			"{s:i,s:s,s:i}", "id", s->listener_of[i], "address",
-			out->vips[i].addr, "port", out->vips[i].port));
+			"{s:i,s:s,s:i,s:o}", "id", s->listener_of[i],
+			"address", out->vips[i].addr, "port",
+			out->vips[i].port, "gateways",
+			vip_gateways(out, &out->vips[i])));
 	return a;
 }
 
