@@ -78,6 +78,12 @@ $(BUILD)/test_gwapi: tests/unit/test_gwapi.c user/gwapi.c user/manifest.c \
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_gwapi.c user/gwapi.c \
 		user/manifest.c user/maglev.c -o $@ -lcmocka -lyaml
 
+# The Kubernetes source without a server (it includes user/kube.c).
+$(BUILD)/test_kube: tests/unit/test_kube.c user/kube.c user/manifest.c \
+		user/log.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_kube.c user/manifest.c \
+		user/log.c -o $@ -lcmocka -ljansson -lyaml -lcurl -lpthread
+
 $(BUILD)/test_manifests: tests/unit/test_manifests.c user/manifests.c \
 		user/manifest.c $(HDRS) | deps $(BUILD)
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifests.c user/manifests.c \
@@ -116,13 +122,14 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_gwapi $(BUILD)/test_inspect \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
-		$(BUILD)/hellos/.done
+		$(BUILD)/test_kube $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
 	$(BUILD)/test_gwapi
 	$(BUILD)/test_inspect
 	$(BUILD)/test_manifests
 	$(BUILD)/test_kstatus
+	$(BUILD)/test_kube
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb

@@ -547,8 +547,14 @@ static int kcfg_user(struct kcfg *y, struct creds *c, const char *name)
 		c->token_file = path_in(y->dir, v);
 		if (!c->token_file)
 			return -ENOMEM;
-		if (token_read(c, y->err, y->errlen))
+		if (token_read(c, y->err, y->errlen)) {
+			char tmp[256];
+
+			snprintf(tmp, sizeof(tmp), "%s", y->err);
+			snprintf(y->err, y->errlen, "kubeconfig %s: user \"%s\": %s",
+				 y->path, name, tmp);
 			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -1255,13 +1261,38 @@ static int watch_event(struct kind *kd, const char *line, size_t len)
 
 /*
  * The watch stream, one JSON event per line: a line may come in several
- * pieces and a piece may hold several lines.
+ * pieces and a piece may hold several lines. -1 ends the stream.
  */
+static int watch_feed(struct kind *kd, const char *p, size_t n)
+{
+	size_t start = 0;
+	char *nl;
+
+	if (kd->line.len + n > LINE_MAX_BYTES) {
+		snprintf(kd->event_msg, sizeof(kd->event_msg),
+			 "watch event longer than %u bytes", LINE_MAX_BYTES);
+		kd->event_err = -1;
+		return -1;
+	}
+	if (buf_add(&kd->line, p, n))
+		return -1;
+	while ((nl = memchr(kd->line.p + start, '\n',
+			    kd->line.len - start))) {
+		size_t len = (size_t)(nl - (kd->line.p + start));
+
+		if (len && watch_event(kd, kd->line.p + start, len))
+			return -1;
+		start += len + 1;
+	}
+	memmove(kd->line.p, kd->line.p + start, kd->line.len - start);
+	kd->line.len -= start;
+	return 0;
+}
+
 static size_t on_watch_data(char *p, size_t sz, size_t nm, void *arg)
 {
 	struct kind *kd = arg;
-	size_t n = sz * nm, start = 0;
-	char *nl;
+	size_t n = sz * nm;
 	long code = 0;
 
 	curl_easy_getinfo(kd->h, CURLINFO_RESPONSE_CODE, &code);
@@ -1270,27 +1301,9 @@ static size_t on_watch_data(char *p, size_t sz, size_t nm, void *arg)
 			buf_add(&kd->errbody, p, n);
 		return n;
 	}
-	if (kd->line.len + n > LINE_MAX_BYTES) {
-		snprintf(kd->event_msg, sizeof(kd->event_msg),
-			 "watch event longer than %u bytes", LINE_MAX_BYTES);
-		kd->event_err = -1;
-		return 0;
-	}
-	if (buf_add(&kd->line, p, n))
-		return 0;
 	if (!kd->events && kd->failures)
 		succeeded(kd);
-	while ((nl = memchr(kd->line.p + start, '\n',
-			    kd->line.len - start))) {
-		size_t len = (size_t)(nl - (kd->line.p + start));
-
-		if (len && watch_event(kd, kd->line.p + start, len))
-			return 0;
-		start += len + 1;
-	}
-	memmove(kd->line.p, kd->line.p + start, kd->line.len - start);
-	kd->line.len -= start;
-	return n;
+	return watch_feed(kd, p, n) ? 0 : n;
 }
 
 /* WATCH from kd->rv until the server ends it; the HTTP status or 0. */
