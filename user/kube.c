@@ -1474,9 +1474,12 @@ static long failed(struct kind *kd, const char *what, long code,
 
 	if (code == 403 || code == 404) {
 		if (code == 404 && kd->def->discover) {
-			log_failure(kd, "kube: kind no longer served", code,
+			/* Discovery decides: a CRD gone empties the kind, one
+			 * still served (another version) is relisted. */
+			log_failure(kd, "kube: kind no longer served?", code,
 				    err, 0, "warn");
-			kind_gone(kd);
+			__atomic_store_n(&kd->version, NULL, __ATOMIC_RELEASE);
+			kd->rv[0] = '\0';
 			return 0;
 		}
 		if (kd->warned_code != code)
