@@ -38,7 +38,7 @@ export CORPUS
 .SECONDARY: $(BPF_OBJS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
-	test-e2e test-agent vmtest \
+	test-e2e test-agent test-kube vmtest \
 	fuzz fuzz-check \
 	bench bench-parser demo clean
 
@@ -188,6 +188,12 @@ test-e2e: $(BUILD)/dpctl
 test-agent: all
 	./tests/e2e/agent.sh $(BUILD)
 
+# The agent against tests/kube/apiserver.py (after its self-test): routing,
+# status write-back, 410, outages, Lease election, real TLS through it.
+test-kube: all
+	python3 tests/kube/selftest.py
+	./tests/kube/run.sh $(BUILD)
+
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_dataplane
@@ -218,7 +224,7 @@ bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
-	test-e2e test-agent vmtest
+	test-e2e test-agent test-kube vmtest
 
 demo: all
 	./scripts/demo.sh $(BUILD)

@@ -32,6 +32,8 @@ PKGS=(
 	gnutls-bin
 	curl
 	python3
+	# tests/kube: YAML bodies for the test API server (/apply, --load)
+	python3-yaml
 	qemu-system-x86
 	busybox-static
 	kmod
