@@ -1337,9 +1337,18 @@ static long do_watch(struct kind *kd, char *err, size_t errlen)
 		req_error(&r, err, errlen);
 	else if (code != 200)
 		status_msg(kd->errbody.p, kd->errbody.len, err, errlen);
-	/* An idle watch timing out is the server gone quiet, or gone. */
-	if (!code && r.cc == CURLE_OPERATION_TIMEDOUT)
-		return -1;
+	/*
+	 * A watch that was answered and then went quiet for WATCH_IDLE_S:
+	 * re-watch at once (the server may just not send bookmarks); if it
+	 * is gone, that attempt fails and is logged and backed off.
+	 */
+	if (!code && r.cc == CURLE_OPERATION_TIMEDOUT) {
+		long answered = 0;
+
+		curl_easy_getinfo(kd->h, CURLINFO_RESPONSE_CODE, &answered);
+		if (answered == 200)
+			return -1;
+	}
 	return code;
 }
 
@@ -1935,6 +1944,10 @@ int kube_model(struct kube *k, struct model *m)
 
 /* --- the interface ---------------------------------------------------- */
 
+/*
+ * A Gateway API kind that discovery says is not served counts as listed:
+ * it has no objects, and the agent must not wait for a CRD forever.
+ */
 int kube_synced(struct kube *k)
 {
 	size_t i;
