@@ -477,15 +477,23 @@ elif cmd == "codes":	# IDENTITY: how its requests were answered, "code:n ..."
             n[r["code"]] = n.get(r["code"], 0) + 1
     print(" ".join("%s:%d" % kv for kv in sorted(n.items())) or "none")
 
-elif cmd == "rbac":	# RBAC-YAML: every request made is allowed by it
+elif cmd == "dump":	# the request log, one JSON object a line
+    for r in get("/requests")["log"]:
+        print(json.dumps(r))
+
+elif cmd == "rbac":	# RBAC-YAML [EARLIER-LOG]: every request made is allowed
     import yaml
+    earlier = []
+    if len(args) > 1:
+        with open(args[1]) as f:
+            earlier = [json.loads(l) for l in f if l.strip()]
     rules = []
     for d in yaml.safe_load_all(open(args[0])):
         if d and d.get("kind") in ("ClusterRole", "Role"):
             ns = d["metadata"].get("namespace")
             rules += [(ns, r) for r in d.get("rules") or []]
     seen, denied = set(), set()
-    for r in get("/requests")["log"]:
+    for r in earlier + get("/requests")["log"]:
         if r["verb"] in ("discovery", "health", "unauthenticated") or \
                 r["code"] == 401:
             continue
@@ -701,7 +709,7 @@ EOF
 t_relist() {
 	local n n0 s0 i lists w t0
 	n0=$(logn 'watch expired (410), relisting' "$work/a.log")
-	ctl POST /requests/reset >/dev/null
+	reset_requests
 	ctl POST /compact >/dev/null
 	s0=$(kq lastseq)
 	t0=$EPOCHREALTIME
@@ -842,7 +850,7 @@ t_rotate() {
 	mv "$k/a.token.new" "$k/a.token"
 	printf '%s\nspare-%s\n' "$tok_b" "$RANDOM" >"$k/tokens.new"
 	mv "$k/tokens.new" "$k/tokens"
-	ctl POST /requests/reset >/dev/null
+	reset_requests
 	tok_a=$tok_b
 	# Watches are redone within 4 s: each is a request with a token.
 	for i in $(seq 120); do
@@ -852,7 +860,7 @@ t_rotate() {
 	done
 	check "after the rotation: kinds watched with the new token" 8 "$n"
 	echo "     requests refused (401) around the rotation: $(kq codes -) (unauthenticated requests, by code)"
-	ctl POST /requests/reset >/dev/null
+	reset_requests
 	s0=$(kq lastseq)
 	route shop rotated rotated.example.com www | apply
 	timed "after the rotation: a new route" b1 rotated.example.com 2000
@@ -867,6 +875,13 @@ t_rotate() {
 	esac
 	check "after the rotation: requests refused since every kind was watched again" \
 		"none" "$(kq codes - | tr ' ' '\n' | grep '^401:' || echo none)"
+}
+
+# The request log starts again (for checks of what came after a moment);
+# what it held is kept for the RBAC check (t_deploy).
+reset_requests() {
+	kq dump >>"$work/requests.jsonl"
+	ctl POST /requests/reset >/dev/null
 }
 
 # First status write after SEQ for KIND NS/NAME: "SEQ TIME IDENTITY ...".
@@ -952,6 +967,7 @@ t_leader() {
 	s0=$(kq lastseq)
 	kill -TERM "$agent_b"
 	for n in $(seq 50); do kill -0 "$agent_b" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$agent_b" 2>/dev/null && { bad "node-b alive 5 s after SIGTERM"; kill -9 "$agent_b"; }
 	wait "$agent_b" 2>/dev/null
 	n=$?
 	t_term=$EPOCHREALTIME
@@ -1051,7 +1067,8 @@ EOF
 	esac
 	out=$("$build/snilb" agent --check --manifests "$top/deploy" 2>&1)
 	check "snilb agent --check --manifests deploy: exit" 0 "$?"
-	kq_check rbac "$top/deploy/10-rbac.yaml"
+	touch "$work/requests.jsonl"
+	kq_check rbac "$top/deploy/10-rbac.yaml" "$work/requests.jsonl"
 }
 
 t0_all=$EPOCHREALTIME
