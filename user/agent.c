@@ -701,16 +701,27 @@ static void tick(struct agent *a, uint64_t n)
 		agent_sync(a, 0);
 }
 
+/*
+ * The signals the loop reads from a signalfd, blocked before any thread
+ * starts (the API watchers, the metrics server): a thread created with
+ * them unblocked would take SIGTERM and die of it, skipping the Lease
+ * release.
+ */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int setup_fds(struct agent *a, int *ifd, int *sfd)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&set);
 	*sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (a->kube) {
 		*ifd = a->kube_fd;
@@ -850,6 +861,7 @@ int cmd_agent(int argc, char **argv)
 	struct agent_opts o = {};
 	struct agent a = { .o = &o, .lock = PTHREAD_MUTEX_INITIALIZER };
 	int ifd = -1, sfd = -1, sig, err;
+	sigset_t blocked;
 
 	if (parse_args(argc, argv, &o)) {
 		fputs("Run 'snilb agent --help' for the options.\n", stderr);
@@ -866,6 +878,7 @@ int cmd_agent(int argc, char **argv)
 	a.ag.nifaces = o.nifaces;
 	if (o.check)
 		return check_only(&a);
+	block_signals(&blocked);
 	if (open_dataplane(&a) || start_kube(&a))
 		return 1;
 	err = agent_sync(&a, 1);
