@@ -28,7 +28,7 @@ USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
 	    user/pinned.c user/cmd_inspect.c user/metrics.c \
 	    user/agent.c user/manifest.c user/manifests.c user/gwapi.c \
 	    user/sync.c user/status.c user/log.c user/kube.c user/kstatus.c \
-	    user/lease.c
+	    user/lease.c user/caps.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60

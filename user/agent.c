@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "caps.h"
 #include "cmd.h"
 #include "dataplane.h"
 #include "gc.h"
@@ -801,6 +802,21 @@ static int run(struct agent *a, int ifd, int sfd)
 	}
 }
 
+/* Before any thread starts: capabilities are per thread, and threads
+ * inherit their creator's. */
+static void drop_privileges(void)
+{
+	int err = caps_drop_to_runtime();
+
+	if (err)
+		log_event("warn", "cannot drop capabilities", "error",
+			  strerror(-err), "kept", "the start-up set", NULL);
+	else
+		log_event("info", "capabilities dropped", "kept",
+			  "CAP_BPF (Maglev tables), CAP_NET_RAW (timeout RSTs)",
+			  NULL);
+}
+
 static void identity(struct agent *a)
 {
 	const char *env = getenv("NODE_NAME");
@@ -879,13 +895,18 @@ int cmd_agent(int argc, char **argv)
 	if (o.check)
 		return check_only(&a);
 	block_signals(&blocked);
-	if (open_dataplane(&a) || start_kube(&a))
+	if (open_dataplane(&a))
 		return 1;
+	/* From a directory, the maps are filled before the program is
+	 * attached; from the API, once every kind is listed (run()). */
 	err = agent_sync(&a, 1);
 	if (err && err != -EINVAL)	/* -EINVAL: bad objects, reported */
 		log_event("warn", "first sync incomplete", "error",
 			  a.last_error, NULL);
-	if (attach_all(&a) || start_metrics(&a) || setup_fds(&a, &ifd, &sfd))
+	if (attach_all(&a))
+		return 1;
+	drop_privileges();
+	if (start_kube(&a) || start_metrics(&a) || setup_fds(&a, &ifd, &sfd))
 		return 1;
 	log_event("info", "agent running", "source", o.manifests ? o.manifests :
 		  o.kubeconfig ? o.kubeconfig : "in-cluster", NULL);
