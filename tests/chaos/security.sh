@@ -635,46 +635,20 @@ for r in json.load(sys.stdin)["routes"]:
 }
 
 # 7. A manifest written in two steps; files replaced by rename.
-t_halfwrite() {
-	local f=$man/80-half.yaml n0 out ms_err
-	put "$f" <<'EOF'
-apiVersion: gateway.networking.k8s.io/v1
-kind: TLSRoute
-metadata: {name: halfa, namespace: shop}
-spec:
-  parentRefs: [{name: edge, namespace: infra}]
-  hostnames: ["halfa.example.com"]
-  rules: [{backendRefs: [{name: www, port: 443}]}]
-EOF
-	check "half file: the last good version: halfa.example.com" b1 \
-		"$(get halfa.example.com)"
-	# The new version: halfa -> api, a new route halfb -> api. The first
-	# write ends inside the second document (an unterminated flow
-	# sequence), fsync, 300 ms, the rest. In the pause, from the client
-	# namespace, three connections at once as soon as the agent logged the
-	# error: they must see the last good state.
-	cat >"$work/half.new" <<'EOF'
-apiVersion: gateway.networking.k8s.io/v1
-kind: TLSRoute
-metadata: {name: halfa, namespace: shop}
-spec:
-  parentRefs: [{name: edge, namespace: infra}]
-  hostnames: ["halfa.example.com"]
-  rules: [{backendRefs: [{name: api, port: 443}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: TLSRoute
-metadata: {name: halfb, namespace: shop}
-spec:
-  parentRefs: [{name: edge, namespace: infra}]
-  hostnames: ["halfb.example.com"]
-  rules: [{backendRefs: [{name: api, port: 443}]}]
-EOF
-	n0=$(synced)
-	out=$(at cli timeout 20 python3 - "$work/half.new" "$f" "$alog" \
+# twostep MODE NEW FILE: write NEW into FILE in two steps, cut inside the
+# second document's hostnames (an unterminated flow sequence), with 300 ms
+# between them. MODE close: write, fsync, close; 300 ms; append the rest
+# (two writes of a tool). MODE open: the same with the file held open
+# across the pause (one slow writer). In the pause, as soon as the agent
+# logged an error (close) or after 150 ms (open), three connections at
+# once from the client namespace. Prints "err_ms=.. done_ms=..
+# second_ms=.. halfa=.. halfb=.. www=..".
+twostep() {
+	at cli timeout 20 python3 - "$1" "$2" "$3" "$alog" \
 		"$(logn 'msg="invalid manifest"')" "$vip4" <<'EOF'
 import os, socket, ssl, sys, threading, time
-src, dst, log, nerr, vip = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+mode, src, dst, log, nerr, vip = sys.argv[1:7]
+nerr = int(nerr)
 data = open(src).read()
 cut = data.index('["halfb.exa') + len('["halfb.exa')
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -699,52 +673,93 @@ def one(host, res):
     except Exception as e:
         res[host] = type(e).__name__
 
-with open(dst, "w") as f:
-    t0 = time.monotonic()
-    f.write(data[:cut]); f.flush(); os.fsync(f.fileno())
-    err_ms = None
-    while time.monotonic() - t0 < 0.28:
-        if open(log).read().count('msg="invalid manifest"') > nerr:
-            err_ms = (time.monotonic() - t0) * 1000
-            break
-        time.sleep(0.005)
-    res = {}
-    if err_ms is not None:
-        ts = [threading.Thread(target=one, args=(h, res)) for h in
-              ("halfa.example.com", "halfb.example.com", "www.example.com")]
-        for t in ts: t.start()
-        for t in ts: t.join()
-    done_ms = (time.monotonic() - t0) * 1000
-    time.sleep(max(0, 0.3 - (time.monotonic() - t0)))
-    f.write(data[cut:]); f.flush(); os.fsync(f.fileno())
-    second_ms = (time.monotonic() - t0) * 1000
+def errors():
+    with open(log) as f:
+        return f.read().count('msg="invalid manifest"')
+
+f = open(dst, "w")
+t0 = time.monotonic()
+f.write(data[:cut]); f.flush(); os.fsync(f.fileno())
+if mode == "close":
+    f.close()
+err_ms = None
+while time.monotonic() - t0 < (0.25 if mode == "close" else 0.15):
+    if errors() > nerr:
+        err_ms = (time.monotonic() - t0) * 1000
+        break
+    time.sleep(0.005)
+res = {}
+if err_ms is not None or mode == "open":
+    ts = [threading.Thread(target=one, args=(h, res)) for h in
+          ("halfa.example.com", "halfb.example.com", "www.example.com")]
+    for t in ts: t.start()
+    for t in ts: t.join()
+done_ms = (time.monotonic() - t0) * 1000
+if err_ms is None and errors() > nerr:
+    err_ms = -1
+time.sleep(max(0, 0.3 - (time.monotonic() - t0)))
+if mode == "close":
+    f = open(dst, "a")
+f.write(data[cut:]); f.flush(); os.fsync(f.fileno())
+f.close()
+second_ms = (time.monotonic() - t0) * 1000
 print("err_ms=%s done_ms=%.0f second_ms=%.0f halfa=%s halfb=%s www=%s" % (
     "none" if err_ms is None else "%.0f" % err_ms, done_ms, second_ms,
     res.get("halfa.example.com"), res.get("halfb.example.com"),
     res.get("www.example.com")))
 EOF
-	)
-	echo "     two-step write: $out"
-	ms_err=$(sed -n 's/.*err_ms=\([0-9a-z]*\).*/\1/p' <<<"$out")
-	if [ -n "$ms_err" ] && [ "$ms_err" != none ]; then
-		ok "half file: the agent reported the error $ms_err ms after the first write (before the second)"
-		local line
+}
+
+t_halfwrite() {
+	local f=$man/80-half.yaml n0 out e d s line t0
+	put "$f" <<'EOF'
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: halfa, namespace: shop}
+spec:
+  parentRefs: [{name: edge, namespace: infra}]
+  hostnames: ["halfa.example.com"]
+  rules: [{backendRefs: [{name: www, port: 443}]}]
+EOF
+	check "half file: the last good version: halfa.example.com" b1 \
+		"$(get halfa.example.com)"
+	# The new version: halfa -> api, a new route halfb -> api.
+	cat >"$work/half.new" <<'EOF'
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: halfa, namespace: shop}
+spec:
+  parentRefs: [{name: edge, namespace: infra}]
+  hostnames: ["halfa.example.com"]
+  rules: [{backendRefs: [{name: api, port: 443}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: halfb, namespace: shop}
+spec:
+  parentRefs: [{name: edge, namespace: infra}]
+  hostnames: ["halfb.example.com"]
+  rules: [{backendRefs: [{name: api, port: 443}]}]
+EOF
+	n0=$(synced)
+	out=$(twostep close "$work/half.new" "$f")
+	echo "     two writes (write+fsync+close, 300 ms, append): $out"
+	read -r e d s <<<"$(sed -n 's/err_ms=\([^ ]*\) done_ms=\([^ ]*\) second_ms=\([^ ]*\).*/\1 \2 \3/p' <<<"$out")"
+	if [ -n "$e" ] && [ "$e" != none ]; then
 		line=$(grep -F 'msg="invalid manifest"' "$alog" | tail -1)
 		case $line in
-		*"file=$f "*) ok "half file: logged with its file: ${line:0:160}" ;;
+		*"file=$f "*) ok "half file: the agent reported the error $e ms after the first write, naming the file: ${line#*msg=}" ;;
 		*) bad "half file: the error line does not name $f: $line" ;;
 		esac
 	else
-		bad "half file: no 'invalid manifest' within 280 ms of the first write ($out)"
+		bad "half file: no 'invalid manifest' within 250 ms of the first write ($out)"
 	fi
-	local d2
-	d2=$(sed -n 's/.*done_ms=\([0-9]*\) second_ms=\([0-9]*\).*/\1 \2/p' <<<"$out")
 	case $out in
 	*"halfa=b1 halfb=reset www=b1"*)
-		if [ "${d2% *}" -le "${d2#* }" ]; then
-			ok "half file: in the pause, halfa -> b1 (last good), halfb -> reset (nothing half-applied), www -> b1 (checked by $d2 ms: done, second write)"
+		if [ "$d" -le "$s" ]; then
+			ok "half file: in the pause, halfa -> b1 (last good), halfb -> reset (nothing of the half file applied), www -> b1 (done at $d ms, second write at $s ms)"
 		else
-			bad "half file: checks done after the second write ($d2)"
+			bad "half file: checks done after the second write ($d > $s ms)"
 		fi ;;
 	*) bad "half file: in the pause: $out, want halfa=b1 halfb=reset www=b1" ;;
 	esac
@@ -752,20 +767,39 @@ EOF
 	timed "half file: after the second write, halfa (new version)" b2 \
 		halfa.example.com 2000
 	timed "half file: after the second write, halfb" b2 halfb.example.com 2000
-	check "half file: no error left in the status file" 0 \
+	check "half file: errors left in the status file" 0 \
 		"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["errors"]))' "$status" 2>&1)"
 
-	# Replaced by rename: a hidden temporary file, then mv over it.
-	local t0
-	sed 's/name: api, port/name: www, port/; s/halfb.example.com/halfc.example.com/' \
-		"$work/half.new" >"$man/.80-half.yaml.swp"
+	# One slow writer: the file held open across the pause. Next version:
+	# both back to www (b1).
+	sed 's/name: api, port/name: www, port/' "$work/half.new" >"$work/half.v3"
+	n0=$(synced)
+	out=$(twostep open "$work/half.v3" "$f")
+	echo "     one open file (write+fsync, 300 ms, write, close): $out"
+	read -r e d s <<<"$(sed -n 's/err_ms=\([^ ]*\) done_ms=\([^ ]*\) second_ms=\([^ ]*\).*/\1 \2 \3/p' <<<"$out")"
+	case $out in
+	*"halfa=b2 halfb=b2 www=b1"*)
+		if [ "$d" -le "$s" ]; then
+			ok "half file held open: in the pause, halfa and halfb -> b2 (last good), www -> b1 (error reported: ${e/none/no, nothing read before close}; done at $d ms, second write at $s ms)"
+		else
+			bad "half file held open: checks done after the second write ($d > $s ms)"
+		fi ;;
+	*) bad "half file held open: in the pause: $out, want halfa=b2 halfb=b2 www=b1" ;;
+	esac
+	wait_log msg=synced "$n0" 30
+	timed "half file held open: after close, halfa" b1 halfa.example.com 2000
+	timed "half file held open: after close, halfb" b1 halfb.example.com 2000
+
+	# Replaced by rename: a hidden temporary file (skipped), then mv.
+	sed 's/halfb.example.com/halfc.example.com/' "$work/half.new" \
+		>"$man/.80-half.yaml.swp"
 	t0=$EPOCHREALTIME
 	mv "$man/.80-half.yaml.swp" "$f"
-	timed "rename over an existing file: halfa" b1 halfa.example.com 2000 "$t0"
-	timed "rename over an existing file: halfc (new)" b1 halfc.example.com 2000 "$t0"
+	timed "rename over an existing file: halfa" b2 halfa.example.com 2000 "$t0"
+	timed "rename over an existing file: halfc (new)" b2 halfc.example.com 2000 "$t0"
 	check "rename over an existing file: halfb (gone)" reset \
 		"$(get halfb.example.com)"
-	# kubectl-style: a new file appearing by rename.
+	# kubectl-style: a new file appearing by rename from elsewhere.
 	sed 's/halfa/halfd/g; /^---$/,$d' "$work/half.new" >"$work/halfd.yaml"
 	t0=$EPOCHREALTIME
 	mv "$work/halfd.yaml" "$man/81-halfd.yaml"
