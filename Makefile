@@ -38,7 +38,7 @@ export CORPUS
 .SECONDARY: $(BPF_OBJS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
-	test-e2e test-agent test-kube vmtest \
+	test-e2e test-agent test-kube chaos chaos-quick vmtest \
 	fuzz fuzz-check \
 	bench bench-parser demo clean
 
@@ -177,6 +177,10 @@ $(BUILD)/kubewatch: tests/kube/kubewatch.c user/kube.c user/manifest.c \
 	$(CC) $(CFLAGS) tests/kube/kubewatch.c user/kube.c user/manifest.c \
 		user/log.c -o $@ -ljansson -lyaml -lcurl -lpthread
 
+# A bounded spoofed-source SYN flood (tests/chaos/traffic.sh).
+$(BUILD)/synflood: tests/chaos/synflood.c | $(BUILD)
+	$(CC) $(CFLAGS) tests/chaos/synflood.c -o $@
+
 $(BUILD)/sink: tests/bench/sink.c | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/sink.c -o $@ -lpthread
 
@@ -193,6 +197,15 @@ test-agent: all
 test-kube: all
 	python3 tests/kube/selftest.py
 	./tests/kube/run.sh $(BUILD)
+
+# Real traffic through the agent with injected faults (docs/chaos.md):
+# `make chaos` the full form (a few minutes), `make chaos-quick` the
+# bounded one (~90 s, part of make check).
+chaos: all $(BUILD)/synflood
+	./tests/chaos/traffic.sh $(BUILD)
+
+chaos-quick: all $(BUILD)/synflood
+	./tests/chaos/traffic.sh $(BUILD) --quick
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_sync
@@ -224,7 +237,7 @@ bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
-	test-e2e test-agent test-kube vmtest
+	test-e2e test-agent test-kube chaos-quick vmtest
 
 demo: all
 	./scripts/demo.sh $(BUILD)
