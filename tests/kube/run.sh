@@ -41,16 +41,24 @@ mount -t bpf bpf "$work/bpffs"
 mount -t bpf bpf "$work/bpffs2"
 pin=$work/bpffs/snilb pin2=$work/bpffs2/snilb
 k=$work/k
-pids=()
 agent_a= agent_b= api=
 passed=0 failed=0
 vip4=198.18.0.10 vip6=2001:db8:100::10
 apiaddr=198.18.3.1 aport=6443 cport=6444	# in our own namespace
 ctrl=snilb.io/gateway-controller
 
+# Our background processes are this shell's jobs (never a PID that was
+# already reaped and may be someone else's now).
 cleanup() {
+	local i
 	[ -n "${KEEP:-}" ] && { echo "kept $pfx ($work)"; return; }
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	touch "$work/stop"
+	kill $(jobs -rp) 2>/dev/null
+	for i in $(seq 50); do
+		[ -z "$(jobs -rp)" ] && break
+		sleep 0.1
+	done
+	kill -9 $(jobs -rp) 2>/dev/null
 	wait 2>/dev/null
 	"$e2e/topo.sh" down "$pfx"
 	ip netns del "$pfx-gw2" 2>/dev/null
@@ -220,7 +228,6 @@ start_a() {
 		--pin-path "$pin" --status-file "$work/a.status" \
 		--metrics-listen 127.0.0.1:9464 >>"$work/a.log" 2>&1 &
 	agent_a=$!
-	pids+=("$agent_a")
 	wait_log 'msg="agent running"' "$work/a.log" "$n" 300 && return 0
 	tail -5 "$work/a.log"
 	return 1
@@ -235,7 +242,6 @@ start_b() {
 		--pin-path "$pin2" --status-file "$work/b.status" \
 		>>"$work/b.log" 2>&1 &
 	agent_b=$!
-	pids+=("$agent_b")
 	wait_log 'msg="agent running"' "$work/b.log" "$n" 300 && return 0
 	tail -5 "$work/b.log"
 	return 1
@@ -558,14 +564,13 @@ setup() {
 			-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 			-subj "/CN=$1" -keyout "$work/$1.key" \
 			-out "$work/$1.crt" 2>/dev/null || return 1
-		at "$1" python3 "$e2e/backend.py" --name "$1" \
+		# Not through at(): $! must be the backend, for the cleanup.
+		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$1" \
 			--cert "$work/$1.crt" --key "$work/$1.key" \
 			>"$work/$1.log" 2>&1 &
-		pids+=($!)
-		at "$1" python3 "$e2e/backend.py" --name "$2" --port 9443 \
+		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$2" --port 9443 \
 			--cert "$work/$1.crt" --key "$work/$1.key" \
 			>"$work/$2.log" 2>&1 &
-		pids+=($!)
 		shift 2
 	done
 	# The API server: server and client certificates, tokens (node-a's,
@@ -586,7 +591,6 @@ setup() {
 		$(for f in "$top"/examples/*.yaml; do echo --load "$f"; done) \
 		>"$work/api.log" 2>&1 &
 	api=$!
-	pids+=("$api")
 	wait_for '^apiserver:' "$work/api.log" || return 1
 	for b in b1 b2 b3 blue-1 blue-2 green-1; do
 		wait_for listening "$work/$b.log" || return 1
@@ -621,6 +625,9 @@ t_routing() {
 		"$(get a.dev.example.com)"
 	check "unknown.example.com (no route)" reset \
 		"$(get unknown.example.com)"
+	check "node-a /readyz (synced from complete lists)" 200 \
+		"$(at gw curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+			http://127.0.0.1:9464/readyz)"
 
 	check "new.example.com before its route exists" reset \
 		"$(get new.example.com)"
@@ -775,7 +782,7 @@ start_loops() {	# NAME HOST...
 	loops=()
 	for h in "$@"; do
 		i=$((i + 1))
-		at cli timeout 70 bash -c '
+		ip netns exec "$pfx-cli" timeout 70 bash -c '
 			host=$1 out=$2 stop=$3 end=$((SECONDS + 60)) n=0
 			: >"$out"
 			while [ ! -e "$stop" ] && [ $n -lt 3000 ] &&
@@ -789,7 +796,6 @@ start_loops() {	# NAME HOST...
 				n=$((n + 1))
 			done' loop "$h" "$work/$name.$i" "$work/stop" &
 		loops+=($!)
-		pids+=($!)
 	done
 }
 stop_loops() { touch "$work/stop"; wait "${loops[@]}"; }
