@@ -203,9 +203,11 @@ test-kube: all
 # bounded one (~90 s, part of make check).
 chaos: all $(BUILD)/synflood
 	./tests/chaos/traffic.sh $(BUILD)
+	./tests/chaos/security.sh $(BUILD)
 
 chaos-quick: all $(BUILD)/synflood
 	./tests/chaos/traffic.sh $(BUILD) --quick
+	./tests/chaos/security.sh $(BUILD) --quick
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_sync
