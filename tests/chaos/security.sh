@@ -196,8 +196,18 @@ start_agent() {	# [EXTRA AGENT ARGS...] (default: the manifests)
 		--metrics-listen "127.0.0.1:$mport" >>"$alog" 2>&1 &
 	agent=$!
 	pids+=("$agent")
-	wait_log 'msg="agent running"' "$n" 300 && return 0
-	tail -5 "$alog"
+	local i
+	for i in $(seq 300); do
+		[ "$(logn 'msg="agent running"')" -gt "$n" ] && return 0
+		kill -0 "$agent" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! kill -0 "$agent" 2>/dev/null; then
+		wait "$agent"
+		agent_exit=$?
+		echo "     the agent exited with status $agent_exit$([ "$agent_exit" -gt 128 ] && echo " (signal $((agent_exit - 128)))") before 'agent running'; its last lines:"
+	fi
+	tail -5 "$alog" | sed 's/^/       /'
 	return 1
 }
 stop_agent() {	# SIGNAL
@@ -844,10 +854,24 @@ EOF
 	wait_for '^apiserver:' "$work/api.log" || { bad "flaps: API server"; return; }
 	ctl() { at gw curl -sS --fail-with-body --max-time 10 -X "$1" \
 		${3+--data-binary "$3"} "http://127.0.0.1:$cport$2"; }
-	# The file agent goes; the kube agent adopts its pins.
+	# The file agent goes; the kube agent adopts its pins, under load.
+	local s0 t_start
+	start_loops take 4 2000 www.example.com api.example.com
+	sleep 1
 	stop_agent TERM
+	agent_exit=
+	s0=$(synced)
+	t_start=$EPOCHREALTIME
 	start_agent --kubeconfig "$work/kubeconfig" --node-name node-a || {
-		bad "flaps: the --kubeconfig agent did not come up"; return; }
+		bad "flaps: the --kubeconfig agent did not come up${agent_exit:+ (exit status $agent_exit)}"
+		wait "${loops[@]}"
+		return; }
+	wait_log msg=synced "$s0" 100
+	echo "     --kubeconfig agent: running $(ms_since "$t_start") ms after its start; attached $(grep -F 'msg=attached' "$alog" | tail -1 | cut -c4-26), first sync $(grep -F msg=synced "$alog" | tail -1 | cut -c4-26)"
+	wait "${loops[@]}"
+	read -r tot fails other counts <<<"$(loop_report 'b1|b2' "$work"/take.*)"
+	check "flaps: the file agent replaced by a --kubeconfig agent adopting its pins, under load: failed requests among $tot ($counts)" 0 "$fails"
+	[ "$fails" -gt 0 ] && echo "     failed requests (curl exit) between $(awk '$2 != 0 { print substr($1, 7) }' "$work"/take.* | sort -n | sed -n '1p;$p' | tr '\n' ' ')(epoch s)"
 	timed "flaps: the --kubeconfig agent routes the API server's objects" \
 		b1 www.example.com 5000
 	n0=$(logn 'kube: recovered')
@@ -885,6 +909,22 @@ EOF
 	if kill -0 "$agent" 2>/dev/null; then ok "flaps: the agent kept running"
 	else bad "flaps: the agent exited"; fi
 	echo "     agent log: $(logn 'kube: recovered' | awk -v n="$n0" '{print $1 - n}') 'kube: recovered' line(s) during the flaps"
+	# kill -9 of the --kubeconfig agent and a restart, under load.
+	start_loops krs 4 2000 www.example.com api.example.com
+	sleep 1
+	kill -9 "$agent"
+	wait "$agent" 2>/dev/null
+	s0=$(synced)
+	t_start=$EPOCHREALTIME
+	start_agent --kubeconfig "$work/kubeconfig" --node-name node-a ||
+		bad "flaps: the --kubeconfig agent did not come up again"
+	wait_log msg=synced "$s0" 100
+	echo "     restarted --kubeconfig agent: first sync $(ms_since "$t_start") ms after its start"
+	wait "${loops[@]}"
+	read -r tot fails other counts <<<"$(loop_report 'b1|b2' "$work"/krs.*)"
+	check "flaps: kill -9 and restart of the --kubeconfig agent under load: failed requests among $tot ($counts)" 0 "$fails"
+	[ "$fails" -gt 0 ] && echo "     failed requests (curl exit) between $(awk '$2 != 0 { print substr($1, 7) }' "$work"/krs.* | sort -n | sed -n '1p;$p' | tr '\n' ' ')(epoch s)"
+	check "flaps: after the restart, flap.example.com" b2 "$(get flap.example.com)"
 }
 
 t0_all=$EPOCHREALTIME
