@@ -355,16 +355,19 @@ def cmd_pressure(vip, host, n, wait):
             s = key.fileobj
             i, t_sent = state[s]
             if ev & selectors.EVENT_WRITE and t_sent is None:
-                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if err:
-                    outcome[i] = ("connect-" + errno.errorcode.get(err, "?"),
-                                  0)
-                    sel.unregister(s)
-                    continue
+                # No getsockopt first: a reset socket fails the send.
                 try:
                     s.send(head)
-                except OSError:
-                    outcome[i] = ("reset", 0)
+                except ConnectionResetError:
+                    # Reset before we could send: the handshake timeout
+                    # of a flow that never held a hello buffer (this
+                    # client was slower than the timeout).
+                    outcome[i] = ("reset_before_send", 0)
+                    sel.unregister(s)
+                    continue
+                except OSError as e:
+                    outcome[i] = ("send-" + errno.errorcode.get(e.errno, "?"),
+                                  0)
                     sel.unregister(s)
                     continue
                 state[s][1] = time.monotonic()
@@ -388,16 +391,17 @@ def cmd_pressure(vip, host, n, wait):
         s.close()
     fast = sum(1 for o, t in outcome.values() if o == "reset" and t < 0.5)
     slow = [t for o, t in outcome.values() if o == "reset" and t >= 0.5]
+    early = sum(1 for o, _ in outcome.values() if o == "reset_before_send")
     other = {}
     for o, _ in outcome.values():
-        if o != "reset":
+        if o not in ("reset", "reset_before_send"):
             other[o] = other.get(o, 0) + 1
     print("opened=%d in %.2f s sent=%d reset_fast=%d reset_timeout=%d "
-          "timeout_ms=%d..%d other=%d%s" % (
+          "timeout_ms=%d..%d reset_before_send=%d other=%d%s" % (
               n, t_open, sent, fast, len(slow),
               int(min(slow) * 1000) if slow else -1,
-              int(max(slow) * 1000) if slow else -1,
-              n - fast - len(slow),
+              int(max(slow) * 1000) if slow else -1, early,
+              n - fast - len(slow) - early,
               "".join(" %s=%d" % kv for kv in sorted(other.items()))))
 
 
