@@ -899,7 +899,7 @@ int cmd_agent(int argc, char **argv)
 		return 1;
 	/* From a directory, the maps are filled before the program is
 	 * attached; from the API, once every kind is listed (run()). */
-	err = agent_sync(&a, 1);
+	err = o.manifests ? agent_sync(&a, 1) : 0;
 	if (err && err != -EINVAL)	/* -EINVAL: bad objects, reported */
 		log_event("warn", "first sync incomplete", "error",
 			  a.last_error, NULL);
