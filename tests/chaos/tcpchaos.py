@@ -229,6 +229,9 @@ def run_one(vip, payload, wait, per_byte=0.0):
     got = b""
     try:
         if per_byte:
+            # A segment per byte, not Nagle's coalescing behind the
+            # unacknowledged first one.
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             s.settimeout(per_byte)
             for i in range(len(payload)):
                 s.send(payload[i:i + 1])

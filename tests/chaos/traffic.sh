@@ -110,6 +110,15 @@ import json, sys
 d = json.load(sys.stdin)
 print(d["maps"][sys.argv[1]]["entries"])' "$1"
 }
+# The global counters that moved between two stats -o json files.
+moved() {	# BEFORE AFTER
+	python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["global"]
+b = json.load(open(sys.argv[2]))["global"]
+print(" ".join("%s+%d" % (k, b[k] - a.get(k, 0)) for k in b
+               if b[k] != a.get(k, 0) and not k.startswith("fwd")))' "$1" "$2"
+}
 # A route's counter: rstat NS/NAME FIELD
 rstat() {
 	stats_json | python3 -c '
@@ -315,6 +324,7 @@ t_slow() {
 	local n=50 f0 h0 f1 h1 f2 h2 ms out t0 line
 	[ -n "$quick" ] && n=20
 	f0=$(fill flows) h0=$(fill hellos)
+	stats_json >"$work/sstats0.json"
 	t0=$EPOCHREALTIME
 	cli python3 "$here/tcpchaos.py" slow $vip4 s1.example.com "$n" \
 		$((hello_tmo / 1000 + 5)) >"$work/slow.out" 2>&1 &
@@ -323,7 +333,9 @@ t_slow() {
 	f1=$(fill flows) h1=$(fill hellos)
 	wait "$sp"
 	read -r f2 h2 ms <<<"$(settle "$f0" "$h0" 6 "$t0")"
+	stats_json >"$work/sstats1.json"
 	echo "     flows before/during/after: $f0/$f1/$f2, hellos: $h0/$h1/$h2 (hello timeout $hello_tmo ms)"
+	echo "     counters that moved: $(moved "$work/sstats0.json" "$work/sstats1.json")"
 	sed 's/^/     /' "$work/slow.out"
 	for k in silent byte-a-second; do
 		line=$(grep "^$k " "$work/slow.out")
@@ -334,6 +346,19 @@ t_slow() {
 	done
 	cond "slow clients: tables filled during ($f1 flows >= $((f0 + 2 * n)), $h1 hellos >= $((h0 + n)))" \
 		"$f1 >= $f0 + 2 * $n and $h1 >= $h0 + $n"
+	# The RSTs of expired handshakes, by reason (docs/dataplane.md,
+	# Counters: "RSTs by reason (..., timeout, ...)").
+	local rt lt
+	rt=$(python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+g = b["global"]["reject_timeout"] - a["global"]["reject_timeout"]
+l = sum(x["rejected"]["timeout"] for x in b["listeners"]) - \
+    sum(x["rejected"]["timeout"] for x in a["listeners"])
+print(g, l)' "$work/sstats0.json" "$work/sstats1.json")
+	read -r rt lt <<<"$rt"
+	check "slow clients: RSTs by the timeout counted (reject_timeout, listener rejected.timeout)" \
+		"$((2 * n)) $((2 * n))" "$rt $lt"
 	cond "slow clients: tables back to baseline ($f2 flows, $h2 hellos) $ms ms after the start" \
 		"$f2 <= $f0 and $h2 <= $h0"
 }
@@ -352,6 +377,7 @@ t_hostile() {
 	mkdir -p "$work/hostile"
 	mark=$work/hostile/.mark
 	touch "$mark"
+	stats_json >"$work/hstats0.json"
 	sleep 0.01
 	local t0=$EPOCHREALTIME
 	# shellcheck disable=SC2086
@@ -360,6 +386,8 @@ t_hostile() {
 	echo "     $out in $(ms_since "$t0") ms"
 	sleep 0.5	# the sinks write after 0.3 s of quiet
 	sinks=$(find "$work/sinks" -name '*.bin' -newer "$mark" | sort)
+	stats_json >"$work/hstats1.json"
+	echo "     counters that moved: $(moved "$work/hstats0.json" "$work/hstats1.json")"
 	# shellcheck disable=SC2086
 	fig=$(python3 "$here/verdict.py" "$build/snilb" "$work/hostile" $sinks)
 	sed 's/^/     /' <<<"$fig"
@@ -495,13 +523,7 @@ t_pressure() {
 	tf1=$(stat reject_table_full)
 	read -r f2 h2 ms <<<"$(settle 1 "$h0" 6 "$t0")"
 	stats_json >"$work/pstats1.json"
-	echo "     counters that moved: $(python3 -c '
-import json, sys
-a = json.load(open(sys.argv[1]))["global"]
-b = json.load(open(sys.argv[2]))["global"]
-print(" ".join("%s+%d" % (k, b[k] - a.get(k, 0)) for k in b
-               if b[k] != a.get(k, 0) and not k.startswith("fwd")))' \
-		"$work/pstats0.json" "$work/pstats1.json")"
+	echo "     counters that moved: $(moved "$work/pstats0.json" "$work/pstats1.json")"
 	echo "     $out"
 	echo "     hellos before/during/after: $h0/$h1/$h2 (max 4096), table_full +$((tf1 - tf0)); a curl during the load: $probe"
 	fast=$(sed -n 's/.* reset_fast=\([0-9]*\) .*/\1/p' <<<"$out")
