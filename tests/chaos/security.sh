@@ -871,7 +871,7 @@ EOF
 	wait "${loops[@]}"
 	read -r tot fails other counts <<<"$(loop_report 'b1|b2' "$work"/take.*)"
 	check "flaps: the file agent replaced by a --kubeconfig agent adopting its pins, under load: failed requests among $tot ($counts)" 0 "$fails"
-	[ "$fails" -gt 0 ] && echo "     failed requests (curl exit) between $(awk '$2 != 0 { print substr($1, 7) }' "$work"/take.* | sort -n | sed -n '1p;$p' | tr '\n' ' ')(epoch s)"
+	[ "$fails" -gt 0 ] && echo "     failed requests (curl exit) between $(awk '$2 != 0 { print $1 }' "$work"/take.* | sort -n | sed -n '1p;$p' | tr '\n' ' ')(epoch s)"
 	timed "flaps: the --kubeconfig agent routes the API server's objects" \
 		b1 www.example.com 5000
 	n0=$(logn 'kube: recovered')
@@ -923,7 +923,7 @@ EOF
 	wait "${loops[@]}"
 	read -r tot fails other counts <<<"$(loop_report 'b1|b2' "$work"/krs.*)"
 	check "flaps: kill -9 and restart of the --kubeconfig agent under load: failed requests among $tot ($counts)" 0 "$fails"
-	[ "$fails" -gt 0 ] && echo "     failed requests (curl exit) between $(awk '$2 != 0 { print substr($1, 7) }' "$work"/krs.* | sort -n | sed -n '1p;$p' | tr '\n' ' ')(epoch s)"
+	[ "$fails" -gt 0 ] && echo "     failed requests (curl exit) between $(awk '$2 != 0 { print $1 }' "$work"/krs.* | sort -n | sed -n '1p;$p' | tr '\n' ' ')(epoch s)"
 	check "flaps: after the restart, flap.example.com" b2 "$(get flap.example.com)"
 }
 
