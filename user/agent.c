@@ -693,7 +693,10 @@ static void tick(struct agent *a, uint64_t n)
 
 	if (dp_gc(a->dp, now, &gr))
 		log_event("warn", "flow table walk failed", NULL);
-	sync_reclaim(&a->sync, now, RECLAIM_GRACE_NS);
+	/* Not before the first sync: until then the adopted sets and
+	 * backends are what routes the traffic. */
+	if (a->ready)
+		sync_reclaim(&a->sync, now, RECLAIM_GRACE_NS);
 	if (a->kube && n % 2 == 0)
 		lease_round(a, now);
 	/* Every 5th tick, a rescan of the directory: an event can be lost

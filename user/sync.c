@@ -751,6 +751,25 @@ int sync_reclaim(struct sync_state *s, uint64_t now_ns, uint64_t grace_ns)
 		*ss = s->sets[--s->nsets];
 		n++;
 	}
+	/*
+	 * A backend stays while any set still installed may name it: a flow
+	 * retrying on its set reads backends other than its own. An adopted
+	 * set's content is unknown, so while one is left no backend goes.
+	 */
+	for (i = 0; i < s->nsets; i++) {
+		const struct sync_set *ss = &s->sets[i];
+		size_t k;
+
+		if (!ss->known)
+			goto out;
+		for (k = 0; k < ss->content.neps; k++) {
+			long id = sync_backend_id(s, ss->content.eps[k].addr,
+						  ss->content.eps[k].port);
+
+			if (id >= 0)
+				backends[id] = 1;
+		}
+	}
 	i = 0;
 	while (i < s->nbackends) {
 		struct sync_backend *b = &s->backends[i];
@@ -763,6 +782,7 @@ int sync_reclaim(struct sync_state *s, uint64_t now_ns, uint64_t grace_ns)
 		*b = s->backends[--s->nbackends];
 		n++;
 	}
+out:
 	free(sets);
 	free(backends);
 	return n;

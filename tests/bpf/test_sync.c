@@ -108,6 +108,16 @@ static int set_installed(uint32_t id)
 					      &inner);
 }
 
+static int backend_live(long id)
+{
+	struct snilb_backend b;
+	uint32_t k = (uint32_t)id;
+
+	return id >= 0 &&
+	       !bpf_map_lookup_elem(dp_map_fd(dp, "backends"), &k, &b) &&
+	       b.family;
+}
+
 /* A spliced flow bound to @set and @backend, as the data plane leaves it. */
 static void fake_flow(uint32_t set, uint32_t backend, int add)
 {
@@ -187,7 +197,16 @@ static void test_add_remove_and_adopt(void **state)
 	 * identical sets, deletes nothing. */
 	assert_int_equal(sync_init(&again, dp, 251, NULL, 0), 0);
 	assert_int_equal(again.nlisteners, 1);
+	/* Before its first sync, nothing adopted is reclaimed: the old
+	 * sets and their backends are what routes traffic meanwhile. */
+	sync_reclaim(&again, 1ull << 62, 0);
+	assert_true(backend_live(sync_backend_id(&again, "198.18.2.13", 9443)));
+	assert_true(set_installed(before.set));
 	apply(&again, WORLD("green", OTHER_ROUTE), 2000, &res);
+	/* Moved to fresh sets; the adopted ones (content unknown) keep
+	 * every backend until they are reclaimed themselves. */
+	sync_reclaim(&again, 2001, 0);
+	assert_true(backend_live(sync_backend_id(&again, "198.18.2.13", 9443)));
 	assert_int_equal(res.listeners_added, 0);
 	assert_int_equal(res.routes_deleted, 0);
 	assert_int_equal(route_of(".other.example.com", &after), 0);
