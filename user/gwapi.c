@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gwapi.h"
+#include "vec.h"
 
 static int streq(const char *a, const char *b)
 {
@@ -208,24 +209,6 @@ static int class_ours(const struct model *m, const char *name,
 			return streq(m->classes[i].controller, controller);
 	return 0;
 }
-
-/* --- growable arrays -------------------------------------------------------- */
-
-static void *grow(void *arr, size_t *n, size_t size)
-{
-	char *p = realloc(arr, (*n + 1) * size);
-
-	if (!p)
-		return NULL;
-	memset(p + *n * size, 0, size);
-	(*n)++;
-	return p;
-}
-
-#define PUSH(arr, n) ({							\
-	void *_p = grow((arr), &(n), sizeof(*(arr)));			\
-	_p ? ((arr) = _p, &(arr)[(n) - 1]) : NULL;			\
-})
 
 /* --- gateways --------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 #include "maglev.h"
 #include "sync.h"
+#include "vec.h"
 
 static void fail(struct sync_result *res, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -29,21 +30,6 @@ static void fail(struct sync_result *res, int err, const char *fmt, ...)
 	snprintf(res->err + n, sizeof(res->err) - n, ": %s", strerror(-err));
 }
 
-static void *grow(void *arr, size_t *n, size_t size)
-{
-	char *p = realloc(arr, (*n + 1) * size);
-
-	if (!p)
-		return NULL;
-	memset(p + *n * size, 0, size);
-	(*n)++;
-	return p;
-}
-
-#define PUSH(arr, n) ({							\
-	void *_p = grow((arr), &(n), sizeof(*(arr)));			\
-	_p ? ((arr) = _p, &(arr)[(n) - 1]) : NULL;			\
-})
 
 static void addr_text(int family, const __be32 *a, char *out)
 {
