@@ -83,7 +83,8 @@ enum snilb_reject {
 	SNILB_REJ_PARSE = 0,	/* + enum ch_reason: the hello was refused */
 	SNILB_REJ_NO_ROUTE = CH_R_MAX,	/* valid name, no route for it */
 	SNILB_REJ_NO_BACKEND,
-	SNILB_REJ_TIMEOUT,	/* client sent no complete hello in time */
+	SNILB_REJ_TIMEOUT,	/* no complete hello, or no backend answer,
+				 * in time (counted by the agent's GC) */
 	SNILB_REJ_TABLE_FULL,	/* flow or hello table full */
 	SNILB_REJ_BAD_COOKIE,
 	SNILB_REJ_MAX,

@@ -413,6 +413,21 @@ static int sum_percpu(struct dataplane *dp, const char *name, uint32_t key,
 	return 0;
 }
 
+int dp_percpu_add(struct dataplane *dp, const char *name, uint32_t key,
+		  size_t nfields, size_t field, uint64_t delta)
+{
+	uint64_t *v = calloc((size_t)dp->ncpus * nfields, sizeof(*v));
+	int fd = dp_map_fd(dp, name), err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, v) ||
+	    (v[field] += delta, bpf_map_update_elem(fd, &key, v, BPF_ANY)))
+		err = -errno;
+	free(v);
+	return err;
+}
+
 int dp_route_stats(struct dataplane *dp, uint32_t route,
 		   struct snilb_route_stats *st)
 {

@@ -86,6 +86,15 @@ int dp_route_stats(struct dataplane *dp, uint32_t route,
 int dp_listener_stats(struct dataplane *dp, uint32_t listener,
 		      struct snilb_listener_stats *st);
 
+/*
+ * Add @delta to u64 field @field (of @nfields) of per-CPU map @name at
+ * @key, on CPU 0's copy. A read-modify-write of every CPU's copy: exact
+ * for counters only userspace writes; for a value the data plane also
+ * counts into, an increment it makes in between is lost, so batch.
+ */
+int dp_percpu_add(struct dataplane *dp, const char *name, uint32_t key,
+		  size_t nfields, size_t field, uint64_t delta);
+
 /* File descriptors for tests and the CLI. */
 int dp_prog_fd(struct dataplane *dp);
 int dp_map_fd(struct dataplane *dp, const char *name);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -148,6 +149,41 @@ static enum verdict judge(const struct snilb_flow *f,
 	return KEEP;
 }
 
+/*
+ * The RSTs sent here are rejections by timeout: the global counter is
+ * one only userspace writes (the data plane cannot see time pass), the
+ * per-listener one shares its value with the data plane's counters, so
+ * it is written once per listener and pass.
+ */
+static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
+			   const enum verdict *why, size_t n)
+{
+	const size_t nl = sizeof(struct snilb_listener_stats) / sizeof(__u64);
+	const size_t field = offsetof(struct snilb_listener_stats,
+				      rejected[SNILB_REJ_TIMEOUT]) /
+			     sizeof(__u64);
+	uint32_t *per = NULL, total = 0, l;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		total += why[i] == EXPIRE_RST;
+	if (!total)
+		return;
+	dp_percpu_add(dp, "stats", SNILB_ST_REJECT_BASE + SNILB_REJ_TIMEOUT,
+		      1, 0, total);
+	per = calloc(SNILB_MAX_LISTENERS, sizeof(*per));
+	if (!per)
+		return;
+	for (i = 0; i < n; i++)
+		if (why[i] == EXPIRE_RST && listener_of[i] < SNILB_MAX_LISTENERS)
+			per[listener_of[i]]++;
+	for (l = 0; l < SNILB_MAX_LISTENERS; l++)
+		if (per[l])
+			dp_percpu_add(dp, "listener_stats", l, nl, field,
+				      per[l]);
+	free(per);
+}
+
 static void expire(struct dataplane *dp, int fd,
 		   const struct snilb_config *cfg,
 		   const struct snilb_flow_key *k, enum verdict v, int *err)
@@ -204,6 +240,7 @@ static uint32_t sweep_rev(struct dataplane *dp)
 int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
 {
 	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
+	uint32_t *lis = NULL;
 	size_t ndead = 0, cap = 0, i;
 	int flows = dp_map_fd(dp, "flows");
 	struct snilb_config cfg = { 0 };
@@ -235,19 +272,24 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
 			cap = cap ? 2 * cap : 64;
 			dead = realloc(dead, cap * sizeof(*dead));
 			why = realloc(why, cap * sizeof(*why));
-			if (!dead || !why) {
+			lis = realloc(lis, cap * sizeof(*lis));
+			if (!dead || !why || !lis) {
 				err = -ENOMEM;
 				break;
 			}
 		}
 		dead[ndead] = k;
+		lis[ndead] = f.listener;
 		why[ndead++] = v;
 	}
 	for (i = 0; i < ndead && dead && why; i++)
 		expire(dp, fd, &cfg, &dead[i], why[i], &err);
+	if (dead && why && lis)
+		count_timeouts(dp, lis, why, ndead);
 	res->orphans = sweep_rev(dp);
 	free(dead);
 	free(why);
+	free(lis);
 	close(fd);
 	return err;
 }
