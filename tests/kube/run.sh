@@ -838,6 +838,9 @@ t_down() {
 	done
 	wrong=$(($(awk '$2 == 0 && $3 != "b1"' "$work/down.1" | wc -l) +
 		$(awk '$2 == 0 && $3 != "b2"' "$work/down.2" | wc -l)))
+	# What failed, when: START_EPOCH CURL_EXIT BACKEND (for a diagnosis).
+	[ "$fails" = 0 ] || awk '$2 != 0 || $3 == "" { print "     failed:", $0 }' \
+		"$work"/down.*
 	check "API server away and back: failed requests among $tot" 0 "$fails"
 	check "API server away and back: answers from the wrong backend" 0 "$wrong"
 	if wait_log 'kube: recovered' "$work/a.log" "$n0" 50; then
