@@ -623,7 +623,7 @@ import json, sys
 for r in json.load(sys.stdin)["routes"]:
     if r["hostname"] == "checkout.example.com" and r["listener"] == 0:
         print("green" if "198.18.2.13" in r["backends"] else "blue")' 2>/dev/null)
-		echo "     kill -9 $kms ms after the edit (aimed at $d ms); synced lines since the edit: $(($(synced) - before)); status file says ${kern:-?}"
+		echo "     kill -9 $kms ms after the edit (aimed at $d ms; edit at $t_edit, kill at $t_kill); synced lines since the edit: $(($(synced) - before)); status file says ${kern:-?}"
 		sleep 0.5
 		start_t=$EPOCHREALTIME
 		if ! start_agent; then
@@ -634,6 +634,10 @@ for r in json.load(sys.stdin)["routes"]:
 			green-1 checkout.example.com 3000 "$start_t"
 		wait "${loops[@]}"
 		read -r tot fails other counts <<<"$(loop_report 'blue-1|blue-2|green-1' "$work"/kf$i.*)"
+		# What failed, when (START_EPOCH CURL_EXIT BACKEND), against
+		# the edit and the kill, for a diagnosis.
+		[ "$fails" = 0 ] || awk '$2 != 0 || $3 == "" { print "     failed:", $0 }' \
+			"$work"/kf$i.*
 		check "killflip $d ms: failed requests among $tot under load ($counts)" 0 "$fails"
 		check "killflip $d ms: answers from outside blue/green" 0 "$other"
 		# Back to blue for the next round.

@@ -447,6 +447,8 @@ t_flip() {
 	wait "$fdl"
 	read -r tot fails other late rest <<<"$(flip_report "$flip" "$work"/flip.*)"
 	echo "     $tot requests: $rest"
+	[ "$fails" = 0 ] || awk '$2 != 0 || $3 == "" { print "     failed:", $0 }' \
+		"$work"/flip.*
 	check "flip: failed requests among $tot" 0 "$fails"
 	check "flip: answers from outside blue-1/blue-2/green-1" 0 "$other"
 	check "flip: requests started >1 s after the flip not on green-1" 0 "$late"
@@ -514,6 +516,8 @@ t_restart() {
 	n_gap=$(cat "$work"/restart.* | awk -v a="$(us "$kill_t")" \
 		-v b="$(us "$start_t")" '{ t = $1; gsub(/\./, "", t); t += 0 }
 		t > a && t < b { n++ } END { print n + 0 }')
+	[ "$fails" = 0 ] || awk '$2 != 0 || $3 == "" { print "     failed:", $0 }' \
+		"$work"/restart.*
 	check "kill -9: failed requests among $tot ($n_gap while no agent ran)" \
 		0 "$fails"
 	check "kill -9: answers from the wrong backend" 0 "$bad_be"
