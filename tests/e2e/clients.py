@@ -17,6 +17,7 @@ import time
 
 
 def one(host, addr, ctx):
+    t0 = time.monotonic()
     try:
         with socket.create_connection((addr, 443), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname=host) as s:
@@ -31,8 +32,10 @@ def one(host, addr, ctx):
         body = data.split(b"\r\n\r\n", 1)[1]
         if body.startswith(b"backend="):
             return body[8:].strip().decode()
-    except (OSError, ssl.SSLError, IndexError):
-        pass
+    except (OSError, ssl.SSLError, IndexError) as e:
+        # What failed and after how long: for a diagnosis (stderr).
+        sys.stderr.write("clients: %s after %.3f s: %r\n" %
+                         (host, time.monotonic() - t0, e))
     return None
 
 
