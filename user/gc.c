@@ -120,8 +120,11 @@ static enum verdict judge(const struct snilb_flow *f,
 			 GC_BIND_TIMEOUT_MS) * 1000000ull;
 	uint64_t seen = f->seen_ns > f->created_ns ? f->seen_ns : f->created_ns;
 	uint64_t quiet = now > seen ? now - seen : 0;
+	/* @now was read before the walk: a flow created during it is
+	 * younger than that, not 2^64 ns old. */
+	uint64_t age = now > f->created_ns ? now - f->created_ns : 0;
 
-	if (f->state == SNILB_FS_HELLO && now - f->created_ns > hello) {
+	if (f->state == SNILB_FS_HELLO && age > hello) {
 		res->hello_expired++;
 		return EXPIRE_RST;
 	}
