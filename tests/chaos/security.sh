@@ -29,6 +29,7 @@ build=$(cd "${1:-build}" && pwd)
 quick=
 [ "${2:-}" = --quick ] && quick=1
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 top=$(cd "$here/../.." && pwd)
 e2e=$top/tests/e2e
 if [ "$(id -u)" -ne 0 ]; then
@@ -67,7 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 cli() { at cli timeout 30 "$@"; }
 sn() {	# the CLI, in the gateway namespace
 	local c=$1; shift
@@ -75,15 +75,11 @@ sn() {	# the CLI, in the gateway namespace
 		--status-file "$status" "$@"
 }
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 skip() { skipped=$((skipped + 1)); echo "skip $*"; }
 check() {	# NAME EXPECTED GOT
 	if [ "$2" = "$3" ]; then ok "$1: $3"; else bad "$1: want '$2', got '$3'"; fi
 }
 
-us() { local t=${1/./}; echo $((10#$t)); }	# $EPOCHREALTIME -> us
-ms_since() { echo $((($(us "$EPOCHREALTIME") - $(us "$1")) / 1000)); }
 
 # One TLS connection: the backend's name, "reset" (curl 35/56: the RST),
 # or "curlN".

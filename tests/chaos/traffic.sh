@@ -18,6 +18,7 @@ build=$(cd "${1:-build}" && pwd)
 quick=
 [ "${2:-}" = --quick ] && quick=1
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 e2e=$(cd "$here/../e2e" && pwd)
 top=$(cd "$here/../.." && pwd)
 if [ "$(id -u)" -ne 0 ]; then
@@ -52,7 +53,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 cli() { at cli timeout 60 "$@"; }
 sn() {
 	local c=$1; shift
@@ -60,12 +60,7 @@ sn() {
 		--status-file "$status" "$@"
 }
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 skip() { skipped=$((skipped + 1)); skipwhy="$skipwhy; $1"; echo "skip $1"; }
-check() {	# NAME EXPECTED GOT
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: want '$2', got '$3'"; fi
-}
 # cond NAME PYTHON-BOOLEAN: ok if it holds
 cond() {
 	if python3 -c "import sys; sys.exit(0 if ($2) else 1)" 2>/dev/null; then
@@ -75,8 +70,6 @@ cond() {
 	fi
 }
 
-us() { local t=${1/./}; echo $((10#$t)); }
-ms_since() { echo $((($(us "$EPOCHREALTIME") - $(us "$1")) / 1000)); }
 
 wait_for() {	# PATTERN FILE
 	for _ in $(seq 50); do

@@ -13,6 +13,7 @@ export LC_ALL=C	# $EPOCHREALTIME with a dot
 
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 top=$(cd "$here/../.." && pwd)
 if [ "$(id -u)" -ne 0 ]; then
 	echo "agent e2e: skipped: network namespaces and BPF need root"
@@ -44,7 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 cli() { at cli timeout 30 "$@"; }
 # The CLI, in the gateway namespace (it looks at its interfaces).
 sn() {
@@ -53,14 +53,7 @@ sn() {
 		--status-file "$status" "$@"
 }
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() {	# NAME EXPECTED GOT
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: want '$2', got '$3'"; fi
-}
 
-us() { local t=${1/./}; echo $((10#$t)); }	# $EPOCHREALTIME -> us
-ms_since() { echo $((($(us "$EPOCHREALTIME") - $(us "$1")) / 1000)); }
 
 # One TLS connection: the backend's name, "reset" (curl 35/56: the RST),
 # or "curlN".

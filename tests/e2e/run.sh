@@ -7,6 +7,7 @@ set -uo pipefail
 
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "e2e: skipped: network namespaces and BPF need root"
 	echo "0 passed, 0 failed, 1 skipped"
@@ -32,15 +33,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 cli() { at cli timeout 30 "$@"; }
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 # check NAME EXPECTED OUTPUT
-check() {
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: want '$2', got '$3'"; fi
-}
 
 vip4=198.18.0.10 vip6=2001:db8:100::10
 # Under emulation (make vmtest) a TLS handshake takes ~50 ms: fewer

@@ -19,6 +19,7 @@ export LC_ALL=C	# $EPOCHREALTIME with a dot
 
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 top=$(cd "$here/../.." && pwd)
 e2e=$top/tests/e2e
 if [ "$(id -u)" -ne 0 ]; then
@@ -67,17 +68,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 cli() { at cli timeout 30 "$@"; }
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() {	# NAME EXPECTED GOT
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: want '$2', got '$3'"; fi
-}
 
-us() { local t=${1/./}; echo $((10#$t)); }	# $EPOCHREALTIME -> us
-ms_since() { echo $((($(us "$EPOCHREALTIME") - $(us "$1")) / 1000)); }
 
 # The control API (plain HTTP in the gateway namespace).
 ctl() {	# METHOD PATH [BODY]
