@@ -15,3 +15,17 @@ check() {	# NAME EXPECTED GOT
 
 us() { local t=${1/./}; echo $((10#$t)); }	# $EPOCHREALTIME -> us
 ms_since() { echo $((($(us "$EPOCHREALTIME") - $(us "$1")) / 1000)); }
+
+# One TLS connection through the VIP: the backend's name, "reset" (curl
+# 35/56: an RST), or "curlN". Needs cli() (the client namespace) and $vip4.
+get() {	# HOST [ADDR]
+	local out rc
+	out=$(cli curl -sk --max-time "${TMO:-3}" \
+		--resolve "$1:443:${2:-$vip4}" "https://$1/" 2>/dev/null)
+	rc=$?
+	case $rc in
+	0) out=${out#backend=}; echo "${out%%[[:space:]]*}" ;;
+	35|56) echo reset ;;
+	*) echo "curl$rc" ;;
+	esac
+}

@@ -81,19 +81,6 @@ check() {	# NAME EXPECTED GOT
 }
 
 
-# One TLS connection: the backend's name, "reset" (curl 35/56: the RST),
-# or "curlN".
-get() {	# HOST [ADDR]
-	local out rc
-	out=$(cli curl -sk --max-time "${TMO:-3}" \
-		--resolve "$1:443:${2:-$vip4}" "https://$1/" 2>/dev/null)
-	rc=$?
-	case $rc in
-	0) out=${out#backend=}; echo "${out%%[[:space:]]*}" ;;
-	35|56) echo reset ;;
-	*) echo "curl$rc" ;;
-	esac
-}
 # Poll HOST until it answers WANT, at most LIMIT ms after T0; $ms: the
 # time from T0 to that answer (or to giving up), $got the last answer.
 poll() {	# WANT HOST T0 [LIMIT_MS]

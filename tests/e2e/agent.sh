@@ -55,19 +55,6 @@ sn() {
 
 
 
-# One TLS connection: the backend's name, "reset" (curl 35/56: the RST),
-# or "curlN".
-get() {	# HOST [ADDR]
-	local out rc
-	out=$(cli curl -sk --max-time "${TMO:-3}" \
-		--resolve "$1:443:${2:-$vip4}" "https://$1/" 2>/dev/null)
-	rc=$?
-	case $rc in
-	0) out=${out#backend=}; echo "${out%%[[:space:]]*}" ;;
-	35|56) echo reset ;;
-	*) echo "curl$rc" ;;
-	esac
-}
 
 # A reset, and how fast: NAME HOST [ADDR]
 reset_check() {
