@@ -44,7 +44,10 @@
 #define KEEPIDLE_S	30L
 #define BACKOFF_MIN_MS	200L
 #define BACKOFF_MAX_MS	30000L
-#define SLOW_MS		30000L	/* 403, 404, kind not served */
+#define SLOW_MS		30000L	/* 403, 404 */
+/* A kind not served yet (its CRD not installed): one discovery GET this
+ * often, so routing starts soon after it appears. */
+#define DISCOVERY_MS	10000L
 #define TOKEN_CHECK_S	60	/* token file's mtime looked at */
 #define LINE_MAX_BYTES	(32u << 20)	/* one watch event */
 #define ERRBODY_MAX	1024
@@ -1533,14 +1536,14 @@ static long await_version(struct kind *kd)
 			char msg[128];
 
 			snprintf(msg, sizeof(msg),
-				 "%s not served by the API server; checking again every 30 s",
-				 kd->def->name);
+				 "%s not served by the API server; checking again every %ld s",
+				 kd->def->name, DISCOVERY_MS / 1000);
 			log_event("warn", msg, "kind", kd->def->name, NULL);
 			kind_gone(kd);
 		}
 		kd->warned_missing = 1;
 		kd->backoff_ms = 0;
-		return SLOW_MS;
+		return DISCOVERY_MS;
 	}
 	if (kd->warned_missing)
 		log_event("info", "kube: kind now served", "kind",
