@@ -247,9 +247,13 @@ t_retry() {
 t_dead_backend() {
 	local before after
 	before=$(stat bind_retry)
+	# Each pick of the dead backend waits for the client to resend its
+	# hello after the bind timeout (1.5-3 s): ten unlucky picks in a row
+	# take longer than cli()'s 30 s bound.
 	check "dead backend: 10 connections all answered by b1" \
 		"ok=10 failed=0 backends=b1:10" \
-		"$(cli python3 "$here/clients.py" seq 10 dead.example.com $vip4)"
+		"$(at cli timeout 90 python3 "$here/clients.py" seq 10 \
+			dead.example.com $vip4)"
 	after=$(stat bind_retry)
 	if [ $((after - before)) -gt 0 ]; then
 		ok "unanswered SYNs retried after the bind timeout ($((after - before)))"
