@@ -130,9 +130,11 @@ static enum verdict judge(const struct snilb_flow *f,
 	}
 	/* Binding: a silent backend is left behind when the client resends
 	 * its hello (the data plane retries then); give up only when no try
-	 * was made for a while. */
+	 * was made for a while. The client's resends back off (RTO 1 s:
+	 * 1, 3, 7 s), so allow 8 bind timeouts for one to come after the
+	 * first timeout. */
 	if (f->state == SNILB_FS_ROUTED && now > f->bind_ns &&
-	    now - f->bind_ns > (hello > 3 * bind ? hello : 3 * bind)) {
+	    now - f->bind_ns > (hello > 8 * bind ? hello : 8 * bind)) {
 		res->bind_expired++;
 		return EXPIRE_RST;
 	}
