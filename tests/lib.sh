@@ -4,6 +4,7 @@
 # and $failed; each suite prints "N passed, N failed" itself.
 
 passed=${passed:-0} failed=${failed:-0}
+lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 
@@ -28,4 +29,16 @@ get() {	# HOST [ADDR]
 	35|56) echo reset ;;
 	*) echo "curl$rc" ;;
 	esac
+}
+
+# The usual teardown (trap cleanup EXIT): the processes in $pids, the
+# topology of tests/e2e/topo.sh under $pfx, the bpffs mounted at
+# $work/bpffs, $work itself. KEEP=1 keeps them for a look by hand.
+cleanup() {
+	[ -n "${KEEP:-}" ] && { echo "kept $pfx ($work)"; return; }
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	"$lib_dir/e2e/topo.sh" down "$pfx"
+	umount "$work/bpffs"
+	rm -rf "$work"
 }

@@ -58,14 +58,6 @@ agent= api=
 passed=0 failed=0 skipped=0
 vip4=198.18.0.10 vip6=2001:db8:100::10
 
-cleanup() {
-	[ -n "${KEEP:-}" ] && { echo "kept $pfx ($work)"; return; }
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$e2e/topo.sh" down "$pfx"
-	umount "$work/bpffs"
-	rm -rf "$work"
-}
 trap cleanup EXIT
 
 cli() { at cli timeout 30 "$@"; }

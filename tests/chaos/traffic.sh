@@ -43,14 +43,6 @@ passed=0 failed=0 skipped=0 skipwhy=
 vip4=198.18.0.10
 CORPUS=${CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
 
-cleanup() {
-	[ -n "${KEEP:-}" ] && { echo "kept $pfx ($work)"; return; }
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$e2e/topo.sh" down "$pfx"
-	umount "$work/bpffs"
-	rm -rf "$work"
-}
 trap cleanup EXIT
 
 cli() { at cli timeout 60 "$@"; }

@@ -23,14 +23,6 @@ pin=$work/bpffs/snilb
 pids=()
 passed=0 failed=0
 
-cleanup() {
-	[ -n "${KEEP:-}" ] && { echo "kept $pfx"; return; }
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	"$here/topo.sh" down "$pfx"
-	umount "$work/bpffs"
-	rm -rf "$work"
-}
 trap cleanup EXIT
 
 cli() { at cli timeout 30 "$@"; }
