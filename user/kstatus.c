@@ -124,8 +124,9 @@ static json_t *conds_json(const struct gw_cond *c, size_t n, int64_t gen,
 	return a;
 }
 
-/* Equal but for lastTransitionTime (which follows from the rest). */
-static int same_ignoring_time(json_t *a, json_t *b)
+/* Equal as JSON. (lastTransitionTime needs no special case: it is copied
+ * from the old condition whenever the status stays.) */
+static int json_same(json_t *a, json_t *b)
 {
 	char *x, *y;
 	int eq;
@@ -157,11 +158,6 @@ static json_t *parent_ref_json(const struct m_parent_ref *p)
 	return o;
 }
 
-static int same_ref(json_t *a, json_t *b)
-{
-	return same_ignoring_time(a, b);
-}
-
 json_t *kstatus_route_parents(const struct gw_route *route,
 			      const char *controller, json_t *current,
 			      const char *now)
@@ -179,7 +175,7 @@ json_t *kstatus_route_parents(const struct gw_route *route,
 		json_t *ref = parent_ref_json(p->ref), *old = NULL;
 
 		json_array_foreach(current, j, e)
-			if (same_ref(json_object_get(e, "parentRef"), ref))
+			if (json_same(json_object_get(e, "parentRef"), ref))
 				old = json_object_get(e, "conditions");
 		json_array_append_new(out, json_pack("{s:o,s:s,s:o}",
 			"parentRef", ref, "controllerName", controller,
@@ -283,7 +279,7 @@ static void update(struct kube *k, struct kstatus_cache *c, const char *key,
 	}
 	old = json_deep_copy(json_object_get(obj, "status"));
 	want = fill(obj, ctx);
-	if (same_ignoring_time(old, want))
+	if (json_same(old, want))
 		res->unchanged++;
 	else if (!put_status(k, path, obj, res))
 		res->written++;
