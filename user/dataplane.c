@@ -287,6 +287,15 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
 
+	/* No live backend: no table, and the data plane answers with an
+	 * RST (no_backend). */
+	if (!size) {
+		if (bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &s,
+					BPF_ANY))
+			return -errno;
+		return 0;
+	}
+
 	/* Same flags as the template in bpf/maps.h, or the kernel refuses
 	 * it as an inner map. */
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "snilb_maglev", 4, 4, size,
@@ -338,15 +347,6 @@ int dp_backend_del(struct dataplane *dp, uint32_t id)
 
 	if (bpf_map_update_elem(dp_map_fd(dp, "backends"), &id, &none,
 				BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-int dp_set_install_empty(struct dataplane *dp, uint32_t set)
-{
-	struct snilb_set s = {};
-
-	if (bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &s, BPF_ANY))
 		return -errno;
 	return 0;
 }

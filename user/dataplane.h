@@ -52,7 +52,8 @@ int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
 		   uint16_t port);
 /*
  * Install backend set @set: its Maglev @table (@size backend ids, built
- * with maglev_build()) in a new inner map, then its size. Build a new set
+ * with maglev_build()) in a new inner map, then its size; @size 0: a set
+ * with no live backend (its routes get an RST). Build a new set
  * in a free id and switch routes to it; never rewrite a set in use.
  */
 int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
@@ -63,9 +64,6 @@ int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port);
 /* Let the port prefilter pass (@on 0) or look at (@on 1) TCP port @port. */
 int dp_port_set(struct dataplane *dp, uint16_t port, int on);
 int dp_backend_del(struct dataplane *dp, uint32_t id);
-/* A set with no live backend: the data plane answers its routes with an
- * RST (no_backend). */
-int dp_set_install_empty(struct dataplane *dp, uint32_t set);
 int dp_set_del(struct dataplane *dp, uint32_t set);
 
 /*

@@ -269,7 +269,7 @@ static int install_set(struct sync_state *s, uint32_t id,
 	int err = 0;
 
 	if (!want->neps) {
-		err = dp_set_install_empty(s->dp, id);
+		err = dp_set_install(s->dp, id, NULL, 0, 0);
 		if (err)
 			fail(res, err, "sets[%u] (empty)", id);
 		return err;
