@@ -12,11 +12,8 @@ int cmd_sni(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 
 /* user/cmd_inspect.c: what the pinned data plane holds. */
-int cmd_status(int argc, char **argv);
-int cmd_routes(int argc, char **argv);
-int cmd_backends(int argc, char **argv);
-int cmd_flows(int argc, char **argv);
-int cmd_stats(int argc, char **argv);
-int cmd_detach(int argc, char **argv);
+/* status, routes, backends, flows, stats, detach: the exit status, or
+ * -1 when @name is none of them. */
+int cmd_inspect(const char *name, int argc, char **argv);
 
 #endif /* SNILB_USER_CMD_H */

@@ -1736,7 +1736,7 @@ unknown:
 	return bad_usage(cmd, "unknown option '%s'", argv[optind - 1]);
 }
 
-static int inspect(const char *name, int argc, char **argv)
+int cmd_inspect(const char *name, int argc, char **argv)
 {
 	struct ctx c = {
 		.pin_path = PINNED_DEFAULT_PATH,
@@ -1751,7 +1751,7 @@ static int inspect(const char *name, int argc, char **argv)
 		if (!strcmp(cmds[i].name, name))
 			cmd = &cmds[i];
 	if (!cmd)
-		return EXIT_USAGE;
+		return -1;	/* not one of ours */
 	rc = parse_opts(cmd, argc, argv, &c);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -1771,34 +1771,4 @@ static int inspect(const char *name, int argc, char **argv)
 	pinned_close(c.p);
 	json_decref(c.st);
 	return rc;
-}
-
-int cmd_status(int argc, char **argv)
-{
-	return inspect("status", argc, argv);
-}
-
-int cmd_routes(int argc, char **argv)
-{
-	return inspect("routes", argc, argv);
-}
-
-int cmd_backends(int argc, char **argv)
-{
-	return inspect("backends", argc, argv);
-}
-
-int cmd_flows(int argc, char **argv)
-{
-	return inspect("flows", argc, argv);
-}
-
-int cmd_stats(int argc, char **argv)
-{
-	return inspect("stats", argc, argv);
-}
-
-int cmd_detach(int argc, char **argv)
-{
-	return inspect("detach", argc, argv);
 }

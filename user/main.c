@@ -34,6 +34,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int rc;
 
 	if (!cmd) {
 		fputs(usage, stderr);
@@ -52,18 +53,9 @@ int main(int argc, char **argv)
 		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sni"))
 		return cmd_sni(argc - 1, argv + 1);
-	if (!strcmp(cmd, "status"))
-		return cmd_status(argc - 1, argv + 1);
-	if (!strcmp(cmd, "routes"))
-		return cmd_routes(argc - 1, argv + 1);
-	if (!strcmp(cmd, "backends"))
-		return cmd_backends(argc - 1, argv + 1);
-	if (!strcmp(cmd, "flows"))
-		return cmd_flows(argc - 1, argv + 1);
-	if (!strcmp(cmd, "stats"))
-		return cmd_stats(argc - 1, argv + 1);
-	if (!strcmp(cmd, "detach"))
-		return cmd_detach(argc - 1, argv + 1);
+	rc = cmd_inspect(cmd, argc - 1, argv + 1);
+	if (rc >= 0)
+		return rc;
 	fprintf(stderr, "snilb: unknown command '%s'\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }
