@@ -36,20 +36,6 @@ static __always_inline __u16 mss_value(__u8 family, __u32 idx)
 	return idx == 0 ? 1220 : idx == 1 ? 1400 : idx == 2 ? 1440 : 8940;
 }
 
-/* What a TCP header's options say, and where the ones the splice
- * rewrites are (offsets in the header, 0: absent). */
-struct tcp_opts {
-	__u16 mss;
-	__u8 wscale;		/* TS_NO_WSCALE when absent */
-	__u8 sack;
-	__u8 ts;
-	__u32 tsval;
-	__u32 tsecr;
-	__u32 ts_at;		/* the TS option */
-	__u32 sack_at;		/* the first SACK block */
-	__u32 nsack;
-};
-
 /* @th is a 64-byte stack copy of the header: masked indexes stay inside. */
 static __always_inline __u32 opt_u32(const __u8 *th, __u32 i)
 {

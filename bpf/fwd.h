@@ -60,9 +60,10 @@ static __noinline int resolve_backend(struct __sk_buff *skb,
 	return -1;
 }
 
-/* Send the packet to @daddr over the flow's backend path. */
-static __noinline int to_backend(struct __sk_buff *skb, struct snilb_flow *f,
-				 __u8 family, const __be32 *daddr)
+/* The first packet to a backend: look its path up. */
+static __noinline int to_backend_first(struct __sk_buff *skb,
+				       struct snilb_flow *f, __u8 family,
+				       const __be32 *daddr)
 {
 	struct bpf_redir_neigh nh = {};
 	struct bpf_fib_lookup fib;
@@ -76,6 +77,19 @@ static __noinline int to_backend(struct __sk_buff *skb, struct snilb_flow *f,
 		__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, 16);
 		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
 	}
+	if (set_macs(skb, f->bmac, f->bsmac))
+		return TC_ACT_SHOT;
+	return bpf_redirect(f->b_ifindex, 0);
+}
+
+/* Send the packet to @daddr over the flow's backend path; a spliced
+ * packet knows it already and makes no call but bpf_redirect(). */
+static __always_inline int to_backend(struct __sk_buff *skb,
+				      struct snilb_flow *f, __u8 family,
+				      const __be32 *daddr)
+{
+	if (!f->b_ifindex)
+		return to_backend_first(skb, f, family, daddr);
 	if (set_macs(skb, f->bmac, f->bsmac))
 		return TC_ACT_SHOT;
 	return bpf_redirect(f->b_ifindex, 0);

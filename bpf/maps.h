@@ -148,7 +148,10 @@ struct scratch {
 	__u8 ip[40];
 	__u8 th[64];
 	struct snilb_flow flow;
+	struct tcp_opts opts;	/* a spliced packet's TS and SACK options */
 	struct snilb_hello zero_hello;	/* never written: template */
+	__u64 clock_jiffies;	/* now_ns(): the tick clock_ns was read in */
+	__u64 clock_ns;
 };
 
 struct {
@@ -204,6 +207,23 @@ static __always_inline struct scratch *get_scratch(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/*
+ * The time to a tick: bpf_ktime_get_coarse_ns(), read once per jiffy per
+ * CPU. A clock helper costs 15-30 ns a call here (a helper's return is
+ * dear with the SRSO mitigations); the verifier inlines bpf_jiffies64()
+ * into a load. Timeouts are whole seconds, stamps a tick old are fine.
+ */
+static __always_inline __u64 now_ns(struct scratch *sc)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != sc->clock_jiffies) {
+		sc->clock_jiffies = j;
+		sc->clock_ns = bpf_ktime_get_coarse_ns();
+	}
+	return sc->clock_ns;
 }
 
 static __always_inline const struct snilb_config *get_config(void)

@@ -41,6 +41,20 @@ struct pkt {
 	__be32 daddr[4];
 };
 
+/* What a TCP header's options say, and where the ones the splice
+ * rewrites are (offsets in the header, 0: absent). */
+struct tcp_opts {
+	__u16 mss;
+	__u8 wscale;		/* TS_NO_WSCALE when absent */
+	__u8 sack;
+	__u8 ts;
+	__u32 tsval;
+	__u32 tsecr;
+	__u32 ts_at;		/* the TS option */
+	__u32 sack_at;		/* the first SACK block */
+	__u32 nsack;
+};
+
 enum parse_verdict {
 	PARSE_TCP = 0,		/* a TCP packet, fields filled */
 	PARSE_NOT_TCP,		/* not ours to look at */

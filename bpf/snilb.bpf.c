@@ -217,7 +217,8 @@ static __always_inline int to_snat(const struct pkt *p,
  * (its SYN-ACK or RST to our SYN) go to snilb_backend. */
 static __always_inline int from_backend(struct __sk_buff *skb,
 					struct scratch *sc,
-					const struct snilb_config *cfg)
+					const struct snilb_config *cfg,
+					const int kctx)
 {
 	struct snilb_flow_key *val;
 	struct snilb_flow *f;
@@ -231,13 +232,13 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 	if (!f)
 		return TC_ACT_SHOT;
 	if (f->state == SNILB_FS_SPLICED)
-		return splice_b2c(skb, &sc->ipk, &sc->ik, f, cfg);
+		return splice_b2c(skb, sc, f, cfg, kctx);
 	bpf_tail_call(skb, &progs, PROG_BACKEND);
 	return TC_ACT_SHOT;
 }
 
-SEC("tc")
-int snilb_ingress(struct __sk_buff *skb)
+/* @kctx: may read the kernel's sk_buff (see splice.h). */
+static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 {
 	const struct snilb_config *cfg = get_config();
 	struct scratch *sc = get_scratch();
@@ -276,7 +277,7 @@ int snilb_ingress(struct __sk_buff *skb)
 		f = bpf_map_lookup_elem(&flows, k);
 		if (f && f->state == SNILB_FS_SPLICED &&
 		    !(p->flags & TCP_SYN))
-			return splice_c2b(skb, p, k, f);
+			return splice_c2b(skb, sc, f, cfg, kctx);
 	}
 	__builtin_memset(lk, 0, sizeof(*lk));	/* only for listener ports */
 	lk->family = p->family;
@@ -308,9 +309,26 @@ int snilb_ingress(struct __sk_buff *skb)
 	return TC_ACT_SHOT;
 not_listener:
 	if (v == PARSE_TCP && cfg && to_snat(p, cfg))
-		return from_backend(skb, sc, cfg);
+		return from_backend(skb, sc, cfg, kctx);
 	stat_inc(SNILB_ST_PASS);
 	return TC_ACT_OK;
+}
+
+/*
+ * The program attached: one of these two, the same but for how a spliced
+ * packet's checksum is patched. The loader picks the first where the
+ * kernel has bpf_cast_to_kern_ctx() (6.3+), the second elsewhere.
+ */
+SEC("tc")
+int snilb_ingress(struct __sk_buff *skb)
+{
+	return ingress(skb, 1);
+}
+
+SEC("tc")
+int snilb_ingress_h(struct __sk_buff *skb)
+{
+	return ingress(skb, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -5,15 +5,38 @@
  * client -> backend only acks need translating (and SACK blocks, which
  * name backend bytes); backend -> client, its sequence numbers. Timestamps
  * are shifted so each side sees the other's clock continue from the value
- * it was first shown. Checksums are patched incrementally; the helpers
- * know a CHECKSUM_PARTIAL skb (TSO/GSO, veth) needs only the pseudo-header
- * part changed, so GRO/GSO packets and offload on or off are all right.
+ * it was first shown. Checksums are patched incrementally: a
+ * CHECKSUM_PARTIAL skb (TSO/GSO, GRO, veth) needs only the pseudo-header
+ * part changed, any other all of it, so GRO/GSO packets and offload on or
+ * off are all right.
+ *
+ * Which kind of skb it is, only the kernel's sk_buff says. Where the
+ * kernel lets a TC program read it (bpf_cast_to_kern_ctx(), 6.3+), the
+ * checksum is patched here with no call; elsewhere, and for the rarer
+ * CHECKSUM_COMPLETE skb (whose skb->csum must follow the pseudo-header),
+ * bpf_l4_csum_replace() does it, which knows. Two helper calls are a
+ * third of a spliced packet's cost: a helper's return is dear with the
+ * SRSO mitigations of today's AMD machines.
  */
 #ifndef SNILB_BPF_SPLICE_H
 #define SNILB_BPF_SPLICE_H
 
+#include <bpf/bpf_core_read.h>
+
 #include "fwd.h"
 #include "cookie.h"
+
+/* The one field of the kernel's sk_buff read (CO-RE finds it). */
+struct sk_buff___snilb {
+	__u8 ip_summed:2;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *) __ksym __weak;
+
+#define SKB_CSUM_NONE		0
+#define SKB_CSUM_UNNECESSARY	1
+#define SKB_CSUM_COMPLETE	2
+#define SKB_CSUM_PARTIAL	3
 
 #define TCP_CSUM_OFF	16
 #define OPT_TS_FAST	20	/* NOP NOP TS at the start of the options */
@@ -21,9 +44,9 @@
 /* Linux, the BSDs and Windows put NOP NOP TS first; anything else, or a
  * header long enough to hold SACK blocks, gets the full walk. */
 static __always_inline void find_opts(struct __sk_buff *skb,
-				      const struct pkt *p, struct tcp_opts *o)
+				      struct scratch *sc, struct tcp_opts *o)
 {
-	struct scratch *sc;
+	const struct pkt *p = &sc->ipk;
 	__u32 word = 0;
 	__u64 n;
 
@@ -42,10 +65,9 @@ static __always_inline void find_opts(struct __sk_buff *skb,
 			return;
 		}
 	}
-	sc = get_scratch();
 	n = p->doff;
 	asm volatile("" : "+r"(n));	/* see load_headers() */
-	if (!sc || n < 20 || n > 60 || bpf_skb_load_bytes(skb, p->l4, sc->th, n))
+	if (n < 20 || n > 60 || bpf_skb_load_bytes(skb, p->l4, sc->th, n))
 		return;
 	parse_opts(sc->th, p->doff, o);
 }
@@ -142,10 +164,16 @@ static __always_inline __u32 set_tuple(const struct pkt *p, struct hdrs *h,
 		struct ipv6hdr *ip6 = h->l3;
 		__u32 *s = (__u32 *)&ip6->saddr, *t = (__u32 *)&ip6->daddr;
 
+		/* A word at a time, written back at once: loading all
+		 * sixteen first would spill them to the stack. */
+#pragma clang loop unroll(disable)
 		for (i = 0; i < 4; i++) {
 			d = csum_swap(d, s[i], saddr[i]);
-			d = csum_swap(d, t[i], daddr[i]);
 			s[i] = saddr[i];
+		}
+#pragma clang loop unroll(disable)
+		for (i = 0; i < 4; i++) {
+			d = csum_swap(d, t[i], daddr[i]);
 			t[i] = daddr[i];
 		}
 	}
@@ -156,14 +184,53 @@ static __always_inline __u32 set_tuple(const struct pkt *p, struct hdrs *h,
 	return d;
 }
 
-static __always_inline void csum_commit(struct __sk_buff *skb,
-					const struct pkt *p, __u32 pseudo,
-					__u32 rest)
+static __always_inline void csum_by_helpers(struct __sk_buff *skb,
+					    const struct pkt *p, __u32 pseudo,
+					    __u32 rest)
 {
 	__u32 off = p->l4 + TCP_CSUM_OFF;
 
 	bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
 	bpf_l4_csum_replace(skb, off, 0, rest, 0);
+}
+
+static __always_inline __u16 fold16(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)((s & 0xffff) + (s >> 16));
+}
+
+/*
+ * Apply the deltas to the TCP checksum at @th + 16 (inside the 20 bytes
+ * get_hdrs() checked) as bpf_l4_csum_replace() would. @kctx: the program
+ * may read the skb's checksum state (compile-time constant).
+ */
+static __always_inline void csum_commit(struct __sk_buff *skb,
+					const struct pkt *p, __u8 *th,
+					__u32 pseudo, __u32 rest,
+					const int kctx)
+{
+	struct sk_buff___snilb *ks;
+	__u16 *check = (__u16 *)(th + TCP_CSUM_OFF);
+	__u32 state;
+
+	if (!kctx) {
+		csum_by_helpers(skb, p, pseudo, rest);
+		return;
+	}
+	ks = bpf_cast_to_kern_ctx(skb);
+	state = BPF_CORE_READ_BITFIELD(ks, ip_summed);
+	if (state == SKB_CSUM_PARTIAL) {
+		/* The field holds the pseudo-header sum, not complemented. */
+		*check = fold16(csum_add32(pseudo, *check));
+		return;
+	}
+	if (state == SKB_CSUM_COMPLETE) {
+		csum_by_helpers(skb, p, pseudo, rest);
+		return;
+	}
+	*check = ~fold16(csum_add32(csum_add32(pseudo, rest),
+				    ~(__u32)*check));
 }
 
 static __always_inline __u32 sack_add(__u8 *th, void *end,
@@ -204,38 +271,51 @@ static __always_inline void flow_forget(const struct snilb_flow_key *k,
 	bpf_map_delete_elem(&flows, k);
 }
 
-/* Client -> backend. */
-static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
-				 const struct snilb_flow_key *k,
-				 struct snilb_flow *f)
+/* Is there an SNAT address for @family? */
+static __always_inline int have_snat(const struct snilb_config *cfg,
+				     __u8 family)
 {
-	const struct snilb_config *cfg = get_config();
+	if (family == SNILB_AF_INET)
+		return cfg->snat4 != 0;
+	return (cfg->snat6[0] | cfg->snat6[1] | cfg->snat6[2] |
+		cfg->snat6[3]) != 0;
+}
+
+/* Client -> backend. Inlined, like splice_b2c(): a call and its return
+ * cost more than the rest of the hop. */
+static __always_inline int splice_c2b(struct __sk_buff *skb,
+				      struct scratch *sc, struct snilb_flow *f,
+				      const struct snilb_config *cfg,
+				      const int kctx)
+{
+	const struct pkt *p = &sc->ipk;
+	struct tcp_opts *pos = &sc->opts;
 	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
 	struct snilb_backend *be;
-	struct tcp_opts pos;
-	__be32 snat[4] = {};
+	const __be32 *snat;
 	struct hdrs h;
 	void *end;
 	int verdict, done;
 
 	be = bpf_map_lookup_elem(&backends, &f->backend);
-	if (!be || !cfg || snat_addr(cfg, p->family, snat))
+	if (!be || !cfg || !have_snat(cfg, p->family))
 		return TC_ACT_SHOT;
-	find_opts(skb, p, &pos);
+	snat = p->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
+	find_opts(skb, sc, pos);
 	if (get_hdrs(skb, p, &h))
 		return TC_ACT_SHOT;
 	end = (void *)(long)skb->data_end;
 	pseudo = set_tuple(p, &h, snat, be->addr, f->nport, be->port, &rest);
 	if (p->flags & TCP_ACK)
 		rest = add32_at(h.th, end, 8, f->seq_off, rest);
-	if (pos.ts_at)
-		rest = add32_at(h.th, end, pos.ts_at + 6, f->ts_off, rest);
-	if (pos.nsack)
-		rest = sack_add(h.th, end, &pos, f->seq_off, rest);
-	csum_commit(skb, p, pseudo, rest);
+	if (pos->ts_at)
+		rest = add32_at(h.th, end, pos->ts_at + 6, f->ts_off, rest);
+	if (pos->nsack)
+		rest = sack_add(h.th, end, pos, f->seq_off, rest);
+	csum_commit(skb, p, h.th, pseudo, rest, kctx);
 	f->bytes_c2b += p->plen;
-	f->seen_ns = bpf_ktime_get_coarse_ns();	/* idle timeout: a tick is fine */
+	f->seen_ns = now_ns(sc);
 	stat_inc(SNILB_ST_FWD_C2B);
 	rs = rstats(f->route);
 	if (rs) {
@@ -245,33 +325,35 @@ static __noinline int splice_c2b(struct __sk_buff *skb, const struct pkt *p,
 	done = flow_done(p, f, 1);
 	verdict = to_backend(skb, f, p->family, be->addr);
 	if (done)
-		flow_forget(k, f);
+		flow_forget(&sc->ik, f);
 	return verdict;
 }
 
 /* Backend -> client. */
-static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
-				 const struct snilb_flow_key *k,
-				 struct snilb_flow *f,
-				 const struct snilb_config *cfg)
+static __always_inline int splice_b2c(struct __sk_buff *skb,
+				      struct scratch *sc, struct snilb_flow *f,
+				      const struct snilb_config *cfg,
+				      const int kctx)
 {
 	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
+	const struct snilb_flow_key *k = &sc->ik;
+	const struct pkt *p = &sc->ipk;
+	struct tcp_opts *pos = &sc->opts;
 	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
-	struct tcp_opts pos;
 	struct hdrs h;
 	void *end;
 	int done, verdict;
 
-	find_opts(skb, p, &pos);
+	find_opts(skb, sc, pos);
 	if (get_hdrs(skb, p, &h))
 		return TC_ACT_SHOT;
 	end = (void *)(long)skb->data_end;
 	pseudo = set_tuple(p, &h, k->vaddr, k->caddr, k->vport, k->cport,
 			   &rest);
 	rest = add32_at(h.th, end, 4, -f->seq_off, rest);
-	if (pos.ts_at)
-		rest = add32_at(h.th, end, pos.ts_at + 2, -f->ts_off, rest);
+	if (pos->ts_at)
+		rest = add32_at(h.th, end, pos->ts_at + 2, -f->ts_off, rest);
 	if (f->bwscale != ows && f->opts.wscale != TS_NO_WSCALE) {
 		/* The client reads windows in our scale, not the backend's:
 		 * the window shares a word with the flags. */
@@ -282,7 +364,7 @@ static __noinline int splice_b2c(struct __sk_buff *skb, const struct pkt *p,
 		((__be16 *)h.th)[7] = bpf_htons(win > 65535 ? 65535 : win);
 		rest = csum_swap(rest, old, *w);
 	}
-	csum_commit(skb, p, pseudo, rest);
+	csum_commit(skb, p, h.th, pseudo, rest, kctx);
 	f->bytes_b2c += p->plen;
 	stat_inc(SNILB_ST_FWD_B2C);
 	rs = rstats(f->route);

@@ -253,7 +253,7 @@ bpf_ns() {	# mean ns/run of snilb_ingress since bpf_stats were enabled
 	bpftool prog show -j | python3 -c '
 import json, sys
 for p in json.load(sys.stdin):
-    if p.get("name") == "snilb_ingress" and p.get("run_cnt"):
+    if p.get("name", "").startswith("snilb_ingress") and p.get("run_cnt"):
         print("%d %d" % (p["run_time_ns"], p["run_cnt"]))'
 }
 

@@ -33,6 +33,7 @@
 
 #define STATUS_DEFAULT_PATH	"/run/snilb/status.json"
 #define FLOWS_DEFAULT_LIMIT	100
+/* snilb_ingress or snilb_ingress_h (user/dataplane.c) */
 #define PROG_NAME		"snilb_ingress"
 
 /* --- aligned text tables -------------------------------------------- */
@@ -493,7 +494,7 @@ static bool tc_state(const char *ifname, char *buf, size_t n, __u32 *id)
 	memset(&info, 0, sizeof(info));
 	fd = bpf_prog_get_fd_by_id(opts.prog_id);
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    strcmp(info.name, PROG_NAME)) {
+	    strncmp(info.name, PROG_NAME, strlen(PROG_NAME))) {
 		close(fd);
 		xsprintf(buf, n, "another program (%s, id %u)", info.name,
 			 opts.prog_id);

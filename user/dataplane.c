@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
@@ -16,6 +17,7 @@
 
 struct dataplane {
 	struct snilb_bpf *skel;
+	struct bpf_program *ingress;	/* the variant loaded */
 	int ncpus;
 };
 
@@ -52,6 +54,40 @@ static int set_pins(struct snilb_bpf *skel, const char *dir)
 	return 0;
 }
 
+/*
+ * Which variant of the ingress program this kernel takes (see
+ * bpf/snilb.bpf.c): snilb_ingress reads the skb's checksum state through
+ * bpf_cast_to_kern_ctx() (6.3+), snilb_ingress_h asks the helpers.
+ * SNILB_BPF_HELPERS=1 forces the second, so one kernel can test both.
+ */
+static int kernel_reads_skb(void)
+{
+	const char *force = getenv("SNILB_BPF_HELPERS");
+	struct btf *vmlinux;
+	int id;
+
+	if (force && *force && strcmp(force, "0"))
+		return 0;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return 0;
+	id = btf__find_by_name_kind(vmlinux, "bpf_cast_to_kern_ctx",
+				    BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	return id > 0;
+}
+
+static void pick_ingress(struct dataplane *dp)
+{
+	struct bpf_program *fast = dp->skel->progs.snilb_ingress;
+	struct bpf_program *helpers = dp->skel->progs.snilb_ingress_h;
+	int reads_skb = kernel_reads_skb();
+
+	bpf_program__set_autoload(fast, reads_skb);
+	bpf_program__set_autoload(helpers, !reads_skb);
+	dp->ingress = reads_skb ? fast : helpers;
+}
+
 struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
 				 size_t errlen)
 {
@@ -74,6 +110,7 @@ struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
 			 strerror(errno));
 		goto fail;
 	}
+	pick_ingress(dp);
 	if (pin_dir && (e = set_pins(dp->skel, pin_dir))) {
 		snprintf(err, errlen, "cannot pin maps under %s: %s", pin_dir,
 			 strerror(-e));
@@ -108,7 +145,12 @@ void dp_close(struct dataplane *dp)
 
 int dp_prog_fd(struct dataplane *dp)
 {
-	return bpf_program__fd(dp->skel->progs.snilb_ingress);
+	return bpf_program__fd(dp->ingress);
+}
+
+const char *dp_prog_name(struct dataplane *dp)
+{
+	return bpf_program__name(dp->ingress);
 }
 
 int dp_map_fd(struct dataplane *dp, const char *name)

@@ -95,6 +95,9 @@ int dp_percpu_add(struct dataplane *dp, const char *name, uint32_t key,
 
 /* File descriptors for tests and the CLI. */
 int dp_prog_fd(struct dataplane *dp);
+/* The ingress program's name: snilb_ingress, or snilb_ingress_h where
+ * the kernel cannot let it read the skb (see user/dataplane.c). */
+const char *dp_prog_name(struct dataplane *dp);
 int dp_map_fd(struct dataplane *dp, const char *name);
 
 #endif /* SNILB_USER_DATAPLANE_H */
