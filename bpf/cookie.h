@@ -151,9 +151,9 @@ static __always_inline __u32 mss_index(__u8 family, __u32 mss)
 
 /* Our timestamp: milliseconds with the client's options in the low bits. */
 static __always_inline __u32 cookie_tsval(const struct tcp_opts *o,
-					  __u8 family, __u32 mss)
+					  __u8 family, __u32 mss, __u64 now_ns)
 {
-	__u32 now = bpf_ktime_get_ns() / 1000000;
+	__u32 now = now_ns / 1000000;
 
 	return (now & ~TS_OPT_MASK) | mss_index(family, mss) << 5 |
 	       (o->sack ? 1u << 4 : 0) | (o->wscale & 0xf);

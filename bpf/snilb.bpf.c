@@ -62,58 +62,87 @@ static __always_inline __u16 our_mss(const struct snilb_config *cfg,
 /* Returned by a handler: hand the packet to snilb_hello. */
 #define GO_HELLO (-1)
 
+/*
+ * The cookie for a SYN, its options parsed into @o. A Linux SYN (a 40-byte
+ * header, options in Linux's order) is read where it lies; any other is
+ * copied out first, for the option walk's 64-byte buffer.
+ */
+static __always_inline __s64 syn_cookie(struct __sk_buff *skb,
+					const struct pkt *p,
+					struct scratch *sc, struct tcp_opts *o)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u8 *th;
+	__u64 tl;
+
+	__builtin_memset(o, 0, sizeof(*o));
+	o->wscale = TS_NO_WSCALE;
+	if (p->doff == 40 && p->family == SNILB_AF_INET) {
+		th = data + ETH_HLEN + sizeof(struct iphdr);
+		if ((void *)(th + 40) <= end && linux_opts(th, 40, o))
+			return bpf_tcp_raw_gen_syncookie_ipv4(
+				data + ETH_HLEN, (struct tcphdr *)th, 40);
+	} else if (p->doff == 40) {
+		th = data + ETH_HLEN + sizeof(struct ipv6hdr);
+		if ((void *)(th + 40) <= end && linux_opts(th, 40, o))
+			return bpf_tcp_raw_gen_syncookie_ipv6(
+				data + ETH_HLEN, (struct tcphdr *)th, 40);
+	}
+	if (load_headers(skb, p, sc->ip, sc->th, p->doff))
+		return -1;
+	tl = p->doff;
+	asm volatile("" : "+r"(tl));	/* see load_headers() */
+	if (tl < 20 || tl > 60)
+		return -1;
+	parse_opts(sc->th, p->doff, o);
+	if (p->family == SNILB_AF_INET)
+		return bpf_tcp_raw_gen_syncookie_ipv4((struct iphdr *)sc->ip,
+						      (struct tcphdr *)sc->th,
+						      tl);
+	return bpf_tcp_raw_gen_syncookie_ipv6((struct ipv6hdr *)sc->ip,
+					      (struct tcphdr *)sc->th, tl);
+}
+
 /* 1. SYN to a listener: SYN-ACK with a cookie, no state. */
 HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 				  const struct snilb_config *cfg)
 {
 	struct scratch *sc = get_scratch();
-	struct tcp_opts o;
-	struct tcp_out r;
-	__u8 *ip, *th;
+	struct tcp_opts *o;
+	struct tcp_out *r;
 	__s64 gen;
-	__u64 tl;
 	__u32 mss;
 
 	if (!sc)
 		return TC_ACT_SHOT;
-	ip = sc->ip;
-	th = sc->th;
-	if (p->flags & (TCP_RST | TCP_FIN) || load_headers(skb, p, ip, th,
-							   p->doff)) {
+	o = &sc->opts;
+	r = &sc->out;
+	if (p->flags & (TCP_RST | TCP_FIN)) {
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
-	tl = p->doff;
-	asm volatile("" : "+r"(tl));	/* see load_headers() */
-	if (tl < 20 || tl > 60)
-		return TC_ACT_SHOT;
-	if (p->family == SNILB_AF_INET)
-		gen = bpf_tcp_raw_gen_syncookie_ipv4((struct iphdr *)ip,
-						     (struct tcphdr *)th, tl);
-	else
-		gen = bpf_tcp_raw_gen_syncookie_ipv6((struct ipv6hdr *)ip,
-						     (struct tcphdr *)th, tl);
+	gen = syn_cookie(skb, p, sc, o);
 	if (gen < 0) {
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
-	parse_opts(th, p->doff, &o);
-	out_reply_to(&r, p);
-	if (!o.ts) {
+	out_reply_to(r, p);
+	if (!o->ts) {
 		/* Nowhere to keep them: offer no scaling and no SACK. */
-		o.sack = 0;
-		o.wscale = TS_NO_WSCALE;
+		o->sack = 0;
+		o->wscale = TS_NO_WSCALE;
 	}
 	mss = (gen >> 32) & 0xffff;
-	synack_opts(&r, &o, our_mss(cfg, p->family),
-		    cookie_tsval(&o, p->family, mss),
+	synack_opts(r, o, our_mss(cfg, p->family),
+		    cookie_tsval(o, p->family, mss, now_ns(sc)),
 		    cfg && cfg->wscale ? cfg->wscale : DEFAULT_WSCALE);
-	r.seq = (__u32)gen;
-	r.ack = p->seq + 1;
-	r.flags = TCP_SYN | TCP_ACK;
-	r.window = cfg && cfg->window ? cfg->window : DEFAULT_WINDOW;
+	r->seq = (__u32)gen;
+	r->ack = p->seq + 1;
+	r->flags = TCP_SYN | TCP_ACK;
+	r->window = cfg && cfg->window ? cfg->window : DEFAULT_WINDOW;
 	stat_inc(SNILB_ST_SYN);
-	return send_reply(skb, p, &r);
+	return send_reply(skb, p, r);
 }
 
 static __always_inline int cookie_ok(struct __sk_buff *skb,

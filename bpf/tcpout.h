@@ -104,15 +104,48 @@ static __always_inline __s64 tcp_sum(struct tcphdr *th, const struct tcp_out *o,
 	return sum32(th, sizeof(*th) / 4, (__u32)sum);
 }
 
-/* Store @len bytes of @h; three constant sizes keep the verifier happy. */
+/*
+ * Copy the @base + @optlen bytes of @h over the packet at @off. The
+ * packet is linear that far (the caller just sized it), so a plain copy
+ * does it where the offset is the usual one; constant sizes keep the
+ * verifier happy.
+ */
+#define COPY_HDR(len)							\
+	do {								\
+		if (data + ETH_HLEN + (len) > end)			\
+			return -1;					\
+		__builtin_memcpy(data + ETH_HLEN, h, (len));		\
+		return 0;						\
+	} while (0)
+
 static __always_inline int store_hdr(struct __sk_buff *skb, __u32 off,
 				     void *h, __u32 base, __u32 optlen)
 {
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (off != ETH_HLEN) {
+		if (optlen == OPT_MAX)
+			return bpf_skb_store_bytes(skb, off, h,
+						   base + OPT_MAX, 0);
+		if (optlen == 12)
+			return bpf_skb_store_bytes(skb, off, h, base + 12, 0);
+		return bpf_skb_store_bytes(skb, off, h, base, 0);
+	}
 	if (optlen == OPT_MAX)
-		return bpf_skb_store_bytes(skb, off, h, base + OPT_MAX, 0);
+		COPY_HDR(base + OPT_MAX);
 	if (optlen == 12)
-		return bpf_skb_store_bytes(skb, off, h, base + 12, 0);
-	return bpf_skb_store_bytes(skb, off, h, base, 0);
+		COPY_HDR(base + 12);
+	COPY_HDR(base);
+}
+
+/* Make the packet @len bytes long; most replies are as long as what
+ * they answer, and the helper is not free. */
+static __always_inline int set_len(struct __sk_buff *skb, __u32 len)
+{
+	if (skb->len == len)
+		return 0;
+	return bpf_skb_change_tail(skb, len, 0);
 }
 
 static __always_inline int write_tcp4(struct __sk_buff *skb, __u32 l3,
@@ -123,7 +156,7 @@ static __always_inline int write_tcp4(struct __sk_buff *skb, __u32 l3,
 	__be32 pseudo[3];
 	__s64 sum;
 
-	if (bpf_skb_change_tail(skb, l3 + sizeof(h.ip) + tcplen, 0))
+	if (set_len(skb, l3 + sizeof(h.ip) + tcplen))
 		return -1;
 	h.ip.version = 4;
 	h.ip.ihl = 5;
@@ -151,7 +184,7 @@ static __always_inline int write_tcp6(struct __sk_buff *skb, __u32 l3,
 	struct pseudo6 ph;
 	__s64 sum;
 
-	if (bpf_skb_change_tail(skb, l3 + sizeof(h.ip) + tcplen, 0))
+	if (set_len(skb, l3 + sizeof(h.ip) + tcplen))
 		return -1;
 	h.ip.version = 6;
 	h.ip.payload_len = bpf_htons(tcplen);
