@@ -20,16 +20,18 @@ struct {
 } listeners SEC(".maps");
 
 /*
- * listen_ports[port] != 0: some listener uses this TCP port. An array
- * lookup the verifier inlines lets every other packet skip the hash
- * lookups (the node's own traffic pays for one array read).
+ * Bit port % 32 of listen_port_bits[port / 32]: some listener uses this
+ * TCP port. An array lookup the verifier inlines lets every other packet
+ * skip the hash lookups (the node's own traffic pays for one array read);
+ * a bitmap (8 KiB, not 64) stays in cache, where a backend's packets to
+ * SNAT ports all over the range would miss in a byte per port.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 65536 / 32);
 	__type(key, __u32);
-	__type(value, __u8);
-} listen_ports SEC(".maps");
+	__type(value, __u32);
+} listen_port_bits SEC(".maps");
 
 /* Routes are written by the loader only: allocated as they come, not
  * preallocated for all 65,536 (18 MB). */

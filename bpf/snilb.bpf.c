@@ -276,8 +276,7 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 	struct snilb_flow_key *k;
 	struct snilb_flow *f;
 	struct pkt *p;
-	__u32 port;
-	__u8 *lp;
+	__u32 port, word, *bits;
 	int v;
 
 	if (!sc)
@@ -296,8 +295,9 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 	if (!p->dport)
 		return TC_ACT_OK;
 	port = bpf_ntohs(p->dport);
-	lp = bpf_map_lookup_elem(&listen_ports, &port);
-	if (!lp || !*lp)
+	word = port / 32;
+	bits = bpf_map_lookup_elem(&listen_port_bits, &word);
+	if (!bits || !(*bits >> (port % 32) & 1))
 		goto not_listener;
 	flow_key(p, k);
 	f = NULL;

@@ -244,7 +244,7 @@ snilb_map_kb() {
 import json, sys
 names = {"listeners", "routes", "config", "stats", "flows", "rev", "hellos",
 	 "backends", "sets", "maglev", "listener_stats", "route_stats",
-	 "listen_ports", "scratch", "progs"}
+	 "listen_port_bits", "scratch", "progs"}
 print(sum(m.get("bytes_memlock", 0) for m in json.load(sys.stdin)
 	  if m.get("name") in names) // 1024)'
 }
@@ -257,18 +257,33 @@ for p in json.load(sys.stdin):
         print("%d %d" % (p["run_time_ns"], p["run_cnt"]))'
 }
 
+# bpf_stats over one phase of the snilb runs: bpf_mark, then bpf_since.
+bpf_mark() { read -r mark_ns mark_cnt <<<"$(bpf_ns)"; }
+bpf_since() {
+	local ns cnt
+	read -r ns cnt <<<"$(bpf_ns)"
+	cnt=$(( ${cnt:-0} - ${mark_cnt:-0} ))
+	echo "$(( (${ns:-0} - ${mark_ns:-0}) / (cnt > 0 ? cnt : 1) )) $cnt"
+}
+
 run_main() {
 	local c r
 	for c in "${contenders[@]}"; do
 		log "  $c: connections/s"
+		bpf_mark
 		read -r R[$c.conns] R[$c.cpu10k] <<<"$(conns "$c" tls "$secs")"
+		[ "$c" = snilb ] &&
+			read -r R[snilb.bpfns.conns] R[snilb.bpfcnt.conns] <<<"$(bpf_since)"
 		log "  $c: latency at $rate/s"
 		read -r R[$c.p50] R[$c.p99] R[$c.latfail] <<<"$(at cli python3 \
 			"$bench/latency.py" "$rate" "$secs" \
 			$(target "$c" tls | sed "s/ / ${vip[$c]} /"))"
 		log "  $c: bulk, 1 and 16 flows"
+		bpf_mark
 		read -r R[$c.bulk1] R[$c.cpugb] <<<"$(bulk "$c" bulk 1)"
 		read -r R[$c.bulk16] r <<<"$(bulk "$c" bulk16 16)"
+		[ "$c" = snilb ] &&
+			read -r R[snilb.bpfns.bulk] R[snilb.bpfcnt.bulk] <<<"$(bpf_since)"
 	done
 	R[snilb.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb) ))
 	R[haproxy.mem]=$(rss_kb "$(cat "$work/haproxy.pid")")
@@ -347,7 +362,11 @@ report() {
 	echo "less the floor, what an empty program measures the same way):"
 	awk '$1 == "floor" { printf "  %-12s %6s\n", "floor", $2; next }
 	     { printf "  %-12s %6s raw %6s net\n", $1, $2, $3 }' "$work/ns"
-	echo "snilb_ingress during the snilb runs: ${R[snilb.bpfns]:-?} ns/run (bpf_stats)"
+	echo "snilb_ingress during the snilb runs (bpf_stats): ${R[snilb.bpfns]:-?} ns/run;"
+	echo "  connections run: ${R[snilb.bpfns.conns]:-?} ns/run over ${R[snilb.bpfcnt.conns]:-?} runs" \
+		"(handshakes, hellos, binds and a few spliced packets each)"
+	echo "  bulk runs: ${R[snilb.bpfns.bulk]:-?} ns/run over ${R[snilb.bpfcnt.bulk]:-?} runs" \
+		"(almost all spliced; GRO packets)"
 }
 
 to_json() {

@@ -33,7 +33,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 static const char *const pinned_maps[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
-	"listen_ports",
+	"listen_port_bits",
 };
 
 static int set_pins(struct snilb_bpf *skel, const char *dir)
@@ -206,16 +206,16 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 
 	if (id >= SNILB_MAX_LISTENERS)
 		return -ERANGE;	/* it indexes listener_stats */
-	uint32_t pk = port;
-	uint8_t on = 1;
+	int err;
 
 	if (parse_addr(addr, &k))
 		return -EINVAL;
 	k.port = htons(port);
 	/* The port filter first: a listener it hides would pass traffic. */
-	if (bpf_map_update_elem(dp_map_fd(dp, "listen_ports"), &pk, &on,
-				BPF_ANY) ||
-	    bpf_map_update_elem(dp_map_fd(dp, "listeners"), &k, &v, BPF_ANY))
+	err = dp_port_set(dp, port, 1);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(dp_map_fd(dp, "listeners"), &k, &v, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -371,15 +371,28 @@ int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port)
 	return 0;
 }
 
+/* The loader is the bitmap's only writer: read, change, write back. */
 int dp_port_set(struct dataplane *dp, uint16_t port, int on)
 {
-	uint32_t pk = port;
-	uint8_t v = !!on;
+	int fd = dp_map_fd(dp, "listen_port_bits");
+	uint32_t word = port / 32, bits = 0, bit = 1u << (port % 32);
 
-	if (bpf_map_update_elem(dp_map_fd(dp, "listen_ports"), &pk, &v,
-				BPF_ANY))
+	if (bpf_map_lookup_elem(fd, &word, &bits))
+		return -errno;
+	bits = on ? bits | bit : bits & ~bit;
+	if (bpf_map_update_elem(fd, &word, &bits, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+int dp_port_get(struct dataplane *dp, uint16_t port)
+{
+	uint32_t word = port / 32, bits = 0;
+
+	if (bpf_map_lookup_elem(dp_map_fd(dp, "listen_port_bits"), &word,
+				&bits))
+		return -errno;
+	return bits >> (port % 32) & 1;
 }
 
 /* backends and sets are arrays: an unused entry is a zeroed one. */

@@ -63,6 +63,8 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port);
 /* Let the port prefilter pass (@on 0) or look at (@on 1) TCP port @port. */
 int dp_port_set(struct dataplane *dp, uint16_t port, int on);
+/* 1 if the prefilter looks at TCP port @port, 0 if not, -errno. */
+int dp_port_get(struct dataplane *dp, uint16_t port);
 int dp_backend_del(struct dataplane *dp, uint32_t id);
 int dp_set_del(struct dataplane *dp, uint32_t set);
 

@@ -138,7 +138,7 @@ static void test_flip_and_reclaim(void **state)
 	struct sync_result res;
 	struct snilb_route blue, green;
 	long blue_be;
-	uint32_t on, port = 443;
+	uint16_t port = 443;
 
 	(void)state;
 	assert_int_equal(sync_init(&s, dp, 251, NULL, 0), 0);
@@ -147,9 +147,7 @@ static void test_flip_and_reclaim(void **state)
 	assert_int_equal(res.routes_set, 1);
 	assert_int_equal(route_of("web.example.com", &blue), 0);
 	assert_true(set_installed(blue.set));
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "listen_ports"),
-					     &port, &on), 0);
-	assert_int_equal(on & 0xff, 1);
+	assert_int_equal(dp_port_get(dp, port), 1);
 	blue_be = sync_backend_id(&s, "198.18.2.11", 9443);
 	assert_true(blue_be >= 0);
 
@@ -185,7 +183,7 @@ static void test_add_remove_and_adopt(void **state)
 	struct sync_state s, again;
 	struct sync_result res;
 	struct snilb_route before, after;
-	uint32_t on = 0, port = 443;
+	uint16_t port = 443;
 
 	(void)state;
 	assert_int_equal(sync_init(&s, dp, 251, NULL, 0), 0);
@@ -222,8 +220,7 @@ static void test_add_remove_and_adopt(void **state)
 	assert_int_equal(count("routes", sizeof(struct snilb_route_key)), 0);
 	assert_int_equal(count("listeners",
 			       sizeof(struct snilb_listener_key)), 0);
-	bpf_map_lookup_elem(dp_map_fd(dp, "listen_ports"), &port, &on);
-	assert_int_equal(on & 0xff, 0);
+	assert_int_equal(dp_port_get(dp, port), 0);
 	sync_free(&again);
 	sync_free(&s);
 }
