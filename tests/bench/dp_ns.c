@@ -10,9 +10,11 @@
  *
  * Kinds: pass (not ours), syn (new sources each run), hello (a whole
  * ClientHello in one segment: parse, route, bind), spliced_c2b and
- * spliced_b2c (round robin over up to 1,000 spliced flows, warm: the
- * steady state of a busy node). Run it in tests/in-netns.sh (it
- * forwards). Prints "kind raw_ns net_ns" lines, "floor ns" first.
+ * spliced_b2c (round robin over FLOWS spliced flows, 1,000 unless told,
+ * warm: the steady state of a busy node). Run it in tests/in-netns.sh
+ * (it forwards). Prints "kind raw_ns net_ns" lines, "floor ns" first.
+ *
+ * Usage: dp_ns [RUNS [FLOWS]]
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -193,7 +195,11 @@ int main(int argc, char **argv)
 	    dp_config_set(dp, &cfg))
 		return 1;
 	hb_simple(&h, "www.example.com");
-	nf = n < MAX_FLOWS ? n : MAX_FLOWS;
+	nf = argc > 2 ? (unsigned int)atoi(argv[2]) : MAX_FLOWS;
+	if (nf < 1 || nf > MAX_FLOWS || nf > n) {
+		fprintf(stderr, "FLOWS: 1 to %d, at most RUNS\n", MAX_FLOWS);
+		return 2;
+	}
 	for (i = 0; i < nf; i++) {
 		flows[i].port = (uint16_t)(10000 + i);
 		hello += splice_flow(&flows[i], &h);
