@@ -212,6 +212,7 @@ chaos-quick: all $(BUILD)/synflood
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_dataplane
+	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_dataplane
 	$(BUILD)/test_sync
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
