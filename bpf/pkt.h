@@ -136,36 +136,45 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct pkt *p)
 /*
  * Pull into the linear area only what is read: drivers may leave headers in
  * page fragments, but pulling more (the payload) would copy it on every
- * packet. IP + base TCP header first, then the TCP options, if needed.
+ * packet, and may reallocate the head: a TSO/GRO skb's linear part is its
+ * headers, exactly. The Ethernet header, then the IP header and base TCP
+ * header of the family the EtherType names, then the TCP options.
  */
-#define PULL_BASE (ETH_HLEN + sizeof(struct ipv6hdr) + sizeof(struct tcphdr))
+static __always_inline int pull_to(struct __sk_buff *skb, __u32 want)
+{
+	if (want > skb->len)
+		want = skb->len;
+	if ((void *)(long)skb->data + want <= (void *)(long)skb->data_end)
+		return 0;
+	return bpf_skb_pull_data(skb, want);
+}
 
 static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
-	__u32 want = skb->len < PULL_BASE ? skb->len : PULL_BASE;
+	__u16 proto;
 	int v;
 
-	if (data + want > end) {
-		bpf_skb_pull_data(skb, want);
-		data = (void *)(long)skb->data;
-		end = (void *)(long)skb->data_end;
-		eth = data;
-	}
 	if ((void *)(eth + 1) > end)
 		return PARSE_NOT_TCP;
-	p->l3 = sizeof(*eth);
-	if (eth->h_proto == bpf_htons(ETH_P_IP))
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		pull_to(skb, ETH_HLEN + sizeof(struct iphdr) +
+			     sizeof(struct tcphdr));
+		p->l3 = ETH_HLEN;	/* after the call: a known constant */
 		v = parse_ipv4(skb, p);
-	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		pull_to(skb, ETH_HLEN + sizeof(struct ipv6hdr) +
+			     sizeof(struct tcphdr));
+		p->l3 = ETH_HLEN;
 		v = parse_ipv6(skb, p);
-	else
+	} else {
 		return PARSE_NOT_TCP;
-	if (v == PARSE_TCP && (void *)(long)skb->data + p->l4 + p->doff >
-			       (void *)(long)skb->data_end)
-		bpf_skb_pull_data(skb, p->l4 + p->doff);
+	}
+	if (v == PARSE_TCP)
+		pull_to(skb, p->l4 + p->doff);
 	return v;
 }
 

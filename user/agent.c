@@ -614,7 +614,8 @@ static int open_dataplane(struct agent *a)
 	if (e)
 		return e;
 	log_event("info", "data plane loaded", "pin_path", a->o->pin_path,
-		  "adopted", a->sync.nlisteners ? "yes" : "no", NULL);
+		  "adopted", a->sync.nlisteners ? "yes" : "no",
+		  "program", dp_prog_name(a->dp), NULL);
 	return 0;
 }
 
