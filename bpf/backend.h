@@ -161,6 +161,17 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 	return r.verdict;
 }
 
+/* The flow's rev entry learns the splice (its key is in sc->rk:
+ * from_backend() found the flow by it). */
+static __always_inline void rev_copy(struct scratch *sc,
+				     const struct snilb_flow *f)
+{
+	struct snilb_rev *r = bpf_map_lookup_elem(&rev, &sc->rk);
+
+	if (r)
+		rev_fill(r, f);
+}
+
 static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 				const struct snilb_flow_key *k,
 				struct snilb_flow *f)
@@ -181,6 +192,7 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	if (verdict == TC_ACT_SHOT)
 		return verdict;
 	f->state = SNILB_FS_SPLICED;
+	rev_copy(sc, f);
 	bpf_map_delete_elem(&hellos, k);
 	stat_inc(SNILB_ST_SPLICED);
 	rs = rstats(f->route);
@@ -303,7 +315,7 @@ static __always_inline int icmp_rev_key(struct __sk_buff *skb,
 
 static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 {
-	struct snilb_flow_key *val;
+	struct snilb_rev *val;
 	struct snilb_flow *f;
 
 	if (icmp_rev_key(skb, &sc->ipk, &sc->rk))
@@ -311,7 +323,7 @@ static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 	val = bpf_map_lookup_elem(&rev, &sc->rk);
 	if (!val)
 		return TC_ACT_OK;
-	__builtin_memcpy(&sc->ik, val, sizeof(sc->ik));
+	__builtin_memcpy(&sc->ik, &val->flow, sizeof(sc->ik));
 	f = bpf_map_lookup_elem(&flows, &sc->ik);
 	if (!f || f->state != SNILB_FS_ROUTED)
 		return TC_ACT_SHOT;

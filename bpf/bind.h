@@ -79,10 +79,15 @@ static __noinline int snat_claim(const struct snilb_config *cfg,
 {
 	__u32 lo = cfg->port_lo ? cfg->port_lo : DEFAULT_PORT_LO;
 	__u32 hi = cfg->port_hi ? cfg->port_hi : DEFAULT_PORT_HI;
+	struct scratch *sc = get_scratch();
+	struct snilb_rev *v;
 	__u32 span, h, i;
 
-	if (hi < lo)
+	if (hi < lo || !sc)
 		return -1;
+	v = &sc->new_rev;
+	__builtin_memset(v, 0, sizeof(*v));
+	__builtin_memcpy(&v->flow, k, sizeof(v->flow));
 	span = hi - lo + 1;
 	__builtin_memset(rk, 0, sizeof(*rk));
 	rk->family = be->family;
@@ -93,7 +98,7 @@ static __noinline int snat_claim(const struct snilb_config *cfg,
 	h = flow_hash(k) * 2654435761u;
 	for (i = 0; i < SNAT_PROBES; i++) {
 		rk->nport = bpf_htons(lo + (h + i * 7919) % span);
-		if (!bpf_map_update_elem(&rev, rk, k, BPF_NOEXIST))
+		if (!bpf_map_update_elem(&rev, rk, v, BPF_NOEXIST))
 			return 0;
 	}
 	return -1;

@@ -15,12 +15,19 @@
 #define AF_INET6 10
 #endif
 
+static __always_inline int to_client_via(struct __sk_buff *skb,
+					 const __u8 *cmac, const __u8 *lmac,
+					 __u32 ifindex)
+{
+	if (set_macs(skb, cmac, lmac))
+		return TC_ACT_SHOT;
+	return bpf_redirect(ifindex, 0);
+}
+
 static __always_inline int to_client(struct __sk_buff *skb,
 				     const struct snilb_flow *f)
 {
-	if (set_macs(skb, f->cmac, f->lmac))
-		return TC_ACT_SHOT;
-	return bpf_redirect(f->ifindex, 0);
+	return to_client_via(skb, f->cmac, f->lmac, f->ifindex);
 }
 
 /*

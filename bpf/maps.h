@@ -86,7 +86,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SNILB_MAX_FLOWS);
 	__type(key, struct snilb_rev_key);
-	__type(value, struct snilb_flow_key);
+	__type(value, struct snilb_rev);
 } rev SEC(".maps");
 
 struct {
@@ -151,6 +151,7 @@ struct scratch {
 	__u8 th[64];
 	struct snilb_flow flow;
 	struct tcp_opts opts;	/* a spliced packet's TS and SACK options */
+	struct snilb_rev new_rev;	/* a SNAT claim being made */
 	struct snilb_hello zero_hello;	/* never written: template */
 	__u64 clock_jiffies;	/* now_ns(): the tick clock_ns was read in */
 	__u64 clock_ns;

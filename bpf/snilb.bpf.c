@@ -249,21 +249,28 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 					const struct snilb_config *cfg,
 					const int kctx)
 {
-	struct snilb_flow_key *val;
-	struct snilb_flow *f;
+	struct snilb_flow *f = NULL;
+	struct snilb_rev *r;
 
 	rev_key(&sc->ipk, &sc->rk);
-	val = bpf_map_lookup_elem(&rev, &sc->rk);
-	if (!val)
+	r = bpf_map_lookup_elem(&rev, &sc->rk);
+	if (!r)
 		return TC_ACT_OK;	/* not a flow of ours */
-	__builtin_memcpy(&sc->ik, val, sizeof(sc->ik));
-	f = bpf_map_lookup_elem(&flows, &sc->ik);
-	if (!f)
-		return TC_ACT_SHOT;
-	if (f->state == SNILB_FS_SPLICED)
-		return splice_b2c(skb, sc, f, cfg, kctx);
-	bpf_tail_call(skb, &progs, PROG_BACKEND);
-	return TC_ACT_SHOT;
+	/* A spliced flow's data needs only @r; what may change the flow
+	 * (FIN, RST, SYN) and a flow still binding need the flow. */
+	if (!r->spliced || (sc->ipk.flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
+		__builtin_memcpy(&sc->ik, &r->flow, sizeof(sc->ik));
+		f = bpf_map_lookup_elem(&flows, &sc->ik);
+		if (!f)
+			return TC_ACT_SHOT;
+		if (f->state != SNILB_FS_SPLICED) {
+			bpf_tail_call(skb, &progs, PROG_BACKEND);
+			return TC_ACT_SHOT;
+		}
+		if (!r->spliced)
+			rev_fill(r, f);
+	}
+	return splice_b2c(skb, sc, r, f, cfg, kctx);
 }
 
 /* @kctx: may read the kernel's sk_buff (see splice.h). */

@@ -329,14 +329,34 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	return verdict;
 }
 
-/* Backend -> client. */
+/* What a spliced backend -> client packet needs of @f, into its rev
+ * entry @r (see struct snilb_rev). */
+static __always_inline void rev_fill(struct snilb_rev *r,
+				     const struct snilb_flow *f)
+{
+	r->route = f->route;
+	r->seq_off = f->seq_off;
+	r->ts_off = f->ts_off;
+	r->ifindex = f->ifindex;
+	__builtin_memcpy(r->cmac, f->cmac, 6);
+	__builtin_memcpy(r->lmac, f->lmac, 6);
+	r->bwscale = f->bwscale;
+	r->cwscale = f->opts.wscale;
+	r->spliced = 1;
+}
+
+/*
+ * Backend -> client, translated by the flow's rev entry @r alone. @f: the
+ * flow, looked up only for a packet that may end it (FIN, RST), else NULL.
+ */
 static __always_inline int splice_b2c(struct __sk_buff *skb,
-				      struct scratch *sc, struct snilb_flow *f,
+				      struct scratch *sc, struct snilb_rev *r,
+				      struct snilb_flow *f,
 				      const struct snilb_config *cfg,
 				      const int kctx)
 {
 	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
-	const struct snilb_flow_key *k = &sc->ik;
+	const struct snilb_flow_key *k = &r->flow;
 	const struct pkt *p = &sc->ipk;
 	struct tcp_opts *pos = &sc->opts;
 	struct snilb_route_stats *rs;
@@ -351,13 +371,13 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 	end = (void *)(long)skb->data_end;
 	pseudo = set_tuple(p, &h, k->vaddr, k->caddr, k->vport, k->cport,
 			   &rest);
-	rest = add32_at(h.th, end, 4, -f->seq_off, rest);
+	rest = add32_at(h.th, end, 4, -r->seq_off, rest);
 	if (pos->ts_at)
-		rest = add32_at(h.th, end, pos->ts_at + 2, -f->ts_off, rest);
-	if (f->bwscale != ows && f->opts.wscale != TS_NO_WSCALE) {
+		rest = add32_at(h.th, end, pos->ts_at + 2, -r->ts_off, rest);
+	if (r->bwscale != ows && r->cwscale != TS_NO_WSCALE) {
 		/* The client reads windows in our scale, not the backend's:
 		 * the window shares a word with the flags. */
-		__u32 bws = f->bwscale == TS_NO_WSCALE ? 0 : f->bwscale;
+		__u32 bws = r->bwscale == TS_NO_WSCALE ? 0 : r->bwscale;
 		__u32 win = ((__u32)p->win << (bws & 15)) >> (ows & 15);
 		__u32 *w = (__u32 *)(h.th + 12), old = *w;
 
@@ -365,17 +385,17 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 		rest = csum_swap(rest, old, *w);
 	}
 	csum_commit(skb, p, h.th, pseudo, rest, kctx);
-	f->bytes_b2c += p->plen;
+	r->bytes_b2c += p->plen;
 	stat_inc(SNILB_ST_FWD_B2C);
-	rs = rstats(f->route);
+	rs = rstats(r->route);
 	if (rs) {
 		rs->pkts_b2c++;
 		rs->bytes_b2c += p->plen;
 	}
-	done = flow_done(p, f, 0);
-	verdict = to_client(skb, f);
+	done = f && flow_done(p, f, 0);
+	verdict = to_client_via(skb, r->cmac, r->lmac, r->ifindex);
 	if (done)
-		flow_forget(k, f);
+		flow_forget(&sc->ik, f);	/* frees @r too */
 	return verdict;
 }
 

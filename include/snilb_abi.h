@@ -153,7 +153,7 @@ struct snilb_config {
 	__be32 snat6[4];
 };
 
-/* rev: backend-side tuple -> the client's flow key. */
+/* rev: backend-side tuple -> struct snilb_rev (below). */
 struct snilb_rev_key {
 	__u8 family;
 	__u8 pad;
@@ -180,6 +180,28 @@ enum snilb_flow_state {
 	SNILB_FS_ROUTED,	/* route found, SYN sent to a backend */
 	SNILB_FS_SPLICED,
 	SNILB_FS_CLOSING,
+};
+
+/*
+ * rev: backend-side tuple -> the client's flow key and, once spliced, a
+ * copy of what a backend -> client packet needs of the flow (made when
+ * the backend's SYN-ACK splices it; none of it changes afterwards). Such
+ * a packet then costs one hash lookup, not two; a FIN or RST still looks
+ * the flow up (it changes the flow's state).
+ */
+struct snilb_rev {
+	struct snilb_flow_key flow;
+	__u32 spliced;		/* the copy below is valid */
+	__u32 route;
+	__u32 seq_off;		/* as in the flow */
+	__u32 ts_off;
+	__u32 ifindex;		/* client side path */
+	__u8 cmac[6];
+	__u8 lmac[6];
+	__u8 bwscale;		/* backend's window scale (0xf: none) */
+	__u8 cwscale;		/* client's (0xf: none) */
+	__u8 pad[6];
+	__u64 bytes_b2c;	/* payload forwarded to the client */
 };
 
 /* Client TCP options, as carried through the cookie's timestamp bits. */
@@ -224,7 +246,7 @@ struct snilb_flow {
 	__u8 bmac[6];
 	__u8 bsmac[6];
 	__u64 bytes_c2b;
-	__u64 bytes_b2c;
+	__u64 bytes_b2c;	/* unused: counted in the rev entry */
 };
 
 /* hellos: client tuple -> buffered bytes (released once routed). */

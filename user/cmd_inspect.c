@@ -409,6 +409,32 @@ static void kb_free(struct kbackends *kb)
 	free(kb->slots);
 }
 
+/* Payload bytes backend -> client of a bound flow: its rev entry counts
+ * them (struct snilb_rev); 0 when there is none. */
+static uint64_t flow_bytes_b2c(const struct ctx *c, const struct kbackends *kb,
+			       const struct snilb_config *cfg,
+			       const struct snilb_flow *f)
+{
+	struct snilb_rev_key rk = { 0 };
+	const struct snilb_backend *b;
+	struct snilb_rev rv;
+
+	if (!kb->be || f->backend >= SNILB_MAX_BACKENDS || !f->nport)
+		return 0;
+	b = &kb->be[f->backend];
+	rk.family = b->family;
+	rk.bport = b->port;
+	rk.nport = f->nport;
+	memcpy(rk.baddr, b->addr, 16);
+	if (b->family == SNILB_AF_INET)
+		rk.naddr[0] = cfg->snat4;
+	else
+		memcpy(rk.naddr, cfg->snat6, 16);
+	if (bpf_map_lookup_elem(pinned_fd(c->p, "rev"), &rk, &rv))
+		return 0;
+	return rv.bytes_b2c;
+}
+
 static char *backend_addr(const struct kbackends *kb, uint32_t id, char *buf,
 			  size_t n)
 {
@@ -1167,11 +1193,13 @@ static int route_filter(const struct ctx *c, long long *id)
 
 static void flow_row(const struct ctx *c, const struct kbackends *kb,
 		     const struct snilb_flow_key *k,
+		     const struct snilb_config *cfg,
 		     const struct snilb_flow *f, uint64_t now,
 		     struct table *t, json_t *arr)
 {
 	char cl[64], vip[64], be[64], age[32], c2b[24], b2c[24], rn[300];
 	bool bound = f->state != SNILB_FS_HELLO;
+	uint64_t bytes_b2c = bound ? flow_bytes_b2c(c, kb, cfg, f) : 0;
 
 	pinned_fmt_addr(cl, sizeof(cl), k->family, k->caddr, k->cport);
 	pinned_fmt_addr(vip, sizeof(vip), k->family, k->vaddr, k->vport);
@@ -1193,17 +1221,18 @@ static void flow_row(const struct ctx *c, const struct kbackends *kb,
 			"age", now > f->created_ns ?
 			       (double)(now - f->created_ns) / 1e9 : 0.0,
 			"bytes_c2b", (json_int_t)f->bytes_c2b,
-			"bytes_b2c", (json_int_t)f->bytes_b2c, "route", rn));
+			"bytes_b2c", (json_int_t)bytes_b2c, "route", rn));
 		return;
 	}
 	table_row(t, (const char *[]){
 		cl, vip, be, flow_state(f->state), age,
 		u64s(c2b, sizeof(c2b), f->bytes_c2b),
-		u64s(b2c, sizeof(b2c), f->bytes_b2c), rn });
+		u64s(b2c, sizeof(b2c), bytes_b2c), rn });
 }
 
 static int run_flows(struct ctx *c)
 {
+	struct snilb_config cfg = { 0 };
 	struct kbackends kb = { 0 };
 	struct snilb_flow_key k;
 	struct snilb_flow f;
@@ -1219,6 +1248,8 @@ static int run_flows(struct ctx *c)
 		return EXIT_NOMATCH;
 	e = kb_load(c, &kb);
 	if (!e)
+		e = pinned_array_read(c->p, "config", &cfg, sizeof(cfg), 1);
+	if (!e)
 		e = pinned_flows_init(c->p, &it);
 	table_init(&t, 8, (const char *[]){
 		   "CLIENT", "VIP", "BACKEND", "STATE", "AGE", "C2B", "B2C",
@@ -1232,7 +1263,7 @@ static int run_flows(struct ctx *c)
 			more++;
 			continue;
 		}
-		flow_row(c, &kb, &k, &f, now, &t, arr);
+		flow_row(c, &kb, &k, &cfg, &f, now, &t, arr);
 		shown++;
 	}
 	kb_free(&kb);

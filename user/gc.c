@@ -215,15 +215,15 @@ static uint32_t sweep_rev(struct dataplane *dp)
 {
 	int rev = dp_map_fd(dp, "rev"), flows = dp_map_fd(dp, "flows");
 	struct snilb_rev_key k, next, *prev = NULL, *dead = NULL;
-	struct snilb_flow_key fk;
+	struct snilb_rev rv;
 	struct snilb_flow f;
 	size_t n = 0, cap = 0, i;
 
 	while (!bpf_map_get_next_key(rev, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(rev, &k, &fk) ||
-		    !bpf_map_lookup_elem(flows, &fk, &f))
+		if (bpf_map_lookup_elem(rev, &k, &rv) ||
+		    !bpf_map_lookup_elem(flows, &rv.flow, &f))
 			continue;
 		if (n == cap) {
 			struct snilb_rev_key *d;

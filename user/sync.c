@@ -44,6 +44,7 @@ static int adopt_listeners(struct sync_state *s)
 	int fd = dp_map_fd(s->dp, "listeners");
 	struct snilb_listener_key k, *prev = NULL;
 	struct snilb_listener v;
+	int err;
 
 	while (!bpf_map_get_next_key(fd, prev, &k)) {
 		struct sync_listener *l;
@@ -58,6 +59,11 @@ static int adopt_listeners(struct sync_state *s)
 		l->vip.port = ntohs(k.port);
 		addr_text(k.family, k.addr, l->vip.addr);
 		l->id = v.id;
+		/* The prefilter may be new (an upgrade renamed it): a listener
+		 * it hides would pass its traffic to the node. */
+		err = dp_port_set(s->dp, l->vip.port, 1);
+		if (err)
+			return err;
 	}
 	return 0;
 }
