@@ -511,14 +511,16 @@ json_ok() { python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; }
 # 7. The CLI and the metrics.
 t_cli() {
 	local c out rc want m v
-	download clidl www.example.com 8 1M
+	# Slow enough to outlast the CLI calls below (seconds each under
+	# emulation); killed after them.
+	download clidl www.example.com 8 256K
 	local cdl=$dl
 	# Until the download is spliced (seconds under emulation).
 	for _ in $(seq 50); do
 		sn flows | grep -q shop/www && break
 		sleep 0.1
 	done
-	for c in routes backends flows stats status; do
+	for c in flows routes backends stats status; do
 		case $c in
 		routes) want="shop/www www.example.com store/checkout checkout.example.com dev/preview" ;;
 		backends) want="198.18.2.11:8443 198.18.2.12:8443 shop/api" ;;
