@@ -209,11 +209,13 @@ setup() {
 			-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 			-subj "/CN=$1" -keyout "$work/$1.key" \
 			-out "$work/$1.crt" 2>/dev/null || return 1
-		at "$1" python3 "$e2e/backend.py" --name "$1" \
+		# Not through at(): $! must be the backend, for the cleanup
+		# (a subshell's pid left six backends running after the suite).
+		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$1" \
 			--cert "$work/$1.crt" --key "$work/$1.key" \
 			>"$work/$1.log" 2>&1 &
 		pids+=($!)
-		at "$1" python3 "$e2e/backend.py" --name "$2" --port 9443 \
+		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$2" --port 9443 \
 			--cert "$work/$1.crt" --key "$work/$1.key" \
 			>"$work/$2.log" 2>&1 &
 		pids+=($!)
