@@ -100,6 +100,11 @@ static const char agent_usage[] =
 "      --hello-cap BYTES     largest ClientHello (default 16384)\n"
 "      --maglev-size N       entries per Maglev table, a prime\n"
 "                            (default 16381)\n"
+"      --max-flows N         connections the flow table holds, set up\n"
+"                            or being set up (default 262144, 1024 to\n"
+"                            4194304; about 420 bytes each, allocated\n"
+"                            at load). Pinned tables keep their size:\n"
+"                            another N needs them removed (snilb detach)\n"
 "      --debounce MS         wait for MS ms of quiet after a change\n"
 "                            before syncing (default 100, at most 500)\n"
 "      --check               decode and evaluate DIR, print the status\n"
@@ -119,6 +124,7 @@ struct agent_opts {
 	size_t nifaces;
 	struct snilb_config cfg;
 	uint32_t debounce_ms;
+	uint32_t max_flows;
 	int check;
 	int snat4, snat6;
 };
@@ -216,7 +222,7 @@ enum {
 	OPT_PIN = 256, OPT_STATUS, OPT_METRICS, OPT_CONTROLLER, OPT_LOGFMT,
 	OPT_HELLO_TO, OPT_IDLE_TO, OPT_CAP, OPT_MAGLEV, OPT_DEBOUNCE, OPT_CHECK,
 	OPT_KUBECONFIG, OPT_IN_CLUSTER, OPT_NODE, OPT_LEASE_NS, OPT_LEASE_NAME,
-	OPT_NO_STATUS,
+	OPT_NO_STATUS, OPT_MAX_FLOWS,
 };
 
 static const struct option agent_longopts[] = {
@@ -232,6 +238,7 @@ static const struct option agent_longopts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
 	{ "hello-cap", required_argument, NULL, OPT_CAP },
 	{ "maglev-size", required_argument, NULL, OPT_MAGLEV },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "debounce", required_argument, NULL, OPT_DEBOUNCE },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
@@ -298,6 +305,11 @@ static int parse_opt(struct agent_opts *o, int c, char *arg)
 		if (parse_uint("--debounce", arg, 0, 500, &v))
 			return -1;
 		o->debounce_ms = (uint32_t)v;
+		return 0;
+	case OPT_MAX_FLOWS:
+		if (parse_uint("--max-flows", arg, 1024, 4194304, &v))
+			return -1;
+		o->max_flows = (uint32_t)v;
 		return 0;
 	}
 	fprintf(stderr, "snilb agent: --log-format %s: want logfmt or json\n",
@@ -590,6 +602,8 @@ static int attach_all(struct agent *a)
 
 static int open_dataplane(struct agent *a)
 {
+	struct dp_opts dopts = { .pin_dir = a->o->pin_path,
+				 .max_flows = a->o->max_flows };
 	struct sync_route_id *ids = NULL;
 	char err[512];
 	size_t nids = 0;
@@ -597,7 +611,7 @@ static int open_dataplane(struct agent *a)
 
 	if ((e = ensure_bpffs(a->o->pin_path)))
 		return e;
-	a->dp = dp_open_pinned(a->o->pin_path, err, sizeof(err));
+	a->dp = dp_open_opts(&dopts, err, sizeof(err));
 	if (!a->dp) {
 		log_event("error", "cannot load the data plane", "error", err,
 			  NULL);

@@ -88,9 +88,29 @@ static void pick_ingress(struct dataplane *dp)
 	dp->ingress = reads_skb ? fast : helpers;
 }
 
+/* The flow table's size (and its reverse index's): a load-time choice. */
+static int size_flows(struct snilb_bpf *skel, uint32_t n)
+{
+	if (!n)
+		return 0;
+	if (bpf_map__set_max_entries(skel->maps.flows, n) ||
+	    bpf_map__set_max_entries(skel->maps.rev, n))
+		return -errno;
+	return 0;
+}
+
 struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
 				 size_t errlen)
 {
+	struct dp_opts o = { .pin_dir = pin_dir };
+
+	return dp_open_opts(&o, err, errlen);
+}
+
+struct dataplane *dp_open_opts(const struct dp_opts *o, char *err,
+			       size_t errlen)
+{
+	const char *pin_dir = o->pin_dir;
 	struct dataplane *dp = calloc(1, sizeof(*dp));
 	int e;
 
@@ -111,6 +131,11 @@ struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
 		goto fail;
 	}
 	pick_ingress(dp);
+	if ((e = size_flows(dp->skel, o->max_flows))) {
+		snprintf(err, errlen, "cannot size the flow table to %u: %s",
+			 o->max_flows, strerror(-e));
+		goto fail;
+	}
 	if (pin_dir && (e = set_pins(dp->skel, pin_dir))) {
 		snprintf(err, errlen, "cannot pin maps under %s: %s", pin_dir,
 			 strerror(-e));
@@ -119,8 +144,9 @@ struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
 	if (snilb_bpf__load(dp->skel)) {
 		snprintf(err, errlen, "cannot load the data plane: %s (needs "
 			 "root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON; maps "
-			 "pinned by an incompatible version must be removed "
-			 "first; SNILB_DEBUG_BPF=1 shows the verifier log)",
+			 "pinned by an incompatible version or with another "
+			 "flow table size must be removed first; "
+			 "SNILB_DEBUG_BPF=1 shows the verifier log)",
 			 strerror(errno));
 		goto fail;
 	}

@@ -26,6 +26,16 @@ struct dataplane *dp_open(char *err, size_t errlen);
  */
 struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
 				 size_t errlen);
+
+/* What dp_open_opts() can choose; zero fields take the defaults. */
+struct dp_opts {
+	const char *pin_dir;	/* as dp_open_pinned(); NULL: no pins */
+	uint32_t max_flows;	/* flows (and rev) entries, preallocated;
+				 * 0: SNILB_MAX_FLOWS */
+};
+
+struct dataplane *dp_open_opts(const struct dp_opts *o, char *err,
+			       size_t errlen);
 void dp_close(struct dataplane *dp);
 
 /* Attach to clsact ingress of @ifindex (creating the qdisc if needed). */

@@ -716,6 +716,34 @@ static void test_flow_table_full(void **state)
 	}
 }
 
+static uint32_t map_entries(struct dataplane *d, const char *name)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(dp_map_fd(d, name), &info, &len))
+		return 0;
+	return info.max_entries;
+}
+
+/* --max-flows: the flow table and its reverse index take the size asked
+ * (what a full table does: test_flow_table_full). */
+static void test_flow_table_size(void **state)
+{
+	struct dp_opts o = { .max_flows = 1024 };
+	struct dataplane *small;
+	char err[256];
+
+	(void)state;
+	small = dp_open_opts(&o, err, sizeof(err));
+	assert_non_null(small);
+	assert_int_equal(map_entries(small, "flows"), 1024);
+	assert_int_equal(map_entries(small, "rev"), 1024);
+	dp_close(small);
+	assert_int_equal(map_entries(dp, "flows"), SNILB_MAX_FLOWS);
+}
+
 /* Connect, route to www (backend 1), and complete the backend's side. */
 static void splice_up(struct conn *c, struct bside *b, struct hb *h)
 {
@@ -1006,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_backend_refuses),
 		cmocka_unit_test(test_no_backend_resets),
 		cmocka_unit_test(test_flow_table_full),
+		cmocka_unit_test(test_flow_table_size),
 		cmocka_unit_test(test_port_reuse),
 		cmocka_unit_test(test_backend_time_wait),
 		cmocka_unit_test(test_icmp_unreachable),
