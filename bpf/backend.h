@@ -12,6 +12,7 @@
 
 #include "bind.h"
 #include "splice.h"
+#include "icmp.h"
 
 #define CSUM_CHUNK	512	/* bpf_csum_diff's limit */
 #define SEG_MAX		2048	/* replay segment payload, at most */
@@ -274,58 +275,24 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	return st;
 }
 
-/*
- * An ICMP(v6) "destination unreachable" quoting a SYN we sent: the rev key
- * from the quoted headers (IPv4 without options, as we send them).
- */
-#define ICMP_HLEN	8
-
-static __always_inline int icmp_rev_key(struct __sk_buff *skb,
-					const struct pkt *p,
-					struct snilb_rev_key *rk)
-{
-	__u32 icmp = p->l3 + (p->family == SNILB_AF_INET ? 20 : 40);
-	__u32 inner = icmp + ICMP_HLEN, ports_off;
-	__u8 type[2];
-	__be16 ports[2];
-
-	if (bpf_skb_load_bytes(skb, icmp, type, 2))
-		return -1;
-	if (p->family == SNILB_AF_INET ? type[0] != 3 : type[0] != 1)
-		return -1;		/* not "destination unreachable" */
-	__builtin_memset(rk, 0, sizeof(*rk));
-	rk->family = p->family;
-	if (p->family == SNILB_AF_INET) {
-		if (bpf_skb_load_bytes(skb, inner + 12, rk->naddr, 4) ||
-		    bpf_skb_load_bytes(skb, inner + 16, rk->baddr, 4))
-			return -1;
-		ports_off = inner + 20;
-	} else {
-		if (bpf_skb_load_bytes(skb, inner + 8, rk->naddr, 16) ||
-		    bpf_skb_load_bytes(skb, inner + 24, rk->baddr, 16))
-			return -1;
-		ports_off = inner + 40;
-	}
-	if (bpf_skb_load_bytes(skb, ports_off, ports, 4))
-		return -1;
-	rk->nport = ports[0];
-	rk->bport = ports[1];
-	return 0;
-}
-
 static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 {
 	struct snilb_rev *val;
 	struct snilb_flow *f;
+	struct icmp_at at;
 
-	if (icmp_rev_key(skb, &sc->ipk, &sc->rk))
+	if (icmp_parse(skb, &sc->ipk, &at, &sc->rk))
 		return TC_ACT_OK;		/* the node's business */
 	val = bpf_map_lookup_elem(&rev, &sc->rk);
 	if (!val)
 		return TC_ACT_OK;
 	__builtin_memcpy(&sc->ik, &val->flow, sizeof(sc->ik));
 	f = bpf_map_lookup_elem(&flows, &sc->ik);
-	if (!f || f->state != SNILB_FS_ROUTED)
+	if (!f)
+		return TC_ACT_SHOT;
+	if (f->state == SNILB_FS_SPLICED && val->spliced)
+		return icmp_to_client(skb, &sc->ipk, &at, val);
+	if (f->state != SNILB_FS_ROUTED || at.type == ICMP6_TOO_BIG)
 		return TC_ACT_SHOT;
 	/* Unreachable while binding: as good as a refusal. */
 	return on_refused(skb, &sc->ipk, &sc->ik, f);

@@ -111,6 +111,8 @@ enum snilb_stat {
 	SNILB_ST_FWD_FAIL,		/* no route/neighbour to forward */
 	SNILB_ST_SNAT_FULL,		/* no free SNAT port */
 	SNILB_ST_TW_RESET,		/* backend TIME-WAIT on our port reset */
+	SNILB_ST_ICMP_FWD,		/* ICMP errors about spliced flows,
+					 * passed on to the client */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };

@@ -31,7 +31,7 @@ static const char *const stat_names[SNILB_ST_REJECT_BASE] = {
 	"pass", "syn", "cookie_ok", "cookie_bad", "flow_new", "hello_seg",
 	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind",
 	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",
-	"snat_full", "tw_reset",
+	"snat_full", "tw_reset", "icmp_fwd",
 };
 
 /*
@@ -62,7 +62,7 @@ static const char *const reject_stats[SNILB_REJ_MAX] = { REJECTS(REJ_STAT) };
 
 _Static_assert(SNILB_REJ_MAX == CH_R_MAX + 5,
 	       "a reject reason without a name in reject_names[]");
-_Static_assert(SNILB_ST_REJECT_BASE == 19,
+_Static_assert(SNILB_ST_REJECT_BASE == 20,
 	       "a counter without a name in stat_names[]");
 
 struct pinned {
