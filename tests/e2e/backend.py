@@ -4,6 +4,7 @@
 GET /           -> "backend=NAME\n"
 GET /bytes/N    -> N pseudo-random bytes (seeded by N), with their SHA-256
                    in the X-SHA256 header so the client can check them.
+POST /anything  -> "received=N sha256=HEX\n" of the body it read.
 Every response closes the connection. Handshakes run in the handler
 threads, not in the accept loop, so many clients can connect at once.
 """
@@ -39,6 +40,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(view[i:i + (1 << 16)])
             return
         body = ("backend=%s\n" % name).encode()
+        self.reply(body)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        digest, left = hashlib.sha256(), n
+        while left:
+            chunk = self.rfile.read(min(left, 1 << 16))
+            if not chunk:
+                break
+            digest.update(chunk)
+            left -= len(chunk)
+        self.reply(("received=%d sha256=%s\n" %
+                    (n - left, digest.hexdigest())).encode())
+
+    def reply(self, body):
+        name = self.server.backend_name
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Backend", name)

@@ -48,7 +48,7 @@ stat() {
 
 setup() {
 	"$here/topo.sh" up "$pfx" || return 1
-	for b in b1 b2 b3; do
+	for b in b1 b2 b3 b4; do
 		openssl req -x509 -newkey ec \
 			-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 			-subj "/CN=$b" -keyout "$work/$b.key" \
@@ -81,11 +81,16 @@ route 1 *.b.example.com 12 3
 route 1 retry.example.com 13 5
 route 1 dead.example.com 14 6
 route 2 v6.example.com 20 4
+backend 7 198.18.4.11 8443
+set 7 7
+route 1 pmtu.example.com 15 7
 attach g0
 attach br0
+attach g4
 EOF2
 	echo "set 3 3" >>"$work/dp.conf"
-	start_dp && wait_for listening "$work/b3.log"
+	start_dp && wait_for listening "$work/b3.log" &&
+		wait_for listening "$work/b4.log"
 }
 
 wait_for() {	# PATTERN FILE
@@ -202,6 +207,28 @@ t_bulk() {
 	check "curl with offloads off -> b2" "backend=b2" \
 		"$(curl_get a.example.com)"
 	offload on
+}
+
+# An upload to b4, behind a router whose link to it has an MTU of 1280:
+# the client's full-sized segments draw "fragmentation needed" from the
+# router, to our SNAT address. Passed on to the client in its terms, it
+# lowers the path MTU and the upload completes; dropped, the client would
+# resend the same segments until it gave up (a PMTU black hole).
+t_pmtu() {
+	local before after out want
+	before=$(stat icmp_fwd)
+	at cli head -c 2000000 /dev/urandom >"$work/up.bin"
+	want=$(sha256sum "$work/up.bin" | cut -d' ' -f1)
+	out=$(cli curl -sk --max-time 20 --resolve "pmtu.example.com:443:$vip4" \
+		--data-binary @"$work/up.bin" https://pmtu.example.com/up)
+	check "2 MB upload through a 1280-byte MTU hop, byte-exact" \
+		"received=2000000 sha256=$want" "$out"
+	after=$(stat icmp_fwd)
+	if [ $((after - before)) -gt 0 ]; then
+		ok "\"fragmentation needed\" passed on to the client ($((after - before)))"
+	else
+		bad "no ICMP error passed on to the client"
+	fi
 }
 
 t_load() {
@@ -329,11 +356,13 @@ t_clients
 t_reject
 t_segments
 t_bulk
+t_pmtu
 t_load
 t_retry
 t_dead_backend
 t_timeouts
 t_restart
-echo "e2e counters: $(kill -USR1 "$dp_pid"; sleep 0.2; grep '^stat' "$work/dp.log" | tail -$((18 + 20)) | awk '$3 != 0 {printf "%s=%s ", $2, $3}')"
+# The last dump: 3 table fills, 20 counters, 16 reset reasons.
+echo "e2e counters: $(kill -USR1 "$dp_pid"; sleep 0.2; grep '^stat' "$work/dp.log" | tail -$((3 + 20 + 16)) | awk '$3 != 0 {printf "%s=%s ", $2, $3}')"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,6 +6,8 @@
 #   gw  (198.18.1.1 | br0 198.18.2.1, 2001:db8:2::1; VIPs 198.18.0.10,
 #    |                2001:db8:100::10 are routed here, never assigned)
 #   br0 -- b1 (198.18.2.11), b2 (.12), b3 (.13)   (2001:db8:2::11 ...)
+#    | g4 198.18.3.1 -- rt 198.18.3.2 | 198.18.4.1 -- b4 (198.18.4.11)
+#                      a router whose link to b4 has an MTU of 1280
 #
 # Usage: topo.sh up|down PREFIX
 set -euo pipefail
@@ -15,14 +17,14 @@ ns() { echo "$pfx-$1"; }
 at() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 
 down() {
-	for n in cli gw b1 b2 b3; do
+	for n in cli gw b1 b2 b3 rt b4; do
 		ip netns del "$(ns "$n")" 2>/dev/null || true
 	done
 }
 
 up() {
 	down
-	for n in cli gw b1 b2 b3; do
+	for n in cli gw b1 b2 b3 rt b4; do
 		ip netns add "$(ns "$n")"
 		at "$n" ip link set lo up
 		# No duplicate address detection: its second of waiting
@@ -61,6 +63,27 @@ up() {
 		at "$b" ip link set eth0 up
 		i=$((i + 1))
 	done
+	behind_router
+}
+
+# b4 behind a router, its link at MTU 1280: a client's full-sized
+# segments to it draw "fragmentation needed" from the router.
+behind_router() {
+	ip link add g4 netns "$(ns gw)" type veth peer name r0 netns "$(ns rt)"
+	at gw ip addr add 198.18.3.1/24 dev g4
+	at gw ip link set g4 up
+	at gw ip route add 198.18.4.0/24 via 198.18.3.2
+	at rt ip addr add 198.18.3.2/24 dev r0
+	at rt ip link set r0 up
+	at rt ip route add 198.18.2.0/24 via 198.18.3.1
+	at rt sysctl -qw net.ipv4.conf.all.forwarding=1
+	ip link add r1 netns "$(ns rt)" type veth peer name eth0 \
+		netns "$(ns b4)"
+	at rt ip addr add 198.18.4.1/24 dev r1
+	at rt ip link set r1 mtu 1280 up
+	at b4 ip addr add 198.18.4.11/24 dev eth0
+	at b4 ip link set eth0 mtu 1280 up
+	at b4 ip route add default via 198.18.4.1
 }
 
 "$cmd"
