@@ -81,7 +81,7 @@ route 1 *.b.example.com 12 3
 route 1 retry.example.com 13 5
 route 1 dead.example.com 14 6
 route 2 v6.example.com 20 4
-backend 7 198.18.4.11 8443
+backend 7 198.18.6.11 8443
 set 7 7
 route 1 pmtu.example.com 15 7
 attach g0

@@ -6,7 +6,7 @@
 #   gw  (198.18.1.1 | br0 198.18.2.1, 2001:db8:2::1; VIPs 198.18.0.10,
 #    |                2001:db8:100::10 are routed here, never assigned)
 #   br0 -- b1 (198.18.2.11), b2 (.12), b3 (.13)   (2001:db8:2::11 ...)
-#    | g4 198.18.3.1 -- rt 198.18.3.2 | 198.18.4.1 -- b4 (198.18.4.11)
+#    | g4 198.18.5.1 -- rt 198.18.5.2 | 198.18.6.1 -- b4 (198.18.6.11)
 #                      a router whose link to b4 has an MTU of 1280
 #
 # Usage: topo.sh up|down PREFIX
@@ -70,20 +70,20 @@ up() {
 # segments to it draw "fragmentation needed" from the router.
 behind_router() {
 	ip link add g4 netns "$(ns gw)" type veth peer name r0 netns "$(ns rt)"
-	at gw ip addr add 198.18.3.1/24 dev g4
+	at gw ip addr add 198.18.5.1/24 dev g4
 	at gw ip link set g4 up
-	at gw ip route add 198.18.4.0/24 via 198.18.3.2
-	at rt ip addr add 198.18.3.2/24 dev r0
+	at gw ip route add 198.18.6.0/24 via 198.18.5.2
+	at rt ip addr add 198.18.5.2/24 dev r0
 	at rt ip link set r0 up
-	at rt ip route add 198.18.2.0/24 via 198.18.3.1
+	at rt ip route add 198.18.2.0/24 via 198.18.5.1
 	at rt sysctl -qw net.ipv4.conf.all.forwarding=1
 	ip link add r1 netns "$(ns rt)" type veth peer name eth0 \
 		netns "$(ns b4)"
-	at rt ip addr add 198.18.4.1/24 dev r1
+	at rt ip addr add 198.18.6.1/24 dev r1
 	at rt ip link set r1 mtu 1280 up
-	at b4 ip addr add 198.18.4.11/24 dev eth0
+	at b4 ip addr add 198.18.6.11/24 dev eth0
 	at b4 ip link set eth0 mtu 1280 up
-	at b4 ip route add default via 198.18.4.1
+	at b4 ip route add default via 198.18.6.1
 }
 
 "$cmd"
