@@ -64,6 +64,21 @@ struct {
 	__type(value, struct snilb_listener_stats);
 } listener_stats SEC(".maps");
 
+/*
+ * listener_timeouts[listener]: RSTs the loader sent for a handshake or a
+ * bind that timed out (user/gc.c), added to listener_stats' rejected
+ * [SNILB_REJ_TIMEOUT] by readers. Not in listener_stats: updating a
+ * per-CPU value from userspace writes all its fields back, and would lose
+ * what the data plane counted into the others in between. Never touched
+ * by the programs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_MAX_LISTENERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} listener_timeouts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SNILB_MAX_ROUTES);

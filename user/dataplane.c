@@ -33,7 +33,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 static const char *const pinned_maps[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
-	"listen_port_bits",
+	"listen_port_bits", "listener_timeouts",
 };
 
 static int set_pins(struct snilb_bpf *skel, const char *dir)
@@ -519,6 +519,27 @@ int dp_route_stats(struct dataplane *dp, uint32_t route,
 int dp_listener_stats(struct dataplane *dp, uint32_t listener,
 		      struct snilb_listener_stats *st)
 {
-	return sum_percpu(dp, "listener_stats", listener, (uint64_t *)st,
-			  sizeof(*st) / sizeof(uint64_t));
+	uint64_t timeouts = 0;
+	int e = sum_percpu(dp, "listener_stats", listener, (uint64_t *)st,
+			   sizeof(*st) / sizeof(uint64_t));
+
+	if (!e && !bpf_map_lookup_elem(dp_map_fd(dp, "listener_timeouts"),
+				       &listener, &timeouts))
+		st->rejected[SNILB_REJ_TIMEOUT] += timeouts;
+	return e;
+}
+
+/* The loader is listener_timeouts' only writer (see bpf/maps.h). */
+int dp_listener_timeouts_add(struct dataplane *dp, uint32_t listener,
+			     uint64_t n)
+{
+	int fd = dp_map_fd(dp, "listener_timeouts");
+	uint64_t v = 0;
+
+	if (bpf_map_lookup_elem(fd, &listener, &v))
+		return -errno;
+	v += n;
+	if (bpf_map_update_elem(fd, &listener, &v, BPF_ANY))
+		return -errno;
+	return 0;
 }

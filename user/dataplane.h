@@ -98,12 +98,15 @@ int dp_listener_stats(struct dataplane *dp, uint32_t listener,
 
 /*
  * Add @delta to u64 field @field (of @nfields) of per-CPU map @name at
- * @key, on CPU 0's copy. A read-modify-write of every CPU's copy: exact
- * for counters only userspace writes; for a value the data plane also
- * counts into, an increment it makes in between is lost, so batch.
+ * @key, on CPU 0's copy. A read-modify-write of every CPU's copy: only
+ * for counters no program writes (an increment a program made in between
+ * would be lost).
  */
 int dp_percpu_add(struct dataplane *dp, const char *name, uint32_t key,
 		  size_t nfields, size_t field, uint64_t delta);
+/* Count @n timeout RSTs for listener @listener (the loader's own). */
+int dp_listener_timeouts_add(struct dataplane *dp, uint32_t listener,
+			     uint64_t n);
 
 /* File descriptors for tests and the CLI. */
 int dp_prog_fd(struct dataplane *dp);

@@ -155,18 +155,13 @@ static enum verdict judge(const struct snilb_flow *f,
 }
 
 /*
- * The RSTs sent here are rejections by timeout: the global counter is
- * one only userspace writes (the data plane cannot see time pass), the
- * per-listener one shares its value with the data plane's counters, so
- * it is written once per listener and pass.
+ * The RSTs sent here are rejections by timeout: counters only userspace
+ * writes (the data plane cannot see time pass), the global one in
+ * `stats`, the per-listener ones in listener_timeouts (bpf/maps.h).
  */
 static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
 			   const enum verdict *why, size_t n)
 {
-	const size_t nl = sizeof(struct snilb_listener_stats) / sizeof(__u64);
-	const size_t field = offsetof(struct snilb_listener_stats,
-				      rejected[SNILB_REJ_TIMEOUT]) /
-			     sizeof(__u64);
 	uint32_t *per = NULL, total = 0, l;
 	size_t i;
 
@@ -184,8 +179,7 @@ static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
 			per[listener_of[i]]++;
 	for (l = 0; l < SNILB_MAX_LISTENERS; l++)
 		if (per[l])
-			dp_percpu_add(dp, "listener_stats", l, nl, field,
-				      per[l]);
+			dp_listener_timeouts_add(dp, l, per[l]);
 	free(per);
 }
 

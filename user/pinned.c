@@ -18,7 +18,7 @@
 static const char *const map_names[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
-	"listen_port_bits",
+	"listen_port_bits", "listener_timeouts",
 };
 #define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
 
@@ -225,8 +225,16 @@ int pinned_route_stats(const struct pinned *p, uint32_t route,
 int pinned_listener_stats(const struct pinned *p, uint32_t listener,
 			  struct snilb_listener_stats *st)
 {
-	return sum_percpu(p, "listener_stats", listener, (uint64_t *)st,
-			  sizeof(*st) / sizeof(uint64_t));
+	uint64_t timeouts = 0;
+	int e = sum_percpu(p, "listener_stats", listener, (uint64_t *)st,
+			   sizeof(*st) / sizeof(uint64_t));
+	int fd = pinned_fd(p, "listener_timeouts");
+
+	/* The loader counts these apart (bpf/maps.h); a pin from before
+	 * that map was added has none. */
+	if (!e && fd >= 0 && !bpf_map_lookup_elem(fd, &listener, &timeouts))
+		st->rejected[SNILB_REJ_TIMEOUT] += timeouts;
+	return e;
 }
 
 static int map_info(int fd, struct bpf_map_info *info)
