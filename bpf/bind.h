@@ -59,18 +59,6 @@ static __noinline int pick_backend(const struct snilb_flow_key *k,
 	return -1;
 }
 
-static __always_inline int snat_addr(const struct snilb_config *cfg,
-				     __u8 family, __be32 *addr)
-{
-	if (family == SNILB_AF_INET) {
-		addr[0] = cfg->snat4;
-		return cfg->snat4 ? 0 : -1;
-	}
-	__builtin_memcpy(addr, cfg->snat6, 16);
-	return cfg->snat6[0] | cfg->snat6[1] | cfg->snat6[2] | cfg->snat6[3] ?
-	       0 : -1;
-}
-
 /* Claim a free SNAT port towards @be: the rev entry is the claim. */
 static __noinline int snat_claim(const struct snilb_config *cfg,
 				 const struct snilb_flow_key *k,
@@ -89,11 +77,7 @@ static __noinline int snat_claim(const struct snilb_config *cfg,
 	__builtin_memset(v, 0, sizeof(*v));
 	__builtin_memcpy(&v->flow, k, sizeof(v->flow));
 	span = hi - lo + 1;
-	__builtin_memset(rk, 0, sizeof(*rk));
-	rk->family = be->family;
-	rk->bport = be->port;
-	__builtin_memcpy(rk->baddr, be->addr, 16);
-	if (snat_addr(cfg, be->family, rk->naddr))
+	if (snilb_rev_key_of(rk, be, cfg, 0))
 		return -1;
 	h = flow_hash(k) * 2654435761u;
 	for (i = 0; i < SNAT_PROBES; i++) {
@@ -109,18 +93,12 @@ static __always_inline void snat_release(const struct snilb_config *cfg,
 					 const struct snilb_flow *f)
 {
 	struct snilb_backend *be;
-	struct snilb_rev_key rk = {};
+	struct snilb_rev_key rk;
 
 	if (!f->nport)
 		return;
 	be = bpf_map_lookup_elem(&backends, &f->backend);
-	if (!be)
-		return;
-	rk.family = be->family;
-	rk.bport = be->port;
-	rk.nport = f->nport;
-	__builtin_memcpy(rk.baddr, be->addr, 16);
-	if (snat_addr(cfg, be->family, rk.naddr))
+	if (!be || snilb_rev_key_of(&rk, be, cfg, f->nport))
 		return;
 	bpf_map_delete_elem(&rev, &rk);
 }

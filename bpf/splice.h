@@ -271,16 +271,6 @@ static __always_inline void flow_forget(const struct snilb_flow_key *k,
 	bpf_map_delete_elem(&flows, k);
 }
 
-/* Is there an SNAT address for @family? */
-static __always_inline int have_snat(const struct snilb_config *cfg,
-				     __u8 family)
-{
-	if (family == SNILB_AF_INET)
-		return cfg->snat4 != 0;
-	return (cfg->snat6[0] | cfg->snat6[1] | cfg->snat6[2] |
-		cfg->snat6[3]) != 0;
-}
-
 /* Client -> backend. Inlined, like splice_b2c(): a call and its return
  * cost more than the rest of the hop. */
 static __always_inline int splice_c2b(struct __sk_buff *skb,
@@ -299,7 +289,7 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	int verdict, done;
 
 	be = bpf_map_lookup_elem(&backends, &f->backend);
-	if (!be || !cfg || !have_snat(cfg, p->family))
+	if (!be || !cfg || !snilb_snat_set(cfg, p->family))
 		return TC_ACT_SHOT;
 	snat = p->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
 	find_opts(skb, sc, pos);

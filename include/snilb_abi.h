@@ -279,4 +279,38 @@ static inline __u64 snilb_name_hash(const char *name, __u32 len)
 	return h;
 }
 
+/* --- SNAT claims -------------------------------------------------------- */
+
+/* Has @cfg an SNAT address for @family? */
+static __always_inline int snilb_snat_set(const struct snilb_config *cfg,
+					  __u8 family)
+{
+	if (family == SNILB_AF_INET)
+		return cfg->snat4 != 0;
+	return (cfg->snat6[0] | cfg->snat6[1] | cfg->snat6[2] |
+		cfg->snat6[3]) != 0;
+}
+
+/*
+ * The rev key of a flow bound to backend @be through our SNAT port
+ * @nport: what the data plane claims and frees, and the loader and the CLI
+ * find again. -1 when @cfg has no SNAT address of @be's family.
+ */
+static __always_inline int snilb_rev_key_of(struct snilb_rev_key *rk,
+					    const struct snilb_backend *be,
+					    const struct snilb_config *cfg,
+					    __be16 nport)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->family = be->family;
+	rk->bport = be->port;
+	rk->nport = nport;
+	__builtin_memcpy(rk->baddr, be->addr, 16);
+	if (be->family == SNILB_AF_INET)
+		rk->naddr[0] = cfg->snat4;
+	else
+		__builtin_memcpy(rk->naddr, cfg->snat6, 16);
+	return snilb_snat_set(cfg, be->family) ? 0 : -1;
+}
+
 #endif /* SNILB_ABI_H */

@@ -415,22 +415,12 @@ static uint64_t flow_bytes_b2c(const struct ctx *c, const struct kbackends *kb,
 			       const struct snilb_config *cfg,
 			       const struct snilb_flow *f)
 {
-	struct snilb_rev_key rk = { 0 };
-	const struct snilb_backend *b;
+	struct snilb_rev_key rk;
 	struct snilb_rev rv;
 
-	if (!kb->be || f->backend >= SNILB_MAX_BACKENDS || !f->nport)
-		return 0;
-	b = &kb->be[f->backend];
-	rk.family = b->family;
-	rk.bport = b->port;
-	rk.nport = f->nport;
-	memcpy(rk.baddr, b->addr, 16);
-	if (b->family == SNILB_AF_INET)
-		rk.naddr[0] = cfg->snat4;
-	else
-		memcpy(rk.naddr, cfg->snat6, 16);
-	if (bpf_map_lookup_elem(pinned_fd(c->p, "rev"), &rk, &rv))
+	if (!kb->be || f->backend >= SNILB_MAX_BACKENDS || !f->nport ||
+	    snilb_rev_key_of(&rk, &kb->be[f->backend], cfg, f->nport) ||
+	    bpf_map_lookup_elem(pinned_fd(c->p, "rev"), &rk, &rv))
 		return 0;
 	return rv.bytes_b2c;
 }

@@ -90,19 +90,12 @@ static void release_snat(struct dataplane *dp, const struct snilb_config *cfg,
 			 const struct snilb_flow *f)
 {
 	struct snilb_backend be;
-	struct snilb_rev_key rk = { 0 };
+	struct snilb_rev_key rk;
 
 	if (!f->nport || bpf_map_lookup_elem(dp_map_fd(dp, "backends"),
-					     &f->backend, &be))
+					     &f->backend, &be) ||
+	    snilb_rev_key_of(&rk, &be, cfg, f->nport))
 		return;
-	rk.family = be.family;
-	rk.bport = be.port;
-	rk.nport = f->nport;
-	memcpy(rk.baddr, be.addr, 16);
-	if (be.family == SNILB_AF_INET)
-		rk.naddr[0] = cfg->snat4;
-	else
-		memcpy(rk.naddr, cfg->snat6, 16);
 	bpf_map_delete_elem(dp_map_fd(dp, "rev"), &rk);
 }
 
