@@ -162,15 +162,25 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 	return r.verdict;
 }
 
-/* The flow's rev entry learns the splice (its key is in sc->rk:
- * from_backend() found the flow by it). */
+/* The flow's rev entry learns what a spliced backend -> client packet
+ * needs (see struct snilb_rev); its key is in sc->rk: from_backend()
+ * found the flow by it. */
 static __always_inline void rev_copy(struct scratch *sc,
 				     const struct snilb_flow *f)
 {
 	struct snilb_rev *r = bpf_map_lookup_elem(&rev, &sc->rk);
 
-	if (r)
-		rev_fill(r, f);
+	if (!r)
+		return;
+	r->route = f->route;
+	r->seq_off = f->seq_off;
+	r->ts_off = f->ts_off;
+	r->ifindex = f->ifindex;
+	__builtin_memcpy(r->cmac, f->cmac, 6);
+	__builtin_memcpy(r->lmac, f->lmac, 6);
+	r->bwscale = f->bwscale;
+	r->cwscale = f->opts.wscale;
+	r->spliced = 1;
 }
 
 static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,

@@ -256,19 +256,18 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 	r = bpf_map_lookup_elem(&rev, &sc->rk);
 	if (!r)
 		return TC_ACT_OK;	/* not a flow of ours */
-	/* A spliced flow's data needs only @r; what may change the flow
-	 * (FIN, RST, SYN) and a flow still binding need the flow. */
+	/* A spliced flow's data needs only @r (on_synack() filled it in);
+	 * what may change the flow (FIN, RST, SYN) needs the flow too, and
+	 * a flow still binding goes to snilb_backend. */
 	if (!r->spliced || (sc->ipk.flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
 		__builtin_memcpy(&sc->ik, &r->flow, sizeof(sc->ik));
 		f = bpf_map_lookup_elem(&flows, &sc->ik);
 		if (!f)
 			return TC_ACT_SHOT;
-		if (f->state != SNILB_FS_SPLICED) {
+		if (!r->spliced) {
 			bpf_tail_call(skb, &progs, PROG_BACKEND);
 			return TC_ACT_SHOT;
 		}
-		if (!r->spliced)
-			rev_fill(r, f);
 	}
 	return splice_b2c(skb, sc, r, f, cfg, kctx);
 }

@@ -319,22 +319,6 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	return verdict;
 }
 
-/* What a spliced backend -> client packet needs of @f, into its rev
- * entry @r (see struct snilb_rev). */
-static __always_inline void rev_fill(struct snilb_rev *r,
-				     const struct snilb_flow *f)
-{
-	r->route = f->route;
-	r->seq_off = f->seq_off;
-	r->ts_off = f->ts_off;
-	r->ifindex = f->ifindex;
-	__builtin_memcpy(r->cmac, f->cmac, 6);
-	__builtin_memcpy(r->lmac, f->lmac, 6);
-	r->bwscale = f->bwscale;
-	r->cwscale = f->opts.wscale;
-	r->spliced = 1;
-}
-
 /*
  * Backend -> client, translated by the flow's rev entry @r alone. @f: the
  * flow, looked up only for a packet that may end it (FIN, RST), else NULL.
