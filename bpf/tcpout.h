@@ -104,39 +104,33 @@ static __always_inline __s64 tcp_sum(struct tcphdr *th, const struct tcp_out *o,
 	return sum32(th, sizeof(*th) / 4, (__u32)sum);
 }
 
-/*
- * Copy the @base + @optlen bytes of @h over the packet at @off. The
- * packet is linear that far (the caller just sized it), so a plain copy
- * does it where the offset is the usual one; constant sizes keep the
- * verifier happy.
- */
-#define COPY_HDR(len)							\
-	do {								\
-		if (data + ETH_HLEN + (len) > end)			\
-			return -1;					\
-		__builtin_memcpy(data + ETH_HLEN, h, (len));		\
-		return 0;						\
-	} while (0)
-
-static __always_inline int store_hdr(struct __sk_buff *skb, __u32 off,
-				     void *h, __u32 base, __u32 optlen)
+/* Copy @len bytes of @h over the packet after its Ethernet header; the
+ * caller just sized the packet, so it is linear that far. */
+static __always_inline int copy_hdr(struct __sk_buff *skb, const void *h,
+				    const __u32 len)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 
-	if (off != ETH_HLEN) {
-		if (optlen == OPT_MAX)
-			return bpf_skb_store_bytes(skb, off, h,
-						   base + OPT_MAX, 0);
-		if (optlen == 12)
-			return bpf_skb_store_bytes(skb, off, h, base + 12, 0);
-		return bpf_skb_store_bytes(skb, off, h, base, 0);
-	}
+	if (data + ETH_HLEN + len > end)
+		return -1;
+	__builtin_memcpy(data + ETH_HLEN, h, len);
+	return 0;
+}
+
+/* Store the @base + @optlen bytes of @h as the packet's IP and TCP
+ * headers, at @off: ETH_HLEN, as parse_packet() takes no VLAN tags.
+ * Three constant sizes keep the verifier happy. */
+static __always_inline int store_hdr(struct __sk_buff *skb, __u32 off,
+				     void *h, __u32 base, __u32 optlen)
+{
+	if (off != ETH_HLEN)
+		return -1;
 	if (optlen == OPT_MAX)
-		COPY_HDR(base + OPT_MAX);
+		return copy_hdr(skb, h, base + OPT_MAX);
 	if (optlen == 12)
-		COPY_HDR(base + 12);
-	COPY_HDR(base);
+		return copy_hdr(skb, h, base + 12);
+	return copy_hdr(skb, h, base);
 }
 
 /* Make the packet @len bytes long; most replies are as long as what
