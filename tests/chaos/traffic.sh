@@ -116,19 +116,6 @@ else:
     print(0)' "$1" "$2"
 }
 
-# One TLS connection through the VIP: the backend's name, "reset", "curlN".
-get() {	# HOST
-	local out rc
-	out=$(cli curl -sk --max-time "${TMO:-3}" \
-		--resolve "$1:443:$vip4" "https://$1/" 2>/dev/null)
-	rc=$?
-	case $rc in
-	0) out=${out#backend=}; echo "${out%%[[:space:]]*}" ;;
-	35|56) echo reset ;;
-	*) echo "curl$rc" ;;
-	esac
-}
-
 # The routes of this suite, beside examples/: recording sinks (sink.py)
 # on their own ports of b1..b3. NAME HOSTNAME PORT ADDR...
 chaos_route() {
