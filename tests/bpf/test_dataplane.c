@@ -962,6 +962,20 @@ static size_t icmp_error(uint8_t *buf, int v6, uint8_t type, uint8_t code,
 	return 14 + (v6 ? 40 : 20) + len;
 }
 
+/* The IP header at @ip is from @src to @dst (IPv4: checksum right). */
+static void assert_ip_addrs(const uint8_t *ip, int v6, const char *src,
+			    const char *dst)
+{
+	uint8_t a[16];
+
+	inet_pton(v6 ? AF_INET6 : AF_INET, src, a);
+	assert_memory_equal(ip + (v6 ? 8 : 12), a, v6 ? 16 : 4);
+	inet_pton(v6 ? AF_INET6 : AF_INET, dst, a);
+	assert_memory_equal(ip + (v6 ? 24 : 16), a, v6 ? 16 : 4);
+	if (!v6)
+		assert_int_equal(csum_fin(csum_add(0, ip, 20)), 0);
+}
+
 /*
  * A router on the backend side answers a spliced packet with "fragmentation
  * needed" (IPv6: "packet too big"): the client gets it in its own terms --
@@ -979,8 +993,7 @@ static void icmp_spliced(int v6, int short_quote, uint16_t port)
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
 		    .data_size_out = sizeof(out));
 	size_t iplen = v6 ? 40 : 20, qlen, tcplen;
-	uint8_t *ip = out + 14, *icmp = ip + iplen, *q = icmp + 8, a[16];
-	int fam = v6 ? AF_INET6 : AF_INET;
+	uint8_t *ip = out + 14, *icmp = ip + iplen, *q = icmp + 8;
 	struct tpkt t;
 	struct hb h;
 
@@ -997,22 +1010,12 @@ static void icmp_spliced(int v6, int short_quote, uint16_t port)
 	assert_int_equal(o.data_size_out, o.data_size_in);
 	assert_int_equal(stat(SNILB_ST_ICMP_FWD), fwd + 1);
 	/* From the VIP to the client; the error itself unchanged. */
-	inet_pton(fam, c.vip, a);
-	assert_memory_equal(ip + (v6 ? 8 : 12), a, v6 ? 16 : 4);
-	inet_pton(fam, c.cli, a);
-	assert_memory_equal(ip + (v6 ? 24 : 16), a, v6 ? 16 : 4);
-	if (!v6)
-		assert_int_equal(csum_fin(csum_add(0, ip, 20)), 0);
+	assert_ip_addrs(ip, v6, c.vip, c.cli);
 	assert_int_equal(icmp[0], v6 ? 2 : 3);
 	assert_int_equal(be32(icmp + 4), 1280);
 	assert_int_equal(icmp_sum(ip, v6, icmp, 8 + qlen), 0);
 	/* Quoting the client's packet: its addresses, ports, sequence. */
-	inet_pton(fam, c.cli, a);
-	assert_memory_equal(q + (v6 ? 8 : 12), a, v6 ? 16 : 4);
-	inet_pton(fam, c.vip, a);
-	assert_memory_equal(q + (v6 ? 24 : 16), a, v6 ? 16 : 4);
-	if (!v6)
-		assert_int_equal(csum_fin(csum_add(0, q, 20)), 0);
+	assert_ip_addrs(q, v6, c.cli, c.vip);
 	assert_int_equal(q[iplen] << 8 | q[iplen + 1], c.port);
 	assert_int_equal(q[iplen + 2] << 8 | q[iplen + 3], 443);
 	assert_int_equal(be32(q + iplen + 4), c.isn + 1 + h.n);
