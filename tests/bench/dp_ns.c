@@ -164,8 +164,10 @@ static struct tpkt syn_pkt(unsigned int i, uint16_t dport)
 
 /* Per-run durations of one kind; the median is reported: a run that an
  * interrupt or a neighbour's burst lands in says nothing of the program. */
+#define MAX_RUNS 100000
+
 struct runs {
-	unsigned int *ns;
+	unsigned int ns[MAX_RUNS];
 	unsigned int n;
 };
 
@@ -199,7 +201,7 @@ static void report(const char *kind, struct runs *r, double floor)
 int main(int argc, char **argv)
 {
 	unsigned int n = argc > 1 ? (unsigned int)atoi(argv[1]) : 5000;
-	struct runs floor, syn, hello, c2b, b2c, pass;
+	static struct runs floor, syn, hello, c2b, b2c, pass;
 	struct maglev_backend b = { "be", 1, 1 };
 	struct snilb_config cfg = { .snat4 = htonl(0xc6120201) };
 	static struct flow flows[MAX_FLOWS];
@@ -226,20 +228,11 @@ int main(int argc, char **argv)
 		return 1;
 	hb_simple(&h, "www.example.com");
 	nf = argc > 2 ? (unsigned int)atoi(argv[2]) : MAX_FLOWS;
-	if (nf < 1 || nf > MAX_FLOWS || nf > n) {
-		fprintf(stderr, "FLOWS: 1 to %d, at most RUNS\n", MAX_FLOWS);
+	if (n < 1 || n > MAX_RUNS || nf < 1 || nf > MAX_FLOWS || nf > n) {
+		fprintf(stderr, "RUNS: 1 to %d; FLOWS: 1 to %d, at most RUNS\n",
+			MAX_RUNS, MAX_FLOWS);
 		return 2;
 	}
-	floor.ns = calloc(n, sizeof(unsigned int));
-	pass.ns = calloc(n, sizeof(unsigned int));
-	syn.ns = calloc(n, sizeof(unsigned int));
-	c2b.ns = calloc(n, sizeof(unsigned int));
-	b2c.ns = calloc(n, sizeof(unsigned int));
-	hello.ns = calloc(MAX_FLOWS, sizeof(unsigned int));
-	floor.n = pass.n = syn.n = c2b.n = b2c.n = hello.n = 0;
-	if (!floor.ns || !pass.ns || !syn.ns || !c2b.ns || !b2c.ns ||
-	    !hello.ns)
-		return 1;
 	/* Hellos are timed over up to 1,000 flows whatever FLOWS is. */
 	for (i = 0; i < MAX_FLOWS && i < n; i++) {
 		flows[i].port = (uint16_t)(10000 + i);
@@ -282,12 +275,6 @@ int main(int argc, char **argv)
 	report("hello", &hello, fl);
 	report("spliced_c2b", &c2b, fl);
 	report("spliced_b2c", &b2c, fl);
-	free(floor.ns);
-	free(pass.ns);
-	free(syn.ns);
-	free(c2b.ns);
-	free(b2c.ns);
-	free(hello.ns);
 	close(efd);
 	dp_close(dp);
 	return 0;
