@@ -142,10 +142,13 @@ test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 
 # `make fuzz` runs until interrupted (or FUZZ_SECONDS=N make fuzz);
 # `make check` runs it for FUZZ_SECONDS (60 s).
-$(BUILD)/test_dataplane: tests/bpf/test_dataplane.c tests/bpf/packets.h \
-		user/dataplane.c user/maglev.c tests/unit/hello_builder.h $(HDRS) $(SKELS) \
-		| deps $(BUILD)
-	$(CC) $(CFLAGS) -Itests/bpf tests/bpf/test_dataplane.c \
+# The packet tests: one binary per file, one harness (tests/bpf/harness.c).
+PKT_TEST_DEPS := tests/bpf/harness.c tests/bpf/harness.h tests/bpf/packets.h \
+		 tests/unit/hello_builder.h user/dataplane.c user/maglev.c \
+		 user/kver.c $(HDRS) $(SKELS)
+$(BUILD)/test_dataplane $(BUILD)/test_tcp: $(BUILD)/test_%: tests/bpf/test_%.c \
+		$(PKT_TEST_DEPS) | deps $(BUILD)
+	$(CC) $(CFLAGS) -Itests/bpf $< tests/bpf/harness.c \
 		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
 		-lcmocka
 
@@ -210,9 +213,11 @@ chaos-quick: all $(BUILD)/synflood
 	./tests/chaos/security.sh $(BUILD) --quick
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
-test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_sync
+test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_tcp $(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_dataplane
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_dataplane
+	./tests/in-netns.sh $(BUILD)/test_tcp
+	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_tcp
 	$(BUILD)/test_sync
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
@@ -229,7 +234,8 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # The kernel-facing suites again, in a VM on Debian 12's 6.1 LTS kernel
 # (VMTEST_KERNEL=6.12 for another; see docs/testing.md).
 VMTEST_KERNEL ?= 6.1
-vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/dpctl \
+vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/test_tcp \
+		$(BUILD)/dpctl \
 		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \
 		./tests/vm-suites.sh $(BUILD)

@@ -18,175 +18,7 @@
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 
-#include "dataplane.h"
-#include "maglev.h"
-#include "packets.h"
-#include "../unit/hello_builder.h"
-
-#define VIP4 "198.18.0.10"
-#define VIP6 "2001:db8::10"
-#define CLI4 "198.18.1.2"
-#define CLI6 "2001:db8:1::2"
-#define SNAT4 "198.18.2.1"
-#define SNAT6 "2001:db8:2::1"
-#define BE1 "198.18.2.11"
-#define BE2 "198.18.2.12"
-#define BE6 "2001:db8:2::11"
-
-static struct dataplane *dp;
-static uint8_t out[PKT_MAX];
-static size_t outlen;
-static struct tview rv;		/* the program's answer, parsed */
-
-/* Linux's SYN options: MSS 1460, SACK-permitted, TS, NOP, WS 7. */
-static const uint8_t linux_syn_opts[20] = {
-	2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 1, 3, 3, 7,
-};
-
-static int run(const struct tpkt *t)
-{
-	static uint8_t in[PKT_MAX];
-	LIBBPF_OPTS(bpf_test_run_opts, o);
-	int err;
-
-	o.data_in = in;
-	o.data_size_in = (__u32)tpkt_build(t, in);
-	o.data_out = out;
-	o.data_size_out = sizeof(out);
-	err = bpf_prog_test_run_opts(dp_prog_fd(dp), &o);
-	assert_int_equal(err, 0);
-	outlen = o.data_size_out;
-	if (o.retval == TC_ACT_REDIRECT) {
-		assert_int_equal(tview_parse(out, outlen, &rv), 0);
-		assert_true(rv.ip_csum_ok);
-		assert_true(rv.tcp_csum_ok);
-	}
-	return (int)o.retval;
-}
-
-static uint64_t stat(uint32_t idx)
-{
-	uint64_t v = 0;
-
-	assert_int_equal(dp_stat(dp, idx, &v), 0);
-	return v;
-}
-
-static struct snilb_route_stats rstat(uint32_t route)
-{
-	struct snilb_route_stats st;
-
-	assert_int_equal(dp_route_stats(dp, route, &st), 0);
-	return st;
-}
-
-static struct snilb_listener_stats lstat(uint32_t listener)
-{
-	struct snilb_listener_stats st;
-
-	assert_int_equal(dp_listener_stats(dp, listener, &st), 0);
-	return st;
-}
-
-/* A client connection under test. */
-struct conn {
-	int v6;
-	const char *cli, *vip;
-	uint16_t port;
-	uint32_t isn;		/* client's */
-	uint32_t cookie;	/* ours */
-	uint32_t tsval;		/* ours, from the SYN-ACK */
-	int no_ts;
-};
-
-static struct tpkt seg(const struct conn *c, uint8_t flags, uint32_t off,
-		       const uint8_t *payload, size_t plen)
-{
-	static uint8_t ts[12];
-	struct tpkt t = {
-		.v6 = c->v6, .src = c->cli, .dst = c->vip,
-		.sport = c->port, .dport = 443,
-		.seq = c->isn + 1 + off, .ack = c->cookie + 1,
-		.flags = flags, .window = 502,
-		.payload = payload, .plen = plen,
-	};
-
-	if (!c->no_ts) {
-		memcpy(ts, "\x01\x01\x08\x0a\0\0\x03\xe9", 8);
-		ts[8] = (uint8_t)(c->tsval >> 24);
-		ts[9] = (uint8_t)(c->tsval >> 16);
-		ts[10] = (uint8_t)(c->tsval >> 8);
-		ts[11] = (uint8_t)c->tsval;
-		t.opts = ts;
-		t.optlen = 12;
-	}
-	return t;
-}
-
-/* SYN -> SYN-ACK; fills the cookie and our timestamp. */
-static void handshake(struct conn *c)
-{
-	static const uint8_t mss_only[4] = { 2, 4, 0x05, 0xb4 };
-	struct tpkt syn = {
-		.v6 = c->v6, .src = c->cli, .dst = c->vip,
-		.sport = c->port, .dport = 443, .seq = c->isn,
-		.flags = 0x02, .window = 64240,
-		.opts = c->no_ts ? mss_only : linux_syn_opts,
-		.optlen = c->no_ts ? 4 : 20,
-	};
-	const uint8_t *ts;
-
-	assert_int_equal(run(&syn), TC_ACT_REDIRECT);
-	assert_string_equal(rv.src, c->vip);
-	assert_string_equal(rv.dst, c->cli);
-	assert_int_equal(rv.sport, 443);
-	assert_int_equal(rv.dport, c->port);
-	assert_int_equal(rv.flags, 0x12);
-	assert_int_equal(rv.ack, c->isn + 1);
-	assert_true(rv.window > 0);
-	assert_memory_equal(rv.dmac, "\x02\0\0\0\0\x02", 6);
-	c->cookie = rv.seq;
-	ts = tview_opt(&rv, 8);
-	c->tsval = ts ? be32(ts + 2) : 0;
-}
-
-static struct snilb_flow *flow_get(const struct conn *c)
-{
-	static struct snilb_flow f;
-	struct snilb_flow_key k = { .family = c->v6 ? 6 : 4 };
-
-	k.cport = htons(c->port);
-	k.vport = htons(443);
-	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->cli, k.caddr);
-	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->vip, k.vaddr);
-	if (bpf_map_lookup_elem(dp_map_fd(dp, "flows"), &k, &f))
-		return NULL;
-	return &f;
-}
-
-/* Handshake, then the first ACK: the flow exists, in HELLO. */
-static void connect_to(struct conn *c)
-{
-	struct tpkt ack;
-
-	handshake(c);
-	ack = seg(c, 0x10, 0, NULL, 0);
-	assert_int_equal(run(&ack), TC_ACT_SHOT);	/* consumed */
-	assert_non_null(flow_get(c));
-	assert_int_equal(flow_get(c)->state, SNILB_FS_HELLO);
-}
-
-static void send_hello(struct conn *c, const char *name, int expect)
-{
-	struct hb h;
-	struct tpkt t;
-
-	hb_simple(&h, name);
-	t = seg(c, 0x18, 0, h.b, h.n);
-	assert_int_equal(run(&t), expect);
-}
-
-/* --- tests ----------------------------------------------------------- */
+#include "harness.h"
 
 static void test_not_ours_passes(void **state)
 {
@@ -194,11 +26,11 @@ static void test_not_ours_passes(void **state)
 		.src = CLI4, .dst = VIP4, .sport = 1000, .dport = 8443,
 		.seq = 1, .flags = 0x02, .window = 1000,
 	};
-	uint64_t before = stat(SNILB_ST_PASS);
+	uint64_t before = counter(SNILB_ST_PASS);
 
 	(void)state;
 	assert_int_equal(run(&t), TC_ACT_OK);
-	assert_int_equal(stat(SNILB_ST_PASS), before + 1);
+	assert_int_equal(counter(SNILB_ST_PASS), before + 1);
 	t.dport = 443;
 	t.dst = "198.18.0.11";			/* other address */
 	assert_int_equal(run(&t), TC_ACT_OK);
@@ -265,7 +97,7 @@ static void test_first_ack_creates_flow(void **state)
 static void test_bad_cookie_resets(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40004, .isn = 5 };
-	uint64_t bad = stat(SNILB_ST_COOKIE_BAD);
+	uint64_t bad = counter(SNILB_ST_COOKIE_BAD);
 	struct tpkt t;
 
 	(void)state;
@@ -275,7 +107,7 @@ static void test_bad_cookie_resets(void **state)
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x04);	/* RST, seq = their ack */
 	assert_int_equal(rv.seq, c.cookie + 1);
-	assert_int_equal(stat(SNILB_ST_COOKIE_BAD), bad + 1);
+	assert_int_equal(counter(SNILB_ST_COOKIE_BAD), bad + 1);
 	assert_null(flow_get(&c));
 }
 
@@ -309,7 +141,7 @@ static void test_routes_exact_and_wildcard(void **state)
 
 static void expect_reset(struct conn *c, size_t plen, uint32_t why)
 {
-	uint64_t before = stat(SNILB_ST_REJECT_BASE + why);
+	uint64_t before = counter(SNILB_ST_REJECT_BASE + why);
 
 	(void)before;
 	assert_int_equal(rv.flags, 0x14);		/* RST|ACK */
@@ -322,7 +154,7 @@ static void expect_reset(struct conn *c, size_t plen, uint32_t why)
 static void test_unknown_sni_resets(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40010, .isn = 3 };
-	uint64_t before = stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_ROUTE);
+	uint64_t before = counter(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_ROUTE);
 	struct snilb_listener_stats l0 = lstat(1);
 	struct hb h;
 
@@ -331,7 +163,7 @@ static void test_unknown_sni_resets(void **state)
 	hb_simple(&h, "example.com");	/* "*.example.com" does not cover */
 	send_hello(&c, "example.com", TC_ACT_REDIRECT);
 	expect_reset(&c, h.n, SNILB_REJ_NO_ROUTE);
-	assert_int_equal(stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_ROUTE),
+	assert_int_equal(counter(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_ROUTE),
 			 before + 1);
 	assert_int_equal(lstat(1).rejected[SNILB_REJ_NO_ROUTE] -
 			 l0.rejected[SNILB_REJ_NO_ROUTE], 1);
@@ -340,13 +172,13 @@ static void test_unknown_sni_resets(void **state)
 static void test_bad_hello_resets(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40011, .isn = 3 };
-	uint64_t before = stat(SNILB_ST_REJECT_BASE + CH_R_BAD_SNI);
+	uint64_t before = counter(SNILB_ST_REJECT_BASE + CH_R_BAD_SNI);
 	struct tpkt t;
 
 	(void)state;
 	connect_to(&c);
 	send_hello(&c, "bad_name.example.com", TC_ACT_REDIRECT);
-	assert_int_equal(stat(SNILB_ST_REJECT_BASE + CH_R_BAD_SNI),
+	assert_int_equal(counter(SNILB_ST_REJECT_BASE + CH_R_BAD_SNI),
 			 before + 1);
 	/* Not TLS at all. */
 	c.port++;
@@ -360,7 +192,7 @@ static void test_hello_in_segments(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40020,
 			  .isn = 0xffffff00 };
-	uint64_t gap = stat(SNILB_ST_HELLO_GAP), dup = stat(SNILB_ST_HELLO_DUP);
+	uint64_t gap = counter(SNILB_ST_HELLO_GAP), dup = counter(SNILB_ST_HELLO_DUP);
 	struct tpkt t;
 	struct hb h;
 	size_t a = 40, b = 100;
@@ -372,12 +204,12 @@ static void test_hello_in_segments(void **state)
 	/* The second piece first: it waits for the first (dropped). */
 	t = seg(&c, 0x18, (uint32_t)a, h.b + a, b - a);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_int_equal(stat(SNILB_ST_HELLO_GAP), gap + 1);
+	assert_int_equal(counter(SNILB_ST_HELLO_GAP), gap + 1);
 	t = seg(&c, 0x18, 0, h.b, a);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
 	/* A retransmission of the first piece brings nothing. */
 	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_int_equal(stat(SNILB_ST_HELLO_DUP), dup + 1);
+	assert_int_equal(counter(SNILB_ST_HELLO_DUP), dup + 1);
 	/* Overlapping retransmission of 0..b: only a..b is new. */
 	t = seg(&c, 0x18, 0, h.b, b);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
@@ -413,7 +245,7 @@ static void test_malformed_tcp_dropped(void **state)
 		.src = CLI4, .dst = VIP4, .sport = 1000, .dport = 443,
 		.seq = 1, .flags = 0x02, .window = 1000,
 	};
-	uint64_t bad = stat(SNILB_ST_BAD_TCP);
+	uint64_t bad = counter(SNILB_ST_BAD_TCP);
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in);
 
 	(void)state;
@@ -424,7 +256,7 @@ static void test_malformed_tcp_dropped(void **state)
 	in[14 + 20 + 12] = 15 << 4;		/* 60 bytes, past the end */
 	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
 	assert_int_equal(o.retval, TC_ACT_SHOT);
-	assert_int_equal(stat(SNILB_ST_BAD_TCP), bad + 2);
+	assert_int_equal(counter(SNILB_ST_BAD_TCP), bad + 2);
 	/* SYN+RST to a listener. */
 	t.flags = 0x06;
 	assert_int_equal(run(&t), TC_ACT_SHOT);
@@ -453,67 +285,6 @@ static void test_ipv6(void **state)
 	connect_to(&c);
 	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x14);
-}
-
-/* The backend's side of a flow: its address and the SNAT port we used. */
-struct bside {
-	const char *addr, *snat;
-	uint16_t nport;
-	uint32_t isn;
-	uint32_t tsval;
-};
-
-static struct tpkt from_backend(const struct conn *c, const struct bside *b,
-				uint8_t flags, uint32_t seq, uint32_t ack,
-				const uint8_t *opts, size_t optlen,
-				const uint8_t *payload, size_t plen)
-{
-	struct tpkt t = {
-		.v6 = c->v6, .src = b->addr, .dst = b->snat,
-		.sport = 8443, .dport = b->nport, .seq = seq, .ack = ack,
-		.flags = flags, .window = 100, .opts = opts, .optlen = optlen,
-		.payload = payload, .plen = plen,
-	};
-
-	return t;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* Routed hello -> SYN to the backend with the client's ISN and options. */
-static void expect_syn_to(const struct conn *c, struct bside *b)
-{
-	const uint8_t *o;
-
-	assert_int_equal(rv.flags, 0x02);
-	assert_string_equal(rv.src, b->snat);
-	assert_string_equal(rv.dst, b->addr);
-	assert_int_equal(rv.dport, 8443);
-	assert_int_equal(rv.seq, c->isn);
-	o = tview_opt(&rv, 2);
-	assert_non_null(o);
-	/* The client's MSS, as the cookie carries it (IPv6: 1440). */
-	assert_int_equal(o[2] << 8 | o[3], c->v6 ? 1440 : 1460);
-	b->nport = rv.sport;
-	if (c->no_ts) {		/* reduced options: none to pass on */
-		assert_null(tview_opt(&rv, 8));
-		assert_null(tview_opt(&rv, 3));
-		assert_null(tview_opt(&rv, 4));
-		return;
-	}
-	o = tview_opt(&rv, 8);
-	assert_non_null(o);
-	assert_int_equal(be32(o + 2), 1001);		/* the client's TSval */
-	o = tview_opt(&rv, 3);
-	assert_non_null(o);
-	assert_int_equal(o[2], 7);			/* the client's wscale */
-	assert_non_null(tview_opt(&rv, 4));
 }
 
 static void test_splice(void **state)
@@ -630,7 +401,7 @@ static void test_backend_refuses(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40300, .isn = 7 };
 	struct bside b1 = { .snat = SNAT4 }, b2 = { .snat = SNAT4 };
-	uint64_t retries = stat(SNILB_ST_BIND_RETRY);
+	uint64_t retries = counter(SNILB_ST_BIND_RETRY);
 	struct snilb_route_stats r0 = rstat(13);
 	struct tpkt t;
 	int i;
@@ -645,7 +416,7 @@ static void test_backend_refuses(void **state)
 	t = from_backend(&c, &b1, 0x14, 0, c.isn + 1, NULL, 0, NULL, 0);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	expect_syn_to(&c, &b2);
-	assert_int_equal(stat(SNILB_ST_BIND_RETRY), retries + 1);
+	assert_int_equal(counter(SNILB_ST_BIND_RETRY), retries + 1);
 	/* Refused everywhere, three tries in all: the client is reset. */
 	for (i = 0; i < 2; i++) {
 		struct bside *last = i ? &b1 : &b2;
@@ -668,14 +439,14 @@ static void test_backend_refuses(void **state)
 static void test_no_backend_resets(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40400, .isn = 7 };
-	uint64_t before = stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND);
+	uint64_t before = counter(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND);
 
 	(void)state;
 	connect_to(&c);
 	send_hello(&c, "empty.example.com", TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x14);
 	assert_null(flow_get(&c));
-	assert_int_equal(stat(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND),
+	assert_int_equal(counter(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND),
 			 before + 1);
 }
 
@@ -685,7 +456,7 @@ static void test_flow_table_full(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40500, .isn = 9 };
 	struct conn d = { .cli = CLI4, .vip = VIP4, .port = 40501, .isn = 9 };
-	uint64_t full = stat(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
+	uint64_t full = counter(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
 	int fd = dp_map_fd(dp, "flows");
 	struct snilb_flow f0 = { .state = SNILB_FS_HELLO };
 	struct snilb_flow_key k = { .family = 4 };
@@ -705,7 +476,7 @@ static void test_flow_table_full(void **state)
 	t = seg(&d, 0x10, 0, NULL, 0);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x14);
-	assert_int_equal(stat(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL),
+	assert_int_equal(counter(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL),
 			 full + 1);
 	assert_null(flow_get(&d));
 	/* The established one still routes. */
@@ -743,26 +514,6 @@ static void test_flow_table_size(void **state)
 	assert_int_equal(map_entries(small, "rev"), 1024);
 	dp_close(small);
 	assert_int_equal(map_entries(dp, "flows"), SNILB_MAX_FLOWS);
-}
-
-/* Connect, route to www (backend 1), and complete the backend's side. */
-static void splice_up_to(struct conn *c, struct bside *b, struct hb *h,
-			 const char *name)
-{
-	struct tpkt t;
-
-	connect_to(c);
-	hb_simple(h, name);
-	send_hello(c, name, TC_ACT_REDIRECT);
-	expect_syn_to(c, b);
-	t = from_backend(c, b, 0x12, b->isn, c->isn + 1, NULL, 0, NULL, 0);
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	assert_int_equal(flow_get(c)->state, SNILB_FS_SPLICED);
-}
-
-static void splice_up(struct conn *c, struct bside *b, struct hb *h)
-{
-	splice_up_to(c, b, h, "www.example.com");
 }
 
 /* FIN both ways, then the client's last ACK: forwarded, then freed; a
@@ -811,7 +562,7 @@ static void test_bad_segments(void **state)
 {
 	static const uint8_t overrun[8] = { 2, 10, 5, 0xb4, 1, 1, 1, 1 };
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40900, .isn = 5 };
-	uint64_t gap = stat(SNILB_ST_HELLO_GAP), bad = stat(SNILB_ST_BAD_TCP);
+	uint64_t gap = counter(SNILB_ST_HELLO_GAP), bad = counter(SNILB_ST_BAD_TCP);
 	struct tpkt t = { .src = CLI4, .dst = VIP4, .sport = 40901,
 			  .dport = 443, .seq = 1, .flags = 0x02,
 			  .window = 1000, .opts = overrun, .optlen = 8 };
@@ -830,7 +581,7 @@ static void test_bad_segments(void **state)
 	in[14 + 3] = 20 + 10;
 	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
 	assert_int_equal(o.retval, TC_ACT_SHOT);
-	assert_int_equal(stat(SNILB_ST_BAD_TCP), bad + 1);
+	assert_int_equal(counter(SNILB_ST_BAD_TCP), bad + 1);
 	/* Hello bytes from before the ISN, and from far beyond: dropped,
 	 * never buffered, the connection goes on. */
 	connect_to(&c);
@@ -839,7 +590,7 @@ static void test_bad_segments(void **state)
 	assert_int_equal(run(&t), TC_ACT_SHOT);
 	t = seg(&c, 0x18, 1u << 30, h.b, h.n);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_int_equal(stat(SNILB_ST_HELLO_GAP), gap + 2);
+	assert_int_equal(counter(SNILB_ST_HELLO_GAP), gap + 2);
 	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x02);
 }
@@ -849,7 +600,7 @@ static void test_icmp_unreachable(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40700, .isn = 5 };
 	struct bside b1 = { .snat = SNAT4 }, b2 = { .snat = SNAT4 };
-	uint64_t retries = stat(SNILB_ST_BIND_RETRY);
+	uint64_t retries = counter(SNILB_ST_BIND_RETRY);
 	static uint8_t in[256];
 	uint8_t *ip = in + 14, *icmp = ip + 20, *q = icmp + 8;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
@@ -894,7 +645,7 @@ static void test_icmp_unreachable(void **state)
 	assert_int_equal(tview_parse(out, o.data_size_out, &rv), 0);
 	assert_true(rv.tcp_csum_ok && rv.ip_csum_ok);
 	expect_syn_to(&c, &b2);
-	assert_int_equal(stat(SNILB_ST_BIND_RETRY), retries + 1);
+	assert_int_equal(counter(SNILB_ST_BIND_RETRY), retries + 1);
 	/* An unreachable about something that is not ours passes. */
 	q[21] ^= 0xff;
 	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
@@ -988,7 +739,7 @@ static void icmp_spliced(int v6, int short_quote, uint16_t port)
 			  .vip = v6 ? VIP6 : VIP4, .port = port, .isn = 77 };
 	struct bside b = { .addr = v6 ? BE6 : BE1, .snat = v6 ? SNAT6 : SNAT4,
 			   .isn = 900 };
-	uint64_t fwd = stat(SNILB_ST_ICMP_FWD);
+	uint64_t fwd = counter(SNILB_ST_ICMP_FWD);
 	static uint8_t in[PKT_MAX], quote[PKT_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
 		    .data_size_out = sizeof(out));
@@ -1008,7 +759,7 @@ static void icmp_spliced(int v6, int short_quote, uint16_t port)
 	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
 	assert_int_equal(o.retval, TC_ACT_REDIRECT);
 	assert_int_equal(o.data_size_out, o.data_size_in);
-	assert_int_equal(stat(SNILB_ST_ICMP_FWD), fwd + 1);
+	assert_int_equal(counter(SNILB_ST_ICMP_FWD), fwd + 1);
 	/* From the VIP to the client; the error itself unchanged. */
 	assert_ip_addrs(ip, v6, c.vip, c.cli);
 	assert_int_equal(icmp[0], v6 ? 2 : 3);
@@ -1041,7 +792,7 @@ static void test_backend_time_wait(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41100, .isn = 5 };
 	struct bside b = { .addr = BE1, .snat = SNAT4 };
-	uint64_t tw = stat(SNILB_ST_TW_RESET);
+	uint64_t tw = counter(SNILB_ST_TW_RESET);
 	struct tpkt t;
 	int i;
 
@@ -1059,7 +810,7 @@ static void test_backend_time_wait(void **state)
 			assert_int_equal(run(&t), TC_ACT_SHOT);	/* enough */
 		}
 	}
-	assert_int_equal(stat(SNILB_ST_TW_RESET), tw + 2);
+	assert_int_equal(counter(SNILB_ST_TW_RESET), tw + 2);
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
 }
 
@@ -1077,84 +828,6 @@ static void test_port_reuse(void **state)
 	assert_int_equal(flow_get(&c)->client_isn, 77777);
 }
 
-static int install_set(uint32_t set, const uint32_t *ids, size_t n)
-{
-	static uint32_t table[SNILB_MAGLEV_SIZE];
-	struct maglev_backend b[4];
-	char names[4][32];
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		snprintf(names[i], sizeof(names[i]), "backend-%u", ids[i]);
-		b[i] = (struct maglev_backend){ names[i], ids[i], 1 };
-	}
-	if (maglev_build(b, n, table, SNILB_MAGLEV_SIZE))
-		return -EINVAL;
-	return dp_set_install(dp, set, table, SNILB_MAGLEV_SIZE,
-			      (uint32_t)n);
-}
-
-static int setup(void **state)
-{
-	char err[256];
-
-	(void)state;
-	if (geteuid() != 0) {
-		print_message("skipped: loading BPF needs root\n");
-		return -1;
-	}
-	dp = dp_open(err, sizeof(err));
-	if (!dp) {
-		print_message("%s\n", err);
-		return -1;
-	}
-	if (dp_listener_add(dp, VIP4, 443, 1) ||
-	    dp_listener_add(dp, VIP6, 443, 2) ||
-	    dp_route_add(dp, 1, "www.example.com", 10, 1) ||
-	    dp_route_add(dp, 1, "*.example.com", 11, 2) ||
-	    dp_route_add(dp, 1, "*.b.example.com", 12, 3) ||
-	    dp_route_add(dp, 2, "v6.example.com", 20, 4) ||
-	    dp_route_add(dp, 1, "retry.example.com", 13, 5) ||
-	    dp_route_add(dp, 1, "empty.example.com", 14, 6))
-		return -1;
-	{
-		static const uint32_t one[] = { 1 }, two[] = { 2 };
-		static const uint32_t both[] = { 1, 2 }, six[] = { 3 };
-		struct snilb_config cfg = { .snat4 = htonl(0xc6120201) };
-
-		inet_pton(AF_INET6, SNAT6, cfg.snat6);
-		int err = dp_backend_set(dp, 1, BE1, 8443);
-
-		if (!err)
-			err = dp_backend_set(dp, 2, BE2, 8443);
-		if (!err)
-			err = dp_backend_set(dp, 3, BE6, 8443);
-		if (!err)
-			err = install_set(1, one, 1);
-		if (!err)
-			err = install_set(2, two, 1);
-		if (!err)
-			err = install_set(3, two, 1);
-		if (!err)
-			err = install_set(4, six, 1);
-		if (!err)
-			err = install_set(5, both, 2);
-		if (!err)
-			err = dp_config_set(dp, &cfg);
-		if (err) {
-			print_message("setup: %s\n", strerror(-err));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dp_close(dp);
-	return 0;
-}
 
 int main(void)
 {
@@ -1184,6 +857,6 @@ int main(void)
 		cmocka_unit_test(test_bad_segments),
 	};
 
-	return cmocka_run_group_tests_name("dataplane", tests, setup,
-					   teardown);
+	return cmocka_run_group_tests_name("dataplane", tests, harness_setup,
+					   harness_teardown);
 }

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The packet tests' harness: see harness.h. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "maglev.h"
+#include "harness.h"
+
+struct dataplane *dp;
+uint8_t out[PKT_MAX];
+size_t outlen;
+struct tview rv;		/* the program's answer, parsed */
+
+/* Linux's SYN options: MSS 1460, SACK-permitted, TS, NOP, WS 7. */
+const uint8_t linux_syn_opts[20] = {
+	2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 1, 3, 3, 7,
+};
+
+int run(const struct tpkt *t)
+{
+	static uint8_t in[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	int err;
+
+	o.data_in = in;
+	o.data_size_in = (__u32)tpkt_build(t, in);
+	o.data_out = out;
+	o.data_size_out = sizeof(out);
+	err = bpf_prog_test_run_opts(dp_prog_fd(dp), &o);
+	assert_int_equal(err, 0);
+	outlen = o.data_size_out;
+	if (o.retval == TC_ACT_REDIRECT) {
+		assert_int_equal(tview_parse(out, outlen, &rv), 0);
+		assert_true(rv.ip_csum_ok);
+		assert_true(rv.tcp_csum_ok);
+	}
+	return (int)o.retval;
+}
+
+uint64_t counter(uint32_t idx)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(dp_stat(dp, idx, &v), 0);
+	return v;
+}
+
+struct snilb_route_stats rstat(uint32_t route)
+{
+	struct snilb_route_stats st;
+
+	assert_int_equal(dp_route_stats(dp, route, &st), 0);
+	return st;
+}
+
+struct snilb_listener_stats lstat(uint32_t listener)
+{
+	struct snilb_listener_stats st;
+
+	assert_int_equal(dp_listener_stats(dp, listener, &st), 0);
+	return st;
+}
+
+struct tpkt seg(const struct conn *c, uint8_t flags, uint32_t off,
+		const uint8_t *payload, size_t plen)
+{
+	static uint8_t ts[12];
+	struct tpkt t = {
+		.v6 = c->v6, .src = c->cli, .dst = c->vip,
+		.sport = c->port, .dport = 443,
+		.seq = c->isn + 1 + off, .ack = c->cookie + 1,
+		.flags = flags, .window = 502,
+		.payload = payload, .plen = plen,
+	};
+
+	if (!c->no_ts) {
+		memcpy(ts, "\x01\x01\x08\x0a\0\0\x03\xe9", 8);
+		ts[8] = (uint8_t)(c->tsval >> 24);
+		ts[9] = (uint8_t)(c->tsval >> 16);
+		ts[10] = (uint8_t)(c->tsval >> 8);
+		ts[11] = (uint8_t)c->tsval;
+		t.opts = ts;
+		t.optlen = 12;
+	}
+	return t;
+}
+
+/* SYN -> SYN-ACK; fills the cookie and our timestamp. */
+void handshake(struct conn *c)
+{
+	static const uint8_t mss_only[4] = { 2, 4, 0x05, 0xb4 };
+	struct tpkt syn = {
+		.v6 = c->v6, .src = c->cli, .dst = c->vip,
+		.sport = c->port, .dport = 443, .seq = c->isn,
+		.flags = 0x02, .window = 64240,
+		.opts = c->no_ts ? mss_only : linux_syn_opts,
+		.optlen = c->no_ts ? 4 : 20,
+	};
+	const uint8_t *ts;
+
+	assert_int_equal(run(&syn), TC_ACT_REDIRECT);
+	assert_string_equal(rv.src, c->vip);
+	assert_string_equal(rv.dst, c->cli);
+	assert_int_equal(rv.sport, 443);
+	assert_int_equal(rv.dport, c->port);
+	assert_int_equal(rv.flags, 0x12);
+	assert_int_equal(rv.ack, c->isn + 1);
+	assert_true(rv.window > 0);
+	assert_memory_equal(rv.dmac, "\x02\0\0\0\0\x02", 6);
+	c->cookie = rv.seq;
+	ts = tview_opt(&rv, 8);
+	c->tsval = ts ? be32(ts + 2) : 0;
+}
+
+struct snilb_flow *flow_get(const struct conn *c)
+{
+	static struct snilb_flow f;
+	struct snilb_flow_key k = { .family = c->v6 ? 6 : 4 };
+
+	k.cport = htons(c->port);
+	k.vport = htons(443);
+	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->cli, k.caddr);
+	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->vip, k.vaddr);
+	if (bpf_map_lookup_elem(dp_map_fd(dp, "flows"), &k, &f))
+		return NULL;
+	return &f;
+}
+
+/* Handshake, then the first ACK: the flow exists, in HELLO. */
+void connect_to(struct conn *c)
+{
+	struct tpkt ack;
+
+	handshake(c);
+	ack = seg(c, 0x10, 0, NULL, 0);
+	assert_int_equal(run(&ack), TC_ACT_SHOT);	/* consumed */
+	assert_non_null(flow_get(c));
+	assert_int_equal(flow_get(c)->state, SNILB_FS_HELLO);
+}
+
+void send_hello(struct conn *c, const char *name, int expect)
+{
+	struct hb h;
+	struct tpkt t;
+
+	hb_simple(&h, name);
+	t = seg(c, 0x18, 0, h.b, h.n);
+	assert_int_equal(run(&t), expect);
+}
+
+struct tpkt from_backend(const struct conn *c, const struct bside *b,
+			 uint8_t flags, uint32_t seq, uint32_t ack,
+			 const uint8_t *opts, size_t optlen,
+			 const uint8_t *payload, size_t plen)
+{
+	struct tpkt t = {
+		.v6 = c->v6, .src = b->addr, .dst = b->snat,
+		.sport = 8443, .dport = b->nport, .seq = seq, .ack = ack,
+		.flags = flags, .window = 100, .opts = opts, .optlen = optlen,
+		.payload = payload, .plen = plen,
+	};
+
+	return t;
+}
+
+void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Routed hello -> SYN to the backend with the client's ISN and options. */
+void expect_syn_to(const struct conn *c, struct bside *b)
+{
+	const uint8_t *o;
+
+	assert_int_equal(rv.flags, 0x02);
+	assert_string_equal(rv.src, b->snat);
+	assert_string_equal(rv.dst, b->addr);
+	assert_int_equal(rv.dport, 8443);
+	assert_int_equal(rv.seq, c->isn);
+	o = tview_opt(&rv, 2);
+	assert_non_null(o);
+	/* The client's MSS, as the cookie carries it (IPv6: 1440). */
+	assert_int_equal(o[2] << 8 | o[3], c->v6 ? 1440 : 1460);
+	b->nport = rv.sport;
+	if (c->no_ts) {		/* reduced options: none to pass on */
+		assert_null(tview_opt(&rv, 8));
+		assert_null(tview_opt(&rv, 3));
+		assert_null(tview_opt(&rv, 4));
+		return;
+	}
+	o = tview_opt(&rv, 8);
+	assert_non_null(o);
+	assert_int_equal(be32(o + 2), 1001);		/* the client's TSval */
+	o = tview_opt(&rv, 3);
+	assert_non_null(o);
+	assert_int_equal(o[2], 7);			/* the client's wscale */
+	assert_non_null(tview_opt(&rv, 4));
+}
+
+/* Connect, route to www (backend 1), and complete the backend's side. */
+void splice_up_to(struct conn *c, struct bside *b, struct hb *h,
+		  const char *name)
+{
+	struct tpkt t;
+
+	connect_to(c);
+	hb_simple(h, name);
+	send_hello(c, name, TC_ACT_REDIRECT);
+	expect_syn_to(c, b);
+	t = from_backend(c, b, 0x12, b->isn, c->isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(c)->state, SNILB_FS_SPLICED);
+}
+
+void splice_up(struct conn *c, struct bside *b, struct hb *h)
+{
+	splice_up_to(c, b, h, "www.example.com");
+}
+
+
+int install_set(uint32_t set, const uint32_t *ids, size_t n)
+{
+	static uint32_t table[SNILB_MAGLEV_SIZE];
+	struct maglev_backend b[4];
+	char names[4][32];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "backend-%u", ids[i]);
+		b[i] = (struct maglev_backend){ names[i], ids[i], 1 };
+	}
+	if (maglev_build(b, n, table, SNILB_MAGLEV_SIZE))
+		return -EINVAL;
+	return dp_set_install(dp, set, table, SNILB_MAGLEV_SIZE,
+			      (uint32_t)n);
+}
+
+int harness_setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skipped: loading BPF needs root\n");
+		return -1;
+	}
+	dp = dp_open(err, sizeof(err));
+	if (!dp) {
+		print_message("%s\n", err);
+		return -1;
+	}
+	if (dp_listener_add(dp, VIP4, 443, 1) ||
+	    dp_listener_add(dp, VIP6, 443, 2) ||
+	    dp_route_add(dp, 1, "www.example.com", 10, 1) ||
+	    dp_route_add(dp, 1, "*.example.com", 11, 2) ||
+	    dp_route_add(dp, 1, "*.b.example.com", 12, 3) ||
+	    dp_route_add(dp, 2, "v6.example.com", 20, 4) ||
+	    dp_route_add(dp, 1, "retry.example.com", 13, 5) ||
+	    dp_route_add(dp, 1, "empty.example.com", 14, 6))
+		return -1;
+	{
+		static const uint32_t one[] = { 1 }, two[] = { 2 };
+		static const uint32_t both[] = { 1, 2 }, six[] = { 3 };
+		struct snilb_config cfg = { .snat4 = htonl(0xc6120201) };
+
+		inet_pton(AF_INET6, SNAT6, cfg.snat6);
+		int err = dp_backend_set(dp, 1, BE1, 8443);
+
+		if (!err)
+			err = dp_backend_set(dp, 2, BE2, 8443);
+		if (!err)
+			err = dp_backend_set(dp, 3, BE6, 8443);
+		if (!err)
+			err = install_set(1, one, 1);
+		if (!err)
+			err = install_set(2, two, 1);
+		if (!err)
+			err = install_set(3, two, 1);
+		if (!err)
+			err = install_set(4, six, 1);
+		if (!err)
+			err = install_set(5, both, 2);
+		if (!err)
+			err = dp_config_set(dp, &cfg);
+		if (err) {
+			print_message("setup: %s\n", strerror(-err));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int harness_teardown(void **state)
+{
+	(void)state;
+	dp_close(dp);
+	return 0;
+}
