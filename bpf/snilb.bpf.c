@@ -184,6 +184,12 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	if (!cookie_ok(skb, p, sc->ip, sc->th)) {
 		stat_inc(SNILB_ST_COOKIE_BAD);
+		/* A later segment of a hello whose first ACK and first
+		 * segment were lost: not the ISN + 1, so no cookie to check.
+		 * Dropped, as xdp_synproxy does; the client resends the
+		 * first. Only a pure ACK is answered with an RST. */
+		if (p->plen || (p->flags & TCP_FIN))
+			return TC_ACT_SHOT;
 		stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_BAD_COOKIE);
 		return send_rst(skb, p, p->ack, 0, 0);
 	}
