@@ -38,7 +38,7 @@ export CORPUS
 .SECONDARY: $(BPF_OBJS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
-	test-e2e test-agent test-kube chaos chaos-quick vmtest \
+	test-e2e test-tcp test-agent test-kube chaos chaos-quick vmtest \
 	fuzz fuzz-check \
 	bench bench-parser demo clean
 
@@ -191,6 +191,11 @@ $(BUILD)/sink: tests/bench/sink.c | $(BUILD)
 test-e2e: $(BUILD)/dpctl
 	./tests/e2e/run.sh $(BUILD)
 
+# TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
+# (tests/tcp/run.sh runs every tests/tcp/t-*.sh).
+test-tcp: all $(BUILD)/dpctl
+	./tests/tcp/run.sh $(BUILD)
+
 # The agent on the manifests of examples/, real TLS through what it programs.
 test-agent: all
 	./tests/e2e/agent.sh $(BUILD)
@@ -246,7 +251,7 @@ bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
-	test-e2e test-agent test-kube chaos-quick vmtest
+	test-e2e test-tcp test-agent test-kube chaos-quick vmtest
 
 demo: all
 	./scripts/demo.sh $(BUILD)
