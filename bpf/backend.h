@@ -164,9 +164,9 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 
 /* The flow's rev entry learns what a spliced backend -> client packet
  * needs (see struct snilb_rev); its key is in sc->rk: from_backend()
- * found the flow by it. */
+ * found the flow by it. @win: the backend's SYN-ACK window. */
 static __always_inline void rev_copy(struct scratch *sc,
-				     const struct snilb_flow *f)
+				     const struct snilb_flow *f, __u16 win)
 {
 	struct snilb_rev *r = bpf_map_lookup_elem(&rev, &sc->rk);
 
@@ -180,6 +180,11 @@ static __always_inline void rev_copy(struct scratch *sc,
 	__builtin_memcpy(r->lmac, f->lmac, 6);
 	r->bwscale = f->bwscale;
 	r->cwscale = f->opts.wscale;
+	/* Where each side stands (close.h): the backend has the client's
+	 * ISN acknowledged, the client our SYN-ACK. */
+	r->b_ack = f->client_isn + 1;
+	r->b_win = win;
+	r->watch = 0;
 	r->spliced = 1;
 }
 
@@ -203,7 +208,9 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	if (verdict == TC_ACT_SHOT)
 		return verdict;
 	f->state = SNILB_FS_SPLICED;
-	rev_copy(sc, f);
+	f->c_ack = f->our_isn + 1;
+	f->c_win = f->cwin;
+	rev_copy(sc, f, p->win);
 	bpf_map_delete_elem(&hellos, k);
 	stat_inc(SNILB_ST_SPLICED);
 	rs = rstats(f->route);

@@ -177,14 +177,14 @@ static __always_inline void cookie_decode(const struct tcp_opts *ack,
 }
 
 /* SYN options: MSS, then SACK-permitted, timestamps and window scale as
- * asked (wscale TS_NO_WSCALE: none), NOP-padded to OPT_MAX. */
+ * asked (wscale TS_NO_WSCALE: none), NOP-padded to OPT_SYN. */
 static __always_inline void put_syn_opts(struct tcp_out *r, __u16 mss,
 					 __u8 sack, __u8 ts, __u32 tsval,
 					 __u32 tsecr, __u8 wscale)
 {
 	__u8 *b = r->opts;
 
-	__builtin_memset(b, TCPOPT_NOP, OPT_MAX);
+	__builtin_memset(b, TCPOPT_NOP, OPT_SYN);
 	b[0] = TCPOPT_MSS;
 	b[1] = 4;
 	b[2] = mss >> 8;
@@ -210,7 +210,7 @@ static __always_inline void put_syn_opts(struct tcp_out *r, __u16 mss,
 		b[18] = 3;
 		b[19] = wscale;
 	}
-	r->optlen = OPT_MAX;
+	r->optlen = OPT_SYN;
 }
 
 /* SYN-ACK options: what the client offered, with our values. */

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "route.h"
 #include "bind.h"
+#include "close.h"
 
 #define HELLO_CHUNK	1024
 
@@ -41,31 +42,18 @@ static __attribute__((noinline)) int reject(struct __sk_buff *skb, const struct 
 	return send_rst(skb, p, our_seq, their_next, 1);
 }
 
-/* Append the new bytes of this segment to the buffer. Returns 0, or 1 when
- * the segment brings nothing (duplicate) or must wait (gap). */
-static __attribute__((noinline)) int buffer_segment(struct __sk_buff *skb,
-					  const struct pkt *p,
-					  const struct snilb_flow *f,
-					  struct snilb_hello *hb)
+/* Copy the segment's bytes [@from, @end) of the hello (offsets) to the
+ * buffer; @off is where the segment starts. */
+static __always_inline int copy_segment(struct __sk_buff *skb,
+					const struct pkt *p,
+					struct snilb_hello *hb, __u32 off,
+					__u32 from, __u32 end)
 {
-	__u32 off = p->seq - (f->client_isn + 1);
-	__u32 end, skip, have = hb->len;
+	__u32 skip = from - off;
 	int i;
 
-	if (off > have) {
-		stat_inc(SNILB_ST_HELLO_GAP);	/* the client resends it */
-		return 1;
-	}
-	end = off + p->plen;
-	if (end <= have || have >= CH_BUF_SIZE) {
-		stat_inc(SNILB_ST_HELLO_DUP);
-		return 1;
-	}
-	if (end > CH_BUF_SIZE)
-		end = CH_BUF_SIZE;
-	skip = have - off;
 	for (i = 0; i < CH_BUF_SIZE / HELLO_CHUNK; i++) {
-		__u32 left = end - have;
+		__u32 left = end - from;
 		__u32 n = left < HELLO_CHUNK ? left : HELLO_CHUNK;
 
 		if (!n)
@@ -77,14 +65,223 @@ static __attribute__((noinline)) int buffer_segment(struct __sk_buff *skb,
 		asm volatile("" : "+r"(n));
 		n = ((n - 1) & (2 * HELLO_CHUNK - 1)) + 1;
 		if (bpf_skb_load_bytes(skb, p->l4 + p->doff + skip,
-				       &hb->buf[have & CH_BUF_MASK], n))
-			return 1;
-		have += n;
+				       &hb->buf[from & CH_BUF_MASK], n))
+			return -1;
+		from += n;
 		skip += n;
 	}
-	hb->len = have;
-	stat_inc(SNILB_ST_HELLO_SEG);
 	return 0;
+}
+
+/* Hold [@start, @end) past the gap: merged with a range it touches, or
+ * in a free slot. 0, or -1 when both slots hold other ranges. */
+static __always_inline int ooo_add(struct snilb_hello *hb, __u32 start,
+				   __u32 end)
+{
+	struct snilb_hello_range *a = &hb->ooo[0], *b = &hb->ooo[1];
+
+	if (a->end && start <= a->end && end >= a->start) {
+		a->start = start < a->start ? start : a->start;
+		a->end = end > a->end ? end : a->end;
+	} else if (b->end && start <= b->end && end >= b->start) {
+		b->start = start < b->start ? start : b->start;
+		b->end = end > b->end ? end : b->end;
+	} else if (!a->end) {
+		a->start = start;
+		a->end = end;
+	} else if (!b->end) {
+		b->start = start;
+		b->end = end;
+	} else {
+		return -1;
+	}
+	if (a->end && b->end && a->start <= b->end && a->end >= b->start) {
+		a->start = a->start < b->start ? a->start : b->start;
+		a->end = a->end > b->end ? a->end : b->end;
+		b->start = b->end = 0;
+	}
+	return 0;
+}
+
+/* Ranges the contiguous part now reaches join it. */
+static __always_inline __u32 ooo_join(struct snilb_hello *hb, __u32 have)
+{
+	int pass, i;
+
+	for (pass = 0; pass < SNILB_HELLO_OOO; pass++)
+		for (i = 0; i < SNILB_HELLO_OOO; i++) {
+			struct snilb_hello_range *r = &hb->ooo[i];
+
+			if (!r->end || r->start > have)
+				continue;
+			if (r->end > have)
+				have = r->end;
+			r->start = r->end = 0;
+		}
+	return have;
+}
+
+enum { SEG_GREW = 0, SEG_NOTHING, SEG_HELD };
+
+/*
+ * Buffer this segment's bytes at their offset. SEG_GREW: the contiguous
+ * part grew (parse it); SEG_HELD: they came past a gap, and are held
+ * there (a resent segment fills it: the client resends the first one it
+ * has no ACK for, on its RTO, and what our SACK says is missing);
+ * SEG_NOTHING: a duplicate, or beyond what we can hold.
+ */
+static __noinline int buffer_segment(struct __sk_buff *skb,
+				     const struct pkt *p,
+				     const struct snilb_flow *f,
+				     struct snilb_hello *hb)
+{
+	__u32 off = p->seq - (f->client_isn + 1);
+	__u32 have = hb->len, end;
+
+	if (off >= CH_BUF_SIZE || have >= CH_BUF_SIZE) {
+		stat_inc(SNILB_ST_HELLO_GAP);	/* before the ISN, or far */
+		return SEG_NOTHING;
+	}
+	end = off + p->plen;
+	if (end > CH_BUF_SIZE)
+		end = CH_BUF_SIZE;
+	if (end <= have) {
+		stat_inc(SNILB_ST_HELLO_DUP);
+		return hb->ooo[0].end || hb->ooo[1].end ? SEG_HELD :
+							  SEG_NOTHING;
+	}
+	if (off > have) {
+		if (ooo_add(hb, off, end) ||
+		    copy_segment(skb, p, hb, off, off, end)) {
+			stat_inc(SNILB_ST_HELLO_GAP);
+			return SEG_NOTHING;
+		}
+		stat_inc(SNILB_ST_HELLO_OOO);
+		return SEG_HELD;
+	}
+	if (copy_segment(skb, p, hb, off, have, end))
+		return SEG_NOTHING;
+	hb->len = ooo_join(hb, end);
+	stat_inc(SNILB_ST_HELLO_SEG);
+	return SEG_GREW;
+}
+
+/* SACK block @i of @hb, in the client's numbers, into @b. */
+static __always_inline void put_sack_block(__u8 *b, const struct snilb_flow *f,
+					   const struct snilb_hello_range *r)
+{
+	__u32 s = f->client_isn + 1 + r->start, e = f->client_isn + 1 + r->end;
+
+	b[0] = s >> 24;
+	b[1] = s >> 16;
+	b[2] = s >> 8;
+	b[3] = s;
+	b[4] = e >> 24;
+	b[5] = e >> 16;
+	b[6] = e >> 8;
+	b[7] = e;
+}
+
+/*
+ * Tell the client which bytes past the gap we hold: an ACK of nothing
+ * (the hello's bytes stay the client's to resend until the backend has
+ * them) with SACK blocks. Its TCP then resends what is missing at once
+ * (RFC 6675, RACK), not one segment per RTO; the held bytes also leave
+ * its flight, so a hello larger than its window can still come.
+ */
+static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
+				 const struct snilb_flow *f,
+				 const struct snilb_hello *hb,
+				 const struct snilb_config *cfg)
+{
+	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
+	__u32 win = cfg && cfg->window ? cfg->window : 64240;
+	struct scratch *sc = get_scratch();
+	struct tcp_out *o;
+	__u32 n = 0, at = 0, i;
+	__u8 *b;
+
+	if (!sc || !f->opts.sack)
+		return TC_ACT_SHOT;
+	o = &sc->out;
+	out_reply_to(o, p);
+	o->seq = f->our_isn + 1;
+	o->ack = f->client_isn + 1;
+	o->flags = TCP_ACK;
+	o->window = f->opts.wscale != TS_NO_WSCALE ? win >> (ows & 15) : win;
+	b = o->opts;
+	if (f->opts.ts) {
+		b[0] = TCPOPT_NOP;
+		b[1] = TCPOPT_NOP;
+		b[2] = TCPOPT_TS;
+		b[3] = 10;
+		b[4] = f->our_tsval >> 24;
+		b[5] = f->our_tsval >> 16;
+		b[6] = f->our_tsval >> 8;
+		b[7] = f->our_tsval;
+		b[8] = f->ts_recent >> 24;
+		b[9] = f->ts_recent >> 16;
+		b[10] = f->ts_recent >> 8;
+		b[11] = f->ts_recent;
+		at = 12;
+	}
+	for (i = 0; i < SNILB_HELLO_OOO; i++)
+		n += hb->ooo[i].end != 0;
+	if (!n)
+		return TC_ACT_SHOT;
+	b[at & 15] = TCPOPT_NOP;
+	b[(at + 1) & 15] = TCPOPT_NOP;
+	b[(at + 2) & 15] = TCPOPT_SACK;
+	b[(at + 3) & 15] = 2 + 8 * n;
+	/* The block holding the latest segment first (RFC 2018). */
+	i = hb->ooo[1].end && p->seq - (f->client_isn + 1) >= hb->ooo[1].start &&
+	    p->seq - (f->client_isn + 1) < hb->ooo[1].end;
+	if (hb->ooo[i].end)
+		put_sack_block(b + (at & 15) + 4, f, &hb->ooo[i]);
+	else
+		put_sack_block(b + (at & 15) + 4, f, &hb->ooo[!i]);
+	if (n == 2)
+		put_sack_block(b + (at & 15) + 12, f, &hb->ooo[!i]);
+	o->optlen = at + 4 + 8 * n;
+	return send_reply(skb, p, o);
+}
+
+#define GO_ON	(-1)
+
+/*
+ * RST, SYN or FIN before the flow is spliced. The client's view: it has
+ * sent hello bytes we have not acknowledged, so its next byte is anywhere
+ * from ISN + 1 on. An RST at ISN + 1 or right after the bytes we hold is
+ * exact and ends the flow; one further in our window gets a challenge ACK
+ * (RFC 5961 3.2; a client that did reset answers it with an exact RST);
+ * anything else is dropped. A SYN|ACK is nothing a client sends: dropped.
+ * A FIN in the window: the client gave up before a hello (an RST back).
+ */
+static __noinline int hello_ctl(struct __sk_buff *skb, const struct pkt *p,
+				const struct snilb_flow_key *k,
+				struct snilb_flow *f,
+				const struct snilb_config *cfg)
+{
+	__u32 win = cfg && cfg->window ? cfg->window : 64240;
+	__u32 off = p->seq - (f->client_isn + 1);
+
+	if (p->flags & TCP_SYN)
+		return TC_ACT_SHOT;
+	if (off >= win) {
+		if (p->flags & TCP_RST)
+			stat_inc(SNILB_ST_RST_IGNORED);
+		return TC_ACT_SHOT;
+	}
+	if (p->flags & TCP_FIN)
+		return reject(skb, p, k, f, SNILB_REJ_PARSE + CH_R_NONE);
+	if (!off || off == f->hello_len) {
+		drop_flow(k, f);
+		return TC_ACT_SHOT;
+	}
+	return challenge_ack(skb, p, f->our_isn + 1, f->client_isn + 1,
+			     f->opts.wscale != TS_NO_WSCALE ?
+			     win >> ((cfg && cfg->wscale ? cfg->wscale : 7) & 15) :
+			     win);
 }
 
 /* The client resent (part of) its hello while we wait for the backend's
@@ -139,12 +336,11 @@ int snilb_hello(struct __sk_buff *skb)
 	f = bpf_map_lookup_elem(&flows, k);
 	if (!f)
 		return TC_ACT_SHOT;
-	if (p->flags & TCP_RST) {
-		drop_flow(k, f);
-		return TC_ACT_SHOT;
+	if (p->flags & (TCP_RST | TCP_SYN | TCP_FIN)) {
+		st = hello_ctl(skb, p, k, f, cfg);
+		if (st != GO_ON)
+			return st;
 	}
-	if (p->flags & (TCP_FIN | TCP_SYN))	/* gave up before a hello */
-		return reject(skb, p, k, f, SNILB_REJ_PARSE + CH_R_NONE);
 	if (!p->plen)
 		return TC_ACT_SHOT;
 	f->seen_ns = bpf_ktime_get_ns();
@@ -160,7 +356,11 @@ int snilb_hello(struct __sk_buff *skb)
 		if (!hb)
 			return TC_ACT_SHOT;
 	}
-	if (buffer_segment(skb, p, f, hb) || hb->len < f->need)
+	st = buffer_segment(skb, p, f, hb);
+	f->hello_len = hb->len;
+	if (st == SEG_HELD)
+		return hello_sack(skb, p, f, hb, cfg);
+	if (st != SEG_GREW || hb->len < f->need)
 		return TC_ACT_SHOT;
 	st = parse_hello(hb, cfg ? cfg->hello_cap : 0, sc);
 	if (st == CH_NEED_MORE) {

@@ -227,6 +227,39 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	return GO_HELLO;
 }
 
+/*
+ * A SYN where a flow exists. Once both FINs are acknowledged the flow is
+ * in its TIME-WAIT, and a new SYN may reuse the port, as the kernel lets
+ * it: the old flow goes. Otherwise the flow lives, and a SYN, spoofed or
+ * from a client that restarted, never ends it (RFC 5961 4.2): a challenge
+ * ACK at where the flow stands; an exact RST answering it frees the flow.
+ */
+static __noinline int syn_on_flow(struct __sk_buff *skb, const struct pkt *p,
+				  const struct snilb_flow_key *k,
+				  struct snilb_flow *f,
+				  const struct snilb_config *cfg)
+{
+	__u8 ows = cfg && cfg->wscale ? cfg->wscale : DEFAULT_WSCALE;
+	__u32 win = cfg && cfg->window ? cfg->window : DEFAULT_WINDOW;
+	struct snilb_backend *be;
+	struct snilb_rev *r;
+
+	if (f->opts.wscale != TS_NO_WSCALE)
+		win >>= ows & 15;
+	if (f->state != SNILB_FS_SPLICED)
+		return challenge_ack(skb, p, f->our_isn + 1, f->client_isn + 1,
+				     win);
+	if ((f->closing & SNILB_CL_DONE) == SNILB_CL_DONE) {
+		flow_forget(k, f);
+		return on_syn(skb, p, cfg);
+	}
+	be = bpf_map_lookup_elem(&backends, &f->backend);
+	r = be && cfg ? flow_rev(f, be, cfg) : NULL;
+	if (!r)
+		return TC_ACT_SHOT;
+	return challenge_ack(skb, p, f->c_ack, r->b_ack, win);
+}
+
 /* Is this packet addressed to our SNAT address? */
 static __always_inline int snat_is(const struct pkt *p,
 				   const struct snilb_config *cfg)
@@ -265,7 +298,8 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 	/* A spliced flow's data needs only @r (on_synack() filled it in);
 	 * what may change the flow (FIN, RST, SYN) needs the flow too, and
 	 * a flow still binding goes to snilb_backend. */
-	if (!r->spliced || (sc->ipk.flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
+	if (!r->spliced || r->watch ||
+	    (sc->ipk.flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
 		__builtin_memcpy(&sc->ik, &r->flow, sizeof(sc->ik));
 		f = bpf_map_lookup_elem(&flows, &sc->ik);
 		if (!f)
@@ -332,13 +366,8 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 		return TC_ACT_SHOT;
 	}
 	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-		/* A SYN where a flow exists: the client reuses the port of a
-		 * connection we have not freed yet (a SYN is only resent
-		 * before our SYN-ACK, when there is no flow). */
-		if (f) {
-			flow_forget(k, f);
-			bpf_map_delete_elem(&hellos, k);
-		}
+		if (f)
+			return syn_on_flow(skb, p, k, f, cfg);
 		return on_syn(skb, p, cfg);
 	}
 	if (!f) {

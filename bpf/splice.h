@@ -25,6 +25,7 @@
 
 #include "fwd.h"
 #include "cookie.h"
+#include "close.h"
 
 /* The one field of the kernel's sk_buff read (CO-RE finds it). */
 struct sk_buff___snilb {
@@ -248,27 +249,23 @@ static __always_inline __u32 sack_add(__u8 *th, void *end,
 	return sum;
 }
 
-/* After a RST, or the last ACK once both sides sent FIN: forget it. */
-static __always_inline int flow_done(const struct pkt *p,
-				     struct snilb_flow *f, int from_client)
+/*
+ * Follow the last ACK (and window) a side sent, as conntrack's
+ * tcp_in_window() does: an ACK moves it forward by at most what the
+ * other side may have in flight, so a spoofed ACK with a random number
+ * cannot set where an exact RST would have to be.
+ */
+static __always_inline void ack_track(__u32 *last, __u16 *lwin, __u8 ws,
+				      const struct pkt *p)
 {
-	if (p->flags & TCP_RST)
-		return 1;
-	if (p->flags & TCP_FIN)
-		f->closing |= from_client ? 1 : 2;
-	else if (f->closing == 3 && from_client)
-		return 1;
-	return 0;
-}
+	__u32 bound = win_bytes(*lwin, ws);
 
-static __always_inline void flow_forget(const struct snilb_flow_key *k,
-					struct snilb_flow *f)
-{
-	const struct snilb_config *cfg = get_config();
-
-	if (cfg)
-		snat_release(cfg, f);
-	bpf_map_delete_elem(&flows, k);
+	if (bound < 65535)
+		bound = 65535;
+	if (p->ack - *last <= bound) {
+		*last = p->ack;
+		*lwin = p->win;
+	}
 }
 
 /* Client -> backend. Inlined, like splice_b2c(): a call and its return
@@ -284,13 +281,20 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	__u32 pseudo, rest = 0;
 	struct snilb_backend *be;
 	const __be32 *snat;
+	int verdict, done = CV_PASS;
 	struct hdrs h;
 	void *end;
-	int verdict, done;
 
 	be = bpf_map_lookup_elem(&backends, &f->backend);
 	if (!be || !cfg || !snilb_snat_set(cfg, p->family))
 		return TC_ACT_SHOT;
+	if (f->closing || (p->flags & (TCP_FIN | TCP_RST))) {
+		done = close_c2b(p, f, be, cfg);
+		if (done == CV_DROP)
+			return TC_ACT_SHOT;
+	}
+	if (p->flags & TCP_ACK)
+		ack_track(&f->c_ack, &f->c_win, f->opts.wscale, p);
 	snat = p->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
 	find_opts(skb, sc, pos);
 	if (get_hdrs(skb, p, &h))
@@ -312,16 +316,16 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 		rs->pkts_c2b++;
 		rs->bytes_c2b += p->plen;
 	}
-	done = flow_done(p, f, 1);
 	verdict = to_backend(skb, f, p->family, be->addr);
-	if (done)
+	if (done == CV_FREE)
 		flow_forget(&sc->ik, f);
 	return verdict;
 }
 
 /*
  * Backend -> client, translated by the flow's rev entry @r alone. @f: the
- * flow, looked up only for a packet that may end it (FIN, RST), else NULL.
+ * flow, looked up only for a packet that may end it (FIN, RST) or of a
+ * flow closing (r->watch), else NULL.
  */
 static __always_inline int splice_b2c(struct __sk_buff *skb,
 				      struct scratch *sc, struct snilb_rev *r,
@@ -335,10 +339,17 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 	struct tcp_opts *pos = &sc->opts;
 	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
+	int done = CV_PASS, verdict;
 	struct hdrs h;
 	void *end;
-	int done, verdict;
 
+	if (f) {
+		done = close_b2c(p, r, f);
+		if (done == CV_DROP)
+			return TC_ACT_SHOT;
+	}
+	if (p->flags & TCP_ACK)
+		ack_track(&r->b_ack, &r->b_win, r->bwscale, p);
 	find_opts(skb, sc, pos);
 	if (get_hdrs(skb, p, &h))
 		return TC_ACT_SHOT;
@@ -366,9 +377,8 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 		rs->pkts_b2c++;
 		rs->bytes_b2c += p->plen;
 	}
-	done = f && flow_done(p, f, 0);
 	verdict = to_client_via(skb, r->cmac, r->lmac, r->ifindex);
-	if (done)
+	if (done == CV_FREE)
 		flow_forget(&sc->ik, f);	/* frees @r too */
 	return verdict;
 }

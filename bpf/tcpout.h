@@ -14,7 +14,8 @@
 #include "pkt.h"
 #include <linux/if_ether.h>
 
-#define OPT_MAX 20
+#define OPT_MAX 32	/* NOP NOP TS, NOP NOP SACK with two blocks */
+#define OPT_SYN 20	/* MSS, SACK-permitted, TS, NOP, WS */
 
 struct tcp_out {
 	__be32 saddr[4];
@@ -25,7 +26,7 @@ struct tcp_out {
 	__u32 ack;
 	__u16 window;
 	__u8 flags;
-	__u8 optlen;		/* 0, 12 (NOP NOP TS) or 20 (SYN options) */
+	__u8 optlen;		/* 0, 12, 20 (SYN options), 24 or 32 */
 	__u32 plen;		/* payload bytes following the header */
 	__s64 pcsum;		/* bpf_csum_diff sum of the payload */
 	__u8 opts[OPT_MAX];
@@ -97,10 +98,16 @@ static __always_inline __s64 tcp_sum(struct tcphdr *th, const struct tcp_out *o,
 	th->check = 0;
 	th->urg_ptr = 0;
 	__builtin_memcpy(th + 1, o->opts, OPT_MAX);
-	if (o->optlen == OPT_MAX)
-		return sum32(th, (sizeof(*th) + OPT_MAX) / 4, (__u32)sum);
-	if (o->optlen == 12)
+	switch (o->optlen) {
+	case 32:
+		return sum32(th, (sizeof(*th) + 32) / 4, (__u32)sum);
+	case 24:
+		return sum32(th, (sizeof(*th) + 24) / 4, (__u32)sum);
+	case 20:
+		return sum32(th, (sizeof(*th) + 20) / 4, (__u32)sum);
+	case 12:
 		return sum32(th, (sizeof(*th) + 12) / 4, (__u32)sum);
+	}
 	return sum32(th, sizeof(*th) / 4, (__u32)sum);
 }
 
@@ -120,16 +127,22 @@ static __always_inline int copy_hdr(struct __sk_buff *skb, const void *h,
 
 /* Store the @base + @optlen bytes of @h as the packet's IP and TCP
  * headers, at @off: ETH_HLEN, as parse_packet() takes no VLAN tags.
- * Three constant sizes keep the verifier happy. */
+ * Constant sizes keep the verifier happy. */
 static __always_inline int store_hdr(struct __sk_buff *skb, __u32 off,
 				     void *h, __u32 base, __u32 optlen)
 {
 	if (off != ETH_HLEN)
 		return -1;
-	if (optlen == OPT_MAX)
-		return copy_hdr(skb, h, base + OPT_MAX);
-	if (optlen == 12)
+	switch (optlen) {
+	case 32:
+		return copy_hdr(skb, h, base + 32);
+	case 24:
+		return copy_hdr(skb, h, base + 24);
+	case 20:
+		return copy_hdr(skb, h, base + 20);
+	case 12:
 		return copy_hdr(skb, h, base + 12);
+	}
 	return copy_hdr(skb, h, base);
 }
 

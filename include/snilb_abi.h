@@ -99,7 +99,8 @@ enum snilb_stat {
 	SNILB_ST_FLOW_NEW,
 	SNILB_ST_HELLO_SEG,		/* hello segments buffered */
 	SNILB_ST_HELLO_DUP,		/* retransmitted bytes ignored */
-	SNILB_ST_HELLO_GAP,		/* out-of-order segment, dropped */
+	SNILB_ST_HELLO_GAP,		/* segment past a gap not held: too
+					 * far, or no range left; dropped */
 	SNILB_ST_ROUTED,		/* hellos that matched a route */
 	SNILB_ST_RST_SENT,
 	SNILB_ST_BAD_TCP,		/* malformed TCP to a listener */
@@ -113,9 +114,20 @@ enum snilb_stat {
 	SNILB_ST_TW_RESET,		/* backend TIME-WAIT on our port reset */
 	SNILB_ST_ICMP_FWD,		/* ICMP errors about spliced flows,
 					 * passed on to the client */
+	SNILB_ST_RST_IGNORED,		/* RSTs out of window: dropped */
+	SNILB_ST_CHALLENGE_ACK,		/* RFC 5961 challenge ACKs sent */
+	SNILB_ST_HELLO_OOO,		/* hello segments held past a gap */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
+
+/* The counters' names (CLI, metrics, tests), in enum snilb_stat order. */
+#define SNILB_STAT_NAMES						\
+	"pass", "syn", "cookie_ok", "cookie_bad", "flow_new", "hello_seg", \
+	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind", \
+	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",	\
+	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
+	"hello_ooo"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {
@@ -177,6 +189,26 @@ struct snilb_flow_key {
 	__be32 vaddr[4];
 };
 
+/*
+ * How far a spliced flow has closed (snilb_flow.closing). A flow is freed
+ * a grace period after both FINs are acknowledged (the TIME-WAIT that
+ * lets a lost last ACK be resent); one FIN, or an RST that was not
+ * exact, shortens its idle timeout instead (user/gc.c).
+ */
+enum snilb_close {
+	SNILB_CL_C_FIN = 1,	/* the client sent FIN */
+	SNILB_CL_B_FIN = 2,	/* the backend sent FIN */
+	SNILB_CL_C_ACKED = 4,	/* the backend acknowledged the client's */
+	SNILB_CL_B_ACKED = 8,	/* the client acknowledged the backend's */
+	SNILB_CL_RST_C = 16,	/* an in-window RST from the client passed,
+				 * not exact: the backend's next packet
+				 * (its challenge ACK) clears it */
+	SNILB_CL_RST_B = 32,	/* ... from the backend; the client's next
+				 * packet clears it */
+	SNILB_CL_DONE = SNILB_CL_C_FIN | SNILB_CL_B_FIN | SNILB_CL_C_ACKED |
+			SNILB_CL_B_ACKED,
+};
+
 enum snilb_flow_state {
 	SNILB_FS_HELLO = 1,	/* handshake done, buffering the hello */
 	SNILB_FS_ROUTED,	/* route found, SYN sent to a backend */
@@ -202,7 +234,14 @@ struct snilb_rev {
 	__u8 lmac[6];
 	__u8 bwscale;		/* backend's window scale (0xf: none) */
 	__u8 cwscale;		/* client's (0xf: none) */
-	__u8 pad[6];
+	__u8 watch;		/* a FIN or RST passed: backend -> client
+				 * packets look the flow up too */
+	__u8 pad;
+	__u16 b_win;		/* the backend's last window field */
+	__u16 pad2;
+	__u32 b_ack;		/* ... and ACK: what it received of the
+				 * client (the client's own numbers) */
+	__u32 pad3;
 	__u64 bytes_b2c;	/* payload forwarded to the client */
 };
 
@@ -243,18 +282,37 @@ struct snilb_flow {
 	__u32 ts_off;		/* backend TSval - ours */
 	__be16 nport;		/* our SNAT port */
 	__u8 bwscale;		/* backend's window scale (0xf: none) */
-	__u8 closing;		/* FIN bits seen: 1 client, 2 backend */
+	__u8 pad4;
 	__u32 b_ifindex;	/* cached path to the backend */
 	__u8 bmac[6];
 	__u8 bsmac[6];
+	__u32 c_fin_seq;	/* the client's FIN, in its numbers */
+	__u32 b_fin_seq;	/* the backend's FIN, in our numbers */
+	__u32 c_ack;		/* the client's last ACK (our numbers) */
+	__u16 c_win;		/* ... and window field */
+	__u16 pad5;
+	__u64 closing;		/* SNILB_CL_* bits, set atomically (64-bit:
+				 * what BPF's atomics take before -mcpu=v3) */
 	__u64 bytes_c2b;
 	__u64 bytes_b2c;	/* unused: counted in the rev entry */
 };
 
-/* hellos: client tuple -> buffered bytes (released once routed). */
+/*
+ * hellos: client tuple -> buffered bytes (released once spliced). Bytes
+ * that came past a gap (a lost or reordered segment) are kept at their
+ * offset and their ranges held, so the resent segment completes them.
+ */
+#define SNILB_HELLO_OOO	2	/* ranges held past a gap */
+
+struct snilb_hello_range {
+	__u32 start;		/* hello offsets; end 0: unused */
+	__u32 end;
+};
+
 struct snilb_hello {
-	__u32 len;
+	__u32 len;		/* contiguous bytes from the first */
 	__u32 pad;
+	struct snilb_hello_range ooo[SNILB_HELLO_OOO];
 	__u8 buf[CH_BUF_SIZE + 2048];	/* slack: copies are chunked */
 };
 

@@ -101,6 +101,23 @@ static void release_snat(struct dataplane *dp, const struct snilb_config *cfg,
 
 enum verdict { KEEP, EXPIRE_RST, EXPIRE_QUIET };
 
+/*
+ * Has a spliced flow ended (bpf/close.h)? Both FINs acknowledged and a
+ * grace period gone (its TIME-WAIT); an RST that was not exact and no
+ * answer since; or one FIN and quiet for long (a peer that vanished
+ * half-way through closing, as conntrack's FIN_WAIT).
+ */
+static int closed(const struct snilb_flow *f, uint64_t quiet)
+{
+	if ((f->closing & SNILB_CL_DONE) == SNILB_CL_DONE)
+		return quiet > GC_CLOSE_GRACE_MS * 1000000ull;
+	if (f->closing & (SNILB_CL_RST_C | SNILB_CL_RST_B))
+		return quiet > GC_RST_GRACE_MS * 1000000ull;
+	if (f->closing & (SNILB_CL_C_FIN | SNILB_CL_B_FIN))
+		return quiet > GC_FIN_TIMEOUT_S * 1000000000ull;
+	return 0;
+}
+
 static enum verdict judge(const struct snilb_flow *f,
 			  const struct snilb_config *cfg, uint64_t now,
 			  struct gc_result *res)
@@ -131,8 +148,7 @@ static enum verdict judge(const struct snilb_flow *f,
 		res->bind_expired++;
 		return EXPIRE_RST;
 	}
-	if (f->state == SNILB_FS_SPLICED && f->closing == 3 &&
-	    quiet > GC_CLOSE_GRACE_MS * 1000000ull) {
+	if (f->state == SNILB_FS_SPLICED && closed(f, quiet)) {
 		res->closed++;
 		return EXPIRE_QUIET;
 	}

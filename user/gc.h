@@ -16,13 +16,18 @@
 #define GC_HELLO_TIMEOUT_MS	10000	/* defaults when config says 0 */
 #define GC_IDLE_TIMEOUT_S	3600
 #define GC_BIND_TIMEOUT_MS	1000	/* as the data plane's default */
-#define GC_CLOSE_GRACE_MS	2000	/* after FIN both ways */
+#define GC_CLOSE_GRACE_MS	2000	/* after both FINs are acknowledged */
+#define GC_FIN_TIMEOUT_S	120	/* quiet after one FIN (conntrack's
+					 * FIN_WAIT) */
+#define GC_RST_GRACE_MS		10000	/* quiet after an RST not exact
+					 * (conntrack's CLOSE) */
 
 struct gc_result {
 	uint32_t hello_expired;	/* no (complete) hello in time: RST */
 	uint32_t bind_expired;	/* no backend answered in time: RST */
 	uint32_t idle_expired;	/* spliced but silent: RST */
-	uint32_t closed;	/* FIN both ways, grace over */
+	uint32_t closed;	/* FINs acknowledged, grace over; or
+				 * half-closed or reset, and quiet */
 	uint32_t orphans;	/* SNAT claims whose flow was gone */
 	uint32_t flows;		/* flows left */
 };

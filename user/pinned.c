@@ -26,13 +26,10 @@ const char *const pinned_fill_maps[] = {
 	"flows", "hellos", "rev", "routes", "backends", "sets", NULL,
 };
 
-/* As tests/e2e/dpctl.c prints them. */
-static const char *const stat_names[SNILB_ST_REJECT_BASE] = {
-	"pass", "syn", "cookie_ok", "cookie_bad", "flow_new", "hello_seg",
-	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind",
-	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",
-	"snat_full", "tw_reset", "icmp_fwd",
-};
+static const char *const stat_names[] = { SNILB_STAT_NAMES };
+
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
+	       SNILB_ST_REJECT_BASE, "a counter without a name");
 
 /*
  * user/hello.c's reason names with '_' (Prometheus label values), and
@@ -62,8 +59,6 @@ static const char *const reject_stats[SNILB_REJ_MAX] = { REJECTS(REJ_STAT) };
 
 _Static_assert(SNILB_REJ_MAX == CH_R_MAX + 5,
 	       "a reject reason without a name in reject_names[]");
-_Static_assert(SNILB_ST_REJECT_BASE == 20,
-	       "a counter without a name in stat_names[]");
 
 struct pinned {
 	char *path;

@@ -192,7 +192,9 @@ static void test_hello_in_segments(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40020,
 			  .isn = 0xffffff00 };
-	uint64_t gap = counter(SNILB_ST_HELLO_GAP), dup = counter(SNILB_ST_HELLO_DUP);
+	uint64_t ooo = counter(SNILB_ST_HELLO_OOO);
+	uint64_t dup = counter(SNILB_ST_HELLO_DUP);
+	const uint8_t *o;
 	struct tpkt t;
 	struct hb h;
 	size_t a = 40, b = 100;
@@ -201,20 +203,29 @@ static void test_hello_in_segments(void **state)
 	hb_simple(&h, "seg.example.com");
 	assert_true(h.n > b);
 	connect_to(&c);
-	/* The second piece first: it waits for the first (dropped). */
+	/* The second piece first: held at its offset, and the client is
+	 * told so (an ACK of nothing, with a SACK block). */
 	t = seg(&c, 0x18, (uint32_t)a, h.b + a, b - a);
-	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_int_equal(counter(SNILB_ST_HELLO_GAP), gap + 1);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(counter(SNILB_ST_HELLO_OOO), ooo + 1);
+	assert_int_equal(rv.flags, 0x10);
+	assert_int_equal(rv.ack, c.isn + 1);
+	o = tview_opt(&rv, 5);
+	assert_non_null(o);
+	assert_int_equal(o[1], 10);
+	assert_int_equal(be32(o + 2), c.isn + 1 + (uint32_t)a);
+	assert_int_equal(be32(o + 6), c.isn + 1 + (uint32_t)b);
+	/* The first piece joins it: 0..b in hand. */
 	t = seg(&c, 0x18, 0, h.b, a);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
-	/* A retransmission of the first piece brings nothing. */
+	assert_int_equal(flow_get(&c)->hello_len, b);
+	/* A retransmission of the first piece brings nothing; nor does an
+	 * overlapping one of 0..b. */
 	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_int_equal(counter(SNILB_ST_HELLO_DUP), dup + 1);
-	/* Overlapping retransmission of 0..b: only a..b is new. */
 	t = seg(&c, 0x18, 0, h.b, b);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(counter(SNILB_ST_HELLO_DUP), dup + 2);
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_HELLO);
-	assert_int_equal(flow_get(&c)->hello_len, 0);	/* kept in hellos */
 	t = seg(&c, 0x18, (uint32_t)b, h.b + b, h.n - b);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
@@ -516,8 +527,9 @@ static void test_flow_table_size(void **state)
 	assert_int_equal(map_entries(dp, "flows"), SNILB_MAX_FLOWS);
 }
 
-/* FIN both ways, then the client's last ACK: forwarded, then freed; a
- * backend RST: forwarded to the client, then freed. */
+/* FIN both ways, each acknowledged: forwarded, the flow kept for its
+ * TIME-WAIT (the GC frees it, user/gc.c); a backend RST at the exact
+ * sequence number: forwarded to the client, then freed. */
 static void test_teardown(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40800, .isn = 5,
@@ -534,17 +546,19 @@ static void test_teardown(void **state)
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_string_equal(rv.dst, BE1);
 	assert_int_equal(rv.flags, 0x11);
-	assert_int_equal(flow_get(&c)->closing, 1);
+	assert_int_equal(flow_get(&c)->closing, SNILB_CL_C_FIN);
 	t = from_backend(&c, &b, 0x11, b.isn + 1, c.isn + 2 + data_end, NULL,
 			 0, NULL, 0);			/* backend FIN */
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_string_equal(rv.dst, CLI4);
 	assert_int_equal(rv.seq, c.cookie + 1);
-	assert_int_equal(flow_get(&c)->closing, 3);
+	assert_int_equal(flow_get(&c)->closing,
+			 SNILB_CL_C_FIN | SNILB_CL_B_FIN | SNILB_CL_C_ACKED);
 	t = seg(&c, 0x10, data_end + 1, NULL, 0);	/* last ACK */
+	t.ack = c.cookie + 2;
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_string_equal(rv.dst, BE1);
-	assert_null(flow_get(&c));
+	assert_int_equal(flow_get(&c)->closing, SNILB_CL_DONE);
 
 	c.port++;
 	splice_up(&c, &b, &h);
@@ -561,9 +575,9 @@ static void test_teardown(void **state)
 static void test_bad_segments(void **state)
 {
 	static const uint8_t overrun[8] = { 2, 10, 5, 0xb4, 1, 1, 1, 1 };
-	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40900, .isn = 5 };
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40950, .isn = 5 };
 	uint64_t gap = counter(SNILB_ST_HELLO_GAP), bad = counter(SNILB_ST_BAD_TCP);
-	struct tpkt t = { .src = CLI4, .dst = VIP4, .sport = 40901,
+	struct tpkt t = { .src = CLI4, .dst = VIP4, .sport = 40951,
 			  .dport = 443, .seq = 1, .flags = 0x02,
 			  .window = 1000, .opts = overrun, .optlen = 8 };
 	LIBBPF_OPTS(bpf_test_run_opts, o);
@@ -815,19 +829,39 @@ static void test_backend_time_wait(void **state)
 }
 
 /* A SYN on the tuple of a flow not freed yet starts afresh. */
+/*
+ * A client that restarted reuses the port of a flow we still hold: its
+ * SYN gets a challenge ACK, not a new flow (RFC 5961 4.2); the RST it
+ * answers that with (at the challenge's ACK number) frees the flow, and
+ * its next SYN connects.
+ */
 static void test_port_reuse(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40600, .isn = 9 };
+	uint32_t cookie;
+	struct tpkt t;
 
 	(void)state;
 	connect_to(&c);
 	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	cookie = c.cookie;
+	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
+			   .dport = 443, .seq = 77777, .flags = 0x02,
+			   .window = 64240 };
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x10);
+	assert_int_equal(rv.seq, cookie + 1);
+	assert_int_equal(rv.ack, 10);
+	assert_int_equal(flow_get(&c)->client_isn, 9);
+	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
+			   .dport = 443, .seq = rv.ack, .flags = 0x04 };
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_null(flow_get(&c));
 	c.isn = 77777;
 	connect_to(&c);				/* asserts: a new HELLO flow */
 	assert_int_equal(flow_get(&c)->client_isn, 77777);
 }
-
 
 int main(void)
 {

@@ -55,10 +55,319 @@ static void test_first_ack_lost_with_data(void **state)
 	assert_int_equal(rv.flags & 0x04, 0x04);
 }
 
+/* --- RST and SYN on a spliced flow (RFC 5961) ------------------------- */
+
+/* The client's next byte after the hello, and the backend's. */
+#define C_NEXT(c, h)	((c)->isn + 1 + (uint32_t)(h)->n)
+#define B_NEXT(b)	((b)->isn + 1)
+
+static struct tpkt client_rst(const struct conn *c, uint32_t seq)
+{
+	return (struct tpkt){ .v6 = c->v6, .src = c->cli, .dst = c->vip,
+			      .sport = c->port, .dport = 443, .seq = seq,
+			      .flags = 0x04 };
+}
+
+/* Blind RSTs, from either side, with sequence numbers out of the window:
+ * dropped and counted; the flow lives on. */
+static void test_rst_out_of_window(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41100, .isn = 5 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	uint64_t ign = counter(SNILB_ST_RST_IGNORED);
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);
+	t = client_rst(&c, C_NEXT(&c, &h) + 0x40000000);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	t = client_rst(&c, C_NEXT(&c, &h) - 1);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	t = from_backend(&c, &b, 0x04, B_NEXT(&b) + 0x40000000, 0, NULL, 0,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(counter(SNILB_ST_RST_IGNORED), ign + 3);
+	assert_non_null(flow_get(&c));
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_SPLICED);
+	/* And the flow still carries data both ways. */
+	t = seg(&c, 0x10, (uint32_t)h.n, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, BE1);
+}
+
+/* An RST in the window but not exact is passed on (the receiver answers
+ * it with its own challenge ACK) and the flow kept, marked; the
+ * receiver's next packet clears the mark. Both directions. */
+static void test_rst_in_window(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41110, .isn = 5 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);
+	/* The backend acknowledged the hello: the client's RST must be at
+	 * its end; 50 bytes on is in its window (100 bytes). */
+	t = from_backend(&c, &b, 0x10, B_NEXT(&b), C_NEXT(&c, &h), NULL, 0,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	t = client_rst(&c, C_NEXT(&c, &h) + 50);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, BE1);
+	assert_int_equal(rv.flags, 0x04);
+	assert_int_equal(flow_get(&c)->closing, SNILB_CL_RST_C);
+	/* The backend's challenge ACK: it lives, so does the flow. */
+	t = from_backend(&c, &b, 0x10, B_NEXT(&b), C_NEXT(&c, &h), NULL, 0,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(flow_get(&c)->closing, 0);
+	/* From the backend's side, at the client's ACK + 100. */
+	t = from_backend(&c, &b, 0x04, B_NEXT(&b) + 100, 0, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(flow_get(&c)->closing, SNILB_CL_RST_B);
+	t = seg(&c, 0x10, (uint32_t)h.n, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(&c)->closing, 0);
+	/* The exact one ends it. */
+	t = client_rst(&c, C_NEXT(&c, &h));
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_null(flow_get(&c));
+}
+
+/* A spoofed ACK with a random number (from the backend's side, to our
+ * SNAT port) does not move where an exact RST must be. */
+static void test_spoofed_ack_ignored(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41120, .isn = 5 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	uint32_t x = c.isn + 0x10000000;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);
+	t = from_backend(&c, &b, 0x10, B_NEXT(&b), x, NULL, 0, NULL, 0);
+	run(&t);
+	t = client_rst(&c, x);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_non_null(flow_get(&c));
+}
+
+/* A SYN on a spliced flow never frees it: a challenge ACK at where the
+ * flow stands; the RST a restarted client answers with frees it. */
+static void test_syn_on_spliced_flow(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41130, .isn = 5 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	uint64_t ch = counter(SNILB_ST_CHALLENGE_ACK);
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);
+	t = from_backend(&c, &b, 0x10, B_NEXT(&b), C_NEXT(&c, &h), NULL, 0,
+			 NULL, 0);
+	run(&t);
+	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
+			   .dport = 443, .seq = 123456, .flags = 0x02,
+			   .window = 64240 };
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x10);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.seq, c.cookie + 1);
+	assert_int_equal(rv.ack, C_NEXT(&c, &h));
+	assert_int_equal(counter(SNILB_ST_CHALLENGE_ACK), ch + 1);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_SPLICED);
+	t = client_rst(&c, rv.ack);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_null(flow_get(&c));
+}
+
+/* --- closing ----------------------------------------------------------- */
+
+/*
+ * The client half-closes, then receives the response: the backend's FIN
+ * and the client's ACKs of data before it do not end the flow (a lost
+ * segment is still being resent); only the client's ACK of that FIN does,
+ * and then the flow waits out its TIME-WAIT.
+ */
+static void test_half_close(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41140, .isn = 5,
+			  .no_ts = 1 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	uint8_t data[100];
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	memset(data, 'R', sizeof(data));
+	splice_up(&c, &b, &h);
+	t = seg(&c, 0x11, (uint32_t)h.n, NULL, 0);		/* FIN */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	/* Two segments of the response, then the backend's FIN. */
+	t = from_backend(&c, &b, 0x10, B_NEXT(&b), C_NEXT(&c, &h) + 1, NULL,
+			 0, data, 100);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	t = from_backend(&c, &b, 0x11, B_NEXT(&b) + 100, C_NEXT(&c, &h) + 1,
+			 NULL, 0, data, 100);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	/* The client acknowledges the first segment only (the second was
+	 * lost): the flow must stay for the resend. */
+	t = seg(&c, 0x10, (uint32_t)h.n + 1, NULL, 0);
+	t.ack = c.cookie + 1 + 100;
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_non_null(flow_get(&c));
+	t = from_backend(&c, &b, 0x11, B_NEXT(&b) + 100, C_NEXT(&c, &h) + 1,
+			 NULL, 0, data, 100);			/* resent */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.seq, c.cookie + 1 + 100);
+	/* Now all of it, FIN included. */
+	t = seg(&c, 0x10, (uint32_t)h.n + 1, NULL, 0);
+	t.ack = c.cookie + 1 + 201;
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_non_null(flow_get(&c));
+	assert_int_equal(flow_get(&c)->closing, SNILB_CL_DONE);
+}
+
+/* --- lost and reordered hello segments --------------------------------- */
+
+/* Send hello bytes [@from, @to) of @h as one segment. */
+static int hello_part(struct conn *c, const struct hb *h, size_t from,
+		      size_t to)
+{
+	struct tpkt t = seg(c, 0x18, (uint32_t)from, h->b + from, to - from);
+
+	return run(&t);
+}
+
+/* The SACK blocks of the answer in rv: their count, @blk filled with
+ * hello offsets (start, end) pairs. */
+static int sack_blocks(const struct conn *c, uint32_t *blk)
+{
+	const uint8_t *o = tview_opt(&rv, 5);
+	int n, i;
+
+	if (!o)
+		return 0;
+	n = (o[1] - 2) / 8;
+	for (i = 0; i < n; i++) {
+		blk[2 * i] = be32(o + 2 + 8 * i) - (c->isn + 1);
+		blk[2 * i + 1] = be32(o + 6 + 8 * i) - (c->isn + 1);
+	}
+	return n;
+}
+
+/* A 2-segment hello whose first segment is lost: the second is held, the
+ * client told so; the resent first completes the hello. */
+static void test_hello_first_lost(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41200,
+			  .isn = 0xfffffff0 };
+	uint32_t blk[4];
+	struct hb h;
+	size_t a;
+
+	(void)state;
+	hb_simple(&h, "www.example.com");
+	a = h.n / 2;
+	connect_to(&c);
+	assert_int_equal(hello_part(&c, &h, a, h.n), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x10);
+	assert_int_equal(rv.seq, c.cookie + 1);
+	assert_int_equal(rv.ack, c.isn + 1);
+	assert_int_equal(sack_blocks(&c, blk), 1);
+	assert_int_equal(blk[0], a);
+	assert_int_equal(blk[1], h.n);
+	assert_non_null(tview_opt(&rv, 8));		/* with timestamps */
+	assert_int_equal(hello_part(&c, &h, 0, a), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);		/* SYN to b1 */
+	assert_string_equal(rv.dst, BE1);
+}
+
+/* Three segments, the middle one lost: the third is held; the resent
+ * middle one completes it. Then four, the first and third lost: two
+ * ranges held, the latest first in the SACK option. */
+static void test_hello_gaps(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41210, .isn = 77,
+			  .no_ts = 0 };
+	size_t q1, q2, q3;
+	uint32_t blk[4];
+	struct hb h;
+
+	(void)state;
+	hb_simple(&h, "www.example.com");
+	q1 = h.n / 4;
+	q2 = h.n / 2;
+	q3 = 3 * h.n / 4;
+	connect_to(&c);
+	assert_int_equal(hello_part(&c, &h, 0, q1), TC_ACT_SHOT);
+	assert_int_equal(hello_part(&c, &h, q2, h.n), TC_ACT_REDIRECT);
+	assert_int_equal(sack_blocks(&c, blk), 1);
+	assert_int_equal(hello_part(&c, &h, q1, q2), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+
+	c.port++;
+	connect_to(&c);
+	assert_int_equal(hello_part(&c, &h, q1, q2), TC_ACT_REDIRECT);
+	assert_int_equal(hello_part(&c, &h, q3, h.n), TC_ACT_REDIRECT);
+	assert_int_equal(sack_blocks(&c, blk), 2);
+	assert_int_equal(blk[0], q3);
+	assert_int_equal(blk[1], h.n);
+	assert_int_equal(blk[2], q1);
+	assert_int_equal(blk[3], q2);
+	assert_int_equal(hello_part(&c, &h, 0, q1), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->hello_len, q2);
+	assert_int_equal(hello_part(&c, &h, q2, q3), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+}
+
+/* Before the splice: a blind RST in the window gets a challenge ACK, one
+ * out of it nothing; neither ends the flow. The exact one does. */
+static void test_hello_rst(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41220, .isn = 77 };
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	hb_simple(&h, "www.example.com");
+	connect_to(&c);
+	assert_int_equal(hello_part(&c, &h, 0, 20), TC_ACT_SHOT);
+	t = client_rst(&c, c.isn + 1 + 5000);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x10);
+	assert_int_equal(rv.ack, c.isn + 1);
+	t = client_rst(&c, c.isn + 1 + 0x20000000);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
+			   .dport = 443, .seq = c.isn + 1, .ack = 1,
+			   .flags = 0x12 };		/* SYN|ACK: nonsense */
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_non_null(flow_get(&c));
+	t = client_rst(&c, c.isn + 1 + 20);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_null(flow_get(&c));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_ack_lost_with_data),
+		cmocka_unit_test(test_rst_out_of_window),
+		cmocka_unit_test(test_rst_in_window),
+		cmocka_unit_test(test_spoofed_ack_ignored),
+		cmocka_unit_test(test_syn_on_spliced_flow),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_hello_first_lost),
+		cmocka_unit_test(test_hello_gaps),
+		cmocka_unit_test(test_hello_rst),
 	};
 
 	return cmocka_run_group_tests_name("tcp", tests, harness_setup,

@@ -38,12 +38,10 @@
 
 static volatile sig_atomic_t stop, dump;
 
-static const char *const stat_names[SNILB_ST_REJECT_BASE] = {
-	"pass", "syn", "cookie_ok", "cookie_bad", "flow_new", "hello_seg",
-	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind",
-	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",
-	"snat_full", "tw_reset", "icmp_fwd",
-};
+static const char *const stat_names[] = { SNILB_STAT_NAMES };
+
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
+	       SNILB_ST_REJECT_BASE, "a counter without a name");
 static int ifaces[16], nifaces;
 static uint32_t table[SNILB_MAGLEV_SIZE];
 
