@@ -255,7 +255,12 @@ static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
  * exact and ends the flow; one further in our window gets a challenge ACK
  * (RFC 5961 3.2; a client that did reset answers it with an exact RST);
  * anything else is dropped. A SYN|ACK is nothing a client sends: dropped.
- * A FIN in the window: the client gave up before a hello (an RST back).
+ *
+ * A FIN right after the bytes we hold, with no hello yet: the client gave
+ * up before a whole hello (an RST back). Any other FIN (a client that
+ * half-closes right after its hello, with the backend still binding, or
+ * past a gap) is ignored, its data kept: unacknowledged, the client sends
+ * the FIN again, and once spliced it goes through.
  */
 static __noinline int hello_ctl(struct __sk_buff *skb, const struct pkt *p,
 				const struct snilb_flow_key *k,
@@ -272,8 +277,12 @@ static __noinline int hello_ctl(struct __sk_buff *skb, const struct pkt *p,
 			stat_inc(SNILB_ST_RST_IGNORED);
 		return TC_ACT_SHOT;
 	}
-	if (p->flags & TCP_FIN)
-		return reject(skb, p, k, f, SNILB_REJ_PARSE + CH_R_NONE);
+	if (p->flags & TCP_FIN) {
+		if (f->state == SNILB_FS_HELLO && !p->plen &&
+		    off == f->hello_len && !f->ooo)
+			return reject(skb, p, k, f, SNILB_REJ_PARSE + CH_R_NONE);
+		return GO_ON;
+	}
 	if (!off || off == f->hello_len) {
 		drop_flow(k, f);
 		return TC_ACT_SHOT;
@@ -358,6 +367,7 @@ int snilb_hello(struct __sk_buff *skb)
 	}
 	st = buffer_segment(skb, p, f, hb);
 	f->hello_len = hb->len;
+	f->ooo = hb->ooo[0].end || hb->ooo[1].end;
 	if (st == SEG_HELD)
 		return hello_sack(skb, p, f, hb, cfg);
 	if (st != SEG_GREW || hb->len < f->need)

@@ -266,7 +266,7 @@ struct snilb_flow {
 	__u32 need;		/* parse again once this many are there */
 	__u16 cwin;		/* client's last window field */
 	__u8 tw_resets;		/* backend TIME-WAITs reset while binding */
-	__u8 pad3;
+	__u8 ooo;		/* hello bytes held past a gap */
 	__u32 ifindex;		/* where the client's packets arrive */
 	struct snilb_topts opts;
 	__u64 created_ns;

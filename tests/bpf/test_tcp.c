@@ -235,6 +235,32 @@ static void test_half_close(void **state)
 	assert_int_equal(flow_get(&c)->closing, SNILB_CL_DONE);
 }
 
+/* A client that half-closes right after its hello, while the backend is
+ * still being bound: its FIN is ignored (it resends it; spliced, it goes
+ * through), not taken for a client that gave up. One with no hello at
+ * all still gets the RST. */
+static void test_fin_while_binding(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41150, .isn = 5 };
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	connect_to(&c);
+	hb_simple(&h, "www.example.com");
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	t = seg(&c, 0x11, (uint32_t)h.n, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_non_null(flow_get(&c));
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	c.port++;
+	connect_to(&c);
+	t = seg(&c, 0x11, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags & 0x04, 0x04);
+	assert_null(flow_get(&c));
+}
+
 /* --- lost and reordered hello segments --------------------------------- */
 
 /* Send hello bytes [@from, @to) of @h as one segment. */
@@ -365,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_spoofed_ack_ignored),
 		cmocka_unit_test(test_syn_on_spliced_flow),
 		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_fin_while_binding),
 		cmocka_unit_test(test_hello_first_lost),
 		cmocka_unit_test(test_hello_gaps),
 		cmocka_unit_test(test_hello_rst),
