@@ -268,6 +268,24 @@ static __always_inline void ack_track(__u32 *last, __u16 *lwin, __u8 ws,
 	}
 }
 
+/*
+ * Rewrite the window field to @bytes in scale @ws, rounded up (Linux
+ * rounds its own windows up, tcp_select_window(): a small window read as
+ * 0 would stall a sender that waits for an update that never comes). The
+ * window shares a word with the flags; returns the checksum sum updated.
+ */
+static __always_inline __u32 set_window(__u8 *th, __u32 bytes, __u8 ws,
+					__u32 rest)
+{
+	__u32 *w = (__u32 *)(th + 12), old = *w;
+	__u32 win = bytes >> (ws & 15);
+
+	if (!win && bytes)
+		win = 1;
+	((__be16 *)th)[7] = bpf_htons(win > 65535 ? 65535 : win);
+	return csum_swap(rest, old, *w);
+}
+
 /* Client -> backend. Inlined, like splice_b2c(): a call and its return
  * cost more than the rest of the hop. */
 static __always_inline int splice_c2b(struct __sk_buff *skb,
@@ -303,6 +321,11 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	pseudo = set_tuple(p, &h, snat, be->addr, f->nport, be->port, &rest);
 	if (p->flags & TCP_ACK)
 		rest = add32_at(h.th, end, 8, f->seq_off, rest);
+	if (f->bwscale == TS_NO_WSCALE && f->opts.wscale != TS_NO_WSCALE)
+		/* The backend declined window scaling, the client (and we)
+		 * did not: the backend reads the client's window unscaled. */
+		rest = set_window(h.th, win_bytes(p->win, f->opts.wscale), 0,
+				  rest);
 	if (pos->ts_at)
 		rest = add32_at(h.th, end, pos->ts_at + 6, f->ts_off, rest);
 	if (pos->nsack)
@@ -360,14 +383,11 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 	if (pos->ts_at)
 		rest = add32_at(h.th, end, pos->ts_at + 2, -r->ts_off, rest);
 	if (r->bwscale != ows && r->cwscale != TS_NO_WSCALE) {
-		/* The client reads windows in our scale, not the backend's:
-		 * the window shares a word with the flags. */
+		/* The client reads windows in our scale, not the backend's. */
 		__u32 bws = r->bwscale == TS_NO_WSCALE ? 0 : r->bwscale;
-		__u32 win = ((__u32)p->win << (bws & 15)) >> (ows & 15);
-		__u32 *w = (__u32 *)(h.th + 12), old = *w;
 
-		((__be16 *)h.th)[7] = bpf_htons(win > 65535 ? 65535 : win);
-		rest = csum_swap(rest, old, *w);
+		rest = set_window(h.th, (__u32)p->win << (bws & 15), ows,
+				  rest);
 	}
 	csum_commit(skb, p, h.th, pseudo, rest, kctx);
 	r->bytes_b2c += p->plen;

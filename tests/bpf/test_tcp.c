@@ -261,6 +261,34 @@ static void test_fin_while_binding(void **state)
 	assert_null(flow_get(&c));
 }
 
+/* --- windows ----------------------------------------------------------- */
+
+/*
+ * A backend that declines window scaling (its SYN-ACK has no WS option)
+ * reads the client's window unscaled: it gets it in bytes (at most
+ * 65,535), not the client's scaled field. Its own small window, rescaled
+ * to ours for the client, is rounded up, never to 0.
+ */
+static void test_backend_declines_wscale(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41300, .isn = 5 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);		/* SYN-ACK without options */
+	t = seg(&c, 0x10, (uint32_t)h.n, NULL, 0);	/* window 502 << 7 */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, BE1);
+	assert_int_equal(rv.window, 502 << 7);
+	t = from_backend(&c, &b, 0x10, B_NEXT(&b), C_NEXT(&c, &h), NULL, 0,
+			 NULL, 0);			/* window 100 bytes */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.window, 1);
+}
+
 /* --- lost and reordered hello segments --------------------------------- */
 
 /* Send hello bytes [@from, @to) of @h as one segment. */
@@ -392,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_syn_on_spliced_flow),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_fin_while_binding),
+		cmocka_unit_test(test_backend_declines_wscale),
 		cmocka_unit_test(test_hello_first_lost),
 		cmocka_unit_test(test_hello_gaps),
 		cmocka_unit_test(test_hello_rst),
