@@ -38,6 +38,8 @@ PKGS=(
 	busybox-static
 	kmod
 	ethtool
+	# tests/tcp: loss and drops on the wires between the ends
+	nftables
 )
 
 # `install-deps.sh bench`: also the contenders and tools of `make bench`.
