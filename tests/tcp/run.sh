@@ -13,10 +13,13 @@ passed=0 failed=0 skipped=0
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=("$here"/t-*.sh)
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for s in "${suites[@]}"; do
 	echo "== $(basename "$s")"
-	out=$("$s" "$build" 2>&1 | tee /dev/stderr | tail -1)
+	"$s" "$build" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
+	out=$(tail -1 "$log")
 	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
 		passed=$((passed + BASH_REMATCH[1]))
 		failed=$((failed + BASH_REMATCH[2]))
