@@ -210,6 +210,7 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	f->state = SNILB_FS_SPLICED;
 	f->c_ack = f->our_isn + 1;
 	f->c_win = f->cwin;
+	f->path_ns = now_ns(sc);
 	rev_copy(sc, f, p->win);
 	bpf_map_delete_elem(&hellos, k);
 	stat_inc(SNILB_ST_SPLICED);

@@ -73,16 +73,17 @@ static __always_inline int rst_judge(struct snilb_flow *f, __u32 seq,
 	return CV_DROP;
 }
 
-/* The flow's rev entry (its SNAT claim), or NULL. */
+/* The flow's rev entry (its SNAT claim), or NULL. Client-side paths
+ * only: the key is built in sc->rk, which backend-side ones hold. */
 static __always_inline struct snilb_rev *flow_rev(const struct snilb_flow *f,
 						  const struct snilb_backend *be,
 						  const struct snilb_config *cfg)
 {
-	struct snilb_rev_key rk;
+	struct scratch *sc = get_scratch();
 
-	if (snilb_rev_key_of(&rk, be, cfg, f->nport))
+	if (!sc || snilb_rev_key_of(&sc->rk, be, cfg, f->nport))
 		return NULL;
-	return bpf_map_lookup_elem(&rev, &rk);
+	return bpf_map_lookup_elem(&rev, &sc->rk);
 }
 
 /*

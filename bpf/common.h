@@ -41,18 +41,26 @@ static __always_inline int load_headers(struct __sk_buff *skb,
 	return bpf_skb_load_bytes(skb, p->l4, th, n);
 }
 
+/* An RST back to the sender of @p. Built in the scratch map: on the
+ * stack it would put the 512-byte limit of the deepest call chain
+ * (ingress -> on_first_ack -> send_rst -> write_tcp) within reach. */
 static __attribute__((noinline)) int send_rst(struct __sk_buff *skb,
 				    const struct pkt *p, __u32 seq, __u32 ack,
 				    int with_ack)
 {
-	struct tcp_out r;
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	struct tcp_out *r;
 
-	out_reply_to(&r, p);
-	r.seq = seq;
-	r.ack = ack;
-	r.flags = TCP_RST | (with_ack ? TCP_ACK : 0);
+	if (!sc)
+		return TC_ACT_SHOT;
+	r = &sc->out;
+	out_reply_to(r, p);
+	r->seq = seq;
+	r->ack = ack;
+	r->flags = TCP_RST | (with_ack ? TCP_ACK : 0);
 	stat_inc(SNILB_ST_RST_SENT);
-	return send_reply(skb, p, &r);
+	return send_reply(skb, p, r);
 }
 
 /* The rev key of a packet from a backend to our SNAT address. */

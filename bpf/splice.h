@@ -286,6 +286,39 @@ static __always_inline __u32 set_window(__u8 *th, __u32 bytes, __u8 ws,
 	return csum_swap(rest, old, *w);
 }
 
+/*
+ * The next hops a flow caches (the backend's from the FIB, the client's
+ * from its packets' MACs) are learned again once a second, on a client
+ * packet: a router that fails over to another MAC, or a backend's
+ * neighbour entry that changes, costs a second of packets, not the flow.
+ * The kernel's forwarding path looks both up on every packet.
+ */
+#define PATH_REFRESH_NS	1000000000ull
+
+static __always_inline void path_refresh(struct __sk_buff *skb,
+				    struct snilb_flow *f,
+				    const struct snilb_backend *be,
+				    const struct snilb_config *cfg)
+{
+	struct snilb_rev *r = flow_rev(f, be, cfg);
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u8 *mac = data;
+
+	f->path_ns = f->seen_ns;
+	f->b_ifindex = 0;		/* to_backend() looks it up again */
+	if ((void *)(mac + 12) > end)
+		return;
+	__builtin_memcpy(f->lmac, mac, 6);
+	__builtin_memcpy(f->cmac, mac + 6, 6);
+	f->ifindex = skb->ifindex;
+	if (!r)
+		return;
+	__builtin_memcpy(r->lmac, mac, 6);
+	__builtin_memcpy(r->cmac, mac + 6, 6);
+	r->ifindex = skb->ifindex;
+}
+
 /* Client -> backend. Inlined, like splice_b2c(): a call and its return
  * cost more than the rest of the hop. */
 static __always_inline int splice_c2b(struct __sk_buff *skb,
@@ -333,6 +366,8 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	csum_commit(skb, p, h.th, pseudo, rest, kctx);
 	f->bytes_c2b += p->plen;
 	f->seen_ns = now_ns(sc);
+	if (f->seen_ns - f->path_ns > PATH_REFRESH_NS)
+		path_refresh(skb, f, be, cfg);
 	stat_inc(SNILB_ST_FWD_C2B);
 	rs = rstats(f->route);
 	if (rs) {

@@ -293,6 +293,7 @@ struct snilb_flow {
 	__u16 pad5;
 	__u64 closing;		/* SNILB_CL_* bits, set atomically (64-bit:
 				 * what BPF's atomics take before -mcpu=v3) */
+	__u64 path_ns;		/* next hops both ways last learned */
 	__u64 bytes_c2b;
 	__u64 bytes_b2c;	/* unused: counted in the rev entry */
 };

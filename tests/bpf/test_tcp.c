@@ -289,6 +289,66 @@ static void test_backend_declines_wscale(void **state)
 	assert_int_equal(rv.window, 1);
 }
 
+/* --- next hops --------------------------------------------------------- */
+
+/* Run @t with the client's router at source MAC @smac; the verdict. */
+static int run_from_mac(const struct tpkt *t, const uint8_t *smac)
+{
+	static uint8_t in[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	o.data_in = in;
+	o.data_size_in = (__u32)tpkt_build(t, in);
+	memcpy(in + 6, smac, 6);
+	o.data_out = out;
+	o.data_size_out = sizeof(out);
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	outlen = o.data_size_out;
+	if (o.retval == TC_ACT_REDIRECT)
+		assert_int_equal(tview_parse(out, outlen, &rv), 0);
+	return (int)o.retval;
+}
+
+/*
+ * A router failover: the backend's neighbour entry changes MAC, and the
+ * client's packets come from another router MAC. Within a few seconds
+ * (the paths are learned again once a second) packets go to the new
+ * ones both ways; the flow lives on.
+ */
+static void test_next_hops_refreshed(void **state)
+{
+	static const uint8_t new_cli[6] = { 2, 0, 0, 0, 0, 0x22 };
+	static const uint8_t new_be[6] = { 2, 0, 0, 0, 0x0b, 0x09 };
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41400, .isn = 5 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 900 };
+	int moved = 0, i;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);
+	assert_int_equal(system("ip neigh replace " BE1 " lladdr "
+				"02:00:00:00:0b:09 dev dummy0 nud permanent"),
+			 0);
+	t = seg(&c, 0x10, (uint32_t)h.n, NULL, 0);
+	/* Poll: up to 5 s for the once-a-second refresh. */
+	for (i = 0; i < 100 && !moved; i++) {
+		assert_int_equal(run_from_mac(&t, new_cli), TC_ACT_REDIRECT);
+		moved = !memcmp(rv.dmac, new_be, 6);
+		if (!moved)
+			usleep(50000);
+	}
+	assert_int_equal(system("ip neigh replace " BE1 " lladdr "
+				"02:00:00:00:0b:01 dev dummy0 nud permanent"),
+			 0);
+	if (!moved)
+		fail_msg("packets still go to the old backend MAC after 5 s");
+	t = from_backend(&c, &b, 0x10, B_NEXT(&b), C_NEXT(&c, &h), NULL, 0,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_memory_equal(rv.dmac, new_cli, 6);
+}
+
 /* --- lost and reordered hello segments --------------------------------- */
 
 /* Send hello bytes [@from, @to) of @h as one segment. */
@@ -421,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_fin_while_binding),
 		cmocka_unit_test(test_backend_declines_wscale),
+		cmocka_unit_test(test_next_hops_refreshed),
 		cmocka_unit_test(test_hello_first_lost),
 		cmocka_unit_test(test_hello_gaps),
 		cmocka_unit_test(test_hello_rst),
