@@ -133,13 +133,19 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 				   struct snilb_flow *f,
 				   const struct snilb_config *cfg)
 {
+	struct scratch *sc = get_scratch();
 	struct snilb_backend *be;
 	struct snilb_rev_key rk;
-	struct tcp_out o = {};
+	struct tcp_out *o;
 	__u32 bid;
 
-	if (!cfg || f->tries >= SNILB_MAX_TRIES)
+	/* The SYN is built in the scratch map: on the stack it would take
+	 * the deepest chain (snilb_backend -> on_icmp -> on_refused -> here
+	 * -> write_tcp) past 512 bytes on kernels that round frames to 32. */
+	if (!cfg || !sc || f->tries >= SNILB_MAX_TRIES)
 		return -1;
+	o = &sc->out;
+	__builtin_memset(o, 0, sizeof(*o));
 	snat_release(cfg, f);
 	f->nport = 0;
 	if (pick_backend(k, f, &bid))
@@ -165,8 +171,8 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	f->bind_ns = bpf_ktime_get_ns();
 	f->b_ifindex = 0;		/* another backend, maybe another path */
 	f->state = SNILB_FS_ROUTED;
-	backend_syn(&o, f, rk.naddr, be->addr, be->port);
-	if (write_tcp(skb, p->l3, p->family, &o))
+	backend_syn(o, f, rk.naddr, be->addr, be->port);
+	if (write_tcp(skb, p->l3, p->family, o))
 		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_BIND);
 	return to_backend(skb, f, p->family, be->addr);
