@@ -12,6 +12,7 @@
 #include "route.h"
 #include "bind.h"
 #include "close.h"
+#include "segsum.h"
 
 #define HELLO_CHUNK	1024
 
@@ -364,6 +365,10 @@ int snilb_hello(struct __sk_buff *skb)
 		hb = bpf_map_lookup_elem(&hellos, k);
 		if (!hb)
 			return TC_ACT_SHOT;
+	}
+	if (!segment_sum_ok(skb, p, sc->seg)) {
+		stat_inc(SNILB_ST_BAD_CSUM);
+		return TC_ACT_SHOT;
 	}
 	st = buffer_segment(skb, p, f, hb);
 	f->hello_len = hb->len;

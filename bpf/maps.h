@@ -168,6 +168,7 @@ struct scratch {
 	struct tcp_opts opts;	/* a spliced packet's TS and SACK options */
 	struct snilb_rev new_rev;	/* a SNAT claim being made */
 	struct snilb_hello zero_hello;	/* never written: template */
+	__u8 seg[512];		/* a hello segment's bytes, being summed */
 	__u64 clock_jiffies;	/* now_ns(): the tick clock_ns was read in */
 	__u64 clock_ns;
 };

@@ -117,6 +117,8 @@ enum snilb_stat {
 	SNILB_ST_RST_IGNORED,		/* RSTs out of window: dropped */
 	SNILB_ST_CHALLENGE_ACK,		/* RFC 5961 challenge ACKs sent */
 	SNILB_ST_HELLO_OOO,		/* hello segments held past a gap */
+	SNILB_ST_BAD_CSUM,		/* hello segments with a bad TCP
+					 * checksum nothing had checked */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -127,7 +129,7 @@ enum snilb_stat {
 	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind", \
 	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",	\
 	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
-	"hello_ooo"
+	"hello_ooo", "bad_csum"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {

@@ -442,6 +442,42 @@ static void test_hello_gaps(void **state)
 	assert_int_equal(rv.flags, 0x02);
 }
 
+/*
+ * A hello segment corrupted on a link that checks nothing (in
+ * BPF_PROG_TEST_RUN every skb is CHECKSUM_NONE): dropped and counted, not
+ * buffered and replayed to the backend under a fresh checksum; its clean
+ * resend is taken. Both an even and an odd length are summed right.
+ */
+static void test_hello_bad_checksum(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41230, .isn = 77 };
+	uint64_t bad = counter(SNILB_ST_BAD_CSUM);
+	static uint8_t in[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	struct tpkt t;
+	struct hb h;
+	size_t len;
+
+	(void)state;
+	hb_simple(&h, "www.example.com");
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, 101);
+	len = tpkt_build(&t, in);
+	in[len - 7] ^= 0x20;			/* one bit, in the payload */
+	o.data_in = in;
+	o.data_size_in = (__u32)len;
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_SHOT);
+	assert_int_equal(counter(SNILB_ST_BAD_CSUM), bad + 1);
+	assert_int_equal(flow_get(&c)->hello_len, 0);
+	assert_int_equal(hello_part(&c, &h, 0, 101), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->hello_len, 101);
+	assert_true(h.n > 102);
+	assert_int_equal(hello_part(&c, &h, 101, h.n), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+	assert_int_equal(counter(SNILB_ST_BAD_CSUM), bad + 1);
+}
+
 /* Before the splice: a blind RST in the window gets a challenge ACK, one
  * out of it nothing; neither ends the flow. The exact one does. */
 static void test_hello_rst(void **state)
@@ -485,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_hello_first_lost),
 		cmocka_unit_test(test_hello_gaps),
 		cmocka_unit_test(test_hello_rst),
+		cmocka_unit_test(test_hello_bad_checksum),
 	};
 
 	return cmocka_run_group_tests_name("tcp", tests, harness_setup,
