@@ -13,8 +13,6 @@
 #include "cookie.h"
 #include "fwd.h"
 
-#define DEFAULT_PORT_LO		20000
-#define DEFAULT_PORT_HI		59999
 #define SNAT_PROBES		16
 #define MAGLEV_PROBES		8
 
@@ -65,8 +63,8 @@ static __noinline int snat_claim(const struct snilb_config *cfg,
 				 const struct snilb_backend *be,
 				 struct snilb_rev_key *rk)
 {
-	__u32 lo = cfg->port_lo ? cfg->port_lo : DEFAULT_PORT_LO;
-	__u32 hi = cfg->port_hi ? cfg->port_hi : DEFAULT_PORT_HI;
+	__u32 lo = cfg->port_lo ? cfg->port_lo : SNILB_SNAT_PORT_LO;
+	__u32 hi = cfg->port_hi ? cfg->port_hi : SNILB_SNAT_PORT_HI;
 	struct scratch *sc = get_scratch();
 	struct snilb_rev *v;
 	__u32 span, h, i;

@@ -275,8 +275,8 @@ static __always_inline int to_snat(const struct pkt *p,
 				   const struct snilb_config *cfg)
 {
 	__u16 port = bpf_ntohs(p->dport);
-	__u16 lo = cfg->port_lo ? cfg->port_lo : DEFAULT_PORT_LO;
-	__u16 hi = cfg->port_hi ? cfg->port_hi : DEFAULT_PORT_HI;
+	__u16 lo = cfg->port_lo ? cfg->port_lo : SNILB_SNAT_PORT_LO;
+	__u16 hi = cfg->port_hi ? cfg->port_hi : SNILB_SNAT_PORT_HI;
 
 	return port >= lo && port <= hi && snat_is(p, cfg);
 }

@@ -20,6 +20,19 @@
 #define SNILB_MAGLEV_SIZE	16381	/* default Maglev table size, prime */
 #define SNILB_MAX_TRIES		3	/* backends tried per connection */
 
+/*
+ * SNAT source ports towards the backends, where the config leaves them 0
+ * (snilb agent --snat-ports). Below Linux's ephemeral ports
+ * (net.ipv4.ip_local_port_range, 32768-60999 by default; pods'
+ * connections masqueraded to the node's address keep theirs, from the
+ * same range) and Kubernetes' NodePorts (30000-32767), so the node's own
+ * connections never take one; above the fixed ports services use most.
+ * 20,000: connections to one backend address:port at once, per SNAT
+ * address. The agent reserves them (net.ipv4.ip_local_reserved_ports).
+ */
+#define SNILB_SNAT_PORT_LO	10000
+#define SNILB_SNAT_PORT_HI	29999
+
 #define SNILB_AF_INET	4
 #define SNILB_AF_INET6	6
 
@@ -162,7 +175,7 @@ struct snilb_config {
 	__u16 mss4;		/* MSS we advertise to clients (1460) */
 	__u16 mss6;		/* (1440) */
 	__u32 bind_timeout_ms;	/* backend SYN-ACK wait (1000) */
-	__u16 port_lo;		/* SNAT source ports (20000..59999) */
+	__u16 port_lo;		/* SNAT source ports (SNILB_SNAT_PORT_*) */
 	__u16 port_hi;
 	__u32 maglev_size;	/* entries per Maglev table (16381) */
 	__be32 snat4;		/* node address towards the backends */

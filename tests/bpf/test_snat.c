@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * SNAT source ports, packet in -> packet out with BPF_PROG_TEST_RUN
+ * (tests/bpf/harness.c): the SYN to a backend leaves from a port of the
+ * configured range (by default SNILB_SNAT_PORT_LO..HI, clear of Linux's
+ * ephemeral ports), and a backend's packet is taken for a flow only when
+ * its port is in that range (issue 13 item 7, docs/dataplane.md "TCP
+ * correctness").
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "harness.h"
+
+static struct snilb_config config_get(void)
+{
+	struct snilb_config cfg;
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero,
+					     &cfg), 0);
+	return cfg;
+}
+
+static void ports_set(uint16_t lo, uint16_t hi)
+{
+	struct snilb_config cfg = config_get();
+
+	cfg.port_lo = lo;
+	cfg.port_hi = hi;
+	assert_int_equal(dp_config_set(dp, &cfg), 0);
+}
+
+/* Routed to backend 1: the SYN to it, from our SNAT address; its port. */
+static uint16_t bind_one(struct conn *c)
+{
+	struct bside b = { .addr = BE1, .snat = SNAT4 };
+
+	connect_to(c);
+	send_hello(c, "www.example.com", TC_ACT_REDIRECT);
+	expect_syn_to(c, &b);
+	assert_int_equal(ntohs(flow_get(c)->nport), b.nport);
+	return b.nport;
+}
+
+/*
+ * The config leaves the ports 0: the default range. It was 20000-59999,
+ * which holds most of Linux's ephemeral ports (32768-60999): a node's own
+ * connection to a backend could hold the port a client's flow took.
+ * Sixteen flows, all in the default range (by chance under the old one:
+ * 1 in 4^16).
+ */
+static void test_default_range(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .isn = 1000 };
+	int i;
+
+	(void)state;
+	assert_int_equal(config_get().port_lo, 0);
+	for (i = 0; i < 16; i++) {
+		uint16_t port;
+
+		c.port = (uint16_t)(42000 + i);
+		port = bind_one(&c);
+		if (port < SNILB_SNAT_PORT_LO || port > SNILB_SNAT_PORT_HI)
+			fail_msg("SNAT port %u outside %u-%u", port,
+				 SNILB_SNAT_PORT_LO, SNILB_SNAT_PORT_HI);
+	}
+}
+
+/* A range of four: four flows take its four ports, the fifth finds none
+ * (SNAT full: the client is reset). */
+static void test_configured_range(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .isn = 2000 };
+	uint64_t full = counter(SNILB_ST_SNAT_FULL);
+	unsigned int seen = 0;
+	int i;
+
+	(void)state;
+	ports_set(40000, 40003);
+	for (i = 0; i < 4; i++) {
+		uint16_t port;
+
+		c.port = (uint16_t)(43000 + i);
+		port = bind_one(&c);
+		assert_in_range(port, 40000, 40003);
+		assert_false(seen & (1u << (port - 40000)));
+		seen |= 1u << (port - 40000);
+	}
+	c.port = 43004;
+	connect_to(&c);
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags & 0x04, 0x04);	/* RST */
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(counter(SNILB_ST_SNAT_FULL), full + 1);
+	ports_set(0, 0);
+}
+
+/*
+ * A backend's packet to the SNAT address is looked at only when its port
+ * is in the configured range: a port outside it belongs to the node,
+ * even where the rev map still names a flow on it (one bound before the
+ * range changed).
+ */
+static void test_claims_only_range(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 44000,
+			  .isn = 3000 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 9000 };
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	ports_set(41000, 41000);
+	splice_up(&c, &b, &h);
+	assert_int_equal(b.nport, 41000);
+	t = from_backend(&c, &b, 0x10, b.isn + 1, c.isn + 1 + h.n, NULL, 0,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);	/* to the client */
+	assert_string_equal(rv.dst, CLI4);
+	ports_set(41001, 41100);
+	assert_int_equal(run(&t), TC_ACT_OK);		/* the node's */
+	ports_set(0, 0);
+	/* The default range does not hold 41000 either. */
+	assert_int_equal(run(&t), TC_ACT_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_range),
+		cmocka_unit_test(test_configured_range),
+		cmocka_unit_test(test_claims_only_range),
+	};
+
+	return cmocka_run_group_tests_name("snat", tests, harness_setup,
+					   harness_teardown);
+}
