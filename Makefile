@@ -28,7 +28,7 @@ USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
 	    user/pinned.c user/cmd_inspect.c user/metrics.c \
 	    user/agent.c user/manifest.c user/manifests.c user/gwapi.c \
 	    user/sync.c user/status.c user/log.c user/kube.c user/kstatus.c \
-	    user/lease.c user/caps.c
+	    user/lease.c user/caps.c user/snatports.c
 HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
 
 FUZZ_SECONDS ?= 60
@@ -106,6 +106,11 @@ $(BUILD)/fuzz_clienthello: fuzz/fuzz_clienthello.c user/hello.c \
 		-Iinclude -Iuser fuzz/fuzz_clienthello.c user/hello.c \
 		-o $@ -ljansson
 
+$(BUILD)/test_snatports: tests/unit/test_snatports.c user/snatports.c \
+		user/log.c $(HDRS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_snatports.c user/snatports.c \
+		user/log.c -o $@ -lcmocka -ljansson
+
 # The inspection commands and metrics, as far as they run without BPF.
 $(BUILD)/test_inspect: tests/unit/test_inspect.c user/cmd_inspect.c \
 		user/pinned.c user/metrics.c $(HDRS) | deps $(BUILD)
@@ -122,7 +127,7 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_gwapi $(BUILD)/test_inspect \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
-		$(BUILD)/test_kube $(BUILD)/hellos/.done
+		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
 	$(BUILD)/test_gwapi
@@ -130,6 +135,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 	$(BUILD)/test_manifests
 	$(BUILD)/test_kstatus
 	$(BUILD)/test_kube
+	$(BUILD)/test_snatports
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb

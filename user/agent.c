@@ -41,11 +41,14 @@
 #include "manifests.h"
 #include "metrics.h"
 #include "pinned.h"
+#include "snatports.h"
 #include "status.h"
 #include "sync.h"
 
 #define BPF_FS_MAGIC_	0xcafe4a11
 #define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
 
 static const char agent_usage[] =
 "Usage: snilb agent --manifests DIR --iface IF[,IF...] --snat ADDR [OPTIONS]\n"
@@ -81,6 +84,16 @@ static const char agent_usage[] =
 "                            backends are reached (required)\n"
 "  -s, --snat ADDR           the node's address towards the backends, one\n"
 "                            IPv4 and/or one IPv6 (required: at least one)\n"
+"      --snat-ports LO-HI    source ports of the connections to the backends\n"
+"                            (default " STR(SNILB_SNAT_PORT_LO) "-" STR(SNILB_SNAT_PORT_HI) ", within 1024-65535):\n"
+"                            their number bounds the connections to one\n"
+"                            backend address:port at once. The node's own\n"
+"                            connections must never use them: at start the\n"
+"                            agent adds them to the sysctl\n"
+"                            net.ipv4.ip_local_reserved_ports, and refuses\n"
+"                            a range that overlaps the node's ephemeral\n"
+"                            ports (net.ipv4.ip_local_port_range) unless\n"
+"                            the overlap is reserved already\n"
 "      --pin-path PATH       bpffs directory for pinned maps and programs\n"
 "                            (default /sys/fs/bpf/snilb)\n"
 "      --status-file PATH    where the status is written for the CLI\n"
@@ -222,13 +235,14 @@ enum {
 	OPT_PIN = 256, OPT_STATUS, OPT_METRICS, OPT_CONTROLLER, OPT_LOGFMT,
 	OPT_HELLO_TO, OPT_IDLE_TO, OPT_CAP, OPT_MAGLEV, OPT_DEBOUNCE, OPT_CHECK,
 	OPT_KUBECONFIG, OPT_IN_CLUSTER, OPT_NODE, OPT_LEASE_NS, OPT_LEASE_NAME,
-	OPT_NO_STATUS, OPT_MAX_FLOWS,
+	OPT_NO_STATUS, OPT_MAX_FLOWS, OPT_SNAT_PORTS,
 };
 
 static const struct option agent_longopts[] = {
 	{ "manifests", required_argument, NULL, 'm' },
 	{ "iface", required_argument, NULL, 'i' },
 	{ "snat", required_argument, NULL, 's' },
+	{ "snat-ports", required_argument, NULL, OPT_SNAT_PORTS },
 	{ "pin-path", required_argument, NULL, OPT_PIN },
 	{ "status-file", required_argument, NULL, OPT_STATUS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
@@ -251,6 +265,20 @@ static const struct option agent_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int set_snat_ports(struct agent_opts *o, const char *arg)
+{
+	struct port_range r;
+	char err[128];
+
+	if (snat_ports_parse(arg, &r, err, sizeof(err))) {
+		fprintf(stderr, "snilb agent: --snat-ports %s: %s\n", arg, err);
+		return -1;
+	}
+	o->cfg.port_lo = r.lo;
+	o->cfg.port_hi = r.hi;
+	return 0;
+}
+
 static int parse_opt(struct agent_opts *o, int c, char *arg)
 {
 	unsigned long v;
@@ -259,6 +287,7 @@ static int parse_opt(struct agent_opts *o, int c, char *arg)
 	case 'm': o->manifests = arg; return 0;
 	case 'i': return add_ifaces(o, arg);
 	case 's': return add_snat(o, arg);
+	case OPT_SNAT_PORTS: return set_snat_ports(o, arg);
 	case OPT_PIN: o->pin_path = arg; return 0;
 	case OPT_STATUS: o->status_file = arg; return 0;
 	case OPT_METRICS: o->metrics_listen = arg; return 0;
@@ -326,6 +355,8 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	o->controller = GW_CONTROLLER;
 	o->debounce_ms = 100;
 	o->cfg.maglev_size = SNILB_MAGLEV_SIZE;
+	o->cfg.port_lo = SNILB_SNAT_PORT_LO;
+	o->cfg.port_hi = SNILB_SNAT_PORT_HI;
 	while ((c = getopt_long(argc, argv, "m:i:s:h", agent_longopts,
 				NULL)) != -1) {
 		if (c == 'h') {
@@ -600,6 +631,22 @@ static int attach_all(struct agent *a)
 	return 0;
 }
 
+/* Adopted flows on SNAT ports of another range: the backends' packets
+ * for them are no longer taken (--snat-ports changed). */
+static void warn_snat_outside(struct agent *a)
+{
+	uint32_t n;
+	char num[16];
+
+	if (dp_snat_outside(a->dp, a->o->cfg.port_lo, a->o->cfg.port_hi, &n)
+	    || !n)
+		return;
+	snprintf(num, sizeof(num), "%u", n);
+	log_event("warn", "adopted flows use SNAT ports outside --snat-ports",
+		  "flows", num, "effect", "their backends' packets reach the "
+		  "node's stack: those connections break", NULL);
+}
+
 static int open_dataplane(struct agent *a)
 {
 	struct dp_opts dopts = { .pin_dir = a->o->pin_path,
@@ -630,6 +677,7 @@ static int open_dataplane(struct agent *a)
 	log_event("info", "data plane loaded", "pin_path", a->o->pin_path,
 		  "adopted", a->sync.nlisteners ? "yes" : "no",
 		  "program", dp_prog_name(a->dp), NULL);
+	warn_snat_outside(a);
 	return 0;
 }
 
@@ -913,6 +961,10 @@ int cmd_agent(int argc, char **argv)
 	if (o.check)
 		return check_only(&a);
 	block_signals(&blocked);
+	/* Before anything is loaded: a refusal leaves the node as it was. */
+	if (snat_ports_reserve(SNAT_SYSCTL_DIR, (struct port_range){
+		o.cfg.port_lo, o.cfg.port_hi }))
+		return 1;
 	if (open_dataplane(&a))
 		return 1;
 	/* From a directory, the maps are filled before the program is

@@ -312,6 +312,24 @@ int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg)
 	return 0;
 }
 
+int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
+		    uint32_t *n)
+{
+	struct snilb_rev_key k, next;
+	int fd = dp_map_fd(dp, "rev");
+	void *prev = NULL;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		uint16_t port = ntohs(next.nport);
+
+		*n += port < lo || port > hi;
+		k = next;
+		prev = &k;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
 int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val)
 {
 	uint64_t *v = calloc((size_t)dp->ncpus, sizeof(*v));

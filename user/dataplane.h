@@ -87,6 +87,14 @@ int dp_set_del(struct dataplane *dp, uint32_t set);
  */
 int dp_pin_progs(struct dataplane *dp, const char *pin_dir);
 
+/*
+ * SNAT claims (flows bound to a backend) whose port is outside @lo..@hi:
+ * flows of an earlier range, whose backend packets the program no longer
+ * takes once the range changes.
+ */
+int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
+		    uint32_t *n);
+
 /* Sum of a global counter (enum snilb_stat) over every CPU. */
 int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val);
 
