@@ -7,6 +7,7 @@
  * agent, so a stopped agent's data plane can still be looked at and
  * removed.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -1181,6 +1182,18 @@ static int route_filter(const struct ctx *c, long long *id)
 	return -ENOENT;
 }
 
+/* The SNAT port of a bound flow ("-" before): the source port of its
+ * connection to the backend. */
+static json_t *flow_snat(const struct snilb_flow *f, char *buf, size_t len)
+{
+	if (f->state == SNILB_FS_HELLO || !f->nport) {
+		xsprintf(buf, len, "-");
+		return json_null();
+	}
+	xsprintf(buf, len, "%u", ntohs(f->nport));
+	return json_integer(ntohs(f->nport));
+}
+
 static void flow_row(const struct ctx *c, const struct kbackends *kb,
 		     const struct snilb_flow_key *k,
 		     const struct snilb_config *cfg,
@@ -1188,8 +1201,10 @@ static void flow_row(const struct ctx *c, const struct kbackends *kb,
 		     struct table *t, json_t *arr)
 {
 	char cl[64], vip[64], be[64], age[32], c2b[24], b2c[24], rn[300];
+	char sp[8];
 	bool bound = f->state != SNILB_FS_HELLO;
 	uint64_t bytes_b2c = bound ? flow_bytes_b2c(c, kb, cfg, f) : 0;
+	json_t *snat = flow_snat(f, sp, sizeof(sp));
 
 	pinned_fmt_addr(cl, sizeof(cl), k->family, k->caddr, k->cport);
 	pinned_fmt_addr(vip, sizeof(vip), k->family, k->vaddr, k->vport);
@@ -1205,17 +1220,18 @@ static void flow_row(const struct ctx *c, const struct kbackends *kb,
 		xsprintf(rn, sizeof(rn), "-");
 	if (c->json) {
 		json_array_append_new(arr, json_pack(
-			"{s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:s}",
+			"{s:s, s:s, s:s, s:o, s:s, s:f, s:I, s:I, s:s}",
 			"client", cl, "vip", vip, "backend", be,
-			"state", flow_state(f->state),
+			"snat_port", snat, "state", flow_state(f->state),
 			"age", now > f->created_ns ?
 			       (double)(now - f->created_ns) / 1e9 : 0.0,
 			"bytes_c2b", (json_int_t)f->bytes_c2b,
 			"bytes_b2c", (json_int_t)bytes_b2c, "route", rn));
 		return;
 	}
+	json_decref(snat);
 	table_row(t, (const char *[]){
-		cl, vip, be, flow_state(f->state), age,
+		cl, vip, be, sp, flow_state(f->state), age,
 		u64s(c2b, sizeof(c2b), f->bytes_c2b),
 		u64s(b2c, sizeof(b2c), bytes_b2c), rn });
 }
@@ -1241,9 +1257,9 @@ static int run_flows(struct ctx *c)
 		e = pinned_array_read(c->p, "config", &cfg, sizeof(cfg), 1);
 	if (!e)
 		e = pinned_flows_init(c->p, &it);
-	table_init(&t, 8, (const char *[]){
-		   "CLIENT", "VIP", "BACKEND", "STATE", "AGE", "C2B", "B2C",
-		   "ROUTE" });
+	table_init(&t, 9, (const char *[]){
+		   "CLIENT", "VIP", "BACKEND", "SNAT_PORT", "STATE", "AGE",
+		   "C2B", "B2C", "ROUTE" });
 	while (!e && (e = pinned_flows_next(&it, &k, &f)) == 1) {
 		e = 0;
 		if (want >= 0 && (f.state == SNILB_FS_HELLO ||
@@ -1639,7 +1655,9 @@ static const struct inspect_cmd cmds[] = {
 "Usage: snilb flows [--route NS/NAME] [--limit N] [OPTIONS]\n"
 "\n"
 "Connections in the flow table: client, VIP, backend (- until bound),\n"
-"state, age, payload bytes each way and route.\n"
+"SNAT port (the source port of the connection to the backend, from\n"
+"snilb agent --snat-ports; - until bound), state, age, payload bytes each\n"
+"way and route.\n"
 "\n"
 "Options:\n"
 "  --route ROUTE       only this route's flows: NS/NAME, or #ID\n"
