@@ -6,6 +6,9 @@
  * from Gateway API objects). Script lines ('#' starts a comment):
  *
  *   snat ADDR                      SNAT address (one per family)
+ *   snat-ports LO HI               SNAT source ports (default
+ *                                  SNILB_SNAT_PORT_LO..HI); dpctl does not
+ *                                  reserve them as the agent does
  *   listener ID ADDR PORT
  *   backend ID ADDR PORT
  *   set ID BACKEND[:WEIGHT]...     Maglev table of backend ids
@@ -84,6 +87,14 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 	char a[128], b[128];
 	unsigned int x, y, z;
 
+	/* Before "snat": its "%s" would read "-ports". */
+	if (sscanf(line, "snat-ports %u %u", &x, &y) == 2) {
+		if (x < 1 || x > y || y > 65535)
+			return -ERANGE;
+		cfg->port_lo = (uint16_t)x;
+		cfg->port_hi = (uint16_t)y;
+		return dp_config_set(dp, cfg);
+	}
 	if (sscanf(line, "snat %127s", a) == 1) {
 		if (inet_pton(AF_INET, a, &cfg->snat4) == 1 ||
 		    inet_pton(AF_INET6, a, cfg->snat6) == 1)
