@@ -175,7 +175,7 @@ struct snilb_config {
 	__u16 mss4;		/* MSS we advertise to clients (1460) */
 	__u16 mss6;		/* (1440) */
 	__u32 bind_timeout_ms;	/* backend SYN-ACK wait (1000) */
-	__u16 port_lo;		/* SNAT source ports (SNILB_SNAT_PORT_*) */
+	__u16 port_lo;		/* SNAT source ports, lo..hi */
 	__u16 port_hi;
 	__u32 maglev_size;	/* entries per Maglev table (16381) */
 	__be32 snat4;		/* node address towards the backends */

@@ -18,6 +18,9 @@
 #include "snatports.h"
 #include "snilb_abi.h"
 
+static const struct port_range dflt = { SNILB_SNAT_PORT_LO,
+					SNILB_SNAT_PORT_HI };
+
 static void expect_parse_error(const char *s, const char *why)
 {
 	struct port_range r = { 1, 2 };
@@ -105,8 +108,7 @@ static void test_exposed(void **state)
 					    eph, &none, &span), 27232);
 	assert_int_equal(span.lo, 32768);
 	assert_int_equal(span.hi, 59999);
-	assert_int_equal(snat_ports_exposed((struct port_range){
-		SNILB_SNAT_PORT_LO, SNILB_SNAT_PORT_HI }, eph, &none, &span), 0);
+	assert_int_equal(snat_ports_exposed(dflt, eph, &none, &span), 0);
 	assert_true(SNILB_SNAT_PORT_HI < 30000);	/* NodePorts */
 	/* Reserved ports are not exposed; the rest of the range is. */
 	assert_int_equal(port_set_parse(&res, "40000-40499"), 0);
@@ -115,9 +117,8 @@ static void test_exposed(void **state)
 	assert_int_equal(span.lo, 40500);
 	assert_int_equal(span.hi, 40999);
 	/* A wide ephemeral range (1024-65535) exposes the default. */
-	assert_int_equal(snat_ports_exposed((struct port_range){
-		SNILB_SNAT_PORT_LO, SNILB_SNAT_PORT_HI },
-		(struct port_range){ 1024, 65535 }, &none, &span), 20000);
+	assert_int_equal(snat_ports_exposed(dflt, (struct port_range){
+		1024, 65535 }, &none, &span), 20000);
 }
 
 /* --- snat_ports_prepare() on files ---------------------------------------- */
@@ -168,9 +169,6 @@ static int dir_teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd);
 }
-
-static const struct port_range dflt = { SNILB_SNAT_PORT_LO,
-					SNILB_SNAT_PORT_HI };
 
 /* Merged with what is there, not written over it. */
 static void test_prepare_reserves(void **state)
