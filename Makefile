@@ -152,7 +152,8 @@ test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 PKT_TEST_DEPS := tests/bpf/harness.c tests/bpf/harness.h tests/bpf/packets.h \
 		 tests/unit/hello_builder.h user/dataplane.c user/maglev.c \
 		 user/kver.c $(HDRS) $(SKELS)
-$(BUILD)/test_dataplane $(BUILD)/test_tcp $(BUILD)/test_snat: \
+$(BUILD)/test_dataplane $(BUILD)/test_tcp $(BUILD)/test_snat \
+		$(BUILD)/test_vip: \
 		$(BUILD)/test_%: tests/bpf/test_%.c $(PKT_TEST_DEPS) | deps $(BUILD)
 	$(CC) $(CFLAGS) -Itests/bpf $< tests/bpf/harness.c \
 		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
@@ -225,6 +226,7 @@ chaos-quick: all $(BUILD)/synflood
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_tcp $(BUILD)/test_snat \
+		$(BUILD)/test_vip \
 		$(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_dataplane
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_dataplane
@@ -232,6 +234,8 @@ test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_tcp $(BUILD)/test_snat \
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_tcp
 	./tests/in-netns.sh $(BUILD)/test_snat
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_snat
+	./tests/in-netns.sh $(BUILD)/test_vip
+	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_vip
 	$(BUILD)/test_sync
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
@@ -249,7 +253,7 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # (VMTEST_KERNEL=6.12 for another; see docs/testing.md).
 VMTEST_KERNEL ?= 6.1
 vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/test_tcp \
-		$(BUILD)/test_snat \
+		$(BUILD)/test_snat $(BUILD)/test_vip \
 		$(BUILD)/dpctl \
 		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \

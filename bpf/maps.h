@@ -33,6 +33,23 @@ struct {
 	__type(value, __u32);
 } listen_port_bits SEC(".maps");
 
+/* The VIPs, for what no listener takes (bpf/vip.h), and the bitmap of
+ * their hashes that keeps the lookup off every other packet: the node's
+ * own traffic pays for one array read, as for listen_port_bits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SNILB_MAX_LISTENERS);
+	__type(key, struct snilb_vip_key);
+	__type(value, __u32);
+} vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_VIP_BITS / 32);
+	__type(key, __u32);
+	__type(value, __u32);
+} vip_bits SEC(".maps");
+
 /* Routes are written by the loader only: allocated as they come, not
  * preallocated for all 65,536 (18 MB). */
 struct {
@@ -171,6 +188,8 @@ struct scratch {
 	__u8 seg[512];		/* a hello segment's bytes, being summed */
 	__u64 clock_jiffies;	/* now_ns(): the tick clock_ns was read in */
 	__u64 clock_ns;
+	__u64 vip_refill_ns;	/* this CPU's ICMP errors (vip.h) */
+	__u32 vip_tokens;
 };
 
 struct {

@@ -2,8 +2,9 @@
 /*
  * snilb's data plane: a TC ingress program that answers TCP handshakes to
  * the listeners with SYN cookies, buffers the ClientHello, routes it by
- * SNI and (next) splices the connection to a backend. Everything not
- * addressed to a listener passes untouched.
+ * SNI and (next) splices the connection to a backend. What is addressed
+ * to a VIP but to no listener is answered or dropped here (vip.h), the
+ * rest passes untouched.
  *
  * snilb_ingress is the per-packet path and stays small; a segment of a
  * hello still being buffered is handed to snilb_hello by tail call, which
@@ -22,6 +23,7 @@
 #include "common.h"
 #include "hello.h"
 #include "backend.h"
+#include "vip.h"
 
 enum { PROG_HELLO = 0, PROG_BACKEND, PROG_MAX };
 
@@ -312,6 +314,22 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 	return splice_b2c(skb, sc, r, f, cfg, kctx);
 }
 
+/* Neither a listener's nor a backend's: a VIP's, or the node's own. */
+static __always_inline int not_ours(struct __sk_buff *skb, struct scratch *sc,
+				    int v, int count)
+{
+	int rc;
+
+	if (vip_maybe(&sc->ipk)) {
+		rc = vip_check(skb, sc, v);
+		if (rc != VIP_NOT)
+			return rc;
+	}
+	if (count)
+		stat_inc(SNILB_ST_PASS);
+	return TC_ACT_OK;
+}
+
 /* @kctx: may read the kernel's sk_buff (see splice.h). */
 static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 {
@@ -336,10 +354,10 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 		/* An error about a SYN we sent a backend? */
 		if (p->icmp && cfg && snat_is(p, cfg))
 			bpf_tail_call(skb, &progs, PROG_BACKEND);
-		return TC_ACT_OK;
+		return not_ours(skb, sc, v, 0);
 	}
 	if (!p->dport)
-		return TC_ACT_OK;
+		return not_ours(skb, sc, v, 0);
 	port = bpf_ntohs(p->dport);
 	word = port / 32;
 	bits = bpf_map_lookup_elem(&listen_port_bits, &word);
@@ -380,8 +398,7 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 not_listener:
 	if (v == PARSE_TCP && cfg && to_snat(p, cfg))
 		return from_backend(skb, sc, cfg, kctx);
-	stat_inc(SNILB_ST_PASS);
-	return TC_ACT_OK;
+	return not_ours(skb, sc, v, 1);
 }
 
 /*

@@ -50,6 +50,36 @@ struct snilb_listener {
 };
 
 /*
+ * vips: {family, address} -> how many listeners use that address. The
+ * loader recounts it from `listeners` whenever one is added or removed
+ * (user/dataplane.c). A packet to a VIP that no listener takes is answered
+ * or dropped by the data plane (bpf/vip.h), never passed to the node,
+ * which does not own the address and would route it back out.
+ */
+struct snilb_vip_key {
+	__u8 family;
+	__u8 pad[3];
+	__be32 addr[4];
+};
+
+/*
+ * vip_bits: bit h % 32 of word h / 32, h = snilb_vip_hash() of a VIP: the
+ * prefilter that spares every other packet the `vips` hash lookup. The
+ * same function on both sides: it folds the address words as they lie in
+ * memory, so both must run on the same host (they do).
+ */
+#define SNILB_VIP_BITS	65536
+
+static __always_inline __u32 snilb_vip_hash(__u8 family, const __be32 *a)
+{
+	__u32 x = a[0];
+
+	if (family == SNILB_AF_INET6)
+		x ^= a[1] ^ a[2] ^ a[3];
+	return (x ^ (x >> 16)) & (SNILB_VIP_BITS - 1);
+}
+
+/*
  * routes: {listener, hash of a name} -> route. A wildcard route
  * "*.example.com" is stored under the hash of ".example.com"; the data
  * plane hashes a name once, right to left, which yields the hash of every
@@ -132,6 +162,14 @@ enum snilb_stat {
 	SNILB_ST_HELLO_OOO,		/* hello segments held past a gap */
 	SNILB_ST_BAD_CSUM,		/* hello segments with a bad TCP
 					 * checksum nothing had checked */
+	/* Packets to a VIP that no listener takes (bpf/vip.h): */
+	SNILB_ST_VIP_ECHO,		/* echo requests answered */
+	SNILB_ST_VIP_UNREACH,		/* UDP: port unreachable sent */
+	SNILB_ST_VIP_LIMITED,		/* ... not sent: over the rate */
+	SNILB_ST_VIP_RST,		/* TCP to a port with no listener */
+	SNILB_ST_VIP_FRAG,		/* fragments, IPv4 options, IPv6
+					 * extension headers: dropped */
+	SNILB_ST_VIP_DROP,		/* anything else: dropped */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -142,7 +180,8 @@ enum snilb_stat {
 	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind", \
 	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",	\
 	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
-	"hello_ooo", "bad_csum"
+	"hello_ooo", "bad_csum", "vip_echo", "vip_unreach", "vip_limited", \
+	"vip_rst", "vip_frag", "vip_drop"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {

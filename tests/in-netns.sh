@@ -26,4 +26,10 @@ run ip neigh add 198.18.2.11 lladdr 02:00:00:00:0b:01 dev dummy0 nud permanent
 run ip neigh add 198.18.2.12 lladdr 02:00:00:00:0b:02 dev dummy0 nud permanent
 run ip -6 neigh add 2001:db8:2::11 lladdr 02:00:00:00:0b:03 dev dummy0 nud permanent
 run sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
+# The harness's VIPs are routed back out, as on a node whose route to an
+# address it does not own leads to its router: what no listener takes is
+# the data plane's to answer (bpf/vip.h). 198.18.3.1 is the node's own.
+run ip route add 198.18.0.0/24 via 198.18.2.11
+run ip -6 route add 2001:db8::/64 via 2001:db8:2::11
+run ip addr add 198.18.3.1/32 dev lo
 run "$@"

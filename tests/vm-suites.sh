@@ -26,6 +26,7 @@ suite "parser, kernel vs userspace" "$build/test_kdiff" -m 4000 \
 suite "data plane, BPF_PROG_TEST_RUN" ./tests/in-netns.sh "$build/test_dataplane"
 suite "data plane, TCP correctness" ./tests/in-netns.sh "$build/test_tcp"
 suite "data plane, SNAT ports" ./tests/in-netns.sh "$build/test_snat"
+suite "data plane, traffic to VIPs" ./tests/in-netns.sh "$build/test_vip"
 suite "snilb sni --kernel on the corpus" ./tests/corpus.sh "$build/snilb"
 suite "end to end, real TLS through the data plane" \
 	env E2E_SEQ=200 E2E_CONC=50 ./tests/e2e/run.sh "$build"

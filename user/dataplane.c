@@ -33,7 +33,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 static const char *const pinned_maps[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
-	"listen_port_bits", "listener_timeouts",
+	"listen_port_bits", "listener_timeouts", "vips", "vip_bits",
 };
 
 static int set_pins(struct snilb_bpf *skel, const char *dir)
@@ -99,6 +99,121 @@ static int size_flows(struct snilb_bpf *skel, uint32_t n)
 	return 0;
 }
 
+/* --- VIPs: vips and vip_bits follow listeners (see snilb_abi.h) -------- */
+
+static int same_addr(const struct snilb_listener_key *a,
+		     const struct snilb_vip_key *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, 16);
+}
+
+/* Listeners on @k's address. */
+static int vip_listeners(struct dataplane *dp, const struct snilb_vip_key *k,
+			 uint32_t *n)
+{
+	int fd = dp_map_fd(dp, "listeners");
+	struct snilb_listener_key lk, *prev = NULL;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, prev, &lk)) {
+		prev = &lk;
+		*n += same_addr(&lk, k);
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* Does a VIP other than @k have @k's bit? */
+static int vip_bit_shared(struct dataplane *dp, const struct snilb_vip_key *k)
+{
+	int fd = dp_map_fd(dp, "vips");
+	uint32_t h = snilb_vip_hash(k->family, k->addr);
+	struct snilb_vip_key o, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &o)) {
+		prev = &o;
+		if (memcmp(&o, k, sizeof(o)) &&
+		    snilb_vip_hash(o.family, o.addr) == h)
+			return 1;
+	}
+	return 0;
+}
+
+/* The loader is vip_bits' only writer: read, change, write back. */
+static int vip_bit_set(struct dataplane *dp, const struct snilb_vip_key *k,
+		       int on)
+{
+	int fd = dp_map_fd(dp, "vip_bits");
+	uint32_t h = snilb_vip_hash(k->family, k->addr);
+	uint32_t word = h / 32, bits = 0, bit = 1u << (h % 32);
+
+	if (bpf_map_lookup_elem(fd, &word, &bits))
+		return -errno;
+	bits = on ? bits | bit : bits & ~bit;
+	if (bpf_map_update_elem(fd, &word, &bits, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Recount @k's listeners into vips. Recounted, not incremented: a
+ * listener written twice, or maps adopted from a loader that had no vips
+ * map, come out right. The entry goes in before its bit and out after
+ * it: a bit the data plane finds set has its entry.
+ */
+static int vip_sync(struct dataplane *dp, const struct snilb_vip_key *k)
+{
+	int fd = dp_map_fd(dp, "vips");
+	uint32_t n;
+	int err = vip_listeners(dp, k, &n);
+
+	if (err)
+		return err;
+	if (n) {
+		if (bpf_map_update_elem(fd, k, &n, BPF_ANY))
+			return -errno;
+		return vip_bit_set(dp, k, 1);
+	}
+	if (!vip_bit_shared(dp, k) && (err = vip_bit_set(dp, k, 0)))
+		return err;
+	if (bpf_map_delete_elem(fd, k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void vip_key(const struct snilb_listener_key *lk,
+		    struct snilb_vip_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = lk->family;
+	memcpy(k->addr, lk->addr, sizeof(k->addr));
+}
+
+/* Every VIP recounted: those of adopted maps (some may have no listener
+ * left), then the listeners'. The keys are read first: vip_sync() may
+ * delete the one a walk would go on from. */
+static int vips_rebuild(struct dataplane *dp)
+{
+	const size_t max = 2 * SNILB_MAX_LISTENERS;
+	int vfd = dp_map_fd(dp, "vips"), lfd = dp_map_fd(dp, "listeners");
+	struct snilb_vip_key *keys = calloc(max, sizeof(*keys)), *prev = NULL;
+	struct snilb_listener_key lk, *lprev = NULL;
+	size_t n = 0, i;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (n < max && !bpf_map_get_next_key(vfd, prev, &keys[n]))
+		prev = &keys[n++];
+	while (n < max && !bpf_map_get_next_key(lfd, lprev, &lk)) {
+		lprev = &lk;
+		vip_key(&lk, &keys[n++]);
+	}
+	for (i = 0; i < n && !err; i++)
+		err = vip_sync(dp, &keys[i]);
+	free(keys);
+	return err;
+}
+
 struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
 				 size_t errlen)
 {
@@ -148,6 +263,11 @@ struct dataplane *dp_open_opts(const struct dp_opts *o, char *err,
 			 "flow table size must be removed first; "
 			 "SNILB_DEBUG_BPF=1 shows the verifier log)",
 			 strerror(errno));
+		goto fail;
+	}
+	if ((e = vips_rebuild(dp))) {
+		snprintf(err, errlen, "cannot rebuild the VIP table from the "
+			 "listeners: %s", strerror(-e));
 		goto fail;
 	}
 	return dp;
@@ -229,6 +349,7 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 {
 	struct snilb_listener_key k;
 	struct snilb_listener v = { .id = id };
+	struct snilb_vip_key vk;
 
 	if (id >= SNILB_MAX_LISTENERS)
 		return -ERANGE;	/* it indexes listener_stats */
@@ -243,7 +364,8 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 		return err;
 	if (bpf_map_update_elem(dp_map_fd(dp, "listeners"), &k, &v, BPF_ANY))
 		return -errno;
-	return 0;
+	vip_key(&k, &vk);
+	return vip_sync(dp, &vk);
 }
 
 /* "*.example.com" is stored as ".example.com" (see snilb_abi.h), the
@@ -405,6 +527,7 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port)
 {
 	struct snilb_listener_key k;
+	struct snilb_vip_key vk;
 
 	if (parse_addr(addr, &k))
 		return -EINVAL;
@@ -412,7 +535,8 @@ int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port)
 	if (bpf_map_delete_elem(dp_map_fd(dp, "listeners"), &k) &&
 	    errno != ENOENT)
 		return -errno;
-	return 0;
+	vip_key(&k, &vk);
+	return vip_sync(dp, &vk);
 }
 
 /* The loader is the bitmap's only writer: read, change, write back. */

@@ -18,7 +18,7 @@
 static const char *const map_names[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
-	"listen_port_bits", "listener_timeouts",
+	"listen_port_bits", "listener_timeouts", "vips", "vip_bits",
 };
 #define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
 

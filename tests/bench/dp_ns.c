@@ -152,10 +152,14 @@ static struct tpkt b2c_pkt(const struct flow *f, const struct hb *h,
 #define MAX_FLOWS 1000
 #define BLOCK 500	/* runs of one kind in a row */
 
-/* A SYN from a new source port each time. */
+/* A SYN from a new source port each time: to the VIP's listener (443), or
+ * to the node's own address (a VIP's port no listener has is answered,
+ * bpf/vip.h; the node's traffic passes). */
 static struct tpkt syn_pkt(unsigned int i, uint16_t dport)
 {
-	return (struct tpkt){ .src = "198.18.1.3", .dst = "198.18.0.10",
+	const char *dst = dport == 443 ? "198.18.0.10" : "198.18.1.1";
+
+	return (struct tpkt){ .src = "198.18.1.3", .dst = dst,
 			      .sport = (uint16_t)(20000 + i % 40000),
 			      .dport = dport, .seq = 1000, .flags = 0x02,
 			      .window = 64240, .opts = syn_opts,
