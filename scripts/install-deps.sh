@@ -40,6 +40,8 @@ PKGS=(
 	ethtool
 	# tests/tcp: loss and drops on the wires between the ends
 	nftables
+	# tests/tcp/t-vip.sh pings the VIPs
+	iputils-ping
 )
 
 # `install-deps.sh bench`: also the contenders and tools of `make bench`.
