@@ -17,7 +17,8 @@
  * - fragments, IPv4 options, IPv6 extension headers (whose upper layer
  *   this program does not walk to), other ICMP types, other protocols,
  *   and anything from a source no answer may go to (RFC 1122 3.2.2):
- *   counted and dropped.
+ *   counted and dropped;
+ * - ICMPv6 neighbour discovery: the link's business, left to the node.
  *
  * That is, if the node would forward it (the FIB says so): a VIP that is
  * also one of the node's own addresses is the node's to answer.
@@ -33,11 +34,8 @@
 
 #define VIP_NOT		(-2)	/* vip_check(): not a VIP of ours */
 #define VIP_ICMP_HLEN	8	/* an ICMP(v6) header */
-#define IP_CSUM_OFF	10	/* in the IPv4 header */
-#define IP6_HOPS_OFF	7	/* the hop limit in the IPv6 header */
-#define VIP_ICMP_HLEN	8	/* an ICMP(v6) header */
-#define IP_CSUM_OFF	10	/* in the IPv4 header */
-#define IP6_HOPS_OFF	7	/* the hop limit in the IPv6 header */
+#define VIP_IP_CSUM	10	/* the IPv4 header checksum */
+#define VIP_IP6_HOPS	7	/* the IPv6 hop limit */
 #define VIP_ICMP_RATE	1000	/* port unreachables a second a CPU */
 #define VIP_ICMP_BURST	50	/* (icmp_msgs_per_sec, _burst) */
 #define VIP_TOKEN_NS	(1000000000ull / VIP_ICMP_RATE)
@@ -51,6 +49,8 @@
 #define VIP_ICMP6_PORT		4
 #define VIP_ICMP6_ECHO		128
 #define VIP_ICMP6_ECHOREPLY	129
+#define VIP_ND_FIRST		133	/* router solicitation ... */
+#define VIP_ND_LAST		137	/* ... redirect */
 
 /* Might @p be addressed to a VIP? One array read the verifier inlines. */
 static __always_inline int vip_maybe(const struct pkt *p)
@@ -121,11 +121,12 @@ static __always_inline int vip_tcp(struct __sk_buff *skb, const struct pkt *p,
 }
 
 /*
- * Echo request -> echo reply, in place. Swapping the addresses changes no
- * checksum (nor a CHECKSUM_COMPLETE skb's sum); the type and the TTL are
- * patched with the helpers, which know what each kind of skb needs.
+ * ICMP: an echo request becomes the echo reply, in place. Swapping the
+ * addresses changes no checksum (nor a CHECKSUM_COMPLETE skb's sum); the
+ * type and the TTL are patched with the helpers, which know what each kind
+ * of skb needs.
  */
-static __noinline int vip_echo4(struct __sk_buff *skb)
+static __noinline int vip_icmp4(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -146,7 +147,7 @@ static __noinline int vip_echo4(struct __sk_buff *skb)
 	icmp[0] = VIP_ICMP_ECHOREPLY;
 	new_ty = *(__u16 *)icmp;
 	if (swap_macs(skb) ||
-	    bpf_l3_csum_replace(skb, ETH_HLEN + IP_CSUM_OFF, old_tt, new_tt,
+	    bpf_l3_csum_replace(skb, ETH_HLEN + VIP_IP_CSUM, old_tt, new_tt,
 				2) ||
 	    bpf_l4_csum_replace(skb, ETH_HLEN + sizeof(*ip) + 2, old_ty,
 				new_ty, 2))
@@ -155,9 +156,13 @@ static __noinline int vip_echo4(struct __sk_buff *skb)
 	return bpf_redirect(skb->ifindex, 0);
 }
 
-/* The same for ICMPv6; the hop limit, in no checksum but a
- * CHECKSUM_COMPLETE skb's, is written by the helper that updates it. */
-static __noinline int vip_echo6(struct __sk_buff *skb)
+/*
+ * The same for ICMPv6; the hop limit, in no checksum but a
+ * CHECKSUM_COMPLETE skb's, is written by the helper that updates it.
+ * Neighbour discovery is the link's, not the VIP's: left to the node (a
+ * VIP announced with proxy NDP gets unicast solicitations).
+ */
+static __noinline int vip_icmp6(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -167,7 +172,11 @@ static __noinline int vip_echo6(struct __sk_buff *skb)
 	__u8 hops = 64;
 	__be32 a[4];
 
-	if ((void *)(icmp + VIP_ICMP_HLEN) > end || icmp[0] != VIP_ICMP6_ECHO)
+	if ((void *)(icmp + VIP_ICMP_HLEN) > end)
+		return vip_drop(SNILB_ST_VIP_DROP);
+	if (icmp[0] >= VIP_ND_FIRST && icmp[0] <= VIP_ND_LAST)
+		return VIP_NOT;
+	if (icmp[0] != VIP_ICMP6_ECHO)
 		return vip_drop(SNILB_ST_VIP_DROP);
 	__builtin_memcpy(a, &ip6->saddr, 16);
 	__builtin_memcpy(&ip6->saddr, &ip6->daddr, 16);
@@ -178,7 +187,7 @@ static __noinline int vip_echo6(struct __sk_buff *skb)
 	if (swap_macs(skb) ||
 	    bpf_l4_csum_replace(skb, ETH_HLEN + sizeof(*ip6) + 2, old_ty,
 				new_ty, 2) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + IP6_HOPS_OFF, &hops, 1,
+	    bpf_skb_store_bytes(skb, ETH_HLEN + VIP_IP6_HOPS, &hops, 1,
 				BPF_F_RECOMPUTE_CSUM))
 		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_VIP_ECHO);
@@ -200,14 +209,14 @@ struct vip_err6 {
 };
 
 /*
- * Cut the datagram down to the quote, make room for the new headers in
- * front of it (zeroed), and copy the quote to @quote. Returns whether the
- * skb is CHECKSUM_PARTIAL (1), or not (0), or -1: on such an skb (UDP
- * from a veth) the checksum offload will still fill in the quoted UDP
- * checksum, which the ICMP checksum covers. bpf_l4_csum_replace() says
- * which it is: it leaves a field alone on such an skb, and patches it on
- * any other. Asked on the new ICMP checksum field, which is then zeroed
- * again, as a CHECKSUM_COMPLETE skb's sum assumes.
+ * Cut the datagram down to the quote, make room (zeroed) for the new
+ * headers in front of it, and copy the quote to @quote. Returns 1 if the
+ * skb is CHECKSUM_PARTIAL, 0 if not, -1 on failure. On such an skb (UDP
+ * from a veth) the offload will still fill in the quoted UDP checksum,
+ * which the ICMP checksum covers. bpf_l4_csum_replace() tells which it
+ * is: it leaves a field alone on such an skb and patches it on any other.
+ * It is asked on the new ICMP checksum field, zeroed again after: a
+ * CHECKSUM_COMPLETE skb's sum still counts it as 0.
  */
 static __always_inline int vip_err_room(struct __sk_buff *skb, __u32 iplen,
 					void *quote)
@@ -346,7 +355,7 @@ static __always_inline int vip4(struct __sk_buff *skb, struct scratch *sc,
 	if (ip->protocol == IPPROTO_UDP)
 		return vip_udp(skb, sc);
 	if (ip->protocol == IPPROTO_ICMP)
-		return vip_echo4(skb);
+		return vip_icmp4(skb);
 	return vip_drop(SNILB_ST_VIP_DROP);
 }
 
@@ -375,7 +384,7 @@ static __always_inline int vip6(struct __sk_buff *skb, struct scratch *sc,
 	if (ip6->nexthdr == IPPROTO_UDP)
 		return vip_udp(skb, sc);
 	if (ip6->nexthdr == IPPROTO_ICMPV6)
-		return vip_echo6(skb);
+		return vip_icmp6(skb);
 	if (ext_header(ip6->nexthdr))
 		return vip_drop(SNILB_ST_VIP_FRAG);
 	return vip_drop(SNILB_ST_VIP_DROP);

@@ -53,8 +53,9 @@ struct snilb_listener {
  * vips: {family, address} -> how many listeners use that address. The
  * loader recounts it from `listeners` whenever one is added or removed
  * (user/dataplane.c). A packet to a VIP that no listener takes is answered
- * or dropped by the data plane (bpf/vip.h), never passed to the node,
- * which does not own the address and would route it back out.
+ * or dropped by the data plane (bpf/vip.h), not passed to the node, which
+ * does not own the address and would route it back out (unless it does
+ * own it: then it is the node's).
  */
 struct snilb_vip_key {
 	__u8 family;

@@ -394,6 +394,12 @@ static void test_not_a_vip(void **state)
 	assert_untouched(&t);
 	t.ext = 1;
 	assert_untouched(&t);
+	/* Neighbour discovery, even to a VIP: the link's business. */
+	t = (struct ipkt){ .v6 = 1, .src = CLI6, .dst = VIP6, .proto = 58,
+			   .l4 = m, .l4len = 32 };
+	memset(m, 0, 32);
+	m[0] = 135;				/* neighbour solicitation */
+	assert_untouched(&t);
 	/* Same bit as a VIP, not a VIP: the hash lookup tells. */
 	assert_non_null(collides_with_vip4(other));
 	t = (struct ipkt){ .src = CLI4, .dst = other, .proto = 17, .l4 = m };
