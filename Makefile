@@ -152,8 +152,8 @@ test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 PKT_TEST_DEPS := tests/bpf/harness.c tests/bpf/harness.h tests/bpf/packets.h \
 		 tests/unit/hello_builder.h user/dataplane.c user/maglev.c \
 		 user/kver.c $(HDRS) $(SKELS)
-$(BUILD)/test_dataplane $(BUILD)/test_tcp $(BUILD)/test_snat \
-		$(BUILD)/test_vip: \
+$(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
+		$(BUILD)/test_snat $(BUILD)/test_vip: \
 		$(BUILD)/test_%: tests/bpf/test_%.c $(PKT_TEST_DEPS) | deps $(BUILD)
 	$(CC) $(CFLAGS) -Itests/bpf $< tests/bpf/harness.c \
 		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
@@ -225,11 +225,12 @@ chaos-quick: all $(BUILD)/synflood
 	./tests/chaos/security.sh $(BUILD) --quick
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
-test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_tcp $(BUILD)/test_snat \
-		$(BUILD)/test_vip \
-		$(BUILD)/test_sync
+test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
+		$(BUILD)/test_snat $(BUILD)/test_vip $(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_dataplane
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_dataplane
+	./tests/in-netns.sh $(BUILD)/test_icmp
+	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_icmp
 	./tests/in-netns.sh $(BUILD)/test_tcp
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_tcp
 	./tests/in-netns.sh $(BUILD)/test_snat
@@ -253,7 +254,7 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # (VMTEST_KERNEL=6.12 for another; see docs/testing.md).
 VMTEST_KERNEL ?= 6.1
 vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/test_tcp \
-		$(BUILD)/test_snat $(BUILD)/test_vip \
+		$(BUILD)/test_icmp $(BUILD)/test_snat $(BUILD)/test_vip \
 		$(BUILD)/dpctl \
 		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * ICMP errors about the data plane's flows, with BPF_PROG_TEST_RUN
+ * (tests/bpf/harness.c): one about a SYN we sent a backend moves the flow
+ * to the next backend; one about a spliced packet reaches the client in
+ * its own terms.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "harness.h"
+
+/* ICMP host unreachable quoting our SYN: the next backend is tried. */
+static void test_icmp_unreachable(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40700, .isn = 5 };
+	struct bside b1 = { .snat = SNAT4 }, b2 = { .snat = SNAT4 };
+	uint64_t retries = counter(SNILB_ST_BIND_RETRY);
+	static uint8_t in[256];
+	uint8_t *ip = in + 14, *icmp = ip + 20, *q = icmp + 8;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+		    .data_size_out = sizeof(out));
+	uint16_t cs;
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "retry.example.com", TC_ACT_REDIRECT);
+	b1.addr = strcmp(rv.dst, BE1) ? BE2 : BE1;
+	b2.addr = strcmp(b1.addr, BE1) ? BE1 : BE2;
+	expect_syn_to(&c, &b1);
+	memset(in, 0, sizeof(in));
+	memcpy(in, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09\x08\x00", 14);
+	ip[0] = 0x45;
+	ip[3] = 20 + 8 + 28;
+	ip[8] = 64;
+	ip[9] = 1;				/* ICMP */
+	inet_pton(AF_INET, "198.18.2.254", ip + 12);	/* a router */
+	inet_pton(AF_INET, SNAT4, ip + 16);
+	cs = csum_fin(csum_add(0, ip, 20));
+	ip[10] = (uint8_t)(cs >> 8);
+	ip[11] = (uint8_t)cs;
+	icmp[0] = 3;				/* destination unreachable */
+	icmp[1] = 1;				/* host */
+	q[0] = 0x45;				/* our SYN, quoted */
+	q[3] = 60;
+	q[8] = 63;
+	q[9] = 6;
+	inet_pton(AF_INET, SNAT4, q + 12);
+	inet_pton(AF_INET, b1.addr, q + 16);
+	q[20] = (uint8_t)(b1.nport >> 8);
+	q[21] = (uint8_t)b1.nport;
+	q[22] = 8443 >> 8;
+	q[23] = 8443 & 0xff;
+	cs = csum_fin(csum_add(0, icmp, 8 + 28));
+	icmp[2] = (uint8_t)(cs >> 8);
+	icmp[3] = (uint8_t)cs;
+	o.data_size_in = 14 + 20 + 8 + 28;
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_REDIRECT);
+	assert_int_equal(tview_parse(out, o.data_size_out, &rv), 0);
+	assert_true(rv.tcp_csum_ok && rv.ip_csum_ok);
+	expect_syn_to(&c, &b2);
+	assert_int_equal(counter(SNILB_ST_BIND_RETRY), retries + 1);
+	/* An unreachable about something that is not ours passes. */
+	q[21] ^= 0xff;
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_OK);
+}
+
+/* The ICMP(v6) sum of @len bytes at @icmp (IPv6: with its pseudo-header
+ * from the IP header at @ip); 0 when the sum in it is right. */
+static uint16_t icmp_sum(const uint8_t *ip, int v6, const uint8_t *icmp,
+			 size_t len)
+{
+	uint8_t tail[4] = { 0, 0, 0, 58 };
+	uint32_t sum = 0;
+
+	if (v6) {
+		sum = csum_add(sum, ip + 8, 32);
+		sum += (uint32_t)len;
+		sum = csum_add(sum, tail, 4);
+	}
+	return csum_fin(csum_add(sum, icmp, len));
+}
+
+/* A router's ICMP(v6) error to @to, quoting @qlen bytes at @quote. */
+static size_t icmp_error(uint8_t *buf, int v6, uint8_t type, uint8_t code,
+			 uint32_t mtu, const char *to, const uint8_t *quote,
+			 size_t qlen)
+{
+	uint8_t *ip = buf + 14, *icmp = ip + (v6 ? 40 : 20);
+	size_t len = 8 + qlen;
+	uint16_t cs;
+
+	memset(buf, 0, 14 + 40 + len);
+	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09", 12);
+	buf[12] = v6 ? 0x86 : 0x08;
+	buf[13] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)(len >> 8);
+		ip[5] = (uint8_t)len;
+		ip[6] = 58;
+		ip[7] = 64;
+		inet_pton(AF_INET6, "2001:db8:2::fe", ip + 8);
+		inet_pton(AF_INET6, to, ip + 24);
+	} else {
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)((20 + len) >> 8);
+		ip[3] = (uint8_t)(20 + len);
+		ip[8] = 64;
+		ip[9] = 1;
+		inet_pton(AF_INET, "198.18.2.254", ip + 12);
+		inet_pton(AF_INET, to, ip + 16);
+		cs = csum_fin(csum_add(0, ip, 20));
+		ip[10] = (uint8_t)(cs >> 8);
+		ip[11] = (uint8_t)cs;
+	}
+	icmp[0] = type;
+	icmp[1] = code;
+	put32(icmp + 4, mtu);
+	memcpy(icmp + 8, quote, qlen);
+	cs = icmp_sum(ip, v6, icmp, len);
+	icmp[2] = (uint8_t)(cs >> 8);
+	icmp[3] = (uint8_t)cs;
+	return 14 + (v6 ? 40 : 20) + len;
+}
+
+/* The IP header at @ip is from @src to @dst (IPv4: checksum right). */
+static void assert_ip_addrs(const uint8_t *ip, int v6, const char *src,
+			    const char *dst)
+{
+	uint8_t a[16];
+
+	inet_pton(v6 ? AF_INET6 : AF_INET, src, a);
+	assert_memory_equal(ip + (v6 ? 8 : 12), a, v6 ? 16 : 4);
+	inet_pton(v6 ? AF_INET6 : AF_INET, dst, a);
+	assert_memory_equal(ip + (v6 ? 24 : 16), a, v6 ? 16 : 4);
+	if (!v6)
+		assert_int_equal(csum_fin(csum_add(0, ip, 20)), 0);
+}
+
+/*
+ * A router on the backend side answers a spliced packet with "fragmentation
+ * needed" (IPv6: "packet too big"): the client gets it in its own terms --
+ * from the VIP, quoting its own packet, every checksum right, the MTU kept.
+ * @short_quote: only the first 8 bytes of TCP quoted (RFC 792's minimum).
+ */
+static void icmp_spliced(int v6, int short_quote, uint16_t port)
+{
+	struct conn c = { .v6 = v6, .cli = v6 ? CLI6 : CLI4,
+			  .vip = v6 ? VIP6 : VIP4, .port = port, .isn = 77 };
+	struct bside b = { .addr = v6 ? BE6 : BE1, .snat = v6 ? SNAT6 : SNAT4,
+			   .isn = 900 };
+	uint64_t fwd = counter(SNILB_ST_ICMP_FWD);
+	static uint8_t in[PKT_MAX], quote[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+		    .data_size_out = sizeof(out));
+	size_t iplen = v6 ? 40 : 20, qlen, tcplen;
+	uint8_t *ip = out + 14, *icmp = ip + iplen, *q = icmp + 8;
+	struct tpkt t;
+	struct hb h;
+
+	splice_up_to(&c, &b, &h, v6 ? "v6.example.com" : "www.example.com");
+	t = seg(&c, 0x10, (uint32_t)h.n, NULL, 0);	/* as forwarded */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	qlen = short_quote ? iplen + 8 : outlen - 14;
+	memcpy(quote, out + 14, qlen);
+	tcplen = qlen - iplen;
+	o.data_size_in = (__u32)icmp_error(in, v6, v6 ? 2 : 3, v6 ? 0 : 4,
+					   1280, b.snat, quote, qlen);
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_REDIRECT);
+	assert_int_equal(o.data_size_out, o.data_size_in);
+	assert_int_equal(counter(SNILB_ST_ICMP_FWD), fwd + 1);
+	/* From the VIP to the client; the error itself unchanged. */
+	assert_ip_addrs(ip, v6, c.vip, c.cli);
+	assert_int_equal(icmp[0], v6 ? 2 : 3);
+	assert_int_equal(be32(icmp + 4), 1280);
+	assert_int_equal(icmp_sum(ip, v6, icmp, 8 + qlen), 0);
+	/* Quoting the client's packet: its addresses, ports, sequence. */
+	assert_ip_addrs(q, v6, c.cli, c.vip);
+	assert_int_equal(q[iplen] << 8 | q[iplen + 1], c.port);
+	assert_int_equal(q[iplen + 2] << 8 | q[iplen + 3], 443);
+	assert_int_equal(be32(q + iplen + 4), c.isn + 1 + h.n);
+	if (!short_quote)
+		assert_int_equal(tcp_csum(q, v6, q + iplen, tcplen), 0);
+	/* An error about a flow we do not have passes. */
+	o.data_size_in = (__u32)icmp_error(in, v6, v6 ? 2 : 3, v6 ? 0 : 4,
+					   1280, b.snat, quote, qlen);
+	in[14 + iplen + 8 + iplen + 1] ^= 0xff;	/* another SNAT port */
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_OK);
+}
+
+static void test_icmp_spliced(void **state)
+{
+	(void)state;
+	icmp_spliced(0, 0, 40900);
+	icmp_spliced(1, 0, 40901);
+	icmp_spliced(0, 1, 40902);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_icmp_unreachable),
+		cmocka_unit_test(test_icmp_spliced),
+	};
+
+	return cmocka_run_group_tests_name("icmp", tests, harness_setup,
+					   harness_teardown);
+}
