@@ -194,6 +194,14 @@ $(BUILD)/synflood: tests/chaos/synflood.c | $(BUILD)
 $(BUILD)/sink: tests/bench/sink.c | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/sink.c -o $@ -lpthread
 
+# The delayed-path scenario (tests/bench/paths.sh): a wire with a delay and
+# a bottleneck, and a bulk download the backend sends.
+$(BUILD)/delay: tests/bench/delay.c | $(BUILD)
+	$(CC) $(CFLAGS) tests/bench/delay.c -o $@
+
+$(BUILD)/fetch: tests/bench/fetch.c tests/unit/hello_builder.h | $(BUILD)
+	$(CC) $(CFLAGS) tests/bench/fetch.c -o $@ -lpthread
+
 # Real TLS clients and servers through the attached data plane.
 test-e2e: $(BUILD)/dpctl
 	./tests/e2e/run.sh $(BUILD)
@@ -261,7 +269,8 @@ vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/test_tcp \
 		./tests/vm-suites.sh $(BUILD)
 
 # What the data plane costs against plain routing (scripts/bench.sh).
-bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink
+bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
+		$(BUILD)/delay $(BUILD)/fetch
 	./scripts/install-deps.sh bench
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 

@@ -3,7 +3,9 @@
 # plain routed forwarding (no load balancer: the limit on this machine), in
 # one run, on one namespace topology (tests/e2e/topo.sh), to the same
 # backends. On a shared 2-core machine absolute numbers are noise; the
-# ratios measured in one run are the figures.
+# ratios measured in one run are the figures. Then a delayed path of its
+# own (tests/bench/paths.sh): BBR and CUBIC backends sending to a client
+# 20 ms away, through plain DNAT and through snilb.
 #
 # Usage: scripts/bench.sh BUILD_DIR [--quick]
 set -uo pipefail
@@ -318,7 +320,43 @@ run_scaling() {
 	done
 }
 
+# The delayed-path scenario (tests/bench/paths.sh, its own namespaces):
+# a BBR and a CUBIC backend sending to a client 20 ms away.
+run_paths() {
+	local line kv
+	while read -r line; do
+		set -- $line
+		[ "${1:-}" = path ] || continue
+		if [ "$3" = skipped: ]; then
+			R[path.$2.skipped]=${line#path $2 skipped: }
+			continue
+		fi
+		for kv in "${@:4}"; do R[path.$2.$3.${kv%%=*}]=${kv#*=}; done
+	done < <("$bench/paths.sh" "$build" $quick)
+}
+
 # --- report ---------------------------------------------------------------
+
+report_paths() {
+	local cc f
+	printf '\ndelayed path: a download the backend sends to a client 20 ms away\n'
+	printf '(200 Mbit/s bottleneck; tests/bench/paths.sh)\n'
+	printf '%-34s%12s%12s%14s\n' "" dnat snilb snilb/dnat
+	for cc in bbr cubic; do
+		if [ -n "${R[path.$cc.skipped]:-}" ]; then
+			echo "$cc: skipped: ${R[path.$cc.skipped]}"
+			continue
+		fi
+		for f in "mbs:MB/s" "ttfb_ms:time to first byte ms" \
+			 "hs_rtt_us:handshake RTT sample us"; do
+			printf '%-34s%12s%12s%14s\n' "$cc ${f#*:}" \
+				"${R[path.$cc.dnat.${f%%:*}]:-}" \
+				"${R[path.$cc.snilb.${f%%:*}]:-}" \
+				"$(ratio "${R[path.$cc.snilb.${f%%:*}]:-}" \
+					 "${R[path.$cc.dnat.${f%%:*}]:-}")"
+		done
+	done
+}
 
 ratio() { python3 -c "print('%.2f' % (float('$1' or 0) / float('$2') if float('$2' or 0) else 0))"; }
 
@@ -374,6 +412,7 @@ report() {
 		"(handshakes, hellos, binds and a few spliced packets each)"
 	echo "  bulk runs: ${R[snilb.bpfns.bulk]:-?} ns/run over ${R[snilb.bpfcnt.bulk]:-?} runs" \
 		"(almost all spliced; GRO packets)"
+	report_paths
 }
 
 to_json() {
@@ -436,6 +475,9 @@ read -r ns1 cnt1 <<<"$(bpf_ns)"
 R[snilb.bpfns]=$(( (ns1 - ${ns0:-0}) / (cnt1 - ${cnt0:-0} > 0 ? cnt1 - ${cnt0:-0} : 1) ))
 log "== scaling (${scale_secs} s each)"
 run_scaling
+stop_lbs
+log "== delayed path, BBR and CUBIC backends"
+run_paths
 mkdir -p "$results"
 report | tee "$results/bench-$stamp.txt"
 to_json >"$results/bench-$stamp.json"
