@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * snilb_backend: a backend answers the SYN we sent for a routed flow.
- * SYN-ACK: note its ISN, timestamp and window scale, then turn the packet
- * into the ACK that completes its handshake, carrying the buffered hello
- * (MSS-sized segments: copies sent with bpf_clone_redirect, the last one
+ * First SYN-ACK: note its ISN, timestamp and window scale, and send our
+ * SYN again (resyn()). Its retransmission: turn the packet into the ACK
+ * that completes its handshake, carrying the buffered hello (MSS-sized
+ * segments: copies sent with bpf_clone_redirect, the last one
  * redirected). RST: try the next backend, or reset the client.
  * Reached by tail call from snilb_ingress, whose parse it reuses.
  */
@@ -105,6 +106,25 @@ static long replay_cb(__u32 i, void *ctx)
 	return 0;
 }
 
+/*
+ * The TSecr of the ACK that carries the hello. After a resyn, none (0)
+ * when the backend's second SYN-ACK came from its request socket: an echo
+ * would be an RTT sample (tcp_ack_update_rtt()), of the 1 ms its clock
+ * ticks at best. But a backend answering with SYN cookies reads the
+ * client's options from the echo (cookie_timestamp_decode(): 0 would be
+ * no SACK and window scale 0); it told us so by answering our second SYN,
+ * sent without timestamps, without them itself, where a request socket
+ * answers with the options it has. Then the echo of its first SYN-ACK,
+ * whose cookie we acknowledge.
+ */
+static __always_inline __u32 resyn_ecr(const struct snilb_flow *f,
+				       const struct tcp_opts *bo)
+{
+	if (!f->resyn)
+		return bo->tsval;
+	return bo->ts ? 0 : f->our_tsval + f->ts_off;
+}
+
 static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 				   const struct snilb_flow_key *k,
 				   struct snilb_flow *f, const struct tcp_opts *bo)
@@ -123,9 +143,10 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 		return TC_ACT_SHOT;	/* it answered: its path is known */
 	o = &sc->out;
 	out_reply_to(o, p);
-	o->ack = p->seq + 1;
+	o->ack = f->our_isn + f->seq_off + 1;	/* its first SYN-ACK's */
 	o->window = f->cwin;
 	if (f->opts.ts) {
+		__u32 ecr = resyn_ecr(f, bo);
 		__u8 *b = o->opts;
 
 		b[0] = TCPOPT_NOP;
@@ -136,10 +157,10 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 		b[5] = f->ts_recent >> 16;
 		b[6] = f->ts_recent >> 8;
 		b[7] = f->ts_recent;
-		b[8] = bo->tsval >> 24;
-		b[9] = bo->tsval >> 16;
-		b[10] = bo->tsval >> 8;
-		b[11] = bo->tsval;
+		b[8] = ecr >> 24;
+		b[9] = ecr >> 16;
+		b[10] = ecr >> 8;
+		b[11] = ecr;
 		o->optlen = 12;
 	}
 	mss = bo->mss ? bo->mss : 536;
@@ -188,10 +209,45 @@ static __always_inline void rev_copy(struct scratch *sc,
 	r->spliced = 1;
 }
 
+/*
+ * The backend's first SYN-ACK, answered with our SYN again, which its TCP
+ * takes for a SYN whose SYN-ACK was lost: it sends the SYN-ACK again
+ * (tcp_check_req()). Then it takes no RTT sample from the handshake:
+ * tcp_synack_rtt_meas() skips a retransmitted SYN-ACK (Karn), and the ACK
+ * that carries the hello echoes no timestamp to measure from (resyn_ecr()).
+ * Its first SYN-ACK answered at once would give it the microseconds to us
+ * as the RTT of the client's path, which BBR keeps as its min RTT for 10 s
+ * and sizes its window by (a tenth of the throughput over 20 ms). With no
+ * sample, the first ACK of its data gives it the real one. The cost: a SYN
+ * and a SYN-ACK more on the backend's link, counted there as a SYN-ACK
+ * retransmission. docs/dataplane.md, "The backend's RTT".
+ */
+static __noinline int resyn(struct __sk_buff *skb, const struct pkt *p,
+			    struct snilb_flow *f)
+{
+	struct scratch *sc = get_scratch();
+	struct bpf_fib_lookup fib;
+	struct tcp_out *o;
+
+	if (!sc || resolve_backend(skb, f, p->family, p->saddr, &fib))
+		return TC_ACT_SHOT;	/* it answered: its path is known */
+	f->resyn = 1;
+	stat_inc(SNILB_ST_RESYN);
+	o = &sc->out;
+	backend_syn(o, f, p->daddr, p->saddr, p->sport);
+	/* No timestamps: a SYN cookie would say so (resyn_ecr()). */
+	put_syn_opts(o, f->opts.mss, f->opts.sack, 0, 0, 0, f->opts.wscale);
+	if (write_tcp(skb, p->l3, p->family, o) ||
+	    set_macs(skb, f->bmac, f->bsmac))
+		return TC_ACT_SHOT;
+	return bpf_redirect(f->b_ifindex, 0);
+}
+
 static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 				const struct snilb_flow_key *k,
 				struct snilb_flow *f)
 {
+	const struct snilb_config *cfg = get_config();
 	struct scratch *sc = get_scratch();
 	struct snilb_route_stats *rs;
 	struct tcp_opts bo;
@@ -201,9 +257,15 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	    load_headers(skb, p, sc->ip, sc->th, p->doff))
 		return TC_ACT_SHOT;
 	parse_opts(sc->th, p->doff, &bo);
-	f->seq_off = p->seq - f->our_isn;
-	f->ts_off = bo.ts ? bo.tsval - f->our_tsval : 0;
-	f->bwscale = bo.wscale;
+	if (!f->resyn) {
+		/* The first: the one we acknowledge (a SYN cookie's second
+		 * would speak of our second SYN, see resyn_ecr()). */
+		f->seq_off = p->seq - f->our_isn;
+		f->ts_off = bo.ts ? bo.tsval - f->our_tsval : 0;
+		f->bwscale = bo.wscale;
+		if (!(cfg && cfg->single_syn))
+			return resyn(skb, p, f);
+	}
 	verdict = replay_hello(skb, p, k, f, &bo);
 	if (verdict == TC_ACT_SHOT)
 		return verdict;

@@ -165,6 +165,7 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	f->backend = bid;
 	f->nport = rk.nport;
 	f->tw_resets = 0;
+	f->resyn = 0;
 	f->tries++;
 	f->bind_ns = bpf_ktime_get_ns();
 	f->b_ifindex = 0;		/* another backend, maybe another path */

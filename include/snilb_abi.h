@@ -171,6 +171,9 @@ enum snilb_stat {
 	SNILB_ST_VIP_FRAG,		/* fragments, IPv4 options, IPv6
 					 * extension headers: dropped */
 	SNILB_ST_VIP_DROP,		/* anything else: dropped */
+	SNILB_ST_RESYN,			/* SYNs sent to a backend again on its
+					 * first SYN-ACK: no RTT sample from
+					 * our handshake (bpf/backend.h) */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -182,7 +185,7 @@ enum snilb_stat {
 	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",	\
 	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
 	"hello_ooo", "bad_csum", "vip_echo", "vip_unreach", "vip_limited", \
-	"vip_rst", "vip_frag", "vip_drop"
+	"vip_rst", "vip_frag", "vip_drop", "resyn"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {
@@ -210,7 +213,10 @@ struct snilb_config {
 	__u16 mss_nots4;	/* MSS assumed for IPv4 clients without TS */
 	__u16 mss_nots6;
 	__u8 wscale;		/* window scale we advertise (7) */
-	__u8 pad[3];
+	__u8 single_syn;	/* 1: one SYN per backend, not two: its TCP
+				 * takes its RTT from our handshake
+				 * (docs/dataplane.md "The backend's RTT") */
+	__u8 pad[2];
 	__u32 window;		/* window in our SYN-ACK, unscaled (64240) */
 	__u16 mss4;		/* MSS we advertise to clients (1460) */
 	__u16 mss6;		/* (1440) */
@@ -337,7 +343,7 @@ struct snilb_flow {
 	__u32 ts_off;		/* backend TSval - ours */
 	__be16 nport;		/* our SNAT port */
 	__u8 bwscale;		/* backend's window scale (0xf: none) */
-	__u8 pad4;
+	__u8 resyn;		/* its first SYN-ACK came; our SYN went again */
 	__u32 b_ifindex;	/* cached path to the backend */
 	__u8 bmac[6];
 	__u8 bsmac[6];

@@ -340,8 +340,9 @@ run_paths() {
 report_paths() {
 	local cc f
 	printf '\ndelayed path: a download the backend sends to a client 20 ms away\n'
-	printf '(200 Mbit/s bottleneck; tests/bench/paths.sh)\n'
-	printf '%-34s%12s%12s%14s\n' "" dnat snilb snilb/dnat
+	printf '(200 Mbit/s bottleneck; tests/bench/paths.sh; snilb-1syn: one SYN\n'
+	printf 'to the backend, which then takes its RTT from our handshake)\n'
+	printf '%-34s%12s%12s%12s%14s\n' "" dnat snilb snilb-1syn snilb/dnat
 	for cc in bbr cubic; do
 		if [ -n "${R[path.$cc.skipped]:-}" ]; then
 			echo "$cc: skipped: ${R[path.$cc.skipped]}"
@@ -349,9 +350,10 @@ report_paths() {
 		fi
 		for f in "mbs:MB/s" "ttfb_ms:time to first byte ms" \
 			 "hs_rtt_us:handshake RTT sample us"; do
-			printf '%-34s%12s%12s%14s\n' "$cc ${f#*:}" \
+			printf '%-34s%12s%12s%12s%14s\n' "$cc ${f#*:}" \
 				"${R[path.$cc.dnat.${f%%:*}]:-}" \
 				"${R[path.$cc.snilb.${f%%:*}]:-}" \
+				"${R[path.$cc.snilb-1syn.${f%%:*}]:-}" \
 				"$(ratio "${R[path.$cc.snilb.${f%%:*}]:-}" \
 					 "${R[path.$cc.dnat.${f%%:*}]:-}")"
 		done

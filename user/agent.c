@@ -112,6 +112,11 @@ static const char agent_usage[] =
 "      --idle-timeout S      RST an established flow idle for S s\n"
 "                            (default 3600)\n"
 "      --hello-cap BYTES     largest ClientHello (default 16384)\n"
+"      --single-syn          send each backend one SYN, not two: its TCP\n"
+"                            then takes the microseconds to us for the RTT\n"
+"                            of the client's path, which BBR sizes its\n"
+"                            window by for 10 s (docs/dataplane.md, \"The\n"
+"                            backend's RTT\")\n"
 "      --maglev-size N       entries per Maglev table, a prime\n"
 "                            (default 16381)\n"
 "      --max-flows N         connections the flow table holds, set up\n"
@@ -236,7 +241,7 @@ enum {
 	OPT_PIN = 256, OPT_STATUS, OPT_METRICS, OPT_CONTROLLER, OPT_LOGFMT,
 	OPT_HELLO_TO, OPT_IDLE_TO, OPT_CAP, OPT_MAGLEV, OPT_DEBOUNCE, OPT_CHECK,
 	OPT_KUBECONFIG, OPT_IN_CLUSTER, OPT_NODE, OPT_LEASE_NS, OPT_LEASE_NAME,
-	OPT_NO_STATUS, OPT_MAX_FLOWS, OPT_SNAT_PORTS,
+	OPT_NO_STATUS, OPT_MAX_FLOWS, OPT_SNAT_PORTS, OPT_SINGLE_SYN,
 };
 
 static const struct option agent_longopts[] = {
@@ -254,6 +259,7 @@ static const struct option agent_longopts[] = {
 	{ "hello-cap", required_argument, NULL, OPT_CAP },
 	{ "maglev-size", required_argument, NULL, OPT_MAGLEV },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "single-syn", no_argument, NULL, OPT_SINGLE_SYN },
 	{ "debounce", required_argument, NULL, OPT_DEBOUNCE },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
@@ -289,6 +295,7 @@ static int parse_opt(struct agent_opts *o, int c, char *arg)
 	case 'i': return add_ifaces(o, arg);
 	case 's': return add_snat(o, arg);
 	case OPT_SNAT_PORTS: return set_snat_ports(o, arg);
+	case OPT_SINGLE_SYN: o->cfg.single_syn = 1; return 0;
 	case OPT_PIN: o->pin_path = arg; return 0;
 	case OPT_STATUS: o->status_file = arg; return 0;
 	case OPT_METRICS: o->metrics_listen = arg; return 0;

@@ -135,7 +135,8 @@ static unsigned int splice_flow(struct flow *f, const struct hb *h)
 			   .sport = 8443, .dport = (uint16_t)f->nport,
 			   .seq = 5000, .ack = 1001, .flags = 0x12,
 			   .window = 65535, .opts = syn_opts, .optlen = 20 };
-	run(&t, NULL, NULL);
+	run(&t, NULL, NULL);	/* our SYN again (bpf/backend.h resyn()) */
+	run(&t, NULL, NULL);	/* the hello */
 	return ns;
 }
 

@@ -14,7 +14,9 @@
 # Each download (fetch get) sends a real ClientHello and reads BYTES; its
 # MB/s is counted from the first byte to the last, its time to first byte
 # from connect(). ROUNDS rounds, the contenders taking turns in each; the
-# median of each.
+# median of each. "snilb-1syn" is snilb with `single_syn 1`: one SYN to
+# the backend, whose TCP then takes its RTT from our handshake (as before
+# issue 13; bpf/backend.h resyn()).
 #
 # Usage: tests/bench/paths.sh BUILD_DIR [--quick]
 # Prints "path CC VIA mbs=R ttfb_ms=T hs_rtt_us=H min_rtt_us=M runs=N"
@@ -30,7 +32,7 @@ one_way_ms=${PATHS_ONE_WAY_MS:-10} rate_mbit=200 queue=400
 bytes=32000000 rounds=3
 [ "$quick" = --quick ] && bytes=16000000 rounds=2
 nss="cli dly gw bbr cub"
-read -r -a vias <<<"${PATHS_VIAS:-dnat snilb}"
+read -r -a vias <<<"${PATHS_VIAS:-dnat snilb snilb-1syn}"
 pids=()
 dp_pid=
 
@@ -116,8 +118,8 @@ EOF
 	backend cub 198.18.2.12 cubic
 }
 
-# snilb on gw.
-start_dp() {
+# snilb on gw; SINGLE: 1 sends each backend one SYN, not two.
+start_dp() {	# SINGLE
 	{
 		echo "snat 198.18.2.1"
 		echo "listener 1 198.18.0.10 443"
@@ -127,6 +129,7 @@ start_dp() {
 		echo "set 2 2"
 		echo "route 1 bbr.example.com 1 1"
 		echo "route 1 cubic.example.com 2 2"
+		echo "single_syn $1"
 		echo "attach g0"
 		echo "attach br0"
 	} >"$work/dp.conf"
@@ -199,7 +202,8 @@ for r in $(seq "$rounds"); do
 	for via in "${vias[@]}"; do
 		case $via in
 		dnat) ;;
-		snilb) start_dp || exit 1 ;;
+		snilb) start_dp 0 || exit 1 ;;
+		snilb-1syn) start_dp 1 || exit 1 ;;
 		esac
 		for cc in "${ccs[@]}"; do fetch "$cc" "$via"; done
 		stop_dp

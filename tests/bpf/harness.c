@@ -211,7 +211,23 @@ void expect_syn_to(const struct conn *c, struct bside *b)
 	assert_non_null(tview_opt(&rv, 4));
 }
 
-/* Connect, route to www (backend 1), and complete the backend's side. */
+/* The backend's first SYN-ACK answered: our SYN again, without
+ * timestamps (bpf/backend.h resyn()). */
+void expect_resyn(const struct conn *c, const struct bside *b)
+{
+	assert_int_equal(rv.flags, 0x02);
+	assert_string_equal(rv.src, b->snat);
+	assert_string_equal(rv.dst, b->addr);
+	assert_int_equal(rv.sport, b->nport);
+	assert_int_equal(rv.dport, 8443);
+	assert_int_equal(rv.seq, c->isn);
+	assert_int_equal(rv.plen, 0);
+	assert_null(tview_opt(&rv, 8));
+	assert_int_equal(flow_get(c)->state, SNILB_FS_ROUTED);
+}
+
+/* Connect, route to www (backend 1), and complete the backend's side:
+ * its SYN-ACK, our SYN again, its SYN-ACK again, the hello. */
 void splice_up_to(struct conn *c, struct bside *b, struct hb *h,
 		  const char *name)
 {
@@ -222,6 +238,8 @@ void splice_up_to(struct conn *c, struct bside *b, struct hb *h,
 	send_hello(c, name, TC_ACT_REDIRECT);
 	expect_syn_to(c, b);
 	t = from_backend(c, b, 0x12, b->isn, c->isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_resyn(c, b);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(flow_get(c)->state, SNILB_FS_SPLICED);
 }

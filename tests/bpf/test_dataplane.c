@@ -326,10 +326,14 @@ static void test_splice(void **state)
 	expect_syn_to(&c, &b);
 	assert_memory_equal(rv.dmac, "\x02\0\0\0\x0b\x01", 6);
 
-	/* SYN-ACK: answered with the ACK carrying the buffered hello. */
+	/* SYN-ACK: our SYN again (tests/bpf/test_bbr.c); its second is
+	 * answered with the ACK carrying the buffered hello, echoing no
+	 * timestamp. */
 	put32(synack_opts + 8, b.tsval);
 	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, synack_opts, 20,
 			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_resyn(&c, &b);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags & 0x10, 0x10);
 	assert_string_equal(rv.src, SNAT4);
@@ -341,7 +345,7 @@ static void test_splice(void **state)
 	o = tview_opt(&rv, 8);
 	assert_non_null(o);
 	assert_int_equal(be32(o + 2), 1001);
-	assert_int_equal(be32(o + 6), b.tsval);
+	assert_int_equal(be32(o + 6), 0);
 	f = flow_get(&c);
 	assert_int_equal(f->state, SNILB_FS_SPLICED);
 	assert_int_equal(f->seq_off, b.isn - c.cookie);

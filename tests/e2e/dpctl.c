@@ -14,6 +14,8 @@
  *   set ID BACKEND[:WEIGHT]...     Maglev table of backend ids
  *   route LISTENER HOSTNAME ROUTE_ID SET
  *   timeouts HELLO_MS IDLE_S       handshake and idle timeouts
+ *   single_syn 0|1                 one SYN per backend, not two (the
+ *                                  backend's RTT: docs/dataplane.md)
  *   attach IFNAME
  *
  * Once a second it runs the flow table's timeouts (user/gc.c).
@@ -104,6 +106,10 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 	if (sscanf(line, "timeouts %u %u", &x, &y) == 2) {
 		cfg->hello_timeout_ms = x;
 		cfg->idle_timeout_s = y;
+		return dp_config_set(dp, cfg);
+	}
+	if (sscanf(line, "single_syn %u", &x) == 1 && x <= 1) {
+		cfg->single_syn = (uint8_t)x;
 		return dp_config_set(dp, cfg);
 	}
 	if (sscanf(line, "listener %u %127s %u", &x, a, &y) == 3)
