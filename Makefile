@@ -208,7 +208,7 @@ test-e2e: $(BUILD)/dpctl
 
 # TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
 # (tests/tcp/run.sh runs every tests/tcp/t-*.sh).
-test-tcp: all $(BUILD)/dpctl
+test-tcp: all $(BUILD)/dpctl $(BUILD)/fetch
 	./tests/tcp/run.sh $(BUILD)
 
 # The agent on the manifests of examples/, real TLS through what it programs.

@@ -13,7 +13,9 @@
  *                            bytes (its ClientHello), sends BYTES and
  *                            closes. Prints a line per connection: the
  *                            RTT its TCP took from the handshake, and at
- *                            the end its min RTT (and BBR's), its cwnd
+ *                            the end its min RTT (and BBR's), its cwnd,
+ *                            its retransmissions and the client's window
+ *                            scale as it uses it
  *   fetch get NAME ADDR PORT BYTES TIMEOUT_S
  *                            connects, sends a real ClientHello for NAME,
  *                            reads to EOF; prints "mbs=R ttfb_ms=T": MB/s
@@ -94,9 +96,9 @@ static void *serve_one(void *arg)
 	}
 	tcp_info_of(fd, &ti);
 	printf("cc=%s hs_rtt_us=%u min_rtt_us=%u bbr_min_rtt_us=%u cwnd=%u "
-	       "retrans=%u sent=%llu\n", cc, hs_rtt, ti.tcpi_min_rtt,
+	       "retrans=%u wscale=%u sent=%llu\n", cc, hs_rtt, ti.tcpi_min_rtt,
 	       bbr_min_rtt(fd, cc), ti.tcpi_snd_cwnd, ti.tcpi_total_retrans,
-	       size - left);
+	       ti.tcpi_snd_wscale, size - left);
 	fflush(stdout);
 	shutdown(fd, SHUT_WR);
 	while (read(fd, in, sizeof(in)) > 0)
