@@ -177,6 +177,10 @@ $(BUILD)/dp_ns: tests/bench/dp_ns.c user/dataplane.c user/maglev.c \
 	$(CC) $(CFLAGS) -Itests/bpf tests/bench/dp_ns.c user/dataplane.c \
 		user/maglev.c user/kver.c -o $@ $(LDLIBS)
 
+# t-offload.sh's checksum auditor, at tc egress of the gateway.
+$(BUILD)/csum_audit.bpf.o: tests/tcp/csum_audit.bpf.c | deps $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(BUILD)/stream: tests/bench/stream.c tests/unit/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/stream.c -o $@ -lpthread
 
@@ -208,7 +212,7 @@ test-e2e: $(BUILD)/dpctl
 
 # TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
 # (tests/tcp/run.sh runs every tests/tcp/t-*.sh).
-test-tcp: all $(BUILD)/dpctl $(BUILD)/fetch
+test-tcp: all $(BUILD)/dpctl $(BUILD)/fetch $(BUILD)/csum_audit.bpf.o
 	./tests/tcp/run.sh $(BUILD)
 
 # The agent on the manifests of examples/, real TLS through what it programs.
