@@ -89,6 +89,10 @@ $(BUILD)/test_manifests: tests/unit/test_manifests.c user/manifests.c \
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifests.c user/manifests.c \
 		user/manifest.c -o $@ -lcmocka -lyaml
 
+# bpf/csum.h's arithmetic against a model of the kernel's helpers.
+$(BUILD)/test_csum: tests/unit/test_csum.c bpf/csum.h | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) tests/unit/test_csum.c -o $@ -lcmocka
+
 $(BUILD)/test_kstatus: tests/unit/test_kstatus.c user/kstatus.c user/lease.c \
 		user/gwapi.c user/manifest.c user/log.c $(HDRS) | deps $(BUILD)
 	$(CLANG) $(TEST_CFLAGS) tests/unit/test_kstatus.c user/kstatus.c \
@@ -127,7 +131,8 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_gwapi $(BUILD)/test_inspect \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
-		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/hellos/.done
+		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
+		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
 	$(BUILD)/test_gwapi
@@ -136,6 +141,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 	$(BUILD)/test_kstatus
 	$(BUILD)/test_kube
 	$(BUILD)/test_snatports
+	$(BUILD)/test_csum
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb

@@ -53,15 +53,14 @@ static __always_inline __s64 buf_csum(const __u8 *buf, __u32 off, __u32 n)
 
 struct replay {
 	struct __sk_buff *skb;
+	const struct pkt *p;	/* the backend's SYN-ACK, written over */
 	struct snilb_flow *f;
 	struct snilb_hello *hb;
 	struct tcp_out *o;
-	__u32 l3;
 	__u32 hdr;		/* bytes before the payload */
 	__u32 chunk;
 	__u32 off;
 	__u32 len;
-	__u32 family;
 	int verdict;
 };
 
@@ -81,9 +80,11 @@ static long replay_cb(__u32 i, void *ctx)
 	o->seq = f->client_isn + 1 + r->off;
 	o->plen = n;
 	o->flags = TCP_ACK | (last ? TCP_PSH : 0);
-	o->pcsum = buf_csum(r->hb->buf, r->off, n);
+	/* A CHECKSUM_PARTIAL skb's field takes no payload sum. */
+	o->pcsum = r->p->summed == (SUMMED_KNOWN | SKB_CSUM_PARTIAL) ? 0 :
+		   buf_csum(r->hb->buf, r->off, n);
 	r->verdict = TC_ACT_SHOT;
-	if (write_tcp(r->skb, r->l3, r->family, o))
+	if (write_tcp(r->skb, r->p, o))
 		return 1;
 	if (!n)
 		return 1;
@@ -93,7 +94,8 @@ static long replay_cb(__u32 i, void *ctx)
 	asm volatile("" : "+r"(m));
 	m = ((m - 1) & (SEG_MAX - 1)) + 1;
 	if (bpf_skb_store_bytes(r->skb, r->hdr,
-				&r->hb->buf[r->off & CH_BUF_MASK], m, 0))
+				&r->hb->buf[r->off & CH_BUF_MASK], m,
+				BPF_F_RECOMPUTE_CSUM))
 		return 1;
 	if (set_macs(r->skb, f->bmac, f->bsmac))
 		return 1;
@@ -167,17 +169,16 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 	if (mss > f->opts.mss)
 		mss = f->opts.mss;
 	r.skb = skb;
+	r.p = p;
 	r.f = f;
 	r.hb = hb;
 	r.o = o;
-	r.l3 = p->l3;
 	r.hdr = p->l3 + (p->family == SNILB_AF_INET ? 20 : 40) + 20 +
 		o->optlen;
 	r.chunk = mss - o->optlen;
 	if (r.chunk < 64 || r.chunk > SEG_MAX)
 		r.chunk = r.chunk < 64 ? 64 : SEG_MAX;
 	r.len = hb->len;
-	r.family = p->family;
 	r.verdict = TC_ACT_SHOT;
 	bpf_loop(CH_BUF_SIZE / 64 + 1, replay_cb, &r, 0);
 	return r.verdict;
@@ -237,7 +238,7 @@ static __noinline int resyn(struct __sk_buff *skb, const struct pkt *p,
 	backend_syn(o, f, p->daddr, p->saddr, p->sport);
 	/* No timestamps: a SYN cookie would say so (resyn_ecr()). */
 	put_syn_opts(o, f->opts.mss, f->opts.sack, 0, 0, 0, f->opts.wscale);
-	if (write_tcp(skb, p->l3, p->family, o) ||
+	if (write_tcp(skb, p, o) ||
 	    set_macs(skb, f->bmac, f->bsmac))
 		return TC_ACT_SHOT;
 	return bpf_redirect(f->b_ifindex, 0);
@@ -309,12 +310,12 @@ static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
 	out_reply_to(o, p);
 	o->seq = p->ack;
 	o->flags = TCP_RST;
-	if (write_tcp(skb, p->l3, p->family, o) ||
+	if (write_tcp(skb, p, o) ||
 	    set_macs(skb, f->bmac, f->bsmac))
 		return TC_ACT_SHOT;
 	bpf_clone_redirect(skb, f->b_ifindex, 0);
 	backend_syn(o, f, p->daddr, p->saddr, p->sport);
-	if (write_tcp(skb, p->l3, p->family, o) ||
+	if (write_tcp(skb, p, o) ||
 	    set_macs(skb, f->bmac, f->bsmac))
 		return TC_ACT_SHOT;
 	return bpf_redirect(f->b_ifindex, 0);
@@ -347,7 +348,7 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	o->seq = f->our_isn + 1;
 	o->ack = f->client_isn + 1;
 	o->flags = TCP_RST | TCP_ACK;
-	st = write_tcp(skb, p->l3, p->family, o) ? TC_ACT_SHOT :
+	st = write_tcp(skb, p, o) ? TC_ACT_SHOT :
 	     to_client(skb, f);
 	stat_inc(SNILB_ST_RST_SENT);
 	flow_forget(k, f);

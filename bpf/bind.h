@@ -171,7 +171,7 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	f->b_ifindex = 0;		/* another backend, maybe another path */
 	f->state = SNILB_FS_ROUTED;
 	backend_syn(o, f, rk.naddr, be->addr, be->port);
-	if (write_tcp(skb, p->l3, p->family, o))
+	if (write_tcp(skb, p, o))
 		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_BIND);
 	return to_backend(skb, f, p->family, be->addr);

@@ -36,7 +36,8 @@ struct pkt {
 	__be16 dport;
 	__u16 win;		/* host order, as sent (scaled) */
 	__u8 icmp;		/* PARSE_NOT_TCP: it is ICMP/ICMPv6 */
-	__u8 pad[3];
+	__u8 summed;		/* SUMMED_KNOWN | skb->ip_summed, or 0 */
+	__u8 pad[2];
 	__be32 saddr[4];
 	__be32 daddr[4];
 };

@@ -24,7 +24,7 @@ static __always_inline int swap_macs(struct __sk_buff *skb)
 static __always_inline int send_reply(struct __sk_buff *skb,
 				      const struct pkt *p, struct tcp_out *o)
 {
-	if (swap_macs(skb) || write_tcp(skb, p->l3, p->family, o))
+	if (swap_macs(skb) || write_tcp(skb, p, o))
 		return TC_ACT_SHOT;
 	return bpf_redirect(skb->ifindex, 0);
 }

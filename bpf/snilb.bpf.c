@@ -283,6 +283,16 @@ static __always_inline int to_snat(const struct pkt *p,
 	return port >= lo && port <= hi && snat_is(p, cfg);
 }
 
+/* Where a header may be written over the packet (tcpout.h, put_hdr()):
+ * its checksum state, if this program may read it. Not on the spliced
+ * paths, which read it where they need it (csum_commit()). */
+static __always_inline void note_summed(struct __sk_buff *skb, struct pkt *p,
+					const int kctx)
+{
+	if (kctx)
+		p->summed = SUMMED_KNOWN | skb_summed(skb);
+}
+
 /* A packet from a backend: spliced ones are rewritten here, the rest
  * (its SYN-ACK or RST to our SYN) go to snilb_backend. */
 static __always_inline int from_backend(struct __sk_buff *skb,
@@ -307,6 +317,7 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 		if (!f)
 			return TC_ACT_SHOT;
 		if (!r->spliced) {
+			note_summed(skb, &sc->ipk, kctx);
 			bpf_tail_call(skb, &progs, PROG_BACKEND);
 			return TC_ACT_SHOT;
 		}
@@ -352,8 +363,10 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 	v = parse_packet(skb, p);
 	if (v == PARSE_NOT_TCP) {
 		/* An error about a SYN we sent a backend? */
-		if (p->icmp && cfg && snat_is(p, cfg))
+		if (p->icmp && cfg && snat_is(p, cfg)) {
+			note_summed(skb, p, kctx);
 			bpf_tail_call(skb, &progs, PROG_BACKEND);
+		}
 		return not_ours(skb, sc, v, 0);
 	}
 	if (!p->dport)
@@ -372,6 +385,7 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 		    !(p->flags & TCP_SYN))
 			return splice_c2b(skb, sc, f, cfg, kctx);
 	}
+	note_summed(skb, p, kctx);
 	__builtin_memset(lk, 0, sizeof(*lk));	/* only for listener ports */
 	lk->family = p->family;
 	lk->port = p->dport;

@@ -21,23 +21,10 @@
 #ifndef SNILB_BPF_SPLICE_H
 #define SNILB_BPF_SPLICE_H
 
-#include <bpf/bpf_core_read.h>
-
+#include "csum.h"
 #include "fwd.h"
 #include "cookie.h"
 #include "close.h"
-
-/* The one field of the kernel's sk_buff read (CO-RE finds it). */
-struct sk_buff___snilb {
-	__u8 ip_summed:2;
-} __attribute__((preserve_access_index));
-
-extern void *bpf_cast_to_kern_ctx(void *) __ksym __weak;
-
-#define SKB_CSUM_NONE		0
-#define SKB_CSUM_UNNECESSARY	1
-#define SKB_CSUM_COMPLETE	2
-#define SKB_CSUM_PARTIAL	3
 
 #define TCP_CSUM_OFF	16
 #define OPT_TS_FAST	20	/* NOP NOP TS at the start of the options */
@@ -77,19 +64,9 @@ static __always_inline void find_opts(struct __sk_buff *skb,
  * Checksum deltas are summed here, in plain ALU ops (one's complement,
  * 32-bit words with end-around carry, as bpf_csum_diff() sums them), and
  * handed to the helpers once: one call for the pseudo-header part (which a
- * CHECKSUM_PARTIAL skb must see) and one for the rest (which it must not).
+ * CHECKSUM_PARTIAL skb must see) and one for the rest (which it must not),
+ * csum.h's arithmetic.
  */
-static __always_inline __u32 csum_add32(__u32 a, __u32 b)
-{
-	__u32 r = a + b;
-
-	return r + (r < a);
-}
-
-static __always_inline __u32 csum_swap(__u32 sum, __u32 old, __u32 new)
-{
-	return csum_add32(csum_add32(sum, ~old), new);
-}
 
 /* The IPv4 header checksum is always complete: patch it in place. */
 static __always_inline void ip_csum_patch(struct iphdr *ip, __u32 diff)
@@ -193,12 +170,6 @@ static __always_inline void csum_by_helpers(struct __sk_buff *skb,
 
 	bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
 	bpf_l4_csum_replace(skb, off, 0, rest, 0);
-}
-
-static __always_inline __u16 fold16(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)((s & 0xffff) + (s >> 16));
 }
 
 /*

@@ -2,9 +2,12 @@
 /*
  * Write a whole new IP+TCP header over the packet in hand: replies to the
  * client (SYN-ACK, RST), the SYN to a backend and the replay of the hello.
- * Every field changes, so a full checksum is cheaper than a chain of
- * incremental updates. Payload bytes, if any, are the caller's: it writes
- * them after the header and passes their checksum sum in @pcsum.
+ * Every field changes, so the checksum is computed afresh rather than by a
+ * chain of incremental updates, in the form the skb's checksum state asks
+ * for (csum.h): the packet in hand may be a client's CHECKSUM_PARTIAL
+ * segment, or a GRO-merged hello. Payload bytes, if any, are the caller's:
+ * it writes them after the header (BPF_F_RECOMPUTE_CSUM) and passes their
+ * checksum sum in @pcsum.
  */
 #ifndef SNILB_BPF_TCPOUT_H
 #define SNILB_BPF_TCPOUT_H
@@ -12,6 +15,7 @@
 #include <linux/pkt_cls.h>
 
 #include "pkt.h"
+#include "csum.h"
 #include <linux/if_ether.h>
 
 #define OPT_MAX 32	/* NOP NOP TS, NOP NOP SACK with two blocks */
@@ -78,13 +82,6 @@ static __always_inline __u32 sum32(const void *p, int words, __u32 s)
 	return s;
 }
 
-static __always_inline __u32 add32c(__u32 a, __u32 b)
-{
-	__u32 r = a + b;
-
-	return r + (r < a);
-}
-
 static __always_inline __s64 tcp_sum(struct tcphdr *th, const struct tcp_out *o,
 				     __s64 sum)
 {
@@ -125,45 +122,98 @@ static __always_inline int copy_hdr(struct __sk_buff *skb, const void *h,
 	return 0;
 }
 
+/* The same, or (@rcsum) through bpf_skb_store_bytes(): a
+ * CHECKSUM_COMPLETE skb->csum then follows the bytes written (the flag
+ * costs nothing in other states). */
+static __always_inline int put_bytes(struct __sk_buff *skb, const void *h,
+				     const __u32 len, int rcsum)
+{
+	if (!rcsum)
+		return copy_hdr(skb, h, len);
+	return bpf_skb_store_bytes(skb, ETH_HLEN, h, len,
+				   BPF_F_RECOMPUTE_CSUM) ? -1 : 0;
+}
+
 /* Store the @base + @optlen bytes of @h as the packet's IP and TCP
  * headers, at @off: ETH_HLEN, as parse_packet() takes no VLAN tags.
  * Constant sizes keep the verifier happy. */
 static __always_inline int store_hdr(struct __sk_buff *skb, __u32 off,
-				     void *h, __u32 base, __u32 optlen)
+				     void *h, __u32 base, __u32 optlen,
+				     int rcsum)
 {
 	if (off != ETH_HLEN)
 		return -1;
 	switch (optlen) {
 	case 32:
-		return copy_hdr(skb, h, base + 32);
+		return put_bytes(skb, h, base + 32, rcsum);
 	case 24:
-		return copy_hdr(skb, h, base + 24);
+		return put_bytes(skb, h, base + 24, rcsum);
 	case 20:
-		return copy_hdr(skb, h, base + 20);
+		return put_bytes(skb, h, base + 20, rcsum);
 	case 12:
-		return copy_hdr(skb, h, base + 12);
+		return put_bytes(skb, h, base + 12, rcsum);
 	}
-	return copy_hdr(skb, h, base);
+	return put_bytes(skb, h, base, rcsum);
 }
 
-/* Make the packet @len bytes long; most replies are as long as what
- * they answer, and the helper is not free. */
-static __always_inline int set_len(struct __sk_buff *skb, __u32 len)
+/*
+ * Store header @h (@base + @optlen bytes), its TCP check field *@check
+ * filled in the form @p->summed asks for (csum.h). @pseudo: the sum of
+ * the pseudo-header; @rest: of the TCP header (check zero) and payload.
+ * Known NONE, UNNECESSARY or PARTIAL: direct writes. Known COMPLETE: the
+ * bytes stored through the helper, for skb->csum. Not known (the helper
+ * variant): that, and one bpf_l4_csum_replace() finishes the field.
+ */
+static __always_inline int put_hdr(struct __sk_buff *skb, const struct pkt *p,
+				   void *h, __u32 base, __u32 optlen,
+				   __u16 *check, __u32 pseudo, __u32 rest)
 {
-	if (skb->len == len)
+	__u32 off = ETH_HLEN + base - sizeof(struct tcphdr) + 16;
+
+	switch (p->summed) {
+	case SUMMED_KNOWN | SKB_CSUM_PARTIAL:
+		*check = csum_partial_field(pseudo);
+		return store_hdr(skb, p->l3, h, base, optlen, 0);
+	case SUMMED_KNOWN | SKB_CSUM_NONE:
+	case SUMMED_KNOWN | SKB_CSUM_UNNECESSARY:
+		*check = csum_full(pseudo, rest);
+		return store_hdr(skb, p->l3, h, base, optlen, 0);
+	case SUMMED_KNOWN | SKB_CSUM_COMPLETE:
+		*check = csum_full(pseudo, rest);
+		return store_hdr(skb, p->l3, h, base, optlen, 1);
+	}
+	*check = csum_seed(rest);
+	if (store_hdr(skb, p->l3, h, base, optlen, 1))
+		return -1;
+	return bpf_l4_csum_replace(skb, off, 0, csum_seed_diff(pseudo, rest),
+				   BPF_F_PSEUDO_HDR) ? -1 : 0;
+}
+
+/* Make the packet @p describes @len bytes long; most replies are as long
+ * as what they answer, and the helper is not free. A GSO skb (a GRO-merged
+ * hello) goes through it all the same: it drops the GSO state too, which
+ * a SYN or an RST built over it must not keep. Only a packet with payload
+ * can be one (not a SYN, whose SYN-ACK need not read gso_size's cache
+ * line). A length change also turns a CHECKSUM_COMPLETE skb into
+ * CHECKSUM_NONE, for which what put_hdr() does for COMPLETE is right too. */
+static __always_inline int set_len(struct __sk_buff *skb, const struct pkt *p,
+				   __u32 len)
+{
+	if (skb->len == len && (!p->plen || !skb->gso_size))
 		return 0;
 	return bpf_skb_change_tail(skb, len, 0);
 }
 
-static __always_inline int write_tcp4(struct __sk_buff *skb, __u32 l3,
+static __always_inline int write_tcp4(struct __sk_buff *skb,
+				      const struct pkt *p,
 				      const struct tcp_out *o)
 {
 	struct hdr4 h = {};
 	__u32 tcplen = sizeof(h.th) + o->optlen + o->plen;
 	__be32 pseudo[3];
-	__s64 sum;
+	__u32 rest;
 
-	if (set_len(skb, l3 + sizeof(h.ip) + tcplen))
+	if (set_len(skb, p, p->l3 + sizeof(h.ip) + tcplen))
 		return -1;
 	h.ip.version = 4;
 	h.ip.ihl = 5;
@@ -177,21 +227,22 @@ static __always_inline int write_tcp4(struct __sk_buff *skb, __u32 l3,
 	pseudo[0] = h.ip.saddr;
 	pseudo[1] = h.ip.daddr;
 	pseudo[2] = bpf_htonl(IPPROTO_TCP << 16 | tcplen);
-	sum = sum32(pseudo, 3, add32c((__u32)o->pcsum,
-				      (__u32)((__u64)o->pcsum >> 32)));
-	h.th.check = csum_fold(tcp_sum(&h.th, o, sum));
-	return store_hdr(skb, l3, &h, sizeof(h.ip) + sizeof(h.th), o->optlen);
+	rest = tcp_sum(&h.th, o, csum_add32((__u32)o->pcsum,
+					    (__u32)((__u64)o->pcsum >> 32)));
+	return put_hdr(skb, p, &h, sizeof(h.ip) + sizeof(h.th), o->optlen,
+		       &h.th.check, sum32(pseudo, 3, 0), rest);
 }
 
-static __always_inline int write_tcp6(struct __sk_buff *skb, __u32 l3,
+static __always_inline int write_tcp6(struct __sk_buff *skb,
+				      const struct pkt *p,
 				      const struct tcp_out *o)
 {
 	struct hdr6 h = {};
 	__u32 tcplen = sizeof(h.th) + o->optlen + o->plen;
 	struct pseudo6 ph;
-	__s64 sum;
+	__u32 rest;
 
-	if (set_len(skb, l3 + sizeof(h.ip) + tcplen))
+	if (set_len(skb, p, p->l3 + sizeof(h.ip) + tcplen))
 		return -1;
 	h.ip.version = 6;
 	h.ip.payload_len = bpf_htons(tcplen);
@@ -203,10 +254,10 @@ static __always_inline int write_tcp6(struct __sk_buff *skb, __u32 l3,
 	__builtin_memcpy(ph.daddr, o->daddr, 16);
 	ph.len = bpf_htonl(tcplen);
 	ph.proto = bpf_htonl(IPPROTO_TCP);
-	sum = sum32(&ph, sizeof(ph) / 4, add32c((__u32)o->pcsum,
-						(__u32)((__u64)o->pcsum >> 32)));
-	h.th.check = csum_fold(tcp_sum(&h.th, o, sum));
-	return store_hdr(skb, l3, &h, sizeof(h.ip) + sizeof(h.th), o->optlen);
+	rest = tcp_sum(&h.th, o, csum_add32((__u32)o->pcsum,
+					    (__u32)((__u64)o->pcsum >> 32)));
+	return put_hdr(skb, p, &h, sizeof(h.ip) + sizeof(h.th), o->optlen,
+		       &h.th.check, sum32(&ph, sizeof(ph) / 4, 0), rest);
 }
 
 /* Start @o as an answer to the sender of @p: addresses and ports swapped,
@@ -221,14 +272,15 @@ static __always_inline void out_reply_to(struct tcp_out *o,
 	o->dport = p->sport;
 }
 
-/* Not inlined: its headers would otherwise sit on every caller's stack. */
+/* Over the packet @p describes (its offsets, family and checksum state).
+ * Not inlined: its headers would otherwise sit on every caller's stack. */
 static __attribute__((noinline)) int write_tcp(struct __sk_buff *skb,
-					       __u32 l3, __u8 family,
+					       const struct pkt *p,
 					       const struct tcp_out *o)
 {
-	if (family == SNILB_AF_INET)
-		return write_tcp4(skb, l3, o);
-	return write_tcp6(skb, l3, o);
+	if (p->family == SNILB_AF_INET)
+		return write_tcp4(skb, p, o);
+	return write_tcp6(skb, p, o);
 }
 
 /* Direct writes: no helper call on the spliced path. */

@@ -315,8 +315,8 @@ static __noinline int vip_unreach6(struct __sk_buff *skb, const struct pkt *p)
 	e.icmp[1] = VIP_ICMP6_PORT;
 	/* The pseudo-header: addresses, length, next header. */
 	sum = sum32(&e.ip.saddr, 8, 0);
-	sum = add32c(sum, bpf_htonl(sizeof(e) - sizeof(e.ip)));
-	sum = add32c(sum, bpf_htonl(IPPROTO_ICMPV6));
+	sum = csum_add32(sum, bpf_htonl(sizeof(e) - sizeof(e.ip)));
+	sum = csum_add32(sum, bpf_htonl(IPPROTO_ICMPV6));
 	sum = vip_quote_sum(e.quote, sizeof(e.ip), partial,
 			    sum32(e.icmp, VIP_ICMP_HLEN / 4, sum));
 	*(__u16 *)&e.icmp[2] = csum_fold(sum);
