@@ -95,6 +95,40 @@ static __always_inline __u32 csum_seed_diff(__u32 pseudo, __u32 rest)
 	return csum_add32(pseudo, csum_half(fold16(rest)));
 }
 
+/*
+ * An IPv6 packet's addresses and TCP fields rewritten in place, its check
+ * field not yet: @pseudo the addresses' delta, @rest the TCP fields'. The
+ * new bytes of a COMPLETE skb sum to what the old did (the addresses moved
+ * the sum by pseudo, the TCP segment by -pseudo), so skb->csum must not
+ * move: no BPF_F_PSEUDO_HDR call (which would move it by -pseudo, there
+ * being no BPF_F_IPV6 before 6.x). Instead the field is moved by +pseudo
+ * here, with a direct write, and one call without BPF_F_PSEUDO_HDR takes
+ * csum_v6_diff(): PARTIAL keeps +pseudo, any other gets
+ * +pseudo - (2 * pseudo + rest) = -(pseudo + rest).
+ */
+static __always_inline __u16 csum_v6_pre(__u16 check, __u32 pseudo)
+{
+	return fold16(csum_add32(check, pseudo));
+}
+
+static __always_inline __u32 csum_v6_diff(__u32 pseudo, __u32 rest)
+{
+	return csum_add32(csum_add32(pseudo, pseudo), rest);
+}
+
+/* The field patched by deltas as the state asks (state known). */
+static __always_inline __u16 csum_patch_partial(__u16 check, __u32 pseudo)
+{
+	return fold16(csum_add32(pseudo, check));
+}
+
+static __always_inline __u16 csum_patch_full(__u16 check, __u32 pseudo,
+					     __u32 rest)
+{
+	return (__u16)~fold16(csum_add32(csum_add32(pseudo, rest),
+					 ~(__u32)check));
+}
+
 #ifdef __bpf__
 #include <bpf/bpf_core_read.h>
 

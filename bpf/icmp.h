@@ -12,7 +12,12 @@
  *   does for the connections it tracks. The quoted sequence number stays:
  *   the backend numbers the client's bytes as the client does.
  *
- * Rare packets: plain helper calls, no fast path.
+ * Rare packets: plain helper calls, no fast path. Every byte changed is
+ * inside the ICMP checksum, which takes each change (for ICMPv6 the outer
+ * addresses too, through its pseudo-header), or inside the IPv4 header,
+ * whose checksum takes its own: the bytes sum to what they did, so a
+ * CHECKSUM_COMPLETE skb->csum stays right without BPF_F_RECOMPUTE_CSUM
+ * (tests/tcp/t-offload.sh audits it). ICMP is never CHECKSUM_PARTIAL.
  */
 #ifndef SNILB_BPF_ICMP_H
 #define SNILB_BPF_ICMP_H

@@ -12,11 +12,11 @@
  *
  * Which kind of skb it is, only the kernel's sk_buff says. Where the
  * kernel lets a TC program read it (bpf_cast_to_kern_ctx(), 6.3+), the
- * checksum is patched here with no call; elsewhere, and for the rarer
- * CHECKSUM_COMPLETE skb (whose skb->csum must follow the pseudo-header),
- * bpf_l4_csum_replace() does it, which knows. Two helper calls are a
- * third of a spliced packet's cost: a helper's return is dear with the
- * SRSO mitigations of today's AMD machines.
+ * checksum is patched here with no call (one for an IPv4
+ * CHECKSUM_COMPLETE skb, whose skb->csum must follow); elsewhere
+ * bpf_l4_csum_replace() does it, which knows (csum.h). Two helper calls
+ * are a third of a spliced packet's cost: a helper's return is dear with
+ * the SRSO mitigations of today's AMD machines.
  */
 #ifndef SNILB_BPF_SPLICE_H
 #define SNILB_BPF_SPLICE_H
@@ -62,10 +62,9 @@ static __always_inline void find_opts(struct __sk_buff *skb,
 
 /*
  * Checksum deltas are summed here, in plain ALU ops (one's complement,
- * 32-bit words with end-around carry, as bpf_csum_diff() sums them), and
- * handed to the helpers once: one call for the pseudo-header part (which a
- * CHECKSUM_PARTIAL skb must see) and one for the rest (which it must not),
- * csum.h's arithmetic.
+ * 32-bit words with end-around carry, as bpf_csum_diff() sums them), in
+ * two parts: the pseudo-header's (which a CHECKSUM_PARTIAL skb must see)
+ * and the rest (which it must not).
  */
 
 /* The IPv4 header checksum is always complete: patch it in place. */
@@ -162,14 +161,27 @@ static __always_inline __u32 set_tuple(const struct pkt *p, struct hdrs *h,
 	return d;
 }
 
+/*
+ * The state not known: bpf_l4_csum_replace() does what it asks. IPv4: one
+ * call for the pseudo-header part (a COMPLETE skb->csum moves with it: the
+ * IP header's own checksum keeps that header's sum) and one for the rest.
+ * IPv6: a COMPLETE skb->csum must not move at all (the addresses are in
+ * it), and there is no BPF_F_IPV6 before 6.x: the field takes the pseudo
+ * part here, and one call the rest (csum.h, csum_v6_pre()).
+ */
 static __always_inline void csum_by_helpers(struct __sk_buff *skb,
-					    const struct pkt *p, __u32 pseudo,
-					    __u32 rest)
+					    const struct pkt *p, __u16 *check,
+					    __u32 pseudo, __u32 rest)
 {
 	__u32 off = p->l4 + TCP_CSUM_OFF;
 
-	bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
-	bpf_l4_csum_replace(skb, off, 0, rest, 0);
+	if (p->family == SNILB_AF_INET) {
+		bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
+		bpf_l4_csum_replace(skb, off, 0, rest, 0);
+		return;
+	}
+	*check = csum_v6_pre(*check, pseudo);
+	bpf_l4_csum_replace(skb, off, 0, csum_v6_diff(pseudo, rest), 0);
 }
 
 /*
@@ -182,27 +194,24 @@ static __always_inline void csum_commit(struct __sk_buff *skb,
 					__u32 pseudo, __u32 rest,
 					const int kctx)
 {
-	struct sk_buff___snilb *ks;
 	__u16 *check = (__u16 *)(th + TCP_CSUM_OFF);
 	__u32 state;
 
 	if (!kctx) {
-		csum_by_helpers(skb, p, pseudo, rest);
+		csum_by_helpers(skb, p, check, pseudo, rest);
 		return;
 	}
-	ks = bpf_cast_to_kern_ctx(skb);
-	state = BPF_CORE_READ_BITFIELD(ks, ip_summed);
+	state = skb_summed(skb);
 	if (state == SKB_CSUM_PARTIAL) {
 		/* The field holds the pseudo-header sum, not complemented. */
-		*check = fold16(csum_add32(pseudo, *check));
+		*check = csum_patch_partial(*check, pseudo);
 		return;
 	}
-	if (state == SKB_CSUM_COMPLETE) {
-		csum_by_helpers(skb, p, pseudo, rest);
-		return;
-	}
-	*check = ~fold16(csum_add32(csum_add32(pseudo, rest),
-				    ~(__u32)*check));
+	*check = csum_patch_full(*check, pseudo, rest);
+	/* COMPLETE: the bytes' sum moved by what the TCP segment's did,
+	 * -pseudo; an IPv6 header's addresses moved it back by +pseudo. */
+	if (state == SKB_CSUM_COMPLETE && p->family == SNILB_AF_INET)
+		bpf_csum_update(skb, ~pseudo);
 }
 
 static __always_inline __u32 sack_add(__u8 *th, void *end,

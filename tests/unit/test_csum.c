@@ -4,9 +4,9 @@
  * bpf_l4_csum_replace() (inet_proto_csum_replace_by_diff() in
  * net/core/utils.c), bpf_csum_update(), bpf_skb_store_bytes() with
  * BPF_F_RECOMPUTE_CSUM, each in every skb->ip_summed state. Random
- * packets, rewritten the way bpf/tcpout.h does it (a whole new header),
- * with and without knowing the state; each result checked in the form
- * its state asks for. BPF can
+ * packets, rewritten the way bpf/tcpout.h (a whole new header) and
+ * bpf/splice.h (addresses, ports, an ack) do it, with and without knowing
+ * the state; each result checked in the form its state asks for. BPF can
  * not set ip_summed in BPF_PROG_TEST_RUN, so this is where the seeds are
  * proved; tests/tcp/t-offload.sh shows them in real skbs.
  */
@@ -93,6 +93,12 @@ static void l4_csum_replace(struct skb *s, uint32_t diff, int pseudohdr)
 	} else if (pseudohdr) {
 		*f = fold16(csum_add32(diff, *f));
 	}
+}
+
+static void csum_update(struct skb *s, uint32_t d)
+{
+	if (s->state == COMPLETE)
+		s->csum = csum_add32(s->csum, d);
 }
 
 static void store_rcsum(struct skb *s, size_t off, const void *p, size_t n)
@@ -194,6 +200,43 @@ static void write_tcp(struct skb *s, int known)
 	}
 }
 
+/* splice.h: new addresses and ports, ack + a delta, written directly; the
+ * deltas summed as set_tuple() and add32_at() sum them. @old_v6: the
+ * helper calls before the fix (BPF_F_PSEUDO_HDR for IPv6 too). */
+static void splice(struct skb *s, int known, int old_v6)
+{
+	uint32_t dp = 0, dr = 0, w, nw;
+	size_t i, a = s->v6 ? 8 : 12, na = s->v6 ? 8 : 2;
+
+	for (i = 0; i < na; i++) {
+		memcpy(&w, &s->d[a + 4 * i], 4);
+		nw = (uint32_t)random();
+		dp = csum_swap(dp, w, nw);
+		memcpy(&s->d[a + 4 * i], &nw, 4);
+	}
+	if (!s->v6)
+		ip4_check(s);
+	for (i = 0; i < 12; i += 8) {	/* ports; ack */
+		memcpy(&w, &s->d[l4(s) + i], 4);
+		nw = (uint32_t)random();
+		dr = csum_swap(dr, w, nw);
+		memcpy(&s->d[l4(s) + i], &nw, 4);
+	}
+	if (known && s->state == PARTIAL) {
+		*check(s) = csum_patch_partial(*check(s), dp);
+	} else if (known) {
+		*check(s) = csum_patch_full(*check(s), dp, dr);
+		if (s->state == COMPLETE && !s->v6)
+			csum_update(s, ~dp);
+	} else if (!s->v6 || old_v6) {
+		l4_csum_replace(s, dp, 1);
+		l4_csum_replace(s, dr, 0);
+	} else {
+		*check(s) = csum_v6_pre(*check(s), dp);
+		l4_csum_replace(s, csum_v6_diff(dp, dr), 0);
+	}
+}
+
 static void each_state(void (*f)(struct skb *, int, int), int arg)
 {
 	static const int states[] = { NONE, PARTIAL, COMPLETE };
@@ -217,6 +260,11 @@ static void do_write(struct skb *s, int known, int arg)
 	write_tcp(s, known);
 }
 
+static void do_splice(struct skb *s, int known, int arg)
+{
+	splice(s, known, arg);
+}
+
 static void test_half(void **state)
 {
 	uint32_t x;
@@ -232,11 +280,35 @@ static void test_write_tcp(void **state)
 	each_state(do_write, 0);
 }
 
+static void test_splice(void **state)
+{
+	(void)state;
+	each_state(do_splice, 0);
+}
+
+/* The defect fixed (issue 13, item 10): BPF_F_PSEUDO_HDR without
+ * BPF_F_IPV6 moves an IPv6 COMPLETE skb->csum by -pseudo. */
+static void test_splice_v6_old(void **state)
+{
+	struct skb s;
+	int i, wrong = 0;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		fill(&s, COMPLETE, 1);
+		splice(&s, 0, 1);
+		wrong += !eq16(s.csum, sum(s.d, len(&s), 0));
+	}
+	assert_true(wrong > 90);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_half),
 		cmocka_unit_test(test_write_tcp),
+		cmocka_unit_test(test_splice),
+		cmocka_unit_test(test_splice_v6_old),
 	};
 
 	srandom(13);
