@@ -4,8 +4,7 @@
  * client asked for (MSS, window scale, SACK) travels in the low bits of the
  * timestamp we send, which the client echoes back in its first ACK (the
  * way netfilter's SYNPROXY does), so a SYN leaves no state behind.
- * Clients without timestamps get a connection with reduced options: no
- * window scaling, no SACK, and the configured MSS.
+ * Clients without timestamps: see synstate.h.
  */
 #ifndef SNILB_BPF_COOKIE_H
 #define SNILB_BPF_COOKIE_H
@@ -33,7 +32,7 @@ static __always_inline __u16 mss_value(__u8 family, __u32 idx)
 {
 	if (family == SNILB_AF_INET)
 		return idx == 0 ? 536 : idx == 1 ? 1300 : idx == 2 ? 1440 : 1460;
-	return idx == 0 ? 1220 : idx == 1 ? 1400 : idx == 2 ? 1440 : 8940;
+	return idx == 0 ? 1220 : idx == 1 ? 1420 : idx == 2 ? 1440 : 8940;
 }
 
 /* @th is a 64-byte stack copy of the header: masked indexes stay inside. */
@@ -159,17 +158,12 @@ static __always_inline __u32 cookie_tsval(const struct tcp_opts *o,
 	       (o->sack ? 1u << 4 : 0) | (o->wscale & 0xf);
 }
 
-/* What the client's first ACK tells us about the options it offered. */
+/* What the first ACK of a client with timestamps tells us about the
+ * options it offered: the TSecr echoes our TSval. */
 static __always_inline void cookie_decode(const struct tcp_opts *ack,
-					  __u8 family, __u16 mss_nots,
-					  struct snilb_topts *t)
+					  __u8 family, struct snilb_topts *t)
 {
 	__builtin_memset(t, 0, sizeof(*t));
-	if (!ack->ts) {
-		t->mss = mss_nots;
-		t->wscale = TS_NO_WSCALE;
-		return;
-	}
 	t->ts = 1;
 	t->mss = mss_value(family, (ack->tsecr >> 5) & 3);
 	t->wscale = ack->tsecr & 0xf;

@@ -164,6 +164,15 @@ struct {
 	__type(value, struct snilb_hello);
 } hellos SEC(".maps");
 
+/* What SYNs without timestamps offered, until their first ACK (see
+ * struct snilb_syn_bucket and synstate.h). 2 MB. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_SYN_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct snilb_syn_bucket);
+} syn_state SEC(".maps");
+
 /* Per-CPU scratch for what is too big for the 512-byte stack: the parse
  * result, header copies for the cookie helpers, a flow being built. */
 struct scratch {
@@ -190,6 +199,8 @@ struct scratch {
 	__u64 clock_ns;
 	__u64 vip_refill_ns;	/* this CPU's ICMP errors (vip.h) */
 	__u32 vip_tokens;
+	__u64 syn_slot;		/* syn_budget(): the second counted, */
+	__u32 syn_used;		/* and the states kept in it */
 };
 
 struct {

@@ -19,6 +19,7 @@
 #include "pkt.h"
 #include "reply.h"
 #include "cookie.h"
+#include "synstate.h"
 #include "route.h"
 #include "common.h"
 #include "hello.h"
@@ -42,8 +43,6 @@ struct {
 
 #define DEFAULT_WINDOW		64240
 #define DEFAULT_WSCALE		7
-#define DEFAULT_MSS_NOTS4	1460
-#define DEFAULT_MSS_NOTS6	1440
 
 /* The MSS we tell clients: what the backend network carries (config). */
 static __always_inline __u16 our_mss(const struct snilb_config *cfg,
@@ -130,11 +129,8 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 		return TC_ACT_SHOT;
 	}
 	out_reply_to(r, p);
-	if (!o->ts) {
-		/* Nowhere to keep them: offer no scaling and no SACK. */
-		o->sack = 0;
-		o->wscale = TS_NO_WSCALE;
-	}
+	if (!o->ts)
+		syn_state_keep(sc, p, cfg, o);
 	mss = (gen >> 32) & 0xffff;
 	synack_opts(r, o, our_mss(cfg, p->family),
 		    cookie_tsval(o, p->family, mss, now_ns(sc)),
@@ -180,7 +176,7 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	struct snilb_listener_stats *ls;
 	struct snilb_flow *f;
 	struct tcp_opts o;
-	__u16 nots;
+	__u16 mss;
 
 	if (!sc || (p->flags & TCP_RST) || !(p->flags & TCP_ACK))
 		return TC_ACT_SHOT;
@@ -197,15 +193,17 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	}
 	stat_inc(SNILB_ST_COOKIE_OK);
 	parse_opts(sc->th, p->doff, &o);
-	if (p->family == SNILB_AF_INET)
-		nots = cfg && cfg->mss_nots4 ? cfg->mss_nots4 :
-		       DEFAULT_MSS_NOTS4;
-	else
-		nots = cfg && cfg->mss_nots6 ? cfg->mss_nots6 :
-		       DEFAULT_MSS_NOTS6;
 	f = &sc->flow;
 	__builtin_memset(f, 0, sizeof(*f));
-	cookie_decode(&o, p->family, nots, &f->opts);
+	if (o.ts)
+		cookie_decode(&o, p->family, &f->opts);
+	else
+		nots_opts(sc, p, &f->opts);
+	/* The backend is told the smaller of the client's MSS and ours:
+	 * its segments cross our links too. */
+	mss = our_mss(cfg, p->family);
+	if (f->opts.mss > mss)
+		f->opts.mss = mss;
 	f->state = SNILB_FS_HELLO;
 	f->listener = l->id;
 	f->client_isn = p->seq - 1;

@@ -19,6 +19,10 @@
 #define SNILB_MAX_SETS		4096
 #define SNILB_MAGLEV_SIZE	16381	/* default Maglev table size, prime */
 #define SNILB_MAX_TRIES		3	/* backends tried per connection */
+#define SNILB_SYN_BUCKETS	65536	/* syn_state: buckets of */
+#define SNILB_SYN_WAYS		4	/* ... entries each */
+#define SNILB_SYN_STATE_RATE	2048	/* states kept per s and CPU */
+#define SNILB_SYN_STATE_OFF	0xffffffffu	/* none: cookies alone */
 
 /*
  * SNAT source ports towards the backends, where the config leaves them 0
@@ -174,6 +178,10 @@ enum snilb_stat {
 	SNILB_ST_RESYN,			/* SYNs sent to a backend again on its
 					 * first SYN-ACK: no RTT sample from
 					 * our handshake (bpf/backend.h) */
+	SNILB_ST_SYN_STATE,		/* SYNs without timestamps given a
+					 * per-SYN state (wscale, SACK) */
+	SNILB_ST_SYN_COOKIE_ONLY,	/* ... answered by a cookie alone:
+					 * over this CPU's budget (a flood) */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -185,7 +193,8 @@ enum snilb_stat {
 	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",	\
 	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
 	"hello_ooo", "bad_csum", "vip_echo", "vip_unreach", "vip_limited", \
-	"vip_rst", "vip_frag", "vip_drop", "resyn"
+	"vip_rst", "vip_frag", "vip_drop", "resyn", "syn_state",	\
+	"syn_cookie_only"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {
@@ -210,8 +219,9 @@ struct snilb_config {
 	__u32 hello_cap;	/* largest hello, bytes (16 KiB) */
 	__u32 hello_timeout_ms;	/* client silent after handshake (10 s) */
 	__u32 idle_timeout_s;	/* established flow idle (3600 s) */
-	__u16 mss_nots4;	/* MSS assumed for IPv4 clients without TS */
-	__u16 mss_nots6;
+	__u32 syn_state_rate;	/* SYNs without timestamps per second and
+				 * CPU given a per-SYN state
+				 * (SNILB_SYN_STATE_RATE; _OFF: none) */
 	__u8 wscale;		/* window scale we advertise (7) */
 	__u8 single_syn;	/* 1: one SYN per backend, not two: its TCP
 				 * takes its RTT from our handshake
@@ -306,7 +316,43 @@ struct snilb_rev {
 	__u64 bytes_b2c;	/* payload forwarded to the client */
 };
 
-/* Client TCP options, as carried through the cookie's timestamp bits. */
+/*
+ * syn_state[snilb_syn_hash() % SNILB_SYN_BUCKETS]: what SYNs without
+ * timestamps offered, which their cookies have no room for (window scale,
+ * SACK, the exact MSS), until their first ACK takes it. An array the
+ * programs index without a helper call; in a bucket, a new entry takes an
+ * empty slot or the oldest. An entry is one 64-bit word, written and read
+ * whole (SNILB_SYN_* below): 0 is empty.
+ */
+struct snilb_syn_bucket {
+	__u64 slot[SNILB_SYN_WAYS];
+};
+
+#define SNILB_SYN_MSS(e)	((__u16)(e))
+#define SNILB_SYN_WSCALE(e)	((__u8)((e) >> 16) & 0xf)	/* 0xf: none */
+#define SNILB_SYN_SACK(e)	((__u8)((e) >> 20) & 1)
+#define SNILB_SYN_STAMP(e)	((__u32)((e) >> 21) & 0x7ff)	/* ~s */
+#define SNILB_SYN_TAG(e)	((__u32)((e) >> 32))
+
+/* The hash of a SYN: its tuple and the client's ISN. The bucket from its
+ * low bits, the entry's tag from its high 32 (never 0). */
+static __always_inline __u64 snilb_syn_hash(const struct snilb_flow_key *k,
+					    __u32 isn)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u64 h = 0xcbf29ce484222325ull ^ isn;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(*k) / 4; i++)
+		h = (h ^ w[i]) * 0x100000001b3ull;
+	h ^= h >> 33;			/* murmur3's finaliser: mix high */
+	h *= 0xff51afd7ed558ccdull;	/* and low bits */
+	h ^= h >> 33;
+	return h | 1ull << 32;
+}
+
+/* Client TCP options, as carried through the cookie's timestamp bits
+ * (or the syn_state entry of a client without timestamps). */
 struct snilb_topts {
 	__u16 mss;
 	__u8 wscale;		/* 0xf: none */

@@ -34,6 +34,7 @@ static const char *const pinned_maps[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
 	"listen_port_bits", "listener_timeouts", "vips", "vip_bits",
+	"syn_state",
 };
 
 static int set_pins(struct snilb_bpf *skel, const char *dir)

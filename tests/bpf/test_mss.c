@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * MSS, window scale and SACK for clients without timestamps
+ * (docs/dataplane.md "TCP correctness"), packet in -> packet out with
+ * BPF_PROG_TEST_RUN (tests/bpf/harness.c), in the namespace of
+ * tests/in-netns.sh.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "harness.h"
+
+static uint8_t data[PKT_MAX];
+
+static struct snilb_config config_get(void)
+{
+	struct snilb_config cfg;
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero,
+					     &cfg), 0);
+	return cfg;
+}
+
+static void set_syn_rate(uint32_t rate)
+{
+	struct snilb_config cfg = config_get();
+
+	cfg.syn_state_rate = rate;
+	assert_int_equal(dp_config_set(dp, &cfg), 0);
+}
+
+static struct snilb_flow_key key_of(const struct conn *c)
+{
+	struct snilb_flow_key k = { .family = c->v6 ? 6 : 4 };
+
+	k.cport = htons(c->port);
+	k.vport = htons(443);
+	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->cli, k.caddr);
+	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->vip, k.vaddr);
+	return k;
+}
+
+/* Does syn_state hold an entry for @c's SYN? */
+static int has_syn_state(const struct conn *c)
+{
+	struct snilb_flow_key k = key_of(c);
+	uint64_t h = snilb_syn_hash(&k, c->isn);
+	uint32_t idx = (uint32_t)h & (SNILB_SYN_BUCKETS - 1);
+	struct snilb_syn_bucket b;
+	int i;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "syn_state"), &idx,
+					     &b), 0);
+	for (i = 0; i < SNILB_SYN_WAYS; i++)
+		if (SNILB_SYN_TAG(b.slot[i]) == (uint32_t)(h >> 32))
+			return 1;
+	return 0;
+}
+
+static uint16_t opt_mss(void)
+{
+	const uint8_t *o = tview_opt(&rv, 2);
+
+	assert_non_null(o);
+	return (uint16_t)(o[2] << 8 | o[3]);
+}
+
+/*
+ * A SYN without timestamps, as Windows sends it (MSS, NOP, window scale,
+ * NOP, NOP, SACK-permitted; @ws < 0: no window scale), answered with a
+ * SYN-ACK without timestamps; the cookie into @c.
+ */
+static void syn_nots(struct conn *c, uint16_t mss, int ws, int sack)
+{
+	uint8_t o[12] = { 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss };
+	struct tpkt syn = {
+		.v6 = c->v6, .src = c->cli, .dst = c->vip, .sport = c->port,
+		.dport = 443, .seq = c->isn, .flags = 0x02, .window = 64240,
+		.opts = o, .optlen = 4,
+	};
+
+	c->no_ts = 1;
+	if (ws >= 0 || sack) {
+		memcpy(o + 4, "\x01\x03\x03\x00\x01\x01\x04\x02", 8);
+		o[7] = (uint8_t)(ws >= 0 ? ws : 0);
+		if (ws < 0)
+			memset(o + 4, 1, 4);
+		if (!sack)
+			memset(o + 8, 1, 4);
+		syn.optlen = 12;
+	}
+	assert_int_equal(run(&syn), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x12);
+	assert_int_equal(rv.ack, c->isn + 1);
+	assert_null(tview_opt(&rv, 8));
+	c->cookie = rv.seq;
+	c->tsval = 0;
+}
+
+/* The client's first ACK: the flow is made. */
+static struct snilb_flow *first_ack(struct conn *c)
+{
+	struct tpkt t = seg(c, 0x10, 0, NULL, 0);
+
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_non_null(flow_get(c));
+	return flow_get(c);
+}
+
+/*
+ * A client without timestamps offering MSS 1300, window scale 8 and SACK,
+ * no SYN flood: the SYN-ACK offers scaling and SACK (the SYN's options
+ * are kept in syn_state until the first ACK takes them), and the backend
+ * is offered the client's MSS, window scale and SACK. Its windows reach
+ * the client rescaled.
+ */
+static void test_nots_keeps_options(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 42000,
+			  .isn = 1000 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 5000 };
+	uint8_t synack[12] = { 2, 4, 0x05, 0x14, 1, 3, 3, 9, 1, 1, 4, 2 };
+	uint64_t kept = counter(SNILB_ST_SYN_STATE);
+	struct snilb_flow *f;
+	const uint8_t *o;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	syn_nots(&c, 1300, 8, 1);
+	assert_int_equal(opt_mss(), 1460);		/* ours */
+	assert_non_null(tview_opt(&rv, 4));
+	o = tview_opt(&rv, 3);
+	assert_non_null(o);
+	assert_int_equal(o[2], 7);
+	assert_int_equal(counter(SNILB_ST_SYN_STATE), kept + 1);
+	assert_true(has_syn_state(&c));
+	f = first_ack(&c);
+	assert_int_equal(f->opts.ts, 0);
+	assert_int_equal(f->opts.mss, 1300);
+	assert_int_equal(f->opts.wscale, 8);
+	assert_int_equal(f->opts.sack, 1);
+	assert_false(has_syn_state(&c));		/* taken */
+	hb_simple(&h, "www.example.com");
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+	assert_string_equal(rv.dst, BE1);
+	assert_int_equal(opt_mss(), 1300);
+	o = tview_opt(&rv, 3);
+	assert_non_null(o);
+	assert_int_equal(o[2], 8);
+	assert_non_null(tview_opt(&rv, 4));
+	assert_null(tview_opt(&rv, 8));
+	b.nport = rv.sport;
+	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, synack,
+			 sizeof(synack), NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_resyn(&c, &b);			/* the same options again */
+	assert_int_equal(opt_mss(), 1300);
+	assert_int_equal(tview_opt(&rv, 3)[2], 8);
+	assert_non_null(tview_opt(&rv, 4));
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_SPLICED);
+	/* 100 << 9 (the backend's scale) is 400 << 7 (ours). */
+	t = from_backend(&c, &b, 0x10, b.isn + 1, c.isn + 1 + (uint32_t)h.n,
+			 NULL, 0, data, 100);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI4);
+	assert_int_equal(rv.window, 400);
+}
+
+/*
+ * Under a SYN flood (here: no state at all), cookies alone: no window
+ * scale or SACK offered, and the MSS the cookie encodes -- the kernel's
+ * table, rounded down, and never above ours -- reaches the backend.
+ */
+static void test_nots_cookie_only(void **state)
+{
+	static const struct { int v6; uint16_t mss, want; } cases[] = {
+		{ 0, 536, 536 }, { 0, 1000, 536 }, { 0, 1300, 1300 },
+		{ 0, 1399, 1300 }, { 0, 1440, 1440 }, { 0, 1459, 1440 },
+		{ 0, 1460, 1460 }, { 0, 9000, 1460 }, { 1, 1220, 1220 },
+		{ 1, 1419, 1220 }, { 1, 1420, 1420 }, { 1, 1440, 1440 },
+		{ 1, 9000, 1440 },
+	};
+	uint64_t alone = counter(SNILB_ST_SYN_COOKIE_ONLY);
+	size_t i;
+
+	(void)state;
+	set_syn_rate(SNILB_SYN_STATE_OFF);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conn c = { .v6 = cases[i].v6,
+				  .cli = cases[i].v6 ? CLI6 : CLI4,
+				  .vip = cases[i].v6 ? VIP6 : VIP4,
+				  .port = (uint16_t)(42100 + i),
+				  .isn = 7 + (uint32_t)i * 1000003 };
+		struct snilb_flow *f;
+
+		syn_nots(&c, cases[i].mss, 8, 1);
+		assert_null(tview_opt(&rv, 3));
+		assert_null(tview_opt(&rv, 4));
+		assert_false(has_syn_state(&c));
+		f = first_ack(&c);
+		if (f->opts.mss != cases[i].want)
+			fail_msg("IPv%d MSS %u: flow says %u, want %u",
+				 cases[i].v6 ? 6 : 4, cases[i].mss,
+				 f->opts.mss, cases[i].want);
+		assert_int_equal(f->opts.wscale, 0xf);
+		assert_int_equal(f->opts.sack, 0);
+		if (i == 2) {	/* MSS 1300: what the backend is told */
+			send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+			assert_int_equal(rv.flags, 0x02);
+			assert_int_equal(opt_mss(), 1300);
+			assert_null(tview_opt(&rv, 3));
+			assert_null(tview_opt(&rv, 4));
+		}
+	}
+	assert_int_equal(counter(SNILB_ST_SYN_COOKIE_ONLY),
+			 alone + sizeof(cases) / sizeof(cases[0]));
+	set_syn_rate(0);
+}
+
+/* The slot of the clock syn_budget() counts seconds of (~1.07 s). */
+static uint64_t budget_slot(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ull +
+		(uint64_t)ts.tv_nsec) >> 30;
+}
+
+/*
+ * The budget: with 2 states a second (on this CPU: the test is pinned to
+ * one), a burst of SYNs soon gets cookies alone. A SYN resent after the
+ * budget ran out, whose first copy got a state, is answered as that copy
+ * was. A bare SYN never needs a state.
+ */
+static void test_nots_budget(void **state)
+{
+	uint64_t kept = counter(SNILB_ST_SYN_STATE), s0, s1, n;
+	struct conn c[8], x = { .cli = CLI4, .vip = VIP4, .port = 42290,
+				.isn = 3 };
+	int i, alone = -1;
+
+	(void)state;
+	set_syn_rate(2);
+	s0 = budget_slot();
+	for (i = 0; i < 8 && alone < 0; i++) {
+		c[i] = (struct conn){ .cli = CLI4, .vip = VIP4,
+				      .port = (uint16_t)(42200 + i),
+				      .isn = 100 + (uint32_t)i };
+		syn_nots(&c[i], 1460, 8, 1);
+		if (!tview_opt(&rv, 3))
+			alone = i;
+	}
+	s1 = budget_slot();
+	/* Two states per second counted, at most; the BPF clock may lag
+	 * ours by a tick: one second more. */
+	n = counter(SNILB_ST_SYN_STATE) - kept;
+	assert_true(n <= 2 * (s1 - s0 + 2));
+	if (s1 - s0 <= 1)
+		assert_true(alone >= 0);
+	if (alone >= 0)
+		assert_int_equal(first_ack(&c[alone])->opts.wscale, 0xf);
+	set_syn_rate(0);
+	syn_nots(&x, 1460, 8, 1);
+	assert_non_null(tview_opt(&rv, 3));
+	set_syn_rate(SNILB_SYN_STATE_OFF);
+	syn_nots(&x, 1460, 8, 1);			/* resent */
+	assert_non_null(tview_opt(&rv, 3));
+	assert_non_null(tview_opt(&rv, 4));
+	assert_int_equal(first_ack(&x)->opts.wscale, 8);
+	set_syn_rate(0);
+	kept = counter(SNILB_ST_SYN_STATE);
+	x = (struct conn){ .cli = CLI4, .vip = VIP4, .port = 42291, .isn = 3 };
+	syn_nots(&x, 1300, -1, 0);
+	assert_int_equal(counter(SNILB_ST_SYN_STATE), kept);
+	assert_int_equal(first_ack(&x)->opts.mss, 1300);
+}
+
+/* The MSS the agent sets (--mss): offered to clients, and the most a
+ * backend is told, whatever the client offered. */
+static void test_mss_config(void **state)
+{
+	struct snilb_config saved = config_get(), cfg = saved;
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 42250, .isn = 9 };
+	struct conn c6 = { .v6 = 1, .cli = CLI6, .vip = VIP6, .port = 42251,
+			   .isn = 9 };
+
+	(void)state;
+	cfg.mss4 = 1300;
+	cfg.mss6 = 1280;
+	assert_int_equal(dp_config_set(dp, &cfg), 0);
+	handshake(&c);
+	assert_int_equal(opt_mss(), 1300);
+	connect_to(&c);
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+	assert_int_equal(opt_mss(), 1300);		/* the client: 1460 */
+	handshake(&c6);
+	assert_int_equal(opt_mss(), 1280);
+	connect_to(&c6);
+	send_hello(&c6, "v6.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(opt_mss(), 1280);		/* the client: 1440 */
+	assert_int_equal(dp_config_set(dp, &saved), 0);
+}
+
+/* The harness, on one CPU: the SYN budget is per CPU. */
+static int setup(void **state)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return -1;
+	return harness_setup(state);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nots_keeps_options),
+		cmocka_unit_test(test_nots_cookie_only),
+		cmocka_unit_test(test_nots_budget),
+		cmocka_unit_test(test_mss_config),
+	};
+
+	return cmocka_run_group_tests_name("mss", tests, setup,
+					   harness_teardown);
+}
