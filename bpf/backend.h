@@ -14,6 +14,7 @@
 #include "bind.h"
 #include "splice.h"
 #include "icmp.h"
+#include "vip.h"
 
 #define CSUM_CHUNK	512	/* bpf_csum_diff's limit */
 #define SEG_MAX		2048	/* replay segment payload, at most */
@@ -187,7 +188,8 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 /* The flow's rev entry learns what a spliced backend -> client packet
  * needs (see struct snilb_rev); its key is in sc->rk: from_backend()
  * found the flow by it. @win: the backend's SYN-ACK window. */
-static __always_inline void rev_copy(struct scratch *sc,
+static __always_inline void rev_copy(struct __sk_buff *skb,
+				     struct scratch *sc,
 				     const struct snilb_flow *f, __u16 win)
 {
 	struct snilb_rev *r = bpf_map_lookup_elem(&rev, &sc->rk);
@@ -207,6 +209,7 @@ static __always_inline void rev_copy(struct scratch *sc,
 	r->b_ack = f->client_isn + 1;
 	r->b_win = win;
 	r->watch = 0;
+	r->cmtu = dev_mtu(skb, f->ifindex);
 	r->spliced = 1;
 }
 
@@ -274,7 +277,7 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	f->c_ack = f->our_isn + 1;
 	f->c_win = f->cwin;
 	f->path_ns = now_ns(sc);
-	rev_copy(sc, f, p->win);
+	rev_copy(skb, sc, f, p->win);
 	bpf_map_delete_elem(&hellos, k);
 	stat_inc(SNILB_ST_SPLICED);
 	rs = rstats(f->route);
@@ -356,13 +359,39 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	return st;
 }
 
+/*
+ * ICMP to what may be a VIP (snilb_ingress saw its bit in vip_bits): an
+ * error about a spliced flow is the backend's, whether the node owns the
+ * VIP or routes it; anything else is vip.h's, as if this program had not
+ * looked.
+ */
+static __noinline int on_client_icmp(struct __sk_buff *skb, struct scratch *sc,
+				     const struct snilb_config *cfg)
+{
+	struct snilb_flow *f = NULL;
+	struct icmp_at at;
+	int rc;
+
+	if (!icmp_parse_flow(skb, &sc->ipk, &at, &sc->ik))
+		f = bpf_map_lookup_elem(&flows, &sc->ik);
+	if (f && f->state == SNILB_FS_SPLICED)
+		return icmp_to_backend(skb, &sc->ipk, &at, f, cfg);
+	rc = vip_check(skb, sc, PARSE_NOT_TCP);
+	return rc == VIP_NOT ? TC_ACT_OK : rc;
+}
+
 static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 {
+	const struct snilb_config *cfg = get_config();
 	struct snilb_rev *val;
 	struct snilb_flow *f;
 	struct icmp_at at;
 
-	if (icmp_parse(skb, &sc->ipk, &at, &sc->rk))
+	if (!cfg)
+		return TC_ACT_OK;
+	if (!snat_is(&sc->ipk, cfg))
+		return on_client_icmp(skb, sc, cfg);
+	if (icmp_parse_rev(skb, &sc->ipk, &at, &sc->rk))
 		return TC_ACT_OK;		/* the node's business */
 	val = bpf_map_lookup_elem(&rev, &sc->rk);
 	if (!val)

@@ -63,6 +63,16 @@ static __attribute__((noinline)) int send_rst(struct __sk_buff *skb,
 	return send_reply(skb, p, r);
 }
 
+/* Is this packet addressed to our SNAT address? */
+static __always_inline int snat_is(const struct pkt *p,
+				   const struct snilb_config *cfg)
+{
+	if (p->family == SNILB_AF_INET)
+		return p->daddr[0] == cfg->snat4;
+	return p->daddr[0] == cfg->snat6[0] && p->daddr[1] == cfg->snat6[1] &&
+	       p->daddr[2] == cfg->snat6[2] && p->daddr[3] == cfg->snat6[3];
+}
+
 /* The rev key of a packet from a backend to our SNAT address. */
 static __always_inline void rev_key(const struct pkt *p,
 				    struct snilb_rev_key *rk)

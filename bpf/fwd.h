@@ -3,12 +3,13 @@
  * Sending a rewritten packet on: towards the client over the path its
  * packets came in on (MACs and ifindex kept in the flow), towards a
  * backend over the route the FIB gives, cached in the flow after the first
- * lookup so spliced packets skip it.
+ * lookup so spliced packets skip it (with the device's MTU: mtu.h).
  */
 #ifndef SNILB_BPF_FWD_H
 #define SNILB_BPF_FWD_H
 
 #include "common.h"
+#include "mtu.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -59,6 +60,7 @@ static __noinline int resolve_backend(struct __sk_buff *skb,
 		f->b_ifindex = fib->ifindex;
 		__builtin_memcpy(f->bmac, fib->dmac, 6);
 		__builtin_memcpy(f->bsmac, fib->smac, 6);
+		f->bmtu = mtu16(fib->mtu_result);	/* the device's */
 		return 0;
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)

@@ -260,17 +260,7 @@ static __noinline int syn_on_flow(struct __sk_buff *skb, const struct pkt *p,
 	return challenge_ack(skb, p, f->c_ack, r->b_ack, win);
 }
 
-/* Is this packet addressed to our SNAT address? */
-static __always_inline int snat_is(const struct pkt *p,
-				   const struct snilb_config *cfg)
-{
-	if (p->family == SNILB_AF_INET)
-		return p->daddr[0] == cfg->snat4;
-	return p->daddr[0] == cfg->snat6[0] && p->daddr[1] == cfg->snat6[1] &&
-	       p->daddr[2] == cfg->snat6[2] && p->daddr[3] == cfg->snat6[3];
-}
-
-/* ... and to a port in its range? */
+/* Is this packet to our SNAT address, and a port in its range? */
 static __always_inline int to_snat(const struct pkt *p,
 				   const struct snilb_config *cfg)
 {
@@ -330,6 +320,10 @@ static __always_inline int not_ours(struct __sk_buff *skb, struct scratch *sc,
 	int rc;
 
 	if (vip_maybe(&sc->ipk)) {
+		/* An ICMP error about one of our spliced flows is the
+		 * backend's (icmp.h); snilb_backend checks the rest here. */
+		if (sc->ipk.icmp)
+			bpf_tail_call(skb, &progs, PROG_BACKEND);
 		rc = vip_check(skb, sc, v);
 		if (rc != VIP_NOT)
 			return rc;

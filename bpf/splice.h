@@ -316,6 +316,8 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	struct hdrs h;
 	void *end;
 
+	if (unlikely(oversize(skb, p, f->bmtu)))
+		return send_too_big(skb, p, f->bmtu);
 	be = bpf_map_lookup_elem(&backends, &f->backend);
 	if (!be || !cfg || !snilb_snat_set(cfg, p->family))
 		return TC_ACT_SHOT;
@@ -381,6 +383,8 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 	struct hdrs h;
 	void *end;
 
+	if (unlikely(oversize(skb, p, r->cmtu)))
+		return send_too_big(skb, p, r->cmtu);
 	if (f) {
 		done = close_b2c(p, r, f);
 		if (done == CV_DROP)

@@ -182,6 +182,10 @@ enum snilb_stat {
 					 * per-SYN state (wscale, SACK) */
 	SNILB_ST_SYN_COOKIE_ONLY,	/* ... answered by a cookie alone:
 					 * over this CPU's budget (a flood) */
+	SNILB_ST_TOO_BIG,		/* oversize packets answered with
+					 * ICMP "fragmentation needed" */
+	SNILB_ST_ICMP_BACK,		/* ICMP errors from the client's side
+					 * passed on to the backend */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -194,7 +198,7 @@ enum snilb_stat {
 	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
 	"hello_ooo", "bad_csum", "vip_echo", "vip_unreach", "vip_limited", \
 	"vip_rst", "vip_frag", "vip_drop", "resyn", "syn_state",	\
-	"syn_cookie_only"
+	"syn_cookie_only", "too_big", "icmp_back"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {
@@ -309,7 +313,7 @@ struct snilb_rev {
 				 * packets look the flow up too */
 	__u8 pad;
 	__u16 b_win;		/* the backend's last window field */
-	__u16 pad2;
+	__u16 cmtu;		/* MTU of the client side path (0: unknown) */
 	__u32 b_ack;		/* ... and ACK: what it received of the
 				 * client (the client's own numbers) */
 	__u32 pad3;
@@ -402,7 +406,8 @@ struct snilb_flow {
 				 * what BPF's atomics take before -mcpu=v3) */
 	__u64 path_ns;		/* next hops both ways last learned */
 	__u64 bytes_c2b;
-	__u64 bytes_b2c;	/* unused: counted in the rev entry */
+	__u16 bmtu;		/* MTU of the path to the backend (0: unknown) */
+	__u16 pad6[3];
 };
 
 /*

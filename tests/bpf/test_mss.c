@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * MSS, window scale and SACK for clients without timestamps
- * (docs/dataplane.md "TCP correctness"), packet in -> packet out with
- * BPF_PROG_TEST_RUN (tests/bpf/harness.c), in the namespace of
- * tests/in-netns.sh.
+ * MSS, window scale and SACK for clients without timestamps, and packets
+ * too big for a path (docs/dataplane.md "TCP correctness"), packet in ->
+ * packet out with BPF_PROG_TEST_RUN (tests/bpf/harness.c). Run in the
+ * namespace of tests/in-netns.sh, whose veth dummy0 (the backends' path)
+ * and dummy1 (a client path here) get MTUs of 1400 and 1340.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +26,61 @@
 
 #include "harness.h"
 
+#define BACKEND_MTU	1400	/* dummy0 */
+#define CLIENT_MTU	1340	/* dummy1 */
+
+static int client_if;		/* dummy1's ifindex */
 static uint8_t data[PKT_MAX];
+
+/* Run a frame through the program with @ctx (NULL: none); the output in
+ * out/outlen, unparsed. */
+static int run_raw(const uint8_t *in, size_t len, struct __sk_buff *ctx)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
+		    .data_size_in = (__u32)len, .data_out = out,
+		    .data_size_out = sizeof(out));
+
+	if (ctx) {
+		o.ctx_in = ctx;
+		o.ctx_size_in = sizeof(*ctx);
+	}
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	outlen = o.data_size_out;
+	return (int)o.retval;
+}
+
+/* As run(), the packet arriving on @ifindex, a GSO packet of @gso-byte
+ * segments if @gso. */
+static int run_on(const struct tpkt *t, int ifindex, uint32_t gso)
+{
+	static uint8_t in[PKT_MAX];
+	struct __sk_buff ctx = { .ifindex = (__u32)ifindex };
+	size_t len = tpkt_build(t, in);
+	int v;
+
+	if (gso) {
+		ctx.gso_size = gso;
+		ctx.gso_segs = (__u32)((t->plen + gso - 1) / gso);
+	}
+	v = run_raw(in, len, &ctx);
+	if (v == TC_ACT_REDIRECT &&
+	    (out[12] == 0x08 ? out[14 + 9] : out[14 + 6]) == 6) {
+		assert_int_equal(tview_parse(out, outlen, &rv), 0);
+		assert_true(rv.ip_csum_ok && rv.tcp_csum_ok);
+	}
+	return v;
+}
+
+static void set_mtu(const char *dev, int mtu)
+{
+	struct ifreq ifr = { .ifr_mtu = mtu };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	assert_int_equal(ioctl(fd, SIOCSIFMTU, &ifr), 0);
+	close(fd);
+}
 
 static struct snilb_config config_get(void)
 {
@@ -319,7 +377,288 @@ static void test_mss_config(void **state)
 	assert_int_equal(dp_config_set(dp, &saved), 0);
 }
 
-/* The harness, on one CPU: the SYN budget is per CPU. */
+/*
+ * An ICMP "fragmentation needed" (ICMPv6 "packet too big") in out: from
+ * @from to @to, MTU @mtu, quoting a packet @qsrc:@qsport -> @qdst:@qdport
+ * with sequence number @qseq. Every checksum right; the quoted TCP
+ * checksum such that a checksum completion (the skb may be
+ * CHECKSUM_PARTIAL) would write it again.
+ */
+struct quote {
+	const char *src, *dst;
+	uint16_t sport, dport;
+	uint32_t seq;
+};
+
+static uint16_t icmp_sum(const uint8_t *ip, int v6, const uint8_t *icmp,
+			 size_t len)
+{
+	uint8_t tail[4] = { 0, 0, 0, 58 };
+	uint32_t sum = 0;
+
+	if (v6) {
+		sum = csum_add(sum, ip + 8, 32);
+		sum += (uint32_t)len;
+		sum = csum_add(sum, tail, 4);
+	}
+	return csum_fin(csum_add(sum, icmp, len));
+}
+
+static void assert_ip_addrs(const uint8_t *ip, int v6, const char *src,
+			    const char *dst)
+{
+	uint8_t a[16];
+
+	inet_pton(v6 ? AF_INET6 : AF_INET, src, a);
+	assert_memory_equal(ip + (v6 ? 8 : 12), a, v6 ? 16 : 4);
+	inet_pton(v6 ? AF_INET6 : AF_INET, dst, a);
+	assert_memory_equal(ip + (v6 ? 24 : 16), a, v6 ? 16 : 4);
+	if (!v6)
+		assert_int_equal(csum_fin(csum_add(0, ip, 20)), 0);
+}
+
+static void assert_quote(const uint8_t *q, int v6, const struct quote *w)
+{
+	size_t iph = v6 ? 40 : 20;
+
+	assert_ip_addrs(q, v6, w->src, w->dst);
+	assert_int_equal(q[iph] << 8 | q[iph + 1], w->sport);
+	assert_int_equal(q[iph + 2] << 8 | q[iph + 3], w->dport);
+	assert_int_equal(be32(q + iph + 4), w->seq);
+}
+
+static void expect_too_big(int v6, const char *from, const char *to,
+			   uint32_t mtu, const struct quote *w)
+{
+	size_t iph = v6 ? 40 : 20;
+	uint8_t *ip = out + 14, *icmp = ip + iph, *q = icmp + 8;
+	uint16_t field, again;
+
+	assert_int_equal(outlen, 14 + iph + 8 + iph + 20);
+	assert_memory_equal(out, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01", 12);
+	assert_int_equal(out[12] << 8 | out[13], v6 ? 0x86dd : 0x0800);
+	assert_ip_addrs(ip, v6, from, to);
+	if (v6) {
+		assert_int_equal(ip[0] >> 4, 6);
+		assert_int_equal(ip[4] << 8 | ip[5], 8 + 40 + 20);
+		assert_int_equal(ip[6], 58);
+		assert_int_equal(icmp[0], 2);
+		assert_int_equal(icmp[1], 0);
+		assert_int_equal(be32(icmp + 4), mtu);
+	} else {
+		assert_int_equal(ip[0], 0x45);
+		assert_int_equal(ip[2] << 8 | ip[3], 20 + 8 + 20 + 20);
+		assert_int_equal(ip[9], 1);
+		assert_int_equal(icmp[0], 3);
+		assert_int_equal(icmp[1], 4);
+		assert_int_equal(icmp[6] << 8 | icmp[7], mtu);
+	}
+	assert_int_equal(icmp_sum(ip, v6, icmp, 8 + iph + 20), 0);
+	assert_quote(q, v6, w);
+	field = (uint16_t)(q[iph + 16] << 8 | q[iph + 17]);
+	again = csum_fin(csum_add(0, q + iph, 20));
+	assert_true(again == field || (uint16_t)(again + field) == 0xffff);
+}
+
+/*
+ * A client packet too big for the backend's path (dummy0, MTU 1400):
+ * answered from the VIP with "fragmentation needed", MTU 1400, and
+ * dropped; one that fits, and a GSO packet whose segments fit, go on.
+ */
+static void too_big_c2b(int v6, uint16_t port)
+{
+	struct conn c = { .v6 = v6, .cli = v6 ? CLI6 : CLI4,
+			  .vip = v6 ? VIP6 : VIP4, .port = port, .isn = 77 };
+	struct bside b = { .addr = v6 ? BE6 : BE1, .snat = v6 ? SNAT6 : SNAT4,
+			   .isn = 900 };
+	uint64_t big = counter(SNILB_ST_TOO_BIG);
+	size_t hdr = (v6 ? 40 : 20) + 20 + 12;	/* IP, TCP, NOP NOP TS */
+	uint32_t fit = BACKEND_MTU - (uint32_t)hdr;
+	struct quote w;
+	struct tpkt t;
+	struct hb h;
+
+	splice_up_to(&c, &b, &h, v6 ? "v6.example.com" : "www.example.com");
+	assert_int_equal(flow_get(&c)->bmtu, BACKEND_MTU);
+	t = seg(&c, 0x18, (uint32_t)h.n, data, fit);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, b.addr);
+	assert_int_equal(rv.plen, fit);
+	t.plen = fit + 1;
+	assert_int_equal(run_on(&t, 0, 0), TC_ACT_REDIRECT);
+	w = (struct quote){ c.cli, c.vip, port, 443, c.isn + 1 + (uint32_t)h.n };
+	expect_too_big(v6, c.vip, c.cli, BACKEND_MTU, &w);
+	assert_int_equal(counter(SNILB_ST_TOO_BIG), big + 1);
+	assert_non_null(flow_get(&c));
+	/* GSO (2 segments: BPF_PROG_TEST_RUN takes a page at most): they
+	 * fit, then they do not. */
+	t.plen = 2 * fit;
+	assert_int_equal(run_on(&t, 0, fit), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, b.addr);
+	t.plen = 2 * (fit + 1);
+	assert_int_equal(run_on(&t, 0, fit + 1), TC_ACT_REDIRECT);
+	expect_too_big(v6, c.vip, c.cli, BACKEND_MTU, &w);
+	assert_int_equal(counter(SNILB_ST_TOO_BIG), big + 2);
+}
+
+static void test_too_big_to_backend(void **state)
+{
+	(void)state;
+	too_big_c2b(0, 42300);
+	too_big_c2b(1, 42301);
+}
+
+/*
+ * A backend packet too big for the client's path (the client's packets
+ * arrive on dummy1, MTU 1340): answered from the SNAT address with
+ * "fragmentation needed", MTU 1340, quoting the backend's own packet.
+ */
+static void too_big_b2c(int v6, uint16_t port)
+{
+	struct conn c = { .v6 = v6, .cli = v6 ? CLI6 : CLI4,
+			  .vip = v6 ? VIP6 : VIP4, .port = port, .isn = 77 };
+	struct bside b = { .addr = v6 ? BE6 : BE1, .snat = v6 ? SNAT6 : SNAT4,
+			   .isn = 900 };
+	uint32_t fit = CLIENT_MTU - (v6 ? 40 : 20) - 20;
+	uint64_t big = counter(SNILB_ST_TOO_BIG);
+	struct quote w;
+	struct tpkt t;
+	struct hb h;
+
+	handshake(&c);
+	t = seg(&c, 0x10, 0, NULL, 0);
+	assert_int_equal(run_on(&t, client_if, 0), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->ifindex, client_if);
+	send_hello(&c, v6 ? "v6.example.com" : "www.example.com",
+		   TC_ACT_REDIRECT);
+	hb_simple(&h, v6 ? "v6.example.com" : "www.example.com");
+	expect_syn_to(&c, &b);
+	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_resyn(&c, &b);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	t = from_backend(&c, &b, 0x18, b.isn + 1, c.isn + 1 + (uint32_t)h.n,
+			 NULL, 0, data, fit);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, c.cli);
+	t.plen = fit + 1;
+	assert_int_equal(run_on(&t, 0, 0), TC_ACT_REDIRECT);
+	w = (struct quote){ b.addr, b.snat, 8443, b.nport, b.isn + 1 };
+	expect_too_big(v6, b.snat, b.addr, CLIENT_MTU, &w);
+	assert_int_equal(counter(SNILB_ST_TOO_BIG), big + 1);
+}
+
+static void test_too_big_to_client(void **state)
+{
+	(void)state;
+	too_big_b2c(0, 42400);
+	too_big_b2c(1, 42401);
+}
+
+/* A router's ICMP(v6) error from @router to @to, quoting @qlen bytes. */
+static size_t icmp_error(uint8_t *buf, int v6, const char *router,
+			 const char *to, uint32_t mtu, const uint8_t *quote,
+			 size_t qlen)
+{
+	uint8_t *ip = buf + 14, *icmp = ip + (v6 ? 40 : 20);
+	size_t len = 8 + qlen;
+	uint16_t cs;
+
+	memset(buf, 0, 14 + 40 + len);
+	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09", 12);
+	buf[12] = v6 ? 0x86 : 0x08;
+	buf[13] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)(len >> 8);
+		ip[5] = (uint8_t)len;
+		ip[6] = 58;
+		ip[7] = 64;
+		inet_pton(AF_INET6, router, ip + 8);
+		inet_pton(AF_INET6, to, ip + 24);
+	} else {
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)((20 + len) >> 8);
+		ip[3] = (uint8_t)(20 + len);
+		ip[8] = 64;
+		ip[9] = 1;
+		inet_pton(AF_INET, router, ip + 12);
+		inet_pton(AF_INET, to, ip + 16);
+		cs = csum_fin(csum_add(0, ip, 20));
+		ip[10] = (uint8_t)(cs >> 8);
+		ip[11] = (uint8_t)cs;
+	}
+	icmp[0] = v6 ? 2 : 3;
+	icmp[1] = v6 ? 0 : 4;
+	put32(icmp + 4, mtu);
+	memcpy(icmp + 8, quote, qlen);
+	cs = icmp_sum(ip, v6, icmp, len);
+	icmp[2] = (uint8_t)(cs >> 8);
+	icmp[3] = (uint8_t)cs;
+	return 14 + (v6 ? 40 : 20) + len;
+}
+
+/*
+ * A router on the client's path answers a packet we sent the client (from
+ * the VIP) with "fragmentation needed": the backend gets it in its own
+ * terms -- from the SNAT address, quoting its own packet (its sequence
+ * number, not the client's view of it), every checksum right, the MTU
+ * kept -- over the backend's path. @short_quote: 8 bytes of TCP quoted.
+ */
+static void client_icmp(int v6, int short_quote, uint16_t port)
+{
+	struct conn c = { .v6 = v6, .cli = v6 ? CLI6 : CLI4,
+			  .vip = v6 ? VIP6 : VIP4, .port = port, .isn = 77 };
+	struct bside b = { .addr = v6 ? BE6 : BE1, .snat = v6 ? SNAT6 : SNAT4,
+			   .isn = 0xfffffff0 };
+	uint64_t back = counter(SNILB_ST_ICMP_BACK), drops;
+	const char *router = v6 ? "2001:db8:1::fe" : "198.18.1.254";
+	static uint8_t in[PKT_MAX], quote[PKT_MAX];
+	size_t iph = v6 ? 40 : 20, qlen, len;
+	uint8_t *ip = out + 14, *icmp = ip + iph, *q = icmp + 8;
+	struct quote w;
+	struct tpkt t;
+	struct hb h;
+
+	splice_up_to(&c, &b, &h, v6 ? "v6.example.com" : "www.example.com");
+	t = from_backend(&c, &b, 0x18, b.isn + 1, c.isn + 1 + (uint32_t)h.n,
+			 NULL, 0, data, 40);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);	/* as the client got it */
+	assert_string_equal(rv.dst, c.cli);
+	qlen = short_quote ? iph + 8 : outlen - 14;
+	memcpy(quote, out + 14, qlen);
+	len = icmp_error(in, v6, router, c.vip, 1200, quote, qlen);
+	assert_int_equal(run_raw(in, len, NULL), TC_ACT_REDIRECT);
+	assert_int_equal(outlen, len);
+	assert_int_equal(counter(SNILB_ST_ICMP_BACK), back + 1);
+	assert_memory_equal(out, v6 ? "\x02\0\0\0\x0b\x03" :
+			    "\x02\0\0\0\x0b\x01", 6);
+	assert_ip_addrs(ip, v6, b.snat, b.addr);
+	assert_int_equal(icmp[0], v6 ? 2 : 3);
+	assert_int_equal(be32(icmp + 4), 1200);
+	assert_int_equal(icmp_sum(ip, v6, icmp, len - 14 - iph), 0);
+	w = (struct quote){ b.addr, b.snat, 8443, b.nport, b.isn + 1 };
+	assert_quote(q, v6, &w);
+	if (!short_quote)
+		assert_int_equal(tcp_csum(q, v6, q + iph, qlen - iph), 0);
+	/* About a flow we do not have: to a VIP, so dropped (vip.h). */
+	drops = counter(SNILB_ST_VIP_DROP);
+	len = icmp_error(in, v6, router, c.vip, 1200, quote, qlen);
+	in[14 + iph + 8 + iph + 3] ^= 0xff;	/* another client port */
+	assert_int_equal(run_raw(in, len, NULL), TC_ACT_SHOT);
+	assert_int_equal(counter(SNILB_ST_VIP_DROP), drops + 1);
+}
+
+static void test_client_icmp_to_backend(void **state)
+{
+	(void)state;
+	client_icmp(0, 0, 42500);
+	client_icmp(1, 0, 42501);
+	client_icmp(0, 1, 42502);
+}
+
+/* The harness, then the two paths' MTUs, and one CPU: the SYN budget
+ * is per CPU. */
 static int setup(void **state)
 {
 	cpu_set_t one;
@@ -328,6 +667,13 @@ static int setup(void **state)
 	CPU_SET(sched_getcpu(), &one);
 	if (sched_setaffinity(0, sizeof(one), &one))
 		return -1;
+	client_if = (int)if_nametoindex("dummy1");
+	if (!client_if) {
+		print_message("no dummy1: run under tests/in-netns.sh\n");
+		return -1;
+	}
+	set_mtu("dummy0", BACKEND_MTU);
+	set_mtu("dummy1", CLIENT_MTU);
 	return harness_setup(state);
 }
 
@@ -338,6 +684,9 @@ int main(void)
 		cmocka_unit_test(test_nots_cookie_only),
 		cmocka_unit_test(test_nots_budget),
 		cmocka_unit_test(test_mss_config),
+		cmocka_unit_test(test_too_big_to_backend),
+		cmocka_unit_test(test_too_big_to_client),
+		cmocka_unit_test(test_client_icmp_to_backend),
 	};
 
 	return cmocka_run_group_tests_name("mss", tests, setup,
