@@ -42,6 +42,8 @@ PKGS=(
 	nftables
 	# tests/tcp/t-vip.sh pings the VIPs
 	iputils-ping
+	# tests/tcp/t-mss.sh: the options of the SYN a backend sees
+	tcpdump
 )
 
 # `install-deps.sh bench`: also the contenders and tools of `make bench`.
