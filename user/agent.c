@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -117,6 +119,17 @@ static const char agent_usage[] =
 "                            of the client's path, which BBR sizes its\n"
 "                            window by for 10 s (docs/dataplane.md, \"The\n"
 "                            backend's RTT\")\n"
+"      --mss BYTES           the TCP MSS offered to IPv4 clients, and the\n"
+"                            most backends are told they may send (IPv6:\n"
+"                            20 less). Default: the smallest MTU of the\n"
+"                            --iface interfaces less 40 (IPv6: less 60).\n"
+"                            Packets still too big for a link get ICMP\n"
+"                            \"fragmentation needed\" from snilb\n"
+"      --syn-state-rate N    SYNs without TCP timestamps, per second and\n"
+"                            CPU, whose window scale and SACK are kept\n"
+"                            until their handshake completes; beyond it\n"
+"                            (a SYN flood), SYN cookies alone, without\n"
+"                            them (default 2048; 0: cookies alone always)\n"
 "      --maglev-size N       entries per Maglev table, a prime\n"
 "                            (default 16381)\n"
 "      --max-flows N         connections the flow table holds, set up\n"
@@ -237,11 +250,65 @@ static int add_ifaces(struct agent_opts *o, char *list)
 	return 0;
 }
 
+/*
+ * The MSS from an MTU: IPv4 and TCP headers take 40 bytes, IPv6 and TCP
+ * 60. Never below what the family guarantees (IPv6 links carry 1280).
+ */
+#define MSS_MIN		88		/* the kernel's TCP_MIN_MSS */
+#define MSS_MAX		65495
+
+static void set_mss(struct agent_opts *o, uint32_t mtu)
+{
+	uint32_t m4 = mtu - 40, m6 = mtu - 60;
+
+	m4 = m4 < MSS_MIN ? MSS_MIN : m4 > MSS_MAX ? MSS_MAX : m4;
+	m6 = m6 < 1220 ? 1220 : m6 > MSS_MAX ? MSS_MAX : m6;
+	o->cfg.mss4 = (uint16_t)m4;
+	o->cfg.mss6 = (uint16_t)m6;
+}
+
+static int iface_mtu(const char *name, uint32_t *mtu)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFMTU, &ifr))
+		err = -errno;
+	else
+		*mtu = (uint32_t)ifr.ifr_mtu;
+	close(fd);
+	return err;
+}
+
+/* No --mss: the smallest MTU of the interfaces, where packets leave. */
+static int default_mss(struct agent_opts *o)
+{
+	uint32_t min = UINT32_MAX, mtu = 0;
+	size_t i;
+	int err;
+
+	for (i = 0; i < o->nifaces; i++) {
+		if ((err = iface_mtu(o->ifnames[i], &mtu))) {
+			fprintf(stderr, "snilb agent: --iface %s: cannot read "
+				"its MTU: %s\n", o->ifnames[i], strerror(-err));
+			return -1;
+		}
+		if (mtu < min)
+			min = mtu;
+	}
+	set_mss(o, min);
+	return 0;
+}
+
 enum {
 	OPT_PIN = 256, OPT_STATUS, OPT_METRICS, OPT_CONTROLLER, OPT_LOGFMT,
 	OPT_HELLO_TO, OPT_IDLE_TO, OPT_CAP, OPT_MAGLEV, OPT_DEBOUNCE, OPT_CHECK,
 	OPT_KUBECONFIG, OPT_IN_CLUSTER, OPT_NODE, OPT_LEASE_NS, OPT_LEASE_NAME,
-	OPT_NO_STATUS, OPT_MAX_FLOWS, OPT_SNAT_PORTS, OPT_SINGLE_SYN,
+	OPT_NO_STATUS, OPT_MAX_FLOWS, OPT_SNAT_PORTS, OPT_SINGLE_SYN, OPT_MSS,
+	OPT_SYN_STATE,
 };
 
 static const struct option agent_longopts[] = {
@@ -260,6 +327,8 @@ static const struct option agent_longopts[] = {
 	{ "maglev-size", required_argument, NULL, OPT_MAGLEV },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "single-syn", no_argument, NULL, OPT_SINGLE_SYN },
+	{ "mss", required_argument, NULL, OPT_MSS },
+	{ "syn-state-rate", required_argument, NULL, OPT_SYN_STATE },
 	{ "debounce", required_argument, NULL, OPT_DEBOUNCE },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
@@ -348,6 +417,16 @@ static int parse_opt(struct agent_opts *o, int c, char *arg)
 			return -1;
 		o->max_flows = (uint32_t)v;
 		return 0;
+	case OPT_MSS:
+		if (parse_uint("--mss", arg, MSS_MIN, MSS_MAX, &v))
+			return -1;
+		set_mss(o, (uint32_t)v + 40);
+		return 0;
+	case OPT_SYN_STATE:
+		if (parse_uint("--syn-state-rate", arg, 0, 10000000, &v))
+			return -1;
+		o->cfg.syn_state_rate = v ? (uint32_t)v : SNILB_SYN_STATE_OFF;
+		return 0;
 	}
 	fprintf(stderr, "snilb agent: --log-format %s: want logfmt or json\n",
 		arg);
@@ -395,7 +474,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			"required\n");
 		return -1;
 	}
-	return 0;
+	return o->cfg.mss4 ? 0 : default_mss(o);
 }
 
 /* --- sync ------------------------------------------------------------------- */
@@ -660,7 +739,7 @@ static int open_dataplane(struct agent *a)
 	struct dp_opts dopts = { .pin_dir = a->o->pin_path,
 				 .max_flows = a->o->max_flows };
 	struct sync_route_id *ids = NULL;
-	char err[512];
+	char err[512], mss[2][8];
 	size_t nids = 0;
 	int e;
 
@@ -682,9 +761,12 @@ static int open_dataplane(struct agent *a)
 	free(ids);
 	if (e)
 		return e;
+	snprintf(mss[0], sizeof(mss[0]), "%u", a->o->cfg.mss4);
+	snprintf(mss[1], sizeof(mss[1]), "%u", a->o->cfg.mss6);
 	log_event("info", "data plane loaded", "pin_path", a->o->pin_path,
 		  "adopted", a->sync.nlisteners ? "yes" : "no",
-		  "program", dp_prog_name(a->dp), NULL);
+		  "program", dp_prog_name(a->dp), "mss4", mss[0],
+		  "mss6", mss[1], NULL);
 	warn_snat_outside(a);
 	return 0;
 }

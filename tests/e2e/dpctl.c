@@ -16,6 +16,8 @@
  *   timeouts HELLO_MS IDLE_S       handshake and idle timeouts
  *   single_syn 0|1                 one SYN per backend, not two (the
  *                                  backend's RTT: docs/dataplane.md)
+ *   mss MSS4 MSS6                  MSS offered to clients, told backends
+ *   synstate RATE                  per-SYN states per s and CPU (0: none)
  *   attach IFNAME
  *
  * Once a second it runs the flow table's timeouts (user/gc.c).
@@ -106,6 +108,15 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 	if (sscanf(line, "timeouts %u %u", &x, &y) == 2) {
 		cfg->hello_timeout_ms = x;
 		cfg->idle_timeout_s = y;
+		return dp_config_set(dp, cfg);
+	}
+	if (sscanf(line, "mss %u %u", &x, &y) == 2) {
+		cfg->mss4 = (uint16_t)x;
+		cfg->mss6 = (uint16_t)y;
+		return dp_config_set(dp, cfg);
+	}
+	if (sscanf(line, "synstate %u", &x) == 1) {
+		cfg->syn_state_rate = x ? x : SNILB_SYN_STATE_OFF;
 		return dp_config_set(dp, cfg);
 	}
 	if (sscanf(line, "single_syn %u", &x) == 1 && x <= 1) {

@@ -17,6 +17,7 @@
 # 3. A router on the client's path with a 1340-byte link: its
 #    "fragmentation needed" to the VIP is passed on to the backend;
 #    byte-exact.
+# 4. snilb agent offers the MSS of its interfaces' MTU, or --mss.
 # Usage: tests/tcp/t-mss.sh BUILD_DIR
 set -uo pipefail
 
@@ -40,7 +41,8 @@ cleanup() {
 	[ -n "${KEEP:-}" ] && { echo "kept $pfx ($work)"; return; }
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for n in "${nss[@]}"; do ip netns del "$pfx-$n" 2>/dev/null; done
+	for n in "${nss[@]}" ag; do ip netns del "$pfx-$n" 2>/dev/null; done
+	mountpoint -q "$work/bpffs" && umount "$work/bpffs"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -282,6 +284,36 @@ t_router_on_client_path() {
 	fi
 }
 
+# The MSS in the agent's "data plane loaded" line, with "$@" for options,
+# on an interface of MTU 1340 (its pins on a bpffs of our own).
+agent_mss() {
+	local log=$work/agent.log a
+	ip netns exec "$pfx-ag" "$build/snilb" agent --manifests "$work/man" \
+		--iface a0 --snat 198.18.9.1 --pin-path "$work/bpffs/snilb" \
+		--status-file "$work/status.json" "$@" >"$log" 2>&1 &
+	a=$!
+	pids+=("$a")
+	wait_for 'msg="data plane loaded"' "$log" >&2
+	kill "$a" 2>/dev/null
+	wait "$a" 2>/dev/null
+	grep -o 'mss4=[0-9]* mss6=[0-9]*' "$log"
+}
+
+t_agent_mss() {
+	mkdir -p "$work/man" "$work/bpffs"
+	if ! mount -t bpf bpf "$work/bpffs" || ! ip netns add "$pfx-ag"; then
+		bad "agent: no bpffs or namespace"
+		return
+	fi
+	ip link add a0 netns "$pfx-ag" mtu 1340 type veth peer name a1 \
+		netns "$pfx-ag"
+	at ag ip link set a0 up
+	check "snilb agent on a 1340-byte link: MSS from its MTU" \
+		"mss4=1300 mss6=1280" "$(agent_mss)"
+	check "snilb agent --mss 1200 (IPv6: 20 less, at least 1220)" \
+		"mss4=1200 mss6=1220" "$(agent_mss --mss 1200)"
+}
+
 if ! topo || ! backends || ! start_dp; then
 	bad "setup"
 else
@@ -289,6 +321,7 @@ else
 	t_throughput
 	t_gateway_link
 	t_router_on_client_path
+	t_agent_mss
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
