@@ -278,7 +278,8 @@ t_router_on_client_path() {
 	fi
 	after=$(stat icmp_back)
 	if [ "$((after - before))" -gt 0 ] 2>/dev/null; then
-		ok "its \"fragmentation needed\" passed on to the backend ($((after - before)))"
+		ok "its \"fragmentation needed\" passed on to the backend" \
+			"($((after - before)))"
 	else
 		bad "no ICMP error passed on to the backend"
 	fi
