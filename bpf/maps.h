@@ -188,6 +188,7 @@ struct scratch {
 	struct snilb_listener_key lk;
 	struct snilb_rev_key rk;
 	struct tcp_out out;
+	struct hdr6 hdr;	/* write_tcp()'s headers (IPv4: a hdr4) */
 	__u8 ip[40];
 	__u8 th[64];
 	struct snilb_flow flow;

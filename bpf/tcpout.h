@@ -197,65 +197,63 @@ static __always_inline int set_len(struct __sk_buff *skb, const struct pkt *p,
 	return bpf_skb_change_tail(skb, len, 0);
 }
 
+/* @h: room for the header, in the scratch map (write_tcp()). */
 static __always_inline int write_tcp4(struct __sk_buff *skb,
 				      const struct pkt *p,
-				      const struct tcp_out *o)
+				      const struct tcp_out *o, struct hdr4 *h)
 {
-	struct hdr4 h = {};
-	__u32 tcplen = sizeof(h.th) + o->optlen + o->plen;
+	__u32 tcplen = sizeof(h->th) + o->optlen + o->plen;
 	__be32 pseudo[3];
 	__u32 rest;
 
-	if (set_len(skb, p, p->l3 + sizeof(h.ip) + tcplen))
+	if (set_len(skb, p, p->l3 + sizeof(h->ip) + tcplen))
 		return -1;
-	h.ip.version = 4;
-	h.ip.ihl = 5;
-	h.ip.tot_len = bpf_htons(sizeof(h.ip) + tcplen);
-	h.ip.frag_off = bpf_htons(0x4000);	/* DF */
-	h.ip.ttl = 64;
-	h.ip.protocol = IPPROTO_TCP;
-	h.ip.saddr = o->saddr[0];
-	h.ip.daddr = o->daddr[0];
-	h.ip.check = csum_fold(sum32(&h.ip, sizeof(h.ip) / 4, 0));
-	pseudo[0] = h.ip.saddr;
-	pseudo[1] = h.ip.daddr;
+	__builtin_memset(h, 0, sizeof(*h));
+	h->ip.version = 4;
+	h->ip.ihl = 5;
+	h->ip.tot_len = bpf_htons(sizeof(h->ip) + tcplen);
+	h->ip.frag_off = bpf_htons(0x4000);	/* DF */
+	h->ip.ttl = 64;
+	h->ip.protocol = IPPROTO_TCP;
+	h->ip.saddr = o->saddr[0];
+	h->ip.daddr = o->daddr[0];
+	h->ip.check = csum_fold(sum32(&h->ip, sizeof(h->ip) / 4, 0));
+	pseudo[0] = h->ip.saddr;
+	pseudo[1] = h->ip.daddr;
 	pseudo[2] = bpf_htonl(IPPROTO_TCP << 16 | tcplen);
-	rest = tcp_sum(&h.th, o, csum_add32((__u32)o->pcsum,
+	rest = tcp_sum(&h->th, o, csum_add32((__u32)o->pcsum,
 					    (__u32)((__u64)o->pcsum >> 32)));
-	return put_hdr(skb, p, &h, sizeof(h.ip) + sizeof(h.th), o->optlen,
-		       &h.th.check, sum32(pseudo, 3, 0), rest);
+	return put_hdr(skb, p, h, sizeof(h->ip) + sizeof(h->th), o->optlen,
+		       &h->th.check, sum32(pseudo, 3, 0), rest);
 }
 
 static __always_inline int write_tcp6(struct __sk_buff *skb,
 				      const struct pkt *p,
-				      const struct tcp_out *o)
+				      const struct tcp_out *o, struct hdr6 *h)
 {
-	struct hdr6 h = {};
-	__u32 tcplen = sizeof(h.th) + o->optlen + o->plen;
+	__u32 tcplen = sizeof(h->th) + o->optlen + o->plen;
 	__be32 tail[2];
 	__u32 rest, ps;
 
-	if (set_len(skb, p, p->l3 + sizeof(h.ip) + tcplen))
+	if (set_len(skb, p, p->l3 + sizeof(h->ip) + tcplen))
 		return -1;
-	h.ip.version = 6;
-	h.ip.payload_len = bpf_htons(tcplen);
-	h.ip.nexthdr = IPPROTO_TCP;
-	h.ip.hop_limit = 64;
-	__builtin_memcpy(&h.ip.saddr, o->saddr, 16);
-	__builtin_memcpy(&h.ip.daddr, o->daddr, 16);
-	/* The pseudo-header summed from @o and two words, not copied into
-	 * a struct of its own: the frame must stay small (the deepest chain,
-	 * snilb_backend -> on_synack -> replay_hello -> replay_cb -> here,
-	 * is at 6.1's 512 bytes, frames rounded to 32). */
+	__builtin_memset(h, 0, sizeof(*h));
+	h->ip.version = 6;
+	h->ip.payload_len = bpf_htons(tcplen);
+	h->ip.nexthdr = IPPROTO_TCP;
+	h->ip.hop_limit = 64;
+	__builtin_memcpy(&h->ip.saddr, o->saddr, 16);
+	__builtin_memcpy(&h->ip.daddr, o->daddr, 16);
+	/* The pseudo-header summed from @o and two words. */
 	tail[0] = bpf_htonl(tcplen);
 	tail[1] = bpf_htonl(IPPROTO_TCP);
 	ps = sum32(o->saddr, 4, 0);
 	ps = sum32(o->daddr, 4, ps);
 	ps = sum32(tail, 2, ps);
-	rest = tcp_sum(&h.th, o, csum_add32((__u32)o->pcsum,
+	rest = tcp_sum(&h->th, o, csum_add32((__u32)o->pcsum,
 					    (__u32)((__u64)o->pcsum >> 32)));
-	return put_hdr(skb, p, &h, sizeof(h.ip) + sizeof(h.th), o->optlen,
-		       &h.th.check, ps, rest);
+	return put_hdr(skb, p, h, sizeof(h->ip) + sizeof(h->th), o->optlen,
+		       &h->th.check, ps, rest);
 }
 
 /* Start @o as an answer to the sender of @p: addresses and ports swapped,
@@ -268,17 +266,6 @@ static __always_inline void out_reply_to(struct tcp_out *o,
 	__builtin_memcpy(o->daddr, p->saddr, 16);
 	o->sport = p->dport;
 	o->dport = p->sport;
-}
-
-/* Over the packet @p describes (its offsets, family and checksum state).
- * Not inlined: its headers would otherwise sit on every caller's stack. */
-static __attribute__((noinline)) int write_tcp(struct __sk_buff *skb,
-					       const struct pkt *p,
-					       const struct tcp_out *o)
-{
-	if (p->family == SNILB_AF_INET)
-		return write_tcp4(skb, p, o);
-	return write_tcp6(skb, p, o);
 }
 
 /* Direct writes: no helper call on the spliced path. */
