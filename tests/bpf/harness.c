@@ -328,3 +328,71 @@ int harness_teardown(void **state)
 	dp_close(dp);
 	return 0;
 }
+
+uint16_t icmp_sum(const uint8_t *ip, int v6, const uint8_t *icmp, size_t len)
+{
+	uint8_t tail[4] = { 0, 0, 0, 58 };
+	uint32_t sum = 0;
+
+	if (v6) {
+		sum = csum_add(sum, ip + 8, 32);
+		sum += (uint32_t)len;
+		sum = csum_add(sum, tail, 4);
+	}
+	return csum_fin(csum_add(sum, icmp, len));
+}
+
+size_t icmp_error(uint8_t *buf, int v6, const char *router, const char *to,
+		  uint8_t type, uint8_t code, uint32_t mtu,
+		  const uint8_t *quote, size_t qlen)
+{
+	uint8_t *ip = buf + 14, *icmp = ip + (v6 ? 40 : 20);
+	size_t len = 8 + qlen;
+	uint16_t cs;
+
+	memset(buf, 0, 14 + 40 + len);
+	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09", 12);
+	buf[12] = v6 ? 0x86 : 0x08;
+	buf[13] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)(len >> 8);
+		ip[5] = (uint8_t)len;
+		ip[6] = 58;
+		ip[7] = 64;
+		inet_pton(AF_INET6, router, ip + 8);
+		inet_pton(AF_INET6, to, ip + 24);
+	} else {
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)((20 + len) >> 8);
+		ip[3] = (uint8_t)(20 + len);
+		ip[8] = 64;
+		ip[9] = 1;
+		inet_pton(AF_INET, router, ip + 12);
+		inet_pton(AF_INET, to, ip + 16);
+		cs = csum_fin(csum_add(0, ip, 20));
+		ip[10] = (uint8_t)(cs >> 8);
+		ip[11] = (uint8_t)cs;
+	}
+	icmp[0] = type;
+	icmp[1] = code;
+	put32(icmp + 4, mtu);
+	memcpy(icmp + 8, quote, qlen);
+	cs = icmp_sum(ip, v6, icmp, len);
+	icmp[2] = (uint8_t)(cs >> 8);
+	icmp[3] = (uint8_t)cs;
+	return 14 + (v6 ? 40 : 20) + len;
+}
+
+void assert_ip_addrs(const uint8_t *ip, int v6, const char *src,
+		     const char *dst)
+{
+	uint8_t a[16];
+
+	inet_pton(v6 ? AF_INET6 : AF_INET, src, a);
+	assert_memory_equal(ip + (v6 ? 8 : 12), a, v6 ? 16 : 4);
+	inet_pton(v6 ? AF_INET6 : AF_INET, dst, a);
+	assert_memory_equal(ip + (v6 ? 24 : 16), a, v6 ? 16 : 4);
+	if (!v6)
+		assert_int_equal(csum_fin(csum_add(0, ip, 20)), 0);
+}

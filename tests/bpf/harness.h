@@ -76,6 +76,18 @@ void splice_up_to(struct conn *c, struct bside *b, struct hb *h,
 void splice_up(struct conn *c, struct bside *b, struct hb *h);
 int install_set(uint32_t set, const uint32_t *ids, size_t n);
 
+/* The ICMP(v6) sum of @len bytes at @icmp (IPv6: with its pseudo-header
+ * from the IP header at @ip); 0 when the sum in it is right. */
+uint16_t icmp_sum(const uint8_t *ip, int v6, const uint8_t *icmp, size_t len);
+/* A router's ICMP(v6) error from @router to @to, quoting @qlen bytes. */
+size_t icmp_error(uint8_t *buf, int v6, const char *router, const char *to,
+		  uint8_t type, uint8_t code, uint32_t mtu,
+		  const uint8_t *quote, size_t qlen);
+
+/* The IP header at @ip is from @src to @dst (IPv4: checksum right). */
+void assert_ip_addrs(const uint8_t *ip, int v6, const char *src,
+		     const char *dst);
+
 /* cmocka group setup/teardown: open the data plane and configure it. */
 int harness_setup(void **state);
 int harness_teardown(void **state);

@@ -390,33 +390,6 @@ struct quote {
 	uint32_t seq;
 };
 
-static uint16_t icmp_sum(const uint8_t *ip, int v6, const uint8_t *icmp,
-			 size_t len)
-{
-	uint8_t tail[4] = { 0, 0, 0, 58 };
-	uint32_t sum = 0;
-
-	if (v6) {
-		sum = csum_add(sum, ip + 8, 32);
-		sum += (uint32_t)len;
-		sum = csum_add(sum, tail, 4);
-	}
-	return csum_fin(csum_add(sum, icmp, len));
-}
-
-static void assert_ip_addrs(const uint8_t *ip, int v6, const char *src,
-			    const char *dst)
-{
-	uint8_t a[16];
-
-	inet_pton(v6 ? AF_INET6 : AF_INET, src, a);
-	assert_memory_equal(ip + (v6 ? 8 : 12), a, v6 ? 16 : 4);
-	inet_pton(v6 ? AF_INET6 : AF_INET, dst, a);
-	assert_memory_equal(ip + (v6 ? 24 : 16), a, v6 ? 16 : 4);
-	if (!v6)
-		assert_int_equal(csum_fin(csum_add(0, ip, 20)), 0);
-}
-
 static void assert_quote(const uint8_t *q, int v6, const struct quote *w)
 {
 	size_t iph = v6 ? 40 : 20;
@@ -555,49 +528,6 @@ static void test_too_big_to_client(void **state)
 	too_big_b2c(1, 42401);
 }
 
-/* A router's ICMP(v6) error from @router to @to, quoting @qlen bytes. */
-static size_t icmp_error(uint8_t *buf, int v6, const char *router,
-			 const char *to, uint32_t mtu, const uint8_t *quote,
-			 size_t qlen)
-{
-	uint8_t *ip = buf + 14, *icmp = ip + (v6 ? 40 : 20);
-	size_t len = 8 + qlen;
-	uint16_t cs;
-
-	memset(buf, 0, 14 + 40 + len);
-	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09", 12);
-	buf[12] = v6 ? 0x86 : 0x08;
-	buf[13] = v6 ? 0xdd : 0x00;
-	if (v6) {
-		ip[0] = 0x60;
-		ip[4] = (uint8_t)(len >> 8);
-		ip[5] = (uint8_t)len;
-		ip[6] = 58;
-		ip[7] = 64;
-		inet_pton(AF_INET6, router, ip + 8);
-		inet_pton(AF_INET6, to, ip + 24);
-	} else {
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)((20 + len) >> 8);
-		ip[3] = (uint8_t)(20 + len);
-		ip[8] = 64;
-		ip[9] = 1;
-		inet_pton(AF_INET, router, ip + 12);
-		inet_pton(AF_INET, to, ip + 16);
-		cs = csum_fin(csum_add(0, ip, 20));
-		ip[10] = (uint8_t)(cs >> 8);
-		ip[11] = (uint8_t)cs;
-	}
-	icmp[0] = v6 ? 2 : 3;
-	icmp[1] = v6 ? 0 : 4;
-	put32(icmp + 4, mtu);
-	memcpy(icmp + 8, quote, qlen);
-	cs = icmp_sum(ip, v6, icmp, len);
-	icmp[2] = (uint8_t)(cs >> 8);
-	icmp[3] = (uint8_t)cs;
-	return 14 + (v6 ? 40 : 20) + len;
-}
-
 /*
  * A router on the client's path answers a packet we sent the client (from
  * the VIP) with "fragmentation needed": the backend gets it in its own
@@ -627,7 +557,8 @@ static void client_icmp(int v6, int short_quote, uint16_t port)
 	assert_string_equal(rv.dst, c.cli);
 	qlen = short_quote ? iph + 8 : outlen - 14;
 	memcpy(quote, out + 14, qlen);
-	len = icmp_error(in, v6, router, c.vip, 1200, quote, qlen);
+	len = icmp_error(in, v6, router, c.vip, v6 ? 2 : 3, v6 ? 0 : 4,
+			 1200, quote, qlen);
 	assert_int_equal(run_raw(in, len, NULL), TC_ACT_REDIRECT);
 	assert_int_equal(outlen, len);
 	assert_int_equal(counter(SNILB_ST_ICMP_BACK), back + 1);
@@ -643,7 +574,8 @@ static void client_icmp(int v6, int short_quote, uint16_t port)
 		assert_int_equal(tcp_csum(q, v6, q + iph, qlen - iph), 0);
 	/* About a flow we do not have: to a VIP, so dropped (vip.h). */
 	drops = counter(SNILB_ST_VIP_DROP);
-	len = icmp_error(in, v6, router, c.vip, 1200, quote, qlen);
+	len = icmp_error(in, v6, router, c.vip, v6 ? 2 : 3, v6 ? 0 : 4,
+			 1200, quote, qlen);
 	in[14 + iph + 8 + iph + 3] ^= 0xff;	/* another client port */
 	assert_int_equal(run_raw(in, len, NULL), TC_ACT_SHOT);
 	assert_int_equal(counter(SNILB_ST_VIP_DROP), drops + 1);
