@@ -149,21 +149,7 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 	o->ack = f->our_isn + f->seq_off + 1;	/* its first SYN-ACK's */
 	o->window = f->cwin;
 	if (f->opts.ts) {
-		__u32 ecr = resyn_ecr(f, bo);
-		__u8 *b = o->opts;
-
-		b[0] = TCPOPT_NOP;
-		b[1] = TCPOPT_NOP;
-		b[2] = TCPOPT_TS;
-		b[3] = 10;
-		b[4] = f->ts_recent >> 24;
-		b[5] = f->ts_recent >> 16;
-		b[6] = f->ts_recent >> 8;
-		b[7] = f->ts_recent;
-		b[8] = ecr >> 24;
-		b[9] = ecr >> 16;
-		b[10] = ecr >> 8;
-		b[11] = ecr;
+		put_ts_opt(o->opts, f->ts_recent, resyn_ecr(f, bo));
 		o->optlen = 12;
 	}
 	mss = bo->mss ? bo->mss : 536;

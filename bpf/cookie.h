@@ -170,6 +170,26 @@ static __always_inline void cookie_decode(const struct tcp_opts *ack,
 	t->sack = (ack->tsecr >> 4) & 1;
 }
 
+/* @v at @b, in network order: options are built a byte at a time. */
+static __always_inline void put_be32(__u8 *b, __u32 v)
+{
+	b[0] = v >> 24;
+	b[1] = v >> 16;
+	b[2] = v >> 8;
+	b[3] = v;
+}
+
+/* NOP NOP TS: the 12 bytes of a timestamp option at @b. */
+static __always_inline void put_ts_opt(__u8 *b, __u32 tsval, __u32 tsecr)
+{
+	b[0] = TCPOPT_NOP;
+	b[1] = TCPOPT_NOP;
+	b[2] = TCPOPT_TS;
+	b[3] = 10;
+	put_be32(b + 4, tsval);
+	put_be32(b + 8, tsecr);
+}
+
 /* SYN options: MSS, then SACK-permitted, timestamps and window scale as
  * asked (wscale TS_NO_WSCALE: none), NOP-padded to OPT_SYN. */
 static __always_inline void put_syn_opts(struct tcp_out *r, __u16 mss,
@@ -190,14 +210,8 @@ static __always_inline void put_syn_opts(struct tcp_out *r, __u16 mss,
 	if (ts) {
 		b[6] = TCPOPT_TS;
 		b[7] = 10;
-		b[8] = tsval >> 24;
-		b[9] = tsval >> 16;
-		b[10] = tsval >> 8;
-		b[11] = tsval;
-		b[12] = tsecr >> 24;
-		b[13] = tsecr >> 16;
-		b[14] = tsecr >> 8;
-		b[15] = tsecr;
+		put_be32(b + 8, tsval);
+		put_be32(b + 12, tsecr);
 	}
 	if (wscale != TS_NO_WSCALE) {
 		b[17] = TCPOPT_WSCALE;

@@ -167,20 +167,12 @@ static __noinline int buffer_segment(struct __sk_buff *skb,
 	return SEG_GREW;
 }
 
-/* SACK block @i of @hb, in the client's numbers, into @b. */
+/* The SACK block for range @r, in the client's numbers, at @b. */
 static __always_inline void put_sack_block(__u8 *b, const struct snilb_flow *f,
 					   const struct snilb_hello_range *r)
 {
-	__u32 s = f->client_isn + 1 + r->start, e = f->client_isn + 1 + r->end;
-
-	b[0] = s >> 24;
-	b[1] = s >> 16;
-	b[2] = s >> 8;
-	b[3] = s;
-	b[4] = e >> 24;
-	b[5] = e >> 16;
-	b[6] = e >> 8;
-	b[7] = e;
+	put_be32(b, f->client_isn + 1 + r->start);
+	put_be32(b + 4, f->client_isn + 1 + r->end);
 }
 
 /*
@@ -212,18 +204,7 @@ static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
 	o->window = f->opts.wscale != TS_NO_WSCALE ? win >> (ows & 15) : win;
 	b = o->opts;
 	if (f->opts.ts) {
-		b[0] = TCPOPT_NOP;
-		b[1] = TCPOPT_NOP;
-		b[2] = TCPOPT_TS;
-		b[3] = 10;
-		b[4] = f->our_tsval >> 24;
-		b[5] = f->our_tsval >> 16;
-		b[6] = f->our_tsval >> 8;
-		b[7] = f->our_tsval;
-		b[8] = f->ts_recent >> 24;
-		b[9] = f->ts_recent >> 16;
-		b[10] = f->ts_recent >> 8;
-		b[11] = f->ts_recent;
+		put_ts_opt(b, f->our_tsval, f->ts_recent);
 		at = 12;
 	}
 	for (i = 0; i < SNILB_HELLO_OOO; i++)
