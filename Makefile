@@ -166,6 +166,13 @@ $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
 		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
 		-lcmocka
 
+# The GC against the data plane (user/gc.c with the harness).
+$(BUILD)/test_gc: tests/bpf/test_gc.c user/gc.c user/gc.h $(PKT_TEST_DEPS) \
+		| deps $(BUILD)
+	$(CC) $(CFLAGS) -Itests/bpf $< tests/bpf/harness.c user/gc.c \
+		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
+		-lcmocka
+
 $(BUILD)/test_sync: tests/bpf/test_sync.c user/sync.c user/gwapi.c \
 		user/manifest.c user/dataplane.c user/maglev.c user/kver.c \
 		$(HDRS) $(SKELS) | deps $(BUILD)
@@ -246,8 +253,9 @@ chaos-quick: all $(BUILD)/synflood
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
 		$(BUILD)/test_snat $(BUILD)/test_vip $(BUILD)/test_bbr \
-		$(BUILD)/test_mss \
+		$(BUILD)/test_mss $(BUILD)/test_gc \
 		$(BUILD)/test_sync
+	./tests/in-netns.sh $(BUILD)/test_gc
 	./tests/in-netns.sh $(BUILD)/test_dataplane
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_dataplane
 	./tests/in-netns.sh $(BUILD)/test_icmp
@@ -280,7 +288,7 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 VMTEST_KERNEL ?= 6.1
 vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/test_tcp \
 		$(BUILD)/test_icmp $(BUILD)/test_snat $(BUILD)/test_vip \
-		$(BUILD)/test_bbr $(BUILD)/test_mss \
+		$(BUILD)/test_bbr $(BUILD)/test_mss $(BUILD)/test_gc \
 		$(BUILD)/dpctl \
 		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \

@@ -24,6 +24,7 @@ suite() {
 suite "parser, kernel vs userspace" "$build/test_kdiff" -m 4000 \
 	"$build/hellos" "$corpus/hello" "$build/fuzz/corpus"
 suite "data plane, BPF_PROG_TEST_RUN" ./tests/in-netns.sh "$build/test_dataplane"
+suite "the GC against the data plane" ./tests/in-netns.sh "$build/test_gc"
 suite "data plane, ICMP errors" ./tests/in-netns.sh "$build/test_icmp"
 suite "data plane, TCP correctness" ./tests/in-netns.sh "$build/test_tcp"
 suite "data plane, SNAT ports" ./tests/in-netns.sh "$build/test_snat"

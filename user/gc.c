@@ -192,20 +192,33 @@ static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
 	free(per);
 }
 
-static void expire(struct dataplane *dp, int fd,
-		   const struct snilb_config *cfg,
-		   const struct snilb_flow_key *k, enum verdict v, int *err)
+/*
+ * Act on a flow the walk nominated, as it is now: the walk judged a copy,
+ * and the data plane may have moved the flow on since (a hello that
+ * completed, a flow that spoke again). Returns the verdict acted on.
+ */
+static enum verdict expire(struct dataplane *dp, int fd,
+			   const struct snilb_config *cfg,
+			   const struct snilb_flow_key *k, uint64_t now,
+			   struct gc_result *res, int *err)
 {
 	struct snilb_flow f;
+	enum verdict v;
 	int e;
 
 	if (bpf_map_lookup_elem(dp_map_fd(dp, "flows"), k, &f))
-		return;
+		return KEEP;
+	v = judge(&f, cfg, now, res);
+	if (v == KEEP) {
+		res->flows++;
+		return KEEP;
+	}
 	if (v == EXPIRE_RST && (e = send_rst(fd, k, &f)))
 		*err = e;
 	release_snat(dp, cfg, &f);
 	bpf_map_delete_elem(dp_map_fd(dp, "hellos"), k);
 	bpf_map_delete_elem(dp_map_fd(dp, "flows"), k);
+	return v;
 }
 
 /*
@@ -245,14 +258,39 @@ static uint32_t sweep_rev(struct dataplane *dp)
 	return (uint32_t)n;
 }
 
+/* Room for @n nominees; 0, or -ENOMEM with what was there kept. */
+static int grow(struct snilb_flow_key **dead, uint32_t **lis, size_t *cap)
+{
+	size_t n = *cap ? 2 * *cap : 64;
+	struct snilb_flow_key *d = realloc(*dead, n * sizeof(**dead));
+	uint32_t *l;
+
+	if (!d)
+		return -ENOMEM;
+	*dead = d;
+	l = realloc(*lis, n * sizeof(**lis));
+	if (!l)
+		return -ENOMEM;
+	*lis = l;
+	*cap = n;
+	return 0;
+}
+
 int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
 {
+	return dp_gc_hooked(dp, now_ns, res, NULL, NULL);
+}
+
+int dp_gc_hooked(struct dataplane *dp, uint64_t now_ns, struct gc_result *res,
+		 void (*walked)(void *), void *arg)
+{
 	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
-	uint32_t *lis = NULL;
 	size_t ndead = 0, cap = 0, i;
 	int flows = dp_map_fd(dp, "flows");
 	struct snilb_config cfg = { 0 };
+	struct gc_result nominated = { 0 };
 	enum verdict *why = NULL;
+	uint32_t *lis = NULL;
 	struct snilb_flow f;
 	uint32_t zero = 0;
 	int fd, err = 0;
@@ -262,37 +300,28 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
 	if (fd < 0)
 		return -errno;
-	/* Judge first, delete after: deleting under get_next_key restarts
-	 * the walk. */
+	/* Nominate first, act after: deleting under get_next_key restarts
+	 * the walk. The counts are expire()'s, on the flows as they are. */
 	while (!bpf_map_get_next_key(flows, prev, &next)) {
-		enum verdict v;
-
 		k = next;
 		prev = &k;
 		if (bpf_map_lookup_elem(flows, &k, &f))
 			continue;
-		v = judge(&f, &cfg, now_ns, res);
-		if (v == KEEP) {
+		if (judge(&f, &cfg, now_ns, &nominated) == KEEP) {
 			res->flows++;
 			continue;
 		}
-		if (ndead == cap) {
-			cap = cap ? 2 * cap : 64;
-			dead = realloc(dead, cap * sizeof(*dead));
-			why = realloc(why, cap * sizeof(*why));
-			lis = realloc(lis, cap * sizeof(*lis));
-			if (!dead || !why || !lis) {
-				err = -ENOMEM;
-				break;
-			}
-		}
+		if (ndead == cap && (err = grow(&dead, &lis, &cap)))
+			break;
 		dead[ndead] = k;
-		lis[ndead] = f.listener;
-		why[ndead++] = v;
+		lis[ndead++] = f.listener;
 	}
-	for (i = 0; i < ndead && dead && why; i++)
-		expire(dp, fd, &cfg, &dead[i], why[i], &err);
-	if (dead && why && lis)
+	if (walked)
+		walked(arg);
+	why = ndead ? calloc(ndead, sizeof(*why)) : NULL;
+	for (i = 0; i < ndead && why; i++)
+		why[i] = expire(dp, fd, &cfg, &dead[i], now_ns, res, &err);
+	if (why)
 		count_timeouts(dp, lis, why, ndead);
 	res->orphans = sweep_rev(dp);
 	free(dead);

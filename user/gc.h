@@ -35,4 +35,10 @@ struct gc_result {
 /* One pass over the flow table at CLOCK_MONOTONIC @now_ns. */
 int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res);
 
+/* The same, calling @walked(@arg) between the walk that nominates flows
+ * and the acting on them, which judges each again as it is then (tests
+ * move a flow on there, as the data plane may). */
+int dp_gc_hooked(struct dataplane *dp, uint64_t now_ns, struct gc_result *res,
+		 void (*walked)(void *), void *arg);
+
 #endif /* SNILB_USER_GC_H */

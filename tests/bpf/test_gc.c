@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The loader's GC (user/gc.c) against the real data plane: a flow it
+ * nominated from a copy is acted on only if it still deserves it when the
+ * GC gets to it (tests/bpf/harness.c drives the flows).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "gc.h"
+#include "harness.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Hello timeout 1 ms: a handshake is expired as soon as it is made. */
+static void short_hello_timeout(void)
+{
+	struct snilb_config cfg;
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero,
+					     &cfg), 0);
+	cfg.hello_timeout_ms = 1;
+	assert_int_equal(dp_config_set(dp, &cfg), 0);
+}
+
+/* Wait (polling the clock, at most 1 s) until @t_ns has passed. */
+static uint64_t after(uint64_t t_ns)
+{
+	uint64_t now = mono_ns(), end = now + 1000000000ull;
+
+	while (now <= t_ns && now < end) {
+		usleep(1000);
+		now = mono_ns();
+	}
+	assert_true(now > t_ns);
+	return now;
+}
+
+static void complete_hello(void *arg)
+{
+	send_hello(arg, "www.example.com", TC_ACT_REDIRECT);
+}
+
+/*
+ * The GC's walk finds a handshake past its hello timeout; before it acts,
+ * the hello arrives and the flow is bound. It must not be reset: the GC
+ * judges it again as it is then. A handshake that stays silent is reset.
+ */
+static void test_gc_rejudges(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 42000, .isn = 5 };
+	struct conn d = { .cli = CLI4, .vip = VIP4, .port = 42001, .isn = 5 };
+	struct gc_result res;
+	uint64_t now;
+
+	(void)state;
+	short_hello_timeout();
+	connect_to(&c);
+	connect_to(&d);
+	now = after(flow_get(&d)->created_ns + 2000000);
+	assert_int_equal(dp_gc_hooked(dp, now, &res, complete_hello, &c), 0);
+	assert_non_null(flow_get(&c));
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	assert_null(flow_get(&d));
+	assert_int_equal(res.hello_expired, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gc_rejudges),
+	};
+
+	return cmocka_run_group_tests_name("gc", tests, harness_setup,
+					   harness_teardown);
+}
