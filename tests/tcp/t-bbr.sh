@@ -64,10 +64,10 @@ fetch_one() {
 	n=$(grep -c hs_rtt_us "$work/srv.log")
 	out=$(cli "$build/fetch" get bbr.example.com $vip4 443 $BYTES 30 2>&1) ||
 		{ echo "failed: $out"; return; }
-	end=$((SECONDS + 10))
+	end=$((SECONDS + 30))
 	while [ "$(grep -c hs_rtt_us "$work/srv.log")" -le "$n" ]; do
 		[ $SECONDS -ge $end ] &&
-			{ echo "failed: no line from the backend in 10 s"; return; }
+			{ echo "failed: no line from the backend in 30 s"; return; }
 		sleep 0.1
 	done
 	grep hs_rtt_us "$work/srv.log" | tail -1

@@ -50,11 +50,11 @@ trap cleanup EXIT
 cli() { at cli timeout 90 "$@"; }
 
 wait_for() {	# PATTERN FILE: poll for 10 s
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		grep -q "$1" "$2" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "t-mss: no '$1' in $2 after 10 s:"
+	echo "t-mss: no '$1' in $2 after 30 s:"
 	cat "$2"
 	return 1
 }
@@ -144,7 +144,7 @@ stat() {
 	local n
 	n=$(grep -c '^stat flows ' "$work/dp.log")
 	kill -USR1 "$dp_pid"
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
 		sleep 0.1
 	done

@@ -146,11 +146,11 @@ back_via() {	# e|vx
 
 wait_for() {	# PATTERN FILE
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		grep -q "$1" "$2" && return 0
 		sleep 0.1
 	done
-	echo "no '$1' in $2 after 10 s:"
+	echo "no '$1' in $2 after 30 s:"
 	cat "$2"
 	return 1
 }
@@ -208,7 +208,7 @@ stat() {
 	local n i
 	n=$(grep -c '^stat flows ' "$work/dp.log")
 	kill -USR1 "$dp_pid"
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
 		sleep 0.1
 	done
@@ -301,14 +301,22 @@ icmp_case() {	# NAME
 			https://www.example.com/bytes/2000000 &
 		c+=($!)
 	done
-	for i in $(seq 100); do
+	# A busy machine can take seconds for a handshake: 30 s, polled.
+	for i in $(seq 300); do
 		peers=$(at b1 ss -Htn state established '( sport = :8443 )' |
 			awk '{ print $4 }')
 		[ "$(echo "$peers" | grep -c .)" -ge 2 ] && break
 		sleep 0.1
 	done
-	[ "$(echo "$peers" | grep -c .)" -ge 2 ] ||
-		echo "    b1 had not 2 downloads established after 10 s: '$peers'"
+	if [ "$(echo "$peers" | grep -c .)" -lt 2 ]; then
+		echo "    b1 had not 2 downloads established after 30 s: '$peers'"
+		for p in "${c[@]}"; do
+			kill -0 "$p" 2>/dev/null && echo "    curl $p still running" ||
+				{ wait "$p"; echo "    curl $p ended: exit $?"; }
+		done
+		echo "    counters: $(grep '^stat ' "$work/dp.log" | tail -40 |
+			awk '$3 != 0 { printf "%s=%s ", $2, $3 }')"
+	fi
 	# ss prints [2001:db8:2::1]:PORT, [::ffff:198.18.2.1]:PORT.
 	for p in $peers; do
 		a=${p%]:*} a=${a#[} a=${a#::ffff:}
@@ -316,7 +324,7 @@ icmp_case() {	# NAME
 		[[ $a == *:* ]] && b=2001:db8:2::11
 		at b1 python3 "$here/icmperr.py" "$a" "${p##*:}" $b 8443
 	done
-	for i in $(seq 50); do
+	for i in $(seq 300); do
 		[ "$(stat icmp_fwd)" -ge $((fwd0 + 2)) ] && break
 		sleep 0.1
 	done

@@ -60,7 +60,7 @@ stat() {
 	local n
 	n=$(grep -c '^stat flows ' "$work/dp.log")
 	kill -USR1 "$dp_pid"
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
 		sleep 0.1
 	done
@@ -163,7 +163,7 @@ slow_downloads() {
 # polled until the slow downloads' three spliced flows are there.
 check_flows() {	# NAME LO HI
 	local out=
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		at gw "$build/snilb" flows -o json --limit 0 --pin-path "$pin" \
 			--status-file "$work/none.json" >"$work/flows.json" \
 			2>"$work/flows.err"

@@ -35,7 +35,7 @@ vip4=198.18.0.10 vip6=2001:db8:100::10
 cli() { at cli timeout 30 "$@"; }
 
 wait_for() {	# PATTERN FILE: up to 10 s
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		grep -q "$1" "$2" && return 0
 		sleep 0.1
 	done
@@ -49,7 +49,7 @@ stat() {
 	local n
 	n=$(grep -c '^stat flows ' "$work/dp.log")
 	kill -USR1 "$dp_pid"
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
 		sleep 0.1
 	done
