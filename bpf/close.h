@@ -148,22 +148,12 @@ static __noinline int close_b2c(const struct pkt *p, struct snilb_rev *r,
  * that restarted answers it with an RST at @ack, which frees the flow;
  * its next SYN then opens a new one.
  */
-static __noinline int challenge_ack(struct __sk_buff *skb, const struct pkt *p,
-				    __u32 seq, __u32 ack, __u16 window)
+static __always_inline int challenge_ack(struct __sk_buff *skb,
+					 const struct pkt *p, __u32 seq,
+					 __u32 ack, __u16 window)
 {
-	struct scratch *sc = get_scratch();
-	struct tcp_out *o;
-
-	if (!sc)
-		return TC_ACT_SHOT;
-	o = &sc->out;
-	out_reply_to(o, p);
-	o->seq = seq;
-	o->ack = ack;
-	o->flags = TCP_ACK;
-	o->window = window;
 	stat_inc(SNILB_ST_CHALLENGE_ACK);
-	return send_reply(skb, p, o);
+	return send_ctl(skb, p, seq, ack, CTL(TCP_ACK, window));
 }
 
 #endif /* SNILB_BPF_CLOSE_H */

@@ -41,26 +41,57 @@ static __always_inline int load_headers(struct __sk_buff *skb,
 	return bpf_skb_load_bytes(skb, p->l4, th, n);
 }
 
-/* An RST back to the sender of @p. Built in the scratch map: on the
- * stack it would put the 512-byte limit of the deepest call chain
- * (ingress -> on_first_ack -> send_rst -> write_tcp) within reach. */
-static __attribute__((noinline)) int send_rst(struct __sk_buff *skb,
-				    const struct pkt *p, __u32 seq, __u32 ack,
-				    int with_ack)
+/* The window scale we advertise, and the window we open to a client, in
+ * its flow's scale (unscaled when it offered none). */
+static __always_inline __u8 our_wscale(const struct snilb_config *cfg)
+{
+	return cfg && cfg->wscale ? cfg->wscale : SNILB_DEFAULT_WSCALE;
+}
+
+static __always_inline __u16 our_window(const struct snilb_config *cfg,
+					const struct snilb_flow *f)
+{
+	__u32 win = cfg && cfg->window ? cfg->window : SNILB_DEFAULT_WINDOW;
+
+	if (f->opts.wscale != TS_NO_WSCALE)
+		win >>= our_wscale(cfg) & 15;
+	return win > 65535 ? 65535 : win;
+}
+
+/*
+ * A control segment (RST, ACK) back to the sender of @p; @ctl: its flags
+ * and window, CTL(flags, window) (a BPF call takes five arguments). Built
+ * in the scratch map: on the stack it would put the 512-byte limit of the
+ * deepest call chain (ingress -> on_first_ack -> here -> write_tcp)
+ * within reach.
+ */
+#define CTL(flags, window)	((__u32)(flags) << 16 | (__u16)(window))
+
+static __attribute__((noinline)) int send_ctl(struct __sk_buff *skb,
+					      const struct pkt *p, __u32 seq,
+					      __u32 ack, __u32 ctl)
 {
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
-	struct tcp_out *r;
+	struct tcp_out *o;
 
 	if (!sc)
 		return TC_ACT_SHOT;
-	r = &sc->out;
-	out_reply_to(r, p);
-	r->seq = seq;
-	r->ack = ack;
-	r->flags = TCP_RST | (with_ack ? TCP_ACK : 0);
+	o = &sc->out;
+	out_reply_to(o, p);
+	o->seq = seq;
+	o->ack = ack;
+	o->flags = ctl >> 16;
+	o->window = ctl & 0xffff;
+	return send_reply(skb, p, o);
+}
+
+static __always_inline int send_rst(struct __sk_buff *skb, const struct pkt *p,
+				    __u32 seq, __u32 ack, int with_ack)
+{
 	stat_inc(SNILB_ST_RST_SENT);
-	return send_reply(skb, p, r);
+	return send_ctl(skb, p, seq, ack,
+			CTL(TCP_RST | (with_ack ? TCP_ACK : 0), 0));
 }
 
 /* Is this packet addressed to our SNAT address? */

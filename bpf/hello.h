@@ -187,8 +187,6 @@ static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
 				 const struct snilb_hello *hb,
 				 const struct snilb_config *cfg)
 {
-	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
-	__u32 win = cfg && cfg->window ? cfg->window : 64240;
 	struct scratch *sc = get_scratch();
 	struct tcp_out *o;
 	__u32 n = 0, at = 0, i;
@@ -201,7 +199,7 @@ static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
 	o->seq = f->our_isn + 1;
 	o->ack = f->client_isn + 1;
 	o->flags = TCP_ACK;
-	o->window = f->opts.wscale != TS_NO_WSCALE ? win >> (ows & 15) : win;
+	o->window = our_window(cfg, f);
 	b = o->opts;
 	if (f->opts.ts) {
 		put_ts_opt(b, f->our_tsval, f->ts_recent);
@@ -249,7 +247,7 @@ static __noinline int hello_ctl(struct __sk_buff *skb, const struct pkt *p,
 				struct snilb_flow *f,
 				const struct snilb_config *cfg)
 {
-	__u32 win = cfg && cfg->window ? cfg->window : 64240;
+	__u32 win = cfg && cfg->window ? cfg->window : SNILB_DEFAULT_WINDOW;
 	__u32 off = p->seq - (f->client_isn + 1);
 
 	if (p->flags & TCP_SYN)
@@ -270,9 +268,7 @@ static __noinline int hello_ctl(struct __sk_buff *skb, const struct pkt *p,
 		return TC_ACT_SHOT;
 	}
 	return challenge_ack(skb, p, f->our_isn + 1, f->client_isn + 1,
-			     f->opts.wscale != TS_NO_WSCALE ?
-			     win >> ((cfg && cfg->wscale ? cfg->wscale : 7) & 15) :
-			     win);
+			     our_window(cfg, f));
 }
 
 /* The client resent (part of) its hello while we wait for the backend's

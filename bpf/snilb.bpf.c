@@ -41,9 +41,6 @@ struct {
 };
 
 
-#define DEFAULT_WINDOW		64240
-#define DEFAULT_WSCALE		7
-
 /* The MSS we tell clients: what the backend network carries (config). */
 static __always_inline __u16 our_mss(const struct snilb_config *cfg,
 				     __u8 family)
@@ -134,11 +131,11 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 	mss = (gen >> 32) & 0xffff;
 	synack_opts(r, o, our_mss(cfg, p->family),
 		    cookie_tsval(o, p->family, mss, now_ns(sc)),
-		    cfg && cfg->wscale ? cfg->wscale : DEFAULT_WSCALE);
+		    our_wscale(cfg));
 	r->seq = (__u32)gen;
 	r->ack = p->seq + 1;
 	r->flags = TCP_SYN | TCP_ACK;
-	r->window = cfg && cfg->window ? cfg->window : DEFAULT_WINDOW;
+	r->window = cfg && cfg->window ? cfg->window : SNILB_DEFAULT_WINDOW;
 	stat_inc(SNILB_ST_SYN);
 	return send_reply(skb, p, r);
 }
@@ -239,13 +236,10 @@ static __noinline int syn_on_flow(struct __sk_buff *skb, const struct pkt *p,
 				  struct snilb_flow *f,
 				  const struct snilb_config *cfg)
 {
-	__u8 ows = cfg && cfg->wscale ? cfg->wscale : DEFAULT_WSCALE;
-	__u32 win = cfg && cfg->window ? cfg->window : DEFAULT_WINDOW;
+	__u16 win = our_window(cfg, f);
 	struct snilb_backend *be;
 	struct snilb_rev *r;
 
-	if (f->opts.wscale != TS_NO_WSCALE)
-		win >>= ows & 15;
 	if (f->state != SNILB_FS_SPLICED)
 		return challenge_ack(skb, p, f->our_isn + 1, f->client_isn + 1,
 				     win);

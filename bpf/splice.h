@@ -373,7 +373,7 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 				      const struct snilb_config *cfg,
 				      const int kctx)
 {
-	__u8 ows = cfg && cfg->wscale ? cfg->wscale : 7;
+	__u8 ows = our_wscale(cfg);
 	const struct snilb_flow_key *k = &r->flow;
 	const struct pkt *p = &sc->ipk;
 	struct tcp_opts *pos = &sc->opts;

@@ -218,6 +218,10 @@ struct snilb_route_stats {
 	__u64 bytes_b2c;
 };
 
+/* Defaults of struct snilb_config's fields where zero means "default". */
+#define SNILB_DEFAULT_WINDOW	64240	/* our SYN-ACK's window, unscaled */
+#define SNILB_DEFAULT_WSCALE	7	/* the window scale we advertise */
+
 /* config[0]: settings the agent writes; zero means the default. */
 struct snilb_config {
 	__u32 hello_cap;	/* largest hello, bytes (16 KiB) */
