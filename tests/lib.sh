@@ -42,3 +42,30 @@ cleanup() {
 	umount "$work/bpffs"
 	rm -rf "$work"
 }
+
+# wait_for PATTERN FILE [SECONDS]: poll FILE for PATTERN (default 30 s, a
+# busy machine's worth); when it does not come, say what was awaited and
+# show the file's last lines.
+wait_for() {
+	local end=$((SECONDS + ${3:-30}))
+	while [ $SECONDS -lt $end ]; do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "     gave up after ${3:-30} s waiting for '$1' in $2; last lines:"
+	tail -5 "$2" 2>/dev/null | sed 's/^/     /'
+	return 1
+}
+
+# dp_stat NAME: a counter of the data plane running as $dp_pid (dpctl, its
+# log $work/dp.log), from a fresh dump: SIGUSR1, then poll for it.
+dp_stat() {
+	local n end=$((SECONDS + 30))
+	n=$(grep -c '^stat flows ' "$work/dp.log")
+	kill -USR1 "$dp_pid"
+	while [ $SECONDS -lt $end ]; do
+		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
+}

@@ -643,40 +643,6 @@ static void test_backend_time_wait(void **state)
 }
 
 /* A SYN on the tuple of a flow not freed yet starts afresh. */
-/*
- * A client that restarted reuses the port of a flow we still hold: its
- * SYN gets a challenge ACK, not a new flow (RFC 5961 4.2); the RST it
- * answers that with (at the challenge's ACK number) frees the flow, and
- * its next SYN connects.
- */
-static void test_port_reuse(void **state)
-{
-	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40600, .isn = 9 };
-	uint32_t cookie;
-	struct tpkt t;
-
-	(void)state;
-	connect_to(&c);
-	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
-	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
-	cookie = c.cookie;
-	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
-			   .dport = 443, .seq = 77777, .flags = 0x02,
-			   .window = 64240 };
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	assert_int_equal(rv.flags, 0x10);
-	assert_int_equal(rv.seq, cookie + 1);
-	assert_int_equal(rv.ack, 10);
-	assert_int_equal(flow_get(&c)->client_isn, 9);
-	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
-			   .dport = 443, .seq = rv.ack, .flags = 0x04 };
-	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_null(flow_get(&c));
-	c.isn = 77777;
-	connect_to(&c);				/* asserts: a new HELLO flow */
-	assert_int_equal(flow_get(&c)->client_isn, 77777);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -697,7 +663,6 @@ int main(void)
 		cmocka_unit_test(test_no_backend_resets),
 		cmocka_unit_test(test_flow_table_full),
 		cmocka_unit_test(test_flow_table_size),
-		cmocka_unit_test(test_port_reuse),
 		cmocka_unit_test(test_backend_time_wait),
 		cmocka_unit_test(test_teardown),
 		cmocka_unit_test(test_bad_segments),

@@ -187,6 +187,40 @@ static void test_syn_on_spliced_flow(void **state)
 	assert_null(flow_get(&c));
 }
 
+/*
+ * A client that restarted reuses the port of a flow we still hold: its
+ * SYN gets a challenge ACK, not a new flow (RFC 5961 4.2); the RST it
+ * answers that with (at the challenge's ACK number) frees the flow, and
+ * its next SYN connects.
+ */
+static void test_port_reuse(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40600, .isn = 9 };
+	uint32_t cookie;
+	struct tpkt t;
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	cookie = c.cookie;
+	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
+			   .dport = 443, .seq = 77777, .flags = 0x02,
+			   .window = 64240 };
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x10);
+	assert_int_equal(rv.seq, cookie + 1);
+	assert_int_equal(rv.ack, 10);
+	assert_int_equal(flow_get(&c)->client_isn, 9);
+	t = (struct tpkt){ .src = CLI4, .dst = VIP4, .sport = c.port,
+			   .dport = 443, .seq = rv.ack, .flags = 0x04 };
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_null(flow_get(&c));
+	c.isn = 77777;
+	connect_to(&c);				/* asserts: a new HELLO flow */
+	assert_int_equal(flow_get(&c)->client_isn, 77777);
+}
+
 /* --- closing ----------------------------------------------------------- */
 
 /*
@@ -514,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_rst_in_window),
 		cmocka_unit_test(test_spoofed_ack_ignored),
 		cmocka_unit_test(test_syn_on_spliced_flow),
+		cmocka_unit_test(test_port_reuse),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_fin_while_binding),
 		cmocka_unit_test(test_backend_declines_wscale),

@@ -86,15 +86,6 @@ wait_log() {	# FIXED-STRING COUNT [TENTHS]: until the log has more than COUNT
 }
 synced() { logn "msg=synced"; }
 
-wait_for() {	# PATTERN FILE
-	for _ in $(seq 50); do
-		grep -q "$1" "$2" && return 0
-		sleep 0.1
-	done
-	cat "$2"
-	return 1
-}
-
 start_agent() {
 	local n
 	n=$(logn 'msg="agent running"')

@@ -39,20 +39,6 @@ curl_get() {	# HOST [ADDR] [PATH] -> body
 		"https://$host$path"
 }
 
-# Counters from the running data plane: a fresh dump (dpctl writes it
-# when its sleep ends, which a signal cuts short: up to a second and a
-# flow-table walk later if the signal came during the walk).
-stat() {
-	local n
-	n=$(grep -c '^stat flows ' "$work/dp.log")
-	kill -USR1 "$dp_pid"
-	for _ in $(seq 50); do
-		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
-}
-
 setup() {
 	"$here/topo.sh" up "$pfx" || return 1
 	for b in b1 b2 b3 b4; do
@@ -98,15 +84,6 @@ EOF2
 	echo "set 3 3" >>"$work/dp.conf"
 	start_dp && wait_for listening "$work/b3.log" &&
 		wait_for listening "$work/b4.log"
-}
-
-wait_for() {	# PATTERN FILE
-	for _ in $(seq 50); do
-		grep -q "$1" "$2" && return 0
-		sleep 0.1
-	done
-	cat "$2"
-	return 1
 }
 
 # The data plane, its state maps pinned: a restart adopts them.
@@ -159,7 +136,7 @@ t_reject() {
 	else
 		bad "unknown SNI: curl exit $rc after $(((t1 - t0) / 1000000)) ms"
 	fi
-	check "unknown SNI counted" "1" "$(stat reject_11)"
+	check "unknown SNI counted" "1" "$(dp_stat reject_11)"
 }
 
 t_segments() {
@@ -169,11 +146,11 @@ t_segments() {
 	# GSO packet otherwise (a case the test above already covers).
 	at cli ip route replace 198.18.0.0/24 via 198.18.1.1 mtu lock 300
 	at cli ethtool -K c0 gso off tso off >/dev/null
-	before=$(stat hello_seg)
+	before=$(dp_stat hello_seg)
 	subj=$(cli openssl s_client -connect $vip4:443 -alpn "${alpn%,}" \
 		-servername www.example.com </dev/null 2>/dev/null |
 		sed -n 's/^subject=.*CN *= *//p')
-	after=$(stat hello_seg)
+	after=$(dp_stat hello_seg)
 	at cli ip route replace 198.18.0.0/24 via 198.18.1.1
 	at cli ethtool -K c0 gso on tso on >/dev/null
 	if [ "$subj" = b1 ] && [ $((after - before)) -ge 3 ]; then
@@ -223,14 +200,14 @@ t_bulk() {
 # resend the same segments until it gave up (a PMTU black hole).
 t_pmtu() {
 	local before after out want
-	before=$(stat icmp_fwd)
+	before=$(dp_stat icmp_fwd)
 	at cli head -c 2000000 /dev/urandom >"$work/up.bin"
 	want=$(sha256sum "$work/up.bin" | cut -d' ' -f1)
 	out=$(cli curl -sk --max-time 20 --resolve "pmtu.example.com:443:$vip4" \
 		--data-binary @"$work/up.bin" https://pmtu.example.com/up)
 	check "2 MB upload through a 1280-byte MTU hop, byte-exact" \
 		"received=2000000 sha256=$want" "$out"
-	after=$(stat icmp_fwd)
+	after=$(dp_stat icmp_fwd)
 	if [ $((after - before)) -gt 0 ]; then
 		ok "\"fragmentation needed\" passed on to the client ($((after - before)))"
 	else
@@ -251,11 +228,11 @@ t_load() {
 
 t_retry() {
 	local before after
-	before=$(stat bind_retry)
+	before=$(dp_stat bind_retry)
 	check "backend refusing: 30 connections all answered by b1" \
 		"ok=30 failed=0 backends=b1:30" \
 		"$(cli python3 "$here/clients.py" seq 30 retry.example.com $vip4)"
-	after=$(stat bind_retry)
+	after=$(dp_stat bind_retry)
 	if [ $((after - before)) -gt 0 ]; then
 		ok "refused SYNs retried on the next backend ($((after - before)) times)"
 	else
@@ -272,7 +249,7 @@ t_retry() {
 # resend goes to the next backend.
 t_dead_backend() {
 	local before after
-	before=$(stat bind_retry)
+	before=$(dp_stat bind_retry)
 	# Each pick of the dead backend waits for the client to resend its
 	# hello after the bind timeout (1.5-3 s): ten unlucky picks in a row
 	# take longer than cli()'s 30 s bound.
@@ -280,7 +257,7 @@ t_dead_backend() {
 		"ok=10 failed=0 backends=b1:10" \
 		"$(at cli timeout 90 python3 "$here/clients.py" seq 10 \
 			dead.example.com $vip4)"
-	after=$(stat bind_retry)
+	after=$(dp_stat bind_retry)
 	if [ $((after - before)) -gt 0 ]; then
 		ok "unanswered SYNs retried after the bind timeout ($((after - before)))"
 	else
@@ -319,7 +296,7 @@ EOF2
 	esac
 	sleep 2.2
 	check "no flow, hello buffer or SNAT port left behind" "0 0 0" \
-		"$(stat flows) $(stat hellos) $(stat snat_ports)"
+		"$(dp_stat flows) $(dp_stat hellos) $(dp_stat snat_ports)"
 }
 
 t_restart() {

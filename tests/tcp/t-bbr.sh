@@ -95,9 +95,9 @@ downloads() {	# N TEST
 
 t_no_sample() {
 	local r0 r1 got
-	r0=$(stat resyn)
+	r0=$(dp_stat resyn)
 	got=$(downloads 5 'rtt == 0')
-	r1=$(stat resyn)
+	r1=$(dp_stat resyn)
 	check "no handshake sample: 5 of 5 downloads byte-exact, the backend with no RTT at accept()" \
 		5 "$got"
 	check "no handshake sample: one resyn per connection" 5 $((r1 - r0))

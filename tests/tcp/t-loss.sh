@@ -115,7 +115,7 @@ snat_port() {
 
 t_blind_rsts() {
 	local nport out ign0 ign1 end
-	ign0=$(stat rst_ignored)
+	ign0=$(dp_stat rst_ignored)
 	cli curl -sk --max-time 60 --limit-rate 6M --local-port 45000 \
 		--resolve www.example.com:443:$vip4 -o /dev/null \
 		-w '%{http_code} %{size_download}' \
@@ -137,7 +137,7 @@ t_blind_rsts() {
 		>/dev/null
 	wait $dl
 	out=$(cat "$work/dl.out")
-	ign1=$(stat rst_ignored)
+	ign1=$(dp_stat rst_ignored)
 	check "blind RSTs: 30 MB download completes under 4,000 spoofed RSTs" \
 		"200 30000000" "$out"
 	check "blind RSTs: counted as ignored (most of 4,000)" 1 \

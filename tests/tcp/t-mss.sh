@@ -49,16 +49,6 @@ trap cleanup EXIT
 
 cli() { at cli timeout 90 "$@"; }
 
-wait_for() {	# PATTERN FILE: poll for 10 s
-	for _ in $(seq 300); do
-		grep -q "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "t-mss: no '$1' in $2 after 30 s:"
-	cat "$2"
-	return 1
-}
-
 mac() { at "$1" cat "/sys/class/net/$2/address"; }
 
 topo() {
@@ -139,18 +129,6 @@ EOF
 	wait_for ready "$work/dp.log"
 }
 
-# A counter of the running data plane: a fresh dump (SIGUSR1).
-stat() {
-	local n
-	n=$(grep -c '^stat flows ' "$work/dp.log")
-	kill -USR1 "$dp_pid"
-	for _ in $(seq 300); do
-		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
-}
-
 # (Re)start the link with narrow_link.py's options.
 link() {
 	if [ -n "${link_pid:-}" ]; then
@@ -208,7 +186,7 @@ t_no_timestamps() {
 	else
 		bad "backend SYN: want MSS 1300, SACK, window scale: '$syn'"
 	fi
-	if [ "$(stat syn_state)" -gt 0 ] 2>/dev/null; then
+	if [ "$(dp_stat syn_state)" -gt 0 ] 2>/dev/null; then
 		ok "the SYN's options kept for its first ACK (syn_state)"
 	else
 		bad "no per-SYN state kept"
@@ -250,13 +228,13 @@ t_gateway_link() {
 	at gw ip link set g0 mtu 1340
 	at dl ip link set d1 mtu 1340
 	link || return
-	before=$(stat too_big)
+	before=$(dp_stat too_big)
 	if download gw.example.com 4 >/dev/null; then
 		ok "gateway's client link 1340, client MSS 1460: 4 MB byte-exact"
 	else
 		bad "gateway's client link 1340, client MSS 1460: download failed"
 	fi
-	after=$(stat too_big)
+	after=$(dp_stat too_big)
 	if [ "$((after - before))" -gt 0 ] 2>/dev/null; then
 		ok "\"fragmentation needed\" sent to the backend ($((after - before)))"
 	else
@@ -270,13 +248,13 @@ t_router_on_client_path() {
 	local before after
 	at cli sysctl -qw net.ipv4.tcp_timestamps=1
 	link --mtu 1340 --icmp 198.18.1.254 || return
-	before=$(stat icmp_back)
+	before=$(dp_stat icmp_back)
 	if download router.example.com 4 >/dev/null; then
 		ok "router with a 1340-byte link on the client's path: 4 MB byte-exact"
 	else
 		bad "router with a 1340-byte link on the client's path: download failed"
 	fi
-	after=$(stat icmp_back)
+	after=$(dp_stat icmp_back)
 	if [ "$((after - before))" -gt 0 ] 2>/dev/null; then
 		ok "its \"fragmentation needed\" passed on to the backend" \
 			"($((after - before)))"

@@ -144,17 +144,6 @@ back_via() {	# e|vx
 	fi
 }
 
-wait_for() {	# PATTERN FILE
-	local i
-	for i in $(seq 300); do
-		grep -q "$1" "$2" && return 0
-		sleep 0.1
-	done
-	echo "no '$1' in $2 after 30 s:"
-	cat "$2"
-	return 1
-}
-
 start_backend() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-nodes -days 2 -subj /CN=b1 -keyout "$work/b1.key" \
@@ -203,18 +192,6 @@ stop_dp() {
 	wait "$dp_pid" 2>/dev/null
 }
 
-# A counter of the running data plane, freshly dumped (SIGUSR1).
-stat() {
-	local n i
-	n=$(grep -c '^stat flows ' "$work/dp.log")
-	kill -USR1 "$dp_pid"
-	for i in $(seq 300); do
-		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
-}
-
 # The auditor at egress of the gateway's interfaces (6.3+).
 audit_on() {
 	local dev
@@ -256,7 +233,7 @@ csum_errors() {
 case_() {	# NAME STATE
 	local name="$variant: $1" fam addr hello out retry0 ec0 eb0 a0 a1
 	[[ $name =~ ${ONLY:-.} ]] || return 0
-	retry0=$(stat bind_retry) ec0=$(csum_errors cli) eb0=$(csum_errors b1)
+	retry0=$(dp_stat bind_retry) ec0=$(csum_errors cli) eb0=$(csum_errors b1)
 	[ $audit = 1 ] && a0=$(audit_get)
 	for fam in 4 6; do
 		addr=$vip4
@@ -271,7 +248,7 @@ case_() {	# NAME STATE
 				sed 's/^/    /' "$work/err" | head -5
 		done
 	done
-	check "$name: no bind retry" "$retry0" "$(stat bind_retry)"
+	check "$name: no bind retry" "$retry0" "$(dp_stat bind_retry)"
 	check "$name: no checksum error at the client" "$ec0" \
 		"$(csum_errors cli)"
 	check "$name: no checksum error at the backend" "$eb0" \
@@ -293,7 +270,7 @@ case_() {	# NAME STATE
 icmp_case() {	# NAME
 	local name="$variant: $1" fwd0 a0 a1 i peers p a b addr c=()
 	[[ $name =~ ${ONLY:-.} ]] || return 0
-	fwd0=$(stat icmp_fwd)
+	fwd0=$(dp_stat icmp_fwd)
 	[ $audit = 1 ] && a0=$(audit_get)
 	for addr in "$vip4" "[$vip6]"; do
 		at cli curl -sk --max-time 30 --limit-rate 20k -o /dev/null \
@@ -325,13 +302,13 @@ icmp_case() {	# NAME
 		at b1 python3 "$here/icmperr.py" "$a" "${p##*:}" $b 8443
 	done
 	for i in $(seq 300); do
-		[ "$(stat icmp_fwd)" -ge $((fwd0 + 2)) ] && break
+		[ "$(dp_stat icmp_fwd)" -ge $((fwd0 + 2)) ] && break
 		sleep 0.1
 	done
 	kill "${c[@]}" 2>/dev/null
 	wait "${c[@]}" 2>/dev/null
 	check "$name: ICMP errors about 2 spliced flows forwarded" \
-		$((fwd0 + 2)) "$(stat icmp_fwd)"
+		$((fwd0 + 2)) "$(dp_stat icmp_fwd)"
 	[ $audit = 1 ] || return 0
 	a1=$(audit_get)
 	check "$name: audit: nothing bad" "$(audit_bad "$a0")" \

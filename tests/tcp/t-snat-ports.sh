@@ -45,28 +45,6 @@ trap 'ip netns del "$pfx-ag" 2>/dev/null; cleanup' EXIT
 
 cli() { at cli timeout 30 "$@"; }
 
-wait_for() {	# PATTERN FILE [TENTHS]
-	for _ in $(seq "${3:-100}"); do
-		grep -q -- "$1" "$2" && return 0
-		sleep 0.1
-	done
-	echo "     (waited for '$1' in $(basename "$2"); last lines:)"
-	tail -3 "$2" | sed 's/^/     /'
-	return 1
-}
-
-# A counter of the running dpctl (see tests/e2e/run.sh).
-stat() {
-	local n
-	n=$(grep -c '^stat flows ' "$work/dp.log")
-	kill -USR1 "$dp_pid"
-	for _ in $(seq 300); do
-		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
-}
-
 setup() {
 	"$e2e/topo.sh" up "$pfx" || return 1
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
@@ -204,12 +182,12 @@ EOF
 collide() {	# NAME N M LO HI
 	local name=$1 n=$2 m=$3 open res tw0 tw1
 	nodelocal "$n"
-	if ! wait_for "^open " "$work/nl.out" 300; then
+	if ! wait_for "^open " "$work/nl.out" 30; then
 		bad "$name: the gateway's $n connections did not open"
 		return
 	fi
 	open=$(grep '^open ' "$work/nl.out")
-	tw0=$(stat tw_reset)
+	tw0=$(dp_stat tw_reset)
 	slow_downloads
 	check_flows "$name" "$4" "$5"
 	res=$(at cli timeout 150 python3 "$e2e/clients.py" seq "$m" \
@@ -217,9 +195,9 @@ collide() {	# NAME N M LO HI
 	check "$name: $m client connections through the VIP" \
 		"ok=$m failed=0 backends=b1:$m" "$res"
 	touch "$work/go"
-	wait_for "^ok=" "$work/nl.out" 600 >/dev/null
+	wait_for "^ok=" "$work/nl.out" 60 >/dev/null
 	wait "${dls[@]}"	# their flows gone before the next check
-	tw1=$(stat tw_reset)
+	tw1=$(dp_stat tw_reset)
 	echo "     gateway's ports: ${open#open }; tw_reset +$((tw1 - tw0))"
 	check "$name: $n connections of the gateway's own to the backend, none reset" \
 		"ok=$n reset=0 other=0" "$(grep '^ok=' "$work/nl.out")"
@@ -289,7 +267,7 @@ started() {	# NAME PATTERN [AGENT-ARGS...]
 		>"$work/ag.log" 2>&1 &
 	apid=$!
 	pids+=("$apid")
-	if wait_for 'msg="agent running"' "$work/ag.log" 300 &&
+	if wait_for 'msg="agent running"' "$work/ag.log" 30 &&
 	   grep -q -- "$pat" "$work/ag.log"; then
 		ok "$name"
 	else

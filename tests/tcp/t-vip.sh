@@ -34,28 +34,6 @@ trap cleanup EXIT
 vip4=198.18.0.10 vip6=2001:db8:100::10
 cli() { at cli timeout 30 "$@"; }
 
-wait_for() {	# PATTERN FILE: up to 10 s
-	for _ in $(seq 300); do
-		grep -q "$1" "$2" && return 0
-		sleep 0.1
-	done
-	echo "waited 10 s for '$1' in $2:"
-	cat "$2"
-	return 1
-}
-
-# A counter of the running data plane, from a fresh dump (SIGUSR1).
-stat() {
-	local n
-	n=$(grep -c '^stat flows ' "$work/dp.log")
-	kill -USR1 "$dp_pid"
-	for _ in $(seq 300); do
-		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
-}
-
 # Frames both ways on the client link, once it has gone quiet (a looping
 # packet crosses it 60 times in a few ms; 10 s bound).
 link_frames() {
@@ -217,8 +195,8 @@ t_no_loop() {
 # Fragments and other protocols: dropped and counted, never looping.
 t_dropped() {
 	local frag drop before after n
-	frag=$(stat vip_frag)
-	drop=$(stat vip_drop)
+	frag=$(dp_stat vip_frag)
+	drop=$(dp_stat vip_drop)
 	before=$(link_frames)
 	cli ping -c 2 -i 0.2 -W 1 -s 3000 $vip4 >/dev/null 2>&1
 	cli ping -c 2 -i 0.2 -W 1 -s 3000 $vip6 >/dev/null 2>&1
@@ -229,14 +207,14 @@ for fam, a in ((socket.AF_INET, '$vip4'), (socket.AF_INET6, '$vip6')):
     s.sendto(bytes(40), (a, 0))
 "
 	after=$(link_frames)
-	n=$(($(stat vip_frag) - frag))
+	n=$(($(dp_stat vip_frag) - frag))
 	if [ "$n" -ge 8 ]; then
 		ok "fragmented pings (IPv4 and IPv6) dropped, counted ($n)"
 	else
 		bad "fragments: vip_frag went up by $n, want >= 8"
 	fi
 	check "another protocol (SCTP) dropped, counted" 2 \
-		$(($(stat vip_drop) - drop))
+		$(($(dp_stat vip_drop) - drop))
 	n=$((after - before))
 	if [ "$n" -le 16 ]; then
 		ok "... and none of them looped ($n frames for 14 sent)"
@@ -249,8 +227,8 @@ for fam, a in ((socket.AF_INET, '$vip4'), (socket.AF_INET6, '$vip6')):
 # CPU, then 1 a ms), the rest counted.
 t_rate() {
 	local sent lim ms n deadline
-	sent=$(stat vip_unreach)
-	lim=$(stat vip_limited)
+	sent=$(dp_stat vip_unreach)
+	lim=$(dp_stat vip_limited)
 	ms=$(cli python3 -c "
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -262,12 +240,12 @@ print(int((time.monotonic() - t0) * 1000))
 	# Counted as they arrive: wait until all 300 are (10 s bound).
 	deadline=$((SECONDS + 10))
 	while [ "$SECONDS" -lt "$deadline" ]; do
-		n=$(($(stat vip_unreach) - sent + $(stat vip_limited) - lim))
+		n=$(($(dp_stat vip_unreach) - sent + $(dp_stat vip_limited) - lim))
 		[ "$n" -ge 300 ] && break
 		sleep 0.1
 	done
-	sent=$(($(stat vip_unreach) - sent))
-	lim=$(($(stat vip_limited) - lim))
+	sent=$(($(dp_stat vip_unreach) - sent))
+	lim=$(($(dp_stat vip_limited) - lim))
 	if [ $((sent + lim)) -eq 300 ] && [ "$lim" -gt 0 ] &&
 	   [ "$sent" -le $(($(nproc) * (50 + ms + 10))) ]; then
 		ok "300 datagrams in $ms ms: $sent answered, $lim over the rate"
@@ -280,15 +258,15 @@ print(int((time.monotonic() - t0) * 1000))
 # ports, snilb stays out of it.
 t_node_vip() {
 	local echo rst out
-	echo=$(stat vip_echo)
-	rst=$(stat vip_rst)
+	echo=$(dp_stat vip_echo)
+	rst=$(dp_stat vip_rst)
 	out=$(cli ping -c 2 -i 0.2 -W 2 198.18.1.1 2>&1)
 	check "ping the node's own address, a VIP too: answered" 1 \
 		"$(grep -c '2 received' <<<"$out")"
 	check "TCP to its port 22: refused by the node" refused \
 		"$(probe tcp 198.18.1.1 22 | cut -d' ' -f1)"
 	check "... neither answered by snilb" "$echo $rst" \
-		"$(stat vip_echo) $(stat vip_rst)"
+		"$(dp_stat vip_echo) $(dp_stat vip_rst)"
 }
 
 if ! setup; then

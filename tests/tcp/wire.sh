@@ -65,18 +65,6 @@ wire_up() {
 	mkdir -p "$work/bpffs" && mount -t bpf bpf "$work/bpffs"
 }
 
-# wait_for PATTERN FILE [SECONDS]: poll, never sleep blind.
-wait_for() {
-	local end=$((SECONDS + ${3:-30}))
-	while [ $SECONDS -lt $end ]; do
-		grep -q "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "gave up after ${3:-30} s waiting for '$1' in $2:"
-	cat "$2"
-	return 1
-}
-
 # start_dp CONFIG-LINES...: the data plane on gw, attached to g0 and g1.
 start_dp() {
 	{
@@ -92,18 +80,6 @@ start_dp() {
 	dp_pid=$!
 	pids+=("$dp_pid")
 	wait_for ready "$work/dp.log"
-}
-
-# stat NAME: a counter of the running data plane, from a fresh dump.
-stat() {
-	local n end=$((SECONDS + 30))
-	n=$(grep -c '^stat flows ' "$work/dp.log")
-	kill -USR1 "$dp_pid"
-	while [ $SECONDS -lt $end ]; do
-		[ "$(grep -c '^stat flows ' "$work/dp.log")" -gt "$n" ] && break
-		sleep 0.1
-	done
-	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
 }
 
 # A TLS backend (tests/e2e/backend.py) on b1:8443, certificate for b1.
