@@ -160,7 +160,7 @@ PKT_TEST_DEPS := tests/bpf/harness.c tests/bpf/harness.h tests/bpf/packets.h \
 		 user/kver.c $(HDRS) $(SKELS)
 $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
 		$(BUILD)/test_snat $(BUILD)/test_vip $(BUILD)/test_bbr \
-		$(BUILD)/test_mss: \
+		$(BUILD)/test_mss $(BUILD)/test_owned: \
 		$(BUILD)/test_%: tests/bpf/test_%.c $(PKT_TEST_DEPS) | deps $(BUILD)
 	$(CC) $(CFLAGS) -Itests/bpf $< tests/bpf/harness.c \
 		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
@@ -253,7 +253,7 @@ chaos-quick: all $(BUILD)/synflood
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
 test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
 		$(BUILD)/test_snat $(BUILD)/test_vip $(BUILD)/test_bbr \
-		$(BUILD)/test_mss $(BUILD)/test_gc \
+		$(BUILD)/test_mss $(BUILD)/test_owned $(BUILD)/test_gc \
 		$(BUILD)/test_sync
 	./tests/in-netns.sh $(BUILD)/test_gc
 	./tests/in-netns.sh $(BUILD)/test_dataplane
@@ -270,6 +270,8 @@ test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_bbr
 	./tests/in-netns.sh $(BUILD)/test_mss
 	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_mss
+	./tests/in-netns.sh $(BUILD)/test_owned
+	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_owned
 	$(BUILD)/test_sync
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
@@ -288,8 +290,8 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 VMTEST_KERNEL ?= 6.1
 vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/test_tcp \
 		$(BUILD)/test_icmp $(BUILD)/test_snat $(BUILD)/test_vip \
-		$(BUILD)/test_bbr $(BUILD)/test_mss $(BUILD)/test_gc \
-		$(BUILD)/dpctl \
+		$(BUILD)/test_bbr $(BUILD)/test_mss $(BUILD)/test_owned \
+		$(BUILD)/test_gc $(BUILD)/dpctl \
 		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \
 		./tests/vm-suites.sh $(BUILD)

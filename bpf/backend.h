@@ -3,111 +3,18 @@
  * snilb_backend: a backend answers the SYN we sent for a routed flow.
  * First SYN-ACK: note its ISN, timestamp and window scale, and send our
  * SYN again (resyn()). Its retransmission: turn the packet into the ACK
- * that completes its handshake, carrying the buffered hello (MSS-sized
- * segments: copies sent with bpf_clone_redirect, the last one
- * redirected). RST: try the next backend, or reset the client.
+ * that completes its handshake, carrying the buffered hello (replay.h).
+ * RST: try the next backend, or reset the client.
  * Reached by tail call from snilb_ingress, whose parse it reuses.
  */
 #ifndef SNILB_BPF_BACKEND_H
 #define SNILB_BPF_BACKEND_H
 
 #include "bind.h"
-#include "splice.h"
+#include "replay.h"
+#include "owned.h"
 #include "icmp.h"
 #include "vip.h"
-
-#define CSUM_CHUNK	512	/* bpf_csum_diff's limit */
-#define SEG_MAX		2048	/* replay segment payload, at most */
-
-/* Checksum sum of @n (<= SEG_MAX) buffered bytes from @off. */
-static __always_inline __s64 buf_csum(const __u8 *buf, __u32 off, __u32 n)
-{
-	__u32 done = 0, rest, word = 0;
-	__s64 sum = 0;
-	int i;
-
-	for (i = 0; i < SEG_MAX / CSUM_CHUNK; i++) {
-		__u64 m = n - done;
-
-		if (m > CSUM_CHUNK)
-			m = CSUM_CHUNK;
-		m &= ~3ull;
-		if (!m)
-			break;
-		asm volatile("" : "+r"(m));
-		if (m > CSUM_CHUNK)
-			break;
-		sum = bpf_csum_diff(0, 0, (__be32 *)&buf[(off + done) &
-							 CH_BUF_MASK],
-				    m, sum);
-		done += m;
-	}
-	/* 1..3 trailing bytes, zero-padded (RFC 1071). */
-	rest = n - done;
-	for (i = 0; i < 3; i++)
-		if ((__u32)i < rest)
-			((__u8 *)&word)[i] = buf[(off + done + i) & CH_BUF_MASK];
-	if (rest)
-		sum = bpf_csum_diff(0, 0, &word, 4, sum);
-	return sum;
-}
-
-struct replay {
-	struct __sk_buff *skb;
-	const struct pkt *p;	/* the backend's SYN-ACK, written over */
-	struct snilb_flow *f;
-	struct snilb_hello *hb;
-	struct tcp_out *o;
-	__u32 hdr;		/* bytes before the payload */
-	__u32 chunk;
-	__u32 off;
-	__u32 len;
-	int verdict;
-};
-
-static long replay_cb(__u32 i, void *ctx)
-{
-	struct replay *r = ctx;
-	struct snilb_flow *f = r->f;
-	struct tcp_out *o = r->o;
-	__u32 n = r->len - r->off;
-	__u64 m;
-	int last;
-
-	(void)i;
-	if (n > r->chunk)
-		n = r->chunk;
-	last = r->off + n >= r->len;
-	o->seq = f->client_isn + 1 + r->off;
-	o->plen = n;
-	o->flags = TCP_ACK | (last ? TCP_PSH : 0);
-	/* A CHECKSUM_PARTIAL skb's field takes no payload sum. */
-	o->pcsum = r->p->summed == (SUMMED_KNOWN | SKB_CSUM_PARTIAL) ? 0 :
-		   buf_csum(r->hb->buf, r->off, n);
-	r->verdict = TC_ACT_SHOT;
-	if (write_tcp(r->skb, r->p, o))
-		return 1;
-	if (!n)
-		return 1;
-	/* 1..SEG_MAX already; said so the way 6.1 can follow (it learns
-	 * nothing from "!= 0"), hidden from clang so it stays. */
-	m = n;
-	asm volatile("" : "+r"(m));
-	m = ((m - 1) & (SEG_MAX - 1)) + 1;
-	if (bpf_skb_store_bytes(r->skb, r->hdr,
-				&r->hb->buf[r->off & CH_BUF_MASK], m,
-				BPF_F_RECOMPUTE_CSUM))
-		return 1;
-	if (set_macs(r->skb, f->bmac, f->bsmac))
-		return 1;
-	if (last) {
-		r->verdict = bpf_redirect(f->b_ifindex, 0);
-		return 1;
-	}
-	bpf_clone_redirect(r->skb, f->b_ifindex, 0);
-	r->off += n;
-	return 0;
-}
 
 /*
  * The TSecr of the ACK that carries the hello. After a resyn, none (0)
@@ -134,7 +41,6 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 {
 	struct scratch *sc = get_scratch();
 	struct bpf_fib_lookup fib;
-	struct replay r = {};
 	struct snilb_hello *hb;
 	struct tcp_out *o;
 	__u32 mss;
@@ -148,27 +54,17 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 	out_reply_to(o, p);
 	o->ack = f->our_isn + f->seq_off + 1;	/* its first SYN-ACK's */
 	o->window = f->cwin;
+	f->rtx_ecr = resyn_ecr(f, bo);
 	if (f->opts.ts) {
-		put_ts_opt(o->opts, f->ts_recent, resyn_ecr(f, bo));
+		put_ts_opt(o->opts, f->ts_recent, f->rtx_ecr);
 		o->optlen = 12;
 	}
 	mss = bo->mss ? bo->mss : 536;
 	if (mss > f->opts.mss)
 		mss = f->opts.mss;
-	r.skb = skb;
-	r.p = p;
-	r.f = f;
-	r.hb = hb;
-	r.o = o;
-	r.hdr = p->l3 + (p->family == SNILB_AF_INET ? 20 : 40) + 20 +
-		o->optlen;
-	r.chunk = mss - o->optlen;
-	if (r.chunk < 64 || r.chunk > SEG_MAX)
-		r.chunk = r.chunk < 64 ? 64 : SEG_MAX;
-	r.len = hb->len;
-	r.verdict = TC_ACT_SHOT;
-	bpf_loop(CH_BUF_SIZE / 64 + 1, replay_cb, &r, 0);
-	return r.verdict;
+	mss -= o->optlen;
+	f->rtx_chunk = mss < 64 ? 64 : mss > SEG_MAX ? SEG_MAX : mss;
+	return replay_run(skb, p, f, hb, REPLAY_SPAN(0, hb->len));
 }
 
 /* The flow's rev entry learns what a spliced backend -> client packet
@@ -196,6 +92,9 @@ static __always_inline void rev_copy(struct __sk_buff *skb,
 	r->b_win = win;
 	r->watch = 0;
 	r->cmtu = dev_mtu(skb, f->ifindex);
+	/* Hello bytes we acknowledged wait for the backend's (owned.h). */
+	r->owned = f->client_isn + 1 + f->h_acked;
+	r->owning = f->h_acked != 0;
 	r->spliced = 1;
 }
 
@@ -264,7 +163,8 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	f->c_win = f->cwin;
 	f->path_ns = now_ns(sc);
 	rev_copy(skb, sc, f, p->win);
-	bpf_map_delete_elem(&hellos, k);
+	if (!f->h_acked)	/* else kept until the backend has them */
+		bpf_map_delete_elem(&hellos, k);
 	stat_inc(SNILB_ST_SPLICED);
 	rs = rstats(f->route);
 	if (rs)
@@ -411,6 +311,8 @@ int snilb_backend(struct __sk_buff *skb)
 	if (p->icmp)
 		return on_icmp(skb, sc);
 	f = bpf_map_lookup_elem(&flows, k);
+	if (f && f->state == SNILB_FS_SPLICED)	/* owned.h, GO_RESEND */
+		return owned_resend(skb, sc, f);
 	if (!f || f->state != SNILB_FS_ROUTED)
 		return TC_ACT_SHOT;
 	if (p->flags & TCP_RST)

@@ -42,6 +42,8 @@ static __always_inline void flow_forget(const struct snilb_flow_key *k,
 
 	if (cfg)
 		snat_release(cfg, f);
+	if (f->h_acked)		/* its hello may be kept (owned.h) */
+		bpf_map_delete_elem(&hellos, k);
 	bpf_map_delete_elem(&flows, k);
 }
 

@@ -41,6 +41,9 @@ static __always_inline int load_headers(struct __sk_buff *skb,
 	return bpf_skb_load_bytes(skb, p->l4, th, n);
 }
 
+/* A step's answer: not done with the packet, the caller goes on. */
+#define GO_ON	(-1)
+
 /* The window scale we advertise, and the window we open to a client, in
  * its flow's scale (unscaled when it offered none). */
 static __always_inline __u8 our_wscale(const struct snilb_config *cfg)

@@ -176,28 +176,34 @@ static __always_inline void put_sack_block(__u8 *b, const struct snilb_flow *f,
 }
 
 /*
- * Tell the client which bytes past the gap we hold: an ACK of nothing
- * (the hello's bytes stay the client's to resend until the backend has
- * them) with SACK blocks. Its TCP then resends what is missing at once
- * (RFC 6675, RACK), not one segment per RTO; the held bytes also leave
- * its flight, so a hello larger than its window can still come.
+ * Our answer to a hello segment: an ACK of what we own (f->h_acked: none
+ * unless the hello is too long for a client's first flight, see
+ * own_more()), with SACK blocks for the bytes past a gap we hold. The
+ * bytes we do not own stay the client's to resend until the backend has
+ * them, but the blocks make its TCP resend what is missing at once (RFC
+ * 6675, RACK), not one segment per RTO. Nothing to say: dropped.
  */
-static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
-				 const struct snilb_flow *f,
-				 const struct snilb_hello *hb,
-				 const struct snilb_config *cfg)
+static __noinline int hello_ack(struct __sk_buff *skb, const struct pkt *p,
+				const struct snilb_flow *f,
+				const struct snilb_hello *hb,
+				const struct snilb_config *cfg)
 {
 	struct scratch *sc = get_scratch();
 	struct tcp_out *o;
 	__u32 n = 0, at = 0, i;
 	__u8 *b;
 
-	if (!sc || !f->opts.sack)
+	if (!sc)
+		return TC_ACT_SHOT;
+	if (f->opts.sack)
+		for (i = 0; i < SNILB_HELLO_OOO; i++)
+			n += hb->ooo[i].end != 0;
+	if (!n && !f->h_acked)
 		return TC_ACT_SHOT;
 	o = &sc->out;
 	out_reply_to(o, p);
 	o->seq = f->our_isn + 1;
-	o->ack = f->client_isn + 1;
+	o->ack = f->client_isn + 1 + f->h_acked;
 	o->flags = TCP_ACK;
 	o->window = our_window(cfg, f);
 	b = o->opts;
@@ -205,10 +211,11 @@ static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
 		put_ts_opt(b, f->our_tsval, f->ts_recent);
 		at = 12;
 	}
-	for (i = 0; i < SNILB_HELLO_OOO; i++)
-		n += hb->ooo[i].end != 0;
+	o->optlen = at;
+	if (f->h_acked)
+		stat_inc(SNILB_ST_HELLO_ACK);
 	if (!n)
-		return TC_ACT_SHOT;
+		return send_reply(skb, p, o);
 	b[at & 15] = TCPOPT_NOP;
 	b[(at + 1) & 15] = TCPOPT_NOP;
 	b[(at + 2) & 15] = TCPOPT_SACK;
@@ -226,12 +233,34 @@ static __noinline int hello_sack(struct __sk_buff *skb, const struct pkt *p,
 	return send_reply(skb, p, o);
 }
 
-#define GO_ON	(-1)
+/*
+ * A hello longer than SNILB_HELLO_OWN_FROM may not fit in the client's
+ * first flight: its TCP sends no more until bytes are acknowledged, and
+ * unacknowledged, the hello would never complete. Such a hello's bytes
+ * are acknowledged as they come, all but the last: the client keeps that
+ * one, and resends it on its RTO until the backend's ACK reaches it,
+ * which is what wakes owned.h if the backend lost what we replayed.
+ * Returns whether f->h_acked grew.
+ */
+static __always_inline int own_more(struct snilb_flow *f, __u32 have)
+{
+	__u32 own = have;
+
+	if (f->need <= SNILB_HELLO_OWN_FROM)
+		return 0;
+	if (own > f->need - 1)
+		own = f->need - 1;
+	if (own <= f->h_acked)
+		return 0;
+	f->h_acked = own;
+	return 1;
+}
 
 /*
  * RST, SYN or FIN before the flow is spliced. The client's view: it has
- * sent hello bytes we have not acknowledged, so its next byte is anywhere
- * from ISN + 1 on. An RST at ISN + 1 or right after the bytes we hold is
+ * sent hello bytes we have not acknowledged (all, or those past
+ * f->h_acked), so its next byte is anywhere from there on. An RST at ISN
+ * + 1, right after what we acknowledged or right after the bytes we hold is
  * exact and ends the flow; one further in our window gets a challenge ACK
  * (RFC 5961 3.2; a client that did reset answers it with an exact RST);
  * anything else is dropped. A SYN|ACK is nothing a client sends: dropped.
@@ -263,7 +292,7 @@ static __noinline int hello_ctl(struct __sk_buff *skb, const struct pkt *p,
 			return reject(skb, p, k, f, SNILB_REJ_PARSE + CH_R_NONE);
 		return GO_ON;
 	}
-	if (!off || off == f->hello_len) {
+	if (!off || off == f->h_acked || off == f->hello_len) {
 		drop_flow(k, f);
 		return TC_ACT_SHOT;
 	}
@@ -331,8 +360,15 @@ int snilb_hello(struct __sk_buff *skb)
 	if (!p->plen)
 		return TC_ACT_SHOT;
 	f->seen_ns = bpf_ktime_get_ns();
-	if (f->state == SNILB_FS_ROUTED)
+	if (f->state == SNILB_FS_ROUTED) {
+		/* Bytes we acknowledged: our ACK was lost; again. */
+		hb = f->h_acked && p->seq + p->plen - (f->client_isn + 1) <=
+				   f->h_acked ?
+		     bpf_map_lookup_elem(&hellos, k) : NULL;
+		if (hb)
+			return hello_ack(skb, p, f, hb, cfg);
 		return waiting(skb, p, k, f, cfg);
+	}
 	f->cwin = p->win;
 	hb = bpf_map_lookup_elem(&hellos, k);
 	if (!hb) {
@@ -350,14 +386,16 @@ int snilb_hello(struct __sk_buff *skb)
 	st = buffer_segment(skb, p, f, hb);
 	f->hello_len = hb->len;
 	f->ooo = hb->ooo[0].end || hb->ooo[1].end;
-	if (st == SEG_HELD)
-		return hello_sack(skb, p, f, hb, cfg);
-	if (st != SEG_GREW || hb->len < f->need)
-		return TC_ACT_SHOT;
+	if (st != SEG_GREW)	/* held past a gap, or already had */
+		return hello_ack(skb, p, f, hb, cfg);
+	if (hb->len < f->need)
+		return own_more(f, hb->len) ? hello_ack(skb, p, f, hb, cfg) :
+					      TC_ACT_SHOT;
 	st = parse_hello(hb, cfg ? cfg->hello_cap : 0, sc);
 	if (st == CH_NEED_MORE) {
 		f->need = sc->res.need;
-		return TC_ACT_SHOT;
+		return own_more(f, hb->len) ? hello_ack(skb, p, f, hb, cfg) :
+					      TC_ACT_SHOT;
 	}
 	if (st == CH_REJECTED)
 		return reject(skb, p, k, f,

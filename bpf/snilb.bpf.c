@@ -289,6 +289,18 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 	r = bpf_map_lookup_elem(&rev, &sc->rk);
 	if (!r)
 		return TC_ACT_OK;	/* not a flow of ours */
+	if (unlikely(r->owning)) {
+		int v;
+
+		note_summed(skb, &sc->ipk, kctx);
+		v = owned_ack(skb, sc, r);
+		if (v == GO_RESEND) {
+			bpf_tail_call(skb, &progs, PROG_BACKEND);
+			return TC_ACT_SHOT;
+		}
+		if (v != GO_ON)
+			return v;
+	}
 	/* A spliced flow's data needs only @r (on_synack() filled it in);
 	 * what may change the flow (FIN, RST, SYN) needs the flow too, and
 	 * a flow still binding goes to snilb_backend. */

@@ -186,6 +186,11 @@ enum snilb_stat {
 					 * ICMP "fragmentation needed" */
 	SNILB_ST_ICMP_BACK,		/* ICMP errors from the client's side
 					 * passed on to the backend */
+	SNILB_ST_HELLO_ACK,		/* ACKs of hello bytes (a hello too
+					 * large for a client's first flight:
+					 * bpf/hello.h, hello_ack()) */
+	SNILB_ST_HELLO_RTX,		/* acknowledged hello bytes sent to the
+					 * backend again (bpf/owned.h) */
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
@@ -198,7 +203,7 @@ enum snilb_stat {
 	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
 	"hello_ooo", "bad_csum", "vip_echo", "vip_unreach", "vip_limited", \
 	"vip_rst", "vip_frag", "vip_drop", "resyn", "syn_state",	\
-	"syn_cookie_only", "too_big", "icmp_back"
+	"syn_cookie_only", "too_big", "icmp_back", "hello_ack", "hello_rtx"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {
@@ -221,6 +226,14 @@ struct snilb_route_stats {
 /* Defaults of struct snilb_config's fields where zero means "default". */
 #define SNILB_DEFAULT_WINDOW	64240	/* our SYN-ACK's window, unscaled */
 #define SNILB_DEFAULT_WSCALE	7	/* the window scale we advertise */
+/*
+ * A hello longer than this is acknowledged as it comes (all but its last
+ * byte), so a client whose first flight cannot hold it sends the rest:
+ * below the smallest initial window a TCP may use (RFC 3390: 4,380 bytes;
+ * RFC 6928 IW10 is 14,600). snilb then owns those bytes: it sends them to
+ * the backend again until the backend acknowledges them (bpf/owned.h).
+ */
+#define SNILB_HELLO_OWN_FROM	4096
 
 /* config[0]: settings the agent writes; zero means the default. */
 struct snilb_config {
@@ -315,12 +328,13 @@ struct snilb_rev {
 	__u8 cwscale;		/* client's (0xf: none) */
 	__u8 watch;		/* a FIN or RST passed: backend -> client
 				 * packets look the flow up too */
-	__u8 pad;
+	__u8 owning;		/* hello bytes we acknowledged to the
+				 * client wait for the backend's ACK */
 	__u16 b_win;		/* the backend's last window field */
 	__u16 cmtu;		/* MTU of the client side path (0: unknown) */
 	__u32 b_ack;		/* ... and ACK: what it received of the
 				 * client (the client's own numbers) */
-	__u32 pad3;
+	__u32 owned;		/* where they end (the client's numbers) */
 	__u64 bytes_b2c;	/* payload forwarded to the client */
 };
 
@@ -411,7 +425,11 @@ struct snilb_flow {
 	__u64 path_ns;		/* next hops both ways last learned */
 	__u64 bytes_c2b;
 	__u16 bmtu;		/* MTU of the path to the backend (0: unknown) */
-	__u16 pad6[3];
+	__u16 rtx_chunk;	/* payload per hello segment to the backend */
+	__u32 h_acked;		/* hello bytes we acknowledged (bpf/owned.h) */
+	__u32 rtx_ack;		/* the backend ACK we last sent again for */
+	__u32 rtx_ecr;		/* the TSecr the replay carried */
+	__u64 rtx_ns;		/* ... and when */
 };
 
 /*

@@ -31,6 +31,7 @@ suite "data plane, SNAT ports" ./tests/in-netns.sh "$build/test_snat"
 suite "data plane, traffic to VIPs" ./tests/in-netns.sh "$build/test_vip"
 suite "data plane, the backend's RTT" ./tests/in-netns.sh "$build/test_bbr"
 suite "data plane, MSS and MTU" ./tests/in-netns.sh "$build/test_mss"
+suite "data plane, long hellos" ./tests/in-netns.sh "$build/test_owned"
 suite "snilb sni --kernel on the corpus" ./tests/corpus.sh "$build/snilb"
 suite "end to end, real TLS through the data plane" \
 	env E2E_SEQ=200 E2E_CONC=50 ./tests/e2e/run.sh "$build"

@@ -13,6 +13,13 @@
                           (long ALPN names: two segments at MSS 1460);
                           prints "ms=T" to the first byte of the server's
                           answer, or "failed"
+  long-hello ADDR SNI SIZE
+                          a real TLS client whose ClientHello is about SIZE
+                          bytes (long ALPN names), then GET /bytes/100000;
+                          prints "ms=T hello=LEN body=N" (T: to the end of
+                          the handshake, which the backend completes only
+                          with every hello byte exact: the transcript hash),
+                          or "failed WHY"
   spoof-rst SRC SPORT DST DPORT COUNT
                           COUNT RSTs from SRC:SPORT to DST:DPORT with random
                           sequence numbers (raw socket, IPv4); prints "sent=N"
@@ -111,6 +118,34 @@ def big_hello(addr, sni):
           if b else "failed")
 
 
+def long_hello(addr, sni, size):
+    n = max(1, (size - 300) // 201)
+    alpn = ["y%03d" % i + "b" * 196 for i in range(n)] + ["http/1.1"]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(alpn)
+    hello = len(client_hello(sni, alpn))
+    t0 = time.monotonic()
+    try:
+        s = socket.create_connection((addr, 443), timeout=20)
+        tls = ctx.wrap_socket(s, server_hostname=sni)
+        ms = (time.monotonic() - t0) * 1000
+        tls.sendall(b"GET /bytes/100000 HTTP/1.0\r\nHost: %s\r\n\r\n"
+                    % sni.encode())
+        data = b""
+        while True:
+            b = tls.recv(65536)
+            if not b:
+                break
+            data += b
+    except (OSError, ssl.SSLError) as e:
+        print("failed after %d ms: %s" % ((time.monotonic() - t0) * 1000, e))
+        return
+    body = data.split(b"\r\n\r\n", 1)[-1]
+    print("ms=%d hello=%d body=%d" % (ms, hello, len(body)))
+
+
 def csum(b):
     if len(b) % 2:
         b += b"\0"
@@ -148,6 +183,8 @@ def main():
         print("bytes=%d sha256=%s" % (len(b), hashlib.sha256(b).hexdigest()))
     elif cmd == "big-hello":
         big_hello(args[0], args[1])
+    elif cmd == "long-hello":
+        long_hello(args[0], args[1], int(args[2]))
     elif cmd == "spoof-rst":
         spoof_rst(args[0], int(args[1]), args[2], int(args[3]),
                   int(args[4]))
