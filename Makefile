@@ -10,37 +10,41 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
 WARN     := -Wall -Wextra -Werror
+# The userspace, one folder per layer, lowest last (docs/architecture.md):
+# each is an archive; a layer calls only those after it in this list.
+LAYERS   := cli agent gwapi source model dataplane lib
+USER_INC := -Iinclude $(addprefix -Iuser/,$(LAYERS)) -I$(BUILD)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD) \
-	    -DSNILB_VERSION='"$(VERSION)"'
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) $(USER_INC)
+DEPFLAGS  = -MMD -MP
 LDLIBS   := -lbpf -lelf -lz -ljansson -lyaml -lpthread -lmicrohttpd -lcurl
 # BPF: plain uapi headers (Debian keeps asm/ under the multiarch dir).
 BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 # Tests and the fuzzer run under ASan/UBSan so an out-of-bounds read in the
 # parser fails loudly instead of passing by luck.
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
-TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) -Iinclude -Iuser -I$(BUILD)
+TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) $(USER_INC)
 
 BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
-USER_SRC := user/main.c user/cmd_sni.c user/hello.c user/kparse.c \
-	    user/dataplane.c user/maglev.c user/kver.c user/gc.c \
-	    user/pinned.c user/cmd_inspect.c user/metrics.c \
-	    user/agent.c user/manifest.c user/manifests.c user/gwapi.c \
-	    user/sync.c user/status.c user/log.c user/kube.c user/kstatus.c \
-	    user/lease.c user/caps.c user/snatports.c
-HDRS     := $(wildcard include/*.h user/*.h bpf/*.h)
+# Objects: $(BUILD)/obj for the binaries, $(BUILD)/tobj (sanitized) for
+# the unit tests; one archive per layer in each.
+layer_objs = $(patsubst user/%.c,$(BUILD)/$(2)/%.o,$(wildcard user/$(1)/*.c))
+USER_LIBS := $(foreach l,$(LAYERS),$(BUILD)/obj/libsnilb-$(l).a)
+TEST_LIBS := $(foreach l,$(LAYERS),$(BUILD)/tobj/libsnilb-$(l).a)
+LINK_USER := -Wl,--start-group $(USER_LIBS) -Wl,--end-group $(LDLIBS)
+LINK_TEST := -Wl,--start-group $(TEST_LIBS) -Wl,--end-group $(LDLIBS)
 
 FUZZ_SECONDS ?= 60
 CORPUS   ?= $(abspath ../shared/corpus)
 export CORPUS
 
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
 	test-e2e test-tcp test-agent test-kube chaos chaos-quick vmtest \
 	fuzz fuzz-check \
-	bench bench-parser demo clean
+	bench bench-parser demo clean FORCE
 
 all: $(BUILD)/snilb
 
@@ -50,77 +54,55 @@ deps:
 $(BUILD):
 	@mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(HDRS) | deps $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | deps $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o | deps
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp
 	@mv $@.tmp $@
 
-$(BUILD)/snilb: $(USER_SRC) $(HDRS) $(SKELS) | deps $(BUILD)
-	$(CC) $(CFLAGS) $(USER_SRC) -o $@ $(LDLIBS)
+# The version, rewritten only when it changes (what includes it rebuilds).
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@echo '#define SNILB_VERSION "$(VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/%.o: user/%.c | deps $(SKELS) $(BUILD)/version.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/tobj/%.o: user/%.c | deps $(SKELS) $(BUILD)/version.h
+	@mkdir -p $(@D)
+	$(CLANG) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+define layer_archives
+$(BUILD)/obj/libsnilb-$(1).a: $(call layer_objs,$(1),obj)
+	@rm -f $$@
+	$(AR) rcs $$@ $$^
+$(BUILD)/tobj/libsnilb-$(1).a: $(call layer_objs,$(1),tobj)
+	@rm -f $$@
+	$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_archives,$(l))))
+
+$(BUILD)/snilb: $(BUILD)/obj/cli/main.o $(USER_LIBS)
+	$(CC) $(CFLAGS) $< $(LINK_USER) -o $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # --- tests ---------------------------------------------------------------
 
-$(BUILD)/test_clienthello: tests/unit/test_clienthello.c \
-		tests/unit/hello_builder.h user/hello.c user/kver.c $(HDRS) \
+# Unit tests: tests/unit/test_X.c, sanitized, against the layers' archives.
+$(BUILD)/test_%: tests/unit/test_%.c $(TEST_LIBS) | deps $(BUILD)
+	$(CLANG) $(TEST_CFLAGS) $(DEPFLAGS) $< $(LINK_TEST) -lcmocka -o $@
+
+$(BUILD)/test_kdiff: tests/bpf/kdiff.c $(USER_LIBS) | deps $(BUILD)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LINK_USER) -o $@
+
+$(BUILD)/fuzz_clienthello: fuzz/fuzz_clienthello.c user/dataplane/hello.c \
 		| deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_clienthello.c user/hello.c \
-		user/kver.c -o $@ -lcmocka -ljansson
-
-$(BUILD)/test_manifest: tests/unit/test_manifest.c user/manifest.c $(HDRS) \
-		| deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifest.c user/manifest.c \
-		-o $@ -lcmocka -lyaml
-
-$(BUILD)/test_gwapi: tests/unit/test_gwapi.c user/gwapi.c user/manifest.c \
-		user/maglev.c $(HDRS) | deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_gwapi.c user/gwapi.c \
-		user/manifest.c user/maglev.c -o $@ -lcmocka -lyaml
-
-# The Kubernetes source without a server (it includes user/kube.c).
-$(BUILD)/test_kube: tests/unit/test_kube.c user/kube.c user/manifest.c \
-		user/log.c $(HDRS) | deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_kube.c user/manifest.c \
-		user/log.c -o $@ -lcmocka -ljansson -lyaml -lcurl -lpthread
-
-$(BUILD)/test_manifests: tests/unit/test_manifests.c user/manifests.c \
-		user/manifest.c $(HDRS) | deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_manifests.c user/manifests.c \
-		user/manifest.c -o $@ -lcmocka -lyaml
-
-# bpf/csum.h's arithmetic against a model of the kernel's helpers.
-$(BUILD)/test_csum: tests/unit/test_csum.c bpf/csum.h | deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_csum.c -o $@ -lcmocka
-
-$(BUILD)/test_kstatus: tests/unit/test_kstatus.c user/kstatus.c user/lease.c \
-		user/gwapi.c user/manifest.c user/log.c $(HDRS) | deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_kstatus.c user/kstatus.c \
-		user/lease.c user/gwapi.c user/manifest.c user/log.c -o $@ \
-		-lcmocka -lyaml -ljansson
-
-$(BUILD)/test_kdiff: tests/bpf/kdiff.c user/hello.c user/kparse.c \
-		tests/unit/hello_builder.h $(HDRS) $(SKELS) | deps $(BUILD)
-	$(CC) $(CFLAGS) tests/bpf/kdiff.c user/hello.c user/kparse.c \
-		user/kver.c -o $@ $(LDLIBS)
-
-$(BUILD)/fuzz_clienthello: fuzz/fuzz_clienthello.c user/hello.c \
-		tests/unit/hello_builder.h $(HDRS) | deps $(BUILD)
-	$(CLANG) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined \
-		-Iinclude -Iuser fuzz/fuzz_clienthello.c user/hello.c \
-		-o $@ -ljansson
-
-$(BUILD)/test_snatports: tests/unit/test_snatports.c user/snatports.c \
-		user/log.c $(HDRS) | deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_snatports.c user/snatports.c \
-		user/log.c -o $@ -lcmocka -ljansson
-
-# The inspection commands and metrics, as far as they run without BPF.
-$(BUILD)/test_inspect: tests/unit/test_inspect.c user/cmd_inspect.c \
-		user/pinned.c user/metrics.c $(HDRS) | deps $(BUILD)
-	$(CLANG) $(TEST_CFLAGS) tests/unit/test_inspect.c user/pinned.c \
-		user/metrics.c -o $@ -lcmocka -ljansson -lmicrohttpd -lbpf \
-		-lelf -lz
+	$(CLANG) -O1 -g $(WARN) $(DEPFLAGS) \
+		-fsanitize=fuzzer,address,undefined $(USER_INC) \
+		fuzz/fuzz_clienthello.c user/dataplane/hello.c -o $@ -ljansson
 
 # Real hellos from the clients installed here (openssl, gnutls, curl,
 # python), captured by a local listener: test data we make ourselves.
@@ -155,41 +137,16 @@ test-kernel: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # `make fuzz` runs until interrupted (or FUZZ_SECONDS=N make fuzz);
 # `make check` runs it for FUZZ_SECONDS (60 s).
 # The packet tests: one binary per file, one harness (tests/bpf/harness.c).
-PKT_TEST_DEPS := tests/bpf/harness.c tests/bpf/harness.h tests/bpf/packets.h \
-		 tests/unit/hello_builder.h user/dataplane.c user/maglev.c \
-		 user/kver.c $(HDRS) $(SKELS)
-$(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
-		$(BUILD)/test_snat $(BUILD)/test_vip $(BUILD)/test_bbr \
-		$(BUILD)/test_mss $(BUILD)/test_owned: \
-		$(BUILD)/test_%: tests/bpf/test_%.c $(PKT_TEST_DEPS) | deps $(BUILD)
-	$(CC) $(CFLAGS) -Itests/bpf $< tests/bpf/harness.c \
-		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
-		-lcmocka
-
-# The GC against the data plane (user/gc.c with the harness).
-$(BUILD)/test_gc: tests/bpf/test_gc.c user/gc.c user/gc.h $(PKT_TEST_DEPS) \
+$(BUILD)/test_%: tests/bpf/test_%.c tests/bpf/harness.c $(USER_LIBS) \
 		| deps $(BUILD)
-	$(CC) $(CFLAGS) -Itests/bpf $< tests/bpf/harness.c user/gc.c \
-		user/dataplane.c user/maglev.c user/kver.c -o $@ $(LDLIBS) \
-		-lcmocka
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/bpf $< tests/bpf/harness.c \
+		$(LINK_USER) -lcmocka -o $@
 
-$(BUILD)/test_sync: tests/bpf/test_sync.c user/sync.c user/gwapi.c \
-		user/manifest.c user/dataplane.c user/maglev.c user/kver.c \
-		$(HDRS) $(SKELS) | deps $(BUILD)
-	$(CC) $(CFLAGS) tests/bpf/test_sync.c user/sync.c user/gwapi.c \
-		user/manifest.c user/dataplane.c user/maglev.c user/kver.c \
-		-o $@ $(LDLIBS) -lcmocka
+$(BUILD)/dpctl: tests/e2e/dpctl.c $(USER_LIBS) | deps $(BUILD)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LINK_USER) -o $@
 
-$(BUILD)/dpctl: tests/e2e/dpctl.c user/dataplane.c user/maglev.c user/kver.c \
-		user/gc.c $(HDRS) \
-		$(SKELS) | deps $(BUILD)
-	$(CC) $(CFLAGS) tests/e2e/dpctl.c user/dataplane.c user/maglev.c \
-		user/kver.c user/gc.c -o $@ $(LDLIBS)
-
-$(BUILD)/dp_ns: tests/bench/dp_ns.c user/dataplane.c user/maglev.c \
-		user/kver.c tests/bpf/packets.h $(HDRS) $(SKELS) | deps $(BUILD)
-	$(CC) $(CFLAGS) -Itests/bpf tests/bench/dp_ns.c user/dataplane.c \
-		user/maglev.c user/kver.c -o $@ $(LDLIBS)
+$(BUILD)/dp_ns: tests/bench/dp_ns.c $(USER_LIBS) | deps $(BUILD)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/bpf $< $(LINK_USER) -o $@
 
 # t-offload.sh's checksum auditor, at tc egress of the gateway.
 $(BUILD)/csum_audit.bpf.o: tests/tcp/csum_audit.bpf.c | deps $(BUILD)
@@ -198,12 +155,11 @@ $(BUILD)/csum_audit.bpf.o: tests/tcp/csum_audit.bpf.c | deps $(BUILD)
 $(BUILD)/stream: tests/bench/stream.c tests/unit/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/stream.c -o $@ -lpthread
 
-# user/kube.c on its own against an API server (tests/kube/kubewatch.c):
-# prints object counts and routes on every change. Not part of make check.
-$(BUILD)/kubewatch: tests/kube/kubewatch.c user/kube.c user/manifest.c \
-		user/log.c $(HDRS) | deps $(BUILD)
-	$(CC) $(CFLAGS) tests/kube/kubewatch.c user/kube.c user/manifest.c \
-		user/log.c -o $@ -ljansson -lyaml -lcurl -lpthread
+# The Kubernetes source on its own against an API server
+# (tests/kube/kubewatch.c): prints object counts and routes on every change.
+# Not part of make check.
+$(BUILD)/kubewatch: tests/kube/kubewatch.c $(USER_LIBS) | deps $(BUILD)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LINK_USER) -o $@
 
 # A bounded spoofed-source SYN flood (tests/chaos/traffic.sh).
 $(BUILD)/synflood: tests/chaos/synflood.c | $(BUILD)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The data plane's map ABI: what the BPF program (bpf/snilb.bpf.c) and the
- * userspace library (user/dataplane.c) both read and write. Addresses and
+ * userspace library (user/dataplane/dataplane.c) both read and write. Addresses and
  * ports are in network byte order; everything else in host order.
  */
 #ifndef SNILB_ABI_H
@@ -56,7 +56,7 @@ struct snilb_listener {
 /*
  * vips: {family, address} -> how many listeners use that address. The
  * loader recounts it from `listeners` whenever one is added or removed
- * (user/dataplane.c). A packet to a VIP that no listener takes is answered
+ * (user/dataplane/dataplane.c). A packet to a VIP that no listener takes is answered
  * or dropped by the data plane (bpf/vip.h), not passed to the node, which
  * does not own the address and would route it back out (unless it does
  * own it: then it is the node's).
@@ -285,7 +285,7 @@ struct snilb_flow_key {
  * How far a spliced flow has closed (snilb_flow.closing). A flow is freed
  * a grace period after both FINs are acknowledged (the TIME-WAIT that
  * lets a lost last ACK be resent); one FIN, or an RST that was not
- * exact, shortens its idle timeout instead (user/gc.c).
+ * exact, shortens its idle timeout instead (user/dataplane/gc.c).
  */
 enum snilb_close {
 	SNILB_CL_C_FIN = 1,	/* the client sent FIN */

@@ -19,11 +19,11 @@ PKGS=(
 	bpftool
 	libcmocka-dev
 	libjansson-dev
-	# the agent's Prometheus endpoint (user/metrics.c)
+	# the agent's Prometheus endpoint (user/agent/metrics.c)
 	libmicrohttpd-dev
-	# libyaml: the agent reads Gateway API manifests (user/manifest.c)
+	# libyaml: the agent reads Gateway API manifests (user/model/manifest.c)
 	libyaml-dev
-	# libcurl: the agent lists and watches the Kubernetes API (user/kube.c)
+	# libcurl: the agent lists and watches the Kubernetes API (user/source/kube.c)
 	libcurl4-openssl-dev
 	libclang-rt-14-dev
 	pkg-config

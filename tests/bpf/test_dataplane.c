@@ -2,7 +2,7 @@
 /*
  * The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN on the
  * real programs (loaded through the verifier, maps written through
- * user/dataplane.c): handshakes with cookies, the first ACK, hello
+ * user/dataplane/dataplane.c): handshakes with cookies, the first ACK, hello
  * buffering, routing and every reset, for IPv4 and IPv6.
  */
 #include <errno.h>
@@ -533,7 +533,7 @@ static void test_flow_table_size(void **state)
 }
 
 /* FIN both ways, each acknowledged: forwarded, the flow kept for its
- * TIME-WAIT (the GC frees it, user/gc.c); a backend RST at the exact
+ * TIME-WAIT (the GC frees it, user/dataplane/gc.c); a backend RST at the exact
  * sequence number: forwarded to the client, then freed. */
 static void test_teardown(void **state)
 {

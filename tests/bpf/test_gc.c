@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The loader's GC (user/gc.c) against the real data plane: a flow it
+ * The loader's GC (user/dataplane/gc.c) against the real data plane: a flow it
  * nominated from a copy is acted on only if it still deserves it when the
  * GC gets to it (tests/bpf/harness.c drives the flows).
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The agent's map sync (user/sync.c) against the real maps of a loaded
+ * The agent's map sync (user/agent/sync.c) against the real maps of a loaded
  * data plane: what each Gateway API change writes, that a blue/green flip
  * is one route write to a set built beforehand, that retired sets and
  * backends live on while a flow uses them, and that a restarted agent

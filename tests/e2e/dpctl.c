@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Test harness for the end-to-end suite: loads the data plane with
- * user/dataplane.c, programs it from a small line-based script and keeps
+ * user/dataplane/dataplane.c, programs it from a small line-based script and keeps
  * it attached until SIGTERM/SIGINT (the agent, a later issue, will do this
  * from Gateway API objects). Script lines ('#' starts a comment):
  *
@@ -20,7 +20,7 @@
  *   synstate RATE                  per-SYN states per s and CPU (0: none)
  *   attach IFNAME
  *
- * Once a second it runs the flow table's timeouts (user/gc.c).
+ * Once a second it runs the flow table's timeouts (user/dataplane/gc.c).
  *
  * Usage: dpctl [--pin DIR] SCRIPT   (prints "ready" once attached; SIGUSR1
  * prints the global counters as "stat NAME VALUE" lines, so does exiting).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * kubewatch: user/kube.c on its own, for tests. On every change it prints
+ * kubewatch: user/source/kube.c on its own, for tests. On every change it prints
  * one line: synced, the object count per kind, the TLSRoute version and
  * the routes (ns/name, sorted), when that line differs from the last.
  *

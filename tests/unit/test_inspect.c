@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/cmd_inspect.c"
+#include "../../user/cli/cmd_inspect.c"
 #include "metrics.h"
 
 /* Everything @fn(@arg) writes to a FILE, as a string (caller frees). */

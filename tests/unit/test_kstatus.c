@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Status write-back and leader election (user/kstatus.c, user/lease.c)
+ * Status write-back and leader election (user/agent/kstatus.c, user/agent/lease.c)
  * against a fake API (kube_request below): what is written, that nothing
  * is written when nothing changed, that other controllers' entries and
  * lastTransitionTime survive, conflicts, and who holds the Lease when.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The Kubernetes source's parts that need no API server (user/kube.c,
+ * The Kubernetes source's parts that need no API server (user/source/kube.c,
  * included here for its static functions): kubeconfig credentials, the
  * watch stream cut at every byte, the store and the models it hands out.
  * The list/watch protocol itself is tested against tests/kube/apiserver.py
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/kube.c"
+#include "../../user/source/kube.c"
 
 static char tmpdir[64];
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The manifest directory (user/manifests.c): files come and go, a file
+ * The manifest directory (user/source/manifests.c): files come and go, a file
  * that stops being YAML keeps its objects, an object that turns invalid
  * keeps its last good version, an object defined twice keeps the first.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * user/snatports.c: --snat-ports parsing, the kernel's port lists, and the
+ * user/agent/snatports.c: --snat-ports parsing, the kernel's port lists, and the
  * start-up check and reservation against sysctl files in a temporary
  * directory (the real ones are tested by tests/tcp/t-snat-ports.sh).
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * snilb status | routes | backends | flows | stats | detach: what the data
- * plane holds, read from the maps the agent pinned (user/pinned.c), with
+ * plane holds, read from the maps the agent pinned (user/dataplane/pinned.c), with
  * names and reasons from the agent's status file. Neither is required:
  * without a status file ids stand in for names, and the maps outlive the
  * agent, so a stopped agent's data plane can still be looked at and
@@ -34,7 +34,7 @@
 
 #define STATUS_DEFAULT_PATH	"/run/snilb/status.json"
 #define FLOWS_DEFAULT_LIMIT	100
-/* snilb_ingress or snilb_ingress_h (user/dataplane.c) */
+/* snilb_ingress or snilb_ingress_h (user/dataplane/dataplane.c) */
 #define PROG_NAME		"snilb_ingress"
 
 /* --- aligned text tables -------------------------------------------- */
@@ -362,7 +362,7 @@ static int load_kroutes(const struct ctx *c, struct kroute **out, size_t *n)
 }
 
 /* The kernel's route for @hostname on @listener, as route_key() in
- * user/dataplane.c stores it ("*.x" under ".x"). */
+ * user/dataplane/dataplane.c stores it ("*.x" under ".x"). */
 static struct kroute *kroute_find(struct kroute *a, size_t n,
 				  uint32_t listener, const char *hostname)
 {

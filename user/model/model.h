@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The Kubernetes objects snilb reads, decoded: only the fields the Gateway
- * API semantics (user/gwapi.c) need. The manifest decoder (user/manifest.c)
+ * API semantics (user/gwapi/gwapi.c) need. The manifest decoder (user/model/manifest.c)
  * fills a model from YAML files; the Kubernetes source (a later issue)
  * will fill the same structures from the API server.
  *

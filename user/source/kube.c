@@ -31,9 +31,7 @@
 #include "log.h"
 #include "manifest.h"
 
-#ifndef SNILB_VERSION
-#define SNILB_VERSION "dev"
-#endif
+#include "version.h"
 
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
 #define GW_GROUP	"gateway.networking.k8s.io"

@@ -5,9 +5,7 @@
 
 #include "cmd.h"
 
-#ifndef SNILB_VERSION
-#define SNILB_VERSION "dev"
-#endif
+#include "version.h"
 
 static const char usage[] =
 "Usage: snilb COMMAND [OPTIONS]\n"

@@ -119,7 +119,7 @@ int dp_listener_timeouts_add(struct dataplane *dp, uint32_t listener,
 /* File descriptors for tests and the CLI. */
 int dp_prog_fd(struct dataplane *dp);
 /* The ingress program's name: snilb_ingress, or snilb_ingress_h where
- * the kernel cannot let it read the skb (see user/dataplane.c). */
+ * the kernel cannot let it read the skb (see user/dataplane/dataplane.c). */
 const char *dp_prog_name(struct dataplane *dp);
 int dp_map_fd(struct dataplane *dp, const char *name);
 

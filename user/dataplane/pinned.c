@@ -14,7 +14,7 @@
 
 #include "pinned.h"
 
-/* As user/dataplane.c pinned_maps[]: the maps that outlive a loader. */
+/* As user/dataplane/dataplane.c pinned_maps[]: the maps that outlive a loader. */
 static const char *const map_names[] = {
 	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
 	"backends", "sets", "maglev", "listener_stats", "route_stats",
@@ -32,7 +32,7 @@ _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
 	       SNILB_ST_REJECT_BASE, "a counter without a name");
 
 /*
- * user/hello.c's reason names with '_' (Prometheus label values), and
+ * user/dataplane/hello.c's reason names with '_' (Prometheus label values), and
  * the global counter of each ("reject_" + name).
  */
 #define REJECTS(X)						\

@@ -8,10 +8,10 @@
 #define EXIT_USAGE	2	/* bad arguments or an I/O error */
 
 int cmd_sni(int argc, char **argv);
-/* user/agent.c: manifests -> maps, until stopped. */
+/* user/agent/agent.c: manifests -> maps, until stopped. */
 int cmd_agent(int argc, char **argv);
 
-/* user/cmd_inspect.c: what the pinned data plane holds. */
+/* user/cli/cmd_inspect.c: what the pinned data plane holds. */
 /* status, routes, backends, flows, stats, detach: the exit status, or
  * -1 when @name is none of them. */
 int cmd_inspect(const char *name, int argc, char **argv);
