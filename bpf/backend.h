@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * snilb_backend: a backend answers the SYN we sent for a routed flow.
+ * A backend answers the SYN we sent for a routed flow (snilb_backend, in
+ * snilb.bpf.c).
  * First SYN-ACK: note its ISN, timestamp and window scale, and send our
  * SYN again (resyn()). Its retransmission: turn the packet into the ACK
  * that completes its handshake, carrying the buffered hello (replay.h).
@@ -294,8 +295,8 @@ static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 	return on_refused(skb, &sc->ipk, &sc->ik, f);
 }
 
-SEC("tc")
-int snilb_backend(struct __sk_buff *skb)
+/* snilb_backend's body (snilb.bpf.c). */
+static __always_inline int backend_packet(struct __sk_buff *skb)
 {
 	struct scratch *sc = get_scratch();
 	struct snilb_flow_key *k;

@@ -4,6 +4,8 @@
 #define SNILB_BPF_COMMON_H
 
 #include "maps.h"
+#include "scratch.h"
+#include "stats.h"
 #include "pkt.h"
 #include "reply.h"
 
@@ -70,9 +72,8 @@ static __always_inline __u16 our_window(const struct snilb_config *cfg,
  */
 #define CTL(flags, window)	((__u32)(flags) << 16 | (__u16)(window))
 
-static __attribute__((noinline)) int send_ctl(struct __sk_buff *skb,
-					      const struct pkt *p, __u32 seq,
-					      __u32 ack, __u32 ctl)
+static __noinline int send_ctl(struct __sk_buff *skb, const struct pkt *p,
+			       __u32 seq, __u32 ack, __u32 ctl)
 {
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);

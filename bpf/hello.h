@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * snilb_hello: a segment of a ClientHello still being buffered. Appends
- * it, parses once enough bytes are there, routes by SNI or resets the
- * client. Reached by tail call from snilb_ingress, whose parse of the
- * packet and flow key it reads from the scratch map.
+ * A segment of a ClientHello still being buffered (snilb_hello, in
+ * snilb.bpf.c): appends it, parses once enough bytes are there, routes by
+ * SNI or resets the client. Reached by tail call from snilb_ingress, whose
+ * parse of the packet and flow key it reads from the scratch map.
  */
 #ifndef SNILB_BPF_HELLO_H
 #define SNILB_BPF_HELLO_H
@@ -28,9 +28,9 @@ static __always_inline void drop_flow(const struct snilb_flow_key *k,
 	bpf_map_delete_elem(&flows, k);
 }
 
-static __attribute__((noinline)) int reject(struct __sk_buff *skb, const struct pkt *p,
-				  const struct snilb_flow_key *k,
-				  const struct snilb_flow *f, __u32 why)
+static __noinline int reject(struct __sk_buff *skb, const struct pkt *p,
+			     const struct snilb_flow_key *k,
+			     const struct snilb_flow *f, __u32 why)
 {
 	__u32 our_seq = f->our_isn + 1, their_next = p->seq + p->plen;
 	if (why == SNILB_REJ_NO_BACKEND) {
@@ -323,8 +323,8 @@ static __noinline int waiting(struct __sk_buff *skb, const struct pkt *p,
  * state off snilb_hello's stack. The caller must use the result: clang
  * drops the return value of a static function nobody reads, and the
  * verifier refuses the stale pointer it leaves in r0. */
-static __attribute__((noinline)) int parse_hello(struct snilb_hello *hb,
-						 __u32 cap, struct scratch *sc)
+static __noinline int parse_hello(struct snilb_hello *hb, __u32 cap,
+				  struct scratch *sc)
 {
 	struct ch_parser ps;
 
@@ -332,8 +332,8 @@ static __attribute__((noinline)) int parse_hello(struct snilb_hello *hb,
 	return ch_parse(&ps, hb->buf, hb->len, cap, &sc->res);
 }
 
-SEC("tc")
-int snilb_hello(struct __sk_buff *skb)
+/* snilb_hello's body (snilb.bpf.c): a segment of a hello being buffered. */
+static __always_inline int hello_segment(struct __sk_buff *skb)
 {
 	const struct snilb_config *cfg = get_config();
 	struct scratch *sc = get_scratch();

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The data plane's maps; their layouts are in include/snilb_abi.h. */
+/* The data plane's maps; their layouts are in include/snilb_abi.h. The
+ * per-CPU scratch map is scratch.h's, the counters' helpers stats.h's. */
 #ifndef SNILB_BPF_MAPS_H
 #define SNILB_BPF_MAPS_H
 
@@ -7,10 +8,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "snilb_abi.h"
-#include "pkt.h"
-#include "tcpout.h"
-
-#define __noinline __attribute__((noinline))
+#include "compiler.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -173,108 +171,6 @@ struct {
 	__type(value, struct snilb_syn_bucket);
 } syn_state SEC(".maps");
 
-/* Per-CPU scratch for what is too big for the 512-byte stack: the parse
- * result, header copies for the cookie helpers, a flow being built. */
-struct scratch {
-	struct ch_result res;
-	/*
-	 * The packet and flow key snilb_ingress parsed (here, not on the
-	 * stack: 6.1 counts 512 bytes across all frames). The programs it
-	 * tail-calls read them instead of parsing again: a tail call runs
-	 * on the same CPU, in the same run, on the same packet.
-	 */
-	struct pkt ipk;
-	struct snilb_flow_key ik;
-	struct snilb_listener_key lk;
-	struct snilb_rev_key rk;
-	struct tcp_out out;
-	struct hdr6 hdr;	/* write_tcp()'s headers (IPv4: a hdr4) */
-	__u8 ip[40];
-	__u8 th[64];
-	struct snilb_flow flow;
-	struct tcp_opts opts;	/* a spliced packet's TS and SACK options */
-	struct snilb_rev new_rev;	/* a SNAT claim being made */
-	struct snilb_hello zero_hello;	/* never written: template */
-	__u8 seg[512];		/* a hello segment's bytes, being summed */
-	__u64 clock_jiffies;	/* now_ns(): the tick clock_ns was read in */
-	__u64 clock_ns;
-	__u64 vip_refill_ns;	/* this CPU's ICMP errors (vip.h) */
-	__u32 vip_tokens;
-	__u64 syn_slot;		/* syn_budget(): the second counted, */
-	__u32 syn_used;		/* and the states kept in it */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		(*v)++;
-}
-
-static __always_inline struct snilb_listener_stats *lstats(__u32 id)
-{
-	return bpf_map_lookup_elem(&listener_stats, &id);
-}
-
-/* Count an RST for listener @id. The 64-bit, hidden index is for the
- * verifier: clang bounds-checks a zero-extended copy otherwise. */
-static __always_inline void count_reject(__u32 id, __u32 why)
-{
-	struct snilb_listener_stats *ls = lstats(id);
-	__u64 w = why;
-
-	asm volatile("" : "+r"(w));
-	if (ls && w < SNILB_REJ_MAX)
-		ls->rejected[w]++;
-}
-
-static __always_inline struct snilb_route_stats *rstats(__u32 id)
-{
-	return bpf_map_lookup_elem(&route_stats, &id);
-}
-
-/* A routed connection no backend took: global, listener, route. */
-static __always_inline void count_no_backend(const struct snilb_flow *f)
-{
-	struct snilb_route_stats *rs = rstats(f->route);
-
-	stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_NO_BACKEND);
-	count_reject(f->listener, SNILB_REJ_NO_BACKEND);
-	if (rs)
-		rs->no_backend++;
-}
-
-static __always_inline struct scratch *get_scratch(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&scratch, &zero);
-}
-
-/*
- * The time to a tick: bpf_ktime_get_coarse_ns(), read once per jiffy per
- * CPU. A clock helper costs 15-30 ns a call here (a helper's return is
- * dear with the SRSO mitigations); the verifier inlines bpf_jiffies64()
- * into a load. Timeouts are whole seconds, stamps a tick old are fine.
- */
-static __always_inline __u64 now_ns(struct scratch *sc)
-{
-	__u64 j = bpf_jiffies64();
-
-	if (j != sc->clock_jiffies) {
-		sc->clock_jiffies = j;
-		sc->clock_ns = bpf_ktime_get_coarse_ns();
-	}
-	return sc->clock_ns;
-}
 
 static __always_inline const struct snilb_config *get_config(void)
 {

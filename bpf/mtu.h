@@ -22,6 +22,7 @@
 #define SNILB_BPF_MTU_H
 
 #include "maps.h"
+#include "stats.h"
 #include "reply.h"
 
 #define ICMP_UNREACH		3	/* ICMP: destination unreachable */
@@ -29,13 +30,6 @@
 #define ICMP6_UNREACH		1	/* ICMPv6: destination unreachable */
 #define ICMP6_TOO_BIG		2	/* ICMPv6: packet too big */
 #define ICMP_QUOTE_TCP		20	/* TCP bytes quoted: the base header */
-
-/*
- * Rare by far, and said so: clang then keeps the check's temporaries out
- * of snilb_ingress's frame (176 bytes, not 184), whose deepest call chain
- * (syn_on_flow -> on_syn -> write_tcp) is near the verifier's 512 bytes.
- */
-#define unlikely(x)	__builtin_expect(!!(x), 0)
 
 /* A device MTU as the flow and rev entries keep it (0: unknown). */
 static __always_inline __u16 mtu16(__u32 mtu)

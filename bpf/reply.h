@@ -4,6 +4,7 @@
 #define SNILB_BPF_REPLY_H
 
 #include "maps.h"
+#include "scratch.h"
 #include "tcpout.h"
 
 static __always_inline int swap_macs(struct __sk_buff *skb)
@@ -27,9 +28,8 @@ static __always_inline int swap_macs(struct __sk_buff *skb)
  * scratch map, not on the stack: every deep call chain ends here, and 6.1
  * counts 512 bytes across all their frames (rounded to 32 each).
  */
-static __attribute__((noinline)) int write_tcp(struct __sk_buff *skb,
-					       const struct pkt *p,
-					       const struct tcp_out *o)
+static __noinline int write_tcp(struct __sk_buff *skb, const struct pkt *p,
+				const struct tcp_out *o)
 {
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);

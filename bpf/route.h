@@ -71,7 +71,7 @@ static long hash_cb(__u32 i, void *ctx)
 	return 0;
 }
 
-static __attribute__((noinline)) struct snilb_route *route_lookup(
+static __noinline struct snilb_route *route_lookup(
 	const struct ch_result *res, __u32 listener)
 {
 	struct route_walk w = {

@@ -2,7 +2,7 @@
 /*
  * snilb's data plane: a TC ingress program that answers TCP handshakes to
  * the listeners with SYN cookies, buffers the ClientHello, routes it by
- * SNI and (next) splices the connection to a backend. What is addressed
+ * SNI and splices the connection to a backend. What is addressed
  * to a VIP but to no listener is answered or dropped here (vip.h), the
  * rest passes untouched.
  *
@@ -27,6 +27,9 @@
 #include "vip.h"
 
 enum { PROG_HELLO = 0, PROG_BACKEND, PROG_MAX };
+
+int snilb_hello(struct __sk_buff *skb);
+int snilb_backend(struct __sk_buff *skb);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -55,7 +58,7 @@ static __always_inline __u16 our_mss(const struct snilb_config *cfg,
  * calls may use bpf-to-bpf calls only with frames under 256 bytes, and
  * inlined they would put all their header copies in one frame.
  */
-#define HANDLER static __attribute__((noinline)) int
+#define HANDLER static __noinline int
 
 /* Returned by a handler: hand the packet to snilb_hello. */
 #define GO_HELLO (-1)
@@ -411,6 +414,21 @@ not_listener:
 	if (v == PARSE_TCP && cfg && to_snat(p, cfg))
 		return from_backend(skb, sc, cfg, kctx);
 	return not_ours(skb, sc, v, 1);
+}
+
+/* A segment of a hello being buffered (hello.h); tail-called. */
+SEC("tc")
+int snilb_hello(struct __sk_buff *skb)
+{
+	return hello_segment(skb);
+}
+
+/* A backend's answer to our SYN, or a hello segment to send it again
+ * (backend.h, owned.h); tail-called. */
+SEC("tc")
+int snilb_backend(struct __sk_buff *skb)
+{
+	return backend_packet(skb);
 }
 
 /*

@@ -34,6 +34,8 @@
 #define SNILB_BPF_SYNSTATE_H
 
 #include "maps.h"
+#include "scratch.h"
+#include "stats.h"
 #include "cookie.h"
 
 /* May this CPU keep one more per-SYN state this second? A fixed window,
