@@ -133,9 +133,9 @@ static __noinline int resyn(struct __sk_buff *skb, const struct pkt *p,
 	return bpf_redirect(f->b_ifindex, 0);
 }
 
-static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
-				const struct snilb_flow_key *k,
-				struct snilb_flow *f)
+static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
+				  const struct snilb_flow_key *k,
+				  struct snilb_flow *f)
 {
 	const struct snilb_config *cfg = get_config();
 	struct scratch *sc = get_scratch();
@@ -173,6 +173,22 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 	return verdict;
 }
 
+/* Its SYN-ACK, to the flow held (bind.h, flow_claim()). */
+static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
+				const struct snilb_flow_key *k,
+				struct snilb_flow *f)
+{
+	struct scratch *sc = get_scratch();
+	int st = TC_ACT_SHOT;
+
+	if (!sc || flow_claim(f))
+		return TC_ACT_SHOT;
+	if (bound_by(f, &sc->rk))
+		st = synack(skb, p, k, f);
+	flow_unclaim(f);
+	return st;
+}
+
 /*
  * The backend answered our SYN with a bare ACK: it still holds the last
  * connection on this SNAT port in TIME-WAIT and took our SYN for an old
@@ -194,7 +210,14 @@ static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
 		return TC_ACT_SHOT;	/* the bind timeout takes over */
 	if (resolve_backend(skb, f, p->family, p->saddr, &fib))
 		return TC_ACT_SHOT;	/* it answered: its path is known */
+	if (flow_claim(f))
+		return TC_ACT_SHOT;
+	if (!bound_by(f, &sc->rk)) {
+		flow_unclaim(f);
+		return TC_ACT_SHOT;
+	}
 	f->tw_resets++;
+	flow_unclaim(f);
 	stat_inc(SNILB_ST_TW_RESET);
 	o = &sc->out;
 	out_reply_to(o, p);
@@ -222,10 +245,15 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	struct tcp_out *o;
 	int st;
 
-	if (!sc)
+	if (!sc || flow_claim(f))
 		return TC_ACT_SHOT;
+	if (!bound_by(f, &sc->rk)) {
+		flow_unclaim(f);
+		return TC_ACT_SHOT;	/* from a backend left already */
+	}
 	/* bind_backend() reads the tuple from @p only for its offsets. */
 	st = bind_backend(skb, p, k, f, cfg);
+	flow_unclaim(f);
 	if (st >= 0)
 		return st;
 	count_no_backend(f);

@@ -101,6 +101,52 @@ static __always_inline void snat_release(const struct snilb_config *cfg,
 	bpf_map_delete_elem(&rev, &rk);
 }
 
+/*
+ * A flow is bound (bind_backend()) and spliced (on_synack()) by one CPU at
+ * a time. The client's resent hello may rebind it on one CPU while its
+ * backend's SYN-ACK or RST is handled on another (the two directions are
+ * two tuples, which RSS spreads apart), and each would write half the
+ * flow: a splice with one backend's sequence offset and another's port.
+ * f->gen is even when no CPU is at it; a CPU makes it odd with a
+ * compare-and-swap before it reads what it acts on, and even again when
+ * done, before any delete of the flow. A CPU that finds it odd, or loses
+ * the swap, drops its packet: its sender sends again (the kernel holds
+ * the socket's lock for the same).
+ */
+static __always_inline int flow_claim(struct snilb_flow *f)
+{
+	__u64 g = *(volatile __u64 *)&f->gen;
+
+	if (g & 1)
+		return -1;
+	return __sync_val_compare_and_swap(&f->gen, g, g + 1) == g ? 0 : -1;
+}
+
+static __always_inline void flow_unclaim(struct snilb_flow *f)
+{
+	__sync_fetch_and_add(&f->gen, 1);
+}
+
+/* Is the flow, claimed, still routed and bound where the rev entry @rk
+ * (which found it for a backend's packet) says? A rebind between that
+ * lookup and the claim moved it. */
+static __always_inline int bound_by(const struct snilb_flow *f,
+				    const struct snilb_rev_key *rk)
+{
+	struct snilb_backend *be;
+	int i;
+
+	if (f->state != SNILB_FS_ROUTED || rk->nport != f->nport)
+		return 0;
+	be = bpf_map_lookup_elem(&backends, &f->backend);
+	if (!be || rk->bport != be->port)
+		return 0;
+	for (i = 0; i < 4; i++)
+		if (rk->baddr[i] != be->addr[i])
+			return 0;
+	return 1;
+}
+
 /* The SYN to a backend: the client's ISN and options, from our SNAT
  * address and the flow's port. */
 static __always_inline void backend_syn(struct tcp_out *o,
@@ -124,7 +170,8 @@ static __always_inline void backend_syn(struct tcp_out *o,
 
 /*
  * Send the SYN for try f->tries. Returns a TC verdict, or -1 when no
- * backend can be tried (the caller resets the client).
+ * backend can be tried (the caller resets the client). The caller holds
+ * the flow (flow_claim()).
  */
 static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 				   const struct snilb_flow_key *k,

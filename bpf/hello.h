@@ -311,9 +311,12 @@ static __noinline int waiting(struct __sk_buff *skb, const struct pkt *p,
 			cfg->bind_timeout_ms * 1000000ull : 1000000000ull;
 	int st;
 
-	if (f->seen_ns - f->bind_ns < timeout)
+	if (f->seen_ns - f->bind_ns < timeout || flow_claim(f))
 		return TC_ACT_SHOT;
-	st = bind_backend(skb, p, k, f, cfg);
+	/* Spliced meanwhile, where its SYN-ACK came: nothing to do. */
+	st = f->state == SNILB_FS_ROUTED ? bind_backend(skb, p, k, f, cfg) :
+					   TC_ACT_SHOT;
+	flow_unclaim(f);
 	if (st < 0)
 		return reject(skb, p, k, f, SNILB_REJ_NO_BACKEND);
 	return st;
@@ -410,7 +413,10 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 	rs = rstats(rt->id);
 	if (rs)
 		rs->routed++;
+	if (flow_claim(f))
+		return TC_ACT_SHOT;
 	st = bind_backend(skb, p, k, f, cfg);
+	flow_unclaim(f);
 	if (st < 0)
 		return reject(skb, p, k, f, SNILB_REJ_NO_BACKEND);
 	return st;

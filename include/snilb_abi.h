@@ -422,6 +422,8 @@ struct snilb_flow {
 	__u16 pad5;
 	__u64 closing;		/* SNILB_CL_* bits, set atomically (64-bit:
 				 * what BPF's atomics take before -mcpu=v3) */
+	__u64 gen;		/* odd while a CPU binds or splices the flow
+				 * (bpf/bind.h, flow_claim()) */
 	__u64 path_ns;		/* next hops both ways last learned */
 	__u64 bytes_c2b;
 	__u16 bmtu;		/* MTU of the path to the backend (0: unknown) */

@@ -122,18 +122,34 @@ void handshake(struct conn *c)
 	c->tsval = ts ? be32(ts + 2) : 0;
 }
 
+void flow_key_of(const struct conn *c, struct snilb_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = c->v6 ? 6 : 4;
+	k->cport = htons(c->port);
+	k->vport = htons(443);
+	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->cli, k->caddr);
+	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->vip, k->vaddr);
+}
+
 struct snilb_flow *flow_get(const struct conn *c)
 {
 	static struct snilb_flow f;
-	struct snilb_flow_key k = { .family = c->v6 ? 6 : 4 };
+	struct snilb_flow_key k;
 
-	k.cport = htons(c->port);
-	k.vport = htons(443);
-	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->cli, k.caddr);
-	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->vip, k.vaddr);
+	flow_key_of(c, &k);
 	if (bpf_map_lookup_elem(dp_map_fd(dp, "flows"), &k, &f))
 		return NULL;
 	return &f;
+}
+
+void flow_put(const struct conn *c, const struct snilb_flow *f)
+{
+	struct snilb_flow_key k;
+
+	flow_key_of(c, &k);
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, "flows"), &k, f,
+					     BPF_EXIST), 0);
 }
 
 /* Handshake, then the first ACK: the flow exists, in HELLO. */

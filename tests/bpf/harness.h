@@ -61,7 +61,10 @@ struct snilb_listener_stats lstat(uint32_t listener);
 struct tpkt seg(const struct conn *c, uint8_t flags, uint32_t off,
 		const uint8_t *payload, size_t plen);
 void handshake(struct conn *c);
+void flow_key_of(const struct conn *c, struct snilb_flow_key *k);
 struct snilb_flow *flow_get(const struct conn *c);
+/* Write the flow back, as another CPU would have changed it. */
+void flow_put(const struct conn *c, const struct snilb_flow *f);
 void connect_to(struct conn *c);
 void send_hello(struct conn *c, const char *name, int expect);
 struct tpkt from_backend(const struct conn *c, const struct bside *b,

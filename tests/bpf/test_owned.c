@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
@@ -51,12 +50,9 @@ static int hello_part(struct conn *c, const struct hb *h, size_t from,
 static int hello_kept(const struct conn *c)
 {
 	static struct snilb_hello hb;
-	struct snilb_flow_key k = { .family = c->v6 ? 6 : 4 };
+	struct snilb_flow_key k;
 
-	k.cport = htons(c->port);
-	k.vport = htons(443);
-	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->cli, k.caddr);
-	inet_pton(c->v6 ? AF_INET6 : AF_INET, c->vip, k.vaddr);
+	flow_key_of(c, &k);
 	return !bpf_map_lookup_elem(dp_map_fd(dp, "hellos"), &k, &hb);
 }
 

@@ -540,6 +540,65 @@ static void test_hello_rst(void **state)
 	assert_null(flow_get(&c));
 }
 
+/* --- one CPU at a time binds and splices a flow (bind.h) ---------------- */
+
+/*
+ * The client's resent hello rebinds the flow on one CPU while the first
+ * backend's SYN-ACK, found by its rev entry a moment before, is handled on
+ * another. The interleavings, made by writing the flow as the other CPU
+ * would have: a SYN-ACK or RST for a binding the flow has left is
+ * dropped, not acted on; while another CPU holds the flow (f->gen odd),
+ * the SYN-ACK and the rebind wait for their senders' next try; released,
+ * the SYN-ACK is taken.
+ */
+static void test_bind_races(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41500, .isn = 77 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 3000 };
+	struct snilb_flow f;
+	__be16 nport;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	connect_to(&c);
+	hb_simple(&h, "www.example.com");
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	expect_syn_to(&c, &b);
+	/* Rebound elsewhere: its old port's SYN-ACK and RST change nothing. */
+	f = *flow_get(&c);
+	nport = f.nport;
+	f.nport = htons(ntohs(nport) + 1);
+	flow_put(&c, &f);
+	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	t = from_backend(&c, &b, 0x14, 0, c.isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	assert_int_equal(flow_get(&c)->resyn, 0);
+	assert_int_equal(flow_get(&c)->tries, 1);
+	/* Held by another CPU: neither the SYN-ACK nor a rebind. */
+	f.nport = nport;
+	f.gen = 1;
+	f.bind_ns = 1;			/* the bind timeout long past */
+	flow_put(&c, &f);
+	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->resyn, 0);
+	t = seg(&c, 0x18, 0, h.b, h.n);		/* the client's resend */
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->tries, 1);
+	/* Released: the SYN-ACK is taken (our SYN again), the flow let go. */
+	f = *flow_get(&c);
+	f.gen = 2;
+	f.bind_ns = flow_get(&c)->seen_ns;
+	flow_put(&c, &f);
+	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, NULL, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_resyn(&c, &b);
+	assert_int_equal(flow_get(&c)->gen, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_hello_gaps),
 		cmocka_unit_test(test_hello_rst),
 		cmocka_unit_test(test_hello_bad_checksum),
+		cmocka_unit_test(test_bind_races),
 	};
 
 	return cmocka_run_group_tests_name("tcp", tests, harness_setup,
