@@ -104,6 +104,10 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p)
 		return PARSE_NOT_TCP;
 	}
 	tot = bpf_ntohs(ip->tot_len);
+	/* BIG TCP (6.3+): a GSO packet over 64 KiB says 0, and is as long
+	 * as the skb (the kernel's iph_totlen()). */
+	if (!tot && skb->gso_size)
+		tot = skb->len - p->l3;
 	/* Options and fragments never come from a real client's TCP. */
 	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_MF_OFFSET)) ||
 	    tot < sizeof(*ip) || p->l3 + tot > skb->len)
