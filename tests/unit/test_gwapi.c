@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Gateway API semantics (user/gwapi/gwapi.c), driven by manifests as a user
+ * Gateway API semantics (user/gwapi/), driven by manifests as a user
  * writes them. The cases follow the specification's TLSRoute and
  * listener rules and the conformance suite's TLSRoute tests (hostname
  * intersection, invalid references, ReferenceGrant, allowedRoutes).

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Gateways and their listeners: which listeners are valid and what each
+ * admits (protocol, TLS mode, route kinds, conflicts, allowedRoutes), the
+ * VIPs (address x port) they listen on, and where a listener's hostname
+ * meets a route's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gwapi_int.h"
+#include "vec.h"
+
+/* --- hostnames ---------------------------------------------------------- */
+
+/* Does the exact name @h fall under the wildcard @w ("*.example.com")?
+ * At least one label must stand in for the '*'. */
+static int wild_covers(const char *w, const char *h)
+{
+	size_t wl = strlen(w) - 1, hl = strlen(h);	/* ".example.com" */
+
+	return hl > wl && !strcmp(h + hl - wl, w + 1);
+}
+
+static void put(char *out, size_t outlen, const char *s)
+{
+	snprintf(out, outlen, "%s", s);
+}
+
+int gw_intersect(const char *l, const char *r, char *out, size_t outlen)
+{
+	int lw = l && l[0] == '*', rw = r && r[0] == '*';
+
+	if (!l && !r) {
+		put(out, outlen, "*");
+		return 1;
+	}
+	if (!l || !r) {
+		put(out, outlen, l ? l : r);
+		return 1;
+	}
+	if (!lw && !rw) {
+		if (strcmp(l, r))
+			return 0;
+		put(out, outlen, r);
+		return 1;
+	}
+	if (lw && !rw) {
+		if (!wild_covers(l, r))
+			return 0;
+		put(out, outlen, r);
+		return 1;
+	}
+	if (!lw && rw) {
+		if (!wild_covers(r, l))
+			return 0;
+		put(out, outlen, l);
+		return 1;
+	}
+	/* Both wildcards: the narrower one, if it lies within the other. */
+	if (!strcmp(l, r) || wild_covers(l, r + 2)) {
+		put(out, outlen, r);
+		return 1;
+	}
+	if (wild_covers(r, l + 2)) {
+		put(out, outlen, l);
+		return 1;
+	}
+	return 0;
+}
+
+/* --- gateways and listeners ----------------------------------------------- */
+
+static const struct m_namespace *find_ns(const struct model *m,
+					 const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nnamespaces; i++)
+		if (streq(m->namespaces[i].meta.name, name))
+			return &m->namespaces[i];
+	return NULL;
+}
+
+static long vip_index(struct gw_out *out, const char *addr, uint16_t port)
+{
+	struct gw_vip v = { .port = port }, *nv;
+	size_t i;
+
+	if (gw_canon_addr(addr, &v.family, v.addr))
+		return -EINVAL;
+	for (i = 0; i < out->nvips; i++)
+		if (out->vips[i].port == port &&
+		    !strcmp(out->vips[i].addr, v.addr))
+			return (long)i;
+	nv = PUSH(out->vips, out->nvips);
+	if (!nv)
+		return -ENOMEM;
+	*nv = v;
+	return (long)out->nvips - 1;
+}
+
+static int same_host(const char *a, const char *b)
+{
+	return (!a && !b) || streq(a, b);
+}
+
+static void check_listener(struct lview *v, const struct m_gateway *gw,
+			   size_t idx)
+{
+	const struct m_listener *l = v->l;
+	struct gw_listener_status *st = v->st;
+	size_t i, bad_kinds = 0;
+
+	v->kinds_ok = !l->nkinds;
+	for (i = 0; i < l->nkinds; i++) {
+		if (streq(l->kinds[i].kind, "TLSRoute") &&
+		    streq(or(l->kinds[i].group, GW_GROUP), GW_GROUP))
+			v->kinds_ok = 1;
+		else
+			bad_kinds++;
+	}
+	st->nconds = 3;
+	if (bad_kinds)
+		gw_cond_set(&st->conds[1], "ResolvedRefs", 0,
+			    "InvalidRouteKinds",
+			    "only TLSRoute routes attach to a TLS listener");
+	else
+		gw_cond_set(&st->conds[1], "ResolvedRefs", 1, "ResolvedRefs",
+			    "%s", "");
+	gw_cond_set(&st->conds[2], "Conflicted", 0, "NoConflicts", "%s", "");
+	for (i = 0; i < gw->nlisteners; i++) {
+		const struct m_listener *o = &gw->listeners[i];
+
+		if (i == idx || o->port != l->port)
+			continue;
+		if (same_host(o->hostname, l->hostname)) {
+			gw_cond_set(&st->conds[2], "Conflicted", 1,
+				    "HostnameConflict", "listener \"%s\" has "
+				    "the same port and hostname", o->name);
+			break;
+		}
+	}
+	if (!streq(l->protocol, "TLS")) {
+		gw_cond_set(&st->conds[0], "Accepted", 0, "UnsupportedProtocol",
+			    "protocol %s: snilb serves protocol TLS only",
+			    or(l->protocol, "(none)"));
+		return;
+	}
+	if (l->tls_mode && !streq(l->tls_mode, "Passthrough")) {
+		gw_cond_set(&st->conds[0], "Accepted", 0, "UnsupportedProtocol",
+			    "tls.mode %s: snilb passes TLS through, it never "
+			    "terminates it", l->tls_mode);
+		return;
+	}
+	gw_cond_set(&st->conds[0], "Accepted", 1, "Accepted", "%s", "");
+	v->usable = !st->conds[2].status;
+}
+
+int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
+		   struct lview **views, size_t *nviews)
+{
+	struct gw_gateway_status *gs = PUSH(out->gateways, out->ngateways);
+	size_t i, j, nips = 0;
+	const char *bad = NULL;
+
+	if (!gs)
+		return -ENOMEM;
+	gs->src = gw;
+	snprintf(gs->ns, sizeof(gs->ns), "%s", gw->meta.ns);
+	snprintf(gs->name, sizeof(gs->name), "%s", gw->meta.name);
+	snprintf(gs->class_name, sizeof(gs->class_name), "%s", gw->class);
+	gs->listeners = calloc(gw->nlisteners ? gw->nlisteners : 1,
+			       sizeof(*gs->listeners));
+	if (!gs->listeners)
+		return -ENOMEM;
+	gs->nlisteners = gw->nlisteners;
+	for (i = 0; i < gw->naddresses; i++) {
+		const struct m_address *a = &gw->addresses[i];
+
+		if (a->type && strcmp(a->type, "IPAddress"))
+			bad = a->type;
+		else
+			nips++;
+	}
+	if (bad)
+		gw_cond_set(&gs->conds[0], "Accepted", 0, "UnsupportedAddress",
+			    "address type %s: snilb needs IPAddress VIPs", bad);
+	else
+		gw_cond_set(&gs->conds[0], "Accepted", 1, "Accepted", "%s", "");
+	if (!nips)
+		gw_cond_set(&gs->conds[1], "Programmed", 0,
+			    "AddressNotAssigned", "spec.addresses names no "
+			    "IPAddress: there is no VIP to listen on");
+	else
+		gw_cond_set(&gs->conds[1], "Programmed", 1, "Programmed", "%s",
+			    "");
+	for (i = 0; i < gw->nlisteners; i++) {
+		struct lview *v = PUSH(*views, *nviews);
+
+		if (!v)
+			return -ENOMEM;
+		v->gw = gw;
+		v->l = &gw->listeners[i];
+		v->gw_index = out->ngateways - 1;
+		v->st = &gs->listeners[i];
+		snprintf(v->st->name, sizeof(v->st->name), "%s", v->l->name);
+		v->st->port = v->l->port;
+		snprintf(v->st->hostname, sizeof(v->st->hostname), "%s",
+			 or(v->l->hostname, ""));
+		check_listener(v, gw, i);
+		if (!v->usable || bad)
+			continue;
+		v->vips = calloc(gw->naddresses ? gw->naddresses : 1,
+				 sizeof(*v->vips));
+		if (!v->vips)
+			return -ENOMEM;
+		for (j = 0; j < gw->naddresses; j++) {
+			long vi = vip_index(out, gw->addresses[j].value,
+					    v->l->port);
+
+			if (vi == -ENOMEM)
+				return -ENOMEM;
+			if (vi >= 0)
+				v->vips[v->nvips++] = (size_t)vi;
+		}
+	}
+	return 0;
+}
+
+int gw_ns_allowed(const struct model *m, const struct lview *v,
+		  const char *route_ns)
+{
+	const struct m_namespace *n;
+
+	switch (v->l->from) {
+	case M_FROM_ALL:
+		return 1;
+	case M_FROM_SAME:
+		return streq(v->gw->meta.ns, route_ns);
+	case M_FROM_SELECTOR:
+		n = find_ns(m, route_ns);
+		if (!n)	/* unknown namespace: only its implicit name label */
+			return 0;
+		return gw_selector_matches(&v->l->selector, n->meta.labels,
+					   n->meta.nlabels);
+	}
+	return 0;
+}
