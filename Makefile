@@ -111,13 +111,14 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 	@touch $@
 
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
-		$(BUILD)/test_gwapi $(BUILD)/test_inspect \
+		$(BUILD)/test_gwapi $(BUILD)/test_maglev $(BUILD)/test_inspect \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
 		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
 	$(BUILD)/test_gwapi
+	$(BUILD)/test_maglev
 	$(BUILD)/test_inspect
 	$(BUILD)/test_manifests
 	$(BUILD)/test_kstatus
