@@ -147,13 +147,13 @@ $(BUILD)/dpctl: tests/e2e/dpctl.c $(USER_LIBS) | deps $(BUILD)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LINK_USER) -o $@
 
 $(BUILD)/dp_ns: tests/bench/dp_ns.c $(USER_LIBS) | deps $(BUILD)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/bpf $< $(LINK_USER) -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LINK_USER) -o $@
 
 # t-offload.sh's checksum auditor, at tc egress of the gateway.
 $(BUILD)/csum_audit.bpf.o: tests/tcp/csum_audit.bpf.c | deps $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/stream: tests/bench/stream.c tests/unit/hello_builder.h | $(BUILD)
+$(BUILD)/stream: tests/bench/stream.c tests/lib/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/stream.c -o $@ -lpthread
 
 # The Kubernetes source on its own against an API server
@@ -174,7 +174,7 @@ $(BUILD)/sink: tests/bench/sink.c | $(BUILD)
 $(BUILD)/delay: tests/bench/delay.c | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/delay.c -o $@
 
-$(BUILD)/fetch: tests/bench/fetch.c tests/unit/hello_builder.h | $(BUILD)
+$(BUILD)/fetch: tests/bench/fetch.c tests/lib/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/fetch.c -o $@ -lpthread
 
 # Real TLS clients and servers through the attached data plane.
@@ -212,23 +212,23 @@ test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
 		$(BUILD)/test_snat $(BUILD)/test_vip $(BUILD)/test_bbr \
 		$(BUILD)/test_mss $(BUILD)/test_owned $(BUILD)/test_gc \
 		$(BUILD)/test_sync
-	./tests/in-netns.sh $(BUILD)/test_gc
-	./tests/in-netns.sh $(BUILD)/test_dataplane
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_dataplane
-	./tests/in-netns.sh $(BUILD)/test_icmp
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_icmp
-	./tests/in-netns.sh $(BUILD)/test_tcp
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_tcp
-	./tests/in-netns.sh $(BUILD)/test_snat
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_snat
-	./tests/in-netns.sh $(BUILD)/test_vip
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_vip
-	./tests/in-netns.sh $(BUILD)/test_bbr
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_bbr
-	./tests/in-netns.sh $(BUILD)/test_mss
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_mss
-	./tests/in-netns.sh $(BUILD)/test_owned
-	SNILB_BPF_HELPERS=1 ./tests/in-netns.sh $(BUILD)/test_owned
+	./tests/lib/in-netns.sh $(BUILD)/test_gc
+	./tests/lib/in-netns.sh $(BUILD)/test_dataplane
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_dataplane
+	./tests/lib/in-netns.sh $(BUILD)/test_icmp
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_icmp
+	./tests/lib/in-netns.sh $(BUILD)/test_tcp
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_tcp
+	./tests/lib/in-netns.sh $(BUILD)/test_snat
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_snat
+	./tests/lib/in-netns.sh $(BUILD)/test_vip
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_vip
+	./tests/lib/in-netns.sh $(BUILD)/test_bbr
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_bbr
+	./tests/lib/in-netns.sh $(BUILD)/test_mss
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_mss
+	./tests/lib/in-netns.sh $(BUILD)/test_owned
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_owned
 	$(BUILD)/test_sync
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "hello.h"
-#include "../tests/unit/hello_builder.h"
+#include "../tests/lib/hello_builder.h"
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\

@@ -445,7 +445,7 @@ EOF
 dp_ns() {	# FLOWS
 	local i
 	for i in 1 2 3; do
-		"$top/tests/in-netns.sh" "$build/dp_ns" 5000 "$1" \
+		"$top/tests/lib/in-netns.sh" "$build/dp_ns" 5000 "$1" \
 			>"$work/ns.$1.$i" || return 1
 	done
 	python3 - "$work/ns.$1".[123] <<'EOF'

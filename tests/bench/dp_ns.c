@@ -16,7 +16,7 @@
  * spliced flows, 1,000 unless told). Blocks of 500 runs of one kind take
  * turns. With FLOWS 1 every kind is warm, as `repeat` would run it; with
  * 1,000 the spliced packets' flows are evicted by the other kinds' blocks
- * in between, as on a busy node. Run it in tests/in-netns.sh (it forwards).
+ * in between, as on a busy node. Run it in tests/lib/in-netns.sh (it forwards).
  * Prints "kind raw_ns net_ns" lines (medians), "floor ns" first.
  *
  * Usage: dp_ns [RUNS [FLOWS]]
@@ -33,8 +33,8 @@
 
 #include "dataplane.h"
 #include "maglev.h"
-#include "packets.h"
-#include "../unit/hello_builder.h"
+#include "../lib/packets.h"
+#include "../lib/hello_builder.h"
 
 static struct dataplane *dp;
 static uint8_t in[PKT_MAX], out[PKT_MAX];

@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../unit/hello_builder.h"
+#include "../lib/hello_builder.h"
 
 static unsigned long long size;
 

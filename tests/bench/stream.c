@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../unit/hello_builder.h"
+#include "../lib/hello_builder.h"
 
 static const char *name, *addr, *port;
 static double secs;

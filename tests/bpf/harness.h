@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "dataplane.h"
-#include "packets.h"
-#include "../unit/hello_builder.h"
+#include "../lib/packets.h"
+#include "../lib/hello_builder.h"
 
 #define VIP4 "198.18.0.10"
 #define VIP6 "2001:db8::10"

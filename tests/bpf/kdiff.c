@@ -22,7 +22,7 @@
 
 #include "hello.h"
 #include "kparse.h"
-#include "../unit/hello_builder.h"
+#include "../lib/hello_builder.h"
 
 struct input {
 	char *name;

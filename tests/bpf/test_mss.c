@@ -3,7 +3,7 @@
  * MSS, window scale and SACK for clients without timestamps, and packets
  * too big for a path (docs/dataplane.md "TCP correctness"), packet in ->
  * packet out with BPF_PROG_TEST_RUN (tests/bpf/harness.c). Run in the
- * namespace of tests/in-netns.sh, whose veth dummy0 (the backends' path)
+ * namespace of tests/lib/in-netns.sh, whose veth dummy0 (the backends' path)
  * and dummy1 (a client path here) get MTUs of 1400 and 1340.
  */
 #include <errno.h>
@@ -601,7 +601,7 @@ static int setup(void **state)
 		return -1;
 	client_if = (int)if_nametoindex("dummy1");
 	if (!client_if) {
-		print_message("no dummy1: run under tests/in-netns.sh\n");
+		print_message("no dummy1: run under tests/lib/in-netns.sh\n");
 		return -1;
 	}
 	set_mtu("dummy0", BACKEND_MTU);

@@ -441,7 +441,7 @@ static void test_rate_limit(void **state)
 
 /*
  * Only what the node would forward loops: a VIP that is one of the node's
- * own addresses (198.18.3.1, tests/in-netns.sh) is the node's to answer on
+ * own addresses (198.18.3.1, tests/lib/in-netns.sh) is the node's to answer on
  * every other port, and one it has no route to is the node's to drop.
  */
 static void test_vip_the_node_owns(void **state)

@@ -29,7 +29,7 @@ build=$(cd "${1:-build}" && pwd)
 quick=
 [ "${2:-}" = --quick ] && quick=1
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 top=$(cd "$here/../.." && pwd)
 e2e=$top/tests/e2e
 if [ "$(id -u)" -ne 0 ]; then

@@ -18,7 +18,7 @@ build=$(cd "${1:-build}" && pwd)
 quick=
 [ "${2:-}" = --quick ] && quick=1
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 e2e=$(cd "$here/../e2e" && pwd)
 top=$(cd "$here/../.." && pwd)
 if [ "$(id -u)" -ne 0 ]; then

@@ -13,7 +13,7 @@ export LC_ALL=C	# $EPOCHREALTIME with a dot
 
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 top=$(cd "$here/../.." && pwd)
 if [ "$(id -u)" -ne 0 ]; then
 	echo "agent e2e: skipped: network namespaces and BPF need root"

@@ -19,7 +19,7 @@ export LC_ALL=C	# $EPOCHREALTIME with a dot
 
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 top=$(cd "$here/../.." && pwd)
 e2e=$top/tests/e2e
 if [ "$(id -u)" -ne 0 ]; then

@@ -20,7 +20,7 @@ set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 pfx=th$$
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 . "$here/wire.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "t-hello: skipped: network namespaces and BPF need root"

@@ -25,7 +25,7 @@ build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 e2e=$here/../e2e
 pfx=tm$$
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "t-mss: skipped: network namespaces and BPF need root"
 	echo "0 passed, 0 failed, 1 skipped"

@@ -23,7 +23,7 @@ export LC_ALL=C
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 e2e=$(cd "$here/../e2e" && pwd)
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "t-snat-ports: skipped: network namespaces and BPF need root"
 	echo "0 passed, 0 failed, 1 skipped"

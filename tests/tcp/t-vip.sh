@@ -11,7 +11,7 @@ set -uo pipefail
 
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "t-vip: skipped: network namespaces and BPF need root"
 	echo "0 passed, 0 failed, 1 skipped"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The topology of the TCP-correctness suites, sourced after tests/lib.sh
+# The topology of the TCP-correctness suites, sourced after tests/lib/lib.sh
 # with $pfx, $work and $build set:
 #
 #   cli 198.18.1.2 -- [w1 bridge, 198.18.1.3] -- g0 198.18.1.1  gw
@@ -87,7 +87,7 @@ tls_backend() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-nodes -days 2 -subj "/CN=b1" -keyout "$work/b1.key" \
 		-out "$work/b1.crt" 2>/dev/null || return 1
-	ip netns exec "$pfx-b1" python3 "$lib_dir/e2e/backend.py" --name b1 \
+	ip netns exec "$pfx-b1" python3 "$tests_dir/e2e/backend.py" --name b1 \
 		--cert "$work/b1.crt" --key "$work/b1.key" \
 		>"$work/b1.log" 2>&1 &
 	pids+=($!)

@@ -16,7 +16,7 @@
 
 #include "hello.h"
 #include "kver.h"
-#include "../unit/hello_builder.h"
+#include "../lib/hello_builder.h"
 
 static struct hb H;
 static struct ch_result R;

@@ -4,7 +4,7 @@
 # and $failed; each suite prints "N passed, N failed" itself.
 
 passed=${passed:-0} failed=${failed:-0}
-lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 
@@ -38,7 +38,7 @@ cleanup() {
 	[ -n "${KEEP:-}" ] && { echo "kept $pfx ($work)"; return; }
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	"$lib_dir/e2e/topo.sh" down "$pfx"
+	"$tests_dir/e2e/topo.sh" down "$pfx"
 	umount "$work/bpffs"
 	rm -rf "$work"
 }

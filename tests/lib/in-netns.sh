@@ -3,7 +3,7 @@
 # neighbours the data plane's BPF_PROG_TEST_RUN tests forward to: a veth
 # (dummy is not built on every kernel) on the backend network (198.18.2.0/24, 2001:db8:2::/64) with
 # permanent neighbour entries, so bpf_fib_lookup() finds complete paths.
-# Usage: tests/in-netns.sh COMMAND [ARGS...]
+# Usage: tests/lib/in-netns.sh COMMAND [ARGS...]
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
