@@ -207,28 +207,21 @@ chaos-quick: all $(BUILD)/synflood
 	./tests/chaos/traffic.sh $(BUILD) --quick
 	./tests/chaos/security.sh $(BUILD) --quick
 
-# The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN.
-test-dataplane: $(BUILD)/test_dataplane $(BUILD)/test_icmp $(BUILD)/test_tcp \
-		$(BUILD)/test_snat $(BUILD)/test_vip $(BUILD)/test_bbr \
-		$(BUILD)/test_mss $(BUILD)/test_owned $(BUILD)/test_gc \
-		$(BUILD)/test_sync
+# The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN: each
+# tests/bpf/test_X.c of PACKET_TESTS in a namespace of its own, twice: the
+# second time with the ingress variant kernels before 6.3 load.
+PACKET_TESTS := cookie hello route splice icmp tcp snat vip bbr mss owned
+PACKET_BINS  := $(addprefix $(BUILD)/test_,$(PACKET_TESTS))
+
+define run_packet_test
+	./tests/lib/in-netns.sh $(BUILD)/test_$(1)
+	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_$(1)
+
+endef
+
+test-dataplane: $(PACKET_BINS) $(BUILD)/test_gc $(BUILD)/test_sync
 	./tests/lib/in-netns.sh $(BUILD)/test_gc
-	./tests/lib/in-netns.sh $(BUILD)/test_dataplane
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_dataplane
-	./tests/lib/in-netns.sh $(BUILD)/test_icmp
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_icmp
-	./tests/lib/in-netns.sh $(BUILD)/test_tcp
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_tcp
-	./tests/lib/in-netns.sh $(BUILD)/test_snat
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_snat
-	./tests/lib/in-netns.sh $(BUILD)/test_vip
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_vip
-	./tests/lib/in-netns.sh $(BUILD)/test_bbr
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_bbr
-	./tests/lib/in-netns.sh $(BUILD)/test_mss
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_mss
-	./tests/lib/in-netns.sh $(BUILD)/test_owned
-	SNILB_BPF_HELPERS=1 ./tests/lib/in-netns.sh $(BUILD)/test_owned
+	$(foreach t,$(PACKET_TESTS),$(call run_packet_test,$(t)))
 	$(BUILD)/test_sync
 
 fuzz: $(BUILD)/fuzz_clienthello $(BUILD)/hellos/.done
@@ -245,11 +238,8 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # The kernel-facing suites again, in a VM on Debian 12's 6.1 LTS kernel
 # (VMTEST_KERNEL=6.12 for another; see docs/testing.md).
 VMTEST_KERNEL ?= 6.1
-vmtest: all $(BUILD)/test_kdiff $(BUILD)/test_dataplane $(BUILD)/test_tcp \
-		$(BUILD)/test_icmp $(BUILD)/test_snat $(BUILD)/test_vip \
-		$(BUILD)/test_bbr $(BUILD)/test_mss $(BUILD)/test_owned \
-		$(BUILD)/test_gc $(BUILD)/dpctl \
-		$(BUILD)/hellos/.done
+vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_gc \
+		$(BUILD)/dpctl $(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \
 		./tests/vm-suites.sh $(BUILD)
 

@@ -23,7 +23,10 @@ suite() {
 
 suite "parser, kernel vs userspace" "$build/test_kdiff" -m 4000 \
 	"$build/hellos" "$corpus/hello" "$build/fuzz/corpus"
-suite "data plane, BPF_PROG_TEST_RUN" ./tests/lib/in-netns.sh "$build/test_dataplane"
+suite "data plane, SYN cookies" ./tests/lib/in-netns.sh "$build/test_cookie"
+suite "data plane, hellos" ./tests/lib/in-netns.sh "$build/test_hello"
+suite "data plane, routing" ./tests/lib/in-netns.sh "$build/test_route"
+suite "data plane, splicing" ./tests/lib/in-netns.sh "$build/test_splice"
 suite "the GC against the data plane" ./tests/lib/in-netns.sh "$build/test_gc"
 suite "data plane, ICMP errors" ./tests/lib/in-netns.sh "$build/test_icmp"
 suite "data plane, TCP correctness" ./tests/lib/in-netns.sh "$build/test_tcp"

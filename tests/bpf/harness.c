@@ -227,6 +227,16 @@ void expect_syn_to(const struct conn *c, struct bside *b)
 	assert_non_null(tview_opt(&rv, 4));
 }
 
+/* The client reset (RST|ACK) after @plen bytes of hello, its flow gone. */
+void expect_reset(const struct conn *c, size_t plen)
+{
+	assert_int_equal(rv.flags, 0x14);
+	assert_int_equal(rv.seq, c->cookie + 1);
+	assert_int_equal(rv.ack, c->isn + 1 + (uint32_t)plen);
+	assert_string_equal(rv.dst, c->cli);
+	assert_null(flow_get(c));
+}
+
 /* The backend's first SYN-ACK answered: our SYN again, without
  * timestamps (bpf/backend.h resyn()). */
 void expect_resyn(const struct conn *c, const struct bside *b)

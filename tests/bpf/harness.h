@@ -73,6 +73,7 @@ struct tpkt from_backend(const struct conn *c, const struct bside *b,
 			 const uint8_t *payload, size_t plen);
 void put32(uint8_t *p, uint32_t v);
 void expect_syn_to(const struct conn *c, struct bside *b);
+void expect_reset(const struct conn *c, size_t plen);
 void expect_resyn(const struct conn *c, const struct bside *b);
 void splice_up_to(struct conn *c, struct bside *b, struct hb *h,
 		  const char *name);

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The ClientHello before a route, with BPF_PROG_TEST_RUN
+ * (tests/bpf/harness.c): segments buffered at their offsets, out of order
+ * (held and SACKed), repeated or overlapping, from outside the window;
+ * a hello that does not parse and a client that gives up before sending
+ * one both reset.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "harness.h"
+
+static void test_bad_hello_resets(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40011, .isn = 3 };
+	uint64_t before = counter(SNILB_ST_REJECT_BASE + CH_R_BAD_SNI);
+	struct tpkt t;
+
+	(void)state;
+	connect_to(&c);
+	send_hello(&c, "bad_name.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(counter(SNILB_ST_REJECT_BASE + CH_R_BAD_SNI),
+			 before + 1);
+	/* Not TLS at all. */
+	c.port++;
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, (const uint8_t *)"GET / HTTP/1.1\r\n", 16);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_reset(&c, 16);			/* not a handshake */
+}
+
+static void test_hello_in_segments(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40020,
+			  .isn = 0xffffff00 };
+	uint64_t ooo = counter(SNILB_ST_HELLO_OOO);
+	uint64_t dup = counter(SNILB_ST_HELLO_DUP);
+	const uint8_t *o;
+	struct tpkt t;
+	struct hb h;
+	size_t a = 40, b = 100;
+
+	(void)state;
+	hb_simple(&h, "seg.example.com");
+	assert_true(h.n > b);
+	connect_to(&c);
+	/* The second piece first: held at its offset, and the client is
+	 * told so (an ACK of nothing, with a SACK block). */
+	t = seg(&c, 0x18, (uint32_t)a, h.b + a, b - a);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(counter(SNILB_ST_HELLO_OOO), ooo + 1);
+	assert_int_equal(rv.flags, 0x10);
+	assert_int_equal(rv.ack, c.isn + 1);
+	o = tview_opt(&rv, 5);
+	assert_non_null(o);
+	assert_int_equal(o[1], 10);
+	assert_int_equal(be32(o + 2), c.isn + 1 + (uint32_t)a);
+	assert_int_equal(be32(o + 6), c.isn + 1 + (uint32_t)b);
+	/* The first piece joins it: 0..b in hand. */
+	t = seg(&c, 0x18, 0, h.b, a);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->hello_len, b);
+	/* A retransmission of the first piece brings nothing; nor does an
+	 * overlapping one of 0..b. */
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	t = seg(&c, 0x18, 0, h.b, b);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(counter(SNILB_ST_HELLO_DUP), dup + 2);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_HELLO);
+	t = seg(&c, 0x18, (uint32_t)b, h.b + b, h.n - b);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	assert_int_equal(flow_get(&c)->route, 11);
+}
+
+/* Hello bytes from before the ISN, and from far beyond: dropped, never
+ * buffered, the connection goes on. */
+static void test_hello_out_of_window(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40950, .isn = 5 };
+	uint64_t gap = counter(SNILB_ST_HELLO_GAP);
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	connect_to(&c);
+	hb_simple(&h, "www.example.com");
+	t = seg(&c, 0x18, (uint32_t)-1000, h.b, h.n);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	t = seg(&c, 0x18, 1u << 30, h.b, h.n);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(counter(SNILB_ST_HELLO_GAP), gap + 2);
+	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+}
+
+static void test_client_gives_up(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40030, .isn = 1 };
+	struct tpkt t;
+
+	(void)state;
+	connect_to(&c);
+	t = seg(&c, 0x11, 0, NULL, 0);		/* FIN before any hello */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_reset(&c, 0);
+	c.port++;
+	connect_to(&c);
+	t = seg(&c, 0x04, 0, NULL, 0);		/* RST: just forget it */
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_null(flow_get(&c));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_hello_resets),
+		cmocka_unit_test(test_hello_in_segments),
+		cmocka_unit_test(test_hello_out_of_window),
+		cmocka_unit_test(test_client_gives_up),
+	};
+
+	return cmocka_run_group_tests_name("hello", tests, harness_setup,
+					   harness_teardown);
+}
