@@ -12,7 +12,7 @@ set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 pfx=tb$$
-. "$here/../lib.sh"
+. "$here/../lib/lib.sh"
 . "$here/wire.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "t-bigtcp: skipped: network namespaces and BPF need root"
