@@ -32,6 +32,7 @@
 #include "caps.h"
 #include "cmd.h"
 #include "dataplane.h"
+#include "defaults.h"
 #include "gc.h"
 #include "gwapi.h"
 #include "kstatus.h"
@@ -98,9 +99,9 @@ static const char agent_usage[] =
 "                            ports (net.ipv4.ip_local_port_range) unless\n"
 "                            the overlap is reserved already\n"
 "      --pin-path PATH       bpffs directory for pinned maps and programs\n"
-"                            (default /sys/fs/bpf/snilb)\n"
+"                            (default " SNILB_PIN_PATH ")\n"
 "      --status-file PATH    where the status is written for the CLI\n"
-"                            (default /run/snilb/status.json)\n"
+"                            (default " SNILB_STATUS_FILE ")\n"
 "      --metrics-listen ADDR:PORT\n"
 "                            serve Prometheus text at /metrics, and\n"
 "                            /healthz, /readyz (ready once synced)\n"
@@ -437,8 +438,8 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	int c;
 
-	o->pin_path = "/sys/fs/bpf/snilb";
-	o->status_file = "/run/snilb/status.json";
+	o->pin_path = SNILB_PIN_PATH;
+	o->status_file = SNILB_STATUS_FILE;
 	o->controller = GW_CONTROLLER;
 	o->debounce_ms = 100;
 	o->cfg.maglev_size = SNILB_MAGLEV_SIZE;

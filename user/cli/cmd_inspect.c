@@ -30,10 +30,10 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "defaults.h"
 #include "pinned.h"
 #include "table.h"
 
-#define STATUS_DEFAULT_PATH	"/run/snilb/status.json"
 #define FLOWS_DEFAULT_LIMIT	100
 /* snilb_ingress or snilb_ingress_h (user/dataplane/dataplane.c) */
 #define PROG_NAME		"snilb_ingress"
@@ -1495,8 +1495,8 @@ enum {
 
 #define COMMON_HELP \
 "  --pin-path PATH     where the agent pinned the maps (" \
-	PINNED_DEFAULT_PATH ")\n" \
-"  --status-file PATH  the agent's status file (" STATUS_DEFAULT_PATH ")\n" \
+	SNILB_PIN_PATH ")\n" \
+"  --status-file PATH  the agent's status file (" SNILB_STATUS_FILE ")\n" \
 "  -o, --output FMT    text (aligned tables, the default) or json\n" \
 "  -h, --help          this help\n"
 
@@ -1519,7 +1519,7 @@ static const struct inspect_cmd cmds[] = {
 "Options:\n" COMMON_HELP
 "\n"
 "Example:\n"
-"  snilb status --pin-path /sys/fs/bpf/snilb\n" },
+"  snilb status --pin-path " SNILB_PIN_PATH "\n" },
 	{ "routes", 0, run_routes,
 "Usage: snilb routes [OPTIONS]\n"
 "\n"
@@ -1541,7 +1541,7 @@ static const struct inspect_cmd cmds[] = {
 "Options:\n" COMMON_HELP
 "\n"
 "Example:\n"
-"  snilb backends --status-file /run/snilb/status.json\n" },
+"  snilb backends --status-file " SNILB_STATUS_FILE "\n" },
 	{ "flows", O_ROUTE | O_LIMIT, run_flows,
 "Usage: snilb flows [--route NS/NAME] [--limit N] [OPTIONS]\n"
 "\n"
@@ -1581,7 +1581,7 @@ COMMON_HELP
 COMMON_HELP
 "\n"
 "Example:\n"
-"  snilb detach --iface eth0,eth1 --pin-path /sys/fs/bpf/snilb\n" },
+"  snilb detach --iface eth0,eth1 --pin-path " SNILB_PIN_PATH "\n" },
 };
 
 static int bad_usage(const struct inspect_cmd *cmd, const char *fmt,
@@ -1670,8 +1670,8 @@ unknown:
 int cmd_inspect(const char *name, int argc, char **argv)
 {
 	struct ctx c = {
-		.pin_path = PINNED_DEFAULT_PATH,
-		.status_file = STATUS_DEFAULT_PATH,
+		.pin_path = SNILB_PIN_PATH,
+		.status_file = SNILB_STATUS_FILE,
 		.limit = FLOWS_DEFAULT_LIMIT,
 	};
 	const struct inspect_cmd *cmd = NULL;

@@ -14,8 +14,6 @@
 
 #include "snilb_abi.h"
 
-#define PINNED_DEFAULT_PATH	"/sys/fs/bpf/snilb"
-
 struct pinned;
 
 /*
