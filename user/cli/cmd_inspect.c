@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,8 +24,6 @@
 #include <unistd.h>
 
 #include <linux/magic.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <jansson.h>
 
 #include "cmd.h"
@@ -35,8 +32,6 @@
 #include "table.h"
 
 #define FLOWS_DEFAULT_LIMIT	100
-/* snilb_ingress or snilb_ingress_h (user/dataplane/dataplane.c) */
-#define PROG_NAME		"snilb_ingress"
 
 /* --- small helpers -------------------------------------------------- */
 
@@ -226,7 +221,7 @@ static int load_kroutes(const struct ctx *c, struct kroute **out, size_t *n)
 	int e;
 
 	*n = 0;
-	e = pinned_iter_init(c->p, "routes", &it);
+	e = pinned_routes_init(c->p, &it);
 	while (!e) {
 		if (*n == cap) {
 			struct kroute *b;
@@ -240,10 +235,9 @@ static int load_kroutes(const struct ctx *c, struct kroute **out, size_t *n)
 			a = b;
 		}
 		memset(&a[*n], 0, sizeof(a[*n]));
-		e = pinned_iter_next(&it, &a[*n].k, &a[*n].v);
+		e = pinned_routes_next(&it, &a[*n].k, &a[*n].v);
 		if (e != 1)
 			break;
-		a[*n].v.name[sizeof(a[*n].v.name) - 1] = 0;
 		(*n)++;
 		e = 0;
 	}
@@ -259,29 +253,24 @@ static int load_kroutes(const struct ctx *c, struct kroute **out, size_t *n)
 	return 0;
 }
 
-/* The kernel's route for @hostname on @listener, as route_key() in
- * user/dataplane/dataplane.c stores it ("*.x" under ".x"). */
+/* The kernel's route for @hostname on @listener. */
 static struct kroute *kroute_find(struct kroute *a, size_t n,
 				  uint32_t listener, const char *hostname)
 {
-	const char *name = hostname[0] == '*' ? hostname + 1 : hostname;
-	struct kroute key = { .k = { .listener = listener } };
+	struct kroute key;
+	const char *name = pinned_route_key(listener, hostname, &key.k);
 	struct kroute *r;
 
-	key.k.hash = snilb_name_hash(name, (uint32_t)strlen(name));
 	r = n ? bsearch(&key, a, n, sizeof(*a), kroute_cmp) : NULL;
 	if (r && strcmp(r->v.name, name))
 		return NULL;	/* a hash twin, not this name */
 	return r;
 }
 
-/* "*.example.com" for the ".example.com" the kernel holds, "*" for the
- * catch-all's empty name. */
+/* "*.example.com" for the ".example.com" the kernel holds. */
 static char *kroute_host(const struct kroute *r, char *buf, size_t n)
 {
-	if (r->v.name[0] == '.' || !r->v.name[0])
-		return xsprintf(buf, n, "*%s", r->v.name);
-	return xsprintf(buf, n, "%s", r->v.name);
+	return pinned_route_host(r->v.name, buf, n);
 }
 
 /* --- backends and their sets ---------------------------------------- */
@@ -298,8 +287,7 @@ static int kb_load(const struct ctx *c, struct kbackends *kb)
 	kb->slots = calloc(SNILB_MAX_BACKENDS, sizeof(*kb->slots));
 	if (!kb->be || !kb->slots)
 		return -ENOMEM;
-	return pinned_array_read(c->p, "backends", kb->be, sizeof(*kb->be),
-				 SNILB_MAX_BACKENDS);
+	return pinned_backends_read(c->p, kb->be);
 }
 
 static void kb_free(struct kbackends *kb)
@@ -319,7 +307,7 @@ static uint64_t flow_bytes_b2c(const struct ctx *c, const struct kbackends *kb,
 
 	if (!kb->be || f->backend >= SNILB_MAX_BACKENDS || !f->nport ||
 	    snilb_rev_key_of(&rk, &kb->be[f->backend], cfg, f->nport) ||
-	    bpf_map_lookup_elem(pinned_fd(c->p, "rev"), &rk, &rv))
+	    pinned_rev_lookup(c->p, &rk, &rv))
 		return 0;
 	return rv.bytes_b2c;
 }
@@ -383,44 +371,6 @@ static int flows_per_backend(const struct ctx *c, uint32_t *count)
 
 /* --- status ----------------------------------------------------------- */
 
-/* What holds ingress handle 1 priority 1 of @ifname, in words. */
-static bool tc_state(const char *ifname, char *buf, size_t n, __u32 *id)
-{
-	int ifindex = (int)if_nametoindex(ifname);
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-	int e, fd;
-
-	*id = 0;
-	if (!ifindex) {
-		xsprintf(buf, n, "no such interface");
-		return false;
-	}
-	e = bpf_tc_query(&hook, &opts);
-	if (e) {
-		xsprintf(buf, n, e == -ENOENT || e == -EINVAL ?
-			 "NOT ATTACHED" : "cannot query tc: %s", strerror(-e));
-		return false;
-	}
-	*id = opts.prog_id;
-	memset(&info, 0, sizeof(info));
-	fd = bpf_prog_get_fd_by_id(opts.prog_id);
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    strncmp(info.name, PROG_NAME, strlen(PROG_NAME))) {
-		close(fd);
-		xsprintf(buf, n, "another program (%s, id %u)", info.name,
-			 opts.prog_id);
-		return false;
-	}
-	if (fd >= 0)
-		close(fd);
-	xsprintf(buf, n, "attached (prog id %u)", opts.prog_id);
-	return true;
-}
-
 static void kv(struct table *t, const char *k, const char *v)
 {
 	table_row(t, (const char *[]){ k, v });
@@ -468,12 +418,12 @@ static bool status_ifaces(const struct ctx *c, struct table *t, json_t *out)
 
 	json_array_foreach(ifs, i, v) {
 		const char *name = json_string_value(v);
-		__u32 id;
+		uint32_t id;
 		bool on;
 
 		if (!name)
 			continue;
-		on = tc_state(name, buf, sizeof(buf), &id);
+		on = pinned_tc_query(name, buf, sizeof(buf), &id);
 		ok &= on;
 		json_array_append_new(arr, json_pack("{s:s, s:b, s:s}",
 						      "name", name,
@@ -500,8 +450,8 @@ static bool status_listeners(const struct ctx *c, json_t *out)
 
 	table_init(&t, 3, (const char *[]){ "LISTENER", "ADDRESS",
 					    "GATEWAYS" });
-	if (c->p && !pinned_iter_init(c->p, "listeners", &it))
-		while (pinned_iter_next(&it, &k, &v) == 1) {
+	if (c->p && !pinned_listeners_init(c->p, &it))
+		while (pinned_listeners_next(&it, &k, &v) == 1) {
 			char gws[512] = "";
 			json_t *g;
 			size_t j;
@@ -976,8 +926,7 @@ static int run_backends(struct ctx *c)
 	int rc = 0;
 
 	if (!sets || !flows || kb_load(c, &kb) ||
-	    pinned_array_read(c->p, "sets", sets, sizeof(*sets),
-			      SNILB_MAX_SETS) ||
+	    pinned_sets_read(c->p, sets) ||
 	    load_kroutes(c, &kr, &nkr) || flows_per_backend(c, flows)) {
 		fprintf(stderr, "snilb: cannot read the backend sets: %s\n",
 			strerror(errno));
@@ -1145,7 +1094,7 @@ static int run_flows(struct ctx *c)
 		return EXIT_NOMATCH;
 	e = kb_load(c, &kb);
 	if (!e)
-		e = pinned_array_read(c->p, "config", &cfg, sizeof(cfg), 1);
+		e = pinned_config_read(c->p, &cfg);
 	if (!e)
 		e = pinned_flows_init(c->p, &it);
 	table_init(&t, 9, (const char *[]){
@@ -1219,12 +1168,12 @@ static void mark_ids(const struct ctx *c, bool *lst, bool *rt)
 	json_t *o;
 	size_t i;
 
-	if (!pinned_iter_init(c->p, "listeners", &it))
-		while (pinned_iter_next(&it, &k, &v) == 1)
+	if (!pinned_listeners_init(c->p, &it))
+		while (pinned_listeners_next(&it, &k, &v) == 1)
 			if (v.id < SNILB_MAX_LISTENERS)
 				lst[v.id] = true;
-	if (!pinned_iter_init(c->p, "routes", &it))
-		while (pinned_iter_next(&it, &rk, &r) == 1)
+	if (!pinned_routes_init(c->p, &it))
+		while (pinned_routes_next(&it, &rk, &r) == 1)
 			if (r.id < SNILB_MAX_ROUTES)
 				rt[r.id] = true;
 	json_array_foreach(json_object_get(c->st, "routes"), i, o) {
@@ -1368,15 +1317,12 @@ static void say(const struct ctx *c, json_t *log, const char *fmt, ...)
 /* Remove the program from @name's ingress; false if nothing was. */
 static bool detach_iface(const struct ctx *c, const char *name, json_t *log)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(name),
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
 	char state[128];
+	uint32_t id;
 	bool ours;
-	__u32 id;
 	int e;
 
-	ours = tc_state(name, state, sizeof(state), &id);
+	ours = pinned_tc_query(name, state, sizeof(state), &id);
 	if (!id) {
 		say(c, log, "%s: %s, nothing to detach", name, state);
 		return false;
@@ -1386,7 +1332,7 @@ static bool detach_iface(const struct ctx *c, const char *name, json_t *log)
 		    state);
 		return false;
 	}
-	e = bpf_tc_detach(&hook, &opts);
+	e = pinned_tc_detach(name);
 	if (e) {
 		say(c, log, "%s: cannot detach program id %u: %s", name, id,
 		    strerror(-e));
@@ -1686,8 +1632,6 @@ int cmd_inspect(const char *name, int argc, char **argv)
 	rc = parse_opts(cmd, argc, argv, &c);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	/* "not attached" is an answer here, not a libbpf warning */
-	libbpf_set_print(NULL);
 	load_status(&c);
 	if (!(cmd->opts & O_NOPINS)) {
 		c.p = pinned_open(c.pin_path, c.perr, sizeof(c.perr));

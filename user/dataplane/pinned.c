@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,4 +486,154 @@ const char *pinned_stat_name(uint32_t idx)
 	if (idx >= SNILB_ST_MAX)
 		return NULL;
 	return reject_stats[idx - SNILB_ST_REJECT_BASE];
+}
+
+/* --- typed reads for the inspection commands (user/cli) --------------- */
+
+int pinned_routes_init(const struct pinned *p, struct pinned_iter *it)
+{
+	return pinned_iter_init(p, "routes", it);
+}
+
+int pinned_routes_next(struct pinned_iter *it, struct snilb_route_key *k,
+		       struct snilb_route *r)
+{
+	int e = pinned_iter_next(it, k, r);
+
+	if (e == 1)
+		r->name[sizeof(r->name) - 1] = 0;
+	return e;
+}
+
+int pinned_listeners_init(const struct pinned *p, struct pinned_iter *it)
+{
+	return pinned_iter_init(p, "listeners", it);
+}
+
+int pinned_listeners_next(struct pinned_iter *it,
+			  struct snilb_listener_key *k,
+			  struct snilb_listener *l)
+{
+	return pinned_iter_next(it, k, l);
+}
+
+int pinned_backends_read(const struct pinned *p, struct snilb_backend *be)
+{
+	return pinned_array_read(p, "backends", be, sizeof(*be),
+				 SNILB_MAX_BACKENDS);
+}
+
+int pinned_sets_read(const struct pinned *p, struct snilb_set *sets)
+{
+	return pinned_array_read(p, "sets", sets, sizeof(*sets),
+				 SNILB_MAX_SETS);
+}
+
+int pinned_config_read(const struct pinned *p, struct snilb_config *cfg)
+{
+	return pinned_array_read(p, "config", cfg, sizeof(*cfg), 1);
+}
+
+int pinned_rev_lookup(const struct pinned *p, const struct snilb_rev_key *k,
+		      struct snilb_rev *v)
+{
+	int fd = pinned_fd(p, "rev");
+
+	if (fd < 0)
+		return fd;
+	return bpf_map_lookup_elem(fd, k, v) ? -errno : 0;
+}
+
+/* As route_key() in user/dataplane/dataplane.c writes them. */
+const char *pinned_route_key(uint32_t listener, const char *hostname,
+			     struct snilb_route_key *k)
+{
+	const char *name = hostname[0] == '*' ? hostname + 1 : hostname;
+
+	memset(k, 0, sizeof(*k));
+	k->listener = listener;
+	k->hash = snilb_name_hash(name, (uint32_t)strlen(name));
+	return name;
+}
+
+char *pinned_route_host(const char *stored, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s", stored[0] == '.' || !stored[0] ? "*" : "",
+		 stored);
+	return buf;
+}
+
+/* --- the program on an interface's ingress ---------------------------- */
+
+/* As dp_attach() in user/dataplane/dataplane.c places it. */
+#define TC_HANDLE	1
+#define TC_PRIORITY	1
+/* snilb_ingress, or snilb_ingress_h (dp_prog_name()) */
+#define PROG_PREFIX	"snilb_ingress"
+
+/* Is prog @id ours? Else its name in @name. */
+static bool prog_is_ours(uint32_t id, char *name, size_t n)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool ours = true;
+
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    strncmp(info.name, PROG_PREFIX, strlen(PROG_PREFIX))) {
+		snprintf(name, n, "%s", info.name);
+		ours = false;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ours;
+}
+
+bool pinned_tc_query(const char *ifname, char *state, size_t n,
+		     uint32_t *prog_id)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE,
+		    .priority = TC_PRIORITY);
+	libbpf_print_fn_t print;
+	char name[BPF_OBJ_NAME_LEN];
+	int e;
+
+	*prog_id = 0;
+	if (!ifindex) {
+		snprintf(state, n, "no such interface");
+		return false;
+	}
+	/* "not attached" is an answer here, not a libbpf warning */
+	print = libbpf_set_print(NULL);
+	e = bpf_tc_query(&hook, &opts);
+	libbpf_set_print(print);
+	if (e) {
+		if (e == -ENOENT || e == -EINVAL)
+			snprintf(state, n, "NOT ATTACHED");
+		else
+			snprintf(state, n, "cannot query tc: %s", strerror(-e));
+		return false;
+	}
+	*prog_id = opts.prog_id;
+	if (!prog_is_ours(opts.prog_id, name, sizeof(name))) {
+		snprintf(state, n, "another program (%s, id %u)", name,
+			 opts.prog_id);
+		return false;
+	}
+	snprintf(state, n, "attached (prog id %u)", opts.prog_id);
+	return true;
+}
+
+int pinned_tc_detach(const char *ifname)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(ifname),
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE,
+		    .priority = TC_PRIORITY);
+
+	return bpf_tc_detach(&hook, &opts);
 }

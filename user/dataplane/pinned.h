@@ -107,4 +107,44 @@ char *pinned_fmt_addr(char *buf, size_t n, unsigned int family,
 /* "850ms", "12s", "3m04s", "2h05m", "3d04h". */
 char *pinned_fmt_age(char *buf, size_t n, uint64_t ns);
 
+/*
+ * Typed reads for the inspection commands, so that they name no map.
+ * Routes come with their name terminated.
+ */
+int pinned_routes_init(const struct pinned *p, struct pinned_iter *it);
+int pinned_routes_next(struct pinned_iter *it, struct snilb_route_key *k,
+		       struct snilb_route *r);
+int pinned_listeners_init(const struct pinned *p, struct pinned_iter *it);
+int pinned_listeners_next(struct pinned_iter *it,
+			  struct snilb_listener_key *k,
+			  struct snilb_listener *l);
+/* All SNILB_MAX_BACKENDS backends, all SNILB_MAX_SETS sets, the config. */
+int pinned_backends_read(const struct pinned *p, struct snilb_backend *be);
+int pinned_sets_read(const struct pinned *p, struct snilb_set *sets);
+int pinned_config_read(const struct pinned *p, struct snilb_config *cfg);
+/* The reverse entry at @k: 0, -ENOENT or -errno. */
+int pinned_rev_lookup(const struct pinned *p, const struct snilb_rev_key *k,
+		      struct snilb_rev *v);
+
+/*
+ * The key of @hostname on @listener in the routes map, and the name the
+ * data plane stores with it (returned: "*.example.com" is kept as
+ * ".example.com", the catch-all "*" as ""). pinned_route_host() turns a
+ * stored name back into the hostname.
+ */
+const char *pinned_route_key(uint32_t listener, const char *hostname,
+			     struct snilb_route_key *k);
+char *pinned_route_host(const char *stored, char *buf, size_t n);
+
+/*
+ * What holds @ifname's clsact ingress at snilb's handle and priority, in
+ * words in @state ("attached (prog id 12)", "NOT ATTACHED", "another
+ * program (x, id 3)", ...); true when it is snilb's program. *@prog_id:
+ * the program there, 0 if none.
+ */
+bool pinned_tc_query(const char *ifname, char *state, size_t n,
+		     uint32_t *prog_id);
+/* Remove whatever program is at snilb's handle on @ifname's ingress. */
+int pinned_tc_detach(const char *ifname);
+
 #endif /* SNILB_USER_PINNED_H */
