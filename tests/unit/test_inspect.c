@@ -2,8 +2,8 @@
 /*
  * The inspection commands and the metrics endpoint, as far as they run
  * without BPF: table layout, age and address formatting, what the status
- * file is turned into, Prometheus escaping and the HTTP server. The
- * commands' helpers are static, so this file includes their source.
+ * file is turned into (user/cli/inspect.h), Prometheus escaping and the
+ * HTTP server.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,10 +11,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "../../user/cli/cmd_inspect.c"
+#include "inspect.h"
 #include "metrics.h"
 
 /* Everything @fn(@arg) writes to a FILE, as a string (caller frees). */
@@ -153,7 +157,7 @@ static json_t *status_json(void)
 
 static void test_status_names(void **state)
 {
-	struct ctx c = { .st = status_json() };
+	struct inspect c = { .st = status_json() };
 	json_t *r = st_route(&c, 3);
 	char b[2048];
 
@@ -197,6 +201,54 @@ static void test_kroute_find(void **state)
 	assert_null(kroute_find(kr, 3, 2, "www.example.com"));
 	assert_null(kroute_find(kr, 3, 1, "a.example.com"));
 	assert_null(kroute_find(kr, 0, 1, "a.example.com"));
+}
+
+static void test_json_wanted(void **state)
+{
+	(void)state;
+	assert_true(cli_json_wanted(4, (char *[]){ "routes", "--pin", "x",
+						   "-ojson" }));
+	assert_true(cli_json_wanted(3, (char *[]){ "routes", "--output",
+						   "json" }));
+	assert_true(cli_json_wanted(2, (char *[]){ "routes",
+						   "--output=json" }));
+	/* the last -o counts; after "--" nothing is an option */
+	assert_false(cli_json_wanted(5, (char *[]){ "routes", "-o", "json",
+						    "-o", "text" }));
+	assert_false(cli_json_wanted(4, (char *[]){ "sni", "--", "-o",
+						    "json" }));
+	assert_false(cli_json_wanted(2, (char *[]){ "routes", "-o" }));
+}
+
+/* What cli_error() writes on stdout. */
+static char *error_on_stdout(bool json, const char *msg)
+{
+	static char buf[512];
+	int fd = fileno(stdout), saved = dup(fd), p[2];
+	ssize_t n;
+
+	assert_int_equal(pipe(p), 0);
+	fflush(stdout);
+	dup2(p[1], fd);
+	cli_error(json, "snilb x", "%s", msg);
+	fflush(stdout);
+	dup2(saved, fd);
+	close(saved);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+static void test_json_error(void **state)
+{
+	(void)state;
+	/* bpftool's form, on stdout; the message escaped as JSON */
+	assert_string_equal(error_on_stdout(true, "no \"pins\" at /x"),
+			    "{\"error\": \"no \\\"pins\\\" at /x\"}\n");
+	/* in text, nothing on stdout (the message goes to stderr) */
+	assert_string_equal(error_on_stdout(false, "no pins"), "");
 }
 
 static void test_label_escape(void **state)
@@ -308,6 +360,8 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_kroute_find),
+		cmocka_unit_test(test_json_wanted),
+		cmocka_unit_test(test_json_error),
 		cmocka_unit_test(test_label_escape),
 		cmocka_unit_test(test_render_without_maps),
 		cmocka_unit_test(test_server),

@@ -29,8 +29,8 @@
 
 #include <jansson.h>
 
+#include "agent.h"
 #include "caps.h"
-#include "cmd.h"
 #include "dataplane.h"
 #include "defaults.h"
 #include "gc.h"
@@ -43,6 +43,7 @@
 #include "manifest.h"
 #include "manifests.h"
 #include "metrics.h"
+#include "opts.h"
 #include "pinned.h"
 #include "snatports.h"
 #include "status.h"

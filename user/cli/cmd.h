@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Subcommands of the snilb binary. Each returns the process exit status. */
+/*
+ * The commands of the snilb binary, one file each (main.c's commands[]
+ * lists them). Each takes argv[0] as its own name and returns the exit
+ * status (EXIT_NOMATCH, EXIT_USAGE: user/lib/opts.h).
+ */
 #ifndef SNILB_USER_CMD_H
 #define SNILB_USER_CMD_H
 
-/* Exit statuses shared by every subcommand. */
-#define EXIT_NOMATCH	1	/* ran fine, but not every input was good */
-#define EXIT_USAGE	2	/* bad arguments or an I/O error */
+#include "opts.h"
 
-int cmd_sni(int argc, char **argv);
-/* user/agent/agent.c: manifests -> maps, until stopped. */
-int cmd_agent(int argc, char **argv);
-
-/* user/cli/cmd_inspect.c: what the pinned data plane holds. */
-/* status, routes, backends, flows, stats, detach: the exit status, or
- * -1 when @name is none of them. */
-int cmd_inspect(const char *name, int argc, char **argv);
+int do_sni(int argc, char **argv);	/* sni.c */
+int do_status(int argc, char **argv);	/* status.c */
+int do_routes(int argc, char **argv);	/* routes.c */
+int do_backends(int argc, char **argv);	/* backends.c */
+int do_flows(int argc, char **argv);	/* flows.c */
+int do_stats(int argc, char **argv);	/* stats.c */
+int do_detach(int argc, char **argv);	/* detach.c */
 
 #endif /* SNILB_USER_CMD_H */

@@ -1,59 +1,118 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* snilb: one binary, one subcommand per job. */
+/* snilb: one binary, one command per job, chosen from commands[]. */
 #include <stdio.h>
 #include <string.h>
 
+#include "agent.h"
 #include "cmd.h"
+#include "inspect.h"
+#include "opts.h"
 
 #include "version.h"
 
-static const char usage[] =
-"Usage: snilb COMMAND [OPTIONS]\n"
-"\n"
-"snilb routes TLS connections by their SNI inside the Linux kernel: a BPF\n"
-"program reads the ClientHello and splices the connection to a backend\n"
-"(Gateway API TLSRoute passthrough, no proxy in the data path).\n"
-"\n"
-"Commands:\n"
-"  agent          run the agent: Gateway API objects (manifests or the\n"
-"                 Kubernetes API) -> the data plane\n"
-"  sni FILE...    parse captured client bytes and print the SNI, ALPN and\n"
-"                 TLS facts snilb routes by (or why it would reject them)\n"
-"  status         the agent, attached interfaces, listeners, map fill\n"
-"  routes         hostnames per listener: route, backends, conditions\n"
-"  backends       backend sets: weights, Maglev slots, active flows\n"
-"  flows          connections in the flow table\n"
-"  stats          the data plane's counters\n"
-"  detach         remove the program and its pinned maps\n"
-"  version        print the version\n"
-"\n"
-"Run 'snilb COMMAND --help' for a command's options.\n";
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+	const char *args;	/* after the name in the list; NULL: none */
+	const char *help;	/* one line, wrapped */
+};
+
+static int do_help(int argc, char **argv);
+static int do_version(int argc, char **argv);
+
+static const struct cmd commands[] = {
+	{ "agent", cmd_agent, NULL,
+	  "run the agent: Gateway API objects (manifests or the Kubernetes "
+	  "API) -> the data plane" },
+	{ "sni", do_sni, "FILE...",
+	  "parse captured client bytes and print the SNI, ALPN and TLS facts "
+	  "snilb routes by (or why it would reject them)" },
+	{ "status", do_status, NULL,
+	  "the agent, attached interfaces, listeners, map fill" },
+	{ "routes", do_routes, NULL,
+	  "hostnames per listener: route, backends, conditions" },
+	{ "backends", do_backends, NULL,
+	  "backend sets: weights, Maglev slots, active flows" },
+	{ "flows", do_flows, NULL, "connections in the flow table" },
+	{ "stats", do_stats, NULL, "the data plane's counters" },
+	{ "detach", do_detach, NULL,
+	  "remove the program and its pinned maps" },
+	{ "help", do_help, NULL, "this list" },
+	{ "version", do_version, NULL, "print the version" },
+};
+
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	char left[64];
+	size_t i;
+
+	fputs("Usage: snilb COMMAND [OPTIONS]\n"
+	      "\n"
+	      "snilb routes TLS connections by their SNI inside the Linux "
+	      "kernel: a BPF\n"
+	      "program reads the ClientHello and splices the connection to a "
+	      "backend\n"
+	      "(Gateway API TLSRoute passthrough, no proxy in the data path).\n"
+	      "\n"
+	      "Commands:\n", f);
+	for (i = 0; i < NCOMMANDS; i++) {
+		snprintf(left, sizeof(left), "  %s%s%s", commands[i].name,
+			 commands[i].args ? " " : "",
+			 commands[i].args ? commands[i].args : "");
+		opts_print_item(f, left, 17, commands[i].help);
+	}
+	fputs("\nRun 'snilb COMMAND --help' for a command's options.\n", f);
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+static int do_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("snilb %s\n", SNILB_VERSION);
+	return 0;
+}
+
+/* The command named @name; "--help" and "--version" as bpftool has them. */
+static const struct cmd *cmd_select(const char *name)
+{
+	size_t i;
+
+	if (!strcmp(name, "-h") || !strcmp(name, "--help"))
+		name = "help";
+	else if (!strcmp(name, "--version"))
+		name = "version";
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
 
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
-	int rc;
+	const struct cmd *cmd;
 
-	if (!cmd) {
-		fputs(usage, stderr);
+	if (argc < 2) {
+		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
-	    !strcmp(cmd, "help")) {
-		fputs(usage, stdout);
-		return 0;
+	cmd = cmd_select(argv[1]);
+	if (cmd)
+		return cmd->func(argc - 1, argv + 1);
+	if (cli_json_wanted(argc - 1, argv + 1)) {
+		cli_error(true, "snilb", "unknown command '%s'", argv[1]);
+	} else {
+		fprintf(stderr, "snilb: unknown command '%s'\n\n", argv[1]);
+		usage(stderr);
 	}
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("snilb %s\n", SNILB_VERSION);
-		return 0;
-	}
-	if (!strcmp(cmd, "agent"))
-		return cmd_agent(argc - 1, argv + 1);
-	if (!strcmp(cmd, "sni"))
-		return cmd_sni(argc - 1, argv + 1);
-	rc = cmd_inspect(cmd, argc - 1, argv + 1);
-	if (rc >= 0)
-		return rc;
-	fprintf(stderr, "snilb: unknown command '%s'\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

@@ -110,7 +110,7 @@ void opts_print_item(FILE *f, const char *left, int col, const char *text)
 		at += fprintf(f, "%.*s", (int)n, text);
 		text += n;
 		if (*text == '\n')
-			at = HELP_WIDTH;	/* the next word starts a line */
+			at = HELP_WIDTH;	/* the next word: a new line */
 		text += strspn(text, " \n");
 	}
 	fputc('\n', f);

@@ -22,8 +22,8 @@
 
 struct opt {
 	const char *name;	/* long name, without "--" */
-	int key;		/* a letter: also -KEY; >= OPT_LONG: long only */
-	const char *arg;	/* the argument's name in the help; NULL: none */
+	int key;		/* a letter: -KEY too; >= OPT_LONG: long only */
+	const char *arg;	/* its argument's name in the help; NULL: none */
 	const char *help;	/* wrapped to the terminal's 80 columns; '\n'
 				 * breaks a line where it must */
 };
