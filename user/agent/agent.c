@@ -6,9 +6,7 @@
  * reclaiming retired sets and backends, signals through a signalfd. The
  * metrics server (its own thread) reads a snapshot of the status.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,7 +16,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
@@ -39,10 +36,10 @@
 #include "kube.h"
 #include "lease.h"
 #include "log.h"
-#include "maglev.h"
 #include "manifest.h"
 #include "manifests.h"
 #include "metrics.h"
+#include "options.h"
 #include "opts.h"
 #include "pinned.h"
 #include "snatports.h"
@@ -51,118 +48,6 @@
 
 #define BPF_FS_MAGIC_	0xcafe4a11
 #define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
-#define STR_(x)			#x
-#define STR(x)			STR_(x)
-
-static const char agent_usage[] =
-"Usage: snilb agent --manifests DIR --iface IF[,IF...] --snat ADDR [OPTIONS]\n"
-"       snilb agent --kubeconfig PATH|--in-cluster --iface IF... --snat ADDR\n"
-"\n"
-"Load the data plane (or adopt the one pinned under --pin-path), attach it\n"
-"to the interfaces and keep its maps equal to the Gateway API objects:\n"
-"GatewayClass, Gateway, TLSRoute, Service, EndpointSlice, Pod,\n"
-"ReferenceGrant and Namespace, read from\n"
-"  - DIR: multi-document YAML files (*.yaml, *.yml, *.json; the directory\n"
-"    only, not below it). Edits reach the kernel within a second. A bad\n"
-"    file or object is reported (file, line, field) and the last good\n"
-"    version of what it held stays in force; or\n"
-"  - the Kubernetes API server (list+watch). One agent per cluster, elected\n"
-"    with a Lease, writes the routes' and Gateways' status back.\n"
-"\n"
-"The agent runs in the foreground and logs one line per event. Stopping it\n"
-"(even kill -9) leaves the data plane attached and routing; a new agent\n"
-"adopts it without dropping a flow. 'snilb detach' removes it.\n"
-"\n"
-"Options:\n"
-"  -m, --manifests DIR       the manifest directory\n"
-"      --kubeconfig PATH     watch the API server of PATH's current context\n"
-"      --in-cluster          watch the API server of the pod's cluster\n"
-"                            (service account token and CA)\n"
-"      --node-name NAME      this agent's identity in the Lease (default\n"
-"                            $NODE_NAME, else the host name)\n"
-"      --lease-namespace NS  where the status Lease lives (default the pod's\n"
-"                            namespace in-cluster, else snilb-system)\n"
-"      --lease-name NAME     (default snilb-status-writer)\n"
-"      --no-status           never write status to the API server\n"
-"  -i, --iface IF[,IF...]    interfaces to attach to: where clients and\n"
-"                            backends are reached (required)\n"
-"  -s, --snat ADDR           the node's address towards the backends, one\n"
-"                            IPv4 and/or one IPv6 (required: at least one)\n"
-"      --snat-ports LO-HI    source ports of the connections to the backends\n"
-"                            (default " STR(SNILB_SNAT_PORT_LO) "-"
-	STR(SNILB_SNAT_PORT_HI) ", within 1024-65535):\n"
-"                            their number bounds the connections to one\n"
-"                            backend address:port at once. The node's own\n"
-"                            connections must never use them: at start the\n"
-"                            agent adds them to the sysctl\n"
-"                            net.ipv4.ip_local_reserved_ports, and refuses\n"
-"                            a range that overlaps the node's ephemeral\n"
-"                            ports (net.ipv4.ip_local_port_range) unless\n"
-"                            the overlap is reserved already\n"
-"      --pin-path PATH       bpffs directory for pinned maps and programs\n"
-"                            (default " SNILB_PIN_PATH ")\n"
-"      --status-file PATH    where the status is written for the CLI\n"
-"                            (default " SNILB_STATUS_FILE ")\n"
-"      --metrics-listen ADDR:PORT\n"
-"                            serve Prometheus text at /metrics, and\n"
-"                            /healthz, /readyz (ready once synced)\n"
-"                            (e.g. 127.0.0.1:9090 or [::1]:9090)\n"
-"      --controller-name NAME\n"
-"                            GatewayClass controllerName to serve\n"
-"                            (default " GW_CONTROLLER ")\n"
-"      --log-format FMT      logfmt (default) or json\n"
-"      --hello-timeout MS    RST a client with no complete ClientHello\n"
-"                            after MS ms (default 10000)\n"
-"      --idle-timeout S      RST an established flow idle for S s\n"
-"                            (default 3600)\n"
-"      --hello-cap BYTES     largest ClientHello (default 16384)\n"
-"      --single-syn          send each backend one SYN, not two: its TCP\n"
-"                            then takes the microseconds to us for the RTT\n"
-"                            of the client's path, which BBR sizes its\n"
-"                            window by for 10 s (docs/dataplane.md, \"The\n"
-"                            backend's RTT\")\n"
-"      --mss BYTES           the TCP MSS offered to IPv4 clients, and the\n"
-"                            most backends are told they may send (IPv6:\n"
-"                            20 less). Default: the smallest MTU of the\n"
-"                            --iface interfaces less 40 (IPv6: less 60).\n"
-"                            Packets still too big for a link get ICMP\n"
-"                            \"fragmentation needed\" from snilb\n"
-"      --syn-state-rate N    SYNs without TCP timestamps, per second and\n"
-"                            CPU, whose window scale and SACK are kept\n"
-"                            until their handshake completes; beyond it\n"
-"                            (a SYN flood), SYN cookies alone, without\n"
-"                            them (default 2048; 0: cookies alone always)\n"
-"      --maglev-size N       entries per Maglev table, a prime\n"
-"                            (default 16381)\n"
-"      --max-flows N         connections the flow table holds, set up\n"
-"                            or being set up (default 262144, 1024 to\n"
-"                            4194304; about 420 bytes each, allocated\n"
-"                            at load). Pinned tables keep their size:\n"
-"                            another N needs them removed (snilb detach)\n"
-"      --debounce MS         wait for MS ms of quiet after a change\n"
-"                            before syncing (default 100, at most 500)\n"
-"      --check               decode and evaluate DIR, print the status\n"
-"                            and errors, change nothing; exit 1 on error\n"
-"  -h, --help                show this help\n"
-"\n"
-"Example:\n"
-"  snilb agent --manifests /etc/snilb --iface eth0 --snat 10.0.0.5 \\\n"
-"      --metrics-listen 127.0.0.1:9090\n";
-
-struct agent_opts {
-	const char *manifests, *pin_path, *status_file, *metrics_listen;
-	const char *controller;
-	const char *kubeconfig, *node_name, *lease_ns, *lease_name;
-	int in_cluster, no_status;
-	char *ifnames[16];
-	size_t nifaces;
-	struct snilb_config cfg;
-	uint32_t debounce_ms;
-	uint32_t max_flows;
-	int check;
-	int snat4, snat6;
-};
-
 struct agent {
 	struct agent_opts *o;
 	struct dataplane *dp;
@@ -198,285 +83,6 @@ static double wall(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* --- options ---------------------------------------------------------------- */
-
-static int parse_uint(const char *opt, const char *s, unsigned long lo,
-		      unsigned long hi, unsigned long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || *v < lo || *v > hi) {
-		fprintf(stderr, "snilb agent: %s %s: want a number in %lu..%lu\n",
-			opt, s, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-static int add_snat(struct agent_opts *o, const char *a)
-{
-	if (inet_pton(AF_INET, a, &o->cfg.snat4) == 1) {
-		o->snat4 = 1;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, a, o->cfg.snat6) == 1) {
-		o->snat6 = 1;
-		return 0;
-	}
-	fprintf(stderr, "snilb agent: --snat %s: not an IPv4 or IPv6 address\n",
-		a);
-	return -1;
-}
-
-static int add_ifaces(struct agent_opts *o, char *list)
-{
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(list, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (o->nifaces == 16) {
-			fprintf(stderr, "snilb agent: at most 16 interfaces\n");
-			return -1;
-		}
-		if (!if_nametoindex(tok)) {
-			fprintf(stderr, "snilb agent: --iface %s: no such "
-				"interface in this network namespace\n", tok);
-			return -1;
-		}
-		o->ifnames[o->nifaces++] = tok;
-	}
-	return 0;
-}
-
-/*
- * The MSS from an MTU: IPv4 and TCP headers take 40 bytes, IPv6 and TCP
- * 60. Never below what the family guarantees (IPv6 links carry 1280).
- */
-#define MSS_MIN		88		/* the kernel's TCP_MIN_MSS */
-#define MSS_MAX		65495
-
-static void set_mss(struct agent_opts *o, uint32_t mtu)
-{
-	uint32_t m4 = mtu - 40, m6 = mtu - 60;
-
-	m4 = m4 < MSS_MIN ? MSS_MIN : m4 > MSS_MAX ? MSS_MAX : m4;
-	m6 = m6 < 1220 ? 1220 : m6 > MSS_MAX ? MSS_MAX : m6;
-	o->cfg.mss4 = (uint16_t)m4;
-	o->cfg.mss6 = (uint16_t)m6;
-}
-
-static int iface_mtu(const char *name, uint32_t *mtu)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, SIOCGIFMTU, &ifr))
-		err = -errno;
-	else
-		*mtu = (uint32_t)ifr.ifr_mtu;
-	close(fd);
-	return err;
-}
-
-/* No --mss: the smallest MTU of the interfaces, where packets leave. */
-static int default_mss(struct agent_opts *o)
-{
-	uint32_t min = UINT32_MAX, mtu = 0;
-	size_t i;
-	int err;
-
-	for (i = 0; i < o->nifaces; i++) {
-		if ((err = iface_mtu(o->ifnames[i], &mtu))) {
-			fprintf(stderr, "snilb agent: --iface %s: cannot read "
-				"its MTU: %s\n", o->ifnames[i], strerror(-err));
-			return -1;
-		}
-		if (mtu < min)
-			min = mtu;
-	}
-	set_mss(o, min);
-	return 0;
-}
-
-enum {
-	OPT_PIN = 256, OPT_STATUS, OPT_METRICS, OPT_CONTROLLER, OPT_LOGFMT,
-	OPT_HELLO_TO, OPT_IDLE_TO, OPT_CAP, OPT_MAGLEV, OPT_DEBOUNCE, OPT_CHECK,
-	OPT_KUBECONFIG, OPT_IN_CLUSTER, OPT_NODE, OPT_LEASE_NS, OPT_LEASE_NAME,
-	OPT_NO_STATUS, OPT_MAX_FLOWS, OPT_SNAT_PORTS, OPT_SINGLE_SYN, OPT_MSS,
-	OPT_SYN_STATE,
-};
-
-static const struct option agent_longopts[] = {
-	{ "manifests", required_argument, NULL, 'm' },
-	{ "iface", required_argument, NULL, 'i' },
-	{ "snat", required_argument, NULL, 's' },
-	{ "snat-ports", required_argument, NULL, OPT_SNAT_PORTS },
-	{ "pin-path", required_argument, NULL, OPT_PIN },
-	{ "status-file", required_argument, NULL, OPT_STATUS },
-	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
-	{ "controller-name", required_argument, NULL, OPT_CONTROLLER },
-	{ "log-format", required_argument, NULL, OPT_LOGFMT },
-	{ "hello-timeout", required_argument, NULL, OPT_HELLO_TO },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
-	{ "hello-cap", required_argument, NULL, OPT_CAP },
-	{ "maglev-size", required_argument, NULL, OPT_MAGLEV },
-	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-	{ "single-syn", no_argument, NULL, OPT_SINGLE_SYN },
-	{ "mss", required_argument, NULL, OPT_MSS },
-	{ "syn-state-rate", required_argument, NULL, OPT_SYN_STATE },
-	{ "debounce", required_argument, NULL, OPT_DEBOUNCE },
-	{ "check", no_argument, NULL, OPT_CHECK },
-	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
-	{ "in-cluster", no_argument, NULL, OPT_IN_CLUSTER },
-	{ "node-name", required_argument, NULL, OPT_NODE },
-	{ "lease-namespace", required_argument, NULL, OPT_LEASE_NS },
-	{ "lease-name", required_argument, NULL, OPT_LEASE_NAME },
-	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int set_snat_ports(struct agent_opts *o, const char *arg)
-{
-	struct port_range r;
-	char err[128];
-
-	if (snat_ports_parse(arg, &r, err, sizeof(err))) {
-		fprintf(stderr, "snilb agent: --snat-ports %s: %s\n", arg, err);
-		return -1;
-	}
-	o->cfg.port_lo = r.lo;
-	o->cfg.port_hi = r.hi;
-	return 0;
-}
-
-static int parse_opt(struct agent_opts *o, int c, char *arg)
-{
-	unsigned long v;
-
-	switch (c) {
-	case 'm': o->manifests = arg; return 0;
-	case 'i': return add_ifaces(o, arg);
-	case 's': return add_snat(o, arg);
-	case OPT_SNAT_PORTS: return set_snat_ports(o, arg);
-	case OPT_SINGLE_SYN: o->cfg.single_syn = 1; return 0;
-	case OPT_PIN: o->pin_path = arg; return 0;
-	case OPT_STATUS: o->status_file = arg; return 0;
-	case OPT_METRICS: o->metrics_listen = arg; return 0;
-	case OPT_CONTROLLER: o->controller = arg; return 0;
-	case OPT_CHECK: o->check = 1; return 0;
-	case OPT_KUBECONFIG: o->kubeconfig = arg; return 0;
-	case OPT_IN_CLUSTER: o->in_cluster = 1; return 0;
-	case OPT_NODE: o->node_name = arg; return 0;
-	case OPT_LEASE_NS: o->lease_ns = arg; return 0;
-	case OPT_LEASE_NAME: o->lease_name = arg; return 0;
-	case OPT_NO_STATUS: o->no_status = 1; return 0;
-	case OPT_LOGFMT:
-		if (!strcmp(arg, "json"))
-			log_set_format(LOG_JSON);
-		else if (strcmp(arg, "logfmt"))
-			break;
-		return 0;
-	case OPT_HELLO_TO:
-		if (parse_uint("--hello-timeout", arg, 100, 600000, &v))
-			return -1;
-		o->cfg.hello_timeout_ms = (uint32_t)v;
-		return 0;
-	case OPT_IDLE_TO:
-		if (parse_uint("--idle-timeout", arg, 1, 7 * 86400, &v))
-			return -1;
-		o->cfg.idle_timeout_s = (uint32_t)v;
-		return 0;
-	case OPT_CAP:
-		if (parse_uint("--hello-cap", arg, CH_CAP_MIN, CH_BUF_SIZE, &v))
-			return -1;
-		o->cfg.hello_cap = (uint32_t)v;
-		return 0;
-	case OPT_MAGLEV:
-		if (parse_uint("--maglev-size", arg, 7, 1000003, &v))
-			return -1;
-		if (!maglev_is_prime((uint32_t)v)) {
-			fprintf(stderr, "snilb agent: --maglev-size %lu: not a "
-				"prime (try 16381, 65521 or 131071)\n", v);
-			return -1;
-		}
-		o->cfg.maglev_size = (uint32_t)v;
-		return 0;
-	case OPT_DEBOUNCE:
-		if (parse_uint("--debounce", arg, 0, 500, &v))
-			return -1;
-		o->debounce_ms = (uint32_t)v;
-		return 0;
-	case OPT_MAX_FLOWS:
-		if (parse_uint("--max-flows", arg, 1024, 4194304, &v))
-			return -1;
-		o->max_flows = (uint32_t)v;
-		return 0;
-	case OPT_MSS:
-		if (parse_uint("--mss", arg, MSS_MIN, MSS_MAX, &v))
-			return -1;
-		set_mss(o, (uint32_t)v + 40);
-		return 0;
-	case OPT_SYN_STATE:
-		if (parse_uint("--syn-state-rate", arg, 0, 10000000, &v))
-			return -1;
-		o->cfg.syn_state_rate = v ? (uint32_t)v : SNILB_SYN_STATE_OFF;
-		return 0;
-	}
-	fprintf(stderr, "snilb agent: --log-format %s: want logfmt or json\n",
-		arg);
-	return -1;
-}
-
-static int parse_args(int argc, char **argv, struct agent_opts *o)
-{
-	int c;
-
-	o->pin_path = SNILB_PIN_PATH;
-	o->status_file = SNILB_STATUS_FILE;
-	o->controller = GW_CONTROLLER;
-	o->debounce_ms = 100;
-	o->cfg.maglev_size = SNILB_MAGLEV_SIZE;
-	o->cfg.port_lo = SNILB_SNAT_PORT_LO;
-	o->cfg.port_hi = SNILB_SNAT_PORT_HI;
-	while ((c = getopt_long(argc, argv, "m:i:s:h", agent_longopts,
-				NULL)) != -1) {
-		if (c == 'h') {
-			fputs(agent_usage, stdout);
-			exit(0);
-		}
-		if (c == '?' || parse_opt(o, c, optarg))
-			return -1;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "snilb agent: unexpected argument '%s'\n",
-			argv[optind]);
-		return -1;
-	}
-	if (!!o->manifests + !!o->kubeconfig + o->in_cluster != 1) {
-		fprintf(stderr, "snilb agent: one source: --manifests DIR, "
-			"--kubeconfig PATH or --in-cluster\n");
-		return -1;
-	}
-	if (o->check) {
-		if (o->manifests)
-			return 0;
-		fprintf(stderr, "snilb agent: --check reads --manifests\n");
-		return -1;
-	}
-	if (!o->nifaces || !(o->snat4 || o->snat6)) {
-		fprintf(stderr, "snilb agent: --iface and --snat are "
-			"required\n");
-		return -1;
-	}
-	return o->cfg.mss4 ? 0 : default_mss(o);
 }
 
 /* --- sync ------------------------------------------------------------------- */
@@ -1037,10 +643,9 @@ int cmd_agent(int argc, char **argv)
 	int ifd = -1, sfd = -1, sig, err;
 	sigset_t blocked;
 
-	if (parse_args(argc, argv, &o)) {
-		fputs("Run 'snilb agent --help' for the options.\n", stderr);
-		return EXIT_USAGE;
-	}
+	err = agent_options(argc, argv, &o);
+	if (err)
+		return err < 0 ? EXIT_USAGE : 0;
 	a.mf.dir = (char *)o.manifests;
 	a.ag.started = wall();
 	a.ag.manifests = o.manifests ? o.manifests : o.kubeconfig ?

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* `snilb agent`'s options: one table gives getopt_long() and --help. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clienthello.h"
+#include "defaults.h"
+#include "gc.h"
+#include "gwapi.h"
+#include "log.h"
+#include "maglev.h"
+#include "options.h"
+#include "opts.h"
+#include "snatports.h"
+
+static const char agent_about[] =
+"Usage: snilb agent --manifests DIR --iface IF[,IF...] --snat ADDR [OPTIONS]\n"
+"       snilb agent --kubeconfig PATH|--in-cluster --iface IF... --snat ADDR\n"
+"\n"
+"Load the data plane (or adopt the one pinned under --pin-path), attach it\n"
+"to the interfaces and keep its maps equal to the Gateway API objects:\n"
+"GatewayClass, Gateway, TLSRoute, Service, EndpointSlice, Pod,\n"
+"ReferenceGrant and Namespace, read from\n"
+"  - DIR: multi-document YAML files (*.yaml, *.yml, *.json; the directory\n"
+"    only, not below it). Edits reach the kernel within a second. A bad\n"
+"    file or object is reported (file, line, field) and the last good\n"
+"    version of what it held stays in force; or\n"
+"  - the Kubernetes API server (list+watch). One agent per cluster, elected\n"
+"    with a Lease, writes the routes' and Gateways' status back.\n"
+"\n"
+"The agent runs in the foreground and logs one line per event. Stopping it\n"
+"(even kill -9) leaves the data plane attached and routing; a new agent\n"
+"adopts it without dropping a flow. 'snilb detach' removes it.\n"
+"\n"
+"Options:\n";
+
+static const char agent_example[] =
+"\n"
+"Example:\n"
+"  snilb agent --manifests /etc/snilb --iface eth0 --snat 10.0.0.5 \\\n"
+"      --metrics-listen " SNILB_METRICS_EXAMPLE "\n";
+
+enum {
+	O_PIN = OPT_LONG, O_STATUS, O_METRICS, O_CONTROLLER, O_LOGFMT,
+	O_HELLO_TO, O_IDLE_TO, O_CAP, O_MAGLEV, O_DEBOUNCE, O_CHECK,
+	O_KUBECONFIG, O_IN_CLUSTER, O_NODE, O_LEASE_NS, O_LEASE_NAME,
+	O_NO_STATUS, O_MAX_FLOWS, O_SNAT_PORTS, O_SINGLE_SYN, O_MSS,
+	O_SYN_STATE,
+};
+
+static const struct opt agent_opts_tab[] = {
+	{ "manifests", 'm', "DIR", "the manifest directory" },
+	{ "kubeconfig", O_KUBECONFIG, "PATH",
+	  "watch the API server of PATH's current context" },
+	{ "in-cluster", O_IN_CLUSTER, NULL,
+	  "watch the API server of the pod's cluster (service account token "
+	  "and CA)" },
+	{ "node-name", O_NODE, "NAME",
+	  "this agent's identity in the Lease (default $NODE_NAME, else the "
+	  "host name)" },
+	{ "lease-namespace", O_LEASE_NS, "NS",
+	  "where the status Lease lives (default the pod's namespace "
+	  "in-cluster, else " SNILB_LEASE_NAMESPACE ")" },
+	{ "lease-name", O_LEASE_NAME, "NAME",
+	  "(default " SNILB_LEASE_NAME ")" },
+	{ "no-status", O_NO_STATUS, NULL,
+	  "never write status to the API server" },
+	{ "iface", 'i', "IF[,IF...]",
+	  "interfaces to attach to: where clients and backends are reached "
+	  "(required)" },
+	{ "snat", 's', "ADDR",
+	  "the node's address towards the backends, one IPv4 and/or one IPv6 "
+	  "(required: at least one)" },
+	{ "snat-ports", O_SNAT_PORTS, "LO-HI",
+	  "source ports of the connections to the backends (default "
+	  SNILB_STR(SNILB_SNAT_PORT_LO) "-" SNILB_STR(SNILB_SNAT_PORT_HI)
+	  ", within 1024-65535): their number bounds the connections to one "
+	  "backend address:port at once. The node's own connections must "
+	  "never use them: at start the agent adds them to the sysctl "
+	  "net.ipv4.ip_local_reserved_ports, and refuses a range that "
+	  "overlaps the node's ephemeral ports (net.ipv4.ip_local_port_range) "
+	  "unless the overlap is reserved already" },
+	{ "pin-path", O_PIN, "PATH",
+	  "bpffs directory for pinned maps and programs (default "
+	  SNILB_PIN_PATH ")" },
+	{ "status-file", O_STATUS, "PATH",
+	  "where the status is written for the CLI (default "
+	  SNILB_STATUS_FILE ")" },
+	{ "metrics-listen", O_METRICS, "ADDR:PORT",
+	  "serve Prometheus text at /metrics, and /healthz, /readyz (ready "
+	  "once synced) (e.g. " SNILB_METRICS_EXAMPLE " or [::1]:9090)" },
+	{ "controller-name", O_CONTROLLER, "NAME",
+	  "GatewayClass controllerName to serve (default " GW_CONTROLLER ")" },
+	{ "log-format", O_LOGFMT, "FMT", "logfmt (default) or json" },
+	{ "hello-timeout", O_HELLO_TO, "MS",
+	  "RST a client with no complete ClientHello after MS ms (default "
+	  SNILB_STR(GC_HELLO_TIMEOUT_MS) ")" },
+	{ "idle-timeout", O_IDLE_TO, "S",
+	  "RST an established flow idle for S s (default "
+	  SNILB_STR(GC_IDLE_TIMEOUT_S) ")" },
+	{ "hello-cap", O_CAP, "BYTES",
+	  "largest ClientHello (default " SNILB_STR(CH_CAP_DEFAULT) ")" },
+	{ "single-syn", O_SINGLE_SYN, NULL,
+	  "send each backend one SYN, not two: its TCP then takes the "
+	  "microseconds to us for the RTT of the client's path, which BBR "
+	  "sizes its window by for 10 s (docs/dataplane.md, \"The backend's "
+	  "RTT\")" },
+	{ "mss", O_MSS, "BYTES",
+	  "the TCP MSS offered to IPv4 clients, and the most backends are "
+	  "told they may send (IPv6: 20 less). Default: the smallest MTU of "
+	  "the --iface interfaces less 40 (IPv6: less 60). Packets still too "
+	  "big for a link get ICMP \"fragmentation needed\" from snilb" },
+	{ "syn-state-rate", O_SYN_STATE, "N",
+	  "SYNs without TCP timestamps, per second and CPU, whose window "
+	  "scale and SACK are kept until their handshake completes; beyond "
+	  "it (a SYN flood), SYN cookies alone, without them (default "
+	  SNILB_STR(SNILB_SYN_STATE_RATE) "; 0: cookies alone always)" },
+	{ "maglev-size", O_MAGLEV, "N",
+	  "entries per Maglev table, a prime (default "
+	  SNILB_STR(SNILB_MAGLEV_SIZE) ")" },
+	{ "max-flows", O_MAX_FLOWS, "N",
+	  "connections the flow table holds, set up or being set up (default "
+	  SNILB_STR(SNILB_MAX_FLOWS) ", 1024 to 4194304; about 420 bytes "
+	  "each, allocated at load). Pinned tables keep their size: another "
+	  "N needs them removed (snilb detach)" },
+	{ "debounce", O_DEBOUNCE, "MS",
+	  "wait for MS ms of quiet after a change before syncing (default "
+	  SNILB_STR(SNILB_DEBOUNCE_MS) ", at most 500)" },
+	{ "check", O_CHECK, NULL,
+	  "decode and evaluate DIR, print the status and errors, change "
+	  "nothing; exit 1 on error" },
+	{ "help", 'h', NULL, "show this help" },
+	{ 0 },
+};
+
+static const struct opt *const agent_tabs[] = { agent_opts_tab, NULL };
+
+static int parse_uint(const char *opt, const char *s, unsigned long lo,
+		      unsigned long hi, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || *v < lo || *v > hi) {
+		fprintf(stderr, "snilb agent: %s %s: want a number in "
+			"%lu..%lu\n", opt, s, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_snat(struct agent_opts *o, const char *a)
+{
+	if (inet_pton(AF_INET, a, &o->cfg.snat4) == 1) {
+		o->snat4 = 1;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, a, o->cfg.snat6) == 1) {
+		o->snat6 = 1;
+		return 0;
+	}
+	fprintf(stderr, "snilb agent: --snat %s: not an IPv4 or IPv6 address\n",
+		a);
+	return -1;
+}
+
+static int add_ifaces(struct agent_opts *o, char *list)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (o->nifaces == AGENT_MAX_IFACES) {
+			fprintf(stderr, "snilb agent: at most %d interfaces\n",
+				AGENT_MAX_IFACES);
+			return -1;
+		}
+		if (!if_nametoindex(tok)) {
+			fprintf(stderr, "snilb agent: --iface %s: no such "
+				"interface in this network namespace\n", tok);
+			return -1;
+		}
+		o->ifnames[o->nifaces++] = tok;
+	}
+	return 0;
+}
+
+/*
+ * The MSS from an MTU: IPv4 and TCP headers take 40 bytes, IPv6 and TCP
+ * 60. Never below what the family guarantees (IPv6 links carry 1280).
+ */
+#define MSS_MIN		88		/* the kernel's TCP_MIN_MSS */
+#define MSS_MAX		65495
+
+static void set_mss(struct agent_opts *o, uint32_t mtu)
+{
+	uint32_t m4 = mtu - 40, m6 = mtu - 60;
+
+	m4 = m4 < MSS_MIN ? MSS_MIN : m4 > MSS_MAX ? MSS_MAX : m4;
+	m6 = m6 < 1220 ? 1220 : m6 > MSS_MAX ? MSS_MAX : m6;
+	o->cfg.mss4 = (uint16_t)m4;
+	o->cfg.mss6 = (uint16_t)m6;
+}
+
+static int iface_mtu(const char *name, uint32_t *mtu)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFMTU, &ifr))
+		err = -errno;
+	else
+		*mtu = (uint32_t)ifr.ifr_mtu;
+	close(fd);
+	return err;
+}
+
+/* No --mss: the smallest MTU of the interfaces, where packets leave. */
+static int default_mss(struct agent_opts *o)
+{
+	uint32_t min = UINT32_MAX, mtu = 0;
+	size_t i;
+	int err;
+
+	for (i = 0; i < o->nifaces; i++) {
+		if ((err = iface_mtu(o->ifnames[i], &mtu))) {
+			fprintf(stderr, "snilb agent: --iface %s: cannot read "
+				"its MTU: %s\n", o->ifnames[i], strerror(-err));
+			return -1;
+		}
+		if (mtu < min)
+			min = mtu;
+	}
+	set_mss(o, min);
+	return 0;
+}
+
+static int set_snat_ports(struct agent_opts *o, const char *arg)
+{
+	struct port_range r;
+	char err[128];
+
+	if (snat_ports_parse(arg, &r, err, sizeof(err))) {
+		fprintf(stderr, "snilb agent: --snat-ports %s: %s\n", arg, err);
+		return -1;
+	}
+	o->cfg.port_lo = r.lo;
+	o->cfg.port_hi = r.hi;
+	return 0;
+}
+
+static int set_log_format(const char *arg)
+{
+	if (!strcmp(arg, "json"))
+		log_set_format(LOG_JSON);
+	else if (strcmp(arg, "logfmt")) {
+		fprintf(stderr, "snilb agent: --log-format %s: want logfmt or "
+			"json\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_maglev_size(struct agent_opts *o, const char *arg)
+{
+	unsigned long v;
+
+	if (parse_uint("--maglev-size", arg, 7, 1000003, &v))
+		return -1;
+	if (!maglev_is_prime((uint32_t)v)) {
+		fprintf(stderr, "snilb agent: --maglev-size %lu: not a prime "
+			"(try 16381, 65521 or 131071)\n", v);
+		return -1;
+	}
+	o->cfg.maglev_size = (uint32_t)v;
+	return 0;
+}
+
+/* The options that take a number; 1 if @key is none of them. */
+static int parse_number(struct agent_opts *o, int key, const char *arg)
+{
+	unsigned long v;
+
+	switch (key) {
+	case O_HELLO_TO:
+		if (parse_uint("--hello-timeout", arg, 100, 600000, &v))
+			return -1;
+		o->cfg.hello_timeout_ms = (uint32_t)v;
+		return 0;
+	case O_IDLE_TO:
+		if (parse_uint("--idle-timeout", arg, 1, 7 * 86400, &v))
+			return -1;
+		o->cfg.idle_timeout_s = (uint32_t)v;
+		return 0;
+	case O_CAP:
+		if (parse_uint("--hello-cap", arg, CH_CAP_MIN, CH_BUF_SIZE, &v))
+			return -1;
+		o->cfg.hello_cap = (uint32_t)v;
+		return 0;
+	case O_DEBOUNCE:
+		if (parse_uint("--debounce", arg, 0, 500, &v))
+			return -1;
+		o->debounce_ms = (uint32_t)v;
+		return 0;
+	case O_MAX_FLOWS:
+		if (parse_uint("--max-flows", arg, 1024, 4194304, &v))
+			return -1;
+		o->max_flows = (uint32_t)v;
+		return 0;
+	case O_MSS:
+		if (parse_uint("--mss", arg, MSS_MIN, MSS_MAX, &v))
+			return -1;
+		set_mss(o, (uint32_t)v + 40);
+		return 0;
+	case O_SYN_STATE:
+		if (parse_uint("--syn-state-rate", arg, 0, 10000000, &v))
+			return -1;
+		o->cfg.syn_state_rate = v ? (uint32_t)v : SNILB_SYN_STATE_OFF;
+		return 0;
+	}
+	return 1;
+}
+
+static int parse_opt(struct agent_opts *o, int key, char *arg)
+{
+	switch (key) {
+	case 'm': o->manifests = arg; return 0;
+	case 'i': return add_ifaces(o, arg);
+	case 's': return add_snat(o, arg);
+	case O_SNAT_PORTS: return set_snat_ports(o, arg);
+	case O_SINGLE_SYN: o->cfg.single_syn = 1; return 0;
+	case O_PIN: o->pin_path = arg; return 0;
+	case O_STATUS: o->status_file = arg; return 0;
+	case O_METRICS: o->metrics_listen = arg; return 0;
+	case O_CONTROLLER: o->controller = arg; return 0;
+	case O_CHECK: o->check = 1; return 0;
+	case O_KUBECONFIG: o->kubeconfig = arg; return 0;
+	case O_IN_CLUSTER: o->in_cluster = 1; return 0;
+	case O_NODE: o->node_name = arg; return 0;
+	case O_LEASE_NS: o->lease_ns = arg; return 0;
+	case O_LEASE_NAME: o->lease_name = arg; return 0;
+	case O_NO_STATUS: o->no_status = 1; return 0;
+	case O_LOGFMT: return set_log_format(arg);
+	case O_MAGLEV: return set_maglev_size(o, arg);
+	}
+	switch (parse_number(o, key, arg)) {
+	case 0:
+		return 0;
+	case 1:
+		fprintf(stderr, "snilb agent: option %d has no parser\n", key);
+	}
+	return -1;
+}
+
+/* What the options say together. */
+static int check_opts(struct agent_opts *o)
+{
+	if (!!o->manifests + !!o->kubeconfig + o->in_cluster != 1) {
+		fprintf(stderr, "snilb agent: one source: --manifests DIR, "
+			"--kubeconfig PATH or --in-cluster\n");
+		return -1;
+	}
+	if (o->check) {
+		if (o->manifests)
+			return 0;
+		fprintf(stderr, "snilb agent: --check reads --manifests\n");
+		return -1;
+	}
+	if (!o->nifaces || !(o->snat4 || o->snat6)) {
+		fprintf(stderr, "snilb agent: --iface and --snat are "
+			"required\n");
+		return -1;
+	}
+	return o->cfg.mss4 ? 0 : default_mss(o);
+}
+
+static void defaults(struct agent_opts *o)
+{
+	o->pin_path = SNILB_PIN_PATH;
+	o->status_file = SNILB_STATUS_FILE;
+	o->controller = GW_CONTROLLER;
+	o->lease_name = SNILB_LEASE_NAME;
+	o->debounce_ms = SNILB_DEBOUNCE_MS;
+	o->cfg.maglev_size = SNILB_MAGLEV_SIZE;
+	o->cfg.port_lo = SNILB_SNAT_PORT_LO;
+	o->cfg.port_hi = SNILB_SNAT_PORT_HI;
+}
+
+static int parse_args(int argc, char **argv, struct agent_opts *o)
+{
+	struct opts p;
+	char *arg;
+	int key;
+
+	opts_init(&p, agent_tabs);
+	while ((key = opts_next(&p, argc, argv, &arg)) != -1) {
+		if (key == 'h') {
+			fputs(agent_about, stdout);
+			opts_help(stdout, agent_tabs);
+			fputs(agent_example, stdout);
+			return 1;
+		}
+		if (key == '?') {
+			fprintf(stderr, "snilb agent: %s\n", p.err);
+			return -1;
+		}
+		if (parse_opt(o, key, arg))
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "snilb agent: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	return check_opts(o);
+}
+
+int agent_options(int argc, char **argv, struct agent_opts *o)
+{
+	int rc;
+
+	defaults(o);
+	rc = parse_args(argc, argv, o);
+	if (rc < 0)
+		fputs("Run 'snilb agent --help' for the options.\n", stderr);
+	return rc;
+}
