@@ -611,11 +611,10 @@ static int start_kube(struct agent *a)
 	}
 	identity(a);
 	a->lease.identity = a->node;
-	a->lease.name = a->o->lease_name ? a->o->lease_name :
-			"snilb-status-writer";
+	a->lease.name = a->o->lease_name;	/* SNILB_LEASE_NAME by default */
 	a->lease.ns = a->o->lease_ns ? a->o->lease_ns :
 		      kube_namespace(a->kube) ? kube_namespace(a->kube) :
-		      "snilb-system";
+		      SNILB_LEASE_NAMESPACE;
 	a->lease.duration_s = 15;
 	a->kcache = kstatus_cache_new();
 	log_event("info", "watching the Kubernetes API", "identity", a->node,
