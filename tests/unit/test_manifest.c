@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "manifest.h"
+#include "validate.h"
 
 #define FILE_NAME "test.yaml"
 
@@ -1154,22 +1155,22 @@ static void test_hostname_valid(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (manifest_hostname_valid(t[i].h, 0) != t[i].plain ||
-		    manifest_hostname_valid(t[i].h, 1) != t[i].wild)
+		if (valid_hostname(t[i].h, 0) != t[i].plain ||
+		    valid_hostname(t[i].h, 1) != t[i].wild)
 			fail_msg("%s: want %d/%d", t[i].h, t[i].plain,
 				 t[i].wild);
 	}
 	memset(label64, 'a', 64);
 	label64[64] = 0;
-	assert_int_equal(manifest_hostname_valid(label64, 0), 0);
+	assert_int_equal(valid_hostname(label64, 0), 0);
 	label64[63] = 0;
-	assert_int_equal(manifest_hostname_valid(label64, 0), 1);
+	assert_int_equal(valid_hostname(label64, 0), 1);
 	/* Four 63-character labels and three dots: 255 > 253. */
 	snprintf(long254, sizeof(long254), "%s.%s.%s.%s", label64, label64,
 		 label64, label64);
-	assert_int_equal(manifest_hostname_valid(long254, 0), 0);
+	assert_int_equal(valid_hostname(long254, 0), 0);
 	long254[253] = 0;	/* ends in a full label of 61 */
-	assert_int_equal(manifest_hostname_valid(long254, 0), 1);
+	assert_int_equal(valid_hostname(long254, 0), 1);
 }
 
 static const char two_services[] =

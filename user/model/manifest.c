@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "manifest.h"
+#include "validate.h"
 
 #define FIELD_MAX	256	/* longest field path kept in a diag */
 #define MSG_MAX		512
@@ -493,136 +494,6 @@ static int item_map(struct dec *d, yaml_node_t *n, const char *path)
 	return 0;
 }
 
-/* --- value syntax ----------------------------------------------------- */
-
-/* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, @len characters. */
-static int dns_label_n(const char *s, size_t len)
-{
-	size_t i;
-
-	if (!len || len > 63 || s[0] == '-' || s[len - 1] == '-')
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-static int dns_label(const char *s)
-{
-	return dns_label_n(s, strlen(s));
-}
-
-/* RFC 1123 subdomain: labels joined by dots, at most 253 characters. */
-static int dns_subdomain(const char *s)
-{
-	const char *dot;
-
-	if (strlen(s) > 253)
-		return 0;
-	while ((dot = strchr(s, '.'))) {
-		if (!dns_label_n(s, (size_t)(dot - s)))
-			return 0;
-		s = dot + 1;
-	}
-	return dns_label(s);
-}
-
-int manifest_hostname_valid(const char *h, int allow_wildcard)
-{
-	struct in_addr a;
-
-	if (strlen(h) > 253)
-		return 0;
-	if (allow_wildcard && h[0] == '*' && h[1] == '.')
-		h += 2;
-	return dns_subdomain(h) && inet_pton(AF_INET, h, &a) != 1;
-}
-
-static int ip_valid(const char *s)
-{
-	unsigned char a[16];
-
-	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
-}
-
-/* An IANA service name (a container port's name): 1-15 of [a-z0-9-], a
- * letter among them, no leading, trailing or double '-'. */
-static int iana_svc_name(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len > 15 || !dns_label(s) || strstr(s, "--"))
-		return 0;
-	return strspn(s, "0123456789-") != len;
-}
-
-static int num(const char **s, int n)
-{
-	int v = 0;
-
-	for (; n; n--, (*s)++) {
-		if (**s < '0' || **s > '9')
-			return -1;
-		v = v * 10 + (**s - '0');
-	}
-	return v;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int dd)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* RFC 3339, YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM): Unix seconds. */
-static int rfc3339(const char *s, int64_t *out)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-				     30, 31 };
-	int y, mo, dd, h, mi, sec, oh = 0, om = 0, sign = 0, leap;
-
-	y = num(&s, 4);
-	if (y < 0 || *s++ != '-' || (mo = num(&s, 2)) < 1 || mo > 12 ||
-	    *s++ != '-' || (dd = num(&s, 2)) < 1)
-		return -1;
-	if (*s != 'T' && *s != 't')
-		return -1;
-	s++;
-	if ((h = num(&s, 2)) < 0 || h > 23 || *s++ != ':' ||
-	    (mi = num(&s, 2)) < 0 || mi > 59 || *s++ != ':' ||
-	    (sec = num(&s, 2)) < 0 || sec > 59)
-		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (dd > mdays[mo - 1] || (mo == 2 && dd == 29 && !leap))
-		return -1;
-	if (*s == '.' && !(s++, digits(&s)))
-		return -1;
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if ((oh = num(&s, 2)) < 0 || oh > 23 || *s++ != ':' ||
-		    (om = num(&s, 2)) < 0 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*s)
-		return -1;
-	*out = days_from_civil(y, mo, dd) * 86400 + h * 3600 + mi * 60 + sec -
-	       sign * (oh * 3600 + om * 60);
-	return 0;
-}
-
 /* --- common pieces ---------------------------------------------------- */
 
 static const char *const protocols[] = { "TCP", "UDP", "SCTP", NULL };
@@ -799,7 +670,7 @@ static void dec_address(struct dec *d, yaml_node_t *n, const char *pre,
 	dflt(d, &a->type, "IPAddress");
 	required(d, n, pre, "value", r);
 	if (r > 0 && a->type && !strcmp(a->type, "IPAddress") &&
-	    !ip_valid(a->value))
+	    !valid_ip(a->value))
 		bad(d, n, pre, "value", "\"%s\" is not an IP address",
 		    a->value);
 }
@@ -816,7 +687,7 @@ static void dec_route_kind(struct dec *d, yaml_node_t *n, const char *pre,
 static void check_section(struct dec *d, yaml_node_t *n, const char *pre,
 			  const char *key, const char *s)
 {
-	if (!dns_subdomain(s))
+	if (!valid_dns_subdomain(s))
 		bad(d, n, pre, key,
 		    "\"%s\" is not a valid section name (lower-case RFC 1123: a-z, 0-9, '-', '.')",
 		    s);
@@ -825,7 +696,7 @@ static void check_section(struct dec *d, yaml_node_t *n, const char *pre,
 static void check_hostname(struct dec *d, int line, const char *path,
 			   const char *h)
 {
-	if (!manifest_hostname_valid(h, 1))
+	if (!valid_hostname(h, 1))
 		diag(d, line, path,
 		     "\"%s\" is not a valid hostname (lower-case RFC 1123, optional leading \"*.\")",
 		     h);
@@ -910,7 +781,7 @@ static void dec_gateway(struct dec *d, yaml_node_t *obj, void *out)
 static void check_ns(struct dec *d, yaml_node_t *n, const char *pre,
 		     const char *key, const char *ns)
 {
-	if (ns && !dns_label(ns))
+	if (ns && !valid_dns_label(ns))
 		bad(d, n, pre, key,
 		    "\"%s\" is not a valid namespace (lower-case RFC 1123 label)",
 		    ns);
@@ -1003,7 +874,7 @@ static void dec_target_port(struct dec *d, yaml_node_t *n, const char *pre,
 		return;
 	}
 	if (f_str(d, n, pre, "targetPort", &p->target_name) > 0 &&
-	    !iana_svc_name(p->target_name))
+	    !valid_port_name(p->target_name))
 		bad(d, n, pre, "targetPort",
 		    "\"%s\" is not a valid port name (1-15 of a-z, 0-9, '-', with a letter)",
 		    p->target_name);
@@ -1012,7 +883,7 @@ static void dec_target_port(struct dec *d, yaml_node_t *n, const char *pre,
 static void dec_svc_port(struct dec *d, yaml_node_t *n, const char *pre,
 			 struct m_svc_port *p)
 {
-	if (f_str(d, n, pre, "name", &p->name) > 0 && !dns_label(p->name))
+	if (f_str(d, n, pre, "name", &p->name) > 0 && !valid_dns_label(p->name))
 		bad(d, n, pre, "name",
 		    "\"%s\" is not a valid port name (lower-case RFC 1123 label)",
 		    p->name);
@@ -1079,7 +950,7 @@ static void check_eps_addresses(struct dec *d, yaml_node_t *obj,
 			const char *a = s->endpoints[i].addresses[j];
 
 			if (!a || (af ? inet_pton(af, a, buf) == 1 :
-				   dns_subdomain(a)))
+				   valid_dns_subdomain(a)))
 				continue;
 			snprintf(path, sizeof(path),
 				 "endpoints[%zu].addresses[%zu]", i, j);
@@ -1115,7 +986,7 @@ static void dec_slice(struct dec *d, yaml_node_t *obj, void *out)
 static void dec_container_port(struct dec *d, yaml_node_t *n,
 			       const char *pre, struct m_container_port *p)
 {
-	if (f_str(d, n, pre, "name", &p->name) > 0 && !iana_svc_name(p->name))
+	if (f_str(d, n, pre, "name", &p->name) > 0 && !valid_port_name(p->name))
 		bad(d, n, pre, "name",
 		    "\"%s\" is not a valid port name (1-15 of a-z, 0-9, '-', with a letter)",
 		    p->name);
@@ -1133,7 +1004,7 @@ static void add_pod_ip(struct dec *d, struct m_pod *p, yaml_node_t *n,
 
 	if (val_str(d, n, path, &ip))
 		return;
-	if (!ip_valid(ip)) {
+	if (!valid_ip(ip)) {
 		diag(d, line_of(n), path, "\"%s\" is not an IP address", ip);
 		free(ip);
 		return;
@@ -1565,8 +1436,8 @@ static void dec_meta(struct dec *d, yaml_node_t *obj, const struct kind *k,
 	m->where.line = d->line;
 	r = f_str(d, md, "metadata", "name", &m->name);
 	required(d, md, "metadata", "name", r);
-	if (r > 0 && !(k->label_name ? dns_label(m->name) :
-		       dns_subdomain(m->name)))
+	if (r > 0 && !(k->label_name ? valid_dns_label(m->name) :
+		       valid_dns_subdomain(m->name)))
 		bad(d, md, "metadata", "name",
 		    "\"%s\" is not a valid name (lower-case RFC 1123 %s: a-z, 0-9, '-'%s)",
 		    m->name, k->label_name ? "label" : "subdomain",
@@ -1577,7 +1448,7 @@ static void dec_meta(struct dec *d, yaml_node_t *obj, const struct kind *k,
 		dflt(d, &m->ns, "default");
 	}
 	if (f_str(d, md, "metadata", "creationTimestamp", &ts) > 0 &&
-	    rfc3339(ts, &m->created))
+	    rfc3339_parse(ts, &m->created))
 		bad(d, md, "metadata", "creationTimestamp",
 		    "\"%s\" is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)",
 		    ts);

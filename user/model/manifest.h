@@ -52,16 +52,9 @@ int model_move_object(struct model *dst, struct model *src, const char *kind,
 int model_concat_shallow(struct model *dst, const struct model *src);
 void model_free_shallow(struct model *m);
 
-/*
- * A Gateway API Hostname: lower-case RFC 1123 DNS name, at most 253
- * characters, no trailing dot, not an IPv4 literal; with @allow_wildcard a
- * leading "*." label is allowed. Returns 1 when valid, 0 otherwise.
- */
 /* Append a diag (strings copied) to @m. */
 int model_add_diag(struct model *m, const char *file, int line,
 		   const char *field, const char *msg, const char *kind,
 		   const char *ns, const char *name);
-
-int manifest_hostname_valid(const char *h, int allow_wildcard);
 
 #endif /* SNILB_USER_MANIFEST_H */
