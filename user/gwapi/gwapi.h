@@ -15,7 +15,6 @@
 #include "model.h"
 
 #define GW_CONTROLLER	"snilb.io/gateway-controller"
-#define GW_GROUP	"gateway.networking.k8s.io"
 #define GW_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
 #define GW_NAME_MAX	254	/* ns/name, hostnames */
 

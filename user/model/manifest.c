@@ -31,8 +31,6 @@
 #define WALK_DEPTH	64	/* deeper nesting is not looked at */
 #define FILE_MAX	(64 << 20)
 
-#define GW_GROUP	"gateway.networking.k8s.io"
-
 struct dec {
 	const char *file;
 	yaml_document_t *doc;
@@ -81,39 +79,6 @@ static void *append(struct dec *d, void *arrp, size_t *n, size_t size)
 
 /* --- diags ------------------------------------------------------------ */
 
-static int add_diag(struct model *m, const char *file, int line,
-		    const char *field, const char *msg, const char *kind,
-		    const char *ns, const char *name)
-{
-	struct m_diag *a = reallocarray(m->diags, m->ndiags + 1, sizeof(*a));
-	struct m_diag *g;
-
-	if (!a)
-		return -ENOMEM;
-	m->diags = a;
-	g = &a[m->ndiags];
-	memset(g, 0, sizeof(*g));
-	g->line = line;
-	g->file = strdup(file);
-	g->msg = strdup(msg);
-	g->field = field ? strdup(field) : NULL;
-	g->kind = kind ? strdup(kind) : NULL;
-	g->ns = ns ? strdup(ns) : NULL;
-	g->name = name ? strdup(name) : NULL;
-	m->ndiags++;
-	if (!g->file || !g->msg || (field && !g->field) ||
-	    (kind && !g->kind) || (ns && !g->ns) || (name && !g->name))
-		return -ENOMEM;
-	return 0;
-}
-
-int model_add_diag(struct model *m, const char *file, int line,
-		   const char *field, const char *msg, const char *kind,
-		   const char *ns, const char *name)
-{
-	return add_diag(m, file, line, field, msg, kind, ns, name);
-}
-
 /* A problem with field @field of the current object. */
 __attribute__((format(printf, 4, 5)))
 static void diag(struct dec *d, int line, const char *field,
@@ -126,7 +91,7 @@ static void diag(struct dec *d, int line, const char *field,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	d->errors++;
-	if (add_diag(d->m, d->file, line, field, msg, d->kind, d->ns,
+	if (model_add_diag(d->m, d->file, line, field, msg, d->kind, d->ns,
 		     d->name))
 		d->oom = 1;
 }
@@ -1109,322 +1074,52 @@ static void dec_grant(struct dec *d, yaml_node_t *obj, void *out)
 	FOR_ITEMS(d, spec, "spec", "to", g->to, g->nto, dec_grant_to);
 }
 
-/* --- freeing ---------------------------------------------------------- */
+/* --- the kinds' decoders ------------------------------------------- */
 
-static void free_labels(struct m_label *l, size_t n)
-{
-	size_t i;
+typedef void dec_fn(struct dec *d, yaml_node_t *obj, void *out);
 
-	for (i = 0; i < n; i++) {
-		free(l[i].key);
-		free(l[i].value);
-	}
-	free(l);
-}
-
-static void free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void free_selector(struct m_selector *s)
-{
-	size_t i;
-
-	free_labels(s->match, s->nmatch);
-	for (i = 0; i < s->nexprs; i++) {
-		free(s->exprs[i].key);
-		free_strv(s->exprs[i].values, s->exprs[i].nvalues);
-	}
-	free(s->exprs);
-}
-
-static void free_meta(struct m_meta *m)
-{
-	free(m->ns);
-	free(m->name);
-	free_labels(m->labels, m->nlabels);
-	free(m->where.file);
-}
-
-static void free_namespace(void *o)
-{
-	free_meta(o);
-}
-
-static void free_class(void *o)
-{
-	struct m_gatewayclass *c = o;
-
-	free_meta(&c->meta);
-	free(c->controller);
-}
-
-static void free_gateway(void *o)
-{
-	struct m_gateway *g = o;
-	size_t i, j;
-
-	free_meta(&g->meta);
-	free(g->class);
-	for (i = 0; i < g->naddresses; i++) {
-		free(g->addresses[i].type);
-		free(g->addresses[i].value);
-	}
-	free(g->addresses);
-	for (i = 0; i < g->nlisteners; i++) {
-		struct m_listener *l = &g->listeners[i];
-
-		free(l->name);
-		free(l->hostname);
-		free(l->protocol);
-		free(l->tls_mode);
-		free_selector(&l->selector);
-		for (j = 0; j < l->nkinds; j++) {
-			free(l->kinds[j].group);
-			free(l->kinds[j].kind);
-		}
-		free(l->kinds);
-	}
-	free(g->listeners);
-}
-
-static void free_route(void *o)
-{
-	struct m_tlsroute *t = o;
-	size_t i, j;
-
-	free_meta(&t->meta);
-	free(t->api_version);
-	for (i = 0; i < t->nparents; i++) {
-		free(t->parents[i].group);
-		free(t->parents[i].kind);
-		free(t->parents[i].ns);
-		free(t->parents[i].name);
-		free(t->parents[i].section);
-	}
-	free(t->parents);
-	free_strv(t->hostnames, t->nhostnames);
-	for (i = 0; i < t->nrules; i++) {
-		for (j = 0; j < t->rules[i].nrefs; j++) {
-			struct m_backend_ref *b = &t->rules[i].refs[j];
-
-			free(b->group);
-			free(b->kind);
-			free(b->ns);
-			free(b->name);
-		}
-		free(t->rules[i].refs);
-	}
-	free(t->rules);
-}
-
-static void free_service(void *o)
-{
-	struct m_service *s = o;
-	size_t i;
-
-	free_meta(&s->meta);
-	free_labels(s->selector, s->nselector);
-	for (i = 0; i < s->nports; i++) {
-		free(s->ports[i].name);
-		free(s->ports[i].target_name);
-		free(s->ports[i].protocol);
-	}
-	free(s->ports);
-}
-
-static void free_slice(void *o)
-{
-	struct m_endpointslice *s = o;
-	size_t i;
-
-	free_meta(&s->meta);
-	free(s->service);
-	free(s->address_type);
-	for (i = 0; i < s->nendpoints; i++)
-		free_strv(s->endpoints[i].addresses,
-			  s->endpoints[i].naddresses);
-	free(s->endpoints);
-	for (i = 0; i < s->nports; i++) {
-		free(s->ports[i].name);
-		free(s->ports[i].protocol);
-	}
-	free(s->ports);
-}
-
-static void free_pod(void *o)
-{
-	struct m_pod *p = o;
-	size_t i;
-
-	free_meta(&p->meta);
-	free_strv(p->ips, p->nips);
-	for (i = 0; i < p->nports; i++) {
-		free(p->ports[i].name);
-		free(p->ports[i].protocol);
-	}
-	free(p->ports);
-}
-
-static void free_grant(void *o)
-{
-	struct m_refgrant *g = o;
-	size_t i;
-
-	free_meta(&g->meta);
-	for (i = 0; i < g->nfrom; i++) {
-		free(g->from[i].group);
-		free(g->from[i].kind);
-		free(g->from[i].ns);
-	}
-	free(g->from);
-	for (i = 0; i < g->nto; i++) {
-		free(g->to[i].group);
-		free(g->to[i].kind);
-		free(g->to[i].name);
-	}
-	free(g->to);
-}
-
-static void free_diag(void *o)
-{
-	struct m_diag *g = o;
-
-	free(g->file);
-	free(g->field);
-	free(g->msg);
-	free(g->kind);
-	free(g->ns);
-	free(g->name);
-}
-
-/* --- the kind table --------------------------------------------------- */
-
-/*
- * Every array of struct model: its kind, the apiVersions it is decoded
- * from, and how to decode and free one element. Every object struct starts
- * with its struct m_meta. The diags come last, with no kind.
- */
-struct kind {
-	const char *name;
-	const char *const *versions;
-	int namespaced;
-	int label_name;		/* name is an RFC 1123 label, not subdomain */
-	size_t arr, count, size;	/* offsets in struct model, sizeof */
-	void (*decode)(struct dec *d, yaml_node_t *obj, void *out);
-	void (*free)(void *obj);
+static dec_fn *const decoders[M_NKINDS] = {
+	[M_NAMESPACE] = dec_namespace,
+	[M_GATEWAYCLASS] = dec_class,
+	[M_GATEWAY] = dec_gateway,
+	[M_TLSROUTE] = dec_route,
+	[M_SERVICE] = dec_service,
+	[M_ENDPOINTSLICE] = dec_slice,
+	[M_POD] = dec_pod,
+	[M_REFERENCEGRANT] = dec_grant,
 };
-
-static const char *const v_core[] = { "v1", NULL };
-static const char *const v_class[] = { GW_GROUP "/v1", GW_GROUP "/v1beta1",
-				       NULL };
-static const char *const v_route[] = { GW_GROUP "/v1", GW_GROUP "/v1alpha2",
-				       GW_GROUP "/v1alpha3", NULL };
-static const char *const v_slice[] = { "discovery.k8s.io/v1", NULL };
-static const char *const v_grant[] = { GW_GROUP "/v1beta1",
-				       GW_GROUP "/v1alpha2", GW_GROUP "/v1",
-				       NULL };
-
-#define ARRAY(field) offsetof(struct model, field),			\
-		     offsetof(struct model, n##field),			\
-		     sizeof(*((struct model *)0)->field)
-
-static const struct kind kinds[] = {
-	{ "Namespace", v_core, 0, 1, ARRAY(namespaces), dec_namespace,
-	  free_namespace },
-	{ "GatewayClass", v_class, 0, 0, ARRAY(classes), dec_class,
-	  free_class },
-	{ "Gateway", v_class, 1, 0, ARRAY(gateways), dec_gateway,
-	  free_gateway },
-	{ "TLSRoute", v_route, 1, 0, ARRAY(routes), dec_route, free_route },
-	{ "Service", v_core, 1, 0, ARRAY(services), dec_service,
-	  free_service },
-	{ "EndpointSlice", v_slice, 1, 0, ARRAY(slices), dec_slice,
-	  free_slice },
-	{ "Pod", v_core, 1, 0, ARRAY(pods), dec_pod, free_pod },
-	{ "ReferenceGrant", v_grant, 1, 0, ARRAY(grants), dec_grant,
-	  free_grant },
-	{ NULL, NULL, 0, 0, ARRAY(diags), NULL, free_diag },
-};
-
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
-
-static const struct kind *find_kind(const char *name)
-{
-	size_t i;
-
-	for (i = 0; kinds[i].name; i++)
-		if (!strcmp(kinds[i].name, name))
-			return &kinds[i];
-	return NULL;
-}
-
-/* The array and count of kind @k in @m. The arrays are read and written
- * as bytes: they are pointers of different types. */
-static char *arr_get(const struct model *m, const struct kind *k)
-{
-	char *p;
-
-	memcpy(&p, (const char *)m + k->arr, sizeof(p));
-	return p;
-}
-
-static void arr_set(struct model *m, const struct kind *k, char *p)
-{
-	memcpy((char *)m + k->arr, &p, sizeof(p));
-}
-
-static size_t *arr_count(struct model *m, const struct kind *k)
-{
-	return (size_t *)((char *)m + k->count);
-}
-
-/* Append @n elements at @src to @k's array in @m: 0 or -ENOMEM. */
-static int arr_append(struct model *m, const struct kind *k,
-		      const char *src, size_t n)
-{
-	size_t *cnt = arr_count(m, k);
-	char *a;
-
-	if (!n)
-		return 0;
-	a = reallocarray(arr_get(m, k), *cnt + n, k->size);
-	if (!a)
-		return -ENOMEM;
-	memcpy(a + *cnt * k->size, src, n * k->size);
-	arr_set(m, k, a);
-	*cnt += n;
-	return 0;
-}
 
 /* --- objects and documents -------------------------------------------- */
 
 static void check_version(struct dec *d, yaml_node_t *obj,
-			  const struct kind *k)
+			  const struct m_kind *k)
 {
 	char list[MSG_MAX] = "", *v = NULL;
 	const char *const *a;
-	int r = f_str(d, obj, "", "apiVersion", &v);
+	int r = f_str(d, obj, "", "apiVersion", &v), ok = 0;
+	size_t glen = strlen(k->group);
 
 	required(d, obj, "", "apiVersion", r);
-	if (r > 0 && !in_list(v, k->versions)) {
-		for (a = k->versions; *a; a++)
-			snprintf(list + strlen(list),
-				 sizeof(list) - strlen(list), "%s%s",
-				 a == k->versions ? "" : ", ", *a);
+	if (r <= 0) {
+		free(v);
+		return;
+	}
+	/* group/version; a core kind's is the version alone */
+	for (a = k->versions; *a && !ok; a++)
+		ok = glen ? !strncmp(v, k->group, glen) && v[glen] == '/' &&
+			    !strcmp(v + glen + 1, *a) : !strcmp(v, *a);
+	for (a = k->versions; !ok && *a; a++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s%s%s%s", a == k->versions ? "" : ", ", k->group,
+			 glen ? "/" : "", *a);
+	if (!ok)
 		bad(d, obj, "", "apiVersion",
 		    "\"%s\" is not an apiVersion of %s (%s)", v, k->name,
 		    list);
-	}
 	free(v);
 }
 
-static void dec_meta(struct dec *d, yaml_node_t *obj, const struct kind *k,
+static void dec_meta(struct dec *d, yaml_node_t *obj, const struct m_kind *k,
 		     struct m_meta *m)
 {
 	yaml_node_t *md = f_map(d, obj, "", "metadata"), *labels;
@@ -1510,13 +1205,13 @@ static void check_keys(struct dec *d, yaml_node_t *n, const char *path,
 	}
 }
 
-static void keep_object(struct dec *d, const struct kind *k, char *obj)
+static void keep_object(struct dec *d, const struct m_kind *k, char *obj)
 {
-	if (!d->errors && !d->oom && !arr_append(d->m, k, obj, 1))
+	if (!d->errors && !d->oom && !model_append(d->m, k, obj))
 		return;
 	if (!d->errors)
 		d->oom = 1;
-	k->free(obj);
+	model_free_object(k, obj);
 }
 
 static void dec_list(struct dec *d, yaml_node_t *obj);
@@ -1525,7 +1220,7 @@ static void dec_object(struct dec *d, yaml_node_t *obj, int top)
 {
 	yaml_node_pair_t *kp = lookup_pair(d, obj, "kind");
 	yaml_node_t *md = lookup(d, obj, "metadata");
-	const struct kind *k;
+	const struct m_kind *k;
 	unsigned char *seen;
 	char *o;
 
@@ -1544,7 +1239,7 @@ static void dec_object(struct dec *d, yaml_node_t *obj, int top)
 		dec_list(d, obj);
 		return;
 	}
-	k = find_kind(d->kind);
+	k = model_kind(d->kind);
 	if (!k)
 		return;
 	/* Named in every diag, before the fields are checked. */
@@ -1567,7 +1262,7 @@ static void dec_object(struct dec *d, yaml_node_t *obj, int top)
 	free(seen);
 	check_version(d, obj, k);
 	dec_meta(d, obj, k, (struct m_meta *)o);
-	k->decode(d, obj, o);
+	decoders[k - m_kinds](d, obj, o);
 	keep_object(d, k, o);
 	free(o);
 }
@@ -1650,30 +1345,8 @@ static int syntax_error(const char *file, const char *buf, size_t len,
 	else
 		snprintf(msg, sizeof(msg), "YAML syntax error: %s",
 			 p->problem ? p->problem : "?");
-	add_diag(m, file, line, NULL, msg, NULL, NULL, NULL);
+	model_add_diag(m, file, line, NULL, msg, NULL, NULL, NULL);
 	return -1;
-}
-
-/* Move every object and diag of @src to the end of @dst; @src is left
- * empty. Out of memory: what could not move is freed, -ENOMEM. */
-static int model_absorb(struct model *dst, struct model *src)
-{
-	size_t i, j;
-	int ret = 0;
-
-	for (i = 0; i < NKINDS; i++) {
-		const struct kind *k = &kinds[i];
-		char *a = arr_get(src, k);
-		size_t n = *arr_count(src, k);
-
-		if (arr_append(dst, k, a, n)) {
-			for (j = 0; j < n; j++)
-				k->free(a + j * k->size);
-			ret = -ENOMEM;
-		}
-	}
-	model_free_shallow(src);
-	return ret;
 }
 
 int manifest_decode_buf(const char *file, const char *buf, size_t len,
@@ -1689,7 +1362,7 @@ int manifest_decode_buf(const char *file, const char *buf, size_t len,
 	if (!buf)
 		buf = "";
 	if (!yaml_parser_initialize(&p)) {
-		add_diag(m, file, 0, NULL, "out of memory", NULL, NULL, NULL);
+		model_add_diag(m, file, 0, NULL, "out of memory", NULL, NULL, NULL);
 		return -1;
 	}
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
@@ -1709,7 +1382,7 @@ int manifest_decode_buf(const char *file, const char *buf, size_t len,
 	if (!ok || d.oom) {
 		model_free(&tmp);
 		if (d.oom)
-			add_diag(m, file, 0, NULL, "out of memory", NULL, NULL,
+			model_add_diag(m, file, 0, NULL, "out of memory", NULL, NULL,
 				 NULL);
 		else
 			syntax_error(file, buf, len, &p, m);
@@ -1773,79 +1446,10 @@ int manifest_decode_file(const char *path, struct model *m)
 	}
 	if (r) {
 		snprintf(msg, sizeof(msg), "cannot read: %s", strerror(-r));
-		add_diag(m, path, 0, NULL, msg, NULL, NULL, NULL);
+		model_add_diag(m, path, 0, NULL, msg, NULL, NULL, NULL);
 		return -1;
 	}
 	r = manifest_decode_buf(path, buf, len, m);
 	free(buf);
 	return r;
-}
-
-/* --- models ----------------------------------------------------------- */
-
-void model_free(struct model *m)
-{
-	size_t i, j;
-
-	for (i = 0; i < NKINDS; i++) {
-		char *a = arr_get(m, &kinds[i]);
-
-		for (j = 0; j < *arr_count(m, &kinds[i]); j++)
-			kinds[i].free(a + j * kinds[i].size);
-	}
-	model_free_shallow(m);
-}
-
-void model_free_shallow(struct model *m)
-{
-	size_t i;
-
-	for (i = 0; i < NKINDS; i++)
-		free(arr_get(m, &kinds[i]));
-	memset(m, 0, sizeof(*m));
-}
-
-int model_concat_shallow(struct model *dst, const struct model *src)
-{
-	size_t i;
-
-	for (i = 0; i < NKINDS; i++)
-		if (arr_append(dst, &kinds[i], arr_get(src, &kinds[i]),
-			       *arr_count((struct model *)src, &kinds[i])))
-			return -ENOMEM;
-	return 0;
-}
-
-static int same(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-int model_move_object(struct model *dst, struct model *src, const char *kind,
-		      const char *ns, const char *name)
-{
-	const struct kind *k = find_kind(kind);
-	size_t i, *n;
-	char *a;
-
-	if (!k)
-		return -ENOENT;
-	a = arr_get(src, k);
-	n = arr_count(src, k);
-	for (i = 0; i < *n; i++) {
-		struct m_meta *meta = (struct m_meta *)(a + i * k->size);
-
-		if (!same(meta->ns, ns) || !same(meta->name, name))
-			continue;
-		if (arr_append(dst, k, (char *)meta, 1))
-			return -ENOMEM;
-		memmove(meta, (char *)meta + k->size,
-			(*n - i - 1) * k->size);
-		if (!--*n) {
-			free(a);
-			arr_set(src, k, NULL);
-		}
-		return 0;
-	}
-	return -ENOENT;
 }

@@ -31,30 +31,4 @@ int manifest_decode_buf(const char *file, const char *buf, size_t len,
  * with a diag (line 0). */
 int manifest_decode_file(const char *path, struct model *m);
 
-/* Frees every object, diag and string of @m, and zeroes it. */
-void model_free(struct model *m);
-
-/*
- * Move the object @kind/@ns/@name (@ns NULL for cluster-scoped kinds) from
- * @src to the end of @dst, e.g. to keep the last good version of an object
- * whose new version is bad. @kind is "Gateway", "TLSRoute", ... Returns 0,
- * -ENOENT (no such object, or not a kind of model.h) or -ENOMEM.
- */
-int model_move_object(struct model *dst, struct model *src, const char *kind,
-		      const char *ns, const char *name);
-
-/*
- * Append shallow copies of every object and diag of @src to @dst: the
- * strings stay owned by @src, which must outlive @dst. Free such a model
- * with model_free_shallow() (arrays only). Returns 0 or -ENOMEM (then @dst
- * may hold part of @src).
- */
-int model_concat_shallow(struct model *dst, const struct model *src);
-void model_free_shallow(struct model *m);
-
-/* Append a diag (strings copied) to @m. */
-int model_add_diag(struct model *m, const char *file, int line,
-		   const char *field, const char *msg, const char *kind,
-		   const char *ns, const char *name);
-
 #endif /* SNILB_USER_MANIFEST_H */

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The Kubernetes objects snilb reads, decoded: only the fields the Gateway
- * API semantics (user/gwapi/gwapi.c) need. The manifest decoder (user/model/manifest.c)
- * fills a model from YAML files; the Kubernetes source (a later issue)
- * will fill the same structures from the API server.
+ * API semantics (user/gwapi/) need, the one table of their kinds, and
+ * every operation on a model. The decoder (decode.h) fills a model from
+ * YAML or JSON; both sources (user/source/) hand the agent one.
  *
  * Every string is owned by the model (model_free() frees them). Absent
  * optional strings are NULL; absent numbers are 0 unless said otherwise.
  * Each object remembers where it came from, so that an error about it can
  * name the file and line.
+ *
+ * A field added to a struct here is also read by the decoder
+ * (decode_kinds.c) and, when it holds a pointer, walked in model.c (which
+ * frees and copies it).
  */
 #ifndef SNILB_USER_MODEL_H
 #define SNILB_USER_MODEL_H
@@ -246,6 +250,99 @@ struct model {
 	size_t ndiags;
 };
 
+/* --- the kinds ---------------------------------------------------------- */
+
+#define GW_GROUP	"gateway.networking.k8s.io"
+
+/* In the order of their arrays in struct model. */
+enum m_kind_id {
+	M_NAMESPACE,
+	M_GATEWAYCLASS,
+	M_GATEWAY,
+	M_TLSROUTE,
+	M_SERVICE,
+	M_ENDPOINTSLICE,
+	M_POD,
+	M_REFERENCEGRANT,
+	M_NKINDS
+};
+
+struct m_walk;
+
+/*
+ * A kind of object: how the API names and serves it (for the decoder's
+ * apiVersion check and the Kubernetes source's paths) and where its
+ * objects are in struct model. Every object struct starts with its
+ * struct m_meta.
+ */
+struct m_kind {
+	const char *name;		/* "Gateway" */
+	const char *group;		/* GW_GROUP, ...; "": the core group */
+	const char *resource;		/* "gateways", in API paths */
+	const char *const *versions;	/* served versions, preferred first */
+	int crd;			/* defined by a CRD: its version is
+					 * found by discovery, it may be absent */
+	int namespaced;
+	int label_name;			/* its name is an RFC 1123 label, not
+					 * a subdomain */
+	size_t arr, count, size;	/* offsets of its array and count in
+					 * struct model; the size of one */
+	void (*walk)(struct m_walk *w, void *obj);	/* model.c */
+};
+
+extern const struct m_kind m_kinds[M_NKINDS];
+
+/* The kind named @name ("Gateway"), or NULL. */
+const struct m_kind *model_kind(const char *name);
+
+/* The array of kind @k in @m (objects of k->size bytes) and, in *@n, a
+ * pointer to its count. */
+void *model_array(struct model *m, const struct m_kind *k, size_t **n);
+
+/* --- operations --------------------------------------------------------- */
+
+/* Frees every object, diag and string of @m, and zeroes it. */
 void model_free(struct model *m);
+
+/* Frees what one object of kind @k points to (not @obj itself). */
+void model_free_object(const struct m_kind *k, void *obj);
+
+/* Appends @obj, of kind @k, to @m: its strings now belong to @m. 0, or
+ * -ENOMEM (then @obj is still the caller's). */
+int model_append(struct model *m, const struct m_kind *k, const void *obj);
+
+/* Moves every object and diag of @src to the end of @dst; @src is left
+ * empty. Out of memory: what could not move is freed, -ENOMEM. */
+int model_absorb(struct model *dst, struct model *src);
+
+/*
+ * Appends deep copies of every object and diag of the @n models @src to
+ * @dst, each array grown once. 0, or -ENOMEM: then @dst holds what was
+ * copied, partly, and model_free() frees it all.
+ */
+int model_copy(struct model *dst, const struct model *const *src, size_t n);
+
+/*
+ * Move the object @kind/@ns/@name (@ns NULL for cluster-scoped kinds) from
+ * @src to the end of @dst, e.g. to keep the last good version of an object
+ * whose new version is bad. @kind is "Gateway", "TLSRoute", ... Returns 0,
+ * -ENOENT (no such object, or not a kind of model.h) or -ENOMEM.
+ */
+int model_move_object(struct model *dst, struct model *src, const char *kind,
+		      const char *ns, const char *name);
+
+/*
+ * Append shallow copies of every object and diag of @src to @dst: the
+ * strings stay owned by @src, which must outlive @dst. Free such a model
+ * with model_free_shallow() (arrays only). Returns 0 or -ENOMEM (then @dst
+ * may hold part of @src).
+ */
+int model_concat_shallow(struct model *dst, const struct model *src);
+void model_free_shallow(struct model *m);
+
+/* Append a diag (strings copied) to @m: 0 or -ENOMEM. */
+int model_add_diag(struct model *m, const char *file, int line,
+		   const char *field, const char *msg, const char *kind,
+		   const char *ns, const char *name);
 
 #endif /* SNILB_USER_MODEL_H */
