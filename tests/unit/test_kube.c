@@ -158,10 +158,10 @@ static struct kube *fake_kube(void)
 	assert_non_null(k);
 	k->notify_fd = -1;
 	pthread_mutex_init(&k->lock, NULL);
-	for (i = 0; i < NKINDS; i++) {
-		k->kinds[i].def = &kind_defs[i];
+	for (i = 0; i < M_NKINDS; i++) {
+		k->kinds[i].def = &m_kinds[i];
 		k->kinds[i].k = k;
-		k->kinds[i].version = kind_defs[i].versions[0];
+		k->kinds[i].version = m_kinds[i].versions[0];
 	}
 	return k;
 }
@@ -170,7 +170,7 @@ static void fake_free(struct kube *k)
 {
 	size_t i;
 
-	for (i = 0; i < NKINDS; i++) {
+	for (i = 0; i < M_NKINDS; i++) {
 		tdestroy(k->kinds[i].root, obj_free);
 		buf_free(&k->kinds[i].line);
 	}
@@ -225,7 +225,7 @@ static void test_watch_stream_cuts(void **state)
 	(void)state;
 	for (cut = 0; cut <= len; cut++) {
 		struct kube *k = fake_kube();
-		struct kind *kd = &k->kinds[KIND_TLSROUTE];
+		struct kind *kd = &k->kinds[M_TLSROUTE];
 
 		assert_int_equal(watch_feed(kd, stream, cut), 0);
 		assert_int_equal(watch_feed(kd, stream + cut, len - cut), 0);
@@ -234,7 +234,7 @@ static void test_watch_stream_cuts(void **state)
 	}
 	{
 		struct kube *k = fake_kube();
-		struct kind *kd = &k->kinds[KIND_TLSROUTE];
+		struct kind *kd = &k->kinds[M_TLSROUTE];
 
 		for (i = 0; i < len; i++)
 			assert_int_equal(watch_feed(kd, stream + i, 1), 0);
@@ -246,7 +246,7 @@ static void test_watch_stream_cuts(void **state)
 static void test_watch_errors(void **state)
 {
 	struct kube *k = fake_kube();
-	struct kind *kd = &k->kinds[KIND_TLSROUTE];
+	struct kind *kd = &k->kinds[M_TLSROUTE];
 	static const char gone[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":"
 		"\"Status\",\"code\":410,\"reason\":\"Expired\",\"message\":"
 		"\"too old resource version\"}}\n";
@@ -302,8 +302,9 @@ static void test_model_copy(void **state)
 		"{\"phase\":\"Running\",\"podIP\":\"10.1.0.1\",\"conditions\":"
 		"[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"x\"}]}}",
 	};
-	/* In the order of kind_defs[]. */
-	static const size_t kind_of[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	static const size_t kind_of[] = { M_NAMESPACE, M_GATEWAYCLASS,
+		M_GATEWAY, M_TLSROUTE, M_REFERENCEGRANT, M_SERVICE,
+		M_ENDPOINTSLICE, M_POD };
 	struct kube *k = fake_kube();
 	struct model m, m2;
 	size_t i;
@@ -345,7 +346,7 @@ static void test_model_copy(void **state)
 static void test_relist_keeps_decoded(void **state)
 {
 	struct kube *k = fake_kube();
-	struct kind *kd = &k->kinds[KIND_TLSROUTE];
+	struct kind *kd = &k->kinds[M_TLSROUTE];
 	struct obj probe = { .key = "app/r1" }, **o;
 	struct m_tlsroute *before;
 	void *root = NULL;
@@ -370,7 +371,7 @@ static void test_relist_keeps_decoded(void **state)
 static void test_model_time(void **state)
 {
 	struct kube *k = fake_kube();
-	struct kind *kd = &k->kinds[7];	/* Pod */
+	struct kind *kd = &k->kinds[M_POD];
 	struct timespec t0, t1;
 	struct model m;
 	char text[512];

@@ -34,7 +34,6 @@
 #include "version.h"
 
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
-#define GW_GROUP	"gateway.networking.k8s.io"
 #define PAGE_LIMIT	500
 #define CONNECT_S	10L
 #define WATCH_IDLE_S	90L	/* no byte for this long: the server is gone */
@@ -171,36 +170,6 @@ static void trim_end(char *s)
 		s[--n] = '\0';
 }
 
-/* --- the kinds -------------------------------------------------------- */
-
-static const char *const v_core[] = { "v1", NULL };
-static const char *const v_gw[] = { "v1", "v1beta1", NULL };
-static const char *const v_grant[] = { "v1beta1", "v1", "v1alpha2", NULL };
-static const char *const v_route[] = { "v1", "v1alpha3", "v1alpha2", NULL };
-
-struct kind_def {
-	const char *name;	/* "Gateway" */
-	const char *group;	/* "": core */
-	const char *resource;	/* "gateways" */
-	const char *const *versions;	/* preferred first */
-	int discover;		/* version from discovery; may be absent */
-};
-
-/* In the order kube_model() hands them out. */
-static const struct kind_def kind_defs[] = {
-	{ "Namespace", "", "namespaces", v_core, 0 },
-	{ "GatewayClass", GW_GROUP, "gatewayclasses", v_gw, 1 },
-	{ "Gateway", GW_GROUP, "gateways", v_gw, 1 },
-	{ "TLSRoute", GW_GROUP, "tlsroutes", v_route, 1 },
-	{ "ReferenceGrant", GW_GROUP, "referencegrants", v_grant, 1 },
-	{ "Service", "", "services", v_core, 0 },
-	{ "EndpointSlice", "discovery.k8s.io", "endpointslices", v_core, 0 },
-	{ "Pod", "", "pods", v_core, 0 },
-};
-
-#define NKINDS		(sizeof(kind_defs) / sizeof(kind_defs[0]))
-#define KIND_TLSROUTE	3
-
 /* One stored object: its JSON text, and the model decoded from it. */
 struct obj {
 	char *key;		/* "ns/name", or "name" */
@@ -215,7 +184,7 @@ struct obj {
 struct kube;
 
 struct kind {
-	const struct kind_def *def;
+	const struct m_kind *def;
 	struct kube *k;
 	pthread_t thread;
 	int started;
@@ -268,7 +237,7 @@ struct kube {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	int stop;
-	struct kind kinds[NKINDS];
+	struct kind kinds[M_NKINDS];
 };
 
 static int stopping(struct kube *k)
@@ -926,7 +895,7 @@ static void trim_pod(json_t *o)
  */
 static struct obj *obj_make(struct kind *kd, json_t *o)
 {
-	const struct kind_def *d = kd->def;
+	const struct m_kind *d = kd->def;
 	json_t *md = json_object_get(o, "metadata");
 	const char *name = jstr(md, "name"), *ns = jstr(md, "namespace");
 	char apiv[128];
@@ -1075,7 +1044,7 @@ static void store_replace(struct kind *kd, void *root, size_t n)
 
 static int kind_path(struct kind *kd, char *out, size_t len)
 {
-	const struct kind_def *d = kd->def;
+	const struct m_kind *d = kd->def;
 
 	if (!*d->group)
 		return snprintf(out, len, "/api/%s/%s", kd->version,
@@ -1413,12 +1382,14 @@ static int get_json(struct kind *kd, const char *path, json_t **out,
  */
 static int discover(struct kind *kd, char *err, size_t errlen)
 {
-	const struct kind_def *d = kd->def;
+	const struct m_kind *d = kd->def;
 	const char *const *v;
 	char path[256];
 	json_t *group, *list;
-	int r = get_json(kd, "/apis/" GW_GROUP, &group, err, errlen);
+	int r;
 
+	snprintf(path, sizeof(path), "/apis/%s", d->group);
+	r = get_json(kd, path, &group, err, errlen);
 	if (r <= 0)
 		return r;
 	for (v = d->versions; *v; v++) {
@@ -1483,7 +1454,7 @@ static long failed(struct kind *kd, const char *what, long code,
 	long ms;
 
 	if (code == 403 || code == 404) {
-		if (code == 404 && kd->def->discover) {
+		if (code == 404 && kd->def->crd) {
 			/* Discovery decides: a CRD gone empties the kind, one
 			 * still served (another version) is relisted. */
 			log_failure(kd, "kube: kind no longer served?", code,
@@ -1611,336 +1582,51 @@ static void *kind_main(void *arg)
 	return NULL;
 }
 
-/* --- the model: deep copies of the decoded objects -------------------- */
+/* --- the model ------------------------------------------------------- */
 
-/*
- * Each copy starts as a memcpy of the cached object, whose every pointer
- * is then replaced by a copy, or by NULL with a zero count when out of
- * memory, so that model_free() on a partial copy frees only its own.
- */
-struct cp {
-	int oom;
-};
-
-static char *cp_s(struct cp *c, const char *s)
-{
-	char *r;
-
-	if (!s)
-		return NULL;
-	r = strdup(s);
-	if (!r)
-		c->oom = 1;
-	return r;
-}
-
-static void *cp_arr(struct cp *c, const void *src, size_t *n, size_t size)
-{
-	void *r;
-
-	if (!*n)
-		return NULL;
-	r = malloc(*n * size);
-	if (!r) {
-		c->oom = 1;
-		*n = 0;
-		return NULL;
-	}
-	memcpy(r, src, *n * size);
-	return r;
-}
-
-#define CP_ARR(c, p, n)	((p) = cp_arr((c), (p), &(n), sizeof(*(p))))
-
-static void cp_strv(struct cp *c, char ***v, size_t *n)
-{
-	size_t i;
-
-	*v = cp_arr(c, *v, n, sizeof(**v));
-	for (i = 0; i < *n; i++)
-		(*v)[i] = cp_s(c, (*v)[i]);
-}
-
-static void cp_labels(struct cp *c, struct m_label **l, size_t *n)
-{
-	size_t i;
-
-	*l = cp_arr(c, *l, n, sizeof(**l));
-	for (i = 0; i < *n; i++) {
-		(*l)[i].key = cp_s(c, (*l)[i].key);
-		(*l)[i].value = cp_s(c, (*l)[i].value);
-	}
-}
-
-static void cp_meta(struct cp *c, struct m_meta *m)
-{
-	m->ns = cp_s(c, m->ns);
-	m->name = cp_s(c, m->name);
-	m->where.file = cp_s(c, m->where.file);
-	cp_labels(c, &m->labels, &m->nlabels);
-}
-
-static void cp_namespace(struct cp *c, struct m_namespace *o)
-{
-	cp_meta(c, &o->meta);
-}
-
-static void cp_class(struct cp *c, struct m_gatewayclass *o)
-{
-	cp_meta(c, &o->meta);
-	o->controller = cp_s(c, o->controller);
-}
-
-static void cp_selector(struct cp *c, struct m_selector *s)
-{
-	size_t i;
-
-	cp_labels(c, &s->match, &s->nmatch);
-	CP_ARR(c, s->exprs, s->nexprs);
-	for (i = 0; i < s->nexprs; i++) {
-		s->exprs[i].key = cp_s(c, s->exprs[i].key);
-		cp_strv(c, &s->exprs[i].values, &s->exprs[i].nvalues);
-	}
-}
-
-static void cp_listener(struct cp *c, struct m_listener *l)
-{
-	size_t i;
-
-	l->name = cp_s(c, l->name);
-	l->hostname = cp_s(c, l->hostname);
-	l->protocol = cp_s(c, l->protocol);
-	l->tls_mode = cp_s(c, l->tls_mode);
-	cp_selector(c, &l->selector);
-	CP_ARR(c, l->kinds, l->nkinds);
-	for (i = 0; i < l->nkinds; i++) {
-		l->kinds[i].group = cp_s(c, l->kinds[i].group);
-		l->kinds[i].kind = cp_s(c, l->kinds[i].kind);
-	}
-}
-
-static void cp_gateway(struct cp *c, struct m_gateway *o)
-{
-	size_t i;
-
-	cp_meta(c, &o->meta);
-	o->class = cp_s(c, o->class);
-	CP_ARR(c, o->addresses, o->naddresses);
-	for (i = 0; i < o->naddresses; i++) {
-		o->addresses[i].type = cp_s(c, o->addresses[i].type);
-		o->addresses[i].value = cp_s(c, o->addresses[i].value);
-	}
-	CP_ARR(c, o->listeners, o->nlisteners);
-	for (i = 0; i < o->nlisteners; i++)
-		cp_listener(c, &o->listeners[i]);
-}
-
-static void cp_rule(struct cp *c, struct m_rule *r)
-{
-	size_t i;
-
-	CP_ARR(c, r->refs, r->nrefs);
-	for (i = 0; i < r->nrefs; i++) {
-		struct m_backend_ref *b = &r->refs[i];
-
-		b->group = cp_s(c, b->group);
-		b->kind = cp_s(c, b->kind);
-		b->ns = cp_s(c, b->ns);
-		b->name = cp_s(c, b->name);
-	}
-}
-
-static void cp_route(struct cp *c, struct m_tlsroute *o)
-{
-	size_t i;
-
-	cp_meta(c, &o->meta);
-	o->api_version = cp_s(c, o->api_version);
-	CP_ARR(c, o->parents, o->nparents);
-	for (i = 0; i < o->nparents; i++) {
-		struct m_parent_ref *p = &o->parents[i];
-
-		p->group = cp_s(c, p->group);
-		p->kind = cp_s(c, p->kind);
-		p->ns = cp_s(c, p->ns);
-		p->name = cp_s(c, p->name);
-		p->section = cp_s(c, p->section);
-	}
-	cp_strv(c, &o->hostnames, &o->nhostnames);
-	CP_ARR(c, o->rules, o->nrules);
-	for (i = 0; i < o->nrules; i++)
-		cp_rule(c, &o->rules[i]);
-}
-
-static void cp_service(struct cp *c, struct m_service *o)
-{
-	size_t i;
-
-	cp_meta(c, &o->meta);
-	cp_labels(c, &o->selector, &o->nselector);
-	CP_ARR(c, o->ports, o->nports);
-	for (i = 0; i < o->nports; i++) {
-		o->ports[i].name = cp_s(c, o->ports[i].name);
-		o->ports[i].target_name = cp_s(c, o->ports[i].target_name);
-		o->ports[i].protocol = cp_s(c, o->ports[i].protocol);
-	}
-}
-
-static void cp_slice(struct cp *c, struct m_endpointslice *o)
-{
-	size_t i;
-
-	cp_meta(c, &o->meta);
-	o->service = cp_s(c, o->service);
-	o->address_type = cp_s(c, o->address_type);
-	CP_ARR(c, o->endpoints, o->nendpoints);
-	for (i = 0; i < o->nendpoints; i++)
-		cp_strv(c, &o->endpoints[i].addresses,
-			&o->endpoints[i].naddresses);
-	CP_ARR(c, o->ports, o->nports);
-	for (i = 0; i < o->nports; i++) {
-		o->ports[i].name = cp_s(c, o->ports[i].name);
-		o->ports[i].protocol = cp_s(c, o->ports[i].protocol);
-	}
-}
-
-static void cp_pod(struct cp *c, struct m_pod *o)
-{
-	size_t i;
-
-	cp_meta(c, &o->meta);
-	cp_strv(c, &o->ips, &o->nips);
-	CP_ARR(c, o->ports, o->nports);
-	for (i = 0; i < o->nports; i++) {
-		o->ports[i].name = cp_s(c, o->ports[i].name);
-		o->ports[i].protocol = cp_s(c, o->ports[i].protocol);
-	}
-}
-
-static void cp_grant(struct cp *c, struct m_refgrant *o)
-{
-	size_t i;
-
-	cp_meta(c, &o->meta);
-	CP_ARR(c, o->from, o->nfrom);
-	for (i = 0; i < o->nfrom; i++) {
-		o->from[i].group = cp_s(c, o->from[i].group);
-		o->from[i].kind = cp_s(c, o->from[i].kind);
-		o->from[i].ns = cp_s(c, o->from[i].ns);
-	}
-	CP_ARR(c, o->to, o->nto);
-	for (i = 0; i < o->nto; i++) {
-		o->to[i].group = cp_s(c, o->to[i].group);
-		o->to[i].kind = cp_s(c, o->to[i].kind);
-		o->to[i].name = cp_s(c, o->to[i].name);
-	}
-}
-
-static void cp_diag(struct cp *c, struct m_diag *d)
-{
-	d->file = cp_s(c, d->file);
-	d->field = cp_s(c, d->field);
-	d->msg = cp_s(c, d->msg);
-	d->kind = cp_s(c, d->kind);
-	d->ns = cp_s(c, d->ns);
-	d->name = cp_s(c, d->name);
-}
-
-/* Every array of struct model, for counting, allocating and copying. */
-#define MODEL_ARRAYS(X) \
-	X(namespaces, nnamespaces, cp_namespace) \
-	X(classes, nclasses, cp_class) \
-	X(gateways, ngateways, cp_gateway) \
-	X(routes, nroutes, cp_route) \
-	X(services, nservices, cp_service) \
-	X(slices, nslices, cp_slice) \
-	X(pods, npods, cp_pod) \
-	X(grants, ngrants, cp_grant) \
-	X(diags, ndiags, cp_diag)
-
-struct walk {
+/* Every object's model, decoded when it is not yet, in one array. */
+struct gather {
 	struct kind *kd;
-	struct model *m;	/* counts (first walk), copies (second) */
-	struct cp c;
-	int copy;
+	const struct model **one;
+	size_t n, cap;
 };
 
-static void append_one(struct walk *w, const struct model *src)
-{
-	struct model *m = w->m;
-	size_t i;
-
-#define X(arr, n, fn) \
-	for (i = 0; i < src->n; i++) { \
-		m->arr[m->n] = src->arr[i]; \
-		fn(&w->c, &m->arr[m->n]); \
-		m->n++; \
-	}
-	MODEL_ARRAYS(X)
-#undef X
-}
-
-static void model_walk(const void *node, VISIT v, void *arg)
+static void gather_walk(const void *node, VISIT v, void *arg)
 {
 	struct obj *o = *(struct obj *const *)node;
-	struct walk *w = arg;
+	struct gather *g = arg;
 
-	if (v != postorder && v != leaf)
+	if ((v != postorder && v != leaf) || g->n == g->cap)
 		return;
-	if (!w->copy) {
-		obj_decode(w->kd, o);
-#define X(arr, n, fn) w->m->n += o->one.n;
-		MODEL_ARRAYS(X)
-#undef X
-		return;
-	}
-	append_one(w, &o->one);
+	obj_decode(g->kd, o);
+	g->one[g->n++] = &o->one;
 }
 
-/* Arrays for the counts in @m, then the counts zeroed for filling. */
-static int model_alloc(struct model *m)
-{
-#define X(arr, n, fn) \
-	if (m->n && !(m->arr = calloc(m->n, sizeof(*m->arr)))) \
-		goto oom; \
-	m->n = 0;
-	MODEL_ARRAYS(X)
-#undef X
-	return 0;
-oom:
-#define X(arr, n, fn) m->n = 0;
-	MODEL_ARRAYS(X)
-#undef X
-	model_free(m);
-	return -ENOMEM;
-}
-
+/* Copies of the cached models, under the lock: the kinds' threads replace
+ * objects meanwhile, never the models handed out. */
 int kube_model(struct kube *k, struct model *m)
 {
-	struct walk w = { .m = m };
+	struct gather g = { 0 };
 	size_t i;
+	int err = -ENOMEM;
 
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_lock(&k->lock);
-	for (i = 0; i < NKINDS; i++) {
-		w.kd = &k->kinds[i];
-		twalk_r(w.kd->root, model_walk, &w);
-	}
-	if (model_alloc(m)) {
-		pthread_mutex_unlock(&k->lock);
-		return -ENOMEM;
-	}
-	w.copy = 1;
-	for (i = 0; i < NKINDS; i++) {
-		w.kd = &k->kinds[i];
-		twalk_r(w.kd->root, model_walk, &w);
+	for (i = 0; i < M_NKINDS; i++)
+		g.cap += k->kinds[i].n;
+	g.one = calloc(g.cap ? g.cap : 1, sizeof(*g.one));
+	if (g.one) {
+		for (i = 0; i < M_NKINDS; i++) {
+			g.kd = &k->kinds[i];
+			twalk_r(g.kd->root, gather_walk, &g);
+		}
+		err = model_copy(m, g.one, g.n);
 	}
 	pthread_mutex_unlock(&k->lock);
-	if (w.c.oom) {
+	free(g.one);
+	if (err)
 		model_free(m);
-		return -ENOMEM;
-	}
-	return 0;
+	return err;
 }
 
 /* --- the interface ---------------------------------------------------- */
@@ -1955,7 +1641,7 @@ int kube_synced(struct kube *k)
 	int all = 1;
 
 	pthread_mutex_lock(&k->lock);
-	for (i = 0; i < NKINDS; i++)
+	for (i = 0; i < M_NKINDS; i++)
 		all &= k->kinds[i].listed;
 	pthread_mutex_unlock(&k->lock);
 	return all;
@@ -1963,7 +1649,7 @@ int kube_synced(struct kube *k)
 
 const char *kube_tlsroute_version(struct kube *k)
 {
-	return __atomic_load_n(&k->kinds[KIND_TLSROUTE].version,
+	return __atomic_load_n(&k->kinds[M_TLSROUTE].version,
 			       __ATOMIC_ACQUIRE);
 }
 
@@ -2009,7 +1695,7 @@ void kube_stop(struct kube *k)
 	k->stop = 1;
 	pthread_cond_broadcast(&k->stop_cond);
 	pthread_mutex_unlock(&k->stop_lock);
-	for (i = 0; i < NKINDS; i++) {
+	for (i = 0; i < M_NKINDS; i++) {
 		struct kind *kd = &k->kinds[i];
 
 		if (kd->started)
@@ -2051,20 +1737,20 @@ static int start_threads(struct kube *k, char *err, size_t errlen)
 	size_t i;
 	int r;
 
-	for (i = 0; i < NKINDS; i++) {
+	for (i = 0; i < M_NKINDS; i++) {
 		struct kind *kd = &k->kinds[i];
 
-		kd->def = &kind_defs[i];
+		kd->def = &m_kinds[i];
 		kd->k = k;
 		kd->seed = seed + (unsigned int)i * 7919;
-		kd->version = kd->def->discover ? NULL : kd->def->versions[0];
+		kd->version = kd->def->crd ? NULL : kd->def->versions[0];
 		kd->h = curl_easy_init();
 		if (!kd->h) {
 			snprintf(err, errlen, "curl_easy_init failed");
 			return -1;
 		}
 	}
-	for (i = 0; i < NKINDS; i++) {
+	for (i = 0; i < M_NKINDS; i++) {
 		r = pthread_create(&k->kinds[i].thread, NULL, kind_main,
 				   &k->kinds[i]);
 		if (r) {
