@@ -21,7 +21,7 @@ PKGS=(
 	libjansson-dev
 	# the agent's Prometheus endpoint (user/agent/metrics.c)
 	libmicrohttpd-dev
-	# libyaml: the agent reads Gateway API manifests (user/model/manifest.c)
+	# libyaml: the agent reads Gateway API manifests (user/model/decode.c)
 	libyaml-dev
 	# libcurl: the agent lists and watches the Kubernetes API (user/source/kube.c)
 	libcurl4-openssl-dev

@@ -20,7 +20,7 @@
 
 #include "dataplane.h"
 #include "gwapi.h"
-#include "manifest.h"
+#include "decode.h"
 #include "sync.h"
 
 #define WORLD(color, extra)						\

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "kube.h"
-#include "manifest.h"
+#include "decode.h"
 
 static volatile sig_atomic_t done;
 

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "gwapi.h"
-#include "manifest.h"
+#include "decode.h"
 
 #define CLASS								\
 	"apiVersion: gateway.networking.k8s.io/v1\n"			\

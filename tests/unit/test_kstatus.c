@@ -21,7 +21,7 @@
 #include "kstatus.h"
 #include "kube.h"
 #include "lease.h"
-#include "manifest.h"
+#include "decode.h"
 
 /* --- a fake API: path -> object, resourceVersion checks --------------------- */
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Unit tests of the manifest decoder (user/model/manifest.c): every kind with
+ * Unit tests of the manifest decoder (user/model/decode*.c): every kind with
  * every field, the defaults, multi-document streams and lists, each class
  * of error with its exact file, line and field, and the model helpers.
  * Run under ASan/UBSan, so a leak or a bad read fails the run.
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "manifest.h"
+#include "decode.h"
 #include "validate.h"
 
 #define FILE_NAME "test.yaml"

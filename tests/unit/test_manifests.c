@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "manifest.h"
+#include "decode.h"
 #include "manifests.h"
 
 #define ROUTE(name, host)						\

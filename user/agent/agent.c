@@ -36,7 +36,7 @@
 #include "kube.h"
 #include "lease.h"
 #include "log.h"
-#include "manifest.h"
+#include "decode.h"
 #include "manifests.h"
 #include "metrics.h"
 #include "options.h"

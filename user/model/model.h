@@ -276,17 +276,17 @@ struct m_walk;
  * struct m_meta.
  */
 struct m_kind {
-	const char *name;		/* "Gateway" */
-	const char *group;		/* GW_GROUP, ...; "": the core group */
-	const char *resource;		/* "gateways", in API paths */
-	const char *const *versions;	/* served versions, preferred first */
-	int crd;			/* defined by a CRD: its version is
-					 * found by discovery, it may be absent */
+	const char *name;	/* "Gateway" */
+	const char *group;	/* GW_GROUP, ...; "": the core group */
+	const char *resource;	/* "gateways", in API paths */
+	const char *const *versions;	/* served ones, preferred first */
+	int crd;		/* defined by a CRD: its version is found by
+				 * discovery, and it may be absent */
 	int namespaced;
-	int label_name;			/* its name is an RFC 1123 label, not
-					 * a subdomain */
-	size_t arr, count, size;	/* offsets of its array and count in
-					 * struct model; the size of one */
+	int label_name;		/* its name is an RFC 1123 label, not a
+				 * subdomain */
+	size_t arr, count, size;	/* offsets of its array and count
+					 * in struct model; one's size */
 	void (*walk)(struct m_walk *w, void *obj);	/* model.c */
 };
 

@@ -29,7 +29,7 @@
 
 #include "kube.h"
 #include "log.h"
-#include "manifest.h"
+#include "decode.h"
 
 #include "version.h"
 

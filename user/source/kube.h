@@ -3,7 +3,7 @@
  * The Kubernetes API as a source of objects: list+watch of the kinds the
  * Gateway API rules read, kept in memory, handed to the agent as the same
  * model the manifest directory produces (each object's JSON goes through
- * the one decoder, user/model/manifest.c). Also plain requests, for status and
+ * the one decoder, user/model/decode.h). Also plain requests, for status and
  * Leases.
  */
 #ifndef SNILB_USER_KUBE_H

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "manifest.h"
+#include "decode.h"
 #include "manifests.h"
 
 static int wanted_name(const char *n)

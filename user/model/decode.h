@@ -2,14 +2,16 @@
 /*
  * Kubernetes YAML manifests (multi-document, `kind: List` too, as
  * `kubectl apply -f` takes them) decoded into a struct model (model.h).
+ * JSON is YAML too: the Kubernetes source decodes each object it watches
+ * with the same decoder, so that both sources check alike.
  *
  * Scalars are typed as kubectl types them (YAML 1.1, go-yaml v2): a plain
  * 443 is an integer, a quoted "443" a string, a plain yes a boolean. A
  * field of the wrong type is an error, as it is for kubectl; null is the
  * same as absent.
  */
-#ifndef SNILB_USER_MANIFEST_H
-#define SNILB_USER_MANIFEST_H
+#ifndef SNILB_USER_DECODE_H
+#define SNILB_USER_DECODE_H
 
 #include <stddef.h>
 
@@ -31,4 +33,4 @@ int manifest_decode_buf(const char *file, const char *buf, size_t len,
  * with a diag (line 0). */
 int manifest_decode_file(const char *path, struct model *m);
 
-#endif /* SNILB_USER_MANIFEST_H */
+#endif /* SNILB_USER_DECODE_H */
