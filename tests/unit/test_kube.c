@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The Kubernetes source's parts that need no API server (user/source/kube.c,
- * included here for its static functions): kubeconfig credentials, the
+ * The Kubernetes client's parts that need no API server, through its
+ * internal header (user/source/kube_int.h): kubeconfig credentials, the
  * watch stream cut at every byte, the store and the models it hands out.
  * The list/watch protocol itself is tested against tests/kube/apiserver.py
  * with build/kubewatch.
  */
+#include <search.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
-#include "../../user/source/kube.c"
+#include "kube_int.h"
 
 static char tmpdir[64];
 
@@ -35,7 +40,7 @@ static int load(const char *name, struct creds *c, char *err, size_t len)
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	memset(c, 0, sizeof(*c));
-	return creds_kubeconfig(c, path, err, len);
+	return kube_creds_kubeconfig(c, path, err, len);
 }
 
 static void test_base64(void **state)
@@ -44,15 +49,15 @@ static void test_base64(void **state)
 	char *s;
 
 	(void)state;
-	s = b64decode("aGVs\nbG8=", &n);
+	s = kube_b64decode("aGVs\nbG8=", &n);
 	assert_string_equal(s, "hello");
 	assert_int_equal(n, 5);
 	free(s);
-	s = b64decode("-_8", &n);	/* URL-safe */
+	s = kube_b64decode("-_8", &n);	/* URL-safe */
 	assert_int_equal(n, 2);
 	assert_int_equal((unsigned char)s[0], 0xfb);
 	free(s);
-	assert_null(b64decode("a*b", &n));
+	assert_null(kube_b64decode("a*b", &n));
 }
 
 #define KC_HEAD \
@@ -83,7 +88,7 @@ static void test_kubeconfig_files(void **state)
 	assert_string_equal(c.cert_file, "/abs/c.crt");
 	snprintf(want, sizeof(want), "%s/k.key", tmpdir);
 	assert_string_equal(c.key_file, want);
-	creds_free(&c);
+	kube_creds_free(&c);
 }
 
 static void test_kubeconfig_json_data(void **state)
@@ -106,7 +111,7 @@ static void test_kubeconfig_json_data(void **state)
 	assert_memory_equal(c.key_data, "KEY", 3);
 	assert_string_equal(c.token, "t");
 	assert_null(c.token_file);
-	creds_free(&c);
+	kube_creds_free(&c);
 }
 
 /* Each error names the file and what is missing. */
@@ -145,7 +150,7 @@ static void test_kubeconfig_errors(void **state)
 		if (!strstr(err, cases[i].want) || !strstr(err, "bad.yaml"))
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
 				 cases[i].want);
-		creds_free(&c);
+		kube_creds_free(&c);
 	}
 }
 
@@ -171,8 +176,8 @@ static void fake_free(struct kube *k)
 	size_t i;
 
 	for (i = 0; i < M_NKINDS; i++) {
-		tdestroy(k->kinds[i].root, obj_free);
-		buf_free(&k->kinds[i].line);
+		tdestroy(k->kinds[i].root, kube_obj_free);
+		kube_buf_free(&k->kinds[i].line);
 	}
 	pthread_mutex_destroy(&k->lock);
 	free(k);
@@ -195,14 +200,14 @@ static const char stream[] =
 	"{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":"
 	"{\"resourceVersion\":\"12\"}}}\n";
 
-static void check_stream_result(struct kube *k, struct kind *kd)
+static void check_stream_result(struct kube *k, struct kube_kind *kd)
 {
 	struct model m;
 	struct obj probe = { .key = "app/r1" }, **o;
 
 	assert_string_equal(kd->rv, "12");
 	assert_int_equal(kd->n, 1);
-	o = tfind(&probe, &kd->root, obj_cmp);
+	o = tfind(&probe, &kd->root, kube_obj_cmp);
 	assert_non_null(o);
 	assert_string_equal((*o)->rv, "7");
 	assert_null(strstr((*o)->json, "managedFields"));
@@ -225,19 +230,20 @@ static void test_watch_stream_cuts(void **state)
 	(void)state;
 	for (cut = 0; cut <= len; cut++) {
 		struct kube *k = fake_kube();
-		struct kind *kd = &k->kinds[M_TLSROUTE];
+		struct kube_kind *kd = &k->kinds[M_TLSROUTE];
 
-		assert_int_equal(watch_feed(kd, stream, cut), 0);
-		assert_int_equal(watch_feed(kd, stream + cut, len - cut), 0);
+		assert_int_equal(kube_watch_feed(kd, stream, cut), 0);
+		assert_int_equal(kube_watch_feed(kd, stream + cut,
+						 len - cut), 0);
 		check_stream_result(k, kd);
 		fake_free(k);
 	}
 	{
 		struct kube *k = fake_kube();
-		struct kind *kd = &k->kinds[M_TLSROUTE];
+		struct kube_kind *kd = &k->kinds[M_TLSROUTE];
 
 		for (i = 0; i < len; i++)
-			assert_int_equal(watch_feed(kd, stream + i, 1), 0);
+			assert_int_equal(kube_watch_feed(kd, stream + i, 1), 0);
 		check_stream_result(k, kd);
 		fake_free(k);
 	}
@@ -246,7 +252,7 @@ static void test_watch_stream_cuts(void **state)
 static void test_watch_errors(void **state)
 {
 	struct kube *k = fake_kube();
-	struct kind *kd = &k->kinds[M_TLSROUTE];
+	struct kube_kind *kd = &k->kinds[M_TLSROUTE];
 	static const char gone[] = "{\"type\":\"ERROR\",\"object\":{\"kind\":"
 		"\"Status\",\"code\":410,\"reason\":\"Expired\",\"message\":"
 		"\"too old resource version\"}}\n";
@@ -254,16 +260,16 @@ static void test_watch_errors(void **state)
 		"{\"code\":500,\"message\":\"boom\"}}\n";
 
 	(void)state;
-	assert_int_equal(watch_feed(kd, gone, sizeof(gone) - 1), -1);
+	assert_int_equal(kube_watch_feed(kd, gone, sizeof(gone) - 1), -1);
 	assert_int_equal(kd->relist, 1);
 	assert_int_equal(kd->event_err, 0);
 	kd->line.len = 0;
 	kd->relist = 0;
-	assert_int_equal(watch_feed(kd, other, sizeof(other) - 1), -1);
+	assert_int_equal(kube_watch_feed(kd, other, sizeof(other) - 1), -1);
 	assert_int_equal(kd->event_err, 500);
 	assert_string_equal(kd->event_msg, "boom");
 	kd->line.len = 0;
-	assert_int_equal(watch_feed(kd, "not json\n", 9), -1);
+	assert_int_equal(kube_watch_feed(kd, "not json\n", 9), -1);
 	fake_free(k);
 }
 
@@ -311,13 +317,13 @@ static void test_model_copy(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
-		struct kind *kd = &k->kinds[kind_of[i]];
+		struct kube_kind *kd = &k->kinds[kind_of[i]];
 		json_t *j = json_loads(objs[i], 0, NULL);
-		struct obj *o = obj_make(kd, j);
+		struct obj *o = kube_obj_make(kd, j);
 
 		assert_non_null(o);
 		json_decref(j);
-		store_put(kd, o);
+		kube_store_put(kd, o);
 	}
 	assert_int_equal(kube_model(k, &m), 0);
 	assert_int_equal(kube_model(k, &m2), 0);
@@ -346,23 +352,23 @@ static void test_model_copy(void **state)
 static void test_relist_keeps_decoded(void **state)
 {
 	struct kube *k = fake_kube();
-	struct kind *kd = &k->kinds[M_TLSROUTE];
+	struct kube_kind *kd = &k->kinds[M_TLSROUTE];
 	struct obj probe = { .key = "app/r1" }, **o;
 	struct m_tlsroute *before;
 	void *root = NULL;
 	json_t *j;
 
 	(void)state;
-	assert_int_equal(watch_feed(kd, stream, strlen(stream)), 0);
-	o = tfind(&probe, &kd->root, obj_cmp);
+	assert_int_equal(kube_watch_feed(kd, stream, strlen(stream)), 0);
+	o = tfind(&probe, &kd->root, kube_obj_cmp);
 	before = (*o)->one.routes;
 	j = json_loads("{\"metadata\":{\"name\":\"r1\",\"namespace\":\"app\","
 		       "\"uid\":\"u-r1\",\"resourceVersion\":\"7\"},\"spec\":"
 		       "{\"hostnames\":[\"c.example.com\"]}}", 0, NULL);
-	assert_non_null(tsearch(obj_make(kd, j), &root, obj_cmp));
+	assert_non_null(tsearch(kube_obj_make(kd, j), &root, kube_obj_cmp));
 	json_decref(j);
-	store_replace(kd, root, 1);
-	o = tfind(&probe, &kd->root, obj_cmp);
+	kube_store_replace(kd, root, 1);
+	o = tfind(&probe, &kd->root, kube_obj_cmp);
 	/* Same uid and resourceVersion: the old model, not a new decode. */
 	assert_ptr_equal((*o)->one.routes, before);
 	fake_free(k);
@@ -371,7 +377,7 @@ static void test_relist_keeps_decoded(void **state)
 static void test_model_time(void **state)
 {
 	struct kube *k = fake_kube();
-	struct kind *kd = &k->kinds[M_POD];
+	struct kube_kind *kd = &k->kinds[M_POD];
 	struct timespec t0, t1;
 	struct model m;
 	char text[512];
@@ -389,7 +395,7 @@ static void test_model_time(void **state)
 			 "[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
 			 i, i % 50, i % 100, i / 250, i % 250);
 		j = json_loads(text, 0, NULL);
-		store_put(kd, obj_make(kd, j));
+		kube_store_put(kd, kube_obj_make(kd, j));
 		json_decref(j);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
