@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The manifest directory (user/source/manifests.c): files come and go, a file
+ * The manifest directory (user/source/dir.c): files come and go, a file
  * that stops being YAML keeps its objects, an object that turns invalid
  * keeps its last good version, an object defined twice keeps the first.
  */
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "decode.h"
-#include "manifests.h"
+#include "dir.h"
 
 #define ROUTE(name, host)						\
 	"apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"	\
@@ -73,9 +73,9 @@ static void test_last_good(void **state)
 	combine(&d, &m, 1);
 	assert_int_equal(m.nroutes, 2);
 	assert_int_equal(m.ndiags, 0);
-	model_free_shallow(&m);
+	model_free(&m);
 	combine(&d, &m, 0);		/* nothing changed */
-	model_free_shallow(&m);
+	model_free(&m);
 
 	/* Not YAML any more: both objects stay, one diag with the line. */
 	put("a.yaml", ROUTE("one", "new.example.com") "bad: [\n");
@@ -84,7 +84,7 @@ static void test_last_good(void **state)
 	assert_string_equal(host_of(&m, "one"), "one.example.com");
 	assert_int_equal(m.ndiags, 1);
 	assert_null(m.diags[0].kind);
-	model_free_shallow(&m);
+	model_free(&m);
 
 	/* One object invalid: it keeps its last good version, the other
 	 * one takes its new one. */
@@ -95,7 +95,7 @@ static void test_last_good(void **state)
 	assert_string_equal(host_of(&m, "two"), "2.example.com");
 	assert_int_equal(m.ndiags, 1);
 	assert_string_equal(m.diags[0].field, "spec.hostnames[0]");
-	model_free_shallow(&m);
+	model_free(&m);
 
 	/* Defined again in a later file: the first definition stays. */
 	put("b.yaml", ROUTE("two", "evil.example.com"));
@@ -104,7 +104,7 @@ static void test_last_good(void **state)
 	assert_string_equal(host_of(&m, "two"), "2.example.com");
 	assert_int_equal(m.ndiags, 2);
 	assert_non_null(strstr(m.diags[1].msg, "also defined at"));
-	model_free_shallow(&m);
+	model_free(&m);
 
 	/* A file removed: its objects go. */
 	snprintf(path, sizeof(path), "%s/a.yaml", dir);
@@ -112,7 +112,7 @@ static void test_last_good(void **state)
 	combine(&d, &m, 1);
 	assert_int_equal(m.nroutes, 1);
 	assert_string_equal(host_of(&m, "two"), "evil.example.com");
-	model_free_shallow(&m);
+	model_free(&m);
 	mf_free(&d);
 }
 

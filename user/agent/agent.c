@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * `snilb agent`: keeps the data plane's maps equal to what the Gateway
- * API manifests in a directory say. One thread: inotify on the
- * directory (debounced), a 1 s tick for the flow table's timeouts and for
- * reclaiming retired sets and backends, signals through a signalfd. The
- * metrics server (its own thread) reads a snapshot of the status.
+ * API objects of its source say (source.h: a manifest directory or the
+ * API server). One thread: the source's fd (debounced), a 1 s tick for
+ * the flow table's timeouts, for reclaiming retired sets and backends and
+ * for the source's own, signals through a signalfd. The metrics server
+ * (its own thread) reads a snapshot of the status.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -14,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
@@ -32,17 +31,14 @@
 #include "defaults.h"
 #include "gc.h"
 #include "gwapi.h"
-#include "kstatus.h"
-#include "kube.h"
-#include "lease.h"
+#include "kube_source.h"
 #include "log.h"
-#include "decode.h"
-#include "manifests.h"
 #include "metrics.h"
 #include "options.h"
 #include "opts.h"
 #include "pinned.h"
 #include "snatports.h"
+#include "source.h"
 #include "status.h"
 #include "sync.h"
 
@@ -52,7 +48,7 @@ struct agent {
 	struct agent_opts *o;
 	struct dataplane *dp;
 	struct sync_state sync;
-	struct mf_dir mf;
+	struct source *src;		/* where the objects come from */
 	struct status_agent ag;
 	char last_error[512];
 	json_t *status;			/* guarded by lock */
@@ -60,13 +56,6 @@ struct agent {
 	struct pinned *pinned;		/* for /metrics */
 	struct metrics_server *metrics;
 	volatile int ready;		/* synced from a complete input */
-	/* the Kubernetes source */
-	struct kube *kube;
-	int kube_fd;			/* eventfd: the store changed */
-	struct lease lease;
-	struct kstatus_cache *kcache;
-	uint64_t kcache_since;
-	char node[256];
 };
 
 static uint64_t mono_ns(void)
@@ -167,59 +156,6 @@ static void log_sync(const struct sync_result *res, const struct gw_out *out,
 		  NULL);
 }
 
-/* Rescan, recompute and apply. On any failure the maps keep their last
- * good content (see sync.h for the order). */
-/* The objects, from the directory or the API server. 1: a model to
- * evaluate (*@owned: free it with model_free()), 0: nothing new. */
-static int read_input(struct agent *a, int force, struct model *m,
-		      int *owned)
-{
-	int changed, err;
-
-	*owned = a->kube != NULL;
-	if (a->kube) {
-		/* Never program a partial picture: before every kind was
-		 * listed once, an empty table would delete live routes. */
-		if (!kube_synced(a->kube))
-			return 0;
-		memset(m, 0, sizeof(*m));
-		err = kube_model(a->kube, m);
-		return err ? err : 1;
-	}
-	changed = mf_scan(&a->mf);
-	if (changed < 0) {
-		log_event("error", "cannot read the manifest directory", "dir",
-			  a->o->manifests, "error", strerror(-changed), "kept",
-			  "the current tables", NULL);
-		a->ag.sync_errors++;
-		return changed;
-	}
-	if (!changed && !force)
-		return 0;
-	err = mf_combine(&a->mf, m);
-	return err ? err : 1;
-}
-
-static void write_status(struct agent *a, const struct model *m,
-			 const struct gw_out *out)
-{
-	struct kstatus_result res;
-	char n[3][16];
-
-	if (!a->kube || a->o->no_status || !a->lease.held)
-		return;
-	kstatus_write(a->kube, a->kcache, m, out, a->o->controller,
-		      kube_tlsroute_version(a->kube), &res);
-	if (!res.written && !res.failed)
-		return;
-	snprintf(n[0], 16, "%u", res.written);
-	snprintf(n[1], 16, "%u", res.unchanged);
-	snprintf(n[2], 16, "%u", res.failed);
-	log_event(res.failed ? "warn" : "info", "status written", "written",
-		  n[0], "unchanged", n[1], "failed", n[2], "error", res.err,
-		  NULL);
-}
-
 /* Read, evaluate and apply. On any failure the maps keep their last good
  * content (see sync.h for the order). */
 static int agent_sync(struct agent *a, int force)
@@ -228,15 +164,17 @@ static int agent_sync(struct agent *a, int force)
 	struct sync_result res = {};
 	struct model m;
 	struct gw_out out;
-	int owned, err = read_input(a, force, &m, &owned);
+	int err = source_next(a->src, force, &m);
 
+	if (err < 0)		/* logged by the source */
+		a->ag.sync_errors++;
 	if (err <= 0)
 		return err;
 	err = gw_compute(&m, a->o->controller, a->o->cfg.maglev_size, &out);
 	if (err) {
 		log_event("error", "cannot evaluate the objects", "error",
 			  strerror(-err), "kept", "the current tables", NULL);
-		owned ? model_free(&m) : model_free_shallow(&m);
+		model_free(&m);
 		return err;
 	}
 	log_diags(&m);
@@ -259,10 +197,10 @@ static int agent_sync(struct agent *a, int force)
 	}
 	a->ag.last_sync = wall();
 	publish(a, status_build(&a->ag, &m, &out, &a->sync));
-	write_status(a, &m, &out);
+	source_write_back(a->src, &m, &out);
 	err = m.ndiags ? -EINVAL : err;
 	gw_out_free(&out);
-	owned ? model_free(&m) : model_free_shallow(&m);
+	model_free(&m);
 	return err;
 }
 
@@ -426,27 +364,6 @@ static int start_metrics(struct agent *a)
 	return 0;
 }
 
-#define KCACHE_TTL_NS	(60ull * 1000000000ull)
-
-/*
- * The Lease, every other second. A new leader, and every leader once a
- * minute, forgets what it believes is written and checks every object's
- * status again (someone may have edited it).
- */
-static void lease_round(struct agent *a, uint64_t now)
-{
-	int was = a->lease.held;
-
-	if (a->o->no_status || !lease_tick(a->kube, &a->lease, now))
-		return;
-	if (was && now - a->kcache_since < KCACHE_TTL_NS)
-		return;
-	kstatus_cache_free(a->kcache);
-	a->kcache = kstatus_cache_new();
-	a->kcache_since = now;
-	agent_sync(a, 1);
-}
-
 static void tick(struct agent *a, uint64_t n)
 {
 	struct gc_result gr;
@@ -458,12 +375,16 @@ static void tick(struct agent *a, uint64_t n)
 	 * backends are what routes the traffic. */
 	if (a->ready)
 		sync_reclaim(&a->sync, now, RECLAIM_GRACE_NS);
-	if (a->kube && n % 2 == 0)
-		lease_round(a, now);
-	/* Every 5th tick, a rescan of the directory: an event can be lost
-	 * (directory replaced, queue overflow). */
-	if (!a->kube && n % 5 == 0)
+	switch (source_tick(a->src, n, now)) {
+	case SOURCE_RESCAN:
 		agent_sync(a, 0);
+		break;
+	case SOURCE_RESYNC:
+		agent_sync(a, 1);
+		break;
+	case SOURCE_IDLE:
+		break;
+	}
 }
 
 /*
@@ -482,27 +403,17 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int setup_fds(struct agent *a, int *ifd, int *sfd)
+static int setup_signals(int *sfd)
 {
 	sigset_t set;
 
 	block_signals(&set);
 	*sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (a->kube) {
-		*ifd = a->kube_fd;
-		return *sfd < 0 ? -errno : 0;
-	}
-	*ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (*sfd < 0 || *ifd < 0 ||
-	    inotify_add_watch(*ifd, a->o->manifests, IN_CLOSE_WRITE |
-			      IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-			      IN_CREATE | IN_ATTRIB | IN_DELETE_SELF |
-			      IN_MOVE_SELF) < 0) {
-		log_event("error", "cannot watch the manifest directory", "dir",
-			  a->o->manifests, "error", strerror(errno), NULL);
-		return -errno;
-	}
-	return 0;
+	if (*sfd >= 0)
+		return 0;
+	log_event("error", "cannot make a signalfd", "error", strerror(errno),
+		  NULL);
+	return -errno;
 }
 
 static void drain(int fd)
@@ -581,45 +492,22 @@ static void drop_privileges(void)
 			  NULL);
 }
 
-static void identity(struct agent *a)
+/* The directory, or the API server with its Lease and status. */
+static int open_source(struct agent *a)
 {
-	const char *env = getenv("NODE_NAME");
+	struct kube_source_opts ko = {
+		.kubeconfig = a->o->kubeconfig, .node_name = a->o->node_name,
+		.lease_ns = a->o->lease_ns, .lease_name = a->o->lease_name,
+		.controller = a->o->controller, .no_status = a->o->no_status,
+	};
 
-	if (a->o->node_name)
-		snprintf(a->node, sizeof(a->node), "%s", a->o->node_name);
-	else if (env && *env)
-		snprintf(a->node, sizeof(a->node), "%s", env);
-	else if (gethostname(a->node, sizeof(a->node) - 1))
-		snprintf(a->node, sizeof(a->node), "snilb-%d", (int)getpid());
-}
-
-static int start_kube(struct agent *a)
-{
-	struct kube_config kc = { .kubeconfig = a->o->kubeconfig };
-	char err[512];
-
-	if (!a->o->kubeconfig && !a->o->in_cluster)
+	a->src = a->o->manifests ? source_dir(a->o->manifests) :
+		 kube_source(&ko);
+	if (a->src)
 		return 0;
-	a->kube_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (a->kube_fd < 0)
-		return -errno;
-	a->kube = kube_start(&kc, a->kube_fd, err, sizeof(err));
-	if (!a->kube) {
-		log_event("error", "cannot reach the Kubernetes API", "error",
-			  err, NULL);
-		return -EINVAL;
-	}
-	identity(a);
-	a->lease.identity = a->node;
-	a->lease.name = a->o->lease_name;	/* SNILB_LEASE_NAME by default */
-	a->lease.ns = a->o->lease_ns ? a->o->lease_ns :
-		      kube_namespace(a->kube) ? kube_namespace(a->kube) :
-		      SNILB_LEASE_NAMESPACE;
-	a->lease.duration_s = 15;
-	a->kcache = kstatus_cache_new();
-	log_event("info", "watching the Kubernetes API", "identity", a->node,
-		  "lease", a->lease.name, "lease_namespace", a->lease.ns, NULL);
-	return 0;
+	log_event("error", "cannot open the source", "error",
+		  strerror(ENOMEM), NULL);
+	return -ENOMEM;
 }
 
 static int check_only(struct agent *a)
@@ -639,16 +527,16 @@ int cmd_agent(int argc, char **argv)
 {
 	struct agent_opts o = {};
 	struct agent a = { .o = &o, .lock = PTHREAD_MUTEX_INITIALIZER };
-	int ifd = -1, sfd = -1, sig, err;
+	int sfd = -1, sig, err;
 	sigset_t blocked;
 
 	err = agent_options(argc, argv, &o);
 	if (err)
 		return err < 0 ? EXIT_USAGE : 0;
-	a.mf.dir = (char *)o.manifests;
+	if (open_source(&a))
+		return 1;
 	a.ag.started = wall();
-	a.ag.manifests = o.manifests ? o.manifests : o.kubeconfig ?
-			 o.kubeconfig : "in-cluster";
+	a.ag.manifests = a.src->name;
 	a.ag.pin_path = o.pin_path;
 	a.ag.controller = o.controller;
 	a.ag.last_error = a.last_error;
@@ -664,30 +552,25 @@ int cmd_agent(int argc, char **argv)
 	if (open_dataplane(&a))
 		return 1;
 	/* From a directory, the maps are filled before the program is
-	 * attached; from the API, once every kind is listed (run()). */
-	err = o.manifests ? agent_sync(&a, 1) : 0;
+	 * attached; from the API (nothing before it is started and every
+	 * kind is listed), in run(). */
+	err = agent_sync(&a, 1);
 	if (err && err != -EINVAL)	/* -EINVAL: bad objects, reported */
 		log_event("warn", "first sync incomplete", "error",
 			  a.last_error, NULL);
 	if (attach_all(&a))
 		return 1;
 	drop_privileges();
-	if (start_kube(&a) || start_metrics(&a) || setup_fds(&a, &ifd, &sfd))
+	if (source_start(a.src) || start_metrics(&a) || setup_signals(&sfd))
 		return 1;
-	log_event("info", "agent running", "source", o.manifests ? o.manifests :
-		  o.kubeconfig ? o.kubeconfig : "in-cluster", NULL);
-	sig = run(&a, ifd, sfd);
+	log_event("info", "agent running", "source", a.src->name, NULL);
+	sig = run(&a, a.src->fd, sfd);
 	log_event("info", "stopping; the data plane stays attached",
 		  "signal", strsignal(sig), NULL);
-	if (a.kube) {
-		lease_release(a.kube, &a.lease);
-		kube_stop(a.kube);
-		kstatus_cache_free(a.kcache);
-	}
+	source_free(a.src);
 	metrics_stop(a.metrics);
 	pinned_close(a.pinned);
 	sync_free(&a.sync);
-	mf_free(&a.mf);
 	dp_close(a.dp);
 	json_decref(a.status);
 	return 0;

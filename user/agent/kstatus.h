@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "gwapi.h"
 #include "kube.h"
 #include "model.h"

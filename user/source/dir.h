@@ -3,10 +3,11 @@
  * The manifest directory, file by file, with each file's last good
  * objects: a file that stops being valid YAML keeps its previous objects,
  * and an object whose new version is invalid keeps its previous version,
- * so one bad edit never empties or half-fills the tables.
+ * so one bad edit never empties or half-fills the tables. The agent reads
+ * it as a source (source_dir(), source.h); these are its parts.
  */
-#ifndef SNILB_USER_MANIFESTS_H
-#define SNILB_USER_MANIFESTS_H
+#ifndef SNILB_USER_DIR_H
+#define SNILB_USER_DIR_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -28,7 +29,6 @@ struct mf_dir {
 	char *dir;
 	struct mf_file *files;
 	size_t nfiles;
-	struct model dups;	/* diags of the last mf_combine() */
 };
 
 /*
@@ -39,12 +39,12 @@ struct mf_dir {
  */
 int mf_scan(struct mf_dir *d);
 
-/* Every file's objects and diags in one model, files in name order
- * (shallow: free it with model_free_shallow()). An object defined twice
- * (in two files, or twice in one) keeps its first definition; each other
- * one is left out with a diag naming both places. */
+/* Every file's objects and diags in one model (copies, @out's own:
+ * model_free()), files in name order. An object defined twice (in two
+ * files, or twice in one) keeps its first definition; each other one is
+ * left out with a diag naming both places. 0 or -ENOMEM. */
 int mf_combine(struct mf_dir *d, struct model *out);
 
 void mf_free(struct mf_dir *d);
 
-#endif /* SNILB_USER_MANIFESTS_H */
+#endif /* SNILB_USER_DIR_H */
