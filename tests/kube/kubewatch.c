@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * kubewatch: user/source/kube.c on its own, for tests. On every change it prints
- * one line: synced, the object count per kind, the TLSRoute version and
- * the routes (ns/name, sorted), when that line differs from the last.
+ * kubewatch: the Kubernetes client (user/source/kube.h) on its own, for
+ * tests. On every change it prints one line: synced, the object count per
+ * kind, the TLSRoute version and the routes (ns/name, sorted), when that
+ * line differs from the last.
  *
  *   kubewatch [-v] [-1] KUBECONFIG|-      (-: in-cluster)
  *   kubewatch -r METHOD PATH [BODY] KUBECONFIG|-
