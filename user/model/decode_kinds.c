@@ -629,7 +629,7 @@ static void dec_grant(struct dec *d, yaml_node_t *obj, void *out)
 }
 
 
-/* --- metadata, common to every kind ------------------------------- */
+/* --- metadata, common to every kind ----------------------------------- */
 
 void dec_meta(struct dec *d, yaml_node_t *obj, const struct m_kind *k,
 		     struct m_meta *m)

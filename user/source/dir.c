@@ -158,7 +158,7 @@ int mf_scan(struct mf_dir *d)
 	return changed;
 }
 
-/* --- one definition per object ------------------------------------------ */
+/* --- one definition per object ---------------------------------------- */
 
 /* The objects of one kind's array, to sort them by identity. */
 struct dup_ctx {
@@ -274,7 +274,7 @@ void mf_free(struct mf_dir *d)
 	d->nfiles = 0;
 }
 
-/* --- the source ----------------------------------------------------------- */
+/* --- the source ------------------------------------------------------- */
 
 struct dir_source {
 	struct source s;

@@ -18,6 +18,8 @@
 #define CONNECT_S	10L
 #define KEEPIDLE_S	30L
 
+/* --- buffers ---------------------------------------------------------- */
+
 int kube_buf_add(struct buf *b, const char *p, size_t n)
 {
 	size_t cap = b->cap ? b->cap : 4096;

@@ -124,7 +124,7 @@ struct obj *kube_obj_make(struct kube_kind *kd, json_t *o)
 }
 
 /* Under k->lock, or before @o is published. */
-static void kube_obj_decode(struct kube_kind *kd, struct obj *o)
+static void obj_decode(struct kube_kind *kd, struct obj *o)
 {
 	char file[512];
 
@@ -140,7 +140,7 @@ void kube_store_put(struct kube_kind *kd, struct obj *o)
 {
 	struct obj **slot, *old = NULL;
 
-	kube_obj_decode(kd, o);
+	obj_decode(kd, o);
 	pthread_mutex_lock(&kd->k->lock);
 	slot = tsearch(o, &kd->root, kube_obj_cmp);
 	if (!slot) {
@@ -191,7 +191,7 @@ static void relist_walk(const void *node, VISIT v, void *arg)
 		return;
 	if (r->phase == 1) {
 		if (!o->adopt)
-			kube_obj_decode(r->kd, o);
+			obj_decode(r->kd, o);
 		return;
 	}
 	if (r->phase == 2 && (!o->adopt || o->decoded))
@@ -232,8 +232,7 @@ void kube_store_replace(struct kube_kind *kd, void *root, size_t n)
 	tdestroy(r.old, kube_obj_free);
 }
 
-
-/* --- the model ------------------------------------------------------- */
+/* --- the model -------------------------------------------------------- */
 
 /* Every object's model, decoded when it is not yet, in one array. */
 struct gather {
@@ -249,12 +248,12 @@ static void gather_walk(const void *node, VISIT v, void *arg)
 
 	if ((v != postorder && v != leaf) || g->n == g->cap)
 		return;
-	kube_obj_decode(g->kd, o);
+	obj_decode(g->kd, o);
 	g->one[g->n++] = &o->one;
 }
 
-/* Copies of the cached models, under the lock: the kinds' threads replace
- * objects meanwhile, never the models handed out. */
+/* Copies of the cached models, made under the lock: a kind's thread
+ * frees the object it replaces, model and all. */
 int kube_model(struct kube *k, struct model *m)
 {
 	struct gather g = { 0 };
