@@ -350,29 +350,18 @@ static long do_watch(struct kube_kind *kd, char *err, size_t errlen)
 
 /* --- discovery -------------------------------------------------------- */
 
-static int has_version(json_t *group, const char *v)
+/* Has an item of the list @list of @o its @field equal to @value? (A
+ * group's "versions" by "version", a version's "resources" by "name".) */
+static int has_item(json_t *o, const char *list, const char *field,
+		    const char *value)
 {
 	json_t *it;
 	size_t i;
 
-	json_array_foreach(json_object_get(group, "versions"), i, it) {
-		const char *gv = jstr(it, "version");
+	json_array_foreach(json_object_get(o, list), i, it) {
+		const char *v = jstr(it, field);
 
-		if (gv && !strcmp(gv, v))
-			return 1;
-	}
-	return 0;
-}
-
-static int has_resource(json_t *list, const char *res)
-{
-	json_t *it;
-	size_t i;
-
-	json_array_foreach(json_object_get(list, "resources"), i, it) {
-		const char *n = jstr(it, "name");
-
-		if (n && !strcmp(n, res))
+		if (v && !strcmp(v, value))
 			return 1;
 	}
 	return 0;
@@ -419,13 +408,13 @@ static int discover(struct kube_kind *kd, char *err, size_t errlen)
 	if (r <= 0)
 		return r;
 	for (v = d->versions; *v; v++) {
-		if (!has_version(group, *v))
+		if (!has_item(group, "versions", "version", *v))
 			continue;
 		snprintf(path, sizeof(path), "/apis/%s/%s", d->group, *v);
 		r = get_json(kd, path, &list, err, errlen);
 		if (r < 0)
 			break;
-		r = r && has_resource(list, d->resource);
+		r = r && has_item(list, "resources", "name", d->resource);
 		json_decref(list);
 		if (r) {
 			__atomic_store_n(&kd->version, *v, __ATOMIC_RELEASE);
