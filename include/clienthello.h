@@ -48,18 +48,36 @@ enum ch_status {
 	CH_REJECTED = 2,
 };
 
+/*
+ * Why a hello is refused: CH_R_<ID>, and the name counters, metrics and
+ * `snilb sni` give it (docs/clienthello.md; `snilb sni` writes '-' for
+ * '_'). One table, so a reason cannot lose its name.
+ */
+#define CH_REASONS(X)							\
+	X(NONE, "none")							\
+	X(NOT_HANDSHAKE, "not_handshake") /* a record of the hello is	\
+					 * not type 22 */		\
+	X(SSLV2, "sslv2")		/* SSLv2-compatible CLIENT-HELLO */ \
+	X(BAD_VERSION, "bad_version")	/* record version not 3.0 .. 3.4 */ \
+	X(NOT_CLIENT_HELLO, "not_client_hello") /* first handshake	\
+					 * message is not type 1 */	\
+	X(BAD_LENGTH, "bad_length")	/* a length field disagrees with \
+					 * its container */		\
+	X(MALFORMED, "malformed")	/* empty record, duplicate	\
+					 * server_name */		\
+	X(NO_SNI, "no_sni")		/* no server_name extension or	\
+					 * no host_name */		\
+	X(BAD_SNI, "bad_sni")		/* host_name is not a valid DNS	\
+					 * host name */			\
+	X(TOO_LARGE, "too_large")	/* hello longer than the	\
+					 * configured cap */		\
+	X(TOO_COMPLEX, "too_complex")	/* more records/extensions than	\
+					 * walked */
+
 enum ch_reason {
-	CH_R_NONE = 0,
-	CH_R_NOT_HANDSHAKE,	/* a record of the hello is not type 22 */
-	CH_R_SSLV2,		/* SSLv2-compatible CLIENT-HELLO */
-	CH_R_BAD_VERSION,	/* record version not 3.0 .. 3.4 */
-	CH_R_NOT_CLIENT_HELLO,	/* first handshake message is not type 1 */
-	CH_R_BAD_LENGTH,	/* a length field disagrees with its container */
-	CH_R_MALFORMED,		/* empty record, duplicate server_name */
-	CH_R_NO_SNI,		/* no server_name extension or no host_name */
-	CH_R_BAD_SNI,		/* host_name is not a valid DNS host name */
-	CH_R_TOO_LARGE,		/* hello longer than the configured cap */
-	CH_R_TOO_COMPLEX,	/* more records/extensions than walked */
+#define CH_R_ENUM(id, name) CH_R_##id,
+	CH_REASONS(CH_R_ENUM)
+#undef CH_R_ENUM
 	CH_R_MAX,
 };
 

@@ -40,6 +40,43 @@
 #define SNILB_AF_INET	4
 #define SNILB_AF_INET6	6
 
+/*
+ * The maps, SNILB_MAP_<ID>, by the names bpf/maps.h and bpf/snilb.bpf.c
+ * give them: the loader finds each in the skeleton by that name, so a
+ * map renamed on one side only fails the build. pin: state that outlives
+ * one load of the programs, pinned under the pin path, adopted by the
+ * next loader and opened by pinned_open(); the tail-call table and the
+ * per-CPU scratch belong to one load. fill: how full it is is worth
+ * reporting (`snilb status`, /metrics, in this order).
+ */
+#define SNILB_MAPS(X)							\
+	X(FLOWS, flows, 1, 1)						\
+	X(HELLOS, hellos, 1, 1)						\
+	X(REV, rev, 1, 1)						\
+	X(ROUTES, routes, 1, 1)						\
+	X(BACKENDS, backends, 1, 1)					\
+	X(SETS, sets, 1, 1)						\
+	X(LISTENERS, listeners, 1, 0)					\
+	X(LISTEN_PORT_BITS, listen_port_bits, 1, 0)			\
+	X(VIPS, vips, 1, 0)						\
+	X(VIP_BITS, vip_bits, 1, 0)					\
+	X(CONFIG, config, 1, 0)						\
+	X(STATS, stats, 1, 0)						\
+	X(LISTENER_STATS, listener_stats, 1, 0)				\
+	X(LISTENER_TIMEOUTS, listener_timeouts, 1, 0)			\
+	X(ROUTE_STATS, route_stats, 1, 0)				\
+	X(MAGLEV, maglev, 1, 0)						\
+	X(SYN_STATE, syn_state, 1, 0)					\
+	X(PROGS, progs, 0, 0)						\
+	X(SCRATCH, scratch, 0, 0)
+
+enum snilb_map {
+#define SNILB_MAP_ENUM(id, name, pin, fill) SNILB_MAP_##id,
+	SNILB_MAPS(SNILB_MAP_ENUM)
+#undef SNILB_MAP_ENUM
+	SNILB_MAP_MAX,
+};
+
 /* listeners: {family, vip, port} -> listener. IPv4 uses addr[0]. */
 struct snilb_listener_key {
 	__u8 family;
@@ -126,84 +163,113 @@ struct snilb_set {
 	__u32 nbackends;
 };
 
-/* Why a connection was answered with an RST; one counter each. */
+/*
+ * Why a connection was answered with an RST, past the parser's reasons
+ * (CH_REASONS): SNILB_REJ_<ID> and the name of its counter. One counter
+ * each.
+ */
+#define SNILB_REJECTS(X)						\
+	X(NO_ROUTE, "no_route")		/* valid name, no route for it */ \
+	X(NO_BACKEND, "no_backend")					\
+	X(TIMEOUT, "timeout")		/* no complete hello, or no	\
+					 * backend answer, in time	\
+					 * (counted by the agent's	\
+					 * reaper) */			\
+	X(TABLE_FULL, "table_full")	/* flow or hello table full */	\
+	X(BAD_COOKIE, "bad_cookie")
+
 enum snilb_reject {
 	SNILB_REJ_PARSE = 0,	/* + enum ch_reason: the hello was refused */
-	SNILB_REJ_NO_ROUTE = CH_R_MAX,	/* valid name, no route for it */
-	SNILB_REJ_NO_BACKEND,
-	SNILB_REJ_TIMEOUT,	/* no complete hello, or no backend answer,
-				 * in time (counted by the agent's GC) */
-	SNILB_REJ_TABLE_FULL,	/* flow or hello table full */
-	SNILB_REJ_BAD_COOKIE,
+	SNILB_REJ_PARSE_LAST = CH_R_MAX - 1,
+#define SNILB_REJ_ENUM(id, name) SNILB_REJ_##id,
+	SNILB_REJECTS(SNILB_REJ_ENUM)
+#undef SNILB_REJ_ENUM
 	SNILB_REJ_MAX,
 };
 
-/* Global counters, index into the per-CPU `stats` array. */
+/*
+ * Global counters, SNILB_ST_<ID>: their index into the per-CPU `stats`
+ * array, and the name the CLI, the metrics ("snilb_<name>_total") and
+ * the tests know them by. The rejections follow, one per enum
+ * snilb_reject, named "reject_" + the reason's name.
+ */
+#define SNILB_STATS(X)							\
+	X(PASS, "pass")			/* packets not ours, passed on */ \
+	X(SYN, "syn")			/* SYNs answered with a cookie */ \
+	X(COOKIE_OK, "cookie_ok")					\
+	X(COOKIE_BAD, "cookie_bad")					\
+	X(FLOW_NEW, "flow_new")						\
+	X(HELLO_SEG, "hello_seg")	/* hello segments buffered */	\
+	X(HELLO_DUP, "hello_dup")	/* retransmitted bytes ignored */ \
+	X(HELLO_GAP, "hello_gap")	/* segment past a gap not held:	\
+					 * too far, or no range left;	\
+					 * dropped */			\
+	X(ROUTED, "routed")		/* hellos that matched a route */ \
+	X(RST_SENT, "rst_sent")						\
+	X(BAD_TCP, "bad_tcp")		/* malformed TCP to a listener */ \
+	X(BIND, "bind")			/* SYNs sent to a backend */	\
+	X(BIND_RETRY, "bind_retry")	/* ... to a further backend */	\
+	X(SPLICED, "spliced")		/* backend answered, hello	\
+					 * replayed */			\
+	X(FWD_C2B, "fwd_c2b")		/* spliced packets client ->	\
+					 * backend */			\
+	X(FWD_B2C, "fwd_b2c")						\
+	X(FWD_FAIL, "fwd_fail")		/* no route/neighbour to	\
+					 * forward */			\
+	X(SNAT_FULL, "snat_full")	/* no free SNAT port */		\
+	X(TW_RESET, "tw_reset")		/* backend TIME-WAIT on our port \
+					 * reset */			\
+	X(ICMP_FWD, "icmp_fwd")		/* ICMP errors about spliced	\
+					 * flows, passed on to the	\
+					 * client */			\
+	X(RST_IGNORED, "rst_ignored")	/* RSTs out of window: dropped */ \
+	X(CHALLENGE_ACK, "challenge_ack") /* RFC 5961 challenge ACKs	\
+					 * sent */			\
+	X(HELLO_OOO, "hello_ooo")	/* hello segments held past a	\
+					 * gap */			\
+	X(BAD_CSUM, "bad_csum")		/* hello segments with a bad TCP \
+					 * checksum nothing had checked	\
+					 */				\
+	/* Packets to a VIP that no listener takes (bpf/vip.h): */	\
+	X(VIP_ECHO, "vip_echo")		/* echo requests answered */	\
+	X(VIP_UNREACH, "vip_unreach")	/* UDP: port unreachable sent */ \
+	X(VIP_LIMITED, "vip_limited")	/* ... not sent: over the rate */ \
+	X(VIP_RST, "vip_rst")		/* TCP to a port with no	\
+					 * listener */			\
+	X(VIP_FRAG, "vip_frag")		/* fragments, IPv4 options, IPv6 \
+					 * extension headers: dropped */ \
+	X(VIP_DROP, "vip_drop")		/* anything else: dropped */	\
+	X(RESYN, "resyn")		/* SYNs sent to a backend again	\
+					 * on its first SYN-ACK: no RTT	\
+					 * sample from our handshake	\
+					 * (bpf/backend.h) */		\
+	X(SYN_STATE, "syn_state")	/* SYNs without timestamps given \
+					 * a per-SYN state (wscale,	\
+					 * SACK) */			\
+	X(SYN_COOKIE_ONLY, "syn_cookie_only") /* ... answered by a	\
+					 * cookie alone: over this	\
+					 * CPU's budget (a flood) */	\
+	X(TOO_BIG, "too_big")		/* oversize packets answered	\
+					 * with ICMP "fragmentation	\
+					 * needed" */			\
+	X(ICMP_BACK, "icmp_back")	/* ICMP errors from the client's \
+					 * side passed on to the	\
+					 * backend */			\
+	X(HELLO_ACK, "hello_ack")	/* ACKs of hello bytes (a hello	\
+					 * too large for a client's	\
+					 * first flight: bpf/hello.h,	\
+					 * hello_ack()) */		\
+	X(HELLO_RTX, "hello_rtx")	/* acknowledged hello bytes sent \
+					 * to the backend again		\
+					 * (bpf/owned.h) */
+
 enum snilb_stat {
-	SNILB_ST_PASS = 0,		/* packets not ours, passed on */
-	SNILB_ST_SYN,			/* SYNs answered with a cookie */
-	SNILB_ST_COOKIE_OK,
-	SNILB_ST_COOKIE_BAD,
-	SNILB_ST_FLOW_NEW,
-	SNILB_ST_HELLO_SEG,		/* hello segments buffered */
-	SNILB_ST_HELLO_DUP,		/* retransmitted bytes ignored */
-	SNILB_ST_HELLO_GAP,		/* segment past a gap not held: too
-					 * far, or no range left; dropped */
-	SNILB_ST_ROUTED,		/* hellos that matched a route */
-	SNILB_ST_RST_SENT,
-	SNILB_ST_BAD_TCP,		/* malformed TCP to a listener */
-	SNILB_ST_BIND,			/* SYNs sent to a backend */
-	SNILB_ST_BIND_RETRY,		/* ... to a further backend */
-	SNILB_ST_SPLICED,		/* backend answered, hello replayed */
-	SNILB_ST_FWD_C2B,		/* spliced packets client -> backend */
-	SNILB_ST_FWD_B2C,
-	SNILB_ST_FWD_FAIL,		/* no route/neighbour to forward */
-	SNILB_ST_SNAT_FULL,		/* no free SNAT port */
-	SNILB_ST_TW_RESET,		/* backend TIME-WAIT on our port reset */
-	SNILB_ST_ICMP_FWD,		/* ICMP errors about spliced flows,
-					 * passed on to the client */
-	SNILB_ST_RST_IGNORED,		/* RSTs out of window: dropped */
-	SNILB_ST_CHALLENGE_ACK,		/* RFC 5961 challenge ACKs sent */
-	SNILB_ST_HELLO_OOO,		/* hello segments held past a gap */
-	SNILB_ST_BAD_CSUM,		/* hello segments with a bad TCP
-					 * checksum nothing had checked */
-	/* Packets to a VIP that no listener takes (bpf/vip.h): */
-	SNILB_ST_VIP_ECHO,		/* echo requests answered */
-	SNILB_ST_VIP_UNREACH,		/* UDP: port unreachable sent */
-	SNILB_ST_VIP_LIMITED,		/* ... not sent: over the rate */
-	SNILB_ST_VIP_RST,		/* TCP to a port with no listener */
-	SNILB_ST_VIP_FRAG,		/* fragments, IPv4 options, IPv6
-					 * extension headers: dropped */
-	SNILB_ST_VIP_DROP,		/* anything else: dropped */
-	SNILB_ST_RESYN,			/* SYNs sent to a backend again on its
-					 * first SYN-ACK: no RTT sample from
-					 * our handshake (bpf/backend.h) */
-	SNILB_ST_SYN_STATE,		/* SYNs without timestamps given a
-					 * per-SYN state (wscale, SACK) */
-	SNILB_ST_SYN_COOKIE_ONLY,	/* ... answered by a cookie alone:
-					 * over this CPU's budget (a flood) */
-	SNILB_ST_TOO_BIG,		/* oversize packets answered with
-					 * ICMP "fragmentation needed" */
-	SNILB_ST_ICMP_BACK,		/* ICMP errors from the client's side
-					 * passed on to the backend */
-	SNILB_ST_HELLO_ACK,		/* ACKs of hello bytes (a hello too
-					 * large for a client's first flight:
-					 * bpf/hello.h, hello_ack()) */
-	SNILB_ST_HELLO_RTX,		/* acknowledged hello bytes sent to the
-					 * backend again (bpf/owned.h) */
+#define SNILB_ST_ENUM(id, name) SNILB_ST_##id,
+	SNILB_STATS(SNILB_ST_ENUM)
+#undef SNILB_ST_ENUM
 	SNILB_ST_REJECT_BASE,		/* + enum snilb_reject */
 	SNILB_ST_MAX = SNILB_ST_REJECT_BASE + SNILB_REJ_MAX,
 };
-
-/* The counters' names (CLI, metrics, tests), in enum snilb_stat order. */
-#define SNILB_STAT_NAMES						\
-	"pass", "syn", "cookie_ok", "cookie_bad", "flow_new", "hello_seg", \
-	"hello_dup", "hello_gap", "routed", "rst_sent", "bad_tcp", "bind", \
-	"bind_retry", "spliced", "fwd_c2b", "fwd_b2c", "fwd_fail",	\
-	"snat_full", "tw_reset", "icmp_fwd", "rst_ignored", "challenge_ack", \
-	"hello_ooo", "bad_csum", "vip_echo", "vip_unreach", "vip_limited", \
-	"vip_rst", "vip_frag", "vip_drop", "resyn", "syn_state",	\
-	"syn_cookie_only", "too_big", "icmp_back", "hello_ack", "hello_rtx"
 
 /* listener_stats[listener id], per CPU. */
 struct snilb_listener_stats {

@@ -42,13 +42,10 @@
 #include "dataplane.h"
 #include "gc.h"
 #include "maglev.h"
+#include "pinned.h"
 
 static volatile sig_atomic_t stop, dump;
 
-static const char *const stat_names[] = { SNILB_STAT_NAMES };
-
-_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
-	       SNILB_ST_REJECT_BASE, "a counter without a name");
 static int ifaces[16], nifaces;
 static uint32_t table[SNILB_MAGLEV_SIZE];
 
@@ -169,14 +166,8 @@ static void print_stats(struct dataplane *dp)
 	for (i = 0; i < SNILB_ST_MAX; i++) {
 		uint64_t v = 0;
 
-		if (dp_stat(dp, i, &v))
-			continue;
-		if (i < SNILB_ST_REJECT_BASE)
-			printf("stat %s %llu\n", stat_names[i],
-			       (unsigned long long)v);
-		else
-			printf("stat reject_%u %llu\n",
-			       i - SNILB_ST_REJECT_BASE,
+		if (!dp_stat(dp, i, &v))
+			printf("stat %s %llu\n", pinned_stat_name(i),
 			       (unsigned long long)v);
 	}
 	fflush(stdout);

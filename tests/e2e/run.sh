@@ -136,7 +136,7 @@ t_reject() {
 	else
 		bad "unknown SNI: curl exit $rc after $(((t1 - t0) / 1000000)) ms"
 	fi
-	check "unknown SNI counted" "1" "$(dp_stat reject_11)"
+	check "unknown SNI counted" "1" "$(dp_stat reject_no_route)"
 }
 
 t_segments() {

@@ -4,6 +4,8 @@
  * prints a result. Only this file compiles include/clienthello.h for
  * userspace, so every tool answers with the same code.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -21,25 +23,31 @@ int hello_parse(const void *buf, size_t len, unsigned int cap,
 	return ch_parse(&p, buf, (__u32)len, cap, res);
 }
 
-static const char *const reason_names[CH_R_MAX] = {
-	[CH_R_NONE] = "none",
-	[CH_R_NOT_HANDSHAKE] = "not-handshake",
-	[CH_R_SSLV2] = "sslv2",
-	[CH_R_BAD_VERSION] = "bad-version",
-	[CH_R_NOT_CLIENT_HELLO] = "not-client-hello",
-	[CH_R_BAD_LENGTH] = "bad-length",
-	[CH_R_MALFORMED] = "malformed",
-	[CH_R_NO_SNI] = "no-sni",
-	[CH_R_BAD_SNI] = "bad-sni",
-	[CH_R_TOO_LARGE] = "too-large",
-	[CH_R_TOO_COMPLEX] = "too-complex",
-};
+/* `snilb sni` has always written the reasons with '-' ("no-sni"): the
+ * names of CH_REASONS, '_' turned into '-' once. */
+#define REASON(id, name) name,
+static const char *const reason_names[CH_R_MAX] = { CH_REASONS(REASON) };
+static char dashed[CH_R_MAX][24];
+static pthread_once_t dashed_once = PTHREAD_ONCE_INIT;
+
+static void dash_names(void)
+{
+	unsigned int r;
+	char *c;
+
+	for (r = 0; r < CH_R_MAX; r++) {
+		snprintf(dashed[r], sizeof(dashed[r]), "%s", reason_names[r]);
+		for (c = dashed[r]; (c = strchr(c, '_')); c++)
+			*c = '-';
+	}
+}
 
 const char *hello_reason_name(unsigned int reason)
 {
 	if (reason >= CH_R_MAX)
 		return "unknown";
-	return reason_names[reason];
+	pthread_once(&dashed_once, dash_names);
+	return dashed[reason];
 }
 
 const char *hello_status_name(unsigned int status)

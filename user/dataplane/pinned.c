@@ -15,56 +15,34 @@
 
 #include "pinned.h"
 
-/* As user/dataplane/dataplane.c pinned_maps[]: the maps that outlive a loader. */
-static const char *const map_names[] = {
-	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
-	"backends", "sets", "maglev", "listener_stats", "route_stats",
-	"listen_port_bits", "listener_timeouts", "vips", "vip_bits",
+#define MAP(id, name, pin, fill) [SNILB_MAP_##id] = { #name, pin },
+static const struct {
+	const char *name;
+	bool pin;
+} maps[] = { SNILB_MAPS(MAP) };
+
+#define FILL_1(name) #name,
+#define FILL_0(name)
+#define MAP_FILL(id, name, pin, fill) FILL_##fill(name)
+const char *const pinned_fill_maps[] = { SNILB_MAPS(MAP_FILL) NULL };
+
+#define NAME(id, name) name,
+static const char *const stat_names[] = { SNILB_STATS(NAME) };
+static const char *const reject_names[] = {
+	CH_REASONS(NAME) SNILB_REJECTS(NAME)
 };
-#define NMAPS (sizeof(map_names) / sizeof(map_names[0]))
-
-const char *const pinned_fill_maps[] = {
-	"flows", "hellos", "rev", "routes", "backends", "sets", NULL,
+#define STAT(id, name) "reject_" name,
+static const char *const reject_stats[] = {
+	CH_REASONS(STAT) SNILB_REJECTS(STAT)
 };
 
-static const char *const stat_names[] = { SNILB_STAT_NAMES };
-
-_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) ==
-	       SNILB_ST_REJECT_BASE, "a counter without a name");
-
-/*
- * user/dataplane/hello.c's reason names with '_' (Prometheus label values), and
- * the global counter of each ("reject_" + name).
- */
-#define REJECTS(X)						\
-	X(CH_R_NONE, "none")					\
-	X(CH_R_NOT_HANDSHAKE, "not_handshake")			\
-	X(CH_R_SSLV2, "sslv2")					\
-	X(CH_R_BAD_VERSION, "bad_version")			\
-	X(CH_R_NOT_CLIENT_HELLO, "not_client_hello")		\
-	X(CH_R_BAD_LENGTH, "bad_length")			\
-	X(CH_R_MALFORMED, "malformed")				\
-	X(CH_R_NO_SNI, "no_sni")				\
-	X(CH_R_BAD_SNI, "bad_sni")				\
-	X(CH_R_TOO_LARGE, "too_large")				\
-	X(CH_R_TOO_COMPLEX, "too_complex")			\
-	X(SNILB_REJ_NO_ROUTE, "no_route")			\
-	X(SNILB_REJ_NO_BACKEND, "no_backend")			\
-	X(SNILB_REJ_TIMEOUT, "timeout")				\
-	X(SNILB_REJ_TABLE_FULL, "table_full")			\
-	X(SNILB_REJ_BAD_COOKIE, "bad_cookie")
-#define REJ_NAME(r, s) [r] = s,
-#define REJ_STAT(r, s) [r] = "reject_" s,
-static const char *const reject_names[SNILB_REJ_MAX] = { REJECTS(REJ_NAME) };
-static const char *const reject_stats[SNILB_REJ_MAX] = { REJECTS(REJ_STAT) };
-
-_Static_assert(SNILB_REJ_MAX == CH_R_MAX + 5,
-	       "a reject reason without a name in reject_names[]");
+_Static_assert(sizeof(reject_names) / sizeof(reject_names[0]) ==
+	       SNILB_REJ_MAX, "reject reasons out of step with their names");
 
 struct pinned {
 	char *path;
 	int ncpus;
-	int fds[NMAPS];
+	int fds[SNILB_MAP_MAX];	/* -ENOENT: not pinned */
 };
 
 static bool on_bpffs(const char *path)
@@ -136,8 +114,9 @@ struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen)
 		return NULL;
 	}
 	p->ncpus = libbpf_num_possible_cpus();
-	for (i = 0; i < NMAPS; i++) {
-		p->fds[i] = open_ro(pin_path, map_names[i]);
+	for (i = 0; i < SNILB_MAP_MAX; i++) {
+		p->fds[i] = maps[i].pin ? open_ro(pin_path, maps[i].name) :
+					  -ENOENT;
 		if (p->fds[i] >= 0)
 			found++;
 		else if (p->fds[i] != -ENOENT && first_err == ENOENT)
@@ -157,23 +136,37 @@ void pinned_close(struct pinned *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < NMAPS; i++)
+	for (i = 0; i < SNILB_MAP_MAX; i++)
 		if (p->fds[i] >= 0)
 			close(p->fds[i]);
 	free(p->path);
 	free(p);
 }
 
-int pinned_fd(const struct pinned *p, const char *name)
+/* The map called @name; SNILB_MAP_MAX for none. */
+static enum snilb_map map_of(const char *name)
 {
 	size_t i;
 
-	if (!p)
-		return -ENOENT;
-	for (i = 0; i < NMAPS; i++)
-		if (!strcmp(map_names[i], name))
-			return p->fds[i];
-	return -ENOENT;
+	for (i = 0; i < SNILB_MAP_MAX; i++)
+		if (!strcmp(maps[i].name, name))
+			break;
+	return (enum snilb_map)i;
+}
+
+const char *pinned_map_name(enum snilb_map m)
+{
+	return m < SNILB_MAP_MAX ? maps[m].name : NULL;
+}
+
+int pinned_map_fd(const struct pinned *p, enum snilb_map m)
+{
+	return p && m < SNILB_MAP_MAX ? p->fds[m] : -ENOENT;
+}
+
+int pinned_fd(const struct pinned *p, const char *name)
+{
+	return pinned_map_fd(p, map_of(name));
 }
 
 const char *pinned_path(const struct pinned *p)
@@ -181,11 +174,11 @@ const char *pinned_path(const struct pinned *p)
 	return p ? p->path : NULL;
 }
 
-/* Sum a per-CPU value of @n u64 counters at @key of map @name. */
-static int sum_percpu(const struct pinned *p, const char *name, uint32_t key,
+/* Sum a per-CPU value of @n u64 counters at @key of map @m. */
+static int sum_percpu(const struct pinned *p, enum snilb_map m, uint32_t key,
 		      uint64_t *out, size_t n)
 {
-	int fd = pinned_fd(p, name);
+	int fd = pinned_map_fd(p, m);
 	uint64_t *v;
 	size_t c, i;
 
@@ -208,13 +201,13 @@ static int sum_percpu(const struct pinned *p, const char *name, uint32_t key,
 
 int pinned_stat(const struct pinned *p, uint32_t idx, uint64_t *val)
 {
-	return sum_percpu(p, "stats", idx, val, 1);
+	return sum_percpu(p, SNILB_MAP_STATS, idx, val, 1);
 }
 
 int pinned_route_stats(const struct pinned *p, uint32_t route,
 		       struct snilb_route_stats *st)
 {
-	return sum_percpu(p, "route_stats", route, (uint64_t *)st,
+	return sum_percpu(p, SNILB_MAP_ROUTE_STATS, route, (uint64_t *)st,
 			  sizeof(*st) / sizeof(uint64_t));
 }
 
@@ -222,9 +215,9 @@ int pinned_listener_stats(const struct pinned *p, uint32_t listener,
 			  struct snilb_listener_stats *st)
 {
 	uint64_t timeouts = 0;
-	int e = sum_percpu(p, "listener_stats", listener, (uint64_t *)st,
-			   sizeof(*st) / sizeof(uint64_t));
-	int fd = pinned_fd(p, "listener_timeouts");
+	int e = sum_percpu(p, SNILB_MAP_LISTENER_STATS, listener,
+			   (uint64_t *)st, sizeof(*st) / sizeof(uint64_t));
+	int fd = pinned_map_fd(p, SNILB_MAP_LISTENER_TIMEOUTS);
 
 	/* The loader counts these apart (bpf/maps.h); a pin from before
 	 * that map was added has none. */
@@ -243,14 +236,13 @@ static int map_info(int fd, struct bpf_map_info *info)
 	return 0;
 }
 
-int pinned_iter_init(const struct pinned *p, const char *map,
-		     struct pinned_iter *it)
+static int iter_init(int fd, struct pinned_iter *it)
 {
 	struct bpf_map_info info;
 	int e;
 
 	memset(it, 0, sizeof(*it));
-	it->fd = pinned_fd(p, map);
+	it->fd = fd;
 	if (it->fd < 0)
 		return it->fd;
 	e = map_info(it->fd, &info);
@@ -261,6 +253,18 @@ int pinned_iter_init(const struct pinned *p, const char *map,
 	it->key_size = info.key_size;
 	it->max = info.max_entries;
 	return 0;
+}
+
+int pinned_map_iter(const struct pinned *p, enum snilb_map m,
+		    struct pinned_iter *it)
+{
+	return iter_init(pinned_map_fd(p, m), it);
+}
+
+int pinned_iter_init(const struct pinned *p, const char *map,
+		     struct pinned_iter *it)
+{
+	return iter_init(pinned_fd(p, map), it);
 }
 
 int pinned_iter_next(struct pinned_iter *it, void *key, void *val)
@@ -347,9 +351,9 @@ static int count_keys(int fd, uint32_t max, uint32_t *n)
 }
 
 /* Slots of an array in use: a backend has a family, a set a size. */
-static int count_used(int fd, const char *name, uint32_t max, uint32_t *n)
+static int count_used(int fd, enum snilb_map m, uint32_t max, uint32_t *n)
 {
-	bool sets = !strcmp(name, "sets");
+	bool sets = m == SNILB_MAP_SETS;
 	uint32_t vsize = sets ? sizeof(struct snilb_set) :
 				sizeof(struct snilb_backend);
 	char *vals = calloc(max, vsize);
@@ -371,11 +375,11 @@ static int count_used(int fd, const char *name, uint32_t max, uint32_t *n)
 	return e;
 }
 
-int pinned_fill(const struct pinned *p, const char *name, uint32_t *entries,
-		uint32_t *max)
+int pinned_map_fill(const struct pinned *p, enum snilb_map m,
+		    uint32_t *entries, uint32_t *max)
 {
 	struct bpf_map_info info;
-	int fd = pinned_fd(p, name), e;
+	int fd = pinned_map_fd(p, m), e;
 
 	*entries = *max = 0;
 	if (fd < 0)
@@ -385,15 +389,21 @@ int pinned_fill(const struct pinned *p, const char *name, uint32_t *entries,
 		return e;
 	*max = info.max_entries;
 	if (info.type == BPF_MAP_TYPE_ARRAY)
-		return count_used(fd, name, info.max_entries, entries);
+		return count_used(fd, m, info.max_entries, entries);
 	return count_keys(fd, info.max_entries, entries);
+}
+
+int pinned_fill(const struct pinned *p, const char *name, uint32_t *entries,
+		uint32_t *max)
+{
+	return pinned_map_fill(p, map_of(name), entries, max);
 }
 
 int pinned_maglev_slots(const struct pinned *p, uint32_t set,
 			uint32_t *slots, uint32_t nslots, uint32_t *size)
 {
 	LIBBPF_OPTS(bpf_get_fd_by_id_opts, opts, .open_flags = BPF_F_RDONLY);
-	int outer = pinned_fd(p, "maglev"), fd, e;
+	int outer = pinned_map_fd(p, SNILB_MAP_MAGLEV), fd, e;
 	struct bpf_map_info info;
 	uint32_t id, *table, i;
 
@@ -426,7 +436,7 @@ int pinned_listener_key(const struct pinned *p, uint32_t id,
 {
 	struct snilb_listener v;
 	struct pinned_iter it;
-	int e = pinned_iter_init(p, "listeners", &it);
+	int e = pinned_map_iter(p, SNILB_MAP_LISTENERS, &it);
 
 	if (e)
 		return e;

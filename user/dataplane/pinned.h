@@ -25,8 +25,12 @@ struct pinned;
 struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen);
 void pinned_close(struct pinned *p);
 
-/* The file descriptor of map @name ("flows", ...), or -ENOENT. */
+/* The file descriptor of map @m, or -ENOENT (not pinned). */
+int pinned_map_fd(const struct pinned *p, enum snilb_map m);
+/* The same by name ("flows", ...; see SNILB_MAPS). */
 int pinned_fd(const struct pinned *p, const char *name);
+/* "flows", ...; NULL past the end. */
+const char *pinned_map_name(enum snilb_map m);
 const char *pinned_path(const struct pinned *p);
 
 /* Counters summed over every CPU; 0 or a negative errno. */
@@ -48,6 +52,9 @@ struct pinned_iter {
 	unsigned char key[64];
 };
 
+int pinned_map_iter(const struct pinned *p, enum snilb_map m,
+		    struct pinned_iter *it);
+/* The same by name. */
 int pinned_iter_init(const struct pinned *p, const char *map,
 		     struct pinned_iter *it);
 /* 1: @key and @val filled; 0: the end; < 0: errno. */
@@ -57,7 +64,7 @@ int pinned_iter_next(struct pinned_iter *it, void *key, void *val);
 static inline int pinned_flows_init(const struct pinned *p,
 				    struct pinned_iter *it)
 {
-	return pinned_iter_init(p, "flows", it);
+	return pinned_map_iter(p, SNILB_MAP_FLOWS, it);
 }
 
 static inline int pinned_flows_next(struct pinned_iter *it,
@@ -68,13 +75,16 @@ static inline int pinned_flows_next(struct pinned_iter *it,
 }
 
 /*
- * How full map @name is: live entries (hash maps: keys; the backends
+ * How full map @m is: live entries (hash maps: keys; the backends
  * and sets arrays: slots in use) and its capacity.
  */
+int pinned_map_fill(const struct pinned *p, enum snilb_map m,
+		    uint32_t *entries, uint32_t *max);
+/* The same by name. */
 int pinned_fill(const struct pinned *p, const char *name, uint32_t *entries,
 		uint32_t *max);
 
-/* The maps pinned_fill() knows, NULL-terminated. */
+/* The maps whose fill is worth reporting (SNILB_MAPS), NULL-terminated. */
 extern const char *const pinned_fill_maps[];
 
 /*
@@ -94,9 +104,9 @@ int pinned_listener_key(const struct pinned *p, uint32_t id,
 
 /*
  * Counter names: "syn", "cookie_ok", ..., "reject_no_sni", ...
- * (enum snilb_stat); reject reasons "no_sni", ..., "no_route",
- * "no_backend", "timeout", "table_full", "bad_cookie" (enum snilb_reject).
- * Both return NULL past the end.
+ * (SNILB_STATS, then "reject_" and each reject reason); reject reasons
+ * "no_sni", ..., "no_route", ... (CH_REASONS, SNILB_REJECTS). Both
+ * return NULL past the end.
  */
 const char *pinned_stat_name(uint32_t idx);
 const char *pinned_reject_name(uint32_t reason);
