@@ -138,7 +138,7 @@ struct snilb_flow *flow_get(const struct conn *c)
 	struct snilb_flow_key k;
 
 	flow_key_of(c, &k);
-	if (bpf_map_lookup_elem(dp_map_fd(dp, "flows"), &k, &f))
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), &k, &f))
 		return NULL;
 	return &f;
 }
@@ -148,7 +148,7 @@ void flow_put(const struct conn *c, const struct snilb_flow *f)
 	struct snilb_flow_key k;
 
 	flow_key_of(c, &k);
-	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, "flows"), &k, f,
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), &k, f,
 					     BPF_EXIST), 0);
 }
 

@@ -170,7 +170,7 @@ static void test_flow_table_full(void **state)
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40500, .isn = 9 };
 	struct conn d = { .cli = CLI4, .vip = VIP4, .port = 40501, .isn = 9 };
 	uint64_t full = counter(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
-	int fd = dp_map_fd(dp, "flows");
+	int fd = dp_map_fd(dp, SNILB_MAP_FLOWS);
 	struct snilb_flow f0 = { .state = SNILB_FS_HELLO };
 	struct snilb_flow_key k = { .family = 4 };
 	uint32_t i, filled = 0;
@@ -201,13 +201,13 @@ static void test_flow_table_full(void **state)
 	}
 }
 
-static uint32_t map_entries(struct dataplane *d, const char *name)
+static uint32_t map_entries(struct dataplane *d, enum snilb_map m)
 {
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
 
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(dp_map_fd(d, name), &info, &len))
+	if (bpf_obj_get_info_by_fd(dp_map_fd(d, m), &info, &len))
 		return 0;
 	return info.max_entries;
 }
@@ -223,10 +223,10 @@ static void test_flow_table_size(void **state)
 	(void)state;
 	small = dp_open_opts(&o, err, sizeof(err));
 	assert_non_null(small);
-	assert_int_equal(map_entries(small, "flows"), 1024);
-	assert_int_equal(map_entries(small, "rev"), 1024);
+	assert_int_equal(map_entries(small, SNILB_MAP_FLOWS), 1024);
+	assert_int_equal(map_entries(small, SNILB_MAP_REV), 1024);
 	dp_close(small);
-	assert_int_equal(map_entries(dp, "flows"), SNILB_MAX_FLOWS);
+	assert_int_equal(map_entries(dp, SNILB_MAP_FLOWS), SNILB_MAX_FLOWS);
 }
 
 int main(void)

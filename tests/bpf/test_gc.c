@@ -35,8 +35,8 @@ static void short_hello_timeout(void)
 	struct snilb_config cfg;
 	uint32_t zero = 0;
 
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero,
-					     &cfg), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG),
+					     &zero, &cfg), 0);
 	cfg.hello_timeout_ms = 1;
 	assert_int_equal(dp_config_set(dp, &cfg), 0);
 }

@@ -87,8 +87,8 @@ static struct snilb_config config_get(void)
 	struct snilb_config cfg;
 	uint32_t zero = 0;
 
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero,
-					     &cfg), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG),
+					     &zero, &cfg), 0);
 	return cfg;
 }
 
@@ -120,8 +120,9 @@ static int has_syn_state(const struct conn *c)
 	struct snilb_syn_bucket b;
 	int i;
 
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "syn_state"), &idx,
-					     &b), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp,
+							 SNILB_MAP_SYN_STATE),
+					     &idx, &b), 0);
 	for (i = 0; i < SNILB_SYN_WAYS; i++)
 		if (SNILB_SYN_TAG(b.slot[i]) == (uint32_t)(h >> 32))
 			return 1;

@@ -53,7 +53,7 @@ static int hello_kept(const struct conn *c)
 	struct snilb_flow_key k;
 
 	flow_key_of(c, &k);
-	return !bpf_map_lookup_elem(dp_map_fd(dp, "hellos"), &k, &hb);
+	return !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), &k, &hb);
 }
 
 /* Send @h in SEG-byte segments: each but the last is acknowledged; the

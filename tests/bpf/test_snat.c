@@ -27,8 +27,8 @@ static struct snilb_config config_get(void)
 	struct snilb_config cfg;
 	uint32_t zero = 0;
 
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero,
-					     &cfg), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG),
+					     &zero, &cfg), 0);
 	return cfg;
 }
 

@@ -80,10 +80,10 @@ static int route_of(const char *name, struct snilb_route *r)
 	struct snilb_route_key k = { .listener = 0 };
 
 	k.hash = snilb_name_hash(name, (uint32_t)strlen(name));
-	return bpf_map_lookup_elem(dp_map_fd(dp, "routes"), &k, r);
+	return bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_ROUTES), &k, r);
 }
 
-static int count(const char *map, size_t ksize)
+static int count(enum snilb_map map, size_t ksize)
 {
 	char k[64], *prev = NULL;
 	int fd = dp_map_fd(dp, map), n = 0;
@@ -103,9 +103,9 @@ static int set_installed(uint32_t id)
 	uint32_t inner;
 
 	/* An array: a free entry reads as size 0, with no table. */
-	return !bpf_map_lookup_elem(dp_map_fd(dp, "sets"), &id, &s) &&
-	       s.size && !bpf_map_lookup_elem(dp_map_fd(dp, "maglev"), &id,
-					      &inner);
+	return !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_SETS), &id, &s) &&
+	       s.size && !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_MAGLEV),
+					      &id, &inner);
 }
 
 static int backend_live(long id)
@@ -114,8 +114,8 @@ static int backend_live(long id)
 	uint32_t k = (uint32_t)id;
 
 	return id >= 0 &&
-	       !bpf_map_lookup_elem(dp_map_fd(dp, "backends"), &k, &b) &&
-	       b.family;
+	       !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_BACKENDS), &k,
+				    &b) && b.family;
 }
 
 /* A spliced flow bound to @set and @backend, as the data plane leaves it. */
@@ -124,7 +124,7 @@ static void fake_flow(uint32_t set, uint32_t backend, int add)
 	struct snilb_flow_key k = { .family = SNILB_AF_INET, .cport = 4242 };
 	struct snilb_flow f = { .state = SNILB_FS_SPLICED, .set = set,
 				.backend = backend };
-	int fd = dp_map_fd(dp, "flows");
+	int fd = dp_map_fd(dp, SNILB_MAP_FLOWS);
 
 	if (add)
 		assert_int_equal(bpf_map_update_elem(fd, &k, &f, BPF_ANY), 0);
@@ -189,7 +189,8 @@ static void test_add_remove_and_adopt(void **state)
 	assert_int_equal(sync_init(&s, dp, 251, NULL, 0), 0);
 	apply(&s, WORLD("green", OTHER_ROUTE), 1000, &res);
 	assert_int_equal(route_of(".other.example.com", &before), 0);
-	assert_int_equal(count("routes", sizeof(struct snilb_route_key)), 2);
+	assert_int_equal(count(SNILB_MAP_ROUTES,
+			       sizeof(struct snilb_route_key)), 2);
 
 	/* A restarted agent: adopts the listener, moves routes to fresh
 	 * identical sets, deletes nothing. */
@@ -217,8 +218,9 @@ static void test_add_remove_and_adopt(void **state)
 	assert_int_not_equal(route_of(".other.example.com", &after), 0);
 	apply(&again, "", 4000, &res);
 	assert_int_equal(res.listeners_deleted, 1);
-	assert_int_equal(count("routes", sizeof(struct snilb_route_key)), 0);
-	assert_int_equal(count("listeners",
+	assert_int_equal(count(SNILB_MAP_ROUTES,
+			       sizeof(struct snilb_route_key)), 0);
+	assert_int_equal(count(SNILB_MAP_LISTENERS,
 			       sizeof(struct snilb_listener_key)), 0);
 	assert_int_equal(dp_port_get(dp, port), 0);
 	sync_free(&again);

@@ -471,7 +471,7 @@ static uint32_t vip_count(const char *addr)
 	uint32_t n = 0;
 
 	inet_pton(k.family == 6 ? AF_INET6 : AF_INET, addr, k.addr);
-	if (bpf_map_lookup_elem(dp_map_fd(dp, "vips"), &k, &n))
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_VIPS), &k, &n))
 		return 0;
 	return n;
 }

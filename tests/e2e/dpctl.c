@@ -160,9 +160,12 @@ static void print_stats(struct dataplane *dp)
 	uint32_t i;
 
 	printf("stat flows %u\nstat hellos %u\nstat snat_ports %u\n",
-	       count_keys(dp_map_fd(dp, "flows"), sizeof(struct snilb_flow_key)),
-	       count_keys(dp_map_fd(dp, "hellos"), sizeof(struct snilb_flow_key)),
-	       count_keys(dp_map_fd(dp, "rev"), sizeof(struct snilb_rev_key)));
+	       count_keys(dp_map_fd(dp, SNILB_MAP_FLOWS),
+			  sizeof(struct snilb_flow_key)),
+	       count_keys(dp_map_fd(dp, SNILB_MAP_HELLOS),
+			  sizeof(struct snilb_flow_key)),
+	       count_keys(dp_map_fd(dp, SNILB_MAP_REV),
+			  sizeof(struct snilb_rev_key)));
 	for (i = 0; i < SNILB_ST_MAX; i++) {
 		uint64_t v = 0;
 

@@ -41,7 +41,7 @@ static void addr_text(int family, const __be32 *a, char *out)
 
 static int adopt_listeners(struct sync_state *s)
 {
-	int fd = dp_map_fd(s->dp, "listeners");
+	int fd = dp_map_fd(s->dp, SNILB_MAP_LISTENERS);
 	struct snilb_listener_key k, *prev = NULL;
 	struct snilb_listener v;
 	int err;
@@ -70,7 +70,7 @@ static int adopt_listeners(struct sync_state *s)
 
 static int adopt_backends(struct sync_state *s, uint64_t now_ns)
 {
-	int fd = dp_map_fd(s->dp, "backends");
+	int fd = dp_map_fd(s->dp, SNILB_MAP_BACKENDS);
 	uint32_t k, *prev = NULL;
 	struct snilb_backend v;
 
@@ -99,7 +99,8 @@ static int adopt_backends(struct sync_state *s, uint64_t now_ns)
  */
 static int adopt_sets(struct sync_state *s, uint64_t now_ns)
 {
-	int fd = dp_map_fd(s->dp, "sets"), rfd = dp_map_fd(s->dp, "routes");
+	int fd = dp_map_fd(s->dp, SNILB_MAP_SETS);
+	int rfd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
 	uint8_t *routed = calloc(SNILB_MAX_SETS, 1);
 	struct snilb_route_key rk, *prev = NULL;
 	struct snilb_route r;
@@ -459,7 +460,7 @@ static const char *stored_name(const char *hostname)
 static int apply_routes(struct sync_state *s, const struct gw_out *out,
 			struct sync_result *res)
 {
-	int fd = dp_map_fd(s->dp, "routes");
+	int fd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
 	size_t i;
 	int err;
 
@@ -511,7 +512,7 @@ static int wanted_route(const struct sync_state *s, const struct gw_out *out,
 static int delete_routes(struct sync_state *s, const struct gw_out *out,
 			 struct sync_result *res)
 {
-	int fd = dp_map_fd(s->dp, "routes");
+	int fd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
 	struct snilb_route_key k, next;
 	struct snilb_route v;
 	int more;
@@ -693,7 +694,8 @@ int sync_dry(struct sync_state *s, const struct gw_out *out)
 /* Which sets and backends do the flows and routes still point at? */
 static int referenced(struct sync_state *s, uint8_t *sets, uint8_t *backends)
 {
-	int ffd = dp_map_fd(s->dp, "flows"), rfd = dp_map_fd(s->dp, "routes");
+	int ffd = dp_map_fd(s->dp, SNILB_MAP_FLOWS);
+	int rfd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
 	struct snilb_flow_key fk, *fprev = NULL;
 	struct snilb_route_key rk, *rprev = NULL;
 	struct snilb_flow f;

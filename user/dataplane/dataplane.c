@@ -28,28 +28,38 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* Maps that hold state worth keeping across a restart. The prog array
- * and the per-CPU scratch belong to one load of the programs. */
-static const char *const pinned_maps[] = {
-	"listeners", "routes", "config", "stats", "flows", "hellos", "rev",
-	"backends", "sets", "maglev", "listener_stats", "route_stats",
-	"listen_port_bits", "listener_timeouts", "vips", "vip_bits",
-	"syn_state",
-};
+/* The skeleton's map @m: the names in SNILB_MAPS must be its own. */
+static struct bpf_map *skel_map(struct snilb_bpf *skel, enum snilb_map m)
+{
+	switch (m) {
+#define MAP_CASE(id, name, pin, fill)					\
+	case SNILB_MAP_##id:						\
+		return skel->maps.name;
+	SNILB_MAPS(MAP_CASE)
+#undef MAP_CASE
+	default:
+		return NULL;
+	}
+}
 
+/* Pin the maps that hold state worth keeping across a restart (the
+ * `pin` column of SNILB_MAPS). */
 static int set_pins(struct snilb_bpf *skel, const char *dir)
 {
+#define MAP_PIN(id, name, pin, fill) [SNILB_MAP_##id] = pin,
+	static const int pinned[] = { SNILB_MAPS(MAP_PIN) };
+#undef MAP_PIN
 	char path[4096];
-	size_t i;
+	int m;
 
-	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
-		struct bpf_map *m;
+	for (m = 0; m < SNILB_MAP_MAX; m++) {
+		struct bpf_map *map = skel_map(skel, (enum snilb_map)m);
 
-		m = bpf_object__find_map_by_name(skel->obj, pinned_maps[i]);
-		if (!m)
-			return -ENOENT;
-		snprintf(path, sizeof(path), "%s/%s", dir, pinned_maps[i]);
-		if (bpf_map__set_pin_path(m, path))
+		if (!pinned[m])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 bpf_map__name(map));
+		if (bpf_map__set_pin_path(map, path))
 			return -errno;
 	}
 	return 0;
@@ -112,7 +122,7 @@ static int same_addr(const struct snilb_listener_key *a,
 static int vip_listeners(struct dataplane *dp, const struct snilb_vip_key *k,
 			 uint32_t *n)
 {
-	int fd = dp_map_fd(dp, "listeners");
+	int fd = dp_map_fd(dp, SNILB_MAP_LISTENERS);
 	struct snilb_listener_key lk, *prev = NULL;
 
 	*n = 0;
@@ -126,7 +136,7 @@ static int vip_listeners(struct dataplane *dp, const struct snilb_vip_key *k,
 /* Does a VIP other than @k have @k's bit? */
 static int vip_bit_shared(struct dataplane *dp, const struct snilb_vip_key *k)
 {
-	int fd = dp_map_fd(dp, "vips");
+	int fd = dp_map_fd(dp, SNILB_MAP_VIPS);
 	uint32_t h = snilb_vip_hash(k->family, k->addr);
 	struct snilb_vip_key o, *prev = NULL;
 
@@ -143,7 +153,7 @@ static int vip_bit_shared(struct dataplane *dp, const struct snilb_vip_key *k)
 static int vip_bit_set(struct dataplane *dp, const struct snilb_vip_key *k,
 		       int on)
 {
-	int fd = dp_map_fd(dp, "vip_bits");
+	int fd = dp_map_fd(dp, SNILB_MAP_VIP_BITS);
 	uint32_t h = snilb_vip_hash(k->family, k->addr);
 	uint32_t word = h / 32, bits = 0, bit = 1u << (h % 32);
 
@@ -163,7 +173,7 @@ static int vip_bit_set(struct dataplane *dp, const struct snilb_vip_key *k,
  */
 static int vip_sync(struct dataplane *dp, const struct snilb_vip_key *k)
 {
-	int fd = dp_map_fd(dp, "vips");
+	int fd = dp_map_fd(dp, SNILB_MAP_VIPS);
 	uint32_t n;
 	int err = vip_listeners(dp, k, &n);
 
@@ -195,7 +205,8 @@ static void vip_key(const struct snilb_listener_key *lk,
 static int vips_rebuild(struct dataplane *dp)
 {
 	const size_t max = 2 * SNILB_MAX_LISTENERS;
-	int vfd = dp_map_fd(dp, "vips"), lfd = dp_map_fd(dp, "listeners");
+	int vfd = dp_map_fd(dp, SNILB_MAP_VIPS);
+	int lfd = dp_map_fd(dp, SNILB_MAP_LISTENERS);
 	struct snilb_vip_key *keys = calloc(max, sizeof(*keys)), *prev = NULL;
 	struct snilb_listener_key lk, *lprev = NULL;
 	size_t n = 0, i;
@@ -300,12 +311,25 @@ const char *dp_prog_name(struct dataplane *dp)
 	return bpf_program__name(dp->ingress);
 }
 
-int dp_map_fd(struct dataplane *dp, const char *name)
+int dp_map_fd(struct dataplane *dp, enum snilb_map m)
 {
-	struct bpf_map *m;
+	struct bpf_map *map = skel_map(dp->skel, m);
 
-	m = bpf_object__find_map_by_name(dp->skel->obj, name);
-	return m ? bpf_map__fd(m) : -ENOENT;
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+/* Map @m's entry @key: read into @val, written from it; 0 or -errno. */
+static int map_get(struct dataplane *dp, enum snilb_map m, const void *key,
+		   void *val)
+{
+	return bpf_map_lookup_elem(dp_map_fd(dp, m), key, val) ? -errno : 0;
+}
+
+static int map_set(struct dataplane *dp, enum snilb_map m, const void *key,
+		   const void *val)
+{
+	return bpf_map_update_elem(dp_map_fd(dp, m), key, val, BPF_ANY) ?
+	       -errno : 0;
 }
 
 int dp_attach(struct dataplane *dp, int ifindex)
@@ -351,11 +375,10 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 	struct snilb_listener_key k;
 	struct snilb_listener v = { .id = id };
 	struct snilb_vip_key vk;
+	int err;
 
 	if (id >= SNILB_MAX_LISTENERS)
 		return -ERANGE;	/* it indexes listener_stats */
-	int err;
-
 	if (parse_addr(addr, &k))
 		return -EINVAL;
 	k.port = htons(port);
@@ -363,8 +386,9 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 	err = dp_port_set(dp, port, 1);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(dp_map_fd(dp, "listeners"), &k, &v, BPF_ANY))
-		return -errno;
+	err = map_set(dp, SNILB_MAP_LISTENERS, &k, &v);
+	if (err)
+		return err;
 	vip_key(&k, &vk);
 	return vip_sync(dp, &vk);
 }
@@ -392,7 +416,7 @@ static int route_key(uint32_t listener, const char *hostname,
 int dp_route_add(struct dataplane *dp, uint32_t listener,
 		 const char *hostname, uint32_t route_id, uint32_t set)
 {
-	int fd = dp_map_fd(dp, "routes");
+	int fd = dp_map_fd(dp, SNILB_MAP_ROUTES);
 	struct snilb_route_key k;
 	struct snilb_route v, old;
 	const char *name;
@@ -421,7 +445,7 @@ int dp_route_del(struct dataplane *dp, uint32_t listener,
 
 	if (route_key(listener, hostname, &k, &name))
 		return -EINVAL;
-	if (bpf_map_delete_elem(dp_map_fd(dp, "routes"), &k))
+	if (bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_ROUTES), &k))
 		return -errno;
 	return 0;
 }
@@ -430,16 +454,14 @@ int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg)
 {
 	__u32 zero = 0;
 
-	if (bpf_map_update_elem(dp_map_fd(dp, "config"), &zero, cfg, BPF_ANY))
-		return -errno;
-	return 0;
+	return map_set(dp, SNILB_MAP_CONFIG, &zero, cfg);
 }
 
 int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
 		    uint32_t *n)
 {
 	struct snilb_rev_key k, next;
-	int fd = dp_map_fd(dp, "rev");
+	int fd = dp_map_fd(dp, SNILB_MAP_REV);
 	void *prev = NULL;
 
 	*n = 0;
@@ -460,7 +482,7 @@ int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val)
 
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(dp_map_fd(dp, "stats"), &idx, v)) {
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_STATS), &idx, v)) {
 		free(v);
 		return -errno;
 	}
@@ -482,9 +504,7 @@ int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
 	be.family = k.family;
 	be.port = htons(port);
 	memcpy(be.addr, k.addr, sizeof(be.addr));
-	if (bpf_map_update_elem(dp_map_fd(dp, "backends"), &id, &be, BPF_ANY))
-		return -errno;
-	return 0;
+	return map_set(dp, SNILB_MAP_BACKENDS, &id, &be);
 }
 
 int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
@@ -499,7 +519,7 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 	/* No live backend: no table, and the data plane answers with an
 	 * RST (no_backend). */
 	if (!size) {
-		if (bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &s,
+		if (bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_SETS), &set, &s,
 					BPF_ANY))
 			return -errno;
 		return 0;
@@ -514,11 +534,10 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 	for (i = 0; i < size && !err; i++)
 		if (bpf_map_update_elem(inner, &i, &table[i], BPF_ANY))
 			err = -errno;
-	if (!err && bpf_map_update_elem(dp_map_fd(dp, "maglev"), &set, &inner,
-					BPF_ANY))
-		err = -errno;
+	if (!err)
+		err = map_set(dp, SNILB_MAP_MAGLEV, &set, &inner);
 	/* The size last: a reader that sees it finds the table in place. */
-	if (!err && bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &s,
+	if (!err && bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_SETS), &set, &s,
 					BPF_ANY))
 		err = -errno;
 	close(inner);
@@ -533,7 +552,7 @@ int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port)
 	if (parse_addr(addr, &k))
 		return -EINVAL;
 	k.port = htons(port);
-	if (bpf_map_delete_elem(dp_map_fd(dp, "listeners"), &k) &&
+	if (bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_LISTENERS), &k) &&
 	    errno != ENOENT)
 		return -errno;
 	vip_key(&k, &vk);
@@ -543,7 +562,7 @@ int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port)
 /* The loader is the bitmap's only writer: read, change, write back. */
 int dp_port_set(struct dataplane *dp, uint16_t port, int on)
 {
-	int fd = dp_map_fd(dp, "listen_port_bits");
+	int fd = dp_map_fd(dp, SNILB_MAP_LISTEN_PORT_BITS);
 	uint32_t word = port / 32, bits = 0, bit = 1u << (port % 32);
 
 	if (bpf_map_lookup_elem(fd, &word, &bits))
@@ -557,11 +576,9 @@ int dp_port_set(struct dataplane *dp, uint16_t port, int on)
 int dp_port_get(struct dataplane *dp, uint16_t port)
 {
 	uint32_t word = port / 32, bits = 0;
+	int err = map_get(dp, SNILB_MAP_LISTEN_PORT_BITS, &word, &bits);
 
-	if (bpf_map_lookup_elem(dp_map_fd(dp, "listen_port_bits"), &word,
-				&bits))
-		return -errno;
-	return bits >> (port % 32) & 1;
+	return err ? err : (int)(bits >> (port % 32) & 1);
 }
 
 /* backends and sets are arrays: an unused entry is a zeroed one. */
@@ -569,7 +586,7 @@ int dp_backend_del(struct dataplane *dp, uint32_t id)
 {
 	struct snilb_backend none = {};
 
-	if (bpf_map_update_elem(dp_map_fd(dp, "backends"), &id, &none,
+	if (bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_BACKENDS), &id, &none,
 				BPF_ANY))
 		return -errno;
 	return 0;
@@ -578,11 +595,12 @@ int dp_backend_del(struct dataplane *dp, uint32_t id)
 int dp_set_del(struct dataplane *dp, uint32_t set)
 {
 	struct snilb_set none = {};
-
 	/* The size first: a reader then never reaches the table. */
-	if (bpf_map_update_elem(dp_map_fd(dp, "sets"), &set, &none, BPF_ANY))
-		return -errno;
-	if (bpf_map_delete_elem(dp_map_fd(dp, "maglev"), &set) &&
+	int err = map_set(dp, SNILB_MAP_SETS, &set, &none);
+
+	if (err)
+		return err;
+	if (bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_MAGLEV), &set) &&
 	    errno != ENOENT)
 		return -errno;
 	return 0;
@@ -609,15 +627,15 @@ static int repin(int fd, const char *dir, const char *name)
 
 int dp_pin_progs(struct dataplane *dp, const char *pin_dir)
 {
-	int err = repin(dp_map_fd(dp, "progs"), pin_dir, "progs");
+	int err = repin(dp_map_fd(dp, SNILB_MAP_PROGS), pin_dir, "progs");
 
 	if (!err)
 		err = repin(dp_prog_fd(dp), pin_dir, "prog_ingress");
 	return err;
 }
 
-/* Sum a per-CPU value of @n u64 counters at @key of map @name. */
-static int sum_percpu(struct dataplane *dp, const char *name, uint32_t key,
+/* Sum a per-CPU value of @n u64 counters at @key of map @m. */
+static int sum_percpu(struct dataplane *dp, enum snilb_map m, uint32_t key,
 		      uint64_t *out, size_t n)
 {
 	uint64_t *v = calloc((size_t)dp->ncpus * n, sizeof(*v));
@@ -625,7 +643,7 @@ static int sum_percpu(struct dataplane *dp, const char *name, uint32_t key,
 
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(dp_map_fd(dp, name), &key, v)) {
+	if (bpf_map_lookup_elem(dp_map_fd(dp, m), &key, v)) {
 		free(v);
 		return -errno;
 	}
@@ -637,11 +655,11 @@ static int sum_percpu(struct dataplane *dp, const char *name, uint32_t key,
 	return 0;
 }
 
-int dp_percpu_add(struct dataplane *dp, const char *name, uint32_t key,
+int dp_percpu_add(struct dataplane *dp, enum snilb_map m, uint32_t key,
 		  size_t nfields, size_t field, uint64_t delta)
 {
 	uint64_t *v = calloc((size_t)dp->ncpus * nfields, sizeof(*v));
-	int fd = dp_map_fd(dp, name), err = 0;
+	int fd = dp_map_fd(dp, m), err = 0;
 
 	if (!v)
 		return -ENOMEM;
@@ -655,7 +673,7 @@ int dp_percpu_add(struct dataplane *dp, const char *name, uint32_t key,
 int dp_route_stats(struct dataplane *dp, uint32_t route,
 		   struct snilb_route_stats *st)
 {
-	return sum_percpu(dp, "route_stats", route, (uint64_t *)st,
+	return sum_percpu(dp, SNILB_MAP_ROUTE_STATS, route, (uint64_t *)st,
 			  sizeof(*st) / sizeof(uint64_t));
 }
 
@@ -663,10 +681,11 @@ int dp_listener_stats(struct dataplane *dp, uint32_t listener,
 		      struct snilb_listener_stats *st)
 {
 	uint64_t timeouts = 0;
-	int e = sum_percpu(dp, "listener_stats", listener, (uint64_t *)st,
-			   sizeof(*st) / sizeof(uint64_t));
+	int e = sum_percpu(dp, SNILB_MAP_LISTENER_STATS, listener,
+			   (uint64_t *)st, sizeof(*st) / sizeof(uint64_t));
 
-	if (!e && !bpf_map_lookup_elem(dp_map_fd(dp, "listener_timeouts"),
+	if (!e && !bpf_map_lookup_elem(dp_map_fd(dp,
+						 SNILB_MAP_LISTENER_TIMEOUTS),
 				       &listener, &timeouts))
 		st->rejected[SNILB_REJ_TIMEOUT] += timeouts;
 	return e;
@@ -676,7 +695,7 @@ int dp_listener_stats(struct dataplane *dp, uint32_t listener,
 int dp_listener_timeouts_add(struct dataplane *dp, uint32_t listener,
 			     uint64_t n)
 {
-	int fd = dp_map_fd(dp, "listener_timeouts");
+	int fd = dp_map_fd(dp, SNILB_MAP_LISTENER_TIMEOUTS);
 	uint64_t v = 0;
 
 	if (bpf_map_lookup_elem(fd, &listener, &v))

@@ -110,7 +110,7 @@ int dp_listener_stats(struct dataplane *dp, uint32_t listener,
  * for counters no program writes (an increment a program made in between
  * would be lost).
  */
-int dp_percpu_add(struct dataplane *dp, const char *name, uint32_t key,
+int dp_percpu_add(struct dataplane *dp, enum snilb_map m, uint32_t key,
 		  size_t nfields, size_t field, uint64_t delta);
 /* Count @n timeout RSTs for listener @listener (the loader's own). */
 int dp_listener_timeouts_add(struct dataplane *dp, uint32_t listener,
@@ -121,6 +121,6 @@ int dp_prog_fd(struct dataplane *dp);
 /* The ingress program's name: snilb_ingress, or snilb_ingress_h where
  * the kernel cannot let it read the skb (see user/dataplane/dataplane.c). */
 const char *dp_prog_name(struct dataplane *dp);
-int dp_map_fd(struct dataplane *dp, const char *name);
+int dp_map_fd(struct dataplane *dp, enum snilb_map m);
 
 #endif /* SNILB_USER_DATAPLANE_H */

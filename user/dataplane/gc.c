@@ -92,11 +92,11 @@ static void release_snat(struct dataplane *dp, const struct snilb_config *cfg,
 	struct snilb_backend be;
 	struct snilb_rev_key rk;
 
-	if (!f->nport || bpf_map_lookup_elem(dp_map_fd(dp, "backends"),
+	if (!f->nport || bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_BACKENDS),
 					     &f->backend, &be) ||
 	    snilb_rev_key_of(&rk, &be, cfg, f->nport))
 		return;
-	bpf_map_delete_elem(dp_map_fd(dp, "rev"), &rk);
+	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_REV), &rk);
 }
 
 enum verdict { KEEP, EXPIRE_RST, EXPIRE_QUIET };
@@ -178,8 +178,8 @@ static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
 		total += why[i] == EXPIRE_RST;
 	if (!total)
 		return;
-	dp_percpu_add(dp, "stats", SNILB_ST_REJECT_BASE + SNILB_REJ_TIMEOUT,
-		      1, 0, total);
+	dp_percpu_add(dp, SNILB_MAP_STATS,
+		      SNILB_ST_REJECT_BASE + SNILB_REJ_TIMEOUT, 1, 0, total);
 	per = calloc(SNILB_MAX_LISTENERS, sizeof(*per));
 	if (!per)
 		return;
@@ -206,7 +206,7 @@ static enum verdict expire(struct dataplane *dp, int fd,
 	enum verdict v;
 	int e;
 
-	if (bpf_map_lookup_elem(dp_map_fd(dp, "flows"), k, &f))
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), k, &f))
 		return KEEP;
 	v = judge(&f, cfg, now, res);
 	if (v == KEEP) {
@@ -216,8 +216,8 @@ static enum verdict expire(struct dataplane *dp, int fd,
 	if (v == EXPIRE_RST && (e = send_rst(fd, k, &f)))
 		*err = e;
 	release_snat(dp, cfg, &f);
-	bpf_map_delete_elem(dp_map_fd(dp, "hellos"), k);
-	bpf_map_delete_elem(dp_map_fd(dp, "flows"), k);
+	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k);
+	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), k);
 	return v;
 }
 
@@ -229,7 +229,8 @@ static enum verdict expire(struct dataplane *dp, int fd,
  */
 static uint32_t sweep_rev(struct dataplane *dp)
 {
-	int rev = dp_map_fd(dp, "rev"), flows = dp_map_fd(dp, "flows");
+	int rev = dp_map_fd(dp, SNILB_MAP_REV);
+	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
 	struct snilb_rev_key k, next, *prev = NULL, *dead = NULL;
 	struct snilb_rev rv;
 	struct snilb_flow f;
@@ -286,7 +287,7 @@ int dp_gc_hooked(struct dataplane *dp, uint64_t now_ns, struct gc_result *res,
 {
 	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
 	size_t ndead = 0, cap = 0, i;
-	int flows = dp_map_fd(dp, "flows");
+	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
 	struct snilb_config cfg = { 0 };
 	struct gc_result nominated = { 0 };
 	enum verdict *why = NULL;
@@ -296,7 +297,7 @@ int dp_gc_hooked(struct dataplane *dp, uint64_t now_ns, struct gc_result *res,
 	int fd, err = 0;
 
 	memset(res, 0, sizeof(*res));
-	bpf_map_lookup_elem(dp_map_fd(dp, "config"), &zero, &cfg);
+	bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG), &zero, &cfg);
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
 	if (fd < 0)
 		return -errno;
