@@ -307,8 +307,8 @@ static __noinline int waiting(struct __sk_buff *skb, const struct pkt *p,
 			      struct snilb_flow *f,
 			      const struct snilb_config *cfg)
 {
-	__u64 timeout = cfg && cfg->bind_timeout_ms ?
-			cfg->bind_timeout_ms * 1000000ull : 1000000000ull;
+	__u64 timeout = (cfg && cfg->bind_timeout_ms ? cfg->bind_timeout_ms :
+			 SNILB_DEFAULT_BIND_TIMEOUT_MS) * 1000000ull;
 	int st;
 
 	if (f->seen_ns - f->bind_ns < timeout || flow_claim(f))

@@ -49,8 +49,8 @@ static __always_inline __u16 our_mss(const struct snilb_config *cfg,
 				     __u8 family)
 {
 	if (family == SNILB_AF_INET)
-		return cfg && cfg->mss4 ? cfg->mss4 : 1460;
-	return cfg && cfg->mss6 ? cfg->mss6 : 1440;
+		return cfg && cfg->mss4 ? cfg->mss4 : SNILB_DEFAULT_MSS4;
+	return cfg && cfg->mss6 ? cfg->mss6 : SNILB_DEFAULT_MSS6;
 }
 
 /*

@@ -289,9 +289,19 @@ struct snilb_route_stats {
 	__u64 bytes_b2c;
 };
 
-/* Defaults of struct snilb_config's fields where zero means "default". */
+/*
+ * Defaults of struct snilb_config's fields where zero means "default"
+ * (the hello cap: CH_CAP_DEFAULT; Maglev: SNILB_MAGLEV_SIZE; SYN states:
+ * SNILB_SYN_STATE_RATE), for the data plane, the reaper and --help.
+ */
 #define SNILB_DEFAULT_WINDOW	64240	/* our SYN-ACK's window, unscaled */
 #define SNILB_DEFAULT_WSCALE	7	/* the window scale we advertise */
+#define SNILB_DEFAULT_MSS4	1460	/* the MSS we advertise to clients */
+#define SNILB_DEFAULT_MSS6	1440
+#define SNILB_DEFAULT_HELLO_TIMEOUT_MS	10000	/* client silent after the
+						 * handshake: RST */
+#define SNILB_DEFAULT_IDLE_TIMEOUT_S	3600	/* spliced flow idle: freed */
+#define SNILB_DEFAULT_BIND_TIMEOUT_MS	1000	/* backend SYN-ACK wait */
 /*
  * A hello longer than this is acknowledged as it comes (all but its last
  * byte), so a client whose first flight cannot hold it sends the rest:

@@ -12,13 +12,13 @@
 
 #include "clienthello.h"
 #include "defaults.h"
-#include "gc.h"
 #include "gwapi.h"
 #include "log.h"
 #include "maglev.h"
 #include "options.h"
 #include "opts.h"
 #include "snatports.h"
+#include "snilb_abi.h"
 
 static const char agent_about[] =
 "Usage: snilb agent --manifests DIR --iface IF[,IF...] --snat ADDR [OPTIONS]\n"
@@ -101,10 +101,10 @@ static const struct opt agent_opts_tab[] = {
 	{ "log-format", O_LOGFMT, "FMT", "logfmt (default) or json" },
 	{ "hello-timeout", O_HELLO_TO, "MS",
 	  "RST a client with no complete ClientHello after MS ms (default "
-	  SNILB_STR(GC_HELLO_TIMEOUT_MS) ")" },
+	  SNILB_STR(SNILB_DEFAULT_HELLO_TIMEOUT_MS) ")" },
 	{ "idle-timeout", O_IDLE_TO, "S",
 	  "RST an established flow idle for S s (default "
-	  SNILB_STR(GC_IDLE_TIMEOUT_S) ")" },
+	  SNILB_STR(SNILB_DEFAULT_IDLE_TIMEOUT_S) ")" },
 	{ "hello-cap", O_CAP, "BYTES",
 	  "largest ClientHello (default " SNILB_STR(CH_CAP_DEFAULT) ")" },
 	{ "single-syn", O_SINGLE_SYN, NULL,

@@ -123,11 +123,11 @@ static enum verdict judge(const struct snilb_flow *f,
 			  struct gc_result *res)
 {
 	uint64_t hello = (cfg->hello_timeout_ms ? cfg->hello_timeout_ms :
-			  GC_HELLO_TIMEOUT_MS) * 1000000ull;
+			  SNILB_DEFAULT_HELLO_TIMEOUT_MS) * 1000000ull;
 	uint64_t idle = (cfg->idle_timeout_s ? cfg->idle_timeout_s :
-			 GC_IDLE_TIMEOUT_S) * 1000000000ull;
+			 SNILB_DEFAULT_IDLE_TIMEOUT_S) * 1000000000ull;
 	uint64_t bind = (cfg->bind_timeout_ms ? cfg->bind_timeout_ms :
-			 GC_BIND_TIMEOUT_MS) * 1000000ull;
+			 SNILB_DEFAULT_BIND_TIMEOUT_MS) * 1000000ull;
 	uint64_t seen = f->seen_ns > f->created_ns ? f->seen_ns : f->created_ns;
 	uint64_t quiet = now > seen ? now - seen : 0;
 	/* @now was read before the walk: a flow created during it is

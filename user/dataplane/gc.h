@@ -13,9 +13,6 @@
 
 #include "dataplane.h"
 
-#define GC_HELLO_TIMEOUT_MS	10000	/* defaults when config says 0 */
-#define GC_IDLE_TIMEOUT_S	3600
-#define GC_BIND_TIMEOUT_MS	1000	/* as the data plane's default */
 #define GC_CLOSE_GRACE_MS	2000	/* after both FINs are acknowledged */
 #define GC_FIN_TIMEOUT_S	120	/* quiet after one FIN (conntrack's
 					 * FIN_WAIT) */
