@@ -221,8 +221,8 @@ define run_packet_test
 
 endef
 
-test-dataplane: $(PACKET_BINS) $(BUILD)/test_gc $(BUILD)/test_sync
-	./tests/lib/in-netns.sh $(BUILD)/test_gc
+test-dataplane: $(PACKET_BINS) $(BUILD)/test_reaper $(BUILD)/test_sync
+	./tests/lib/in-netns.sh $(BUILD)/test_reaper
 	$(foreach t,$(PACKET_TESTS),$(call run_packet_test,$(t)))
 	$(BUILD)/test_sync
 
@@ -240,7 +240,7 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # The kernel-facing suites again, in a VM on Debian 12's 6.1 LTS kernel
 # (VMTEST_KERNEL=6.12 for another; see docs/testing.md).
 VMTEST_KERNEL ?= 6.1
-vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_gc \
+vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_reaper \
 		$(BUILD)/dpctl $(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \
 		./tests/vm-suites.sh $(BUILD)

@@ -4,18 +4,20 @@
  * conntrack (tcp_in_window, nf_conntrack_proto_tcp.c) are the reference:
  *
  * - FIN: each side's FIN sequence number is kept; a flow is done once both
- *   FINs are acknowledged, and is freed by the agent's GC a grace period
- *   later (a TIME-WAIT: a lost last ACK is resent and still translated).
- *   One FIN only shortens the flow's idle timeout (user/dataplane/gc.c).
+ *   FINs are acknowledged, and is freed by the agent's reaper a grace
+ *   period later (a TIME-WAIT: a lost last ACK is resent and still
+ *   translated).
+ *   One FIN only shortens the flow's idle timeout (user/dataplane/reaper.c).
  * - RST (RFC 5961 3.2): acted on only when its sequence number is in the
  *   receiver's window, as last seen acknowledged and advertised by it.
  *   Exactly the next expected byte: passed on and the flow freed. In the
  *   window but not exact: passed on, so the receiver answers it itself
  *   (Linux sends the challenge ACK; a host that has closed accepts it),
  *   and the flow is marked: the receiver's next packet clears the mark,
- *   a quiet flow with the mark is freed soon (user/dataplane/gc.c). Out of the
- *   window: dropped. A blind attacker who knows the 4-tuple but not the
- *   sequence numbers cannot end a connection from either side.
+ *   a quiet flow with the mark is freed soon (user/dataplane/reaper.c).
+ *   Out of the window: dropped. A blind attacker who knows the 4-tuple
+ *   but not the sequence numbers cannot end a connection from either
+ *   side.
  * - SYN on a live flow (RFC 5961 4.2): never frees it; the client gets a
  *   challenge ACK, which a client that restarted answers with an exact
  *   RST (snilb.bpf.c, hello.h).

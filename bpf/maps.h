@@ -81,8 +81,8 @@ struct {
 
 /*
  * listener_timeouts[listener]: RSTs the loader sent for a handshake or a
- * bind that timed out (user/dataplane/gc.c), added to listener_stats' rejected
- * [SNILB_REJ_TIMEOUT] by readers. Not in listener_stats: updating a
+ * bind that timed out (user/dataplane/reaper.c), added to listener_stats'
+ * rejected[SNILB_REJ_TIMEOUT] by readers. Not in listener_stats: updating a
  * per-CPU value from userspace writes all its fields back, and would lose
  * what the data plane counted into the others in between. Never touched
  * by the programs.

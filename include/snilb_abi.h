@@ -361,7 +361,7 @@ struct snilb_flow_key {
  * How far a spliced flow has closed (snilb_flow.closing). A flow is freed
  * a grace period after both FINs are acknowledged (the TIME-WAIT that
  * lets a lost last ACK be resent); one FIN, or an RST that was not
- * exact, shortens its idle timeout instead (user/dataplane/gc.c).
+ * exact, shortens its idle timeout instead (user/dataplane/reaper.c).
  */
 enum snilb_close {
 	SNILB_CL_C_FIN = 1,	/* the client sent FIN */

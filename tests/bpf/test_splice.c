@@ -136,8 +136,8 @@ static void test_splice(void **state)
 }
 
 /* FIN both ways, each acknowledged: forwarded, the flow kept for its
- * TIME-WAIT (the GC frees it, user/dataplane/gc.c); a backend RST at the exact
- * sequence number: forwarded to the client, then freed. */
+ * TIME-WAIT (the reaper frees it, user/dataplane/reaper.c); a backend RST
+ * at the exact sequence number: forwarded to the client, then freed. */
 static void test_teardown(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40800, .isn = 5,

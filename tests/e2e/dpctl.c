@@ -20,7 +20,7 @@
  *   synstate RATE                  per-SYN states per s and CPU (0: none)
  *   attach IFNAME
  *
- * Once a second it runs the flow table's timeouts (user/dataplane/gc.c).
+ * Once a second it runs the flow table's timeouts (user/dataplane/reaper.c).
  *
  * Usage: dpctl [--pin DIR] SCRIPT   (prints "ready" once attached; SIGUSR1
  * prints the global counters as "stat NAME VALUE" lines, so does exiting).
@@ -40,7 +40,7 @@
 #include <bpf/bpf.h>
 
 #include "dataplane.h"
-#include "gc.h"
+#include "reaper.h"
 #include "maglev.h"
 #include "pinned.h"
 
@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
-		struct gc_result gr;
+		struct reap_result gr;
 		struct timespec ts;
 
 		sleep(1);		/* a signal cuts it short */
@@ -231,11 +231,12 @@ int main(int argc, char **argv)
 			print_stats(dp);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if (dp_gc(dp, (uint64_t)ts.tv_sec * 1000000000ull +
+		if (dp_reap(dp, (uint64_t)ts.tv_sec * 1000000000ull +
 			  (uint64_t)ts.tv_nsec, &gr) == 0 &&
 		    gr.hello_expired + gr.bind_expired + gr.idle_expired +
 		    gr.closed) {
-			printf("gc hello=%u bind=%u idle=%u closed=%u flows=%u\n",
+			printf("reaped hello=%u bind=%u idle=%u closed=%u "
+			       "flows=%u\n",
 			       gr.hello_expired, gr.bind_expired,
 			       gr.idle_expired, gr.closed, gr.flows);
 			fflush(stdout);

@@ -29,7 +29,6 @@
 #include "caps.h"
 #include "dataplane.h"
 #include "defaults.h"
-#include "gc.h"
 #include "gwapi.h"
 #include "kube_source.h"
 #include "log.h"
@@ -37,6 +36,7 @@
 #include "options.h"
 #include "opts.h"
 #include "pinned.h"
+#include "reaper.h"
 #include "snatports.h"
 #include "source.h"
 #include "status.h"
@@ -366,10 +366,10 @@ static int start_metrics(struct agent *a)
 
 static void tick(struct agent *a, uint64_t n)
 {
-	struct gc_result gr;
+	struct reap_result gr;
 	uint64_t now = mono_ns();
 
-	if (dp_gc(a->dp, now, &gr))
+	if (dp_reap(a->dp, now, &gr))
 		log_event("warn", "flow table walk failed", NULL);
 	/* Not before the first sync: until then the adopted sets and
 	 * backends are what routes the traffic. */

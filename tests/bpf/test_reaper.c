@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The loader's GC (user/dataplane/gc.c) against the real data plane: a flow it
- * nominated from a copy is acted on only if it still deserves it when the
- * GC gets to it (tests/bpf/harness.c drives the flows).
+ * The reaper (user/dataplane/reaper.c) against the real data plane: a
+ * flow it nominated from a copy is acted on only if it still deserves it
+ * when the reaper gets to it (tests/bpf/harness.c drives the flows).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,7 +18,7 @@
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 
-#include "gc.h"
+#include "reaper.h"
 #include "harness.h"
 
 static uint64_t mono_ns(void)
@@ -60,15 +60,15 @@ static void complete_hello(void *arg)
 }
 
 /*
- * The GC's walk finds a handshake past its hello timeout; before it acts,
- * the hello arrives and the flow is bound. It must not be reset: the GC
+ * The reaper's walk finds a handshake past its hello timeout; before it
+ * acts, the hello arrives and the flow is bound. It must not be reset: it
  * judges it again as it is then. A handshake that stays silent is reset.
  */
-static void test_gc_rejudges(void **state)
+static void test_reaper_rejudges(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 42000, .isn = 5 };
 	struct conn d = { .cli = CLI4, .vip = VIP4, .port = 42001, .isn = 5 };
-	struct gc_result res;
+	struct reap_result res;
 	uint64_t now;
 
 	(void)state;
@@ -76,7 +76,7 @@ static void test_gc_rejudges(void **state)
 	connect_to(&c);
 	connect_to(&d);
 	now = after(flow_get(&d)->created_ns + 2000000);
-	assert_int_equal(dp_gc_hooked(dp, now, &res, complete_hello, &c), 0);
+	assert_int_equal(dp_reap_hooked(dp, now, &res, complete_hello, &c), 0);
 	assert_non_null(flow_get(&c));
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
 	assert_null(flow_get(&d));
@@ -86,9 +86,9 @@ static void test_gc_rejudges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gc_rejudges),
+		cmocka_unit_test(test_reaper_rejudges),
 	};
 
-	return cmocka_run_group_tests_name("gc", tests, harness_setup,
+	return cmocka_run_group_tests_name("reaper", tests, harness_setup,
 					   harness_teardown);
 }

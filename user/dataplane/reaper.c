@@ -11,7 +11,7 @@
 
 #include <bpf/bpf.h>
 
-#include "gc.h"
+#include "reaper.h"
 
 static uint32_t sum16(uint32_t s, const void *p, size_t n)
 {
@@ -110,17 +110,17 @@ enum verdict { KEEP, EXPIRE_RST, EXPIRE_QUIET };
 static int closed(const struct snilb_flow *f, uint64_t quiet)
 {
 	if ((f->closing & SNILB_CL_DONE) == SNILB_CL_DONE)
-		return quiet > GC_CLOSE_GRACE_MS * 1000000ull;
+		return quiet > REAP_CLOSE_GRACE_MS * 1000000ull;
 	if (f->closing & (SNILB_CL_RST_C | SNILB_CL_RST_B))
-		return quiet > GC_RST_GRACE_MS * 1000000ull;
+		return quiet > REAP_RST_GRACE_MS * 1000000ull;
 	if (f->closing & (SNILB_CL_C_FIN | SNILB_CL_B_FIN))
-		return quiet > GC_FIN_TIMEOUT_S * 1000000000ull;
+		return quiet > REAP_FIN_TIMEOUT_S * 1000000000ull;
 	return 0;
 }
 
 static enum verdict judge(const struct snilb_flow *f,
 			  const struct snilb_config *cfg, uint64_t now,
-			  struct gc_result *res)
+			  struct reap_result *res)
 {
 	uint64_t hello = (cfg->hello_timeout_ms ? cfg->hello_timeout_ms :
 			  SNILB_DEFAULT_HELLO_TIMEOUT_MS) * 1000000ull;
@@ -200,7 +200,7 @@ static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
 static enum verdict expire(struct dataplane *dp, int fd,
 			   const struct snilb_config *cfg,
 			   const struct snilb_flow_key *k, uint64_t now,
-			   struct gc_result *res, int *err)
+			   struct reap_result *res, int *err)
 {
 	struct snilb_flow f;
 	enum verdict v;
@@ -222,7 +222,7 @@ static enum verdict expire(struct dataplane *dp, int fd,
 }
 
 /*
- * A SNAT claim whose flow is gone: the GC and the data plane race (a flow
+ * A SNAT claim whose flow is gone: the reaper and the data plane race (a flow
  * judged from a copy may have claimed a new port since), so sweep them.
  * The data plane claims a port only for a flow that exists, and frees the
  * claim before the flow, so an orphan here is never one being made.
@@ -277,19 +277,19 @@ static int grow(struct snilb_flow_key **dead, uint32_t **lis, size_t *cap)
 	return 0;
 }
 
-int dp_gc(struct dataplane *dp, uint64_t now_ns, struct gc_result *res)
+int dp_reap(struct dataplane *dp, uint64_t now_ns, struct reap_result *res)
 {
-	return dp_gc_hooked(dp, now_ns, res, NULL, NULL);
+	return dp_reap_hooked(dp, now_ns, res, NULL, NULL);
 }
 
-int dp_gc_hooked(struct dataplane *dp, uint64_t now_ns, struct gc_result *res,
-		 void (*walked)(void *), void *arg)
+int dp_reap_hooked(struct dataplane *dp, uint64_t now_ns,
+		   struct reap_result *res, void (*walked)(void *), void *arg)
 {
 	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
 	size_t ndead = 0, cap = 0, i;
 	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
 	struct snilb_config cfg = { 0 };
-	struct gc_result nominated = { 0 };
+	struct reap_result nominated = { 0 };
 	enum verdict *why = NULL;
 	uint32_t *lis = NULL;
 	struct snilb_flow f;
