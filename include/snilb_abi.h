@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The data plane's map ABI: what the BPF program (bpf/snilb.bpf.c) and the
- * userspace library (user/dataplane/dataplane.c) both read and write. Addresses and
+ * userspace library (user/dataplane/) both read and write. Addresses and
  * ports are in network byte order; everything else in host order.
  */
 #ifndef SNILB_ABI_H
@@ -93,10 +93,10 @@ struct snilb_listener {
 /*
  * vips: {family, address} -> how many listeners use that address. The
  * loader recounts it from `listeners` whenever one is added or removed
- * (user/dataplane/dataplane.c). A packet to a VIP that no listener takes is answered
- * or dropped by the data plane (bpf/vip.h), not passed to the node, which
- * does not own the address and would route it back out (unless it does
- * own it: then it is the node's).
+ * (user/dataplane/maps.c). A packet to a VIP that no listener takes is
+ * answered or dropped by the data plane (bpf/vip.h), not passed to the
+ * node, which does not own the address and would route it back out
+ * (unless it does own it: then it is the node's).
  */
 struct snilb_vip_key {
 	__u8 family;

@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 	struct hb h;
 	int efd;
 
-	dp = dp_open(err, sizeof(err));
+	dp = dp_open(NULL, err, sizeof(err));
 	efd = empty_prog();
 	if (!dp || efd < 0) {
 		fprintf(stderr, "%s\n", dp ? "cannot load an empty program" :

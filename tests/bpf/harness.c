@@ -15,8 +15,10 @@
 
 #include "maglev.h"
 #include "harness.h"
+#include "pinned.h"
 
 struct dataplane *dp;
+static struct pinned *view;	/* the counters, read as the CLI does */
 uint8_t out[PKT_MAX];
 size_t outlen;
 struct tview rv;		/* the program's answer, parsed */
@@ -51,7 +53,7 @@ uint64_t counter(uint32_t idx)
 {
 	uint64_t v = 0;
 
-	assert_int_equal(dp_stat(dp, idx, &v), 0);
+	assert_int_equal(pinned_stat(view, idx, &v), 0);
 	return v;
 }
 
@@ -59,7 +61,7 @@ struct snilb_route_stats rstat(uint32_t route)
 {
 	struct snilb_route_stats st;
 
-	assert_int_equal(dp_route_stats(dp, route, &st), 0);
+	assert_int_equal(pinned_route_stats(view, route, &st), 0);
 	return st;
 }
 
@@ -67,7 +69,7 @@ struct snilb_listener_stats lstat(uint32_t listener)
 {
 	struct snilb_listener_stats st;
 
-	assert_int_equal(dp_listener_stats(dp, listener, &st), 0);
+	assert_int_equal(pinned_listener_stats(view, listener, &st), 0);
 	return st;
 }
 
@@ -302,8 +304,9 @@ int harness_setup(void **state)
 		print_message("skipped: loading BPF needs root\n");
 		return -1;
 	}
-	dp = dp_open(err, sizeof(err));
-	if (!dp) {
+	dp = dp_open(NULL, err, sizeof(err));
+	view = dp ? pinned_of(dp, err, sizeof(err)) : NULL;
+	if (!view) {
 		print_message("%s\n", err);
 		return -1;
 	}
@@ -351,6 +354,7 @@ int harness_setup(void **state)
 int harness_teardown(void **state)
 {
 	(void)state;
+	pinned_close(view);
 	dp_close(dp);
 	return 0;
 }

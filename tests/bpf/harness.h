@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The BPF_PROG_TEST_RUN harness the data plane's packet tests share: the
- * real programs loaded (user/dataplane/dataplane.c) with two listeners, routes and
+ * real programs loaded (user/dataplane/) with two listeners, routes and
  * backends; a client connection driven packet by packet, and the
  * backend's side of it. Every redirected answer is parsed into rv with
  * its checksums checked.

@@ -221,7 +221,7 @@ static void test_flow_table_size(void **state)
 	char err[256];
 
 	(void)state;
-	small = dp_open_opts(&o, err, sizeof(err));
+	small = dp_open(&o, err, sizeof(err));
 	assert_non_null(small);
 	assert_int_equal(map_entries(small, SNILB_MAP_FLOWS), 1024);
 	assert_int_equal(map_entries(small, SNILB_MAP_REV), 1024);

@@ -239,14 +239,14 @@ int main(void)
 	int fails;
 
 	/* A fresh data plane per group: each starts from empty maps. */
-	dp = dp_open(err, sizeof(err));
+	dp = dp_open(NULL, err, sizeof(err));
 	if (!dp) {
 		fprintf(stderr, "test_sync: %s\n", err);
 		return 1;
 	}
 	fails = cmocka_run_group_tests_name("sync: flip", flip, NULL, NULL);
 	dp_close(dp);
-	dp = dp_open(err, sizeof(err));
+	dp = dp_open(NULL, err, sizeof(err));
 	if (!dp)
 		return 1;
 	fails += cmocka_run_group_tests_name("sync: adopt", adopt, NULL, NULL);

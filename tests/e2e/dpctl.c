@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Test harness for the end-to-end suite: loads the data plane with
- * user/dataplane/dataplane.c, programs it from a small line-based script and keeps
- * it attached until SIGTERM/SIGINT (the agent, a later issue, will do this
- * from Gateway API objects). Script lines ('#' starts a comment):
+ * Test harness for the end-to-end suite: loads the data plane with the
+ * data-plane library (user/dataplane/), programs it from a small
+ * line-based script and keeps it attached until SIGTERM/SIGINT: what the
+ * agent does from Gateway API objects, without them. Script lines ('#'
+ * starts a comment):
  *
  *   snat ADDR                      SNAT address (one per family)
  *   snat-ports LO HI               SNAT source ports (default
@@ -20,7 +21,8 @@
  *   synstate RATE                  per-SYN states per s and CPU (0: none)
  *   attach IFNAME
  *
- * Once a second it runs the flow table's timeouts (user/dataplane/reaper.c).
+ * Once a second it runs the flow table's timeouts (user/dataplane/reaper.c)
+ * and logs what they reaped.
  *
  * Usage: dpctl [--pin DIR] SCRIPT   (prints "ready" once attached; SIGUSR1
  * prints the global counters as "stat NAME VALUE" lines, so does exiting).
@@ -36,8 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <bpf/bpf.h>
 
 #include "dataplane.h"
 #include "reaper.h"
@@ -139,37 +139,20 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 	return -EINVAL;
 }
 
-static unsigned int count_keys(int fd, size_t keysz)
+/* The fill of the tables and every counter, as "stat NAME VALUE". */
+static void print_stats(const struct pinned *view)
 {
-	unsigned char k[64], next[64];
-	unsigned int n = 0;
-	void *prev = NULL;
+	uint32_t flows = 0, hellos = 0, rev = 0, max, i;
 
-	if (keysz > sizeof(k))
-		return 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(k, next, keysz);
-		prev = k;
-		n++;
-	}
-	return n;
-}
-
-static void print_stats(struct dataplane *dp)
-{
-	uint32_t i;
-
-	printf("stat flows %u\nstat hellos %u\nstat snat_ports %u\n",
-	       count_keys(dp_map_fd(dp, SNILB_MAP_FLOWS),
-			  sizeof(struct snilb_flow_key)),
-	       count_keys(dp_map_fd(dp, SNILB_MAP_HELLOS),
-			  sizeof(struct snilb_flow_key)),
-	       count_keys(dp_map_fd(dp, SNILB_MAP_REV),
-			  sizeof(struct snilb_rev_key)));
+	pinned_map_fill(view, SNILB_MAP_FLOWS, &flows, &max);
+	pinned_map_fill(view, SNILB_MAP_HELLOS, &hellos, &max);
+	pinned_map_fill(view, SNILB_MAP_REV, &rev, &max);
+	printf("stat flows %u\nstat hellos %u\nstat snat_ports %u\n", flows,
+	       hellos, rev);
 	for (i = 0; i < SNILB_ST_MAX; i++) {
 		uint64_t v = 0;
 
-		if (!dp_stat(dp, i, &v))
+		if (!pinned_stat(view, i, &v))
 			printf("stat %s %llu\n", pinned_stat_name(i),
 			       (unsigned long long)v);
 	}
@@ -179,15 +162,15 @@ static void print_stats(struct dataplane *dp)
 int main(int argc, char **argv)
 {
 	struct snilb_config cfg = {};
+	struct dp_opts o = {};
 	struct dataplane *dp;
+	struct pinned *view;
 	char err[256], line[512];
 	int lineno = 0, i;
 	FILE *f;
 
-	const char *pin = NULL;
-
 	if (argc == 4 && !strcmp(argv[1], "--pin")) {
-		pin = argv[2];
+		o.pin_dir = argv[2];
 		argv += 2;
 		argc -= 2;
 	}
@@ -195,9 +178,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: dpctl [--pin DIR] SCRIPT\n");
 		return 2;
 	}
-	dp = dp_open_pinned(pin, err, sizeof(err));
-	if (!dp) {
+	dp = dp_open(&o, err, sizeof(err));
+	view = dp ? pinned_of(dp, err, sizeof(err)) : NULL;
+	if (!view) {
 		fprintf(stderr, "dpctl: %s\n", err);
+		dp_close(dp);
 		return 1;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -211,6 +196,7 @@ int main(int argc, char **argv)
 		if (e) {
 			fprintf(stderr, "dpctl: %s:%d: %s: %s\n", argv[1],
 				lineno, line, strerror(-e));
+			pinned_close(view);
 			dp_close(dp);
 			return 1;
 		}
@@ -228,7 +214,7 @@ int main(int argc, char **argv)
 		sleep(1);		/* a signal cuts it short */
 		if (dump) {
 			dump = 0;
-			print_stats(dp);
+			print_stats(view);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		if (dp_reap(dp, (uint64_t)ts.tv_sec * 1000000000ull +
@@ -242,9 +228,10 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	print_stats(dp);
-	for (i = 0; i < nifaces && !pin; i++)
-		dp_detach(dp, ifaces[i]);
+	print_stats(view);
+	for (i = 0; i < nifaces && !o.pin_dir; i++)
+		dp_detach(ifaces[i]);
+	pinned_close(view);
 	dp_close(dp);
 	return 0;
 }

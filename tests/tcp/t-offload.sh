@@ -175,7 +175,7 @@ attach vb
 EOF
 }
 
-# The data plane with one of its two ingress programs (user/dataplane/dataplane.c);
+# The data plane with one of its two ingress programs (user/dataplane/loader.c);
 # it detaches them when it exits.
 start_dp() {	# 0|1: SNILB_BPF_HELPERS
 	dp_conf >"$work/dp.conf"

@@ -291,7 +291,7 @@ static int open_dataplane(struct agent *a)
 
 	if ((e = ensure_bpffs(a->o->pin_path)))
 		return e;
-	a->dp = dp_open_opts(&dopts, err, sizeof(err));
+	a->dp = dp_open(&dopts, err, sizeof(err));
 	if (!a->dp) {
 		log_event("error", "cannot load the data plane", "error", err,
 			  NULL);

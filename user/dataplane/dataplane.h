@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The data plane from userspace: load the BPF programs, attach them to
- * interfaces, and write listeners, routes and settings into their maps.
- * Every function returns 0 or a negative errno and, on error, leaves the
- * maps as they were.
+ * The data plane from userspace: load the BPF programs (loader.c), attach
+ * them to interfaces (tc.c), and write listeners, routes and settings into
+ * their maps (maps.c). The only code that knows the maps' layouts, with
+ * pinned.c (reading them) and reaper.c (the timeouts). Every function
+ * returns 0 or a negative errno and, on error, leaves the maps as they
+ * were.
  */
 #ifndef SNILB_USER_DATAPLANE_H
 #define SNILB_USER_DATAPLANE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,32 +18,42 @@
 
 struct dataplane;
 
-/* Load (verify) the programs; @err gets a message on failure. */
-struct dataplane *dp_open(char *err, size_t errlen);
-
-/*
- * The same, with the state maps (flows, routes, backends, counters, ...)
- * pinned under @pin_dir on bpffs: maps already pinned there are adopted,
- * so a restarted or upgraded loader keeps every flow. Attaching then
- * replaces the running program in place.
- */
-struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
-				 size_t errlen);
-
-/* What dp_open_opts() can choose; zero fields take the defaults. */
+/* What dp_open() can choose; NULL or zero fields take the defaults. */
 struct dp_opts {
-	const char *pin_dir;	/* as dp_open_pinned(); NULL: no pins */
+	/*
+	 * Pin the state maps (flows, routes, backends, counters, ...:
+	 * SNILB_MAPS) under this directory on bpffs: maps already pinned
+	 * there are adopted, so a restarted or upgraded loader keeps every
+	 * flow, and attaching replaces the running program in place.
+	 * NULL: no pins (tests).
+	 */
+	const char *pin_dir;
 	uint32_t max_flows;	/* flows (and rev) entries, preallocated;
 				 * 0: SNILB_MAX_FLOWS */
 };
 
-struct dataplane *dp_open_opts(const struct dp_opts *o, char *err,
-			       size_t errlen);
+/* Load (verify) the programs; @err gets a message on failure. */
+struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen);
 void dp_close(struct dataplane *dp);
+
+/* Our slot on clsact ingress, and the programs' names in it. */
+#define DP_TC_HANDLE	1
+#define DP_TC_PRIORITY	1
+#define DP_PROG_PREFIX	"snilb_ingress"
 
 /* Attach to clsact ingress of @ifindex (creating the qdisc if needed). */
 int dp_attach(struct dataplane *dp, int ifindex);
-int dp_detach(struct dataplane *dp, int ifindex);
+/* Remove whatever holds our slot on @ifindex (see dp_tc_query()). */
+int dp_detach(int ifindex);
+
+struct dp_tc_state {
+	uint32_t prog_id;
+	char name[16];		/* "" when it could not be read */
+	bool ours;		/* named DP_PROG_PREFIX..., or unreadable */
+};
+
+/* What holds our slot on @ifindex: 0, or -ENOENT when nothing does. */
+int dp_tc_query(int ifindex, struct dp_tc_state *st);
 
 /* @addr: "198.18.0.1" or "2001:db8::1". */
 int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
@@ -95,32 +108,12 @@ int dp_pin_progs(struct dataplane *dp, const char *pin_dir);
 int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
 		    uint32_t *n);
 
-/* Sum of a global counter (enum snilb_stat) over every CPU. */
-int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val);
-
-/* Per-route and per-listener counters, summed over every CPU. */
-int dp_route_stats(struct dataplane *dp, uint32_t route,
-		   struct snilb_route_stats *st);
-int dp_listener_stats(struct dataplane *dp, uint32_t listener,
-		      struct snilb_listener_stats *st);
-
-/*
- * Add @delta to u64 field @field (of @nfields) of per-CPU map @name at
- * @key, on CPU 0's copy. A read-modify-write of every CPU's copy: only
- * for counters no program writes (an increment a program made in between
- * would be lost).
- */
-int dp_percpu_add(struct dataplane *dp, enum snilb_map m, uint32_t key,
-		  size_t nfields, size_t field, uint64_t delta);
-/* Count @n timeout RSTs for listener @listener (the loader's own). */
-int dp_listener_timeouts_add(struct dataplane *dp, uint32_t listener,
-			     uint64_t n);
-
-/* File descriptors for tests and the CLI. */
+/* The ingress program, and its name: snilb_ingress, or snilb_ingress_h
+ * where the kernel cannot let it read the skb (see loader.c). */
 int dp_prog_fd(struct dataplane *dp);
-/* The ingress program's name: snilb_ingress, or snilb_ingress_h where
- * the kernel cannot let it read the skb (see user/dataplane/dataplane.c). */
 const char *dp_prog_name(struct dataplane *dp);
+/* Map @m, for tests (and pinned_of()); reads and writes go through the
+ * functions above. */
 int dp_map_fd(struct dataplane *dp, enum snilb_map m);
 
 #endif /* SNILB_USER_DATAPLANE_H */

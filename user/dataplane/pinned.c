@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dataplane.h"
 #include "pinned.h"
 
 #define MAP(id, name, pin, fill) [SNILB_MAP_##id] = { #name, pin },
@@ -40,7 +42,6 @@ _Static_assert(sizeof(reject_names) / sizeof(reject_names[0]) ==
 	       SNILB_REJ_MAX, "reject reasons out of step with their names");
 
 struct pinned {
-	char *path;
 	int ncpus;
 	int fds[SNILB_MAP_MAX];	/* -ENOENT: not pinned */
 };
@@ -108,8 +109,7 @@ struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen)
 	int found = 0, first_err = ENOENT;
 	size_t i;
 
-	if (!p || !(p->path = strdup(pin_path))) {
-		free(p);
+	if (!p) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -139,8 +139,36 @@ void pinned_close(struct pinned *p)
 	for (i = 0; i < SNILB_MAP_MAX; i++)
 		if (p->fds[i] >= 0)
 			close(p->fds[i]);
-	free(p->path);
 	free(p);
+}
+
+struct pinned *pinned_of(struct dataplane *dp, char *err, size_t errlen)
+{
+	struct pinned *p = calloc(1, sizeof(*p));
+	size_t i;
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->ncpus = libbpf_num_possible_cpus();
+	for (i = 0; i < SNILB_MAP_MAX; i++) {
+		int fd = maps[i].pin ? dp_map_fd(dp, (enum snilb_map)i) : -1;
+
+		p->fds[i] = fd < 0 ? -ENOENT : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd >= 0 && p->fds[i] < 0) {
+			snprintf(err, errlen, "cannot duplicate the map of "
+				 "%s: %s", maps[i].name, strerror(errno));
+			pinned_close(p);
+			return NULL;
+		}
+	}
+	if (p->ncpus <= 0) {
+		snprintf(err, errlen, "cannot count the CPUs");
+		pinned_close(p);
+		return NULL;
+	}
+	return p;
 }
 
 /* The map called @name; SNILB_MAP_MAX for none. */
@@ -167,11 +195,6 @@ int pinned_map_fd(const struct pinned *p, enum snilb_map m)
 int pinned_fd(const struct pinned *p, const char *name)
 {
 	return pinned_map_fd(p, map_of(name));
-}
-
-const char *pinned_path(const struct pinned *p)
-{
-	return p ? p->path : NULL;
 }
 
 /* Sum a per-CPU value of @n u64 counters at @key of map @m. */

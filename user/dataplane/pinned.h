@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Read-only access to the data plane's maps as the agent pinned them on
- * bpffs (see dp_open_pinned()): no program is loaded, nothing is written.
+ * bpffs (see dp_open()): no program is loaded, nothing is written.
  * The inspection commands and the metrics endpoint read through this, so
  * they work beside a running agent, and after it exited.
  */
@@ -15,6 +15,7 @@
 #include "snilb_abi.h"
 
 struct pinned;
+struct dataplane;
 
 /*
  * Open every map pinned under @pin_path. Fails (NULL, message in @err)
@@ -23,6 +24,9 @@ struct pinned;
  * (pinned_fd() then returns -ENOENT).
  */
 struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen);
+/* The same view of the maps of a data plane loaded here (tests, dpctl);
+ * it holds its own descriptors, @dp may close first. */
+struct pinned *pinned_of(struct dataplane *dp, char *err, size_t errlen);
 void pinned_close(struct pinned *p);
 
 /* The file descriptor of map @m, or -ENOENT (not pinned). */
@@ -31,7 +35,6 @@ int pinned_map_fd(const struct pinned *p, enum snilb_map m);
 int pinned_fd(const struct pinned *p, const char *name);
 /* "flows", ...; NULL past the end. */
 const char *pinned_map_name(enum snilb_map m);
-const char *pinned_path(const struct pinned *p);
 
 /* Counters summed over every CPU; 0 or a negative errno. */
 int pinned_stat(const struct pinned *p, uint32_t idx, uint64_t *val);

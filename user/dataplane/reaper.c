@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "reaper.h"
 
@@ -164,6 +165,44 @@ static enum verdict judge(const struct snilb_flow *f,
 }
 
 /*
+ * Add @n to global counter @idx, on CPU 0's copy. A read-modify-write of
+ * every CPU's copy: only for counters no program writes (an increment a
+ * program made in between would be lost).
+ */
+static int stat_add(struct dataplane *dp, uint32_t idx, uint64_t n)
+{
+	int ncpus = libbpf_num_possible_cpus(), err = 0;
+	int fd = dp_map_fd(dp, SNILB_MAP_STATS);
+	uint64_t *v;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	v = calloc((size_t)ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &idx, v) ||
+	    (v[0] += n, bpf_map_update_elem(fd, &idx, v, BPF_ANY)))
+		err = -errno;
+	free(v);
+	return err;
+}
+
+/* The loader is listener_timeouts' only writer (see bpf/maps.h). */
+static int listener_timeouts_add(struct dataplane *dp, uint32_t listener,
+				 uint64_t n)
+{
+	int fd = dp_map_fd(dp, SNILB_MAP_LISTENER_TIMEOUTS);
+	uint64_t v = 0;
+
+	if (bpf_map_lookup_elem(fd, &listener, &v))
+		return -errno;
+	v += n;
+	if (bpf_map_update_elem(fd, &listener, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
  * The RSTs sent here are rejections by timeout: counters only userspace
  * writes (the data plane cannot see time pass), the global one in
  * `stats`, the per-listener ones in listener_timeouts (bpf/maps.h).
@@ -178,8 +217,7 @@ static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
 		total += why[i] == EXPIRE_RST;
 	if (!total)
 		return;
-	dp_percpu_add(dp, SNILB_MAP_STATS,
-		      SNILB_ST_REJECT_BASE + SNILB_REJ_TIMEOUT, 1, 0, total);
+	stat_add(dp, SNILB_ST_REJECT_BASE + SNILB_REJ_TIMEOUT, total);
 	per = calloc(SNILB_MAX_LISTENERS, sizeof(*per));
 	if (!per)
 		return;
@@ -188,7 +226,7 @@ static void count_timeouts(struct dataplane *dp, const uint32_t *listener_of,
 			per[listener_of[i]]++;
 	for (l = 0; l < SNILB_MAX_LISTENERS; l++)
 		if (per[l])
-			dp_listener_timeouts_add(dp, l, per[l]);
+			listener_timeouts_add(dp, l, per[l]);
 	free(per);
 }
 

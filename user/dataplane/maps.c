@@ -1,113 +1,32 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The maps' contents: listeners (and the VIPs and port filter that follow
+ * them), routes, backends, backend sets and the config. Each write leaves
+ * the maps in a state the data plane can use at every step.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
 
 #include "dataplane.h"
-#include "snilb.skel.h"
-#include "kver.h"
+#include "dp_int.h"
 
-struct dataplane {
-	struct snilb_bpf *skel;
-	struct bpf_program *ingress;	/* the variant loaded */
-	int ncpus;
-};
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* Map @m's entry @key: read into @val, written from it; 0 or -errno. */
+static int map_get(struct dataplane *dp, enum snilb_map m, const void *key,
+		   void *val)
 {
-	if (level == LIBBPF_WARN && getenv("SNILB_DEBUG_BPF"))
-		return vfprintf(stderr, fmt, ap);
-	return 0;
+	return bpf_map_lookup_elem(dp_map_fd(dp, m), key, val) ? -errno : 0;
 }
 
-/* The skeleton's map @m: the names in SNILB_MAPS must be its own. */
-static struct bpf_map *skel_map(struct snilb_bpf *skel, enum snilb_map m)
+static int map_set(struct dataplane *dp, enum snilb_map m, const void *key,
+		   const void *val)
 {
-	switch (m) {
-#define MAP_CASE(id, name, pin, fill)					\
-	case SNILB_MAP_##id:						\
-		return skel->maps.name;
-	SNILB_MAPS(MAP_CASE)
-#undef MAP_CASE
-	default:
-		return NULL;
-	}
-}
-
-/* Pin the maps that hold state worth keeping across a restart (the
- * `pin` column of SNILB_MAPS). */
-static int set_pins(struct snilb_bpf *skel, const char *dir)
-{
-#define MAP_PIN(id, name, pin, fill) [SNILB_MAP_##id] = pin,
-	static const int pinned[] = { SNILB_MAPS(MAP_PIN) };
-#undef MAP_PIN
-	char path[4096];
-	int m;
-
-	for (m = 0; m < SNILB_MAP_MAX; m++) {
-		struct bpf_map *map = skel_map(skel, (enum snilb_map)m);
-
-		if (!pinned[m])
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir,
-			 bpf_map__name(map));
-		if (bpf_map__set_pin_path(map, path))
-			return -errno;
-	}
-	return 0;
-}
-
-/*
- * Which variant of the ingress program this kernel takes (see
- * bpf/snilb.bpf.c): snilb_ingress reads the skb's checksum state through
- * bpf_cast_to_kern_ctx() (6.3+), snilb_ingress_h asks the helpers.
- * SNILB_BPF_HELPERS=1 forces the second, so one kernel can test both.
- */
-static int kernel_reads_skb(void)
-{
-	const char *force = getenv("SNILB_BPF_HELPERS");
-	struct btf *vmlinux;
-	int id;
-
-	if (force && *force && strcmp(force, "0"))
-		return 0;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return 0;
-	id = btf__find_by_name_kind(vmlinux, "bpf_cast_to_kern_ctx",
-				    BTF_KIND_FUNC);
-	btf__free(vmlinux);
-	return id > 0;
-}
-
-static void pick_ingress(struct dataplane *dp)
-{
-	struct bpf_program *fast = dp->skel->progs.snilb_ingress;
-	struct bpf_program *helpers = dp->skel->progs.snilb_ingress_h;
-	int reads_skb = kernel_reads_skb();
-
-	bpf_program__set_autoload(fast, reads_skb);
-	bpf_program__set_autoload(helpers, !reads_skb);
-	dp->ingress = reads_skb ? fast : helpers;
-}
-
-/* The flow table's size (and its reverse index's): a load-time choice. */
-static int size_flows(struct snilb_bpf *skel, uint32_t n)
-{
-	if (!n)
-		return 0;
-	if (bpf_map__set_max_entries(skel->maps.flows, n) ||
-	    bpf_map__set_max_entries(skel->maps.rev, n))
-		return -errno;
-	return 0;
+	return bpf_map_update_elem(dp_map_fd(dp, m), key, val, BPF_ANY) ?
+	       -errno : 0;
 }
 
 /* --- VIPs: vips and vip_bits follow listeners (see snilb_abi.h) -------- */
@@ -202,7 +121,7 @@ static void vip_key(const struct snilb_listener_key *lk,
 /* Every VIP recounted: those of adopted maps (some may have no listener
  * left), then the listeners'. The keys are read first: vip_sync() may
  * delete the one a walk would go on from. */
-static int vips_rebuild(struct dataplane *dp)
+int dp_vips_rebuild(struct dataplane *dp)
 {
 	const size_t max = 2 * SNILB_MAX_LISTENERS;
 	int vfd = dp_map_fd(dp, SNILB_MAP_VIPS);
@@ -224,135 +143,6 @@ static int vips_rebuild(struct dataplane *dp)
 		err = vip_sync(dp, &keys[i]);
 	free(keys);
 	return err;
-}
-
-struct dataplane *dp_open_pinned(const char *pin_dir, char *err,
-				 size_t errlen)
-{
-	struct dp_opts o = { .pin_dir = pin_dir };
-
-	return dp_open_opts(&o, err, errlen);
-}
-
-struct dataplane *dp_open_opts(const struct dp_opts *o, char *err,
-			       size_t errlen)
-{
-	const char *pin_dir = o->pin_dir;
-	struct dataplane *dp = calloc(1, sizeof(*dp));
-	int e;
-
-	if (!dp) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (kver_check(err, errlen)) {
-		free(dp);
-		return NULL;
-	}
-	libbpf_set_print(quiet);
-	dp->ncpus = libbpf_num_possible_cpus();
-	dp->skel = snilb_bpf__open();
-	if (!dp->skel || dp->ncpus <= 0) {
-		snprintf(err, errlen, "cannot open the data plane: %s",
-			 strerror(errno));
-		goto fail;
-	}
-	pick_ingress(dp);
-	if ((e = size_flows(dp->skel, o->max_flows))) {
-		snprintf(err, errlen, "cannot size the flow table to %u: %s",
-			 o->max_flows, strerror(-e));
-		goto fail;
-	}
-	if (pin_dir && (e = set_pins(dp->skel, pin_dir))) {
-		snprintf(err, errlen, "cannot pin maps under %s: %s", pin_dir,
-			 strerror(-e));
-		goto fail;
-	}
-	if (snilb_bpf__load(dp->skel)) {
-		snprintf(err, errlen, "cannot load the data plane: %s (needs "
-			 "root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON; maps "
-			 "pinned by an incompatible version or with another "
-			 "flow table size must be removed first; "
-			 "SNILB_DEBUG_BPF=1 shows the verifier log)",
-			 strerror(errno));
-		goto fail;
-	}
-	if ((e = vips_rebuild(dp))) {
-		snprintf(err, errlen, "cannot rebuild the VIP table from the "
-			 "listeners: %s", strerror(-e));
-		goto fail;
-	}
-	return dp;
-fail:
-	dp_close(dp);
-	return NULL;
-}
-
-struct dataplane *dp_open(char *err, size_t errlen)
-{
-	return dp_open_pinned(NULL, err, errlen);
-}
-
-void dp_close(struct dataplane *dp)
-{
-	if (!dp)
-		return;
-	snilb_bpf__destroy(dp->skel);
-	free(dp);
-}
-
-int dp_prog_fd(struct dataplane *dp)
-{
-	return bpf_program__fd(dp->ingress);
-}
-
-const char *dp_prog_name(struct dataplane *dp)
-{
-	return bpf_program__name(dp->ingress);
-}
-
-int dp_map_fd(struct dataplane *dp, enum snilb_map m)
-{
-	struct bpf_map *map = skel_map(dp->skel, m);
-
-	return map ? bpf_map__fd(map) : -ENOENT;
-}
-
-/* Map @m's entry @key: read into @val, written from it; 0 or -errno. */
-static int map_get(struct dataplane *dp, enum snilb_map m, const void *key,
-		   void *val)
-{
-	return bpf_map_lookup_elem(dp_map_fd(dp, m), key, val) ? -errno : 0;
-}
-
-static int map_set(struct dataplane *dp, enum snilb_map m, const void *key,
-		   const void *val)
-{
-	return bpf_map_update_elem(dp_map_fd(dp, m), key, val, BPF_ANY) ?
-	       -errno : 0;
-}
-
-int dp_attach(struct dataplane *dp, int ifindex)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
-		    .prog_fd = dp_prog_fd(dp), .flags = BPF_TC_F_REPLACE);
-	int err = bpf_tc_hook_create(&hook);
-
-	if (err && err != -EEXIST)
-		return err;
-	return bpf_tc_attach(&hook, &opts);
-}
-
-int dp_detach(struct dataplane *dp, int ifindex)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
-
-	(void)dp;
-	return bpf_tc_detach(&hook, &opts);
 }
 
 static int parse_addr(const char *s, struct snilb_listener_key *k)
@@ -475,24 +265,6 @@ int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
 	return errno == ENOENT ? 0 : -errno;
 }
 
-int dp_stat(struct dataplane *dp, uint32_t idx, uint64_t *val)
-{
-	uint64_t *v = calloc((size_t)dp->ncpus, sizeof(*v));
-	int i;
-
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_STATS), &idx, v)) {
-		free(v);
-		return -errno;
-	}
-	*val = 0;
-	for (i = 0; i < dp->ncpus; i++)
-		*val += v[i];
-	free(v);
-	return 0;
-}
-
 int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
 		   uint16_t port)
 {
@@ -602,106 +374,6 @@ int dp_set_del(struct dataplane *dp, uint32_t set)
 		return err;
 	if (bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_MAGLEV), &set) &&
 	    errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-static int repin(int fd, const char *dir, const char *name)
-{
-	char path[4096], tmp[4100];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s_new", path);	/* bpffs: no dots */
-	unlink(tmp);
-	if (bpf_obj_pin(fd, tmp))
-		return -errno;
-	/* bpffs has rename: the old pin is replaced in one step. */
-	if (rename(tmp, path)) {
-		int err = -errno;
-
-		unlink(tmp);
-		return err;
-	}
-	return 0;
-}
-
-int dp_pin_progs(struct dataplane *dp, const char *pin_dir)
-{
-	int err = repin(dp_map_fd(dp, SNILB_MAP_PROGS), pin_dir, "progs");
-
-	if (!err)
-		err = repin(dp_prog_fd(dp), pin_dir, "prog_ingress");
-	return err;
-}
-
-/* Sum a per-CPU value of @n u64 counters at @key of map @m. */
-static int sum_percpu(struct dataplane *dp, enum snilb_map m, uint32_t key,
-		      uint64_t *out, size_t n)
-{
-	uint64_t *v = calloc((size_t)dp->ncpus * n, sizeof(*v));
-	size_t c, i;
-
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(dp_map_fd(dp, m), &key, v)) {
-		free(v);
-		return -errno;
-	}
-	memset(out, 0, n * sizeof(*out));
-	for (c = 0; c < (size_t)dp->ncpus; c++)
-		for (i = 0; i < n; i++)
-			out[i] += v[c * n + i];
-	free(v);
-	return 0;
-}
-
-int dp_percpu_add(struct dataplane *dp, enum snilb_map m, uint32_t key,
-		  size_t nfields, size_t field, uint64_t delta)
-{
-	uint64_t *v = calloc((size_t)dp->ncpus * nfields, sizeof(*v));
-	int fd = dp_map_fd(dp, m), err = 0;
-
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, v) ||
-	    (v[field] += delta, bpf_map_update_elem(fd, &key, v, BPF_ANY)))
-		err = -errno;
-	free(v);
-	return err;
-}
-
-int dp_route_stats(struct dataplane *dp, uint32_t route,
-		   struct snilb_route_stats *st)
-{
-	return sum_percpu(dp, SNILB_MAP_ROUTE_STATS, route, (uint64_t *)st,
-			  sizeof(*st) / sizeof(uint64_t));
-}
-
-int dp_listener_stats(struct dataplane *dp, uint32_t listener,
-		      struct snilb_listener_stats *st)
-{
-	uint64_t timeouts = 0;
-	int e = sum_percpu(dp, SNILB_MAP_LISTENER_STATS, listener,
-			   (uint64_t *)st, sizeof(*st) / sizeof(uint64_t));
-
-	if (!e && !bpf_map_lookup_elem(dp_map_fd(dp,
-						 SNILB_MAP_LISTENER_TIMEOUTS),
-				       &listener, &timeouts))
-		st->rejected[SNILB_REJ_TIMEOUT] += timeouts;
-	return e;
-}
-
-/* The loader is listener_timeouts' only writer (see bpf/maps.h). */
-int dp_listener_timeouts_add(struct dataplane *dp, uint32_t listener,
-			     uint64_t n)
-{
-	int fd = dp_map_fd(dp, SNILB_MAP_LISTENER_TIMEOUTS);
-	uint64_t v = 0;
-
-	if (bpf_map_lookup_elem(fd, &listener, &v))
-		return -errno;
-	v += n;
-	if (bpf_map_update_elem(fd, &listener, &v, BPF_ANY))
 		return -errno;
 	return 0;
 }

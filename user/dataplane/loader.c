@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The loader: open the BPF object, pick the ingress variant this kernel
+ * takes, size and pin the maps, load, and pin the programs once they are
+ * attached. The maps' contents are maps.c's; attaching is tc.c's.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "dp_int.h"
+#include "kver.h"
+#include "snilb.skel.h"
+
+struct dataplane {
+	struct snilb_bpf *skel;
+	struct bpf_program *ingress;	/* the variant loaded */
+};
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && getenv("SNILB_DEBUG_BPF"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+/* The skeleton's map @m: the names in SNILB_MAPS must be its own. */
+static struct bpf_map *skel_map(struct snilb_bpf *skel, enum snilb_map m)
+{
+	switch (m) {
+#define MAP_CASE(id, name, pin, fill)					\
+	case SNILB_MAP_##id:						\
+		return skel->maps.name;
+	SNILB_MAPS(MAP_CASE)
+#undef MAP_CASE
+	default:
+		return NULL;
+	}
+}
+
+/* Pin the maps that hold state worth keeping across a restart (the
+ * `pin` column of SNILB_MAPS). */
+static int set_pins(struct snilb_bpf *skel, const char *dir)
+{
+#define MAP_PIN(id, name, pin, fill) [SNILB_MAP_##id] = pin,
+	static const int pinned[] = { SNILB_MAPS(MAP_PIN) };
+#undef MAP_PIN
+	char path[4096];
+	int m;
+
+	for (m = 0; m < SNILB_MAP_MAX; m++) {
+		struct bpf_map *map = skel_map(skel, (enum snilb_map)m);
+
+		if (!pinned[m])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 bpf_map__name(map));
+		if (bpf_map__set_pin_path(map, path))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Which variant of the ingress program this kernel takes (see
+ * bpf/snilb.bpf.c): snilb_ingress reads the skb's checksum state through
+ * bpf_cast_to_kern_ctx() (6.3+), snilb_ingress_h asks the helpers.
+ * SNILB_BPF_HELPERS=1 forces the second, so one kernel can test both.
+ */
+static int kernel_reads_skb(void)
+{
+	const char *force = getenv("SNILB_BPF_HELPERS");
+	struct btf *vmlinux;
+	int id;
+
+	if (force && *force && strcmp(force, "0"))
+		return 0;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return 0;
+	id = btf__find_by_name_kind(vmlinux, "bpf_cast_to_kern_ctx",
+				    BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	return id > 0;
+}
+
+static void pick_ingress(struct dataplane *dp)
+{
+	struct bpf_program *fast = dp->skel->progs.snilb_ingress;
+	struct bpf_program *helpers = dp->skel->progs.snilb_ingress_h;
+	int reads_skb = kernel_reads_skb();
+
+	bpf_program__set_autoload(fast, reads_skb);
+	bpf_program__set_autoload(helpers, !reads_skb);
+	dp->ingress = reads_skb ? fast : helpers;
+}
+
+/* The flow table's size (and its reverse index's): a load-time choice. */
+static int size_flows(struct snilb_bpf *skel, uint32_t n)
+{
+	if (!n)
+		return 0;
+	if (bpf_map__set_max_entries(skel->maps.flows, n) ||
+	    bpf_map__set_max_entries(skel->maps.rev, n))
+		return -errno;
+	return 0;
+}
+
+struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
+{
+	const char *pin_dir = o ? o->pin_dir : NULL;
+	uint32_t max_flows = o ? o->max_flows : 0;
+	struct dataplane *dp = calloc(1, sizeof(*dp));
+	int e;
+
+	if (!dp) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (kver_check(err, errlen)) {
+		free(dp);
+		return NULL;
+	}
+	libbpf_set_print(quiet);
+	dp->skel = snilb_bpf__open();
+	if (!dp->skel) {
+		snprintf(err, errlen, "cannot open the data plane: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	pick_ingress(dp);
+	if ((e = size_flows(dp->skel, max_flows))) {
+		snprintf(err, errlen, "cannot size the flow table to %u: %s",
+			 max_flows, strerror(-e));
+		goto fail;
+	}
+	if (pin_dir && (e = set_pins(dp->skel, pin_dir))) {
+		snprintf(err, errlen, "cannot pin maps under %s: %s", pin_dir,
+			 strerror(-e));
+		goto fail;
+	}
+	if (snilb_bpf__load(dp->skel)) {
+		snprintf(err, errlen, "cannot load the data plane: %s (needs "
+			 "root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON; maps "
+			 "pinned by an incompatible version or with another "
+			 "flow table size must be removed first; "
+			 "SNILB_DEBUG_BPF=1 shows the verifier log)",
+			 strerror(errno));
+		goto fail;
+	}
+	if ((e = dp_vips_rebuild(dp))) {
+		snprintf(err, errlen, "cannot rebuild the VIP table from the "
+			 "listeners: %s", strerror(-e));
+		goto fail;
+	}
+	return dp;
+fail:
+	dp_close(dp);
+	return NULL;
+}
+
+void dp_close(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	snilb_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+int dp_prog_fd(struct dataplane *dp)
+{
+	return bpf_program__fd(dp->ingress);
+}
+
+const char *dp_prog_name(struct dataplane *dp)
+{
+	return bpf_program__name(dp->ingress);
+}
+
+int dp_map_fd(struct dataplane *dp, enum snilb_map m)
+{
+	struct bpf_map *map = skel_map(dp->skel, m);
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+static int repin(int fd, const char *dir, const char *name)
+{
+	char path[4096], tmp[4100];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s_new", path);	/* bpffs: no dots */
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	/* bpffs has rename: the old pin is replaced in one step. */
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+int dp_pin_progs(struct dataplane *dp, const char *pin_dir)
+{
+	int err = repin(dp_map_fd(dp, SNILB_MAP_PROGS), pin_dir, "progs");
+
+	if (!err)
+		err = repin(dp_prog_fd(dp), pin_dir, "prog_ingress");
+	return err;
+}
+

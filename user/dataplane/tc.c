@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The program on TC ingress: attach, detach, and what holds our slot
+ * (clsact ingress, handle DP_TC_HANDLE, priority DP_TC_PRIORITY): the
+ * agent attaches there, `snilb status` and `snilb detach` look there.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+
+int dp_attach(struct dataplane *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE,
+		    .priority = DP_TC_PRIORITY, .prog_fd = dp_prog_fd(dp),
+		    .flags = BPF_TC_F_REPLACE);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int dp_detach(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE,
+		    .priority = DP_TC_PRIORITY);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+int dp_tc_query(int ifindex, struct dp_tc_state *st)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE,
+		    .priority = DP_TC_PRIORITY);
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int e = bpf_tc_query(&hook, &opts), fd;
+
+	memset(st, 0, sizeof(*st));
+	if (e)
+		return e == -EINVAL ? -ENOENT : e;	/* no clsact qdisc */
+	st->prog_id = opts.prog_id;
+	memset(&info, 0, sizeof(info));
+	/* A program we cannot look at (gone meanwhile, no right to) is
+	 * taken for ours: it sits in our slot. */
+	st->ours = true;
+	fd = bpf_prog_get_fd_by_id(opts.prog_id);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		memcpy(st->name, info.name, sizeof(st->name) - 1);
+		st->ours = !strncmp(info.name, DP_PROG_PREFIX,
+				    strlen(DP_PROG_PREFIX));
+	}
+	close(fd);
+	return 0;
+}
