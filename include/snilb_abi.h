@@ -550,6 +550,62 @@ static inline __u64 snilb_name_hash(const char *name, __u32 len)
 	return h;
 }
 
+/*
+ * A route's hostname is the Gateway API's: "foo.example.com",
+ * "*.example.com" (every name below example.com) or "*" (every name). The
+ * data plane meets every dot-suffix of a name as it hashes it, so a
+ * wildcard is stored as its suffix: "*.example.com" as ".example.com",
+ * "*" as "". The only encoding of the two; loader and readers use these.
+ */
+#define SNILB_HOST_MAX	(CH_SNI_MAX + 1)	/* "*" + a stored name */
+
+/* The name @hostname is stored under, within it; NULL if it cannot be. */
+static inline const char *snilb_route_name(const char *hostname)
+{
+	const char *name = hostname[0] == '*' ? hostname + 1 : hostname;
+	__u32 len = 0;
+
+	while (len <= CH_SNI_MAX && name[len])
+		len++;
+	if (len > CH_SNI_MAX)
+		return (const char *)0;
+	if (hostname[0] == '*' ? len && name[0] != '.' : !len)
+		return (const char *)0;
+	return name;
+}
+
+/* The routes key of @hostname on @listener; its stored name, or NULL. */
+static inline const char *snilb_route_key_of(struct snilb_route_key *k,
+					     __u32 listener,
+					     const char *hostname)
+{
+	const char *name = snilb_route_name(hostname);
+	__u32 len = 0;
+
+	if (!name)
+		return name;
+	while (name[len])
+		len++;
+	k->listener = listener;
+	k->pad = 0;
+	k->hash = snilb_name_hash(name, len);
+	return name;
+}
+
+/* The hostname of stored name @name (@len bytes, at most CH_SNI_MAX)
+ * into @buf (SNILB_HOST_MAX + 1 bytes). */
+static inline char *snilb_route_host(char *buf, const char *name, __u32 len)
+{
+	__u32 i, o = 0;
+
+	if (!len || name[0] == '.')
+		buf[o++] = '*';
+	for (i = 0; i < len && i < CH_SNI_MAX; i++)
+		buf[o++] = name[i];
+	buf[o] = 0;
+	return buf;
+}
+
 /* --- SNAT claims -------------------------------------------------------- */
 
 /* Has @cfg an SNAT address for @family? */

@@ -4,7 +4,8 @@
  * data plane: what each Gateway API change writes, that a blue/green flip
  * is one route write to a set built beforehand, that retired sets and
  * backends live on while a flow uses them, and that a restarted agent
- * adopts the maps without deleting a route. Needs root (BPF).
+ * adopts the maps without deleting a route, its routes keeping their ids.
+ * Needs root (BPF).
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -75,47 +76,50 @@ static void apply(struct sync_state *s, const char *yaml, uint64_t now,
 	model_free(&m);
 }
 
-static int route_of(const char *name, struct snilb_route *r)
+static int route_of(const char *hostname, struct dp_route *r)
 {
-	struct snilb_route_key k = { .listener = 0 };
-
-	k.hash = snilb_name_hash(name, (uint32_t)strlen(name));
-	return bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_ROUTES), &k, r);
+	return dp_route_get(dp, 0, hostname, r);
 }
 
-static int count(enum snilb_map map, size_t ksize)
+static size_t nroutes(void)
 {
-	char k[64], *prev = NULL;
-	int fd = dp_map_fd(dp, map), n = 0;
+	struct dp_route *r;
+	size_t n;
 
-	assert_true(ksize <= sizeof(k));
-	while (!bpf_map_get_next_key(fd, prev, k)) {
-		prev = k;
-		n++;
-	}
+	assert_int_equal(dp_routes(dp, &r, &n), 0);
+	free(r);
 	return n;
 }
 
+static size_t nlisteners(void)
+{
+	struct dp_listener *l;
+	size_t n;
+
+	assert_int_equal(dp_listeners(dp, &l, &n), 0);
+	free(l);
+	return n;
+}
+
+/* An empty set has no table: size 0 reads as not installed. */
 static int set_installed(uint32_t id)
 {
-	struct snilb_set s;
+	uint32_t size;
 
-	uint32_t inner;
-
-	/* An array: a free entry reads as size 0, with no table. */
-	return !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_SETS), &id, &s) &&
-	       s.size && !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_MAGLEV),
-					      &id, &inner);
+	return !dp_set_size(dp, id, &size) && size;
 }
 
 static int backend_live(long id)
 {
-	struct snilb_backend b;
-	uint32_t k = (uint32_t)id;
+	struct dp_backend *b;
+	size_t n, i;
+	int live = 0;
 
-	return id >= 0 &&
-	       !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_BACKENDS), &k,
-				    &b) && b.family;
+	assert_int_equal(dp_backends(dp, &b, &n), 0);
+	for (i = 0; i < n; i++)
+		live |= b[i].id == id;
+	free(b);
+	return live;
 }
 
 /* A spliced flow bound to @set and @backend, as the data plane leaves it. */
@@ -136,12 +140,12 @@ static void test_flip_and_reclaim(void **state)
 {
 	struct sync_state s;
 	struct sync_result res;
-	struct snilb_route blue, green;
+	struct dp_route blue, green;
 	long blue_be;
 	uint16_t port = 443;
 
 	(void)state;
-	assert_int_equal(sync_init(&s, dp, 251, NULL, 0), 0);
+	assert_int_equal(sync_init(&s, dp, 251), 0);
 	apply(&s, WORLD("blue", ""), 1000, &res);
 	assert_int_equal(res.listeners_added, 1);
 	assert_int_equal(res.routes_set, 1);
@@ -182,19 +186,20 @@ static void test_add_remove_and_adopt(void **state)
 {
 	struct sync_state s, again;
 	struct sync_result res;
-	struct snilb_route before, after;
+	struct dp_route before, after, web0, web1;
 	uint16_t port = 443;
 
 	(void)state;
-	assert_int_equal(sync_init(&s, dp, 251, NULL, 0), 0);
+	assert_int_equal(sync_init(&s, dp, 251), 0);
 	apply(&s, WORLD("green", OTHER_ROUTE), 1000, &res);
-	assert_int_equal(route_of(".other.example.com", &before), 0);
-	assert_int_equal(count(SNILB_MAP_ROUTES,
-			       sizeof(struct snilb_route_key)), 2);
+	assert_int_equal(route_of("*.other.example.com", &before), 0);
+	assert_int_equal(route_of("web.example.com", &web0), 0);
+	assert_int_not_equal(web0.id, before.id);
+	assert_int_equal(nroutes(), 2);
 
 	/* A restarted agent: adopts the listener, moves routes to fresh
 	 * identical sets, deletes nothing. */
-	assert_int_equal(sync_init(&again, dp, 251, NULL, 0), 0);
+	assert_int_equal(sync_init(&again, dp, 251), 0);
 	assert_int_equal(again.nlisteners, 1);
 	/* Before its first sync, nothing adopted is reclaimed: the old
 	 * sets and their backends are what routes traffic meanwhile. */
@@ -208,20 +213,22 @@ static void test_add_remove_and_adopt(void **state)
 	assert_true(backend_live(sync_backend_id(&again, "198.18.2.13", 9443)));
 	assert_int_equal(res.listeners_added, 0);
 	assert_int_equal(res.routes_deleted, 0);
-	assert_int_equal(route_of(".other.example.com", &after), 0);
-	assert_string_equal(after.name, ".other.example.com");
+	assert_int_equal(route_of("*.other.example.com", &after), 0);
+	assert_string_equal(after.hostname, "*.other.example.com");
+	/* Every route's id, and so its counters, from the maps. */
+	assert_int_equal(after.id, before.id);
+	assert_int_equal(route_of("web.example.com", &web1), 0);
+	assert_int_equal(web1.id, web0.id);
 
 	/* A route removed: its key goes. The Gateway removed: the
 	 * listener and the port filter go too. */
 	apply(&again, WORLD("green", ""), 3000, &res);
 	assert_int_equal(res.routes_deleted, 1);
-	assert_int_not_equal(route_of(".other.example.com", &after), 0);
+	assert_int_not_equal(route_of("*.other.example.com", &after), 0);
 	apply(&again, "", 4000, &res);
 	assert_int_equal(res.listeners_deleted, 1);
-	assert_int_equal(count(SNILB_MAP_ROUTES,
-			       sizeof(struct snilb_route_key)), 0);
-	assert_int_equal(count(SNILB_MAP_LISTENERS,
-			       sizeof(struct snilb_listener_key)), 0);
+	assert_int_equal(nroutes(), 0);
+	assert_int_equal(nlisteners(), 0);
 	assert_int_equal(dp_port_get(dp, port), 0);
 	sync_free(&again);
 	sync_free(&s);

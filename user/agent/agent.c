@@ -284,9 +284,7 @@ static int open_dataplane(struct agent *a)
 {
 	struct dp_opts dopts = { .pin_dir = a->o->pin_path,
 				 .max_flows = a->o->max_flows };
-	struct sync_route_id *ids = NULL;
 	char err[512], mss[2][8];
-	size_t nids = 0;
 	int e;
 
 	if ((e = ensure_bpffs(a->o->pin_path)))
@@ -302,9 +300,7 @@ static int open_dataplane(struct agent *a)
 			  strerror(-e), NULL);
 		return e;
 	}
-	status_route_ids(a->o->status_file, &ids, &nids);
-	e = sync_init(&a->sync, a->dp, a->o->cfg.maglev_size, ids, nids);
-	free(ids);
+	e = sync_init(&a->sync, a->dp, a->o->cfg.maglev_size);
 	if (e)
 		return e;
 	snprintf(mss[0], sizeof(mss[0]), "%u", a->o->cfg.mss4);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The agent's status document: what it programmed and why, for `snilb
- * routes/status`, /metrics and a restarted agent (route ids). Written
- * whole to a temporary file and renamed, so a reader never sees half.
+ * routes/status`. Written whole to a temporary file and renamed, so a
+ * reader never sees half.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -262,34 +262,5 @@ int status_write(const char *path, json_t *st)
 		unlink(tmp);
 		return err;
 	}
-	return 0;
-}
-
-int status_route_ids(const char *path, struct sync_route_id **ids,
-		     size_t *n)
-{
-	json_t *st = json_load_file(path, 0, NULL), *r;
-	size_t i;
-
-	*ids = NULL;
-	*n = 0;
-	if (!st)
-		return -ENOENT;
-	json_array_foreach(json_object_get(st, "routes"), i, r) {
-		struct sync_route_id *p = realloc(*ids, (*n + 1) * sizeof(**ids));
-		json_t *id = json_object_get(r, "id");
-
-		if (!p)
-			break;
-		*ids = p;
-		if (!json_is_integer(id))
-			continue;
-		snprintf(p[*n].key, sizeof(p[*n].key), "%s/%s",
-			 json_string_value(json_object_get(r, "namespace")) ?: "",
-			 json_string_value(json_object_get(r, "name")) ?: "");
-		p[*n].id = (uint32_t)json_integer_value(id);
-		(*n)++;
-	}
-	json_decref(st);
 	return 0;
 }

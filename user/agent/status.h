@@ -25,8 +25,5 @@ json_t *status_build(const struct status_agent *ag, const struct model *m,
 		     const struct gw_out *out, const struct sync_state *s);
 /* Atomically replace @path (creating its directory). */
 int status_write(const char *path, json_t *st);
-/* Route ids ("ns/name" -> id) from an earlier status file. */
-int status_route_ids(const char *path, struct sync_route_id **ids,
-		     size_t *n);
 
 #endif /* SNILB_USER_STATUS_H */

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The maps follow the computed state; see sync.h for the order. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <bpf/bpf.h>
 
 #include "maglev.h"
 #include "sync.h"
@@ -31,64 +28,53 @@ static void fail(struct sync_result *res, int err, const char *fmt, ...)
 }
 
 
-static void addr_text(int family, const __be32 *a, char *out)
-{
-	inet_ntop(family == SNILB_AF_INET ? AF_INET : AF_INET6, a, out,
-		  GW_ADDR_MAX);
-}
-
 /* --- adoption ------------------------------------------------------------- */
 
 static int adopt_listeners(struct sync_state *s)
 {
-	int fd = dp_map_fd(s->dp, SNILB_MAP_LISTENERS);
-	struct snilb_listener_key k, *prev = NULL;
-	struct snilb_listener v;
-	int err;
+	struct dp_listener *ls;
+	size_t n, i;
+	int err = dp_listeners(s->dp, &ls, &n);
 
-	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		struct sync_listener *l;
+	for (i = 0; !err && i < n; i++) {
+		struct sync_listener *l = PUSH(s->listeners, s->nlisteners);
 
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		l = PUSH(s->listeners, s->nlisteners);
-		if (!l)
-			return -ENOMEM;
-		l->vip.family = k.family;
-		l->vip.port = ntohs(k.port);
-		addr_text(k.family, k.addr, l->vip.addr);
-		l->id = v.id;
+		if (!l) {
+			err = -ENOMEM;
+			break;
+		}
+		l->vip.family = ls[i].family;
+		l->vip.port = ls[i].port;
+		snprintf(l->vip.addr, sizeof(l->vip.addr), "%s", ls[i].addr);
+		l->id = ls[i].id;
 		/* The prefilter may be new (an upgrade renamed it): a listener
 		 * it hides would pass its traffic to the node. */
 		err = dp_port_set(s->dp, l->vip.port, 1);
-		if (err)
-			return err;
 	}
-	return 0;
+	free(ls);
+	return err;
 }
 
 static int adopt_backends(struct sync_state *s, uint64_t now_ns)
 {
-	int fd = dp_map_fd(s->dp, SNILB_MAP_BACKENDS);
-	uint32_t k, *prev = NULL;
-	struct snilb_backend v;
+	struct dp_backend *bs;
+	size_t n, i;
+	int err = dp_backends(s->dp, &bs, &n);
 
-	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		struct sync_backend *b;
+	for (i = 0; !err && i < n; i++) {
+		struct sync_backend *b = PUSH(s->backends, s->nbackends);
 
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v) || !v.family)
-			continue;
-		b = PUSH(s->backends, s->nbackends);
-		if (!b)
-			return -ENOMEM;
-		addr_text(v.family, v.addr, b->addr);
-		b->port = ntohs(v.port);
-		b->id = k;
+		if (!b) {
+			err = -ENOMEM;
+			break;
+		}
+		snprintf(b->addr, sizeof(b->addr), "%s", bs[i].addr);
+		b->port = bs[i].port;
+		b->id = bs[i].id;
 		b->retired_ns = now_ns;	/* until a set uses it again */
 	}
-	return 0;
+	free(bs);
+	return err;
 }
 
 /*
@@ -99,24 +85,18 @@ static int adopt_backends(struct sync_state *s, uint64_t now_ns)
  */
 static int adopt_sets(struct sync_state *s, uint64_t now_ns)
 {
-	int fd = dp_map_fd(s->dp, SNILB_MAP_SETS);
-	int rfd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
 	uint8_t *routed = calloc(SNILB_MAX_SETS, 1);
-	struct snilb_route_key rk, *prev = NULL;
-	struct snilb_route r;
-	struct snilb_set v;
 	struct sync_set *ss;
-	uint32_t k;
+	uint32_t k, size;
+	size_t i;
 
 	if (!routed)
 		return -ENOMEM;
-	while (!bpf_map_get_next_key(rfd, prev, &rk)) {
-		prev = &rk;
-		if (!bpf_map_lookup_elem(rfd, &rk, &r) && r.set < SNILB_MAX_SETS)
-			routed[r.set] = 1;
-	}
+	for (i = 0; i < s->nadopted; i++)
+		if (s->adopted[i].set < SNILB_MAX_SETS)
+			routed[s->adopted[i].set] = 1;
 	for (k = 0; k < SNILB_MAX_SETS; k++) {
-		if (bpf_map_lookup_elem(fd, &k, &v) || (!v.size && !routed[k]))
+		if (dp_set_size(s->dp, k, &size) || (!size && !routed[k]))
 			continue;
 		ss = PUSH(s->sets, s->nsets);
 		if (!ss) {
@@ -124,7 +104,7 @@ static int adopt_sets(struct sync_state *s, uint64_t now_ns)
 			return -ENOMEM;
 		}
 		ss->id = k;
-		ss->slots_used = v.size;
+		ss->slots_used = size;
 		ss->retired_ns = now_ns;
 	}
 	free(routed);
@@ -132,22 +112,18 @@ static int adopt_sets(struct sync_state *s, uint64_t now_ns)
 }
 
 int sync_init(struct sync_state *s, struct dataplane *dp,
-	      uint32_t maglev_size, const struct sync_route_id *ids,
-	      size_t nids)
+	      uint32_t maglev_size)
 {
 	int err;
 
 	memset(s, 0, sizeof(*s));
 	s->dp = dp;
 	s->maglev_size = maglev_size;
-	if (nids) {
-		s->route_ids = calloc(nids, sizeof(*ids));
-		if (!s->route_ids)
-			return -ENOMEM;
-		memcpy(s->route_ids, ids, nids * sizeof(*ids));
-		s->nroute_ids = nids;
-	}
-	err = adopt_listeners(s);
+	/* The routes first: their ids are kept (route_id()), and their
+	 * sets are in use. */
+	err = dp_routes(dp, &s->adopted, &s->nadopted);
+	if (!err)
+		err = adopt_listeners(s);
 	if (!err)
 		err = adopt_backends(s, 1);
 	if (!err)
@@ -165,6 +141,7 @@ void sync_free(struct sync_state *s)
 	free(s->backends);
 	free(s->sets);
 	free(s->route_ids);
+	free(s->adopted);
 	free(s->set_of);
 	free(s->listener_of);
 	free(s->route_of);
@@ -373,12 +350,70 @@ static int apply_sets(struct sync_state *s, const struct gw_out *out,
 
 /* --- routes and listeners --------------------------------------------------- */
 
-static int route_id(struct sync_state *s, const struct gw_route *r,
-		    uint32_t *id)
+static int id_taken(const struct sync_state *s, uint32_t id)
 {
+	size_t i;
+
+	for (i = 0; i < s->nroute_ids; i++)
+		if (s->route_ids[i].id == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * The id route @ri had before a restart: that of the route the maps hold
+ * for one of its hostnames on its listener, unless another route took it
+ * already. So a restarted agent keeps its routes' ids, and their counters
+ * continue.
+ */
+static long adopted_id(const struct sync_state *s, const struct gw_out *out,
+		       size_t ri)
+{
+	size_t i, j;
+
+	for (i = 0; i < out->nentries; i++) {
+		const struct gw_entry *e = &out->entries[i];
+
+		if (e->route != ri)
+			continue;
+		for (j = 0; j < s->nadopted; j++) {
+			const struct dp_route *a = &s->adopted[j];
+
+			if (a->listener == s->listener_of[e->vip] &&
+			    !strcmp(a->hostname, e->hostname) &&
+			    !id_taken(s, a->id))
+				return (long)a->id;
+		}
+	}
+	return -1;
+}
+
+/* A new id: none a route has, nor one the maps held at start. */
+static long new_route_id(const struct sync_state *s)
+{
+	uint32_t *used = calloc(s->nroute_ids + s->nadopted + 1,
+				sizeof(*used));
+	size_t i, n = 0;
+	long id;
+
+	if (!used)
+		return -ENOMEM;
+	for (i = 0; i < s->nroute_ids; i++)
+		used[n++] = s->route_ids[i].id;
+	for (i = 0; i < s->nadopted; i++)
+		used[n++] = s->adopted[i].id;
+	id = free_id(used, n, SNILB_MAX_ROUTES);
+	free(used);
+	return id;
+}
+
+/* Route @ri's id: the one it had, or a new one. */
+static int route_id(struct sync_state *s, const struct gw_out *out,
+		    size_t ri, uint32_t *id)
+{
+	const struct gw_route *r = &out->routes[ri];
 	char key[sizeof(s->route_ids[0].key)];
-	struct sync_route_id *ri;
-	uint32_t *used;
+	struct sync_route_id *known;
 	long nid;
 	size_t i;
 
@@ -389,19 +424,17 @@ static int route_id(struct sync_state *s, const struct gw_route *r,
 			return 0;
 		}
 	}
-	used = IDS_OF(s->route_ids, s->nroute_ids, id);
-	if (!used)
-		return -ENOMEM;
-	nid = free_id(used, s->nroute_ids, SNILB_MAX_ROUTES);
-	free(used);
+	nid = adopted_id(s, out, ri);
+	if (nid < 0)
+		nid = new_route_id(s);
 	if (nid < 0)
 		return (int)nid;
-	ri = PUSH(s->route_ids, s->nroute_ids);
-	if (!ri)
+	known = PUSH(s->route_ids, s->nroute_ids);
+	if (!known)
 		return -ENOMEM;
-	snprintf(ri->key, sizeof(ri->key), "%s", key);
-	ri->id = (uint32_t)nid;
-	*id = ri->id;
+	snprintf(known->key, sizeof(known->key), "%s", key);
+	known->id = (uint32_t)nid;
+	*id = known->id;
 	return 0;
 }
 
@@ -451,33 +484,23 @@ static int assign_listeners(struct sync_state *s, const struct gw_out *out,
 	return 0;
 }
 
-/* The name a route is stored under (see dataplane.c route_key). */
-static const char *stored_name(const char *hostname)
-{
-	return hostname[0] == '*' ? hostname + 1 : hostname;
-}
-
 static int apply_routes(struct sync_state *s, const struct gw_out *out,
 			struct sync_result *res)
 {
-	int fd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
 	size_t i;
 	int err;
 
 	for (i = 0; i < out->nentries; i++) {
 		const struct gw_entry *e = &out->entries[i];
 		const struct gw_route *r = &out->routes[e->route];
-		const char *name = stored_name(e->hostname);
 		uint32_t lid = s->listener_of[e->vip];
 		uint32_t rid = s->route_of[e->route], set = s->set_of[e->set];
-		struct snilb_route_key k = { .listener = lid };
-		struct snilb_route cur;
+		struct dp_route cur;
 
 		if (e->shadowed_by >= 0)
 			continue;
-		k.hash = snilb_name_hash(name, (uint32_t)strlen(name));
-		if (!bpf_map_lookup_elem(fd, &k, &cur) && cur.id == rid &&
-		    cur.set == set && !strcmp(cur.name, name))
+		if (!dp_route_get(s->dp, lid, e->hostname, &cur) &&
+		    cur.id == rid && cur.set == set)
 			continue;	/* already so */
 		err = dp_route_add(s->dp, lid, e->hostname, rid, set);
 		if (err) {
@@ -494,45 +517,42 @@ static int apply_routes(struct sync_state *s, const struct gw_out *out,
 }
 
 static int wanted_route(const struct sync_state *s, const struct gw_out *out,
-			const struct snilb_route_key *k,
-			const struct snilb_route *v)
+			const struct dp_route *r)
 {
 	size_t i;
 
 	for (i = 0; i < out->nentries; i++) {
 		const struct gw_entry *e = &out->entries[i];
 
-		if (e->shadowed_by < 0 && s->listener_of[e->vip] == k->listener &&
-		    !strcmp(stored_name(e->hostname), v->name))
+		if (e->shadowed_by < 0 &&
+		    s->listener_of[e->vip] == r->listener &&
+		    !strcmp(e->hostname, r->hostname))
 			return 1;
 	}
 	return 0;
 }
 
-static int delete_routes(struct sync_state *s, const struct gw_out *out,
-			 struct sync_result *res)
+static void delete_routes(struct sync_state *s, const struct gw_out *out,
+			  struct sync_result *res)
 {
-	int fd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
-	struct snilb_route_key k, next;
-	struct snilb_route v;
-	int more;
+	struct dp_route *rs;
+	size_t n, i;
+	int err = dp_routes(s->dp, &rs, &n);
 
-	/* Delete behind the iterator: the next key is fetched first. */
-	more = !bpf_map_get_next_key(fd, NULL, &k);
-	while (more) {
-		more = !bpf_map_get_next_key(fd, &k, &next);
-		if (!bpf_map_lookup_elem(fd, &k, &v) &&
-		    !wanted_route(s, out, &k, &v)) {
-			if (bpf_map_delete_elem(fd, &k)) {
-				fail(res, -errno, "deleting route %s%s",
-				     v.name[0] == '.' ? "*" : "", v.name);
-			} else {
-				res->routes_deleted++;
-			}
-		}
-		k = next;
+	if (err) {
+		fail(res, err, "reading the routes back to delete the old");
+		return;
 	}
-	return 0;
+	for (i = 0; i < n; i++) {
+		if (wanted_route(s, out, &rs[i]))
+			continue;
+		err = dp_route_del(s->dp, rs[i].listener, rs[i].hostname);
+		if (err)
+			fail(res, err, "deleting route %s", rs[i].hostname);
+		else
+			res->routes_deleted++;
+	}
+	free(rs);
 }
 
 static int apply_listeners(struct sync_state *s, const struct gw_out *out,
@@ -651,12 +671,14 @@ int sync_apply(struct sync_state *s, const struct gw_out *out,
 
 	memset(res, 0, sizeof(*res));
 	err = is_new ? realloc_maps(s, out) : -ENOMEM;
-	for (i = 0; !err && i < out->nroutes; i++)
-		err = route_id(s, &out->routes[i], &s->route_of[i]);
 	if (!err)
 		err = apply_sets(s, out, res);
 	if (!err)
 		err = assign_listeners(s, out, is_new);
+	/* After the listeners: an adopted route's id is found by its
+	 * listener and hostname. */
+	for (i = 0; !err && i < out->nroutes; i++)
+		err = route_id(s, out, i, &s->route_of[i]);
 	if (!err)
 		err = apply_routes(s, out, res);
 	if (!err)
@@ -694,29 +716,18 @@ int sync_dry(struct sync_state *s, const struct gw_out *out)
 /* Which sets and backends do the flows and routes still point at? */
 static int referenced(struct sync_state *s, uint8_t *sets, uint8_t *backends)
 {
-	int ffd = dp_map_fd(s->dp, SNILB_MAP_FLOWS);
-	int rfd = dp_map_fd(s->dp, SNILB_MAP_ROUTES);
-	struct snilb_flow_key fk, *fprev = NULL;
-	struct snilb_route_key rk, *rprev = NULL;
-	struct snilb_flow f;
-	struct snilb_route r;
+	struct dp_route *rs;
+	size_t n, i;
+	int err = dp_flows_bound(s->dp, sets, backends);
 
-	while (!bpf_map_get_next_key(ffd, fprev, &fk)) {
-		fprev = &fk;
-		if (bpf_map_lookup_elem(ffd, &fk, &f))
-			continue;
-		if (f.state < SNILB_FS_ROUTED)
-			continue;	/* not bound to a set yet */
-		if (f.set < SNILB_MAX_SETS)
-			sets[f.set] = 1;
-		if (f.backend < SNILB_MAX_BACKENDS)
-			backends[f.backend] = 1;
-	}
-	while (!bpf_map_get_next_key(rfd, rprev, &rk)) {
-		rprev = &rk;
-		if (!bpf_map_lookup_elem(rfd, &rk, &r) && r.set < SNILB_MAX_SETS)
-			sets[r.set] = 1;
-	}
+	if (!err)
+		err = dp_routes(s->dp, &rs, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		if (rs[i].set < SNILB_MAX_SETS)
+			sets[rs[i].set] = 1;
+	free(rs);
 	return 0;
 }
 
@@ -732,7 +743,9 @@ int sync_reclaim(struct sync_state *s, uint64_t now_ns, uint64_t grace_ns)
 		free(backends);
 		return -ENOMEM;
 	}
-	referenced(s, sets, backends);
+	/* Nothing is known to be unused if the maps cannot be read. */
+	if (referenced(s, sets, backends))
+		goto out;
 	while (i < s->nsets) {
 		struct sync_set *ss = &s->sets[i];
 

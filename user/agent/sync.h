@@ -55,6 +55,10 @@ struct sync_state {
 	size_t nsets;
 	struct sync_route_id *route_ids;
 	size_t nroute_ids;
+	/* The routes the maps held at start: their ids are kept for the
+	 * routes that still have their hostnames (sync.c route_id()). */
+	struct dp_route *adopted;
+	size_t nadopted;
 	/* After the last sync_apply(): gw set index -> set id, gw vip
 	 * index -> listener id, gw route index -> route id. */
 	uint32_t *set_of, *listener_of, *route_of;
@@ -69,12 +73,11 @@ struct sync_result {
 
 /*
  * Start from what the pinned maps already hold (a previous agent's
- * state): listener ids, backends, sets in use. Route ids named in
- * @ids/@nids ("ns/name" -> id, from the last status file) are kept.
+ * state): listener ids, backends, sets in use, and the routes, whose ids
+ * the routes that keep their hostnames keep (so do their counters).
  */
 int sync_init(struct sync_state *s, struct dataplane *dp,
-	      uint32_t maglev_size, const struct sync_route_id *ids,
-	      size_t nids);
+	      uint32_t maglev_size);
 void sync_free(struct sync_state *s);
 
 /* Make the maps say what @out says. Returns 0, or a negative errno with

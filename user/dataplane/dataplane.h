@@ -66,6 +66,8 @@ int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
  */
 int dp_route_add(struct dataplane *dp, uint32_t listener,
 		 const char *hostname, uint32_t route_id, uint32_t set);
+/* -ENOENT if @hostname has no route there (another name with its hash
+ * is left alone). */
 int dp_route_del(struct dataplane *dp, uint32_t listener,
 		 const char *hostname);
 int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg);
@@ -90,6 +92,44 @@ int dp_port_set(struct dataplane *dp, uint16_t port, int on);
 int dp_port_get(struct dataplane *dp, uint16_t port);
 int dp_backend_del(struct dataplane *dp, uint32_t id);
 int dp_set_del(struct dataplane *dp, uint32_t set);
+
+/*
+ * What the maps hold, read back for an agent that adopts them (a new
+ * array in *@out, free() it; *@n entries). Addresses as text, ports in
+ * host order.
+ */
+#define DP_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
+
+struct dp_listener {
+	uint8_t family;		/* SNILB_AF_INET, SNILB_AF_INET6 */
+	char addr[DP_ADDR_MAX];
+	uint16_t port;
+	uint32_t id;
+};
+
+struct dp_route {
+	uint32_t listener, id, set;
+	char hostname[SNILB_HOST_MAX + 1];	/* as dp_route_add() had it */
+};
+
+struct dp_backend {
+	uint32_t id;
+	char addr[DP_ADDR_MAX];
+	uint16_t port;
+};
+
+int dp_listeners(struct dataplane *dp, struct dp_listener **out, size_t *n);
+int dp_routes(struct dataplane *dp, struct dp_route **out, size_t *n);
+/* The backends in use (non-zero entries). */
+int dp_backends(struct dataplane *dp, struct dp_backend **out, size_t *n);
+/* The route for @hostname on @listener; -ENOENT if none. */
+int dp_route_get(struct dataplane *dp, uint32_t listener,
+		 const char *hostname, struct dp_route *r);
+/* Set @set's Maglev table size; 0: empty, or unused. */
+int dp_set_size(struct dataplane *dp, uint32_t set, uint32_t *size);
+/* Mark @sets[id] and @backends[id] (SNILB_MAX_SETS, SNILB_MAX_BACKENDS
+ * entries) for every flow bound to a backend. */
+int dp_flows_bound(struct dataplane *dp, uint8_t *sets, uint8_t *backends);
 
 /*
  * Pin the program and its tail-call table under @pin_dir, replacing the

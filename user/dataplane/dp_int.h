@@ -3,10 +3,31 @@
 #ifndef SNILB_USER_DP_INT_H
 #define SNILB_USER_DP_INT_H
 
+#include <errno.h>
+
+#include <bpf/bpf.h>
+
 #include "dataplane.h"
 
-/* Recount every VIP from the listeners (maps.c): at load, maps adopted
- * from an older loader may have none, or stale ones. */
+/* Map @m's entry @key: read into @val, written from it; 0 or -errno. */
+static inline int map_get(struct dataplane *dp, enum snilb_map m,
+			  const void *key, void *val)
+{
+	return bpf_map_lookup_elem(dp_map_fd(dp, m), key, val) ? -errno : 0;
+}
+
+static inline int map_set(struct dataplane *dp, enum snilb_map m,
+			  const void *key, const void *val)
+{
+	return bpf_map_update_elem(dp_map_fd(dp, m), key, val, BPF_ANY) ?
+	       -errno : 0;
+}
+
+/* Recount the VIP of listener @lk after it was added or removed
+ * (vips.c). */
+int dp_vip_follow(struct dataplane *dp, const struct snilb_listener_key *lk);
+/* Recount every VIP from the listeners: at load, maps adopted from an
+ * older loader may have none, or stale ones. */
 int dp_vips_rebuild(struct dataplane *dp);
 
 #endif /* SNILB_USER_DP_INT_H */
