@@ -114,7 +114,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_gwapi $(BUILD)/test_maglev $(BUILD)/test_inspect \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
-		$(BUILD)/test_opts $(BUILD)/test_names \
+		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
 		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
@@ -128,6 +128,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 	$(BUILD)/test_csum
 	$(BUILD)/test_opts
 	$(BUILD)/test_names
+	$(BUILD)/test_metrics
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The inspection commands and the metrics endpoint, as far as they run
- * without BPF: table layout, age and address formatting, what the status
- * file is turned into (user/cli/inspect.h), Prometheus escaping and the
- * HTTP server.
+ * The inspection commands, as far as they run without BPF: table layout,
+ * age and address formatting, what the status file is turned into
+ * (user/cli/inspect.h). The metrics: test_metrics.c.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,7 +18,6 @@
 #include <cmocka.h>
 
 #include "inspect.h"
-#include "metrics.h"
 
 /* Everything @fn(@arg) writes to a FILE, as a string (caller frees). */
 static char *capture(void (*fn)(FILE *f, void *arg), void *arg)
@@ -251,105 +249,6 @@ static void test_json_error(void **state)
 	assert_string_equal(error_on_stdout(false, "no pins"), "");
 }
 
-static void test_label_escape(void **state)
-{
-	char b[64];
-
-	(void)state;
-	metrics_label_escape(b, sizeof(b), "a\"b\\c\nd");
-	assert_string_equal(b, "a\\\"b\\\\c\\nd");
-	metrics_label_escape(b, 4, "ab\"");	/* no half escape */
-	assert_string_equal(b, "ab");
-	metrics_label_escape(b, sizeof(b), NULL);
-	assert_string_equal(b, "");
-}
-
-static void render(FILE *f, void *arg)
-{
-	assert_int_equal(metrics_render(f, NULL, arg), 0);
-}
-
-static void test_render_without_maps(void **state)
-{
-	json_t *st = status_json();
-	char *s;
-
-	(void)state;
-	s = capture(render, st);
-	assert_non_null(strstr(s, "# TYPE snilb_agent_syncs_total counter\n"
-				  "snilb_agent_syncs_total 7\n"));
-	assert_non_null(strstr(s, "snilb_agent_sync_errors_total 1\n"));
-	assert_non_null(strstr(s, "snilb_agent_last_sync_timestamp_seconds "
-				  "1790000100.250\n"));
-	assert_non_null(strstr(s, "snilb_agent_errors 1\n"));
-	/* no maps, no counters: never a made-up 0 */
-	assert_null(strstr(s, "snilb_route_"));
-	free(s);
-	s = capture(render, NULL);
-	assert_string_equal(s, "");
-	free(s);
-	json_decref(st);
-}
-
-static json_t *snapshot(void *ctx)
-{
-	return json_incref(ctx);
-}
-
-/* One HTTP/1.0 request to 127.0.0.1:@port; the whole answer. */
-static char *http_get(uint16_t port, const char *path)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port) };
-	static char buf[65536];
-	size_t len = 0;
-	ssize_t n;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	dprintf(fd, "GET %s HTTP/1.0\r\n\r\n", path);
-	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = 0;
-	return buf;
-}
-
-static void test_server(void **state)
-{
-	struct metrics_source src = { .snapshot = snapshot,
-				      .ctx = status_json() };
-	struct metrics_server *s;
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	char err[256];
-	int fd;
-
-	(void)state;
-	assert_null(metrics_start("nonsense", &src, err, sizeof(err)));
-	assert_non_null(strstr(err, "bad metrics address"));
-	assert_null(metrics_start("[::1]:99999", &src, err, sizeof(err)));
-	/* a free port: bind one, release it, serve on it */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	sa = (struct sockaddr_in){ .sin_family = AF_INET };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
-	xsprintf(err, sizeof(err), "127.0.0.1:%u", ntohs(sa.sin_port));
-	s = metrics_start(err, &src, err, sizeof(err));
-	assert_non_null(s);
-	assert_non_null(strstr(http_get(ntohs(sa.sin_port), "/metrics"),
-			       "snilb_agent_syncs_total 7\n"));
-	assert_non_null(strstr(http_get(ntohs(sa.sin_port), "/metrics"),
-			       "200 OK"));
-	assert_non_null(strstr(http_get(ntohs(sa.sin_port), "/"), "404"));
-	metrics_stop(s);
-	json_decref(src.ctx);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,9 +261,6 @@ int main(void)
 		cmocka_unit_test(test_kroute_find),
 		cmocka_unit_test(test_json_wanted),
 		cmocka_unit_test(test_json_error),
-		cmocka_unit_test(test_label_escape),
-		cmocka_unit_test(test_render_without_maps),
-		cmocka_unit_test(test_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

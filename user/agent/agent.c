@@ -5,7 +5,7 @@
  * API server). One thread: the source's fd (debounced), a 1 s tick for
  * the flow table's timeouts, for reclaiming retired sets and backends and
  * for the source's own, signals through a signalfd. The metrics server
- * (its own thread) reads a snapshot of the status.
+ * (its own thread) reads a snapshot the loop publishes.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -51,7 +51,9 @@ struct agent {
 	struct source *src;		/* where the objects come from */
 	struct status_agent ag;
 	char last_error[512];
-	json_t *status;			/* guarded by lock */
+	json_t *status;
+	struct metrics_snapshot msnap;	/* guarded by lock */
+	int have_msnap;			/* ... synced once */
 	pthread_mutex_t lock;
 	struct pinned *pinned;		/* for /metrics */
 	struct metrics_server *metrics;
@@ -121,14 +123,10 @@ static void log_route_conditions(const struct gw_out *out)
 
 static void publish(struct agent *a, json_t *st)
 {
-	json_t *old;
 	int err;
 
-	pthread_mutex_lock(&a->lock);
-	old = a->status;
+	json_decref(a->status);
 	a->status = st;
-	pthread_mutex_unlock(&a->lock);
-	json_decref(old);
 	if (a->o->check)
 		return;
 	err = status_write(a->o->status_file, st);
@@ -154,6 +152,28 @@ static void log_sync(const struct sync_result *res, const struct gw_out *out,
 		  "sets", n[2], "listeners", n[6], "routes_written", n[3],
 		  "routes_deleted", n[4], "sets_built", n[5], "ms", n[7],
 		  NULL);
+}
+
+/* What /metrics shows of the agent: swapped in whole, under the lock the
+ * server's thread takes. */
+static void publish_metrics(struct agent *a, const struct model *m,
+			    const struct gw_out *out)
+{
+	struct metrics_snapshot snap, old;
+
+	if (a->o->check)
+		return;
+	if (status_metrics(&a->ag, m, out, &a->sync, &snap)) {
+		log_event("warn", "cannot update the metrics", "error",
+			  "out of memory", "kept", "the last sync's", NULL);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	old = a->msnap;
+	a->msnap = snap;
+	a->have_msnap = 1;
+	pthread_mutex_unlock(&a->lock);
+	metrics_snapshot_free(&old);
 }
 
 /* Read, evaluate and apply. On any failure the maps keep their last good
@@ -197,6 +217,7 @@ static int agent_sync(struct agent *a, int force)
 	}
 	a->ag.last_sync = wall();
 	publish(a, status_build(&a->ag, &m, &out, &a->sync));
+	publish_metrics(a, &m, &out);
 	source_write_back(a->src, &m, &out);
 	err = m.ndiags ? -EINVAL : err;
 	gw_out_free(&out);
@@ -315,15 +336,16 @@ static int open_dataplane(struct agent *a)
 
 /* --- the loop --------------------------------------------------------------- */
 
-static json_t *snapshot(void *ctx)
+static int snapshot(void *ctx, struct metrics_snapshot *snap)
 {
 	struct agent *a = ctx;
-	json_t *st;
+	int err = -ENOENT;
 
 	pthread_mutex_lock(&a->lock);
-	st = json_incref(a->status);
+	if (a->have_msnap)
+		err = metrics_snapshot_copy(snap, &a->msnap);
 	pthread_mutex_unlock(&a->lock);
-	return st;
+	return err;
 }
 
 static int is_ready(void *ctx)
@@ -565,6 +587,7 @@ int cmd_agent(int argc, char **argv)
 		  "signal", strsignal(sig), NULL);
 	source_free(a.src);
 	metrics_stop(a.metrics);
+	metrics_snapshot_free(&a.msnap);
 	pinned_close(a.pinned);
 	sync_free(&a.sync);
 	dp_close(a.dp);

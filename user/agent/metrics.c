@@ -74,31 +74,26 @@ static struct mroute *route_add(struct mdata *d, uint32_t id)
 	return r;
 }
 
-/* Routes the status names, then kernel routes it does not ("#id"). */
-static void collect_routes(struct mdata *d, struct pinned *p, json_t *st)
+/* Routes the agent names, then kernel routes it does not ("#id"). */
+static void collect_routes(struct mdata *d, struct pinned *p,
+			   const struct metrics_snapshot *snap)
 {
 	struct snilb_route_key k;
 	struct snilb_route v;
 	struct pinned_iter it;
 	struct mroute *r;
-	json_t *o;
 	size_t i;
 
-	json_array_foreach(json_object_get(st, "routes"), i, o) {
-		json_t *id = json_object_get(o, "id");
+	for (i = 0; snap && i < snap->nroutes; i++) {
+		const struct metrics_route *sr = &snap->routes[i];
 
-		if (!json_is_integer(id) || json_integer_value(id) < 0)
-			continue;
-		r = route_add(d, (uint32_t)json_integer_value(id));
+		r = route_add(d, sr->id);
 		if (!r)
 			continue;
-		metrics_label_escape(r->ns, sizeof(r->ns), json_string_value(
-					     json_object_get(o, "namespace")));
-		metrics_label_escape(r->name, sizeof(r->name),
-				     json_string_value(json_object_get(o,
-								       "name")));
+		metrics_label_escape(r->ns, sizeof(r->ns), sr->ns);
+		metrics_label_escape(r->name, sizeof(r->name), sr->name);
 	}
-	if (p && !pinned_iter_init(p, "routes", &it))
+	if (p && !pinned_map_iter(p, SNILB_MAP_ROUTES, &it))
 		while (pinned_iter_next(&it, &k, &v) == 1) {
 			r = route_add(d, v.id);
 			if (r)
@@ -115,7 +110,7 @@ static void collect_listeners(struct mdata *d, struct pinned *p)
 	struct snilb_listener v;
 	struct pinned_iter it;
 
-	if (!p || pinned_iter_init(p, "listeners", &it))
+	if (!p || pinned_map_iter(p, SNILB_MAP_LISTENERS, &it))
 		return;
 	while (pinned_iter_next(&it, &k, &v) == 1) {
 		struct mlistener *l = realloc(d->lst, (d->nlst + 1) *
@@ -156,6 +151,8 @@ static void route_metric(FILE *out, const struct mdata *d, const char *name,
 
 static void render_routes(FILE *out, const struct mdata *d)
 {
+	char reason[48];
+
 	family(out, "snilb_route_connections_total", "counter",
 	       "Connections whose ClientHello matched the route.");
 	route_metric(out, d, "snilb_route_connections_total", "", RS(routed));
@@ -164,8 +161,10 @@ static void render_routes(FILE *out, const struct mdata *d)
 	route_metric(out, d, "snilb_route_spliced_total", "", RS(spliced));
 	family(out, "snilb_route_rejected_total", "counter",
 	       "Routed connections reset, by reason.");
-	route_metric(out, d, "snilb_route_rejected_total",
-		     ",reason=\"no_backend\"", RS(no_backend));
+	snprintf(reason, sizeof(reason), ",reason=\"%s\"",
+		 pinned_reject_name(SNILB_REJ_NO_BACKEND));
+	route_metric(out, d, "snilb_route_rejected_total", reason,
+		     RS(no_backend));
 	family(out, "snilb_route_retries_total", "counter",
 	       "SYNs sent to a further backend after one failed.");
 	route_metric(out, d, "snilb_route_retries_total", "", RS(retries));
@@ -220,7 +219,7 @@ static void render_global(FILE *out, struct pinned *p)
 		       "enum snilb_stat).");
 		fprintf(out, "%s %llu\n", name, (unsigned long long)v);
 	}
-	if (!pinned_fill(p, "flows", &n, &max)) {
+	if (!pinned_map_fill(p, SNILB_MAP_FLOWS, &n, &max)) {
 		family(out, "snilb_flows_active", "gauge",
 		       "Entries in the flow table.");
 		fprintf(out, "snilb_flows_active %u\n", n);
@@ -237,48 +236,70 @@ static void render_global(FILE *out, struct pinned *p)
 				pinned_fill_maps[i], max);
 }
 
-static void render_agent(FILE *out, json_t *st)
+static void render_agent(FILE *out, const struct metrics_snapshot *snap)
 {
-	json_t *a = json_object_get(st, "agent");
-
-	if (!a)
+	if (!snap)
 		return;
 	family(out, "snilb_agent_syncs_total", "counter",
 	       "Times the agent programmed the data plane.");
-	fprintf(out, "snilb_agent_syncs_total %.0f\n",
-		json_number_value(json_object_get(a, "syncs")));
+	fprintf(out, "snilb_agent_syncs_total %llu\n",
+		(unsigned long long)snap->syncs);
 	family(out, "snilb_agent_sync_errors_total", "counter",
 	       "Syncs that failed.");
-	fprintf(out, "snilb_agent_sync_errors_total %.0f\n",
-		json_number_value(json_object_get(a, "sync_errors")));
+	fprintf(out, "snilb_agent_sync_errors_total %llu\n",
+		(unsigned long long)snap->sync_errors);
 	family(out, "snilb_agent_last_sync_timestamp_seconds", "gauge",
 	       "Unix time of the last sync.");
 	fprintf(out, "snilb_agent_last_sync_timestamp_seconds %.3f\n",
-		json_number_value(json_object_get(a, "last_sync")));
+		snap->last_sync);
 	family(out, "snilb_agent_errors", "gauge",
 	       "Configuration errors in the current manifests.");
-	fprintf(out, "snilb_agent_errors %zu\n",
-		json_array_size(json_object_get(st, "errors")));
+	fprintf(out, "snilb_agent_errors %zu\n", snap->errors);
 }
 
-int metrics_render(FILE *out, struct pinned *p, json_t *status)
+int metrics_render(FILE *out, struct pinned *p,
+		   const struct metrics_snapshot *snap)
 {
 	struct mdata d = { 0 };
 
 	/* Without the maps every counter would read 0: leave them out
 	 * rather than report a reset. */
 	if (p) {
-		collect_routes(&d, p, status);
+		collect_routes(&d, p, snap);
 		collect_listeners(&d, p);
 		render_routes(out, &d);
 		render_listeners(out, &d);
 		render_global(out, p);
 	}
-	render_agent(out, status);
+	render_agent(out, snap);
 	free(d.routes);
 	free(d.lst);
 	fflush(out);
 	return ferror(out) ? -1 : 0;
+}
+
+int metrics_snapshot_copy(struct metrics_snapshot *dst,
+			  const struct metrics_snapshot *src)
+{
+	*dst = *src;
+	dst->routes = NULL;
+	if (!src->nroutes)
+		return 0;
+	dst->routes = calloc(src->nroutes, sizeof(*dst->routes));
+	if (!dst->routes) {
+		dst->nroutes = 0;
+		return -ENOMEM;
+	}
+	memcpy(dst->routes, src->routes, src->nroutes * sizeof(*src->routes));
+	return 0;
+}
+
+void metrics_snapshot_free(struct metrics_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->routes);
+	memset(s, 0, sizeof(*s));
 }
 
 /* --- the HTTP server -------------------------------------------------- */
@@ -307,19 +328,20 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int code,
 static enum MHD_Result scrape(struct MHD_Connection *conn,
 			      const struct metrics_source *src)
 {
-	json_t *st = src->snapshot ? src->snapshot(src->ctx) : NULL;
+	struct metrics_snapshot snap = { 0 };
+	bool have = src->snapshot && !src->snapshot(src->ctx, &snap);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	int e;
 
 	if (!f) {
-		json_decref(st);
+		metrics_snapshot_free(&snap);
 		return MHD_NO;
 	}
-	e = metrics_render(f, src->pinned, st);
+	e = metrics_render(f, src->pinned, have ? &snap : NULL);
 	fclose(f);
-	json_decref(st);
+	metrics_snapshot_free(&snap);
 	if (e) {
 		free(buf);
 		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,

@@ -1,25 +1,46 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Prometheus metrics: the data plane's counters (read from the pinned
- * maps) and the agent's state (its status JSON), as exposition text, and
- * a small HTTP server (libmicrohttpd) answering GET /metrics.
+ * maps) and the agent's state (a snapshot it publishes after each sync),
+ * as exposition text, and a small HTTP server (libmicrohttpd) answering
+ * GET /metrics.
  */
 #ifndef SNILB_USER_METRICS_H
 #define SNILB_USER_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-
-#include <jansson.h>
 
 struct pinned;
 
+/* A route's name, for its counters' labels (the maps know its id). */
+struct metrics_route {
+	uint32_t id;
+	char ns[64], name[256];
+};
+
+/* What the agent knows that the maps do not, as of its last sync. */
+struct metrics_snapshot {
+	struct metrics_route *routes;
+	size_t nroutes;
+	uint64_t syncs, sync_errors;
+	double last_sync;		/* Unix time */
+	size_t errors;			/* invalid objects in the input */
+};
+
+/* A deep copy of @src into @dst; -ENOMEM. */
+int metrics_snapshot_copy(struct metrics_snapshot *dst,
+			  const struct metrics_snapshot *src);
+void metrics_snapshot_free(struct metrics_snapshot *s);
+
 /*
- * Write every metric to @out. @p NULL: only what @status says (the
- * agent's metrics); @status NULL: ids stand in for route names.
+ * Write every metric to @out. @p NULL: only the agent's metrics, from
+ * @snap; @snap NULL: ids stand in for route names, no agent metrics.
  * Returns 0, or -1 when @out failed.
  */
-int metrics_render(FILE *out, struct pinned *p, json_t *status);
+int metrics_render(FILE *out, struct pinned *p,
+		   const struct metrics_snapshot *snap);
 
 /* Escape a label value: backslash, double quote and newline. */
 void metrics_label_escape(char *buf, size_t n, const char *s);
@@ -27,11 +48,11 @@ void metrics_label_escape(char *buf, size_t n, const char *s);
 struct metrics_source {
 	struct pinned *pinned;	/* read-only map handle, shared */
 	/*
-	 * A new reference to the current status document (the schema of
-	 * the agent's status file), or NULL. Called from the server's
-	 * thread, once per scrape: take whatever lock guards it.
+	 * A copy of the current snapshot into @snap (metrics_snapshot_copy());
+	 * non-zero: none yet. Called from the server's thread, once per
+	 * scrape: take whatever lock guards it.
 	 */
-	json_t *(*snapshot)(void *ctx);
+	int (*snapshot)(void *ctx, struct metrics_snapshot *snap);
 	/* /readyz: 200 when it returns non-zero (NULL: always). */
 	int (*ready)(void *ctx);
 	void *ctx;

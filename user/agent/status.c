@@ -227,6 +227,31 @@ json_t *status_build(const struct status_agent *ag, const struct model *m,
 		"sets", sets_json(out, s));
 }
 
+int status_metrics(const struct status_agent *ag, const struct model *m,
+		   const struct gw_out *out, const struct sync_state *s,
+		   struct metrics_snapshot *snap)
+{
+	size_t i;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->syncs = ag->syncs;
+	snap->sync_errors = ag->sync_errors;
+	snap->last_sync = ag->last_sync;
+	snap->errors = m->ndiags;
+	snap->routes = calloc(out->nroutes + 1, sizeof(*snap->routes));
+	if (!snap->routes)
+		return -ENOMEM;
+	for (i = 0; i < out->nroutes; i++) {
+		struct metrics_route *r = &snap->routes[i];
+
+		r->id = s->route_of[i];
+		snprintf(r->ns, sizeof(r->ns), "%s", out->routes[i].ns);
+		snprintf(r->name, sizeof(r->name), "%s", out->routes[i].name);
+	}
+	snap->nroutes = out->nroutes;
+	return 0;
+}
+
 static int mkdirs(const char *dir)
 {
 	char buf[4096], *p;

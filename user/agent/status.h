@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "gwapi.h"
+#include "metrics.h"
 #include "model.h"
 #include "sync.h"
 
@@ -23,6 +24,10 @@ struct status_agent {
 
 json_t *status_build(const struct status_agent *ag, const struct model *m,
 		     const struct gw_out *out, const struct sync_state *s);
+/* What /metrics needs of the same (metrics_snapshot_free() it). */
+int status_metrics(const struct status_agent *ag, const struct model *m,
+		   const struct gw_out *out, const struct sync_state *s,
+		   struct metrics_snapshot *snap);
 /* Atomically replace @path (creating its directory). */
 int status_write(const char *path, json_t *st);
 
