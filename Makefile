@@ -223,8 +223,10 @@ define run_packet_test
 
 endef
 
-test-dataplane: $(PACKET_BINS) $(BUILD)/test_reaper $(BUILD)/test_sync
+test-dataplane: $(PACKET_BINS) $(BUILD)/test_reaper $(BUILD)/test_tc \
+		$(BUILD)/test_sync
 	./tests/lib/in-netns.sh $(BUILD)/test_reaper
+	./tests/lib/in-netns.sh $(BUILD)/test_tc
 	$(foreach t,$(PACKET_TESTS),$(call run_packet_test,$(t)))
 	$(BUILD)/test_sync
 
@@ -243,7 +245,7 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # (VMTEST_KERNEL=6.12 for another; see docs/testing.md).
 VMTEST_KERNEL ?= 6.1
 vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_reaper \
-		$(BUILD)/dpctl $(BUILD)/hellos/.done
+		$(BUILD)/test_tc $(BUILD)/dpctl $(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 900 -- \
 		./tests/vm-suites.sh $(BUILD)
 

@@ -45,8 +45,13 @@ int dp_tc_query(int ifindex, struct dp_tc_state *st)
 		    .priority = DP_TC_PRIORITY);
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
-	int e = bpf_tc_query(&hook, &opts), fd;
+	libbpf_print_fn_t print;
+	int e, fd;
 
+	/* Nothing attached is an answer here, not a libbpf warning. */
+	print = libbpf_set_print(NULL);
+	e = bpf_tc_query(&hook, &opts);
+	libbpf_set_print(print);
 	memset(st, 0, sizeof(*st));
 	if (e)
 		return e == -EINVAL ? -ENOENT : e;	/* no clsact qdisc */
