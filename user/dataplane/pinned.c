@@ -182,19 +182,9 @@ static enum snilb_map map_of(const char *name)
 	return (enum snilb_map)i;
 }
 
-const char *pinned_map_name(enum snilb_map m)
-{
-	return m < SNILB_MAP_MAX ? maps[m].name : NULL;
-}
-
 int pinned_map_fd(const struct pinned *p, enum snilb_map m)
 {
 	return p && m < SNILB_MAP_MAX ? p->fds[m] : -ENOENT;
-}
-
-int pinned_fd(const struct pinned *p, const char *name)
-{
-	return pinned_map_fd(p, map_of(name));
 }
 
 /* Sum a per-CPU value of @n u64 counters at @key of map @m. */
@@ -284,12 +274,6 @@ int pinned_map_iter(const struct pinned *p, enum snilb_map m,
 	return iter_init(pinned_map_fd(p, m), it);
 }
 
-int pinned_iter_init(const struct pinned *p, const char *map,
-		     struct pinned_iter *it)
-{
-	return iter_init(pinned_fd(p, map), it);
-}
-
 int pinned_iter_next(struct pinned_iter *it, void *key, void *val)
 {
 	/* An entry deleted between two calls restarts the walk at the
@@ -345,14 +329,13 @@ static int array_read(int fd, uint32_t max, uint32_t vsize, void *vals)
 	return 0;
 }
 
-int pinned_array_read(const struct pinned *p, const char *name, void *vals,
-		      uint32_t vsize, uint32_t max)
+/* All @max values of array map @m, @vsize bytes each, into @vals. */
+static int map_array_read(const struct pinned *p, enum snilb_map m,
+			  void *vals, uint32_t vsize, uint32_t max)
 {
-	int fd = pinned_fd(p, name);
+	int fd = pinned_map_fd(p, m);
 
-	if (fd < 0)
-		return fd;
-	return array_read(fd, max, vsize, vals);
+	return fd < 0 ? fd : array_read(fd, max, vsize, vals);
 }
 
 static int count_keys(int fd, uint32_t max, uint32_t *n)
@@ -525,7 +508,7 @@ const char *pinned_stat_name(uint32_t idx)
 
 int pinned_routes_init(const struct pinned *p, struct pinned_iter *it)
 {
-	return pinned_iter_init(p, "routes", it);
+	return pinned_map_iter(p, SNILB_MAP_ROUTES, it);
 }
 
 int pinned_routes_next(struct pinned_iter *it, struct snilb_route_key *k,
@@ -540,7 +523,7 @@ int pinned_routes_next(struct pinned_iter *it, struct snilb_route_key *k,
 
 int pinned_listeners_init(const struct pinned *p, struct pinned_iter *it)
 {
-	return pinned_iter_init(p, "listeners", it);
+	return pinned_map_iter(p, SNILB_MAP_LISTENERS, it);
 }
 
 int pinned_listeners_next(struct pinned_iter *it,
@@ -552,87 +535,64 @@ int pinned_listeners_next(struct pinned_iter *it,
 
 int pinned_backends_read(const struct pinned *p, struct snilb_backend *be)
 {
-	return pinned_array_read(p, "backends", be, sizeof(*be),
-				 SNILB_MAX_BACKENDS);
+	return map_array_read(p, SNILB_MAP_BACKENDS, be, sizeof(*be),
+			      SNILB_MAX_BACKENDS);
 }
 
 int pinned_sets_read(const struct pinned *p, struct snilb_set *sets)
 {
-	return pinned_array_read(p, "sets", sets, sizeof(*sets),
-				 SNILB_MAX_SETS);
+	return map_array_read(p, SNILB_MAP_SETS, sets, sizeof(*sets),
+			      SNILB_MAX_SETS);
 }
 
 int pinned_config_read(const struct pinned *p, struct snilb_config *cfg)
 {
-	return pinned_array_read(p, "config", cfg, sizeof(*cfg), 1);
+	return map_array_read(p, SNILB_MAP_CONFIG, cfg, sizeof(*cfg), 1);
 }
 
 int pinned_rev_lookup(const struct pinned *p, const struct snilb_rev_key *k,
 		      struct snilb_rev *v)
 {
-	int fd = pinned_fd(p, "rev");
+	int fd = pinned_map_fd(p, SNILB_MAP_REV);
 
 	if (fd < 0)
 		return fd;
 	return bpf_map_lookup_elem(fd, k, v) ? -errno : 0;
 }
 
-/* As route_key() in user/dataplane/dataplane.c writes them. */
+/*
+ * The encoding is snilb_abi.h's, as the loader writes it. A hostname the
+ * loader would refuse ("*x", "") gets the key of its own text, which
+ * holds no route: no stored name starts with '*', and "" is only the
+ * catch-all's.
+ */
 const char *pinned_route_key(uint32_t listener, const char *hostname,
 			     struct snilb_route_key *k)
 {
-	const char *name = hostname[0] == '*' ? hostname + 1 : hostname;
+	const char *name = snilb_route_key_of(k, listener, hostname);
 
-	memset(k, 0, sizeof(*k));
-	k->listener = listener;
-	k->hash = snilb_name_hash(name, (uint32_t)strlen(name));
-	return name;
+	if (name)
+		return name;
+	k->hash = snilb_name_hash(hostname, (uint32_t)strlen(hostname));
+	return hostname;
 }
 
 char *pinned_route_host(const char *stored, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s", stored[0] == '.' || !stored[0] ? "*" : "",
-		 stored);
+	char host[SNILB_HOST_MAX + 1];
+	size_t len = strnlen(stored, CH_SNI_MAX);
+
+	snprintf(buf, n, "%s", snilb_route_host(host, stored, (__u32)len));
 	return buf;
 }
 
 /* --- the program on an interface's ingress ---------------------------- */
 
-/* As dp_attach() in user/dataplane/dataplane.c places it. */
-#define TC_HANDLE	1
-#define TC_PRIORITY	1
-/* snilb_ingress, or snilb_ingress_h (dp_prog_name()) */
-#define PROG_PREFIX	"snilb_ingress"
-
-/* Is prog @id ours? Else its name in @name. */
-static bool prog_is_ours(uint32_t id, char *name, size_t n)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-	bool ours = true;
-
-	memset(&info, 0, sizeof(info));
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    strncmp(info.name, PROG_PREFIX, strlen(PROG_PREFIX))) {
-		snprintf(name, n, "%s", info.name);
-		ours = false;
-	}
-	if (fd >= 0)
-		close(fd);
-	return ours;
-}
-
 bool pinned_tc_query(const char *ifname, char *state, size_t n,
 		     uint32_t *prog_id)
 {
 	int ifindex = (int)if_nametoindex(ifname);
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE,
-		    .priority = TC_PRIORITY);
-	libbpf_print_fn_t print;
-	char name[BPF_OBJ_NAME_LEN];
+	struct dp_tc_state st;
 	int e;
 
 	*prog_id = 0;
@@ -640,33 +600,25 @@ bool pinned_tc_query(const char *ifname, char *state, size_t n,
 		snprintf(state, n, "no such interface");
 		return false;
 	}
-	/* "not attached" is an answer here, not a libbpf warning */
-	print = libbpf_set_print(NULL);
-	e = bpf_tc_query(&hook, &opts);
-	libbpf_set_print(print);
+	e = dp_tc_query(ifindex, &st);
 	if (e) {
-		if (e == -ENOENT || e == -EINVAL)
+		if (e == -ENOENT)
 			snprintf(state, n, "NOT ATTACHED");
 		else
 			snprintf(state, n, "cannot query tc: %s", strerror(-e));
 		return false;
 	}
-	*prog_id = opts.prog_id;
-	if (!prog_is_ours(opts.prog_id, name, sizeof(name))) {
-		snprintf(state, n, "another program (%s, id %u)", name,
-			 opts.prog_id);
+	*prog_id = st.prog_id;
+	if (!st.ours) {
+		snprintf(state, n, "another program (%s, id %u)", st.name,
+			 st.prog_id);
 		return false;
 	}
-	snprintf(state, n, "attached (prog id %u)", opts.prog_id);
+	snprintf(state, n, "attached (prog id %u)", st.prog_id);
 	return true;
 }
 
 int pinned_tc_detach(const char *ifname)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(ifname),
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE,
-		    .priority = TC_PRIORITY);
-
-	return bpf_tc_detach(&hook, &opts);
+	return dp_detach((int)if_nametoindex(ifname));
 }

@@ -21,7 +21,7 @@ struct dataplane;
  * Open every map pinned under @pin_path. Fails (NULL, message in @err)
  * when bpffs is not mounted there, nothing is pinned there, or a map is
  * missing; maps the agent may not have yet are tolerated one by one
- * (pinned_fd() then returns -ENOENT).
+ * (pinned_map_fd() then returns -ENOENT).
  */
 struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen);
 /* The same view of the maps of a data plane loaded here (tests, dpctl);
@@ -31,10 +31,6 @@ void pinned_close(struct pinned *p);
 
 /* The file descriptor of map @m, or -ENOENT (not pinned). */
 int pinned_map_fd(const struct pinned *p, enum snilb_map m);
-/* The same by name ("flows", ...; see SNILB_MAPS). */
-int pinned_fd(const struct pinned *p, const char *name);
-/* "flows", ...; NULL past the end. */
-const char *pinned_map_name(enum snilb_map m);
 
 /* Counters summed over every CPU; 0 or a negative errno. */
 int pinned_stat(const struct pinned *p, uint32_t idx, uint64_t *val);
@@ -57,9 +53,6 @@ struct pinned_iter {
 
 int pinned_map_iter(const struct pinned *p, enum snilb_map m,
 		    struct pinned_iter *it);
-/* The same by name. */
-int pinned_iter_init(const struct pinned *p, const char *map,
-		     struct pinned_iter *it);
 /* 1: @key and @val filled; 0: the end; < 0: errno. */
 int pinned_iter_next(struct pinned_iter *it, void *key, void *val);
 
@@ -96,10 +89,6 @@ extern const char *const pinned_fill_maps[];
  */
 int pinned_maglev_slots(const struct pinned *p, uint32_t set,
 			uint32_t *slots, uint32_t nslots, uint32_t *size);
-
-/* All @max values of array map @name, @vsize bytes each, into @vals. */
-int pinned_array_read(const struct pinned *p, const char *name, void *vals,
-		      uint32_t vsize, uint32_t max);
 
 /* Listener id -> its key, from the listeners map; -ENOENT if none. */
 int pinned_listener_key(const struct pinned *p, uint32_t id,
