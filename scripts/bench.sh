@@ -241,14 +241,17 @@ rss_kb() {	# PIDS... -> summed VmRSS
 	echo $t
 }
 
-snilb_map_kb() {
+# The maps of the agent PID holds (its fds' map_id in /proc/PID/fdinfo), in
+# KiB: only this run's, not those of any other data plane on the machine.
+snilb_map_kb() {	# PID
+	local ids
+	ids=$(grep -h '^map_id:' /proc/"$1"/fdinfo/* 2>/dev/null |
+		awk '{ print $2 }' | sort -u | tr '\n' ' ')
 	bpftool map show -j | python3 -c '
 import json, sys
-names = {"listeners", "routes", "config", "stats", "flows", "rev", "hellos",
-	 "backends", "sets", "maglev", "listener_stats", "route_stats",
-	 "listen_port_bits", "scratch", "progs"}
+ids = {int(i) for i in sys.argv[1].split()}
 print(sum(m.get("bytes_memlock", 0) for m in json.load(sys.stdin)
-	  if m.get("name") in names) // 1024)'
+	  if m.get("id") in ids) // 1024)' "$ids"
 }
 
 bpf_ns() {	# mean ns/run of snilb_ingress since bpf_stats were enabled
@@ -287,7 +290,7 @@ run_main() {
 		[ "$c" = snilb ] &&
 			read -r R[snilb.bpfns.bulk] R[snilb.bpfcnt.bulk] <<<"$(bpf_since)"
 	done
-	R[snilb.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb) ))
+	R[snilb.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb "$snilb_pid") ))
 	R[haproxy.mem]=$(rss_kb "$(cat "$work/haproxy.pid")")
 	R[nginx.mem]=$(rss_kb "$(cat "$work/nginx.pid")" \
 		$(pgrep -P "$(cat "$work/nginx.pid")"))
@@ -313,7 +316,7 @@ run_scaling() {
 					<<<"$(bulk "$c" "${kind/tls/bulk}" 1 "$scale_secs")"
 			done
 		done
-		R[snilb.scale.$n.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb) ))
+		R[snilb.scale.$n.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb "$snilb_pid") ))
 		R[haproxy.scale.$n.mem]=$(rss_kb "$(cat "$work/haproxy.pid")")
 		R[nginx.scale.$n.mem]=$(rss_kb "$(cat "$work/nginx.pid")" \
 			$(pgrep -P "$(cat "$work/nginx.pid")"))
