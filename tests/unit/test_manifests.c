@@ -2,7 +2,8 @@
 /*
  * The manifest directory (user/source/dir.c): files come and go, a file
  * that stops being YAML keeps its objects, an object that turns invalid
- * keeps its last good version, an object defined twice keeps the first.
+ * keeps its last good version (and its status says so), an object
+ * defined twice keeps the first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 
 #include "decode.h"
 #include "dir.h"
+#include "gwapi.h"
 
 #define ROUTE(name, host)						\
 	"apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"	\
@@ -116,6 +119,87 @@ static void test_last_good(void **state)
 	mf_free(&d);
 }
 
+#define CLASS_GW(port)							\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n"	\
+	"metadata: {name: c}\n"						\
+	"spec: {controllerName: snilb.io/gateway-controller}\n---\n"	\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"	\
+	"metadata: {name: gw, namespace: app, generation: 4}\n"		\
+	"spec:\n  gatewayClassName: c\n"					\
+	"  addresses: [{value: 10.0.0.1}]\n"				\
+	"  listeners: [{name: l, port: " port ", protocol: TLS}]\n---\n"
+
+/* What the Gateway API rules make of the directory. */
+static void evaluate(struct mf_dir *d, struct model *m, struct gw_out *out,
+		     int changed)
+{
+	combine(d, m, changed);
+	assert_int_equal(gw_compute(m, GW_CONTROLLER, 16381, out), 0);
+	assert_int_equal(out->nroutes, 1);
+	assert_int_equal(out->ngateways, 1);
+}
+
+static void release(struct model *m, struct gw_out *out)
+{
+	gw_out_free(out);
+	model_free(m);
+}
+
+/*
+ * The status of an object kept at its last good version says so, as the
+ * Kubernetes source's does (the same rules, user/gwapi/fallback.c): the
+ * route's PartiallyInvalid "Fall Back", the Gateway's Accepted message.
+ * An object defined twice is not one of them.
+ */
+static void test_fall_back_status(void **state)
+{
+	const struct gw_cond *pi, *acc;
+	struct mf_dir d = { 0 };
+	char sub[128];
+	struct gw_out out;
+	struct model m;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/fb", dir);	/* a directory of its own */
+	assert_int_equal(mkdir(sub, 0700), 0);
+	d.dir = sub;
+	put("fb/f1.yaml", CLASS_GW("443"));
+	put("fb/f2.yaml", ROUTE("r", "r.example.com"));
+	evaluate(&d, &m, &out, 2);
+	pi = &out.routes[0].parents[0].conds[2];
+	assert_int_equal(out.routes[0].parents[0].conds[0].status, 1);
+	assert_null(pi->type);
+	release(&m, &out);
+
+	put("fb/f2.yaml", ROUTE("r", "Bad_Host"));
+	put("fb/f3.yaml", ROUTE("r", "dup.example.com"));
+	evaluate(&d, &m, &out, 2);
+	pi = &out.routes[0].parents[0].conds[2];
+	assert_string_equal(m.routes[0].hostnames[0], "r.example.com");
+	assert_non_null(pi->type);
+	assert_string_equal(pi->type, "PartiallyInvalid");
+	assert_string_equal(pi->reason, "UnsupportedValue");
+	assert_true(!strncmp(pi->msg, "Fall Back: ", 11));
+	assert_non_null(strstr(pi->msg, "spec.hostnames[0]"));
+	assert_string_equal(out.gateways[0].conds[0].msg, "");
+	release(&m, &out);
+
+	/* The route fixed; only the duplicate left: no Fall Back. The
+	 * Gateway on port 0: it keeps port 443 and says why. */
+	put("fb/f2.yaml", ROUTE("r", "r2.example.com"));
+	put("fb/f1.yaml", CLASS_GW("0"));
+	evaluate(&d, &m, &out, 2);
+	assert_null(out.routes[0].parents[0].conds[2].type);
+	acc = &out.gateways[0].conds[0];
+	assert_int_equal(acc->status, 1);
+	assert_int_equal(m.gateways[0].listeners[0].port, 443);
+	assert_true(!strncmp(acc->msg, "Fall Back: ", 11));
+	assert_non_null(strstr(acc->msg, "(generation 4)"));
+	assert_non_null(strstr(acc->msg, "spec.listeners[0].port"));
+	release(&m, &out);
+	mf_free(&d);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -136,6 +220,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_last_good),
+		cmocka_unit_test(test_fall_back_status),
 	};
 
 	return cmocka_run_group_tests_name("manifest directory", tests, setup,

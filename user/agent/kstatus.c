@@ -179,7 +179,7 @@ json_t *kstatus_route_parents(const struct gw_route *route,
 				old = json_object_get(e, "conditions");
 		json_array_append_new(out, json_pack("{s:o,s:s,s:o}",
 			"parentRef", ref, "controllerName", controller,
-			"conditions", conds_json(p->conds, 2,
+			"conditions", conds_json(p->conds, GW_ROUTE_CONDS,
 						 route->src->meta.generation,
 						 old, now)));
 	}

@@ -161,7 +161,7 @@ static json_t *route_json(const struct gw_out *out, size_t ri,
 		json_array_append_new(parents, json_pack(
 			"{s:s,s:s,s:o}", "gateway", r->parents[i].gateway,
 			"section", r->parents[i].section, "conditions",
-			conds_json(r->parents[i].conds, 2)));
+			conds_json(r->parents[i].conds, GW_ROUTE_CONDS)));
 	for (i = 0; entries && i < out->nentries; i++) {
 		const struct gw_entry *e = &out->entries[i];
 		json_t *o;

@@ -6,7 +6,8 @@
  * leaves a choice to the implementation.
  *
  * This file: the entry point and the helpers every rule file uses; the
- * rules themselves in listeners.c, routes.c and backends.c (gwapi_int.h).
+ * rules themselves in listeners.c, routes.c and backends.c, the status of
+ * objects kept at their last good version in fallback.c (gwapi_int.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -127,8 +128,10 @@ int gw_compute(const struct model *m, const char *controller,
 	for (i = 0; i < m->nroutes && !err; i++)
 		err = gw_add_route(m, controller, out, views, nviews,
 				   &m->routes[i], maglev_size);
-	if (!err)
+	if (!err) {
 		gw_resolve_conflicts(out);
+		gw_fall_back(m, out);
+	}
 	for (i = 0; i < nviews; i++)
 		free(views[i].vips);
 	free(views);

@@ -55,11 +55,16 @@ struct gw_ref {
 	size_t neps;
 };
 
+/* A route parent's conditions: Accepted, ResolvedRefs, and
+ * PartiallyInvalid when the route is kept at its last good version
+ * (type NULL when not set). */
+#define GW_ROUTE_CONDS	3
+
 struct gw_parent {
 	const struct m_parent_ref *ref;	/* as the route wrote it */
 	char gateway[GW_NAME_MAX];	/* ns/name */
 	char section[64];		/* "" when the ref names none */
-	struct gw_cond conds[2];	/* Accepted, ResolvedRefs */
+	struct gw_cond conds[GW_ROUTE_CONDS];
 };
 
 struct gw_route {

@@ -2,9 +2,11 @@
 /*
  * What the files of the Gateway API rules share, and nothing outside
  * user/gwapi/ needs: gwapi.c (the entry point and common helpers),
- * listeners.c, routes.c, backends.c. gw_compute() runs them in that order:
- * listeners first (what each admits), then every route attached to them
- * and resolved to its backends, then conflicts between routes.
+ * listeners.c, routes.c, backends.c, fallback.c. gw_compute() runs them
+ * in that order: listeners first (what each admits), then every route
+ * attached to them and resolved to its backends, then conflicts between
+ * routes, then what the status of objects kept at their last good
+ * version adds.
  */
 #ifndef SNILB_USER_GWAPI_INT_H
 #define SNILB_USER_GWAPI_INT_H
@@ -66,5 +68,8 @@ int gw_add_route(const struct model *m, const char *controller,
 		 const struct m_tlsroute *rt, uint32_t maglev_size);
 /* Two routes on one hostname of one VIP: the older wins. */
 void gw_resolve_conflicts(struct gw_out *out);
+
+/* fallback.c: the status of objects kept at their last good version. */
+void gw_fall_back(const struct model *m, struct gw_out *out);
 
 #endif /* SNILB_USER_GWAPI_INT_H */
