@@ -427,6 +427,43 @@ elif cmd == "gateway":	# TIMEOUT N_ACCEPTED
         return res
     show(wait_until(float(args[0]), fn))
 
+elif cmd == "fallback":	# TIMEOUT NS/NAME FIELD|-: a route kept at its last good version
+    key, field = args[1], args[2]
+
+    def fn():
+        o = objs("TLSRoute").get(key)
+        if o is None:
+            return [(False, "no TLSRoute " + key)]
+        gen = o["metadata"].get("generation")
+        ours = [p for p in (o.get("status") or {}).get("parents") or []
+                if p.get("controllerName") == CTRL]
+        conds = ours[0].get("conditions") if len(ours) == 1 else []
+        acc = cond(conds, "Accepted") or {}
+        rr = cond(conds, "ResolvedRefs") or {}
+        pi = cond(conds, "PartiallyInvalid")
+        if field == "-":
+            return [(pi is None and acc.get("status") == "True" and
+                     acc.get("observedGeneration") == gen,
+                     "TLSRoute %s valid again: no PartiallyInvalid (%s), "
+                     "Accepted=%s observedGeneration %s, generation %s" % (
+                         key, pi and pi.get("message"), acc.get("status"),
+                         acc.get("observedGeneration"), gen))]
+        pi = pi or {}
+        msg = pi.get("message") or ""
+        return [(pi.get("status") == "True" and
+                 pi.get("reason") == "UnsupportedValue" and
+                 msg.startswith("Fall Back") and field in msg,
+                 "TLSRoute %s: PartiallyInvalid=%s reason %s, message "
+                 "starting 'Fall Back' and naming %s: %r" % (
+                     key, pi.get("status"), pi.get("reason"), field, msg)),
+                (acc.get("status") == "True" and rr.get("status") == "True"
+                 and acc.get("observedGeneration") == gen - 1,
+                 "TLSRoute %s: Accepted=%s ResolvedRefs=%s, with the "
+                 "generation in force (%s; the bad one: %s)" % (
+                     key, acc.get("status"), rr.get("status"),
+                     acc.get("observedGeneration"), gen))]
+    show(wait_until(float(args[0]), fn))
+
 elif cmd == "lastseq":
     w = get("/status-writes")
     print(w[-1]["seq"] if w else 0)
@@ -753,6 +790,106 @@ EOF
 		"Gateway infra/edge TLSRoute shop/after410 " "$w"
 }
 
+# Until node-a has applied the sync that first saw STR in its log (the
+# N+1-th line with it): a "synced" line after that one.
+synced_after() {	# STR N TENTHS
+	local i
+	for i in $(seq "$3"); do
+		awk -v s="$1" -v n="$2" 'index($0, s) && ++c > n { seen = 1 }
+			seen && /msg=synced/ { ok = 1; exit }
+			END { exit !ok }' "$work/a.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The same answer from HOST N times in a row.
+steady() {	# NAME WANT HOST N
+	local i got
+	for i in $(seq "$4"); do
+		got=$(get "$3")
+		[ "$got" = "$2" ] || { bad "$1: $3 -> '$got' (try $i of $4)"; return; }
+	done
+	ok "$1: $3 -> $2, $4 connections in a row"
+}
+
+# An edit of Service shop/lastgood: port $1.
+lastgood_svc() {
+	cat <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: lastgood, namespace: shop}
+spec:
+  ports: [{name: https, port: $1, targetPort: 8443}]
+EOF
+}
+
+# 8. An invalid update keeps the object's last good version: traffic
+# keeps flowing, and status says why. (This API server, like a
+# kube-apiserver without the CRDs' validation, lets it through.)
+t_lastgood() {
+	local n st
+	{ lastgood_svc 443; cat <<EOF
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: lastgood-1
+  namespace: shop
+  labels: {kubernetes.io/service-name: lastgood}
+addressType: IPv4
+ports: [{name: https, port: 8443}]
+endpoints: [{addresses: ["198.18.2.11"], conditions: {ready: true}}]
+---
+$(route shop lastgood lastgood.example.com lastgood)
+EOF
+	} | apply
+	timed "new route shop/lastgood" b1 lastgood.example.com 2000
+	kq_check routes 5 shop/lastgood=True/Accepted,True/ResolvedRefs
+
+	# The Service on port 0: it keeps port 443.
+	n=$(logn 'file=kube:Service/shop/lastgood' "$work/a.log")
+	lastgood_svc 0 | apply
+	if synced_after 'file=kube:Service/shop/lastgood' "$n" 100; then
+		ok "Service shop/lastgood on port 0: the agent says so: $(grep -F 'file=kube:Service/shop/lastgood' "$work/a.log" | tail -1 | sed 's/.*field=/field=/')"
+	else
+		bad "Service shop/lastgood on port 0: no 'invalid manifest' then 'synced' in the log within 10 s"
+	fi
+	steady "after the Service's bad edit" b1 lastgood.example.com 5
+	kq_check routes 3 shop/lastgood=True/Accepted,True/ResolvedRefs
+	st=$(python3 -c '
+import json, sys
+st = json.load(open(sys.argv[1]))
+print(" ".join(e.get("field", "") for e in st.get("errors", [])
+               if e.get("object") == "Service shop/lastgood"))' "$work/a.status")
+	check "status document: the error of Service shop/lastgood" \
+		"spec.ports[0].port" "$st"
+	lastgood_svc 443 | apply
+
+	# The route to hostname Bad_Host: it keeps lastgood.example.com.
+	n=$(logn 'file=kube:TLSRoute/shop/lastgood' "$work/a.log")
+	route shop lastgood Bad_Host lastgood | apply
+	if synced_after 'file=kube:TLSRoute/shop/lastgood' "$n" 100; then
+		ok "TLSRoute shop/lastgood to Bad_Host: the agent says so"
+	else
+		bad "TLSRoute shop/lastgood to Bad_Host: no 'invalid manifest' then 'synced' in the log within 10 s"
+	fi
+	steady "after the route's bad edit" b1 lastgood.example.com 5
+	kq_check fallback 5 shop/lastgood 'spec.hostnames[0]'
+
+	# Valid again: the new version replaces it, the condition goes.
+	route shop lastgood lastgood2.example.com lastgood | apply
+	timed "shop/lastgood valid again: its new hostname" b1 \
+		lastgood2.example.com 2000
+	check "shop/lastgood valid again: the old hostname resets" reset \
+		"$(get lastgood.example.com)"
+	kq_check fallback 5 shop/lastgood -
+	del TLSRoute shop lastgood
+	del EndpointSlice shop lastgood-1
+	del Service shop lastgood
+	timed "shop/lastgood deleted" reset lastgood2.example.com 2000
+}
+
 # Client loops in the client namespace until $work/stop exists (at most
 # 60 s, 3000 requests each): one "START RC BACKEND" line per request.
 start_loops() {	# NAME HOST...
@@ -1070,8 +1207,8 @@ echo "     setup: $(ms_since "$t0_all") ms"
 if [ -n "${ONLY:-}" ]; then
 	for t in $ONLY; do $t; done
 else
-	for t in t_routing t_status t_relist t_down t_rotate t_leader t_crd \
-		t_deploy; do
+	for t in t_routing t_status t_relist t_lastgood t_down t_rotate \
+		t_leader t_crd t_deploy; do
 		t1=$EPOCHREALTIME
 		$t
 		echo "     $t: $(ms_since "$t1") ms"

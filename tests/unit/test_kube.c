@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "gwapi.h"
 #include "kube_int.h"
 
 static char tmpdir[64];
@@ -374,6 +375,160 @@ static void test_relist_keeps_decoded(void **state)
 	fake_free(k);
 }
 
+/* Put one object of @kind, given as JSON, into the store. */
+static void put_json(struct kube *k, enum m_kind_id kind, const char *text)
+{
+	struct kube_kind *kd = &k->kinds[kind];
+	json_t *j = json_loads(text, 0, NULL);
+	struct obj *o;
+
+	assert_non_null(j);
+	o = kube_obj_make(kd, j);
+	assert_non_null(o);
+	json_decref(j);
+	kube_store_put(kd, o);
+}
+
+/* TLSRoute app/r1 (@uid, @rv, generation @gen) for @host to Service s. */
+static void put_route(struct kube *k, const char *uid, const char *rv,
+		      int gen, const char *host)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "{\"metadata\":{\"name\":\"r1\",\"namespace\":\"app\","
+		 "\"uid\":\"%s\",\"resourceVersion\":\"%s\","
+		 "\"generation\":%d},\"spec\":{\"parentRefs\":[{\"name\":"
+		 "\"gw\"}],\"hostnames\":[\"%s\"],\"rules\":[{\"backendRefs\":"
+		 "[{\"name\":\"s\",\"port\":443}]}]}}", uid, rv, gen, host);
+	put_json(k, M_TLSROUTE, text);
+}
+
+/* Service app/s on port @port (0: invalid). */
+static void put_service(struct kube *k, const char *rv, int port)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text),
+		 "{\"metadata\":{\"name\":\"s\",\"namespace\":\"app\","
+		 "\"uid\":\"u-s\",\"resourceVersion\":\"%s\"},\"spec\":"
+		 "{\"ports\":[{\"port\":%d,\"targetPort\":8443}]}}", rv, port);
+	put_json(k, M_SERVICE, text);
+}
+
+/* The model and what the Gateway API rules make of it: r1's host ("-":
+ * no route) and its parent's PartiallyInvalid condition (type NULL: none). */
+static const char *eval(struct kube *k, struct model *m, struct gw_out *out,
+			const struct gw_cond **pi)
+{
+	assert_int_equal(kube_model(k, m), 0);
+	assert_int_equal(gw_compute(m, GW_CONTROLLER, 16381, out), 0);
+	*pi = NULL;
+	if (!m->nroutes)
+		return "-";
+	assert_int_equal(out->nroutes, 1);
+	assert_int_equal(out->routes[0].nparents, 1);
+	assert_int_equal(out->routes[0].parents[0].conds[0].status, 1);
+	*pi = &out->routes[0].parents[0].conds[2];
+	return m->routes[0].hostnames[0];
+}
+
+static void drop(struct model *m, struct gw_out *out)
+{
+	gw_out_free(out);
+	model_free(m);
+}
+
+/*
+ * An update the decoder refuses keeps the object's last good version (a
+ * watch event and a relist alike), its diags come along and the route's
+ * status says "Fall Back"; a valid update replaces it; an object deleted
+ * and created again has no last good version.
+ */
+static void test_invalid_update_keeps_last_good(void **state)
+{
+	struct kube *k = fake_kube();
+	struct kube_kind *kd = &k->kinds[M_TLSROUTE];
+	const struct gw_cond *pi;
+	struct gw_out out;
+	struct model m;
+	void *root = NULL;
+	json_t *j;
+
+	(void)state;
+	put_json(k, M_GATEWAYCLASS, "{\"metadata\":{\"name\":\"c\"},"
+		 "\"spec\":{\"controllerName\":\"" GW_CONTROLLER "\"}}");
+	put_json(k, M_GATEWAY, "{\"metadata\":{\"name\":\"gw\",\"namespace\":"
+		 "\"app\"},\"spec\":{\"gatewayClassName\":\"c\",\"addresses\":"
+		 "[{\"value\":\"10.0.0.1\"}],\"listeners\":[{\"name\":\"l\","
+		 "\"port\":443,\"protocol\":\"TLS\"}]}}");
+	put_service(k, "1", 443);
+	put_route(k, "u1", "5", 1, "a.example.com");
+	assert_string_equal(eval(k, &m, &out, &pi), "a.example.com");
+	assert_null(pi->type);
+	drop(&m, &out);
+
+	/* A bad hostname: generation 1 stays, with the diag and its status. */
+	put_route(k, "u1", "6", 2, "Bad_Host");
+	assert_string_equal(eval(k, &m, &out, &pi), "a.example.com");
+	assert_int_equal(m.routes[0].meta.generation, 1);
+	assert_int_equal(m.ndiags, 1);
+	assert_string_equal(m.diags[0].kind, "TLSRoute");
+	assert_string_equal(m.diags[0].name, "r1");
+	assert_string_equal(m.diags[0].field, "spec.hostnames[0]");
+	assert_non_null(pi->type);
+	assert_string_equal(pi->type, "PartiallyInvalid");
+	assert_int_equal(pi->status, 1);
+	assert_string_equal(pi->reason, "UnsupportedValue");
+	assert_true(!strncmp(pi->msg, "Fall Back: ", 11));
+	assert_non_null(strstr(pi->msg, "(generation 1)"));
+	assert_non_null(strstr(pi->msg, "spec.hostnames[0]"));
+	drop(&m, &out);
+
+	/* Another bad one: still the last good version, not nothing. */
+	put_route(k, "u1", "7", 3, "Worse_Host");
+	assert_string_equal(eval(k, &m, &out, &pi), "a.example.com");
+	drop(&m, &out);
+
+	/* A Service on port 0: its last good version stays too. */
+	put_service(k, "8", 0);
+	assert_int_equal(kube_model(k, &m), 0);
+	assert_int_equal(m.nservices, 1);
+	assert_int_equal(m.services[0].ports[0].port, 443);
+	model_free(&m);
+	put_service(k, "9", 444);
+	assert_int_equal(kube_model(k, &m), 0);
+	assert_int_equal(m.services[0].ports[0].port, 444);
+	model_free(&m);
+
+	/* A valid update replaces it, and the condition goes. */
+	put_route(k, "u1", "10", 4, "c.example.com");
+	assert_string_equal(eval(k, &m, &out, &pi), "c.example.com");
+	assert_int_equal(m.ndiags, 0);
+	assert_null(pi->type);
+	drop(&m, &out);
+
+	/* A relist that finds a bad version keeps the last good one. */
+	j = json_loads("{\"metadata\":{\"name\":\"r1\",\"namespace\":\"app\","
+		       "\"uid\":\"u1\",\"resourceVersion\":\"11\"},\"spec\":"
+		       "{\"parentRefs\":[{\"name\":\"gw\"}],\"hostnames\":"
+		       "[\"Bad_Host\"]}}", 0, NULL);
+	assert_non_null(tsearch(kube_obj_make(kd, j), &root, kube_obj_cmp));
+	json_decref(j);
+	kube_store_replace(kd, root, 1);
+	assert_string_equal(eval(k, &m, &out, &pi), "c.example.com");
+	assert_non_null(pi->type);
+	drop(&m, &out);
+
+	/* Deleted and created again (a new uid), invalid: no route. */
+	kube_store_del(kd, "app/r1");
+	put_route(k, "u2", "12", 1, "Bad_Host");
+	assert_string_equal(eval(k, &m, &out, &pi), "-");
+	assert_int_equal(m.ndiags, 1);
+	drop(&m, &out);
+	fake_free(k);
+}
+
 static void test_model_time(void **state)
 {
 	struct kube *k = fake_kube();
@@ -436,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_watch_errors),
 		cmocka_unit_test(test_model_copy),
 		cmocka_unit_test(test_relist_keeps_decoded),
+		cmocka_unit_test(test_invalid_update_keeps_last_good),
 		cmocka_unit_test(test_model_time),
 	};
 

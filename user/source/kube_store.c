@@ -135,6 +135,37 @@ static void obj_decode(struct kube_kind *kd, struct obj *o)
 	o->decoded = 1;
 }
 
+/* The object @o's model holds, or NULL: the decoder refused it. */
+static const struct m_meta *obj_meta(struct kube_kind *kd, struct obj *o)
+{
+	size_t *n;
+	const void *a = model_array(&o->one, kd->def, &n);
+
+	return *n ? a : NULL;
+}
+
+/*
+ * An update the decoder refused (a field is invalid) keeps the last good
+ * version of the same object (same uid), as a manifest file does (dir.c):
+ * @o's model takes @old's object and keeps its own diags, which name the
+ * object, so that its status says why the update is not applied. Under
+ * k->lock: @old is published.
+ */
+static void keep_last_good(struct kube_kind *kd, struct obj *o,
+			   struct obj *old)
+{
+	const struct m_meta *m;
+
+	if (!old || !old->decoded || !o->decoded || !o->one.ndiags ||
+	    strcmp(old->uid, o->uid) || obj_meta(kd, o))
+		return;
+	m = obj_meta(kd, old);
+	/* Out of memory: the update is refused all the same. */
+	if (m)
+		model_move_object(&o->one, &old->one, kd->def->name, m->ns,
+				  m->name);
+}
+
 /* Objects are decoded by their kind's thread before they are published. */
 void kube_store_put(struct kube_kind *kd, struct obj *o)
 {
@@ -147,6 +178,7 @@ void kube_store_put(struct kube_kind *kd, struct obj *o)
 		old = o;
 	} else if (*slot != o) {
 		old = *slot;
+		keep_last_good(kd, o, old);
 		*slot = o;
 	} else {
 		kd->n++;
@@ -173,8 +205,10 @@ void kube_store_del(struct kube_kind *kd, const char *key)
 /*
  * A relisted object keeps the model decoded from the same uid and
  * resourceVersion: marked under k->lock, the others decoded without it,
- * then the models moved under it again as the trees are swapped. Only the
- * kind's thread changes its tree, so the old objects are still there.
+ * then the models moved under it again as the trees are swapped (and a
+ * new version the decoder refused takes the old one's object, as in
+ * kube_store_put()). Only the kind's thread changes its tree, so the old
+ * objects are still there.
  */
 struct relist {
 	struct kube_kind *kd;
@@ -194,7 +228,13 @@ static void relist_walk(const void *node, VISIT v, void *arg)
 			obj_decode(r->kd, o);
 		return;
 	}
-	if (r->phase == 2 && (!o->adopt || o->decoded))
+	if (r->phase == 2 && o->decoded) {
+		slot = tfind(o, &r->old, kube_obj_cmp);
+		if (slot && !o->adopt)
+			keep_last_good(r->kd, o, *slot);
+		return;
+	}
+	if (r->phase == 2 && !o->adopt)
 		return;
 	slot = tfind(o, &r->old, kube_obj_cmp);
 	p = slot ? *slot : NULL;
