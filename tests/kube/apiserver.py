@@ -70,6 +70,11 @@ BY_KIND = {r.kind.lower(): r for r in RESOURCES}
 GROUPS = ["", "discovery.k8s.io", GW, "coordination.k8s.io"]
 
 
+CONTINUE_EXPIRED = ("The provided continue parameter is too old to display a "
+                    "consistent list result. You can start a new list "
+                    "without the continue parameter.")
+
+
 def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
@@ -228,6 +233,8 @@ class State:
             "noop_writes": "skip",
             "forbid": [],   # [{"verb": "patch", "resource": "tlsroutes/status"}]
             "inject": [],   # [{"method", "path_regex", "code", "count", "retry_after"}]
+            "watch_end": "chunk",  # at its timeout a watch ends: "chunk"
+                                   # (the terminating one) or "close" (cut)
         }
         self.alt410 = 0
         self.status_writes = []
@@ -573,8 +580,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 hdr = {}
                 if rule.get("retry_after") is not None:
                     hdr["Retry-After"] = rule["retry_after"]
+                msg = "injected failure"
+                if code == 410 and self.q.get("continue"):
+                    msg = CONTINUE_EXPIRED
                 raise ApiError(code, reasons.get(code, "InternalError"),
-                               "injected failure", headers=hdr)
+                               msg, headers=hdr)
 
     def check_forbid(self, res, sub, ns):
         st = self.server.state
@@ -887,10 +897,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                     raise ApiError(400, "BadRequest", "continue key is not "
                                    "valid")
                 if list_rv < st.compact_rv:
-                    raise ApiError(410, "Expired", "The provided continue "
-                                   "parameter is too old to display a "
-                                   "consistent list result. You can start a "
-                                   "new list without the continue parameter.")
+                    raise ApiError(410, "Expired", CONTINUE_EXPIRED)
                 objs = st.snapshot(res, list_rv)
             else:
                 list_rv = st.rv
@@ -1022,6 +1029,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                                   "metadata": {"resourceVersion": str(cur)}})
                 next_bm = t + interval
             if t >= deadline:
+                with st.cond:
+                    cut = st.config["watch_end"] == "close"
+                if cut:  # as a proxy's idle limit or a restart would
+                    self.close_connection = True
+                    return
                 self.chunk(b"")
                 return
 
@@ -1262,6 +1274,10 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                             if k == "watch_410_mode" and v not in (
                                     "http", "event", "alternate"):
                                 raise ApiError(400, "BadRequest", "bad mode")
+                            if k == "watch_end" and v not in ("chunk",
+                                                              "close"):
+                                raise ApiError(400, "BadRequest",
+                                               "watch_end: chunk or close")
                             st.config[k] = v
                         st.cond.notify_all()
                 with st.cond:

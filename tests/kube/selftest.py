@@ -525,6 +525,45 @@ def test_faults(env):
     check(code == 403 and body.get("reason") == "Forbidden",
           "/config forbid: 403 Forbidden Status", (code, body))
     env.ctl("POST", "/config", {"inject": [], "forbid": []})
+    test_inject_more(env)
+
+
+def test_inject_more(env):
+    """503 with Retry-After on a watch; 410 on a list's continue pages
+    only, as an expired token; a watch cut at its timeout."""
+    env.ctl("POST", "/apply", [route("pg1"), route("pg2")])
+    env.ctl("POST", "/config", {"inject": [
+        {"verb": "watch", "path_regex": "tlsroutes", "code": 503,
+         "count": 1, "retry_after": 2},
+        {"verb": "list", "path_regex": r"tlsroutes\?.*continue=",
+         "code": 410, "count": 1}]})
+    code, body, r = env.api("GET", GWP + "/v1/tlsroutes?watch=1")
+    check(code == 503 and r.getheader("Retry-After") == "2" and
+          body.get("reason") == "ServiceUnavailable",
+          "/config inject: a watch answered 503 with Retry-After: 2",
+          (code, body))
+    code, page, _ = env.api("GET", GWP + "/v1/tlsroutes?limit=1")
+    cont = page["metadata"].get("continue") if code == 200 else None
+    code2, body, _ = env.api("GET", GWP + "/v1/tlsroutes?limit=1&continue=" +
+                             urllib.parse.quote(cont or ""))
+    code3, _, _ = env.api("GET", GWP + "/v1/tlsroutes?limit=1&continue=" +
+                          urllib.parse.quote(cont or ""))
+    check(code == 200 and cont and code2 == 410 and
+          body.get("reason") == "Expired" and
+          "continue parameter is too old" in body.get("message", "") and
+          code3 == 200, "/config inject: the first page, then 410 Expired "
+          "for its continue token (once)", (code, code2, body, code3))
+    env.ctl("POST", "/config", {"inject": [], "watch_end": "close"})
+    w = RawWatch(env, GWP + "/v1/tlsroutes?watch=1&timeoutSeconds=1&"
+                 "resourceVersion=" + page["metadata"]["resourceVersion"])
+    t, _ = w.event(timeout=10)
+    w.close()
+    env.ctl("POST", "/config", {"watch_end": "chunk"})
+    check(w.status == 200 and t == "eof",
+          "watch_end close: the watch's connection closed at its timeout, "
+          "without the terminating chunk", (w.status, t))
+    bad = env.ctl("POST", "/config", {"watch_end": "x"})
+    check(bad.get("code") == 400, "watch_end x: 400", bad)
     # a big status body by client certificate: curl sends Expect: 100-continue
     big = {"status": {"parents": [{"controllerName": "snilb.io/x",
                                    "parentRef": {"name": "gw"},
