@@ -4,8 +4,9 @@
 # examples/, programs the data plane attached to the gateway namespace of
 # tests/e2e/topo.sh, and real TLS clients reach real TLS backends through
 # it. Checks: routing follows the objects (timed), status written back as
-# the Gateway API says and only when something changed, 410 relists, the
-# API server away and back under traffic, Lease election between two
+# the Gateway API says and only when something changed, 410 relists, an
+# invalid edit keeping the last good version, Retry-After, the API server
+# away and back under traffic, Lease election between two
 # agents (kill -9, restart, SIGTERM), TLSRoute CRD missing then installed,
 # client-certificate and token authentication with token rotation, and
 # deploy/ (parses; every request the agents made is allowed by its RBAC).
@@ -464,6 +465,25 @@ elif cmd == "fallback":	# TIMEOUT NS/NAME FIELD|-: a route kept at its last good
                      acc.get("observedGeneration"), gen))]
     show(wait_until(float(args[0]), fn))
 
+elif cmd == "retries":	# TIMEOUT SUFFIX N RA: N watches failed with Retry-After: RA s
+    pat, n, ra = args[1], int(args[2]), float(args[3])
+
+    def fn():
+        rs = sorted((r for r in get("/requests")["log"]
+                     if r["verb"] == "watch" and r["pattern"].endswith(pat)),
+                    key=lambda r: r["time"])
+        fails = [i for i, r in enumerate(rs) if r["code"] in (429, 503)]
+        gaps = [rs[i + 1]["time"] - rs[i]["time"] for i in fails
+                if i + 1 < len(rs)]
+        codes = sorted({rs[i]["code"] for i in fails})
+        return [(len(gaps) == n and all(ra - 0.05 <= g <= ra + 6
+                                        for g in gaps),
+                 "%s: %d watches answered %s with Retry-After: %g, each "
+                 "tried again after %s s (want %g..%g s)" % (
+                     pat, len(fails), codes, ra,
+                     " ".join("%.2f" % g for g in gaps) or "-", ra, ra + 6))]
+    show(wait_until(float(args[0]), fn))
+
 elif cmd == "lastseq":
     w = get("/status-writes")
     print(w[-1]["seq"] if w else 0)
@@ -890,6 +910,28 @@ print(" ".join(e.get("field", "") for e in st.get("errors", [])
 	timed "shop/lastgood deleted" reset lastgood2.example.com 2000
 }
 
+# 9. Retry-After on a 429 or a 503 is the server's word, as client-go
+# takes it: the next try comes that long after, not sooner.
+t_retry_after() {
+	reset_requests
+	ctl POST /config '{"inject": [
+		{"verb": "watch", "path_regex": "/tlsroutes", "code": 429,
+		 "count": 2, "retry_after": 2},
+		{"verb": "watch", "path_regex": "/api/v1/services", "code": 503,
+		 "count": 2, "retry_after": 3}]}' >/dev/null
+	# Watches are redone every 4 s: each kind fails twice, then watches.
+	kq_check retries 30 /tlsroutes \
+		2 2
+	kq_check retries 30 /api/v1/services 2 3
+	ctl POST /config '{"inject": []}' >/dev/null
+	if grep -q 'msg="kube: watch failed" kind=TLSRoute status=429 .*retry_ms=2000' "$work/a.log"; then
+		ok "agent log: kube: watch failed status=429 ... retry_ms=2000"
+	else
+		bad "agent log: no 'watch failed' status=429 with retry_ms=2000"
+	fi
+	still_routing "after the 429s and 503s"
+}
+
 # Client loops in the client namespace until $work/stop exists (at most
 # 60 s, 3000 requests each): one "START RC BACKEND" line per request.
 start_loops() {	# NAME HOST...
@@ -1207,8 +1249,8 @@ echo "     setup: $(ms_since "$t0_all") ms"
 if [ -n "${ONLY:-}" ]; then
 	for t in $ONLY; do $t; done
 else
-	for t in t_routing t_status t_relist t_lastgood t_down t_rotate \
-		t_leader t_crd t_deploy; do
+	for t in t_routing t_status t_relist t_lastgood t_retry_after \
+		t_down t_rotate t_leader t_crd t_deploy; do
 		t1=$EPOCHREALTIME
 		$t
 		echo "     $t: $(ms_since "$t1") ms"

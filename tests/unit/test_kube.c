@@ -274,6 +274,20 @@ static void test_watch_errors(void **state)
 	fake_free(k);
 }
 
+/* Retry-After is the server's word for a 429 or 503, capped. */
+static void test_retry_after(void **state)
+{
+	(void)state;
+	assert_int_equal(kube_retry_after_ms(429, 1), 1000);
+	assert_int_equal(kube_retry_after_ms(503, 7), 7000);
+	assert_int_equal(kube_retry_after_ms(429, 3600),
+			 RETRY_AFTER_MAX_S * 1000);
+	assert_int_equal(RETRY_AFTER_MAX_S, 60);
+	assert_int_equal(kube_retry_after_ms(429, 0), 0);	/* backoff */
+	assert_int_equal(kube_retry_after_ms(500, 5), 0);
+	assert_int_equal(kube_retry_after_ms(0, 5), 0);
+}
+
 /* Objects of every kind: the model copies what the decoder made. */
 static void test_model_copy(void **state)
 {
@@ -589,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_kubeconfig_errors),
 		cmocka_unit_test(test_watch_stream_cuts),
 		cmocka_unit_test(test_watch_errors),
+		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_model_copy),
 		cmocka_unit_test(test_relist_keeps_decoded),
 		cmocka_unit_test(test_invalid_update_keeps_last_good),

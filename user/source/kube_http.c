@@ -3,9 +3,10 @@
  * Requests to the API server with curl: TLS from the credentials, the
  * bearer token, timeouts (connect 10 s, TCP keepalive after 30 s idle,
  * a whole request 60 s; a watch sets its own), kube_stop() aborting a
- * transfer in progress.
+ * transfer in progress, the Retry-After of a 429 or 503 noted.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,9 +155,16 @@ static long perform_once(struct kube *k, CURL *h, struct req *r, int reload)
 	}
 	setup_tls(k, h);
 	r->errbuf[0] = '\0';
+	r->retry_after_s = 0;
 	r->cc = curl_easy_perform(h);
 	if (r->cc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 429 || code == 503) {
+		curl_off_t ra = 0;
+
+		if (!curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) && ra > 0)
+			r->retry_after_s = ra > LONG_MAX ? LONG_MAX : (long)ra;
+	}
 	if (k->verbose) {
 		char st[16];
 

@@ -20,6 +20,8 @@
 #include "model.h"
 
 #define REQUEST_S	60L	/* whole request, other than watches */
+/* A 429 or 503 with Retry-After: N is retried after N s, at most this. */
+#define RETRY_AFTER_MAX_S	60L
 
 /* A growing buffer, always NUL-terminated once written to. */
 struct buf {
@@ -58,6 +60,7 @@ struct kube_kind {
 	int warned_missing, warned_code;
 	unsigned int failures;	/* in a row, for the log */
 	long failed_code;	/* the last one logged */
+	long retry_after_s;	/* the last answer's Retry-After, or 0 */
 	/* The watch stream being read. */
 	struct buf line;
 	struct buf errbody;
@@ -109,6 +112,8 @@ struct req {
 	struct buf *resp;
 	CURLcode cc;
 	char errbuf[CURL_ERROR_SIZE];
+	long retry_after_s;	/* of a 429 or 503 (seconds, or an HTTP
+				 * date from now); 0: none */
 };
 
 static inline int kube_stopping(struct kube *k)
@@ -155,6 +160,10 @@ void kube_store_replace(struct kube_kind *kd, void *root, size_t n);
 
 /* kube_watch.c */
 void *kube_kind_main(void *arg);
+/* How long to wait after an answer @code with Retry-After @retry_after_s
+ * (0: none): the server's word for a 429 or 503, capped at
+ * RETRY_AFTER_MAX_S, in ms; 0: back off as for any failure. */
+long kube_retry_after_ms(long code, long retry_after_s);
 /* The watch stream, fed as it comes: -1 ends it. */
 int kube_watch_feed(struct kube_kind *kd, const char *p, size_t n);
 

@@ -158,6 +158,7 @@ static long do_list(struct kube_kind *kd, char *err, size_t errlen)
 		b.len = 0;
 		r.path = path;
 		code = kube_perform(k, kd->h, &r);
+		kd->retry_after_s = r.retry_after_s;
 		if (code != 200) {
 			if (!code)
 				kube_req_error(&r, err, errlen);
@@ -325,6 +326,7 @@ static long do_watch(struct kube_kind *kd, char *err, size_t errlen)
 	kd->event_msg[0] = '\0';
 	kd->events = 0;
 	code = kube_perform(kd->k, kd->h, &r);
+	kd->retry_after_s = r.retry_after_s;
 	if (kd->relist || kd->event_err) {
 		snprintf(err, errlen, "%s", kd->event_msg);
 		return 200;
@@ -367,15 +369,18 @@ static int has_item(json_t *o, const char *list, const char *field,
 	return 0;
 }
 
-/* GET @path as JSON: 1 (*out set), 0 (404), -1 (error, @err). */
+/* GET @path as JSON: 1 (*out set), 0 (404), -1 (error, @err, the HTTP
+ * status in *@codep). */
 static int get_json(struct kube_kind *kd, const char *path, json_t **out,
-		    char *err, size_t errlen)
+		    long *codep, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 	struct req r = { .timeout_s = REQUEST_S, .idle_s = REQUEST_S,
 			 .resp = &b, .path = path };
 	long code = kube_perform(kd->k, kd->h, &r);
 
+	kd->retry_after_s = r.retry_after_s;
+	*codep = code;
 	*out = NULL;
 	if (code == 200)
 		*out = json_loadb(b.p ? b.p : "", b.len, 0, NULL);
@@ -393,9 +398,11 @@ static int get_json(struct kube_kind *kd, const char *path, json_t **out,
 
 /*
  * The first of the kind's versions the API server serves (a CRD's
- * versions come and go): 1 with kd->version set, 0 if none, -1 on error.
+ * versions come and go): 1 with kd->version set, 0 if none, -1 on error
+ * (@err, the HTTP status in *@code).
  */
-static int discover(struct kube_kind *kd, char *err, size_t errlen)
+static int discover(struct kube_kind *kd, long *code, char *err,
+		    size_t errlen)
 {
 	const struct m_kind *d = kd->def;
 	const char *const *v;
@@ -404,14 +411,14 @@ static int discover(struct kube_kind *kd, char *err, size_t errlen)
 	int r;
 
 	snprintf(path, sizeof(path), "/apis/%s", d->group);
-	r = get_json(kd, path, &group, err, errlen);
+	r = get_json(kd, path, &group, code, err, errlen);
 	if (r <= 0)
 		return r;
 	for (v = d->versions; *v; v++) {
 		if (!has_item(group, "versions", "version", *v))
 			continue;
 		snprintf(path, sizeof(path), "/apis/%s/%s", d->group, *v);
-		r = get_json(kd, path, &list, err, errlen);
+		r = get_json(kd, path, &list, code, err, errlen);
 		if (r < 0)
 			break;
 		r = r && has_item(list, "resources", "name", d->resource);
@@ -458,15 +465,26 @@ static void log_failure(struct kube_kind *kd, const char *what, long code,
 		  "error", err, "retry_ms", rt, NULL);
 }
 
+long kube_retry_after_ms(long code, long retry_after_s)
+{
+	if ((code != 429 && code != 503) || retry_after_s <= 0)
+		return 0;
+	if (retry_after_s > RETRY_AFTER_MAX_S)
+		retry_after_s = RETRY_AFTER_MAX_S;
+	return retry_after_s * 1000;
+}
+
 /*
- * What to do after a failed list or watch: the milliseconds to wait. An
- * outage is logged at its first failure, when the status changes and
- * every tenth failure, not at every retry of every kind.
+ * What to do after a failed list or watch: the milliseconds to wait (the
+ * Retry-After of a 429 or 503, as client-go; else an exponential backoff
+ * with jitter). An outage is logged at its first failure, when the
+ * status changes and every tenth failure, not at every retry of every
+ * kind.
  */
 static long failed(struct kube_kind *kd, const char *what, long code,
 		   const char *err)
 {
-	long ms;
+	long ms = kube_retry_after_ms(code, kd->retry_after_s);
 
 	if (code == 403 || code == 404) {
 		if (code == 404 && kd->def->crd) {
@@ -483,7 +501,8 @@ static long failed(struct kube_kind *kd, const char *what, long code,
 		kd->warned_code = code;
 		return SLOW_MS;
 	}
-	ms = backoff(kd);
+	if (!ms)
+		ms = backoff(kd);
 	if (kd->failures++ % 10 == 0 || code != kd->failed_code)
 		log_failure(kd, what, code, err, ms, code ? "warn" : "error");
 	kd->failed_code = code;
@@ -509,12 +528,13 @@ static void succeeded(struct kube_kind *kd)
 static long await_version(struct kube_kind *kd)
 {
 	char err[256] = "";
-	int r = discover(kd, err, sizeof(err));
+	long code = 0;
+	int r = discover(kd, &code, err, sizeof(err));
 
 	if (kube_stopping(kd->k))
 		return 0;
 	if (r < 0)
-		return failed(kd, "kube: discovery failed", 0, err);
+		return failed(kd, "kube: discovery failed", code, err);
 	if (!r) {
 		if (!kd->warned_missing) {
 			char msg[128];
