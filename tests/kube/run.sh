@@ -5,8 +5,9 @@
 # tests/e2e/topo.sh, and real TLS clients reach real TLS backends through
 # it. Checks: routing follows the objects (timed), status written back as
 # the Gateway API says and only when something changed, 410 relists, an
-# invalid edit keeping the last good version, Retry-After, the API server
-# away and back under traffic, Lease election between two
+# invalid edit keeping the last good version, Retry-After, a continue
+# token expiring mid-list, the API server away and back under traffic,
+# Lease election between two
 # agents (kill -9, restart, SIGTERM), TLSRoute CRD missing then installed,
 # client-certificate and token authentication with token rotation, and
 # deploy/ (parses; every request the agents made is allowed by its RBAC).
@@ -484,6 +485,19 @@ elif cmd == "retries":	# TIMEOUT SUFFIX N RA: N watches failed with Retry-After:
                      " ".join("%.2f" % g for g in gaps) or "-", ra, ra + 6))]
     show(wait_until(float(args[0]), fn))
 
+elif cmd == "first410":	# SUFFIX: time of the first list page answered 410
+    for r in sorted(get("/requests")["log"], key=lambda r: r["time"]):
+        if (r["verb"] == "list" and r["pattern"].endswith(args[0]) and
+                r["code"] == 410 and r["query"].get("continue")):
+            print("%.6f" % r["time"])
+            break
+
+elif cmd == "listseq":	# SUFFIX: the list requests, "CODE continue|- limit|-"
+    for r in sorted(get("/requests")["log"], key=lambda r: r["time"]):
+        if r["verb"] == "list" and r["pattern"].endswith(args[0]):
+            print(r["code"], "continue" if r["query"].get("continue") else "-",
+                  r["query"].get("limit") or "-")
+
 elif cmd == "lastseq":
     w = get("/status-writes")
     print(w[-1]["seq"] if w else 0)
@@ -932,6 +946,50 @@ t_retry_after() {
 	still_routing "after the 429s and 503s"
 }
 
+# 10. A continue token that expires while the agent relists (compacted
+# between two pages): the list starts again at once, not after a
+# failure's backoff; the second time as one list without pages.
+t_relist_continue() {
+	local n0 f0 t410 tdone= i seq
+	n0=$(logn 'msg="kube: listed" kind=TLSRoute' "$work/a.log")
+	f0=$(logn 'msg="kube: list failed"' "$work/a.log")
+	reset_requests
+	# The next TLSRoute watch (within 4 s) expired: a relist, in pages
+	# of 2, every page after a first one answered 410 (8 times at most).
+	ctl POST /config '{"page_size_cap": 2, "inject": [
+		{"verb": "watch", "path_regex": "/tlsroutes", "code": 410,
+		 "count": 1},
+		{"verb": "list", "path_regex": "tlsroutes\\?.*continue=",
+		 "code": 410, "count": 8}]}' >/dev/null
+	for i in $(seq 300); do
+		if [ "$(logn 'msg="kube: listed" kind=TLSRoute' "$work/a.log")" -gt "$n0" ]; then
+			tdone=$EPOCHREALTIME
+			break
+		fi
+		sleep 0.1
+	done
+	t410=$(kq first410 /tlsroutes)
+	seq=$(kq listseq /tlsroutes | tr '\n' ',')
+	ctl POST /config '{"page_size_cap": 0, "inject": []}' >/dev/null
+	if [ -z "$t410" ]; then
+		bad "relist: no TLSRoute page answered 410 (lists: $seq)"
+	elif [ -z "$tdone" ]; then
+		bad "relist after a continue token's 410: TLSRoute not listed within 30 s (lists: $seq)"
+	else
+		i=$(( ($(us "$tdone") - $(us "$t410")) / 1000 ))
+		if [ "$i" -le 5000 ]; then
+			ok "relist after a continue token's 410: listed $i ms after it"
+		else
+			bad "relist after a continue token's 410: listed only $i ms after it"
+		fi
+	fi
+	check "TLSRoute lists: a page, its 410, again, its 410, then one without pages" \
+		"200 - 500,410 continue 500,200 - 500,410 continue 500,200 - -," "$seq"
+	check "no 'kube: list failed' for the expired tokens" "$f0" \
+		"$(logn 'msg="kube: list failed"' "$work/a.log")"
+	still_routing "after the relist"
+}
+
 # Client loops in the client namespace until $work/stop exists (at most
 # 60 s, 3000 requests each): one "START RC BACKEND" line per request.
 start_loops() {	# NAME HOST...
@@ -1250,7 +1308,7 @@ if [ -n "${ONLY:-}" ]; then
 	for t in $ONLY; do $t; done
 else
 	for t in t_routing t_status t_relist t_lastgood t_retry_after \
-		t_down t_rotate t_leader t_crd t_deploy; do
+		t_relist_continue t_down t_rotate t_leader t_crd t_deploy; do
 		t1=$EPOCHREALTIME
 		$t
 		echo "     $t: $(ms_since "$t1") ms"

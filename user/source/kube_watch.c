@@ -131,6 +131,43 @@ static void log_listed(struct kube_kind *kd, size_t n, int pages, int64_t t0)
 		  "resourceVersion", kd->rv, NULL);
 }
 
+/* The path of the next page: @limit items (0: all) after @cont. */
+static void page_path(struct kube_kind *kd, char *path, size_t len,
+		      int limit, const char *cont)
+{
+	int n = kind_path(kd, path, len);
+	char *esc = cont ? curl_easy_escape(kd->h, cont, 0) : NULL;
+
+	if (limit)
+		snprintf(path + n, len - n, "?limit=%d%s%s", limit,
+			 esc ? "&continue=" : "", esc ? esc : "");
+	curl_free(esc);
+}
+
+/*
+ * A continue token the server no longer knows (410: compacted since the
+ * first page): the pages read so far are dropped and the list starts
+ * again at once, not after a failure's backoff; the second time in one
+ * list, as one request without pages, which cannot expire (client-go's
+ * pager does the same). 1 when it starts again.
+ */
+static int list_restart(struct kube_kind *kd, long code, char **cont,
+			void **root, size_t *n, int *restarts)
+{
+	if (code != 410 || !*cont || *restarts >= 2)
+		return 0;
+	(*restarts)++;
+	log_event("info", "kube: list continue token expired (410), "
+		  "listing again from the start", "kind", kd->def->name,
+		  "pages", *restarts < 2 ? "yes" : "no (one request)", NULL);
+	free(*cont);
+	*cont = NULL;
+	tdestroy(*root, kube_obj_free);
+	*root = NULL;
+	*n = 0;
+	return 1;
+}
+
 /*
  * LIST in pages of PAGE_LIMIT, then the kind's store replaced at once.
  * The HTTP status (200: done), 0 on a transport error.
@@ -141,24 +178,24 @@ static long do_list(struct kube_kind *kd, char *err, size_t errlen)
 	struct buf b = { 0 };
 	struct req r = { .timeout_s = REQUEST_S, .idle_s = REQUEST_S,
 			 .resp = &b };
-	char path[512], *cont = NULL, *esc;
+	char path[512], *cont = NULL;
 	void *root = NULL;
 	size_t n = 0;
 	long code;
 	int64_t t0 = kube_now_ms();
-	int pages = 0;
+	int pages = 0, restarts = 0;
 
-	do {
-		int len = kind_path(kd, path, sizeof(path));
-
-		esc = cont ? curl_easy_escape(kd->h, cont, 0) : NULL;
-		snprintf(path + len, sizeof(path) - len, "?limit=%d%s%s",
-			 PAGE_LIMIT, esc ? "&continue=" : "", esc ? esc : "");
-		curl_free(esc);
+	for (;;) {
+		page_path(kd, path, sizeof(path), restarts < 2 ? PAGE_LIMIT : 0,
+			  cont);
 		b.len = 0;
 		r.path = path;
 		code = kube_perform(k, kd->h, &r);
 		kd->retry_after_s = r.retry_after_s;
+		if (list_restart(kd, code, &cont, &root, &n, &restarts)) {
+			pages = 0;
+			continue;
+		}
 		if (code != 200) {
 			if (!code)
 				kube_req_error(&r, err, errlen);
@@ -172,7 +209,9 @@ static long do_list(struct kube_kind *kd, char *err, size_t errlen)
 			code = 0;
 			break;
 		}
-	} while (cont && !kube_stopping(k));
+		if (!cont || kube_stopping(k))
+			break;
+	}
 	free(cont);
 	kube_buf_free(&b);
 	if (code != 200 || kube_stopping(k) || !kd->rv[0]) {
