@@ -6,9 +6,9 @@
 # it. Checks: routing follows the objects (timed), status written back as
 # the Gateway API says and only when something changed, 410 relists, an
 # invalid edit keeping the last good version, Retry-After, a continue
-# token expiring mid-list, the API server away and back under traffic,
-# Lease election between two
-# agents (kill -9, restart, SIGTERM), TLSRoute CRD missing then installed,
+# token expiring mid-list, watches cut, the API server away and back
+# under traffic, Lease election between two agents (kill -9, restart,
+# SIGTERM), TLSRoute CRD missing then installed,
 # client-certificate and token authentication with token rotation, and
 # deploy/ (parses; every request the agents made is allowed by its RBAC).
 #
@@ -990,6 +990,37 @@ t_relist_continue() {
 	still_routing "after the relist"
 }
 
+# 11. Watches that end without their last chunk (a proxy's idle limit, a
+# server going away gracefully) are resumed at once and logged at info:
+# not errors, and nothing is missed.
+t_watch_cut() {
+	local n0 e0 w0 i
+	n0=$(logn 'watch ended without its last chunk' "$work/a.log")
+	e0=$(grep -c 'level=error' "$work/a.log")
+	w0=$(logn 'msg="kube: watch failed"' "$work/a.log")
+	ctl POST /config '{"watch_end": "close"}' >/dev/null
+	# Watches last 4 s: within ~5 s every kind's has been cut once.
+	for i in $(seq 150); do
+		[ "$(logn 'watch ended without its last chunk' "$work/a.log")" -ge $((n0 + 8)) ] && break
+		sleep 0.1
+	done
+	route shop cut cut.example.com api | apply
+	timed "a route added while watches are cut" b2 cut.example.com 3000
+	ctl POST /config '{"watch_end": "chunk"}' >/dev/null
+	i=$(($(logn 'watch ended without its last chunk' "$work/a.log") - n0))
+	if [ "$i" -ge 8 ]; then
+		ok "cut watches: $i logged at info: $(grep -F 'watch ended without its last chunk' "$work/a.log" | tail -1 | sed 's/^[^ ]* //')"
+	else
+		bad "cut watches: only $i 'watch ended without its last chunk' within 15 s"
+	fi
+	check "cut watches: no 'kube: watch failed' logged" 0 \
+		$(($(logn 'msg="kube: watch failed"' "$work/a.log") - w0))
+	check "cut watches: no level=error logged" 0 \
+		$(($(grep -c 'level=error' "$work/a.log") - e0))
+	del TLSRoute shop cut
+	still_routing "after the cut watches"
+}
+
 # Client loops in the client namespace until $work/stop exists (at most
 # 60 s, 3000 requests each): one "START RC BACKEND" line per request.
 start_loops() {	# NAME HOST...
@@ -1308,7 +1339,8 @@ if [ -n "${ONLY:-}" ]; then
 	for t in $ONLY; do $t; done
 else
 	for t in t_routing t_status t_relist t_lastgood t_retry_after \
-		t_relist_continue t_down t_rotate t_leader t_crd t_deploy; do
+		t_relist_continue t_watch_cut t_down t_rotate t_leader t_crd \
+		t_deploy; do
 		t1=$EPOCHREALTIME
 		$t
 		echo "     $t: $(ms_since "$t1") ms"

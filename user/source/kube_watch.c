@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * One thread per kind: discovery (for a CRD's version), LIST in pages,
- * then WATCH from the list's resourceVersion until the server ends it;
- * 410 relists, failures back off and are logged once per outage.
+ * then WATCH from the list's resourceVersion until the server ends it,
+ * as client-go's reflector does on the wire: a watch that ends, cleanly
+ * or cut, is resumed at once; 410 relists (an expired continue token
+ * restarts the list at once); a 429 or 503 waits its Retry-After; other
+ * failures back off and are logged once per outage.
  *
  * A watch that receives no byte for 90 s is considered dead (bookmarks
  * arrive about once a minute; a quiet server that sends none just costs
@@ -342,7 +345,14 @@ static size_t on_watch_data(char *p, size_t sz, size_t nm, void *arg)
 	return kube_watch_feed(kd, p, n) ? 0 : n;
 }
 
-/* WATCH from kd->rv until the server ends it; the HTTP status or 0. */
+/* do_watch(): a watch the server answered that ended without its last
+ * chunk, the ordinary way for a connection to end (a server restarting,
+ * a proxy's idle limit): resumed at once, as after a clean end. */
+#define WATCH_IDLE	(-1)	/* no byte for WATCH_IDLE_S, or too long */
+#define WATCH_CUT	(-2)	/* the connection ended mid-stream */
+
+/* WATCH from kd->rv until the server ends it; the HTTP status, 0 (a
+ * transport error), WATCH_IDLE or WATCH_CUT. */
 static long do_watch(struct kube_kind *kd, char *err, size_t errlen)
 {
 	struct req r = { .idle_s = WATCH_IDLE_S, .write = on_watch_data,
@@ -375,16 +385,18 @@ static long do_watch(struct kube_kind *kd, char *err, size_t errlen)
 	else if (code != 200)
 		status_msg(kd->errbody.p, kd->errbody.len, err, errlen);
 	/*
-	 * A watch that was answered and then went quiet for WATCH_IDLE_S:
-	 * re-watch at once (the server may just not send bookmarks); if it
-	 * is gone, that attempt fails and is logged and backed off.
+	 * A watch that was answered and then went quiet for WATCH_IDLE_S
+	 * (the server may just not send bookmarks), or was cut: re-watch at
+	 * once; if the server is gone, that attempt fails and is logged and
+	 * backed off. (A write error is ours: an event too long.)
 	 */
-	if (!code && r.cc == CURLE_OPERATION_TIMEDOUT) {
+	if (!code && r.cc != CURLE_WRITE_ERROR) {
 		long answered = 0;
 
 		curl_easy_getinfo(kd->h, CURLINFO_RESPONSE_CODE, &answered);
 		if (answered == 200)
-			return -1;
+			return r.cc == CURLE_OPERATION_TIMEDOUT ? WATCH_IDLE :
+			       WATCH_CUT;
 	}
 	return code;
 }
@@ -596,6 +608,23 @@ static long await_version(struct kube_kind *kd)
 	return 0;
 }
 
+/* A watch that ended as watches do: said, not as an error. */
+static void watch_ended(struct kube_kind *kd, long code, const char *err)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%zu", kd->events);
+	if (code == WATCH_CUT)
+		log_event("info", "kube: watch ended without its last chunk, "
+			  "resuming", "kind", kd->def->name, "events", n,
+			  "error", err, "resourceVersion", kd->rv, NULL);
+	else if (kd->k->verbose)
+		log_event("debug", code == WATCH_IDLE ? "kube: watch idle, "
+			  "resuming" : "kube: watch ended, resuming", "kind",
+			  kd->def->name, "events", n, "resourceVersion",
+			  kd->rv, NULL);
+}
+
 /* One round: discovery, list or watch. Returns the ms to wait. */
 static long kind_step(struct kube_kind *kd)
 {
@@ -624,17 +653,12 @@ static long kind_step(struct kube_kind *kd)
 		kd->rv[0] = '\0';
 		return 0;
 	}
-	if (code == -1) {
-		if (kd->k->verbose)
-			log_event("debug", "kube: watch idle, restarting",
-				  "kind", kd->def->name, NULL);
-		return 0;
-	}
 	if (code == 200 && kd->event_err)
 		return failed(kd, "kube: watch error event", kd->event_err,
 			      err);
-	if (code != 200)
+	if (code != 200 && code != WATCH_IDLE && code != WATCH_CUT)
 		return failed(kd, "kube: watch failed", code, err);
+	watch_ended(kd, code, err);
 	/* A server that ends every watch at once must not make us spin. */
 	if (!kd->events && kube_now_ms() - t0 < 1000)
 		return backoff(kd);
