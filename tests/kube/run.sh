@@ -180,6 +180,31 @@ spec:
 EOF
 }
 
+# A Service NS/NAME on PORT to 8443 and, with ADDR, its EndpointSlice
+# to ADDR:8443 (Service without a selector).
+service() {	# NS NAME PORT [ADDR]
+	cat <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: $2, namespace: $1}
+spec:
+  ports: [{name: https, port: $3, targetPort: 8443}]
+EOF
+	[ -n "${4:-}" ] || return 0
+	cat <<EOF
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $2-1
+  namespace: $1
+  labels: {kubernetes.io/service-name: $2}
+addressType: IPv4
+ports: [{name: https, port: 8443}]
+endpoints: [{addresses: ["$4"], conditions: {ready: true}}]
+EOF
+}
+
 kubeconfig() {	# FILE USER-YAML (indented 4)
 	cat >"$1" <<EOF
 apiVersion: v1
@@ -771,25 +796,8 @@ t_relist() {
 	ctl POST /compact >/dev/null
 	s0=$(kq lastseq)
 	t0=$EPOCHREALTIME
-	apply <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: third, namespace: shop}
-spec:
-  ports: [{name: https, port: 443, targetPort: 8443}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: third-1
-  namespace: shop
-  labels: {kubernetes.io/service-name: third}
-addressType: IPv4
-ports: [{name: https, port: 8443}]
-endpoints: [{addresses: ["198.18.2.13"], conditions: {ready: true}}]
----
-$(route shop after410 after410.example.com third)
-EOF
+	{ service shop third 443 198.18.2.13; echo ---
+	  route shop after410 after410.example.com third; } | apply
 	# Watches last at most 4 s: every kind re-watches within ~5 s.
 	for i in $(seq 100); do
 		lists=$(kq lists)
@@ -847,43 +855,19 @@ steady() {	# NAME WANT HOST N
 	ok "$1: $3 -> $2, $4 connections in a row"
 }
 
-# An edit of Service shop/lastgood: port $1.
-lastgood_svc() {
-	cat <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: lastgood, namespace: shop}
-spec:
-  ports: [{name: https, port: $1, targetPort: 8443}]
-EOF
-}
-
 # 8. An invalid update keeps the object's last good version: traffic
 # keeps flowing, and status says why. (This API server, like a
 # kube-apiserver without the CRDs' validation, lets it through.)
 t_lastgood() {
 	local n st
-	{ lastgood_svc 443; cat <<EOF
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: lastgood-1
-  namespace: shop
-  labels: {kubernetes.io/service-name: lastgood}
-addressType: IPv4
-ports: [{name: https, port: 8443}]
-endpoints: [{addresses: ["198.18.2.11"], conditions: {ready: true}}]
----
-$(route shop lastgood lastgood.example.com lastgood)
-EOF
-	} | apply
+	{ service shop lastgood 443 198.18.2.11; echo ---
+	  route shop lastgood lastgood.example.com lastgood; } | apply
 	timed "new route shop/lastgood" b1 lastgood.example.com 2000
 	kq_check routes 5 shop/lastgood=True/Accepted,True/ResolvedRefs
 
 	# The Service on port 0: it keeps port 443.
 	n=$(logn 'file=kube:Service/shop/lastgood' "$work/a.log")
-	lastgood_svc 0 | apply
+	service shop lastgood 0 | apply
 	if synced_after 'file=kube:Service/shop/lastgood' "$n" 100; then
 		ok "Service shop/lastgood on port 0: the agent says so: $(grep -F 'file=kube:Service/shop/lastgood' "$work/a.log" | tail -1 | sed 's/.*field=/field=/')"
 	else
@@ -898,7 +882,7 @@ print(" ".join(e.get("field", "") for e in st.get("errors", [])
                if e.get("object") == "Service shop/lastgood"))' "$work/a.status")
 	check "status document: the error of Service shop/lastgood" \
 		"spec.ports[0].port" "$st"
-	lastgood_svc 443 | apply
+	service shop lastgood 443 | apply
 
 	# The route to hostname Bad_Host: it keeps lastgood.example.com.
 	n=$(logn 'file=kube:TLSRoute/shop/lastgood' "$work/a.log")
