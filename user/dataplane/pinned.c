@@ -103,17 +103,27 @@ static int open_ro(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen)
+/* An empty view, its fds to be filled in. */
+static struct pinned *pinned_new(char *err, size_t errlen)
 {
 	struct pinned *p = calloc(1, sizeof(*p));
-	int found = 0, first_err = ENOENT;
-	size_t i;
 
 	if (!p) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	p->ncpus = libbpf_num_possible_cpus();
+	return p;
+}
+
+struct pinned *pinned_open(const char *pin_path, char *err, size_t errlen)
+{
+	struct pinned *p = pinned_new(err, errlen);
+	int found = 0, first_err = ENOENT;
+	size_t i;
+
+	if (!p)
+		return NULL;
 	for (i = 0; i < SNILB_MAP_MAX; i++) {
 		p->fds[i] = maps[i].pin ? open_ro(pin_path, maps[i].name) :
 					  -ENOENT;
@@ -144,14 +154,11 @@ void pinned_close(struct pinned *p)
 
 struct pinned *pinned_of(struct dataplane *dp, char *err, size_t errlen)
 {
-	struct pinned *p = calloc(1, sizeof(*p));
+	struct pinned *p = pinned_new(err, errlen);
 	size_t i;
 
-	if (!p) {
-		snprintf(err, errlen, "out of memory");
+	if (!p)
 		return NULL;
-	}
-	p->ncpus = libbpf_num_possible_cpus();
 	for (i = 0; i < SNILB_MAP_MAX; i++) {
 		int fd = maps[i].pin ? dp_map_fd(dp, (enum snilb_map)i) : -1;
 
