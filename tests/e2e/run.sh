@@ -93,7 +93,9 @@ start_dp() {
 		>"$work/dp.log" 2>&1 &
 	dp_pid=$!
 	pids+=("$dp_pid")
-	wait_for ready "$work/dp.log"
+	# Loading runs the verifier over every program: tens of seconds in
+	# a VM without KVM (make vmtest) on a busy machine.
+	wait_for ready "$work/dp.log" 180
 }
 
 t_routing() {

@@ -58,7 +58,7 @@ static const char *host_of(const struct model *m, const char *name)
 
 static void combine(struct mf_dir *d, struct model *m, int changed)
 {
-	assert_int_equal(mf_scan(d), changed);
+	assert_int_equal(mf_scan(d, 0), changed);
 	assert_int_equal(mf_combine(d, m), 0);
 }
 
@@ -151,6 +151,56 @@ static void release(struct model *m, struct gw_out *out)
  * route's PartiallyInvalid "Fall Back", the Gateway's Accepted message.
  * An object defined twice is not one of them.
  */
+/*
+ * The periodic rescan comes while a shell's `>` has truncated a file and
+ * not yet written it: read then, the empty file would become its last
+ * good objects, and the rewrite's invalid route would find no last good
+ * version to keep. A freshly modified file waits for its close event's
+ * scan (settle 0); an old change is read by the rescan too.
+ */
+static void test_rescan_while_written(void **state)
+{
+	char sub[128], path[160];
+	struct mf_dir d = { .dir = sub };
+	struct model m;
+	FILE *f;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/rescan", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/w.yaml", sub);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(ROUTE("w", "w.example.com"), f);
+	fclose(f);
+	combine(&d, &m, 1);
+	model_free(&m);
+	f = fopen(path, "w");			/* truncated, being written */
+	assert_non_null(f);
+	assert_int_equal(mf_scan(&d, MF_SETTLE_NS), 0);
+	assert_int_equal(mf_combine(&d, &m), 0);
+	assert_string_equal(host_of(&m, "w"), "w.example.com");
+	model_free(&m);
+	fputs(ROUTE("w", "Bad_Host.example.com"), f);
+	fclose(f);
+	combine(&d, &m, 1);			/* its close event */
+	assert_non_null(host_of(&m, "w"));
+	assert_string_equal(host_of(&m, "w"), "w.example.com");
+	model_free(&m);
+	/* A change older than the settle time: the rescan reads it. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(ROUTE("w", "w2.example.com"), f);
+	fclose(f);
+	assert_int_equal(mf_scan(&d, 1), 1);
+	assert_int_equal(mf_combine(&d, &m), 0);
+	assert_string_equal(host_of(&m, "w"), "w2.example.com");
+	model_free(&m);
+	mf_free(&d);
+	unlink(path);
+	rmdir(sub);
+}
+
 static void test_fall_back_status(void **state)
 {
 	const struct gw_cond *pi, *acc;
@@ -221,6 +271,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_last_good),
 		cmocka_unit_test(test_fall_back_status),
+		cmocka_unit_test(test_rescan_while_written),
 	};
 
 	return cmocka_run_group_tests_name("manifest directory", tests, setup,

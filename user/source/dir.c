@@ -79,7 +79,21 @@ static void reload(struct mf_file *f)
 	f->good = nm;
 }
 
-static int scan_one(struct mf_dir *d, const char *name)
+/* Was @st modified less than @settle_ns ago (by the wall clock, which
+ * the file system's times follow)? */
+static int unsettled(const struct stat *st, uint64_t settle_ns)
+{
+	struct timespec now;
+	int64_t age;
+
+	if (!settle_ns || clock_gettime(CLOCK_REALTIME, &now))
+		return 0;
+	age = (int64_t)(now.tv_sec - st->st_mtim.tv_sec) * 1000000000 +
+	      (now.tv_nsec - st->st_mtim.tv_nsec);
+	return age >= 0 && (uint64_t)age < settle_ns;
+}
+
+static int scan_one(struct mf_dir *d, const char *name, uint64_t settle_ns)
 {
 	char path[4096];
 	struct mf_file *f, *nf;
@@ -91,8 +105,10 @@ static int scan_one(struct mf_dir *d, const char *name)
 	f = find_file(d, path);
 	if (f) {
 		f->seen = 1;
-		if (unchanged(f, &st))
+		if (unchanged(f, &st) || unsettled(&st, settle_ns))
 			return 0;
+	} else if (unsettled(&st, settle_ns)) {
+		return 0;
 	} else {
 		nf = realloc(d->files, (d->nfiles + 1) * sizeof(*nf));
 		if (!nf)
@@ -121,7 +137,7 @@ static int by_path(const void *a, const void *b)
 		      ((const struct mf_file *)b)->path);
 }
 
-int mf_scan(struct mf_dir *d)
+int mf_scan(struct mf_dir *d, uint64_t settle_ns)
 {
 	DIR *dir = opendir(d->dir);
 	struct dirent *de;
@@ -135,7 +151,7 @@ int mf_scan(struct mf_dir *d)
 	while ((de = readdir(dir))) {
 		if (!wanted_name(de->d_name))
 			continue;
-		r = scan_one(d, de->d_name);
+		r = scan_one(d, de->d_name, settle_ns);
 		if (r < 0) {
 			closedir(dir);
 			return r;
@@ -279,6 +295,7 @@ void mf_free(struct mf_dir *d)
 struct dir_source {
 	struct source s;
 	struct mf_dir mf;
+	int periodic;		/* the next scan is the tick's, not an event's */
 };
 
 static int dir_start(struct source *s)
@@ -304,7 +321,9 @@ static int dir_start(struct source *s)
 static int dir_next(struct source *s, int force, struct model *m)
 {
 	struct dir_source *ds = (struct dir_source *)s;
-	int changed = mf_scan(&ds->mf), err;
+	int changed = mf_scan(&ds->mf, ds->periodic ? MF_SETTLE_NS : 0), err;
+
+	ds->periodic = 0;
 
 	if (changed < 0) {
 		log_event("error", "cannot read the manifest directory", "dir",
@@ -327,8 +346,11 @@ static int dir_next(struct source *s, int force, struct model *m)
 static enum source_tick dir_tick(struct source *s, uint64_t n,
 				 uint64_t now_ns)
 {
-	(void)s, (void)now_ns;
-	return n % 5 ? SOURCE_IDLE : SOURCE_RESCAN;
+	struct dir_source *ds = (struct dir_source *)s;
+
+	(void)now_ns;
+	ds->periodic = !(n % 5);
+	return ds->periodic ? SOURCE_RESCAN : SOURCE_IDLE;
 }
 
 static void dir_free(struct source *s)

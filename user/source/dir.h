@@ -10,6 +10,7 @@
 #define SNILB_USER_DIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -36,8 +37,18 @@ struct mf_dir {
  * recursive, as `kubectl apply -f DIR`). Returns the number of files that
  * changed (added, edited or removed), or a negative errno when the
  * directory cannot be read (then nothing changes).
+ *
+ * @settle_ns: a changed file last modified less than this long ago is not
+ * read yet (it stays changed for a later scan). The periodic rescan, which
+ * no event asked for, may find a file in the middle of being written (a
+ * shell's `>` truncates it first): read then, an empty file would replace
+ * its objects' last good versions. A scan after inotify's close event
+ * passes 0.
  */
-int mf_scan(struct mf_dir *d);
+int mf_scan(struct mf_dir *d, uint64_t settle_ns);
+
+/* How long a periodic rescan leaves a freshly modified file alone. */
+#define MF_SETTLE_NS	2000000000ull
 
 /* Every file's objects and diags in one model (copies, @out's own:
  * model_free()), files in name order. An object defined twice (in two
