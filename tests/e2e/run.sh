@@ -131,9 +131,10 @@ t_reject() {
 	curl_get unknown.example.org >/dev/null
 	rc=$?
 	t1=$(date +%s%N)
-	# 35: TLS connect error, 56: receive failure; both are the RST.
-	if { [ $rc -eq 35 ] || [ $rc -eq 56 ]; } &&
-	   [ $(((t1 - t0) / 1000000)) -lt 1000 ]; then
+	# 35: TLS connect error, 56: receive failure; both are the RST (a
+	# timeout would be 28). The time is printed, not asserted: curl
+	# alone takes over a second in a VM without KVM.
+	if [ $rc -eq 35 ] || [ $rc -eq 56 ]; then
 		ok "unknown SNI: reset in $(((t1 - t0) / 1000000)) ms (curl $rc)"
 	else
 		bad "unknown SNI: curl exit $rc after $(((t1 - t0) / 1000000)) ms"
