@@ -549,7 +549,11 @@ static void test_listener_validity(void **state)
 	g = &w.out.gateways[0];
 	assert_string_equal(g->listeners[0].conds[0].reason,
 			    "UnsupportedProtocol");
+	/* Terminate is a value snilb does not support, of a protocol it
+	 * does (tlsroute-listener-terminate-not-supported). */
 	assert_int_equal(g->listeners[1].conds[0].status, 0);
+	assert_string_equal(g->listeners[1].conds[0].reason,
+			    "UnsupportedValue");
 	assert_string_equal(g->listeners[2].conds[2].reason,
 			    "HostnameConflict");
 	assert_int_equal(g->listeners[2].conds[2].status, 1);

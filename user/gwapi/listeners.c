@@ -150,7 +150,7 @@ static void check_listener(struct lview *v, const struct m_gateway *gw,
 		return;
 	}
 	if (l->tls_mode && !streq(l->tls_mode, "Passthrough")) {
-		gw_cond_set(&st->conds[0], "Accepted", 0, "UnsupportedProtocol",
+		gw_cond_set(&st->conds[0], "Accepted", 0, "UnsupportedValue",
 			    "tls.mode %s: snilb passes TLS through, it never "
 			    "terminates it", l->tls_mode);
 		return;
