@@ -197,6 +197,11 @@ static void test_basic(void **state)
 	assert_int_equal(w.out.sets[0].neps, 1);
 	assert_int_equal(w.out.sets[0].eps[0].port, 8443);
 	assert_int_equal(w.out.gateways[0].listeners[0].attached, 1);
+	assert_int_equal(w.out.gateways[0].listeners[0].tlsroute_ok, 1);
+	assert_int_equal(w.out.gateways[0].listeners[0].nconds, 4);
+	assert_string_equal(w.out.gateways[0].listeners[0].conds[3].type,
+			    "Programmed");
+	assert_int_equal(w.out.gateways[0].listeners[0].conds[3].status, 1);
 	assert_int_equal(w.out.gateways[0].conds[0].status, 1);
 	unload(&w);
 }
@@ -559,6 +564,15 @@ static void test_listener_validity(void **state)
 	assert_int_equal(g->listeners[2].conds[2].status, 1);
 	assert_string_equal(g->listeners[4].conds[1].reason,
 			    "InvalidRouteKinds");
+	/* supportedKinds: none for an invalid listener, none when its
+	 * allowedRoutes.kinds name no TLSRoute (gateway-invalid-route-kind);
+	 * only a usable listener is programmed. */
+	assert_int_equal(g->listeners[0].tlsroute_ok, 0);
+	assert_int_equal(g->listeners[1].tlsroute_ok, 0);
+	assert_int_equal(g->listeners[4].tlsroute_ok, 0);
+	assert_int_equal(g->listeners[0].conds[3].status, 0);
+	assert_int_equal(g->listeners[2].conds[3].status, 0);
+	assert_int_equal(g->listeners[4].conds[3].status, 1);
 	assert_string_equal(accepted(&w, "r")->reason, "NotAllowedByListeners");
 	assert_int_equal(w.out.nentries, 0);
 	unload(&w);

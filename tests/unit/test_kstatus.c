@@ -114,7 +114,8 @@ static const char *yaml(const char *svc)
 		 "metadata: {name: gw, namespace: app, generation: 2}\n"
 		 "spec:\n  gatewayClassName: snilb\n"
 		 "  addresses: [{value: 198.18.0.10}]\n"
-		 "  listeners: [{name: tls, port: 443, protocol: TLS}]\n---\n"
+		 "  listeners: [{name: tls, port: 443, protocol: TLS}, "
+		 "{name: web, port: 80, protocol: HTTP}]\n---\n"
 		 "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
 		 "metadata: {name: r, namespace: app, generation: 7}\n"
 		 "spec:\n  parentRefs: [{name: gw, sectionName: tls}]\n"
@@ -254,6 +255,16 @@ static void test_gateway_status(void **state)
 	assert_string_equal(field(json_array_get(json_object_get(l,
 			    "supportedKinds"), 0), "kind"), "TLSRoute");
 	assert_string_equal(field(cond(l, "Programmed"), "status"), "True");
+	/* An invalid listener supports no kind (upstream's
+	 * gateway-invalid-listeners-unsupported-protocol) and is not
+	 * programmed. */
+	l = json_array_get(json_object_get(st, "listeners"), 1);
+	assert_string_equal(field(l, "name"), "web");
+	assert_int_equal(json_array_size(json_object_get(l, "supportedKinds")),
+			 0);
+	assert_string_equal(field(cond(l, "Accepted"), "reason"),
+			    "UnsupportedProtocol");
+	assert_string_equal(field(cond(l, "Programmed"), "status"), "False");
 	assert_string_equal(field(cond(st, "Accepted"), "status"), "True");
 	assert_int_equal(json_integer_value(json_object_get(cond(st,
 			 "Accepted"), "observedGeneration")), 2);

@@ -326,20 +326,16 @@ struct gw_ctx {
 static json_t *listener_json(const struct gw_listener_status *l, int64_t gen,
 			     json_t *old, const char *now)
 {
-	struct gw_cond prog;
-	json_t *a, *conds;
-	int ok = l->conds[0].status && !l->conds[2].status;
+	json_t *kinds = json_array();
 
-	a = json_pack("[{s:s,s:s}]", "group", GW_GROUP, "kind", "TLSRoute");
-	conds = conds_json(l->conds, l->nconds, gen, old, now);
-	prog.type = "Programmed";
-	prog.status = ok;
-	prog.reason = ok ? "Programmed" : "Invalid";
-	snprintf(prog.msg, sizeof(prog.msg), "%s", "");
-	json_array_append_new(conds, cond_json(&prog, gen, old, now));
+	if (l->tlsroute_ok)
+		json_array_append_new(kinds, json_pack("{s:s,s:s}", "group",
+						       GW_GROUP, "kind",
+						       "TLSRoute"));
 	return json_pack("{s:s,s:o,s:i,s:o}", "name", l->name,
-			 "supportedKinds", a, "attachedRoutes", l->attached,
-			 "conditions", conds);
+			 "supportedKinds", kinds, "attachedRoutes", l->attached,
+			 "conditions", conds_json(l->conds, l->nconds, gen, old,
+						  now));
 }
 
 static json_t *old_listener_conds(json_t *st, const char *name)

@@ -90,20 +90,30 @@ struct gw_entry {
 	long shadowed_by;
 };
 
+/* Indexes into gw_listener_status.conds. */
+enum { GW_L_ACCEPTED, GW_L_RESOLVED, GW_L_CONFLICTED, GW_L_PROGRAMMED,
+       GW_L_NCONDS };
+
 struct gw_listener_status {
 	char name[64];
 	uint16_t port;
 	char hostname[GW_NAME_MAX];
 	uint32_t attached;
-	struct gw_cond conds[3];	/* Accepted, ResolvedRefs, Conflicted */
+	/* status.supportedKinds is [TLSRoute] when set, [] otherwise: an
+	 * invalid listener, or one whose allowedRoutes.kinds lack it. */
+	int tlsroute_ok;
+	struct gw_cond conds[GW_L_NCONDS];
 	size_t nconds;
 };
+
+/* Indexes into gw_gateway_status.conds. */
+enum { GW_G_ACCEPTED, GW_G_PROGRAMMED, GW_G_NCONDS };
 
 struct gw_gateway_status {
 	const struct m_gateway *src;
 	char ns[64], name[GW_NAME_MAX];
 	char class_name[GW_NAME_MAX];
-	struct gw_cond conds[2];	/* Accepted, Programmed */
+	struct gw_cond conds[GW_G_NCONDS];
 	struct gw_listener_status *listeners;
 	size_t nlisteners;
 };

@@ -107,12 +107,11 @@ static int same_host(const char *a, const char *b)
 	return (!a && !b) || streq(a, b);
 }
 
-static void check_listener(struct lview *v, const struct m_gateway *gw,
-			   size_t idx)
+/* allowedRoutes.kinds: ResolvedRefs, and whether TLSRoutes may attach. */
+static void check_kinds(struct lview *v)
 {
 	const struct m_listener *l = v->l;
-	struct gw_listener_status *st = v->st;
-	size_t i, bad_kinds = 0;
+	size_t i, bad = 0;
 
 	v->kinds_ok = !l->nkinds;
 	for (i = 0; i < l->nkinds; i++) {
@@ -120,43 +119,81 @@ static void check_listener(struct lview *v, const struct m_gateway *gw,
 		    streq(or(l->kinds[i].group, GW_GROUP), GW_GROUP))
 			v->kinds_ok = 1;
 		else
-			bad_kinds++;
+			bad++;
 	}
-	st->nconds = 3;
-	if (bad_kinds)
-		gw_cond_set(&st->conds[1], "ResolvedRefs", 0,
+	if (bad)
+		gw_cond_set(&v->st->conds[GW_L_RESOLVED], "ResolvedRefs", 0,
 			    "InvalidRouteKinds",
 			    "only TLSRoute routes attach to a TLS listener");
 	else
-		gw_cond_set(&st->conds[1], "ResolvedRefs", 1, "ResolvedRefs",
-			    "%s", "");
-	gw_cond_set(&st->conds[2], "Conflicted", 0, "NoConflicts", "%s", "");
+		gw_cond_set(&v->st->conds[GW_L_RESOLVED], "ResolvedRefs", 1,
+			    "ResolvedRefs", "%s", "");
+}
+
+static void check_listener(struct lview *v, const struct m_gateway *gw,
+			   size_t idx)
+{
+	const struct m_listener *l = v->l;
+	struct gw_listener_status *st = v->st;
+	size_t i;
+
+	check_kinds(v);
+	gw_cond_set(&st->conds[GW_L_CONFLICTED], "Conflicted", 0,
+		    "NoConflicts", "%s", "");
 	for (i = 0; i < gw->nlisteners; i++) {
 		const struct m_listener *o = &gw->listeners[i];
 
 		if (i == idx || o->port != l->port)
 			continue;
 		if (same_host(o->hostname, l->hostname)) {
-			gw_cond_set(&st->conds[2], "Conflicted", 1,
-				    "HostnameConflict", "listener \"%s\" has "
-				    "the same port and hostname", o->name);
+			gw_cond_set(&st->conds[GW_L_CONFLICTED], "Conflicted",
+				    1, "HostnameConflict", "listener \"%s\" "
+				    "has the same port and hostname", o->name);
 			break;
 		}
 	}
 	if (!streq(l->protocol, "TLS")) {
-		gw_cond_set(&st->conds[0], "Accepted", 0, "UnsupportedProtocol",
+		gw_cond_set(&st->conds[GW_L_ACCEPTED], "Accepted", 0,
+			    "UnsupportedProtocol",
 			    "protocol %s: snilb serves protocol TLS only",
 			    or(l->protocol, "(none)"));
 		return;
 	}
 	if (l->tls_mode && !streq(l->tls_mode, "Passthrough")) {
-		gw_cond_set(&st->conds[0], "Accepted", 0, "UnsupportedValue",
-			    "tls.mode %s: snilb passes TLS through, it never "
-			    "terminates it", l->tls_mode);
+		gw_cond_set(&st->conds[GW_L_ACCEPTED], "Accepted", 0,
+			    "UnsupportedValue", "tls.mode %s: snilb passes "
+			    "TLS through, it never terminates it",
+			    l->tls_mode);
 		return;
 	}
-	gw_cond_set(&st->conds[0], "Accepted", 1, "Accepted", "%s", "");
-	v->usable = !st->conds[2].status;
+	gw_cond_set(&st->conds[GW_L_ACCEPTED], "Accepted", 1, "Accepted", "%s",
+		    "");
+	v->usable = !st->conds[GW_L_CONFLICTED].status;
+}
+
+/* Programmed and supportedKinds, once the Gateway's own conditions are
+ * known: a listener is programmed when it is usable on a programmed
+ * Gateway. */
+static void listener_programmed(struct lview *v,
+				const struct gw_gateway_status *gs)
+{
+	struct gw_listener_status *st = v->st;
+	struct gw_cond *p = &st->conds[GW_L_PROGRAMMED];
+
+	st->nconds = GW_L_NCONDS;
+	st->tlsroute_ok = st->conds[GW_L_ACCEPTED].status && v->kinds_ok;
+	if (!st->conds[GW_L_ACCEPTED].status)
+		gw_cond_set(p, "Programmed", 0, "Invalid", "not accepted: %s",
+			    st->conds[GW_L_ACCEPTED].reason);
+	else if (st->conds[GW_L_CONFLICTED].status)
+		gw_cond_set(p, "Programmed", 0,
+			    st->conds[GW_L_CONFLICTED].reason, "%s",
+			    st->conds[GW_L_CONFLICTED].msg);
+	else if (!gs->conds[GW_G_PROGRAMMED].status)
+		gw_cond_set(p, "Programmed", 0, "Invalid", "the Gateway is "
+			    "not programmed: %s", gs->conds[GW_G_PROGRAMMED].reason);
+	else
+		gw_cond_set(p, "Programmed", 1, "Programmed", "%s", "");
 }
 
 int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
@@ -186,16 +223,16 @@ int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
 			nips++;
 	}
 	if (bad)
-		gw_cond_set(&gs->conds[0], "Accepted", 0, "UnsupportedAddress",
+		gw_cond_set(&gs->conds[GW_G_ACCEPTED], "Accepted", 0, "UnsupportedAddress",
 			    "address type %s: snilb needs IPAddress VIPs", bad);
 	else
-		gw_cond_set(&gs->conds[0], "Accepted", 1, "Accepted", "%s", "");
+		gw_cond_set(&gs->conds[GW_G_ACCEPTED], "Accepted", 1, "Accepted", "%s", "");
 	if (!nips)
-		gw_cond_set(&gs->conds[1], "Programmed", 0,
+		gw_cond_set(&gs->conds[GW_G_PROGRAMMED], "Programmed", 0,
 			    "AddressNotAssigned", "spec.addresses names no "
 			    "IPAddress: there is no VIP to listen on");
 	else
-		gw_cond_set(&gs->conds[1], "Programmed", 1, "Programmed", "%s",
+		gw_cond_set(&gs->conds[GW_G_PROGRAMMED], "Programmed", 1, "Programmed", "%s",
 			    "");
 	for (i = 0; i < gw->nlisteners; i++) {
 		struct lview *v = PUSH(*views, *nviews);
@@ -211,6 +248,7 @@ int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
 		snprintf(v->st->hostname, sizeof(v->st->hostname), "%s",
 			 or(v->l->hostname, ""));
 		check_listener(v, gw, i);
+		listener_programmed(v, gs);
 		if (!v->usable || bad)
 			continue;
 		v->vips = calloc(gw->naddresses ? gw->naddresses : 1,
