@@ -559,9 +559,17 @@ static void test_listener_validity(void **state)
 	assert_int_equal(g->listeners[1].conds[0].status, 0);
 	assert_string_equal(g->listeners[1].conds[0].reason,
 			    "UnsupportedValue");
+	/* Conflicted listeners: neither is accepted nor programmed, the
+	 * conflict the reason of each (listenerset-hostname-conflict). */
 	assert_string_equal(g->listeners[2].conds[2].reason,
 			    "HostnameConflict");
 	assert_int_equal(g->listeners[2].conds[2].status, 1);
+	assert_int_equal(g->listeners[3].conds[2].status, 1);
+	assert_int_equal(g->listeners[2].conds[0].status, 0);
+	assert_string_equal(g->listeners[2].conds[0].reason,
+			    "HostnameConflict");
+	assert_string_equal(g->listeners[3].conds[3].reason,
+			    "HostnameConflict");
 	assert_string_equal(g->listeners[4].conds[1].reason,
 			    "InvalidRouteKinds");
 	/* supportedKinds: none for an invalid listener, none when its
@@ -575,6 +583,65 @@ static void test_listener_validity(void **state)
 	assert_int_equal(g->listeners[4].conds[3].status, 1);
 	assert_string_equal(accepted(&w, "r")->reason, "NotAllowedByListeners");
 	assert_int_equal(w.out.nentries, 0);
+	unload(&w);
+}
+
+/* Listeners on one port must share protocol and TLS mode
+ * (tlsroute-listener-mixed-termination-not-supported). */
+static void test_listener_conflicts(void **state)
+{
+	static const char *const conflicted[] = { "term", "pass", "tls",
+						  "https" };
+	const struct gw_gateway_status *g;
+	struct world w;
+	size_t i;
+
+	(void)state;
+	load(&w, CLASS
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+	     "metadata: {name: gw, namespace: infra}\n"
+	     "spec:\n  gatewayClassName: snilb\n"
+	     "  addresses: [{value: 198.18.0.1}]\n"
+	     "  listeners:\n"
+	     "  - {name: term, port: 8443, protocol: TLS, hostname: "
+	     "t.example.com, tls: {mode: Terminate}}\n"
+	     "  - {name: pass, port: 8443, protocol: TLS, hostname: "
+	     "p.example.com, tls: {mode: Passthrough}, allowedRoutes: "
+	     "{namespaces: {from: All}}}\n"
+	     "  - {name: tls, port: 9443, protocol: TLS, hostname: "
+	     "p.example.com, allowedRoutes: {namespaces: {from: All}}}\n"
+	     "  - {name: https, port: 9443, protocol: HTTPS, hostname: "
+	     "h.example.com}\n"
+	     "  - {name: ok, port: 443, protocol: TLS, tls: {mode: "
+	     "Passthrough}, allowedRoutes: {namespaces: {from: All}}}\n"
+	     "---\n"
+	     SERVICE("app", "svc", "198.18.2.11")
+	     "apiVersion: gateway.networking.k8s.io/v1alpha2\n"
+	     "kind: TLSRoute\nmetadata: {name: r, namespace: app}\n"
+	     "spec:\n  parentRefs: [{name: gw, namespace: infra, port: 8443}]\n"
+	     "  hostnames: [p.example.com]\n"
+	     "  rules: [{backendRefs: [{name: svc, port: 443}]}]\n---\n"
+	     ROUTE("app", "r2", "  hostnames: [p.example.com]\n",
+		   "{name: svc, port: 443}"));
+	g = &w.out.gateways[0];
+	for (i = 0; i < 4; i++) {
+		const struct gw_listener_status *l = &g->listeners[i];
+
+		assert_string_equal(l->name, conflicted[i]);
+		assert_int_equal(l->conds[0].status, 0);
+		assert_string_equal(l->conds[0].reason, "ProtocolConflict");
+		assert_int_equal(l->conds[2].status, 1);
+		assert_string_equal(l->conds[2].reason, "ProtocolConflict");
+		assert_int_equal(l->conds[3].status, 0);
+		assert_string_equal(l->conds[3].reason, "ProtocolConflict");
+		assert_int_equal(l->tlsroute_ok, 0);
+		assert_int_equal(l->attached, 0);
+	}
+	assert_int_equal(g->listeners[4].conds[0].status, 1);
+	assert_int_equal(g->listeners[4].conds[2].status, 0);
+	assert_string_equal(accepted(&w, "r")->reason, "NotAllowedByListeners");
+	/* The distinct listener still serves. */
+	assert_true(programmed(&w, "p.example.com", "r2"));
 	unload(&w);
 }
 
@@ -613,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_pods_and_selector_flip),
 		cmocka_unit_test(test_terminating_fallback),
 		cmocka_unit_test(test_listener_validity),
+		cmocka_unit_test(test_listener_conflicts),
 		cmocka_unit_test(test_no_address),
 	};
 

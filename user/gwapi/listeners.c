@@ -107,6 +107,70 @@ static int same_host(const char *a, const char *b)
 	return (!a && !b) || streq(a, b);
 }
 
+/* TLS without a tls block passes through (snilb's only mode). */
+static const char *tls_mode(const struct m_listener *l)
+{
+	return or(l->tls_mode, "Passthrough");
+}
+
+/*
+ * Another listener of @gw on the port of listener @idx that cannot share
+ * it: a different protocol, or TLS in another mode (upstream's
+ * tlsroute-listener-mixed-termination-not-supported). Sets Conflicted and
+ * returns 1 when there is one.
+ */
+static int protocol_conflict(struct lview *v, const struct m_gateway *gw,
+			     size_t idx)
+{
+	const struct m_listener *l = v->l;
+	size_t i;
+
+	for (i = 0; i < gw->nlisteners; i++) {
+		const struct m_listener *o = &gw->listeners[i];
+
+		if (i == idx || o->port != l->port)
+			continue;
+		if (!streq(o->protocol, l->protocol)) {
+			gw_cond_set(&v->st->conds[GW_L_CONFLICTED],
+				    "Conflicted", 1, "ProtocolConflict",
+				    "listener \"%s\" on port %u has protocol "
+				    "%s", o->name, o->port, o->protocol);
+			return 1;
+		}
+		if (streq(l->protocol, "TLS") &&
+		    strcmp(tls_mode(o), tls_mode(l))) {
+			gw_cond_set(&v->st->conds[GW_L_CONFLICTED],
+				    "Conflicted", 1, "ProtocolConflict",
+				    "listener \"%s\" on port %u has tls.mode "
+				    "%s", o->name, o->port, tls_mode(o));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Another listener of @gw with the port and hostname of listener @idx. */
+static int hostname_conflict(struct lview *v, const struct m_gateway *gw,
+			     size_t idx)
+{
+	const struct m_listener *l = v->l;
+	size_t i;
+
+	for (i = 0; i < gw->nlisteners; i++) {
+		const struct m_listener *o = &gw->listeners[i];
+
+		if (i != idx && o->port == l->port &&
+		    same_host(o->hostname, l->hostname)) {
+			gw_cond_set(&v->st->conds[GW_L_CONFLICTED],
+				    "Conflicted", 1, "HostnameConflict",
+				    "listener \"%s\" has the same port and "
+				    "hostname", o->name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* allowedRoutes.kinds: ResolvedRefs, and whether TLSRoutes may attach. */
 static void check_kinds(struct lview *v)
 {
@@ -130,45 +194,36 @@ static void check_kinds(struct lview *v)
 			    "ResolvedRefs", "%s", "");
 }
 
+/*
+ * Accepted and Conflicted. Conflicted listeners are neither accepted nor
+ * programmed, each with the conflict as the reason, as upstream's
+ * conformance tests expect; none of them wins.
+ */
 static void check_listener(struct lview *v, const struct m_gateway *gw,
 			   size_t idx)
 {
 	const struct m_listener *l = v->l;
 	struct gw_listener_status *st = v->st;
-	size_t i;
+	struct gw_cond *acc = &st->conds[GW_L_ACCEPTED];
 
 	check_kinds(v);
 	gw_cond_set(&st->conds[GW_L_CONFLICTED], "Conflicted", 0,
 		    "NoConflicts", "%s", "");
-	for (i = 0; i < gw->nlisteners; i++) {
-		const struct m_listener *o = &gw->listeners[i];
-
-		if (i == idx || o->port != l->port)
-			continue;
-		if (same_host(o->hostname, l->hostname)) {
-			gw_cond_set(&st->conds[GW_L_CONFLICTED], "Conflicted",
-				    1, "HostnameConflict", "listener \"%s\" "
-				    "has the same port and hostname", o->name);
-			break;
-		}
-	}
-	if (!streq(l->protocol, "TLS")) {
-		gw_cond_set(&st->conds[GW_L_ACCEPTED], "Accepted", 0,
-			    "UnsupportedProtocol",
+	if (protocol_conflict(v, gw, idx) || hostname_conflict(v, gw, idx))
+		gw_cond_set(acc, "Accepted", 0,
+			    st->conds[GW_L_CONFLICTED].reason, "%s",
+			    st->conds[GW_L_CONFLICTED].msg);
+	else if (!streq(l->protocol, "TLS"))
+		gw_cond_set(acc, "Accepted", 0, "UnsupportedProtocol",
 			    "protocol %s: snilb serves protocol TLS only",
 			    or(l->protocol, "(none)"));
-		return;
-	}
-	if (l->tls_mode && !streq(l->tls_mode, "Passthrough")) {
-		gw_cond_set(&st->conds[GW_L_ACCEPTED], "Accepted", 0,
-			    "UnsupportedValue", "tls.mode %s: snilb passes "
-			    "TLS through, it never terminates it",
-			    l->tls_mode);
-		return;
-	}
-	gw_cond_set(&st->conds[GW_L_ACCEPTED], "Accepted", 1, "Accepted", "%s",
-		    "");
-	v->usable = !st->conds[GW_L_CONFLICTED].status;
+	else if (strcmp(tls_mode(l), "Passthrough"))
+		gw_cond_set(acc, "Accepted", 0, "UnsupportedValue",
+			    "tls.mode %s: snilb passes TLS through, it never "
+			    "terminates it", l->tls_mode);
+	else
+		gw_cond_set(acc, "Accepted", 1, "Accepted", "%s", "");
+	v->usable = acc->status;
 }
 
 /* Programmed and supportedKinds, once the Gateway's own conditions are
@@ -182,13 +237,13 @@ static void listener_programmed(struct lview *v,
 
 	st->nconds = GW_L_NCONDS;
 	st->tlsroute_ok = st->conds[GW_L_ACCEPTED].status && v->kinds_ok;
-	if (!st->conds[GW_L_ACCEPTED].status)
-		gw_cond_set(p, "Programmed", 0, "Invalid", "not accepted: %s",
-			    st->conds[GW_L_ACCEPTED].reason);
-	else if (st->conds[GW_L_CONFLICTED].status)
+	if (st->conds[GW_L_CONFLICTED].status)
 		gw_cond_set(p, "Programmed", 0,
 			    st->conds[GW_L_CONFLICTED].reason, "%s",
 			    st->conds[GW_L_CONFLICTED].msg);
+	else if (!st->conds[GW_L_ACCEPTED].status)
+		gw_cond_set(p, "Programmed", 0, "Invalid", "not accepted: %s",
+			    st->conds[GW_L_ACCEPTED].reason);
 	else if (!gs->conds[GW_G_PROGRAMMED].status)
 		gw_cond_set(p, "Programmed", 0, "Invalid", "the Gateway is "
 			    "not programmed: %s", gs->conds[GW_G_PROGRAMMED].reason);
