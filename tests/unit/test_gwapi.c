@@ -583,6 +583,28 @@ static void test_listener_validity(void **state)
 	assert_int_equal(g->listeners[4].conds[3].status, 1);
 	assert_string_equal(accepted(&w, "r")->reason, "NotAllowedByListeners");
 	assert_int_equal(w.out.nentries, 0);
+	/* One listener is valid: the Gateway is accepted, and says that
+	 * the others are not (gateway-invalid-listeners-unsupported-protocol). */
+	assert_int_equal(g->conds[0].status, 1);
+	assert_string_equal(g->conds[0].reason, "ListenersNotValid");
+	assert_non_null(strstr(g->conds[0].msg, "\"https\""));
+	assert_int_equal(g->conds[1].status, 1);
+	unload(&w);
+
+	/* None is: not accepted, not programmed, nothing to listen on. */
+	load(&w, CLASS
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+	     "metadata: {name: gw, namespace: infra}\n"
+	     "spec:\n  gatewayClassName: snilb\n"
+	     "  addresses: [{value: 198.18.0.1}]\n"
+	     "  listeners: [{name: invalid, port: 1111, protocol: INVALID}]\n"
+	     "---\n");
+	g = &w.out.gateways[0];
+	assert_int_equal(g->conds[0].status, 0);
+	assert_string_equal(g->conds[0].reason, "ListenersNotValid");
+	assert_int_equal(g->conds[1].status, 0);
+	assert_string_equal(g->conds[1].reason, "Invalid");
+	assert_int_equal(w.out.nvips, 0);
 	unload(&w);
 }
 
@@ -645,6 +667,30 @@ static void test_listener_conflicts(void **state)
 	unload(&w);
 }
 
+/* An address type snilb cannot serve: not accepted, so not programmed
+ * either (gateway-static-addresses). */
+static void test_unsupported_address(void **state)
+{
+	const struct gw_gateway_status *g;
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+	     "metadata: {name: gw, namespace: infra}\n"
+	     "spec:\n  gatewayClassName: snilb\n"
+	     "  addresses: [{type: test/fake-invalid-type, value: 'fake!'}, "
+	     "{value: 198.18.0.1}]\n"
+	     "  listeners: [{name: tls, port: 443, protocol: TLS}]\n---\n");
+	g = &w.out.gateways[0];
+	assert_int_equal(g->conds[0].status, 0);
+	assert_string_equal(g->conds[0].reason, "UnsupportedAddress");
+	assert_int_equal(g->conds[1].status, 0);
+	assert_int_equal(g->listeners[0].conds[3].status, 0);
+	assert_int_equal(w.out.nvips, 0);
+	unload(&w);
+}
+
 static void test_no_address(void **state)
 {
 	struct world w;
@@ -681,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_terminating_fallback),
 		cmocka_unit_test(test_listener_validity),
 		cmocka_unit_test(test_listener_conflicts),
+		cmocka_unit_test(test_unsupported_address),
 		cmocka_unit_test(test_no_address),
 	};
 

@@ -251,15 +251,113 @@ static void listener_programmed(struct lview *v,
 		gw_cond_set(p, "Programmed", 1, "Programmed", "%s", "");
 }
 
-int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
-		   struct lview **views, size_t *nviews)
+/* Append @name to the list in @buf, "..." once it is full. */
+static void list_add(char *buf, size_t len, const char *name)
+{
+	size_t n = strlen(buf);
+
+	if (n + strlen(name) + 6 >= len) {
+		if (!strstr(buf, "..."))
+			snprintf(buf + n, len - n, ", ...");
+		return;
+	}
+	snprintf(buf + n, len - n, "%s\"%s\"", n ? ", " : "", name);
+}
+
+/*
+ * Accepted: the Gateway's own fields first, then its listeners (upstream's
+ * gateway-invalid-listeners-unsupported-protocol): none valid is
+ * Accepted=False, some invalid Accepted=True, both ListenersNotValid.
+ */
+static void gateway_accepted(struct gw_gateway_status *gs,
+			     const struct m_gateway *gw,
+			     const struct lview *v, size_t n)
+{
+	struct gw_cond *c = &gs->conds[GW_G_ACCEPTED];
+	char bad[160] = "";
+	size_t i, nbad = 0;
+
+	for (i = 0; i < gw->naddresses; i++) {
+		const char *t = gw->addresses[i].type;
+
+		if (t && strcmp(t, "IPAddress")) {
+			gw_cond_set(c, "Accepted", 0, "UnsupportedAddress",
+				    "address type %s: snilb needs IPAddress "
+				    "VIPs", t);
+			return;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].usable)
+			continue;
+		nbad++;
+		list_add(bad, sizeof(bad), v[i].l->name);
+	}
+	if (!n)
+		gw_cond_set(c, "Accepted", 0, "ListenersNotValid",
+			    "the Gateway has no listener");
+	else if (nbad == n)
+		gw_cond_set(c, "Accepted", 0, "ListenersNotValid",
+			    "no listener is valid: %s (see each listener's "
+			    "conditions)", bad);
+	else if (nbad)
+		gw_cond_set(c, "Accepted", 1, "ListenersNotValid",
+			    "%zu of %zu listeners are not valid and not "
+			    "served: %s", nbad, n, bad);
+	else
+		gw_cond_set(c, "Accepted", 1, "Accepted", "%s", "");
+}
+
+/* Programmed: an accepted Gateway with VIPs to listen on. */
+static void gateway_programmed(struct gw_gateway_status *gs,
+			       const struct m_gateway *gw)
+{
+	struct gw_cond *c = &gs->conds[GW_G_PROGRAMMED];
+	size_t i, nips = 0;
+
+	for (i = 0; i < gw->naddresses; i++)
+		nips += streq(or(gw->addresses[i].type, "IPAddress"),
+			      "IPAddress");
+	if (!gs->conds[GW_G_ACCEPTED].status)
+		gw_cond_set(c, "Programmed", 0, "Invalid",
+			    "the Gateway is not accepted (%s)",
+			    gs->conds[GW_G_ACCEPTED].reason);
+	else if (!nips)
+		gw_cond_set(c, "Programmed", 0, "AddressNotAssigned",
+			    "spec.addresses names no IPAddress: there is no "
+			    "VIP to listen on");
+	else
+		gw_cond_set(c, "Programmed", 1, "Programmed", "%s", "");
+}
+
+/* The VIPs of a listener that is usable on a programmed Gateway. */
+static int listener_vips(struct gw_out *out, const struct m_gateway *gw,
+			 struct lview *v)
+{
+	size_t j;
+
+	v->vips = calloc(gw->naddresses ? gw->naddresses : 1,
+			 sizeof(*v->vips));
+	if (!v->vips)
+		return -ENOMEM;
+	for (j = 0; j < gw->naddresses; j++) {
+		long vi = vip_index(out, gw->addresses[j].value, v->l->port);
+
+		if (vi == -ENOMEM)
+			return -ENOMEM;
+		if (vi >= 0)
+			v->vips[v->nvips++] = (size_t)vi;
+	}
+	return 0;
+}
+
+static struct gw_gateway_status *new_gateway(const struct m_gateway *gw,
+					     struct gw_out *out)
 {
 	struct gw_gateway_status *gs = PUSH(out->gateways, out->ngateways);
-	size_t i, j, nips = 0;
-	const char *bad = NULL;
 
 	if (!gs)
-		return -ENOMEM;
+		return NULL;
 	gs->src = gw;
 	snprintf(gs->ns, sizeof(gs->ns), "%s", gw->meta.ns);
 	snprintf(gs->name, sizeof(gs->name), "%s", gw->meta.name);
@@ -267,31 +365,23 @@ int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
 	gs->listeners = calloc(gw->nlisteners ? gw->nlisteners : 1,
 			       sizeof(*gs->listeners));
 	if (!gs->listeners)
-		return -ENOMEM;
+		return NULL;
 	gs->nlisteners = gw->nlisteners;
-	for (i = 0; i < gw->naddresses; i++) {
-		const struct m_address *a = &gw->addresses[i];
+	return gs;
+}
 
-		if (a->type && strcmp(a->type, "IPAddress"))
-			bad = a->type;
-		else
-			nips++;
-	}
-	if (bad)
-		gw_cond_set(&gs->conds[GW_G_ACCEPTED], "Accepted", 0, "UnsupportedAddress",
-			    "address type %s: snilb needs IPAddress VIPs", bad);
-	else
-		gw_cond_set(&gs->conds[GW_G_ACCEPTED], "Accepted", 1, "Accepted", "%s", "");
-	if (!nips)
-		gw_cond_set(&gs->conds[GW_G_PROGRAMMED], "Programmed", 0,
-			    "AddressNotAssigned", "spec.addresses names no "
-			    "IPAddress: there is no VIP to listen on");
-	else
-		gw_cond_set(&gs->conds[GW_G_PROGRAMMED], "Programmed", 1, "Programmed", "%s",
-			    "");
+int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
+		   struct lview **views, size_t *nviews)
+{
+	struct gw_gateway_status *gs = new_gateway(gw, out);
+	size_t i, first = *nviews;
+	struct lview *v;
+	int err;
+
+	if (!gs)
+		return -ENOMEM;
 	for (i = 0; i < gw->nlisteners; i++) {
-		struct lview *v = PUSH(*views, *nviews);
-
+		v = PUSH(*views, *nviews);
 		if (!v)
 			return -ENOMEM;
 		v->gw = gw;
@@ -303,22 +393,16 @@ int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
 		snprintf(v->st->hostname, sizeof(v->st->hostname), "%s",
 			 or(v->l->hostname, ""));
 		check_listener(v, gw, i);
+	}
+	gateway_accepted(gs, gw, *views + first, gw->nlisteners);
+	gateway_programmed(gs, gw);
+	for (i = first; i < *nviews; i++) {
+		v = &(*views)[i];
 		listener_programmed(v, gs);
-		if (!v->usable || bad)
+		if (!v->st->conds[GW_L_PROGRAMMED].status)
 			continue;
-		v->vips = calloc(gw->naddresses ? gw->naddresses : 1,
-				 sizeof(*v->vips));
-		if (!v->vips)
-			return -ENOMEM;
-		for (j = 0; j < gw->naddresses; j++) {
-			long vi = vip_index(out, gw->addresses[j].value,
-					    v->l->port);
-
-			if (vi == -ENOMEM)
-				return -ENOMEM;
-			if (vi >= 0)
-				v->vips[v->nvips++] = (size_t)vi;
-		}
+		if ((err = listener_vips(out, gw, v)))
+			return err;
 	}
 	return 0;
 }
