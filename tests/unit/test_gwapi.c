@@ -691,6 +691,31 @@ static void test_unsupported_address(void **state)
 	unload(&w);
 }
 
+/* snilb takes no parameters: a Gateway naming some is not accepted
+ * (gateway-invalid-parameters-ref). */
+static void test_invalid_parameters(void **state)
+{
+	const struct gw_gateway_status *g;
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS
+	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+	     "metadata: {name: gw, namespace: infra}\n"
+	     "spec:\n  gatewayClassName: snilb\n"
+	     "  addresses: [{value: 198.18.0.1}]\n"
+	     "  listeners: [{name: tls, port: 443, protocol: TLS}]\n"
+	     "  infrastructure:\n    parametersRef:\n"
+	     "      {group: invalid.io, kind: InvalidParameters, name: invalid}\n"
+	     "---\n");
+	g = &w.out.gateways[0];
+	assert_int_equal(g->conds[0].status, 0);
+	assert_string_equal(g->conds[0].reason, "InvalidParameters");
+	assert_int_equal(g->conds[1].status, 0);
+	assert_int_equal(w.out.nvips, 0);
+	unload(&w);
+}
+
 static void test_no_address(void **state)
 {
 	struct world w;
@@ -728,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_listener_validity),
 		cmocka_unit_test(test_listener_conflicts),
 		cmocka_unit_test(test_unsupported_address),
+		cmocka_unit_test(test_invalid_parameters),
 		cmocka_unit_test(test_no_address),
 	};
 

@@ -147,7 +147,9 @@ static const char gateway_yaml[] =
 	"    port: 8443\n"
 	"    protocol: TLS\n"
 	"    tls: {mode: Terminate}\n"
-	"    allowedRoutes: {namespaces: {from: All}}\n";	/* 40 */
+	"    allowedRoutes: {namespaces: {from: All}}\n"	/* 40 */
+	"  infrastructure:\n"
+	"    parametersRef: {group: example.com, kind: Params, name: p}\n";
 
 static void test_gateway(void **state)
 {
@@ -221,6 +223,10 @@ static void test_gateway(void **state)
 	assert_int_equal(l->from, M_FROM_ALL);
 	assert_int_equal(l->nkinds, 0);
 	assert_int_equal(l->line, 36);
+
+	assert_string_equal(g->params.group, "example.com");
+	assert_string_equal(g->params.kind, "Params");
+	assert_string_equal(g->params.name, "p");
 }
 
 static void test_gateway_defaults(void **state)
@@ -255,6 +261,20 @@ static void test_gateway_defaults(void **state)
 	assert_int_equal(g->listeners[0].selector.nmatch, 0);
 	assert_string_equal(g->listeners[1].tls_mode, "Terminate");
 	assert_int_equal(g->listeners[1].from, M_FROM_SAME);
+	assert_null(g->params.kind);
+	model_free(&M);
+
+	/* parametersRef needs group, kind and name, as the CRD says. */
+	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
+				"kind: Gateway\n"
+				"metadata: {name: gw}\n"
+				"spec:\n"
+				"  gatewayClassName: snilb\n"
+				"  listeners: [{name: a, port: 443, protocol: TLS}]\n"
+				"  infrastructure:\n"
+				"    parametersRef: {group: '', name: p}\n"), 0);
+	assert_only_diag(8, "spec.infrastructure.parametersRef.kind",
+			 "kind is required", "Gateway", "default", "gw");
 }
 
 static void test_namespace_and_class(void **state)

@@ -277,6 +277,13 @@ static void gateway_accepted(struct gw_gateway_status *gs,
 	char bad[160] = "";
 	size_t i, nbad = 0;
 
+	if (gw->params.kind) {
+		gw_cond_set(c, "Accepted", 0, "InvalidParameters",
+			    "spec.infrastructure.parametersRef names %s %s: "
+			    "snilb takes no parameters", gw->params.kind,
+			    or(gw->params.name, "?"));
+		return;
+	}
 	for (i = 0; i < gw->naddresses; i++) {
 		const char *t = gw->addresses[i].type;
 

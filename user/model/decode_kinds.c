@@ -282,6 +282,22 @@ static void dec_listener(struct dec *d, yaml_node_t *n, const char *pre,
 		dec_allowed(d, ar, path_key(path, pre, "allowedRoutes"), l);
 }
 
+/* spec.infrastructure.parametersRef: group, kind and name, all required. */
+static void dec_params(struct dec *d, yaml_node_t *spec, struct m_local_ref *r)
+{
+	static const char pre[] = "spec.infrastructure.parametersRef";
+	yaml_node_t *inf = f_map(d, spec, "spec", "infrastructure"), *pr;
+
+	pr = inf ? f_map(d, inf, "spec.infrastructure", "parametersRef") :
+		   NULL;
+	if (!pr)
+		return;
+	f_required(d, pr, pre, "group", f_str(d, pr, pre, "group",
+					      &r->group));
+	f_required(d, pr, pre, "kind", f_str(d, pr, pre, "kind", &r->kind));
+	f_required(d, pr, pre, "name", f_str(d, pr, pre, "name", &r->name));
+}
+
 static void dec_gateway(struct dec *d, yaml_node_t *obj, void *out)
 {
 	struct m_gateway *g = out;
@@ -289,6 +305,7 @@ static void dec_gateway(struct dec *d, yaml_node_t *obj, void *out)
 
 	f_required(d, spec, "spec", "gatewayClassName",
 		   f_str(d, spec, "spec", "gatewayClassName", &g->class));
+	dec_params(d, spec, &g->params);
 	FOR_ITEMS(d, spec, "spec", "addresses", g->addresses, g->naddresses,
 		  dec_address);
 	FOR_ITEMS(d, spec, "spec", "listeners", g->listeners, g->nlisteners,

@@ -108,6 +108,9 @@ static void walk_gateway(struct m_walk *w, void *o)
 
 	walk_meta(w, &g->meta);
 	STR(w, &g->class);
+	STR(w, &g->params.group);
+	STR(w, &g->params.kind);
+	STR(w, &g->params.name);
 	OPEN(w, g->addresses, g->naddresses);
 	for (i = 0; i < g->naddresses; i++) {
 		STR(w, &g->addresses[i].type);

@@ -92,9 +92,18 @@ struct m_address {
 	char *value;
 };
 
+/* A reference to an object in the same namespace, by group and kind. */
+struct m_local_ref {
+	char *group;		/* "" for the core group */
+	char *kind;
+	char *name;
+};
+
 struct m_gateway {
 	struct m_meta meta;
 	char *class;		/* spec.gatewayClassName */
+	struct m_local_ref params;	/* spec.infrastructure.parametersRef;
+					 * kind NULL: none */
 	struct m_address *addresses;
 	size_t naddresses;
 	struct m_listener *listeners;
