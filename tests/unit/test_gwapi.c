@@ -693,6 +693,51 @@ static void test_unsupported_address(void **state)
 
 /* snilb takes no parameters: a Gateway naming some is not accepted
  * (gateway-invalid-parameters-ref). */
+/* An address that cannot be a VIP: accepted, not programmed, nothing
+ * served, and no status.addresses (gateway-static-addresses). */
+static void test_unusable_address(void **state)
+{
+	static const char *const bad[] = { "0.0.0.0", "224.0.0.1",
+		"239.255.255.250", "255.255.255.255", "127.0.0.1",
+		"127.1.2.3", "'::'", "'::1'", "'ff02::1'",
+		"'::ffff:198.18.0.2'" };
+	const struct gw_gateway_status *g;
+	char yaml[2048];
+	struct world w;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "%s"
+			 "apiVersion: gateway.networking.k8s.io/v1\n"
+			 "kind: Gateway\n"
+			 "metadata: {name: gw, namespace: infra}\n"
+			 "spec:\n  gatewayClassName: snilb\n"
+			 "  addresses: [{value: %s}, {value: 198.18.0.1}]\n"
+			 "  listeners: [{name: tls, port: 443, protocol: TLS}]\n"
+			 "---\n", CLASS, bad[i]);
+		load(&w, yaml);
+		g = &w.out.gateways[0];
+		if (!g->conds[0].status || g->conds[1].status ||
+		    strcmp(g->conds[1].reason, "AddressNotUsable"))
+			fail_msg("%s: Accepted %d %s, Programmed %d %s", bad[i],
+				 g->conds[0].status, g->conds[0].reason,
+				 g->conds[1].status, g->conds[1].reason);
+		assert_int_equal(g->listeners[0].conds[3].status, 0);
+		assert_int_equal(g->naddresses, 0);
+		assert_int_equal(w.out.nvips, 0);
+		unload(&w);
+	}
+	/* The usable one alone is served and listed. */
+	load(&w, CLASS GATEWAY("", "All"));
+	g = &w.out.gateways[0];
+	assert_int_equal(g->conds[1].status, 1);
+	assert_int_equal(g->naddresses, 2);
+	assert_string_equal(g->addresses[0], "198.18.0.1");
+	assert_string_equal(g->addresses[1], "2001:db8::1");
+	unload(&w);
+}
+
 static void test_invalid_parameters(void **state)
 {
 	const struct gw_gateway_status *g;
@@ -753,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_listener_validity),
 		cmocka_unit_test(test_listener_conflicts),
 		cmocka_unit_test(test_unsupported_address),
+		cmocka_unit_test(test_unusable_address),
 		cmocka_unit_test(test_invalid_parameters),
 		cmocka_unit_test(test_no_address),
 	};

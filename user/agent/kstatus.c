@@ -359,12 +359,10 @@ static json_t *fill_gateway(json_t *obj, void *ctx)
 	size_t i;
 
 	addrs = json_array();
-	for (i = 0; i < g->src->naddresses; i++)
-		if (!g->src->addresses[i].type ||
-		    !strcmp(g->src->addresses[i].type, "IPAddress"))
-			json_array_append_new(addrs, json_pack(
-				"{s:s,s:s}", "type", "IPAddress", "value",
-				g->src->addresses[i].value));
+	for (i = 0; i < g->naddresses; i++)
+		json_array_append_new(addrs, json_pack(
+			"{s:s,s:s}", "type", "IPAddress", "value",
+			g->addresses[i]));
 	ls = json_array();
 	for (i = 0; i < g->nlisteners; i++)
 		json_array_append_new(ls, listener_json(&g->listeners[i], gen,

@@ -100,6 +100,36 @@ int gw_canon_addr(const char *s, int *family, char *out)
 	return -EINVAL;
 }
 
+const char *gw_addr_unusable(const char *s)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const unsigned char zero[16];
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, s, a) == 1) {
+		if (a[0] == 0)
+			return "unspecified (0.0.0.0/8)";
+		if (a[0] == 127)
+			return "loopback";
+		if (a[0] >= 224 && a[0] <= 239)
+			return "multicast";
+		if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255)
+			return "the broadcast address";
+		return NULL;
+	}
+	if (inet_pton(AF_INET6, s, a) != 1)
+		return "not an IP address";
+	if (!memcmp(a, zero, 16))
+		return "unspecified (::)";
+	if (!memcmp(a, zero, 15) && a[15] == 1)
+		return "loopback";
+	if (a[0] == 0xff)
+		return "multicast";
+	if (!memcmp(a, mapped, 12))
+		return "IPv4-mapped (use the IPv4 address)";
+	return NULL;
+}
+
 int gw_class_ours(const struct model *m, const char *name,
 		  const char *controller)
 {
@@ -152,8 +182,10 @@ void gw_out_free(struct gw_out *out)
 		free(out->routes[i].refs);
 		free(out->routes[i].parents);
 	}
-	for (i = 0; i < out->ngateways; i++)
+	for (i = 0; i < out->ngateways; i++) {
 		free(out->gateways[i].listeners);
+		free(out->gateways[i].addresses);
+	}
 	free(out->vips);
 	free(out->sets);
 	free(out->routes);

@@ -114,6 +114,10 @@ struct gw_gateway_status {
 	char ns[64], name[GW_NAME_MAX];
 	char class_name[GW_NAME_MAX];
 	struct gw_cond conds[GW_G_NCONDS];
+	/* status.addresses: the VIPs served, as spec.addresses writes
+	 * them (strings of the model); none unless programmed. */
+	const char **addresses;
+	size_t naddresses;
 	struct gw_listener_status *listeners;
 	size_t nlisteners;
 };

@@ -46,6 +46,9 @@ const char *gw_label_get(const struct m_label *l, size_t n, const char *key);
 /* @s in canonical text form into @out (GW_ADDR_MAX): 0, or -EINVAL when it
  * is not an IP address. */
 int gw_canon_addr(const char *s, int *family, char *out);
+/* Why the IP address @s cannot be a VIP ("loopback", ...), or NULL when
+ * it can. */
+const char *gw_addr_unusable(const char *s);
 int gw_class_ours(const struct model *m, const char *name,
 		  const char *controller);
 

@@ -315,26 +315,48 @@ static void gateway_accepted(struct gw_gateway_status *gs,
 		gw_cond_set(c, "Accepted", 1, "Accepted", "%s", "");
 }
 
-/* Programmed: an accepted Gateway with VIPs to listen on. */
-static void gateway_programmed(struct gw_gateway_status *gs,
-			       const struct m_gateway *gw)
+/*
+ * Programmed: an accepted Gateway whose addresses can all be VIPs
+ * (upstream's gateway-static-addresses: one unusable address and the
+ * Gateway is not programmed; nothing of it is served). Its VIPs become
+ * status.addresses.
+ */
+static int gateway_programmed(struct gw_gateway_status *gs,
+			      const struct m_gateway *gw)
 {
 	struct gw_cond *c = &gs->conds[GW_G_PROGRAMMED];
-	size_t i, nips = 0;
+	const char *why;
+	size_t i;
 
-	for (i = 0; i < gw->naddresses; i++)
-		nips += streq(or(gw->addresses[i].type, "IPAddress"),
-			      "IPAddress");
-	if (!gs->conds[GW_G_ACCEPTED].status)
+	if (!gs->conds[GW_G_ACCEPTED].status) {
 		gw_cond_set(c, "Programmed", 0, "Invalid",
 			    "the Gateway is not accepted (%s)",
 			    gs->conds[GW_G_ACCEPTED].reason);
-	else if (!nips)
+		return 0;
+	}
+	for (i = 0; i < gw->naddresses; i++) {
+		why = gw_addr_unusable(gw->addresses[i].value);
+		if (why) {
+			gw_cond_set(c, "Programmed", 0, "AddressNotUsable",
+				    "address %s is %s: it cannot be a VIP; "
+				    "remove it from spec.addresses",
+				    gw->addresses[i].value, why);
+			return 0;
+		}
+	}
+	if (!gw->naddresses) {
 		gw_cond_set(c, "Programmed", 0, "AddressNotAssigned",
 			    "spec.addresses names no IPAddress: there is no "
 			    "VIP to listen on");
-	else
-		gw_cond_set(c, "Programmed", 1, "Programmed", "%s", "");
+		return 0;
+	}
+	gs->addresses = calloc(gw->naddresses, sizeof(*gs->addresses));
+	if (!gs->addresses)
+		return -ENOMEM;
+	for (i = 0; i < gw->naddresses; i++)
+		gs->addresses[gs->naddresses++] = gw->addresses[i].value;
+	gw_cond_set(c, "Programmed", 1, "Programmed", "%s", "");
+	return 0;
 }
 
 /* The VIPs of a listener that is usable on a programmed Gateway. */
@@ -402,7 +424,8 @@ int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
 		check_listener(v, gw, i);
 	}
 	gateway_accepted(gs, gw, *views + first, gw->nlisteners);
-	gateway_programmed(gs, gw);
+	if ((err = gateway_programmed(gs, gw)))
+		return err;
 	for (i = first; i < *nviews; i++) {
 		v = &(*views)[i];
 		listener_programmed(v, gs);
