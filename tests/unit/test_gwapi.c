@@ -761,6 +761,45 @@ static void test_invalid_parameters(void **state)
 	unload(&w);
 }
 
+/* Names as long as the API allows reach the status whole: a Gateway's
+ * name of 253 characters, a listener's of 253, and the parentRef's
+ * ns/name of a route. */
+static void test_long_names(void **state)
+{
+	static char gw[254], sec[254], yaml[4096], want[400];
+	const struct gw_route *r;
+	struct world w;
+
+	(void)state;
+	memset(gw, 'g', 253);
+	gw[100] = '.';
+	memset(sec, 's', 253);
+	sec[70] = '.';
+	snprintf(yaml, sizeof(yaml), "%s"
+		 "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+		 "metadata: {name: %s, namespace: infra}\n"
+		 "spec:\n  gatewayClassName: snilb\n"
+		 "  addresses: [{value: 198.18.0.1}]\n"
+		 "  listeners: [{name: %s, port: 443, protocol: TLS, "
+		 "allowedRoutes: {namespaces: {from: All}}}]\n---\n%s"
+		 "apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
+		 "metadata: {name: r, namespace: app}\n"
+		 "spec:\n  parentRefs: [{name: %s, namespace: infra, "
+		 "sectionName: %s}]\n  hostnames: [a.example.com]\n"
+		 "  rules: [{backendRefs: [{name: svc, port: 443}]}]\n",
+		 CLASS, gw, sec, SERVICE("app", "svc", "198.18.2.11"), gw, sec);
+	load(&w, yaml);
+	assert_string_equal(w.out.gateways[0].name, gw);
+	assert_string_equal(w.out.gateways[0].listeners[0].name, sec);
+	r = route(&w, "r");
+	snprintf(want, sizeof(want), "infra/%s", gw);
+	assert_string_equal(r->parents[0].gateway, want);
+	assert_string_equal(r->parents[0].section, sec);
+	assert_int_equal(r->parents[0].conds[0].status, 1);
+	assert_int_equal(w.out.gateways[0].listeners[0].attached, 1);
+	unload(&w);
+}
+
 static void test_no_address(void **state)
 {
 	struct world w;
@@ -800,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported_address),
 		cmocka_unit_test(test_unusable_address),
 		cmocka_unit_test(test_invalid_parameters),
+		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_no_address),
 	};
 

@@ -1201,6 +1201,49 @@ static const char two_services[] =
 	"---\n"
 	"apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
 
+/*
+ * metadata.name of most kinds is a "DNS-1123 subdomain" to the API
+ * server: up to 253 characters, dot-separated parts of any length; a
+ * Namespace's is a label (up to 63).
+ */
+static void test_object_names(void **state)
+{
+	char name[300], yaml[1024];
+
+	(void)state;
+	memset(name, 'g', 253);
+	name[253] = 0;
+	name[100] = '.';
+	assert_int_equal(valid_object_name(name), 1);
+	assert_int_equal(valid_dns_subdomain(name), 0);
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+		 "metadata: {name: %s}\n"
+		 "spec:\n  gatewayClassName: snilb\n"
+		 "  listeners: [{name: %.200s, port: 443, protocol: TLS}]\n",
+		 name, name);
+	assert_int_equal(decode(yaml), 0);
+	assert_no_diags();
+	assert_int_equal(M.ngateways, 1);
+	assert_string_equal(M.gateways[0].meta.name, name);
+	assert_int_equal(strlen(M.gateways[0].listeners[0].name), 200);
+	assert_memory_equal(M.gateways[0].listeners[0].name, name, 200);
+	model_free(&M);
+
+	name[253] = 'g';
+	name[254] = 0;
+	assert_int_equal(valid_object_name(name), 0);
+	assert_int_equal(valid_object_name("a..b"), 0);
+	assert_int_equal(valid_object_name("-a"), 0);
+	assert_int_equal(valid_object_name("A"), 0);
+	name[64] = 0;
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n",
+		 name);
+	assert_int_equal(decode(yaml), 0);
+	assert_only_diag(3, "metadata.name", NULL, "Namespace", NULL, name);
+}
+
 static void test_move_object(void **state)
 {
 	struct model dst = { 0 };
@@ -1299,6 +1342,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_invalid_does_not_block_valid,
 					  teardown),
 		cmocka_unit_test(test_hostname_valid),
+		cmocka_unit_test_teardown(test_object_names, teardown),
 		cmocka_unit_test_teardown(test_move_object, teardown),
 		cmocka_unit_test(test_concat_shallow),
 	};

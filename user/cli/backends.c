@@ -38,7 +38,7 @@ static json_t *st_set_backend(const json_t *set, uint32_t backend)
 static void set_routes(const struct inspect *c, const struct kroute *kr,
 		       size_t nkr, uint32_t set, char *buf, size_t n)
 {
-	char name[300];
+	char name[320];
 	size_t i;
 
 	buf[0] = 0;

@@ -79,7 +79,7 @@ static int route_filter(const struct inspect *c, const char *route,
 	if (*s && !*end && *id >= 0)
 		return 0;
 	json_array_foreach(json_object_get(c->st, "routes"), i, r) {
-		char name[300];
+		char name[320];
 
 		xsprintf(name, sizeof(name), "%s/%s", jstr(r, "namespace"),
 			 jstr(r, "name"));
@@ -129,7 +129,7 @@ static void flow_row(const struct inspect *c, const struct kbackends *kb,
 		     const struct snilb_flow *f, uint64_t now,
 		     struct table *t, json_t *arr)
 {
-	char cl[64], vip[64], be[64], age[32], c2b[24], b2c[24], rn[300];
+	char cl[64], vip[64], be[64], age[32], c2b[24], b2c[24], rn[320];
 	char sp[8];
 	bool bound = f->state != SNILB_FS_HELLO;
 	uint64_t bytes_b2c = bound ? flow_bytes_b2c(c, kb, cfg, f) : 0;

@@ -88,7 +88,7 @@ static int route_emit(const struct inspect *c, struct table *t, json_t *arr,
 		      const struct route_row *rr)
 {
 	struct snilb_route_stats rs;
-	char l[64], rn[300], set[16], a[24], b[24], d[24];
+	char l[64], rn[320], set[16], a[24], b[24], d[24];
 
 	pinned_route_stats(c->p, rr->route, &rs);
 	listener_name(c, rr->listener, l, sizeof(l));
@@ -129,7 +129,7 @@ static bool route_entry(const struct inspect *c, struct kroute *kr,
 		.set = (uint32_t)jint(en, "set", -1),
 		.hostname = jstr(en, "hostname"),
 	};
-	char be[2048], cond[1024], note[300] = "";
+	char be[2048], cond[1024], note[340] = "";
 	struct kroute *k;
 	bool ok = true;
 

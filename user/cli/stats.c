@@ -91,7 +91,7 @@ static void stats_route(const struct inspect *c, uint32_t id,
 			struct table *t, json_t *arr)
 {
 	struct snilb_route_stats rs;
-	char rn[300], idb[16], v[8][24];
+	char rn[320], idb[16], v[8][24];
 
 	pinned_route_stats(c->p, id, &rs);
 	route_name(c, id, rn, sizeof(rn));

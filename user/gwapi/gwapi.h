@@ -16,7 +16,8 @@
 
 #define GW_CONTROLLER	"snilb.io/gateway-controller"
 #define GW_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
-#define GW_NAME_MAX	254	/* ns/name, hostnames */
+#define GW_NAME_MAX	254	/* names, section names, hostnames */
+#define GW_NSNAME_MAX	(64 + GW_NAME_MAX)	/* "ns/name" */
 
 struct gw_cond {
 	const char *type;	/* "Accepted", "ResolvedRefs", ... */
@@ -48,7 +49,7 @@ struct gw_set {
 
 /* One resolved backendRef of a route, for status and `snilb routes`. */
 struct gw_ref {
-	char service[GW_NAME_MAX];	/* ns/name */
+	char service[GW_NSNAME_MAX];	/* ns/name */
 	uint16_t port;
 	int32_t weight;
 	struct gw_endpoint *eps;	/* this ref's endpoints */
@@ -62,8 +63,8 @@ struct gw_ref {
 
 struct gw_parent {
 	const struct m_parent_ref *ref;	/* as the route wrote it */
-	char gateway[GW_NAME_MAX];	/* ns/name */
-	char section[64];		/* "" when the ref names none */
+	char gateway[GW_NSNAME_MAX];	/* ns/name */
+	char section[GW_NAME_MAX];	/* "" when the ref names none */
 	struct gw_cond conds[GW_ROUTE_CONDS];
 };
 
@@ -95,7 +96,7 @@ enum { GW_L_ACCEPTED, GW_L_RESOLVED, GW_L_CONFLICTED, GW_L_PROGRAMMED,
        GW_L_NCONDS };
 
 struct gw_listener_status {
-	char name[64];
+	char name[GW_NAME_MAX];
 	uint16_t port;
 	char hostname[GW_NAME_MAX];
 	uint32_t attached;

@@ -202,11 +202,11 @@ static void dec_route_kind(struct dec *d, yaml_node_t *n, const char *pre,
 	dflt(d, &k->group, GW_GROUP);
 }
 
-/* Gateway API SectionName: an RFC 1123 subdomain. */
+/* Gateway API SectionName: a subdomain-like name of up to 253. */
 static void check_section(struct dec *d, yaml_node_t *n, const char *pre,
 			  const char *key, const char *s)
 {
-	if (!valid_dns_subdomain(s))
+	if (!valid_object_name(s))
 		f_bad(d, n, pre, key,
 		      "\"%s\" is not a valid section name (lower-case RFC 1123: a-z, 0-9, '-', '.')",
 		      s);
@@ -661,7 +661,7 @@ void dec_meta(struct dec *d, yaml_node_t *obj, const struct m_kind *k,
 	r = f_str(d, md, "metadata", "name", &m->name);
 	f_required(d, md, "metadata", "name", r);
 	if (r > 0 && !(k->label_name ? valid_dns_label(m->name) :
-		       valid_dns_subdomain(m->name)))
+		       valid_object_name(m->name)))
 		f_bad(d, md, "metadata", "name",
 		      "\"%s\" is not a valid name (lower-case RFC 1123 %s: a-z, 0-9, '-'%s)",
 		      m->name, k->label_name ? "label" : "subdomain",

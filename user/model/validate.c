@@ -6,12 +6,12 @@
 
 #include "validate.h"
 
-/* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, @len characters. */
-static int dns_label_n(const char *s, size_t len)
+/* [a-z0-9]([-a-z0-9]*[a-z0-9])?, @len characters, any length. */
+static int label_chars(const char *s, size_t len)
 {
 	size_t i;
 
-	if (!len || len > 63 || s[0] == '-' || s[len - 1] == '-')
+	if (!len || s[0] == '-' || s[len - 1] == '-')
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
@@ -20,23 +20,40 @@ static int dns_label_n(const char *s, size_t len)
 	return 1;
 }
 
+/* RFC 1123 label: the characters above, at most 63 of them. */
+static int dns_label_n(const char *s, size_t len)
+{
+	return len <= 63 && label_chars(s, len);
+}
+
 int valid_dns_label(const char *s)
 {
 	return dns_label_n(s, strlen(s));
 }
 
-int valid_dns_subdomain(const char *s)
+/* Parts joined by dots, each valid by @part, at most 253 characters. */
+static int dotted(const char *s, int (*part)(const char *, size_t))
 {
 	const char *dot;
 
 	if (strlen(s) > 253)
 		return 0;
 	while ((dot = strchr(s, '.'))) {
-		if (!dns_label_n(s, (size_t)(dot - s)))
+		if (!part(s, (size_t)(dot - s)))
 			return 0;
 		s = dot + 1;
 	}
-	return valid_dns_label(s);
+	return part(s, strlen(s));
+}
+
+int valid_dns_subdomain(const char *s)
+{
+	return dotted(s, dns_label_n);
+}
+
+int valid_object_name(const char *s)
+{
+	return dotted(s, label_chars);
 }
 
 int valid_hostname(const char *h, int allow_wildcard)

@@ -16,6 +16,14 @@ int valid_dns_label(const char *s);
 int valid_dns_subdomain(const char *s);
 
 /*
+ * A Kubernetes object name that is a "DNS-1123 subdomain" (most kinds'
+ * metadata.name; also Gateway API's SectionName): what the API server
+ * checks, the characters of RFC 1123 labels joined by dots, at most 253
+ * characters, but with no 63-character limit per part.
+ */
+int valid_object_name(const char *s);
+
+/*
  * A Gateway API Hostname: lower-case RFC 1123 DNS name, at most 253
  * characters, no trailing dot, not an IPv4 literal; with @allow_wildcard a
  * leading "*." label is allowed.
