@@ -290,6 +290,50 @@ static void test_allowed_routes(void **state)
 	unload(&w);
 }
 
+/* Selectors on kubernetes.io/metadata.name, the label the API server
+ * gives every Namespace: it matches a Namespace of the directory, and a
+ * namespace the directory does not define. */
+static void test_namespace_name_label(void **state)
+{
+	static const char *const sel[] = {
+		"{matchLabels: {kubernetes.io/metadata.name: app}}",
+		"{matchExpressions: [{key: kubernetes.io/metadata.name, "
+		"operator: In, values: [app, bare]}]}",
+	};
+	char yaml[4096];
+	struct world w;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(yaml, sizeof(yaml), "%s"
+			 "apiVersion: v1\nkind: Namespace\n"
+			 "metadata: {name: app}\n---\n"
+			 "apiVersion: gateway.networking.k8s.io/v1\n"
+			 "kind: Gateway\n"
+			 "metadata: {name: gw, namespace: infra}\n"
+			 "spec:\n  gatewayClassName: snilb\n"
+			 "  addresses: [{value: 198.18.0.1}]\n"
+			 "  listeners:\n  - name: tls\n    port: 443\n"
+			 "    protocol: TLS\n    allowedRoutes:\n"
+			 "      namespaces: {from: Selector, selector: %s}\n"
+			 "---\n%s%s%s%s%s", CLASS, sel[i],
+			 SERVICE("app", "svc", "198.18.2.11"),
+			 SERVICE("bare", "svc", "198.18.2.12"),
+			 ROUTE("app", "r", "  hostnames: [a.example.com]\n",
+			       "{name: svc, port: 443}"),
+			 ROUTE("bare", "r2", "  hostnames: [b.example.com]\n",
+			       "{name: svc, port: 443}"),
+			 ROUTE("other", "r3", "  hostnames: [c.example.com]\n",
+			       "{name: svc, namespace: app, port: 443}"));
+		load(&w, yaml);
+		assert_int_equal(accepted(&w, "r")->status, 1);
+		assert_int_equal(accepted(&w, "r2")->status, i == 1);
+		assert_int_equal(accepted(&w, "r3")->status, 0);
+		unload(&w);
+	}
+}
+
 static void test_hostname_rules(void **state)
 {
 	struct world w;
@@ -827,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_families),
 		cmocka_unit_test(test_other_controller),
 		cmocka_unit_test(test_allowed_routes),
+		cmocka_unit_test(test_namespace_name_label),
 		cmocka_unit_test(test_hostname_rules),
 		cmocka_unit_test(test_parent_refs),
 		cmocka_unit_test(test_backend_refs),

@@ -297,15 +297,29 @@ static void test_namespace_and_class(void **state)
 	assert_int_equal(M.nnamespaces, 1);
 	assert_string_equal(M.namespaces[0].meta.name, "team-a");
 	assert_null(M.namespaces[0].meta.ns);
-	assert_int_equal(M.namespaces[0].meta.nlabels, 1);
+	/* And the label the API server gives every Namespace. */
+	assert_int_equal(M.namespaces[0].meta.nlabels, 2);
 	assert_string_equal(M.namespaces[0].meta.labels[0].key, "shared");
 	assert_string_equal(M.namespaces[0].meta.labels[0].value, "true");
+	assert_string_equal(M.namespaces[0].meta.labels[1].key,
+			    "kubernetes.io/metadata.name");
+	assert_string_equal(M.namespaces[0].meta.labels[1].value, "team-a");
 	assert_int_equal(M.namespaces[0].meta.where.line, 2);
 	assert_int_equal(M.nclasses, 1);
 	assert_string_equal(M.classes[0].meta.name, "snilb");
 	assert_null(M.classes[0].meta.ns);
 	assert_string_equal(M.classes[0].controller, "example.com/snilb");
 	assert_int_equal(M.classes[0].meta.where.line, 10);
+	model_free(&M);
+
+	/* A value written for it is the API server's to set. */
+	assert_int_equal(decode("apiVersion: v1\nkind: Namespace\n"
+				"metadata:\n  name: b\n"
+				"  labels: {kubernetes.io/metadata.name: x}\n"),
+			 0);
+	assert_no_diags();
+	assert_int_equal(M.namespaces[0].meta.nlabels, 1);
+	assert_string_equal(M.namespaces[0].meta.labels[0].value, "b");
 }
 
 static const char route_yaml[] =

@@ -449,10 +449,14 @@ int gw_ns_allowed(const struct model *m, const struct lview *v,
 		return streq(v->gw->meta.ns, route_ns);
 	case M_FROM_SELECTOR:
 		n = find_ns(m, route_ns);
-		if (!n)	/* unknown namespace: only its implicit name label */
-			return 0;
-		return gw_selector_matches(&v->l->selector, n->meta.labels,
-					   n->meta.nlabels);
+		if (n)
+			return gw_selector_matches(&v->l->selector,
+						   n->meta.labels,
+						   n->meta.nlabels);
+		/* No Namespace object (a directory that does not define
+		 * it): the label the API server would have given it. */
+		return gw_selector_matches(&v->l->selector, &(struct m_label){
+			.key = M_NS_NAME_LABEL, .value = (char *)route_ns }, 1);
 	}
 	return 0;
 }

@@ -164,11 +164,31 @@ static void dflt(struct dec *d, char **s, const char *def)
 
 /* --- the kinds -------------------------------------------------------- */
 
+/*
+ * The API server gives every Namespace the label
+ * kubernetes.io/metadata.name, its name, and keeps it so; a directory of
+ * manifests gets the same, so that selectors on it match in both.
+ */
 static void dec_namespace(struct dec *d, yaml_node_t *obj, void *out)
 {
-	(void)d;
+	struct m_meta *m = &((struct m_namespace *)out)->meta;
+	struct m_label *l = NULL;
+	size_t i;
+
 	(void)obj;
-	(void)out;
+	if (!m->name)
+		return;
+	for (i = 0; i < m->nlabels && !l; i++)
+		if (!strcmp(m->labels[i].key, M_NS_NAME_LABEL))
+			l = &m->labels[i];
+	if (!l) {
+		l = APPEND(d, m->labels, m->nlabels);
+		if (!l)
+			return;
+		l->key = dec_strdup(d, M_NS_NAME_LABEL);
+	}
+	free(l->value);
+	l->value = dec_strdup(d, m->name);
 }
 
 static void dec_class(struct dec *d, yaml_node_t *obj, void *out)

@@ -57,8 +57,12 @@ struct m_meta {
 	struct m_where where;
 };
 
+/* The label the API server puts on every Namespace: its name. */
+#define M_NS_NAME_LABEL	"kubernetes.io/metadata.name"
+
 struct m_namespace {
-	struct m_meta meta;	/* meta.ns is NULL */
+	struct m_meta meta;	/* meta.ns is NULL; labels include
+				 * M_NS_NAME_LABEL */
 };
 
 struct m_gatewayclass {
