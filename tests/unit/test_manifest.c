@@ -350,7 +350,7 @@ static const char route_yaml[] =
 	"      kind: Service\n"					/* 25 */
 	"      weight: 1000000\n"
 	"  - backendRefs:\n"
-	"    - {name: solo}\n";
+	"    - {name: solo, port: 9}\n";
 
 static void test_tlsroute(void **state)
 {
@@ -407,7 +407,7 @@ static void test_tlsroute(void **state)
 	b = &t->rules[1].refs[0];
 	assert_string_equal(b->name, "solo");
 	assert_int_equal(b->weight, 1);
-	assert_int_equal(b->port, 0);
+	assert_int_equal(b->port, 9);
 	assert_string_equal(b->kind, "Service");
 	assert_string_equal(b->group, "");
 }
@@ -422,7 +422,9 @@ static void test_tlsroute_versions(void **state)
 	for (i = 0; i < 3; i++) {
 		snprintf(buf, sizeof(buf),
 			 "apiVersion: gateway.networking.k8s.io/%s\n"
-			 "kind: TLSRoute\nmetadata: {name: r%zu}\n", ok[i], i);
+			 "kind: TLSRoute\nmetadata: {name: r%zu}\n"
+			 "spec: {hostnames: [a.example.com], rules: "
+			 "[{backendRefs: [{name: s, port: 1}]}]}\n", ok[i], i);
 		assert_int_equal(decode(buf), 0);
 	}
 	assert_no_diags();
@@ -431,7 +433,122 @@ static void test_tlsroute_versions(void **state)
 			    "gateway.networking.k8s.io/v1");
 	assert_string_equal(M.routes[2].api_version,
 			    "gateway.networking.k8s.io/v1alpha3");
-	assert_int_equal(M.routes[2].nrules, 0);
+	assert_int_equal(M.routes[2].nrules, 1);
+}
+
+/* A TLSRoute of @version with @spec (indented by two), decoded. */
+static int decode_route(const char *version, const char *spec)
+{
+	char buf[8192];
+
+	model_free(&M);
+	snprintf(buf, sizeof(buf),
+		 "apiVersion: gateway.networking.k8s.io/%s\n"
+		 "kind: TLSRoute\nmetadata: {name: r}\nspec:\n%s", version,
+		 spec);
+	return decode(buf);
+}
+
+#define RULE1 "  rules: [{backendRefs: [{name: a, port: 1}]}]\n"
+
+/*
+ * TLSRoute v1 as the API server's CRD validation has it (standard since
+ * Gateway API v1.5): hostnames required, exactly one rule, 1 to 16
+ * backendRefs, a port for a Service, no IP as a hostname, only a leading
+ * "*." label; v1alpha2 as its own CRD has it.
+ */
+static void test_tlsroute_validation(void **state)
+{
+	static const struct { const char *v, *spec, *field, *msg; } bad[] = {
+		{ "v1", RULE1, "spec.hostnames", "hostnames is required: "
+		  "TLSRoute v1 (and v1alpha3) takes 1 to 1024" },
+		{ "v1alpha3", RULE1, "spec.hostnames", NULL },
+		{ "v1", "  hostnames: []\n" RULE1, "spec.hostnames",
+		  "0 items: TLSRoute v1 (and v1alpha3) takes 1 to 1024" },
+		{ "v1", "  hostnames: [a.example.com]\n", "spec.rules",
+		  "rules is required: TLSRoute v1 (and v1alpha3) takes "
+		  "exactly 1" },
+		{ "v1", "  hostnames: [a.example.com]\n  rules:\n"
+		  "  - backendRefs: [{name: a, port: 1}]\n"
+		  "  - backendRefs: [{name: b, port: 1}]\n", "spec.rules",
+		  "2 items: TLSRoute v1 (and v1alpha3) takes exactly 1" },
+		{ "v1", "  hostnames: [a.example.com]\n  rules: [{}]\n",
+		  "spec.rules[0].backendRefs", "backendRefs is required: a "
+		  "rule takes 1 to 16" },
+		{ "v1", "  hostnames: [a.example.com]\n"
+		  "  rules: [{backendRefs: []}]\n",
+		  "spec.rules[0].backendRefs", NULL },
+		{ "v1", "  hostnames: [a.example.com]\n"
+		  "  rules: [{backendRefs: [{name: a}]}]\n",
+		  "spec.rules[0].backendRefs[0].port", "port is required" },
+		{ "v1alpha2", "  rules: [{backendRefs: [{name: a, group: '', "
+		  "kind: Service}]}]\n", "spec.rules[0].backendRefs[0].port",
+		  NULL },
+		{ "v1", "  hostnames: [192.0.2.1]\n" RULE1, "spec.hostnames[0]",
+		  NULL },
+		{ "v1", "  hostnames: ['2001:db8::1']\n" RULE1,
+		  "spec.hostnames[0]", NULL },
+		{ "v1", "  hostnames: ['*.*.example.com']\n" RULE1,
+		  "spec.hostnames[0]", NULL },
+		{ "v1", "  hostnames: ['a.*.example.com']\n" RULE1,
+		  "spec.hostnames[0]", NULL },
+		{ "v1", "  hostnames: ['*']\n" RULE1, "spec.hostnames[0]",
+		  NULL },
+		{ "v1", "  hostnames: ['']\n" RULE1, "spec.hostnames[0]",
+		  NULL },
+	};
+	char spec[4096], line[64];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(decode_route(bad[i].v, bad[i].spec), 0);
+		if (M.ndiags != 1 || !M.diags[0].field ||
+		    strcmp(M.diags[0].field, bad[i].field) ||
+		    (bad[i].msg && strcmp(M.diags[0].msg, bad[i].msg))) {
+			print_diags();
+			fail_msg("case %zu (%s): want one diag about %s", i,
+				 bad[i].v, bad[i].field);
+		}
+		assert_int_equal(M.nroutes, 0);
+	}
+
+	/* 17 backendRefs; and v1alpha2's 17 rules. */
+	snprintf(spec, sizeof(spec), "  hostnames: [a.example.com]\n"
+		 "  rules:\n  - backendRefs:\n");
+	for (j = 0; j < 17; j++) {
+		snprintf(line, sizeof(line), "    - {name: s%zu, port: 1}\n", j);
+		strcat(spec, line);
+	}
+	assert_int_equal(decode_route("v1", spec), 0);
+	assert_int_equal(M.ndiags, 1);
+	assert_diag(8, "spec.rules[0].backendRefs",
+		    "17 items: a rule takes 1 to 16");
+	snprintf(spec, sizeof(spec), "  rules:\n");
+	for (j = 0; j < 17; j++)
+		strcat(spec, "  - backendRefs: [{name: a, port: 1}]\n");
+	assert_int_equal(decode_route("v1alpha2", spec), 0);
+	assert_int_equal(M.ndiags, 1);
+	assert_diag(6, "spec.rules", "17 items: TLSRoute v1alpha2 takes "
+		    "1 to 16");
+
+	/* What is valid: 16 backendRefs; v1alpha2 with no hostname and
+	 * two rules; a non-Service ref without a port. */
+	snprintf(spec, sizeof(spec), "  hostnames: [a.example.com, "
+		 "'*.b.example.com']\n  rules:\n  - backendRefs:\n");
+	for (j = 0; j < 16; j++) {
+		snprintf(line, sizeof(line), "    - {name: s%zu, port: 1}\n", j);
+		strcat(spec, line);
+	}
+	assert_int_equal(decode_route("v1", spec), 0);
+	assert_no_diags();
+	assert_int_equal(M.routes[0].rules[0].nrefs, 16);
+	assert_int_equal(decode_route("v1alpha2", "  rules:\n"
+				      "  - backendRefs: [{name: a, port: 1}]\n"
+				      "  - backendRefs: [{name: b, kind: X, "
+				      "group: example.com}]\n"), 0);
+	assert_no_diags();
+	assert_int_equal(M.routes[0].nrules, 2);
 }
 
 static void test_service(void **state)
@@ -671,7 +788,7 @@ static void test_multi_document_and_list(void **state)
 static void test_anchors_and_aliases(void **state)
 {
 	(void)state;
-	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
+	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1alpha2\n"
 				"kind: TLSRoute\n"
 				"metadata: {name: r}\n"
 				"spec:\n"
@@ -792,7 +909,9 @@ static void test_invalid_hostname(void **state)
 				"  hostnames:\n"
 				"  - a.example.com\n"
 				"  - \"*.example.com\"\n"
-				"  - Bad_Host\n"), 0);
+				"  - Bad_Host\n"
+				"  rules: [{backendRefs: [{name: a, port: 1}]}]\n"),
+			 0);
 	assert_only_diag(8, "spec.hostnames[2]",
 			 "\"Bad_Host\" is not a valid hostname (lower-case RFC 1123, optional leading \"*.\")",
 			 "TLSRoute", "t", "r");
@@ -852,7 +971,7 @@ static void test_port_range(void **state)
 static void test_weight_range(void **state)
 {
 	(void)state;
-	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
+	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1alpha2\n"
 				"kind: TLSRoute\n"
 				"metadata: {name: r}\n"
 				"spec:\n"
@@ -924,7 +1043,10 @@ static void test_missing_name(void **state)
 				"metadata: {name: r}\n"
 				"spec:\n"
 				"  parentRefs:\n"
-				"  - namespace: infra\n"), 0);
+				"  - namespace: infra\n"
+				"  hostnames: [a.example.com]\n"
+				"  rules: [{backendRefs: [{name: a, port: 1}]}]\n"),
+			 0);
 	assert_only_diag(6, "spec.parentRefs[0].name", "name is required",
 			 "TLSRoute", "default", "r");
 }
@@ -1331,6 +1453,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_namespace_and_class, teardown),
 		cmocka_unit_test_teardown(test_tlsroute, teardown),
 		cmocka_unit_test_teardown(test_tlsroute_versions, teardown),
+		cmocka_unit_test_teardown(test_tlsroute_validation, teardown),
 		cmocka_unit_test_teardown(test_service, teardown),
 		cmocka_unit_test_teardown(test_endpointslice, teardown),
 		cmocka_unit_test_teardown(test_pod, teardown),

@@ -131,6 +131,11 @@ static yaml_node_t *dec_strv(struct dec *d, yaml_node_t *map, const char *pre,
 	return seq;
 }
 
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
 /* Default @s to @def when the manifest had none. */
 static void dflt(struct dec *d, char **s, const char *def)
 {
@@ -359,10 +364,42 @@ static void dec_parent(struct dec *d, yaml_node_t *n, const char *pre,
 	f_port(d, n, pre, "port", &p->port);
 }
 
+/*
+ * The length of list @key of @map, @n items, against the CRD's bounds
+ * @lo..@hi; @what says whose bounds they are. Absent is refused when @lo
+ * is not 0.
+ */
+static void check_count(struct dec *d, yaml_node_t *map, const char *pre,
+			const char *key, size_t n, size_t lo, size_t hi,
+			const char *what)
+{
+	yaml_node_t *v = ylookup(d, map, key);
+	char path[FIELD_MAX];
+
+	char range[48];
+
+	path_key(path, pre, key);
+	if (lo == hi)
+		snprintf(range, sizeof(range), "exactly %zu", lo);
+	else
+		snprintf(range, sizeof(range), "%zu to %zu", lo, hi);
+	if (!v) {
+		if (lo)
+			dec_diag(d, map ? yline(map) : d->line, path,
+				 "%s is required: %s takes %s", key, what,
+				 range);
+		return;
+	}
+	if (v->type == YAML_SEQUENCE_NODE && (n < lo || n > hi))
+		dec_diag(d, yline(v), path, "%zu items: %s takes %s", n, what,
+			 range);
+}
+
 static void dec_backend(struct dec *d, yaml_node_t *n, const char *pre,
 			struct m_backend_ref *b)
 {
 	long long w;
+	int port;
 
 	b->line = yline(n);
 	f_required(d, n, pre, "name", f_str(d, n, pre, "name", &b->name));
@@ -372,7 +409,11 @@ static void dec_backend(struct dec *d, yaml_node_t *n, const char *pre,
 	dflt(d, &b->kind, "Service");
 	if (f_str(d, n, pre, "namespace", &b->ns) > 0)
 		check_ns(d, n, pre, "namespace", b->ns);
-	f_port(d, n, pre, "port", &b->port);
+	port = f_port(d, n, pre, "port", &b->port);
+	/* The CRD's rule: "Must have port for Service reference". */
+	if (!port && b->group && !*b->group && b->kind &&
+	    !strcmp(b->kind, "Service"))
+		f_required(d, n, pre, "port", 0);
 	b->weight = 1;
 	if (f_int(d, n, pre, "weight", 0, 1000000, &w) > 0)
 		b->weight = (int32_t)w;
@@ -383,6 +424,29 @@ static void dec_rule(struct dec *d, yaml_node_t *n, const char *pre,
 {
 	r->line = yline(n);
 	FOR_ITEMS(d, n, pre, "backendRefs", r->refs, r->nrefs, dec_backend);
+	check_count(d, n, pre, "backendRefs", r->nrefs, 1, 16, "a rule");
+}
+
+/*
+ * The CRD's bounds on a TLSRoute's lists. TLSRoute v1 (standard since
+ * Gateway API v1.5) and v1alpha3 need hostnames and exactly one rule;
+ * v1alpha2 takes no hostname (every name) and up to 16 rules.
+ */
+static void check_route_lists(struct dec *d, yaml_node_t *spec,
+			      const struct m_tlsroute *t)
+{
+	const char *v = strrchr(or_empty(d->api_version), '/');
+	int alpha2 = v && !strcmp(v, "/v1alpha2");
+	const char *what = alpha2 ? "TLSRoute v1alpha2" :
+			   "TLSRoute v1 (and v1alpha3)";
+
+	if (!v || (!alpha2 && strcmp(v, "/v1") && strcmp(v, "/v1alpha3")))
+		return;		/* an apiVersion diag already */
+	check_count(d, spec, "spec", "parentRefs", t->nparents, 0, 32, what);
+	check_count(d, spec, "spec", "hostnames", t->nhostnames,
+		    alpha2 ? 0 : 1, 1024, what);
+	check_count(d, spec, "spec", "rules", t->nrules, 1, alpha2 ? 16 : 1,
+		    what);
 }
 
 static void dec_route(struct dec *d, yaml_node_t *obj, void *out)
@@ -404,6 +468,7 @@ static void dec_route(struct dec *d, yaml_node_t *obj, void *out)
 				       path_idx(path, "spec.hostnames", i),
 				       t->hostnames[i]);
 	FOR_ITEMS(d, spec, "spec", "rules", t->rules, t->nrules, dec_rule);
+	check_route_lists(d, spec, t);
 }
 
 /* targetPort: a number, or the name of a Pod's port. */
