@@ -203,6 +203,10 @@ static void test_basic(void **state)
 			    "Programmed");
 	assert_int_equal(w.out.gateways[0].listeners[0].conds[3].status, 1);
 	assert_int_equal(w.out.gateways[0].conds[0].status, 1);
+	assert_int_equal(w.out.nclasses, 1);
+	assert_string_equal(w.out.classes[0].name, "snilb");
+	assert_string_equal(w.out.classes[0].conds[0].type, "Accepted");
+	assert_int_equal(w.out.classes[0].conds[0].status, 1);
 	unload(&w);
 }
 
@@ -244,6 +248,7 @@ static void test_other_controller(void **state)
 	     "spec: {controllerName: example.com/other}\n---\n"
 	     GATEWAY("", "All") SERVICE("app", "svc", "198.18.2.11")
 	     ROUTE("app", "r", "", "{name: svc, port: 443}"));
+	assert_int_equal(w.out.nclasses, 0);
 	assert_int_equal(w.out.ngateways, 0);
 	assert_int_equal(w.out.nroutes, 0);	/* no status from us */
 	assert_int_equal(w.out.nentries, 0);

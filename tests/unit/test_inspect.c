@@ -156,7 +156,7 @@ static json_t *status_json(void)
 static void test_status_names(void **state)
 {
 	struct inspect c = { .st = status_json() };
-	json_t *r = st_route(&c, 3);
+	json_t *r = st_route(&c, 3), *conds;
 	char b[2048];
 
 	(void)state;
@@ -168,6 +168,23 @@ static void test_status_names(void **state)
 	assert_string_equal(listener_name(&c, 7, b, sizeof(b)), "#7");
 	route_conditions(r, b, sizeof(b));
 	assert_string_equal(b, "Accepted ResolvedRefs=False(BackendNotFound)");
+	/* Conflicted is the one condition whose False is well. */
+	b[0] = 0;
+	conds = json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]",
+		"type", "Accepted", "status", "False", "reason",
+		"HostnameConflict", "type", "Conflicted", "status", "True",
+		"reason", "HostnameConflict", "type", "ResolvedRefs", "status",
+		"True", "reason", "ResolvedRefs");
+	conditions_summary(conds, b, sizeof(b));
+	assert_string_equal(b, "Accepted=False(HostnameConflict) "
+			    "Conflicted=True(HostnameConflict) ResolvedRefs");
+	json_decref(conds);
+	b[0] = 0;
+	conds = json_pack("[{s:s,s:s,s:s}]", "type", "Conflicted", "status",
+			  "False", "reason", "NoConflicts");
+	conditions_summary(conds, b, sizeof(b));
+	assert_string_equal(b, "");
+	json_decref(conds);
 	route_backends(&c, r, -1, b, sizeof(b));	/* no such set: the refs */
 	assert_string_equal(b, "198.18.2.11:8443*2,[2001:db8::b]:8443*2,"
 			       "default/gone:1(no endpoints)");

@@ -21,6 +21,7 @@
 #include "kstatus.h"
 #include "kube.h"
 #include "lease.h"
+#include "status.h"
 #include "decode.h"
 
 /* --- a fake API: path -> object, resourceVersion checks --------------------- */
@@ -136,7 +137,7 @@ static void write_all(const char *svc, struct kstatus_cache *c,
 
 	assert_int_equal(manifest_decode_buf("t", y, strlen(y), &m), 0);
 	assert_int_equal(gw_compute(&m, GW_CONTROLLER, 251, &out), 0);
-	kstatus_write(NULL, c, &m, &out, GW_CONTROLLER, "v1", res);
+	kstatus_write(NULL, c, &out, GW_CONTROLLER, "v1", res);
 	gw_out_free(&out);
 	model_free(&m);
 }
@@ -272,6 +273,111 @@ static void test_gateway_status(void **state)
 	assert_string_equal(field(cond(st, "Accepted"), "status"), "True");
 }
 
+/* @o without the keys only the status document has, and without
+ * lastTransitionTime (stamped at another second, maybe). */
+static void strip(json_t *o)
+{
+	static const char *const extra[] = { "namespace", "name", "class",
+		"controller", "port", "hostname", "gateway", "section",
+		"lastTransitionTime" };
+	const char *k;
+	json_t *v;
+	void *tmp;
+	size_t i;
+
+	if (json_is_array(o)) {
+		json_array_foreach(o, i, v)
+			strip(v);
+		return;
+	}
+	json_object_foreach_safe(o, tmp, k, v) {
+		for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+			if (!strcmp(k, extra[i]) && json_is_string(v))
+				break;
+		if (i < sizeof(extra) / sizeof(extra[0]) ||
+		    (!strcmp(k, "port") && json_is_integer(v)))
+			json_object_del(o, k);
+		else
+			strip(v);
+	}
+}
+
+static void assert_same_status(json_t *api, json_t *doc)
+{
+	char *a, *d;
+
+	api = json_deep_copy(api);
+	doc = json_deep_copy(doc);
+	strip(api);
+	strip(doc);
+	a = json_dumps(api, JSON_COMPACT | JSON_SORT_KEYS);
+	d = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	if (strcmp(a, d))
+		fail_msg("API status %s\nstatus document %s", a, d);
+	free(a);
+	free(d);
+	json_decref(api);
+	json_decref(doc);
+}
+
+/* The status document carries what the API status carries, made by the
+ * same code: the same conditions (observedGeneration included),
+ * supportedKinds, addresses and GatewayClass status. */
+static void test_status_document(void **state)
+{
+	struct status_agent ag = { .controller = GW_CONTROLLER,
+				   .manifests = "t", .pin_path = "p",
+				   .last_error = "" };
+	struct kstatus_cache *c = kstatus_cache_new();
+	struct sync_state ss = {};
+	struct kstatus_result res;
+	struct model m = {};
+	struct gw_out out;
+	const char *y = yaml("svc");
+	json_t *doc, *doc2, *gw, *parents, *ltt;
+
+	(void)state;
+	assert_int_equal(manifest_decode_buf("t", y, strlen(y), &m), 0);
+	assert_int_equal(gw_compute(&m, GW_CONTROLLER, 251, &out), 0);
+	kstatus_write(NULL, c, &out, GW_CONTROLLER, "v1", &res);
+	assert_int_equal(res.failed, 0);
+	assert_int_equal(sync_dry(&ss, &out), 0);
+	doc = status_build(&ag, &m, &out, &ss, NULL);
+	assert_non_null(doc);
+
+	gw = json_array_get(json_object_get(doc, "gateways"), 0);
+	assert_same_status(json_object_get(json_object_get(store, GW_PATH),
+					   "status"), gw);
+	assert_same_status(json_object_get(json_object_get(store, CLASS_PATH),
+					   "status"),
+			   json_array_get(json_object_get(doc,
+					  "gatewayclasses"), 0));
+	parents = json_object_get(json_array_get(json_object_get(doc,
+				  "routes"), 0), "parents");
+	assert_string_equal(field(json_array_get(parents, 0), "gateway"),
+			    "app/gw");
+	/* The API object also holds another controller's entry, first. */
+	assert_same_status(json_array_get(route_parents(), 1),
+			   json_array_get(parents, 0));
+
+	/* lastTransitionTime stays while the status does. */
+	ltt = json_object_get(cond(json_array_get(parents, 0), "Accepted"),
+			      "lastTransitionTime");
+	json_string_set(ltt, "2020-01-02T03:04:05Z");
+	doc2 = status_build(&ag, &m, &out, &ss, doc);
+	parents = json_object_get(json_array_get(json_object_get(doc2,
+				  "routes"), 0), "parents");
+	assert_string_equal(field(cond(json_array_get(parents, 0), "Accepted"),
+				  "lastTransitionTime"),
+			    "2020-01-02T03:04:05Z");
+	json_decref(doc);
+	json_decref(doc2);
+	sync_free(&ss);
+	kstatus_cache_free(c);
+	gw_out_free(&out);
+	model_free(&m);
+}
+
 #define S(x) ((uint64_t)(x) * 1000000000ull)
 
 static void test_lease(void **state)
@@ -303,6 +409,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_status),
 		cmocka_unit_test(test_gateway_status),
+		cmocka_unit_test(test_status_document),
 		cmocka_unit_test(test_lease),
 	};
 

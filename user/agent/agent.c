@@ -216,7 +216,7 @@ static int agent_sync(struct agent *a, int force)
 		err = -ENOMEM;
 	}
 	a->ag.last_sync = wall();
-	publish(a, status_build(&a->ag, &m, &out, &a->sync));
+	publish(a, status_build(&a->ag, &m, &out, &a->sync, a->status));
 	publish_metrics(a, &m, &out);
 	source_write_back(a->src, &m, &out);
 	err = m.ndiags ? -EINVAL : err;

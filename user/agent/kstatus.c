@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "gwstatus.h"
 #include "kstatus.h"
 #include "log.h"
 
@@ -67,123 +68,6 @@ static char **cache_slot(struct kstatus_cache *c, const char *key)
 		return NULL;
 	c->want[c->n] = NULL;
 	return &c->want[c->n++];
-}
-
-static void now_rfc3339(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* --- conditions ----------------------------------------------------------- */
-
-static json_t *find_cond(json_t *conds, const char *type)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(conds, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "",
-			    type))
-			return c;
-	return NULL;
-}
-
-/* A condition as the API wants it; lastTransitionTime from @old when the
- * status is unchanged. */
-static json_t *cond_json(const struct gw_cond *c, int64_t gen, json_t *old,
-			 const char *now)
-{
-	const char *st = c->status ? "True" : "False";
-	json_t *prev = old ? find_cond(old, c->type) : NULL;
-	const char *ltt = now;
-
-	if (prev && !strcmp(json_string_value(json_object_get(prev, "status"))
-			    ?: "", st))
-		ltt = json_string_value(json_object_get(prev,
-					"lastTransitionTime")) ?: now;
-	return json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "type", c->type,
-			 "status", st, "observedGeneration", (json_int_t)gen,
-			 "lastTransitionTime", ltt, "reason", c->reason,
-			 "message", c->msg);
-}
-
-static json_t *conds_json(const struct gw_cond *c, size_t n, int64_t gen,
-			  json_t *old, const char *now)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a && i < n; i++)
-		if (c[i].type)
-			json_array_append_new(a, cond_json(&c[i], gen, old,
-							   now));
-	return a;
-}
-
-/* Equal as JSON. (lastTransitionTime needs no special case: it is copied
- * from the old condition whenever the status stays.) */
-static int json_same(json_t *a, json_t *b)
-{
-	char *x, *y;
-	int eq;
-
-	if (!a || !b)
-		return a == b;
-	x = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
-	y = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-	eq = x && y && !strcmp(x, y);
-	free(x);
-	free(y);
-	return eq;
-}
-
-/* --- TLSRoute --------------------------------------------------------------- */
-
-static json_t *parent_ref_json(const struct m_parent_ref *p)
-{
-	json_t *o = json_pack("{s:s,s:s,s:s}", "group",
-			      p->group ? p->group : GW_GROUP, "kind",
-			      p->kind ? p->kind : "Gateway", "name", p->name);
-
-	if (o && p->ns)
-		json_object_set_new(o, "namespace", json_string(p->ns));
-	if (o && p->section)
-		json_object_set_new(o, "sectionName", json_string(p->section));
-	if (o && p->port)
-		json_object_set_new(o, "port", json_integer(p->port));
-	return o;
-}
-
-json_t *kstatus_route_parents(const struct gw_route *route,
-			      const char *controller, json_t *current,
-			      const char *now)
-{
-	json_t *out = json_array(), *e;
-	size_t i, j;
-
-	/* Other controllers' entries first, untouched. */
-	json_array_foreach(current, i, e)
-		if (strcmp(json_string_value(json_object_get(e,
-				"controllerName")) ?: "", controller))
-			json_array_append(out, e);
-	for (i = 0; out && i < route->nparents; i++) {
-		const struct gw_parent *p = &route->parents[i];
-		json_t *ref = parent_ref_json(p->ref), *old = NULL;
-
-		json_array_foreach(current, j, e)
-			if (json_same(json_object_get(e, "parentRef"), ref))
-				old = json_object_get(e, "conditions");
-		json_array_append_new(out, json_pack("{s:o,s:s,s:o}",
-			"parentRef", ref, "controllerName", controller,
-			"conditions", conds_json(p->conds, GW_ROUTE_CONDS,
-						 route->src->meta.generation,
-						 old, now)));
-	}
-	return out;
 }
 
 /* --- requests --------------------------------------------------------------- */
@@ -279,7 +163,7 @@ static void update(struct kube *k, struct kstatus_cache *c, const char *key,
 	}
 	old = json_deep_copy(json_object_get(obj, "status"));
 	want = fill(obj, ctx);
-	if (json_same(old, want))
+	if (gws_json_same(old, want))
 		res->unchanged++;
 	else if (!put_status(k, path, obj, res))
 		res->written++;
@@ -311,9 +195,8 @@ static json_t *fill_route(json_t *obj, void *ctx)
 		st = json_object();
 		json_object_set_new(obj, "status", st);
 	}
-	parents = kstatus_route_parents(rc->r, rc->controller,
-					json_object_get(st, "parents"),
-					rc->now);
+	parents = gws_route_parents(rc->r, rc->controller,
+				    json_object_get(st, "parents"), rc->now);
 	json_object_set_new(st, "parents", parents);
 	return st;
 }
@@ -323,73 +206,27 @@ struct gw_ctx {
 	const struct gw_gateway_status *g;
 };
 
-static json_t *listener_json(const struct gw_listener_status *l, int64_t gen,
-			     json_t *old, const char *now)
-{
-	json_t *kinds = json_array();
-
-	if (l->tlsroute_ok)
-		json_array_append_new(kinds, json_pack("{s:s,s:s}", "group",
-						       GW_GROUP, "kind",
-						       "TLSRoute"));
-	return json_pack("{s:s,s:o,s:i,s:o}", "name", l->name,
-			 "supportedKinds", kinds, "attachedRoutes", l->attached,
-			 "conditions", conds_json(l->conds, l->nconds, gen, old,
-						  now));
-}
-
-static json_t *old_listener_conds(json_t *st, const char *name)
-{
-	json_t *l;
-	size_t i;
-
-	json_array_foreach(json_object_get(st, "listeners"), i, l)
-		if (!strcmp(json_string_value(json_object_get(l, "name")) ?: "",
-			    name))
-			return json_object_get(l, "conditions");
-	return NULL;
-}
-
 static json_t *fill_gateway(json_t *obj, void *ctx)
 {
 	struct gw_ctx *gc = ctx;
-	const struct gw_gateway_status *g = gc->g;
-	int64_t gen = g->src->meta.generation;
-	json_t *old = json_object_get(obj, "status"), *st, *addrs, *ls;
-	size_t i;
+	json_t *st = gws_gateway(gc->g, json_object_get(obj, "status"),
+				 gc->now);
 
-	addrs = json_array();
-	for (i = 0; i < g->naddresses; i++)
-		json_array_append_new(addrs, json_pack(
-			"{s:s,s:s}", "type", "IPAddress", "value",
-			g->addresses[i]));
-	ls = json_array();
-	for (i = 0; i < g->nlisteners; i++)
-		json_array_append_new(ls, listener_json(&g->listeners[i], gen,
-			old_listener_conds(old, g->listeners[i].name), gc->now));
-	st = json_pack("{s:o,s:o,s:o}", "addresses", addrs, "conditions",
-		       conds_json(g->conds, 2, gen,
-				  json_object_get(old, "conditions"), gc->now),
-		       "listeners", ls);
 	json_object_set_new(obj, "status", st);
 	return st;
 }
 
 struct class_ctx {
 	char now[32];
-	int64_t gen;
+	const struct gw_class_status *c;
 };
 
 static json_t *fill_class(json_t *obj, void *ctx)
 {
 	struct class_ctx *cc = ctx;
-	json_t *old = json_object_get(obj, "status"), *st;
-	struct gw_cond acc = { .type = "Accepted", .status = 1,
-			       .reason = "Accepted" };
+	json_t *st = gws_class(cc->c, json_object_get(obj, "status"),
+			       cc->now);
 
-	st = json_object();
-	json_object_set_new(st, "conditions", json_pack("[o]", cond_json(
-		&acc, cc->gen, json_object_get(old, "conditions"), cc->now)));
 	json_object_set_new(obj, "status", st);
 	return st;
 }
@@ -397,31 +234,26 @@ static json_t *fill_class(json_t *obj, void *ctx)
 /* --- the pass ----------------------------------------------------------------- */
 
 int kstatus_write(struct kube *k, struct kstatus_cache *c,
-		  const struct model *m, const struct gw_out *out,
-		  const char *controller, const char *tlsroute_version,
+		  const struct gw_out *out, const char *controller, const char *tlsroute_version,
 		  struct kstatus_result *res)
 {
 	char path[1024], key[600];
 	size_t i;
 
 	memset(res, 0, sizeof(*res));
-	for (i = 0; i < m->nclasses; i++) {
-		struct class_ctx cc = { .gen = m->classes[i].meta.generation };
+	for (i = 0; i < out->nclasses; i++) {
+		struct class_ctx cc = { .c = &out->classes[i] };
 
-		if (!m->classes[i].controller ||
-		    strcmp(m->classes[i].controller, controller))
-			continue;
-		now_rfc3339(cc.now, sizeof(cc.now));
+		gws_now(cc.now, sizeof(cc.now));
 		snprintf(path, sizeof(path), "/apis/%s/v1/gatewayclasses/%s",
-			 GW_GROUP, m->classes[i].meta.name);
-		snprintf(key, sizeof(key), "GatewayClass//%s",
-			 m->classes[i].meta.name);
+			 GW_GROUP, cc.c->name);
+		snprintf(key, sizeof(key), "GatewayClass//%s", cc.c->name);
 		update(k, c, key, path, fill_class, &cc, res);
 	}
 	for (i = 0; i < out->ngateways; i++) {
 		struct gw_ctx gc = { .g = &out->gateways[i] };
 
-		now_rfc3339(gc.now, sizeof(gc.now));
+		gws_now(gc.now, sizeof(gc.now));
 		snprintf(path, sizeof(path),
 			 "/apis/%s/v1/namespaces/%s/gateways/%s", GW_GROUP,
 			 gc.g->ns, gc.g->name);
@@ -433,7 +265,7 @@ int kstatus_write(struct kube *k, struct kstatus_cache *c,
 		struct route_ctx rc = { .r = &out->routes[i],
 					.controller = controller };
 
-		now_rfc3339(rc.now, sizeof(rc.now));
+		gws_now(rc.now, sizeof(rc.now));
 		snprintf(path, sizeof(path),
 			 "/apis/%s/%s/namespaces/%s/tlsroutes/%s", GW_GROUP,
 			 tlsroute_version, rc.r->ns, rc.r->name);

@@ -34,19 +34,8 @@ struct kstatus_result {
  * @tlsroute_version: the TLSRoute API version served ("v1", ...).
  */
 int kstatus_write(struct kube *k, struct kstatus_cache *c,
-		  const struct model *m, const struct gw_out *out,
-		  const char *controller, const char *tlsroute_version,
+		  const struct gw_out *out, const char *controller,
+		  const char *tlsroute_version,
 		  struct kstatus_result *res);
-
-/*
- * The desired status.parents of @route merged into @current (the
- * object's status.parents, NULL for none): entries of other controllers
- * kept, snilb's replaced, lastTransitionTime kept for conditions whose
- * status did not change. @now: RFC 3339. Returns a new array.
- * Exposed for the unit tests.
- */
-json_t *kstatus_route_parents(const struct gw_route *route,
-			      const char *controller, json_t *current,
-			      const char *now);
 
 #endif /* SNILB_USER_KSTATUS_H */

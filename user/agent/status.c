@@ -13,21 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gwstatus.h"
 #include "status.h"
-
-static json_t *conds_json(const struct gw_cond *c, size_t n)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a && i < n; i++)
-		if (c[i].type)
-			json_array_append_new(a, json_pack(
-				"{s:s,s:s,s:s,s:s}", "type", c[i].type,
-				"status", c[i].status ? "True" : "False",
-				"reason", c[i].reason, "message", c[i].msg));
-	return a;
-}
 
 static json_t *errors_json(const struct model *m)
 {
@@ -55,28 +42,67 @@ static json_t *errors_json(const struct model *m)
 	return a;
 }
 
-static json_t *gateways_json(const struct gw_out *out)
+/* The entry of @prev's array @key named @ns/@name (@ns NULL: by name). */
+static json_t *prev_entry(json_t *prev, const char *key, const char *ns,
+			  const char *name)
 {
-	json_t *a = json_array();
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(prev, key), i, e) {
+		const char *n = json_string_value(json_object_get(e, "name"));
+		const char *s = json_string_value(json_object_get(e,
+							"namespace"));
+
+		if (n && !strcmp(n, name) &&
+		    (!ns || (s && !strcmp(s, ns))))
+			return e;
+	}
+	return NULL;
+}
+
+/* The GatewayClasses of snilb's controller: name, controller and the
+ * status the API server would hold (gwstatus.h). */
+static json_t *classes_json(const struct gw_out *out, json_t *prev,
+			    const char *now)
+{
+	json_t *a = json_array(), *o;
+	size_t i;
+
+	for (i = 0; a && i < out->nclasses; i++) {
+		const struct gw_class_status *c = &out->classes[i];
+
+		o = json_pack("{s:s,s:s}", "name", c->name, "controller",
+			      c->src->controller);
+		json_object_update_new(o, gws_class(c, prev_entry(prev,
+				       "gatewayclasses", NULL, c->name), now));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* Each Gateway: namespace, name, class, then its API status, each
+ * listener with its port and hostname too. */
+static json_t *gateways_json(const struct gw_out *out, json_t *prev,
+			     const char *now)
+{
+	json_t *a = json_array(), *o, *l;
 	size_t i, j;
 
 	for (i = 0; a && i < out->ngateways; i++) {
 		const struct gw_gateway_status *g = &out->gateways[i];
-		json_t *ls = json_array();
 
-		for (j = 0; ls && j < g->nlisteners; j++) {
-			const struct gw_listener_status *l = &g->listeners[j];
-
-			json_array_append_new(ls, json_pack(
-				"{s:s,s:i,s:s,s:i,s:o}", "name", l->name,
-				"port", l->port, "hostname", l->hostname,
-				"attachedRoutes", l->attached, "conditions",
-				conds_json(l->conds, l->nconds)));
+		o = json_pack("{s:s,s:s,s:s}", "namespace", g->ns, "name",
+			      g->name, "class", g->class_name);
+		json_object_update_new(o, gws_gateway(g, prev_entry(prev,
+				       "gateways", g->ns, g->name), now));
+		json_array_foreach(json_object_get(o, "listeners"), j, l) {
+			json_object_set_new(l, "port", json_integer(
+					    g->listeners[j].port));
+			json_object_set_new(l, "hostname", json_string(
+					    g->listeners[j].hostname));
 		}
-		json_array_append_new(a, json_pack(
-			"{s:s,s:s,s:s,s:o,s:o}", "namespace", g->ns, "name",
-			g->name, "class", g->class_name, "conditions",
-			conds_json(g->conds, 2), "listeners", ls));
+		json_array_append_new(a, o);
 	}
 	return a;
 }
@@ -149,19 +175,39 @@ static json_t *eps_json(const struct gw_endpoint *e, size_t n,
 	return a;
 }
 
-static json_t *route_json(const struct gw_out *out, size_t ri,
-			  const struct sync_state *s)
+/* A route's status.parents, as the API server would hold them, each
+ * entry with the Gateway's ns/name and the section. */
+static json_t *parents_json(const struct gw_route *r, const char *controller,
+			    json_t *prev, const char *now)
 {
-	const struct gw_route *r = &out->routes[ri];
-	json_t *parents = json_array(), *entries = json_array();
-	json_t *refs = json_array();
+	json_t *old = json_object_get(prev_entry(prev, "routes", r->ns,
+						 r->name), "parents");
+	json_t *a = gws_route_parents(r, controller, old, now), *p;
 	size_t i;
 
-	for (i = 0; parents && i < r->nparents; i++)
-		json_array_append_new(parents, json_pack(
-			"{s:s,s:s,s:o}", "gateway", r->parents[i].gateway,
-			"section", r->parents[i].section, "conditions",
-			conds_json(r->parents[i].conds, GW_ROUTE_CONDS)));
+	/* The document holds no other controller's entries: entry i is
+	 * parent i. */
+	json_array_foreach(a, i, p) {
+		if (i >= r->nparents)
+			break;
+		json_object_set_new(p, "gateway",
+				    json_string(r->parents[i].gateway));
+		json_object_set_new(p, "section",
+				    json_string(r->parents[i].section));
+	}
+	return a;
+}
+
+static json_t *route_json(const struct gw_out *out, size_t ri,
+			  const struct sync_state *s,
+			  const struct status_agent *ag, json_t *prev,
+			  const char *now)
+{
+	const struct gw_route *r = &out->routes[ri];
+	json_t *entries = json_array(), *refs = json_array();
+	json_t *parents = parents_json(r, ag->controller, prev, now);
+	size_t i;
+
 	for (i = 0; entries && i < out->nentries; i++) {
 		const struct gw_entry *e = &out->entries[i];
 		json_t *o;
@@ -205,25 +251,30 @@ static json_t *sets_json(const struct gw_out *out, const struct sync_state *s)
 }
 
 json_t *status_build(const struct status_agent *ag, const struct model *m,
-		     const struct gw_out *out, const struct sync_state *s)
+		     const struct gw_out *out, const struct sync_state *s,
+		     json_t *prev)
 {
 	json_t *routes = json_array(), *ifaces = json_array();
+	char now[32];
 	size_t i;
 
+	gws_now(now, sizeof(now));
 	for (i = 0; routes && i < out->nroutes; i++)
-		json_array_append_new(routes, route_json(out, i, s));
+		json_array_append_new(routes, route_json(out, i, s, ag, prev,
+							 now));
 	for (i = 0; ifaces && i < ag->nifaces; i++)
 		json_array_append_new(ifaces, json_string(ag->ifaces[i]));
 	return json_pack(
 		"{s:{s:i,s:f,s:f,s:I,s:I,s:s,s:o,s:s,s:s,s:s},"
-		"s:o,s:o,s:o,s:o,s:o}",
+		"s:o,s:o,s:o,s:o,s:o,s:o}",
 		"agent", "pid", (int)getpid(), "started", ag->started,
 		"last_sync", ag->last_sync, "syncs", (json_int_t)ag->syncs,
 		"sync_errors", (json_int_t)ag->sync_errors, "manifests",
 		ag->manifests, "ifaces", ifaces, "pin_path", ag->pin_path,
 		"controller", ag->controller, "last_error", ag->last_error,
 		"errors", errors_json(m), "listeners", vip_json(out, s),
-		"gateways", gateways_json(out), "routes", routes,
+		"gatewayclasses", classes_json(out, prev, now),
+		"gateways", gateways_json(out, prev, now), "routes", routes,
 		"sets", sets_json(out, s));
 }
 

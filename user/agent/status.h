@@ -22,8 +22,11 @@ struct status_agent {
 	size_t nifaces;
 };
 
+/* The document of one sync. @prev: the previous one (NULL for none),
+ * whose conditions keep their lastTransitionTime while they stay. */
 json_t *status_build(const struct status_agent *ag, const struct model *m,
-		     const struct gw_out *out, const struct sync_state *s);
+		     const struct gw_out *out, const struct sync_state *s,
+		     json_t *prev);
 /* What /metrics needs of the same (metrics_snapshot_free() it). */
 int status_metrics(const struct status_agent *ag, const struct model *m,
 		   const struct gw_out *out, const struct sync_state *s,

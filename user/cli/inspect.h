@@ -149,6 +149,10 @@ uint32_t kb_slots(const struct inspect *c, struct kbackends *kb,
 
 /* --- routes.c, the columns of a status route (tested on their own) ---- */
 
+/* A status.conditions array joined to @buf: the type of each that is
+ * well ("Accepted"), Type=Status(Reason) of each that is not; a type
+ * already in @buf is not repeated. */
+void conditions_summary(const json_t *conds, char *buf, size_t n);
 /* "Accepted ResolvedRefs" or "ResolvedRefs=False(BackendNotFound)". */
 void route_conditions(const json_t *r, char *buf, size_t n);
 /* "198.18.2.11:8443*1,..." of status route @r's set @set. */

@@ -11,27 +11,41 @@
 #include "cmd.h"
 #include "inspect.h"
 
+void conditions_summary(const json_t *conds, char *buf, size_t n)
+{
+	json_t *cd;
+	size_t j;
+
+	json_array_foreach(conds, j, cd) {
+		bool good = !strcmp(jstr(cd, "status"), "True");
+		char one[256];
+
+		/* The one negative-polarity condition: False is fine. */
+		if (!strcmp(jstr(cd, "type"), "Conflicted")) {
+			if (!good)
+				continue;
+			good = false;
+		}
+		if (good)
+			xsprintf(one, sizeof(one), "%s", jstr(cd, "type"));
+		else
+			xsprintf(one, sizeof(one), "%s=%s(%s)",
+				 jstr(cd, "type"), jstr(cd, "status"),
+				 jstr(cd, "reason"));
+		if (!strstr(buf, one))	/* same on every parent */
+			join(buf, n, " ", one);
+	}
+}
+
 /* "Accepted ResolvedRefs" or "ResolvedRefs=False(BackendNotFound)". */
 void route_conditions(const json_t *r, char *buf, size_t n)
 {
-	json_t *p, *cd;
-	size_t i, j;
+	json_t *p;
+	size_t i;
 
 	buf[0] = 0;
 	json_array_foreach(json_object_get(r, "parents"), i, p)
-		json_array_foreach(json_object_get(p, "conditions"), j, cd) {
-			char one[256];
-
-			if (!strcmp(jstr(cd, "status"), "True"))
-				xsprintf(one, sizeof(one), "%s",
-					 jstr(cd, "type"));
-			else
-				xsprintf(one, sizeof(one), "%s=%s(%s)",
-					 jstr(cd, "type"), jstr(cd, "status"),
-					 jstr(cd, "reason"));
-			if (!strstr(buf, one))	/* same on every parent */
-				join(buf, n, " ", one);
-		}
+		conditions_summary(json_object_get(p, "conditions"), buf, n);
 }
 
 /*
@@ -81,6 +95,7 @@ void route_backends(const struct inspect *c, const json_t *r, long set,
 struct route_row {
 	uint32_t listener, route, set;
 	const char *hostname, *backends, *conditions, *note;
+	json_t *parents;	/* the route's status.parents, or NULL */
 	bool bad;
 };
 
@@ -96,13 +111,14 @@ static int route_emit(const struct inspect *c, struct table *t, json_t *arr,
 	xsprintf(set, sizeof(set), "%u", rr->set);
 	if (c->json)
 		return json_array_append_new(arr, json_pack(
-			"{s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s*,"
+			"{s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o*, s:s*,"
 			" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 			"listener", (json_int_t)rr->listener, "address", l,
 			"hostname", rr->hostname, "route", rn,
 			"route_id", (json_int_t)rr->route,
 			"set", (json_int_t)rr->set,
 			"backends", rr->backends, "conditions", rr->conditions,
+			"parents", json_deep_copy(rr->parents),
 			"note", rr->note[0] ? rr->note : NULL,
 			"stats", "routed", (json_int_t)rs.routed,
 			"spliced", (json_int_t)rs.spliced,
@@ -151,6 +167,7 @@ static bool route_entry(const struct inspect *c, struct kroute *kr,
 	}
 	rr.backends = be[0] ? be : "-";
 	rr.conditions = cond[0] ? cond : "-";
+	rr.parents = json_object_get(r, "parents");
 	rr.note = note;
 	route_emit(c, t, arr, &rr);
 	return ok;

@@ -168,6 +168,72 @@ static void status_maps(const struct inspect *c, json_t *out)
 	table_free(&t);
 }
 
+static void status_row(struct table *t, const char *what, const char *name,
+		       const json_t *conds, const char *extra)
+{
+	char c[1024] = "";
+
+	conditions_summary(conds, c, sizeof(c));
+	if (extra)
+		join(c, sizeof(c), " ", extra);
+	table_row(t, (const char *[]){ what, name, c[0] ? c : "-" });
+}
+
+/* The Gateway API status the agent computed (the same as it writes to
+ * the API server): GatewayClasses, Gateways and their listeners, the
+ * routes' parents. */
+static void status_gateways(const struct inspect *c, json_t *out)
+{
+	json_t *g, *l, *r, *p;
+	struct table t;
+	char name[700], n[32];
+	size_t i, j;
+
+	table_init(&t, 3, (const char *[]){ "KIND", "NAME", "STATUS" });
+	json_array_foreach(json_object_get(c->st, "gatewayclasses"), i, g)
+		status_row(&t, "GatewayClass", jstr(g, "name"),
+			   json_object_get(g, "conditions"), NULL);
+	json_array_foreach(json_object_get(c->st, "gateways"), i, g) {
+		xsprintf(name, sizeof(name), "%s/%s", jstr(g, "namespace"),
+			 jstr(g, "name"));
+		status_row(&t, "Gateway", name,
+			   json_object_get(g, "conditions"), NULL);
+		json_array_foreach(json_object_get(g, "listeners"), j, l) {
+			xsprintf(name, sizeof(name), "  %s :%lld",
+				 jstr(l, "name"), jint(l, "port", 0));
+			xsprintf(n, sizeof(n), "routes=%lld",
+				 jint(l, "attachedRoutes", 0));
+			status_row(&t, "listener", name,
+				   json_object_get(l, "conditions"), n);
+		}
+	}
+	json_array_foreach(json_object_get(c->st, "routes"), i, r)
+		json_array_foreach(json_object_get(r, "parents"), j, p) {
+			xsprintf(name, sizeof(name), "%s/%s -> %s%s%s",
+				 jstr(r, "namespace"), jstr(r, "name"),
+				 jstr(p, "gateway"), *jstr(p, "section") ?
+				 "/" : "", jstr(p, "section"));
+			status_row(&t, "TLSRoute", name,
+				   json_object_get(p, "conditions"), NULL);
+		}
+	json_object_set_new(out, "gatewayclasses", json_deep_copy(
+		json_object_get(c->st, "gatewayclasses")) ?: json_array());
+	json_object_set_new(out, "gateways", json_deep_copy(
+		json_object_get(c->st, "gateways")) ?: json_array());
+	p = json_array();
+	json_array_foreach(json_object_get(c->st, "routes"), i, r)
+		json_array_append_new(p, json_pack("{s:s,s:s,s:O}",
+			"namespace", jstr(r, "namespace"), "name",
+			jstr(r, "name"), "parents",
+			json_object_get(r, "parents") ?: json_null()));
+	json_object_set_new(out, "routes", p);
+	if (!c->json && t.nrows) {
+		putchar('\n');
+		table_print(stdout, &t);
+	}
+	table_free(&t);
+}
+
 /* The configuration errors the agent reported; their count. */
 static size_t status_errors(const struct inspect *c, json_t *out)
 {
@@ -210,6 +276,7 @@ static int run_status(struct inspect *c)
 	table_free(&t);
 	ok &= status_listeners(c, out);
 	status_maps(c, out);
+	status_gateways(c, out);
 	ok &= status_errors(c, out) == 0;
 	json_object_set_new(out, "ok", json_boolean(ok));
 	if (c->json && inspect_emit(c, out))
@@ -224,9 +291,10 @@ static const struct inspect_cmd status_cmd = {
 	.usage = "[OPTIONS]",
 	.about =
 "The agent (running? last sync), whether the data plane is attached to\n"
-"each of its interfaces, the listeners, how full the maps are, and the\n"
-"configuration errors the agent reported. Exits 1 when any of that needs\n"
-"attention.\n",
+"each of its interfaces, the listeners, how full the maps are, the\n"
+"Gateway API status of the GatewayClasses, Gateways, listeners and\n"
+"routes, and the configuration errors the agent reported. Exits 1 when\n"
+"the agent, the interfaces, the listeners or the errors need attention.\n",
 	.example = "snilb status --pin-path " SNILB_PIN_PATH,
 	.pins = PINS_TRY,
 	.run = run_status,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gwapi_int.h"
+#include "vec.h"
 
 /* --- what the rule files share ------------------------------------------ */
 
@@ -143,6 +144,28 @@ int gw_class_ours(const struct model *m, const char *name,
 
 /* --- the entry point ------------------------------------------------------ */
 
+/* The GatewayClasses of @controller: accepted (snilb takes no
+ * parameters from a class, and reads none). */
+static int add_classes(const struct model *m, const char *controller,
+		       struct gw_out *out)
+{
+	struct gw_class_status *c;
+	size_t i;
+
+	for (i = 0; i < m->nclasses; i++) {
+		if (!streq(m->classes[i].controller, controller))
+			continue;
+		c = PUSH(out->classes, out->nclasses);
+		if (!c)
+			return -ENOMEM;
+		c->src = &m->classes[i];
+		snprintf(c->name, sizeof(c->name), "%s",
+			 m->classes[i].meta.name);
+		gw_cond_set(&c->conds[0], "Accepted", 1, "Accepted", "%s", "");
+	}
+	return 0;
+}
+
 int gw_compute(const struct model *m, const char *controller,
 	       uint32_t maglev_size, struct gw_out *out)
 {
@@ -151,6 +174,7 @@ int gw_compute(const struct model *m, const char *controller,
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
+	err = add_classes(m, controller, out);
 	for (i = 0; i < m->ngateways && !err; i++)
 		if (gw_class_ours(m, m->gateways[i].class, controller))
 			err = gw_add_gateway(&m->gateways[i], out, &views,
@@ -186,6 +210,7 @@ void gw_out_free(struct gw_out *out)
 		free(out->gateways[i].listeners);
 		free(out->gateways[i].addresses);
 	}
+	free(out->classes);
 	free(out->vips);
 	free(out->sets);
 	free(out->routes);

@@ -123,7 +123,16 @@ struct gw_gateway_status {
 	size_t nlisteners;
 };
 
+/* A GatewayClass of snilb's controller. */
+struct gw_class_status {
+	const struct m_gatewayclass *src;
+	char name[GW_NAME_MAX];
+	struct gw_cond conds[1];	/* Accepted */
+};
+
 struct gw_out {
+	struct gw_class_status *classes;
+	size_t nclasses;
 	struct gw_vip *vips;
 	size_t nvips;
 	struct gw_set *sets;
