@@ -16,6 +16,12 @@
 #define SNILB_MAX_FLOWS		262144
 #define SNILB_MAX_HELLOS	4096	/* handshakes buffering at once */
 #define SNILB_MAX_BACKENDS	65536
+/* The backend id of a Maglev slot whose connections are reset: a share
+ * that belongs to an invalid backendRef (rejections respect weight). It is
+ * the first id past the backends map, so the data plane's lookup of it
+ * fails and the client gets an RST counted as no_backend, as for a set
+ * with no backend. */
+#define SNILB_BACKEND_RESET	SNILB_MAX_BACKENDS
 #define SNILB_MAX_SETS		4096
 #define SNILB_MAGLEV_SIZE	16381	/* default Maglev table size, prime */
 #define SNILB_MAX_TRIES		3	/* backends tried per connection */

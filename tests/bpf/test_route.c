@@ -3,8 +3,8 @@
  * From a hello to a backend, with BPF_PROG_TEST_RUN (tests/bpf/harness.c):
  * exact and wildcard routes, a name no route has, IPv6 listeners with
  * routes of their own; the SYN to a chosen backend from a SNAT address,
- * the next backend when one refuses, a set with no backend, a backend
- * still in TIME-WAIT on our SNAT port.
+ * the next backend when one refuses, a set with no backend, slots that
+ * reset, a backend still in TIME-WAIT on our SNAT port.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -145,6 +145,48 @@ static void test_no_backend_resets(void **state)
 			 before + 1);
 }
 
+/*
+ * Slots of SNILB_BACKEND_RESET (the share of an invalid backendRef) reset
+ * the connections that land on them, counted as no_backend; the other
+ * slots' connections go to their backend.
+ */
+static void test_reset_slots(void **state)
+{
+	static uint32_t table[SNILB_MAGLEV_SIZE];
+	struct snilb_route_stats r0;
+	int i, resets = 0, syns = 0;
+
+	(void)state;
+	for (i = 0; i < SNILB_MAGLEV_SIZE; i++)
+		table[i] = i % 2 ? 1 : SNILB_BACKEND_RESET;
+	assert_int_equal(dp_set_install(dp, 7, table, SNILB_MAGLEV_SIZE, 2),
+			 0);
+	assert_int_equal(dp_route_add(dp, 1, "reset.example.com", 15, 7), 0);
+	r0 = rstat(15);
+	for (i = 0; i < 64; i++) {
+		struct conn c = { .cli = CLI4, .vip = VIP4,
+				  .port = (uint16_t)(42000 + i), .isn = 11 };
+
+		connect_to(&c);
+		send_hello(&c, "reset.example.com", TC_ACT_REDIRECT);
+		if (rv.flags == 0x14) {
+			assert_string_equal(rv.dst, CLI4);
+			assert_null(flow_get(&c));
+			resets++;
+		} else {
+			assert_int_equal(rv.flags, 0x02);
+			assert_string_equal(rv.dst, BE1);
+			syns++;
+		}
+	}
+	/* Half the slots: about half the connections, by their hash. */
+	assert_in_range(resets, 16, 48);
+	assert_int_equal(resets + syns, 64);
+	assert_int_equal(rstat(15).no_backend - r0.no_backend,
+			 (uint64_t)resets);
+	assert_int_equal(rstat(15).routed - r0.routed, 64);
+}
+
 /* The backend still has our SNAT port in TIME-WAIT and answers the SYN
  * with a bare ACK: that TIME-WAIT is reset and the SYN sent again. */
 static void test_backend_time_wait(void **state)
@@ -181,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_backend_refuses),
 		cmocka_unit_test(test_no_backend_resets),
+		cmocka_unit_test(test_reset_slots),
 		cmocka_unit_test(test_backend_time_wait),
 	};
 

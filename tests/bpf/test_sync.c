@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <bpf/bpf.h>
@@ -234,6 +235,61 @@ static void test_add_remove_and_adopt(void **state)
 	sync_free(&s);
 }
 
+#define MIXED_ROUTE							\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"	\
+	"metadata: {name: mixed, namespace: app}\n"			\
+	"spec:\n  parentRefs: [{name: gw}]\n"				\
+	"  hostnames: [mixed.example.com]\n"				\
+	"  rules: [{backendRefs: [{name: web, port: 443}, "		\
+	"{name: gone, port: 443, weight: 3}]}]\n---\n"
+
+/* Slots of set @set's table that hold @id. */
+static int slots_of(uint32_t set, uint32_t id)
+{
+	uint32_t inner_id, i, v;
+	int fd, n = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_MAGLEV),
+					     &set, &inner_id), 0);
+	fd = bpf_map_get_fd_by_id(inner_id);
+	assert_true(fd >= 0);
+	for (i = 0; i < 251; i++) {
+		assert_int_equal(bpf_map_lookup_elem(fd, &i, &v), 0);
+		n += v == id;
+	}
+	close(fd);
+	return n;
+}
+
+/* A backendRef that resolves to nothing keeps its share of the weight:
+ * its slots hold SNILB_BACKEND_RESET, which the data plane resets. */
+static void test_reset_share(void **state)
+{
+	struct sync_state s;
+	struct sync_result res;
+	struct dp_route r;
+	struct snilb_set set;
+	long be;
+	int reset;
+
+	(void)state;
+	assert_int_equal(sync_init(&s, dp, 251), 0);
+	apply(&s, WORLD("blue", MIXED_ROUTE), 1000, &res);
+	assert_int_equal(route_of("mixed.example.com", &r), 0);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_SETS),
+					     &r.set, &set), 0);
+	assert_int_equal(set.nbackends, 2);
+	be = sync_backend_id(&s, "198.18.2.11", 9443);
+	reset = slots_of(r.set, SNILB_BACKEND_RESET);
+	/* Weights 1 and 3 of 251 slots: 63 and 188. */
+	assert_in_range(reset, 180, 196);
+	assert_int_equal(slots_of(r.set, (uint32_t)be), 251 - reset);
+	/* The route's set is not rebuilt while nothing changes. */
+	apply(&s, WORLD("blue", MIXED_ROUTE), 2000, &res);
+	assert_int_equal(res.sets_built, 0);
+	sync_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest flip[] = {
@@ -241,6 +297,9 @@ int main(void)
 	};
 	const struct CMUnitTest adopt[] = {
 		cmocka_unit_test(test_add_remove_and_adopt),
+	};
+	const struct CMUnitTest reset[] = {
+		cmocka_unit_test(test_reset_share),
 	};
 	char err[512];
 	int fails;
@@ -257,6 +316,12 @@ int main(void)
 	if (!dp)
 		return 1;
 	fails += cmocka_run_group_tests_name("sync: adopt", adopt, NULL, NULL);
+	dp_close(dp);
+	dp = dp_open(NULL, err, sizeof(err));
+	if (!dp)
+		return 1;
+	fails += cmocka_run_group_tests_name("sync: reset share", reset, NULL,
+					     NULL);
 	dp_close(dp);
 	return fails;
 }

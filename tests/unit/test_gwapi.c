@@ -514,6 +514,86 @@ static void test_weights(void **state)
 	unload(&w);
 }
 
+static const struct gw_set *set_of(const struct world *w, const char *name,
+				   int v6)
+{
+	return &w->out.sets[route(w, name)->set[v6]];
+}
+
+/* Rejections respect weight: a backendRef that is invalid, or has no
+ * endpoint of the family, keeps its share, and those connections are
+ * reset (TLSRouteRule.backendRefs in the spec). */
+static void test_weighted_rejection(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load(&w, CLASS GATEWAY("", "All")
+	     SERVICE("app", "svc", "198.18.2.11")
+	     "apiVersion: v1\nkind: Service\n"
+	     "metadata: {name: idle, namespace: app}\n"
+	     "spec: {ports: [{port: 443}]}\n---\n"
+	     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	     "metadata:\n  name: idle-1\n  namespace: app\n"
+	     "  labels: {kubernetes.io/service-name: idle}\n"
+	     "addressType: IPv4\nports: [{port: 443}]\n"
+	     "endpoints: [{addresses: [198.18.2.99], conditions: "
+	     "{ready: false}}]\n---\n"
+	     ROUTE("app", "missing", "  hostnames: [m.example.com]\n",
+		   "{name: nope, port: 443, weight: 80}, "
+		   "{name: svc, port: 443, weight: 20}")
+	     ROUTE("app", "unready", "  hostnames: [u.example.com]\n",
+		   "{name: idle, port: 443}, {name: svc, port: 443}")
+	     ROUTE("app", "zero", "  hostnames: [z.example.com]\n",
+		   "{name: nope, port: 443, weight: 0}, "
+		   "{name: svc, port: 443}")
+	     ROUTE("app", "good", "  hostnames: [g.example.com]\n",
+		   "{name: svc, port: 443}")
+	     ROUTE("app", "none", "  hostnames: [n.example.com]\n",
+		   "{name: nope, port: 443}"));
+	/* 80 % of the connections reset, 20 % to svc. */
+	assert_int_equal(set_of(&w, "missing", 0)->neps, 1);
+	assert_int_equal(set_of(&w, "missing", 0)->eps[0].weight, 1);
+	assert_int_equal(set_of(&w, "missing", 0)->reset, 4);
+	assert_string_equal(resolved(&w, "missing")->reason, "BackendNotFound");
+	/* A Service with no ready endpoint: its half is reset. */
+	assert_int_equal(set_of(&w, "unready", 0)->eps[0].weight, 1);
+	assert_int_equal(set_of(&w, "unready", 0)->reset, 1);
+	/* Weight 0 asks for no traffic: nothing to reset. */
+	assert_int_equal(set_of(&w, "zero", 0)->reset, 0);
+	assert_true(route(&w, "zero")->set[0] == route(&w, "good")->set[0]);
+	assert_true(route(&w, "unready")->set[0] !=
+		    route(&w, "good")->set[0]);
+	/* Nothing valid: an empty set, which resets all. */
+	assert_int_equal(set_of(&w, "none", 0)->neps, 0);
+	assert_int_equal(set_of(&w, "none", 0)->reset, 0);
+	/* IPv6: svc has no IPv6 endpoint, so the whole set is empty. */
+	assert_int_equal(set_of(&w, "missing", 1)->neps, 0);
+	unload(&w);
+
+	/* Each family has its own share: svc4 only IPv4, svc6 only IPv6. */
+	load(&w, CLASS GATEWAY("", "All")
+	     SERVICE("app", "svc4", "198.18.2.11")
+	     "apiVersion: v1\nkind: Service\n"
+	     "metadata: {name: svc6, namespace: app}\n"
+	     "spec: {ports: [{port: 443}]}\n---\n"
+	     "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	     "metadata:\n  name: svc6-1\n  namespace: app\n"
+	     "  labels: {kubernetes.io/service-name: svc6}\n"
+	     "addressType: IPv6\nports: [{port: 443}]\n"
+	     "endpoints: [{addresses: ['2001:db8:2::11']}]\n---\n"
+	     ROUTE("app", "dual", "  hostnames: [d.example.com]\n",
+		   "{name: svc4, port: 443, weight: 3}, "
+		   "{name: svc6, port: 443, weight: 1}"));
+	assert_int_equal(set_of(&w, "dual", 0)->eps[0].weight, 3);
+	assert_int_equal(set_of(&w, "dual", 0)->reset, 1);
+	assert_string_equal(set_of(&w, "dual", 1)->eps[0].addr,
+			    "2001:db8:2::11");
+	assert_int_equal(set_of(&w, "dual", 1)->eps[0].weight, 1);
+	assert_int_equal(set_of(&w, "dual", 1)->reset, 3);
+	unload(&w);
+}
+
 #define POD(name, color, ip, ready)					\
 	"apiVersion: v1\nkind: Pod\n"					\
 	"metadata: {name: " name ", namespace: app, "			\
@@ -882,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_backend_refs),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_weights),
+		cmocka_unit_test(test_weighted_rejection),
 		cmocka_unit_test(test_pods_and_selector_flip),
 		cmocka_unit_test(test_terminating_fallback),
 		cmocka_unit_test(test_listener_validity),

@@ -142,7 +142,9 @@ static const char status_doc[] =
 "     \"weight\": 2, \"endpoints\": [{\"address\": \"198.18.2.11\","
 "     \"port\": 8443, \"backend\": 4}, {\"address\": \"2001:db8::b\","
 "     \"port\": 8443, \"backend\": 5}]},"
-"    {\"service\": \"default/gone\", \"port\": 1}]}]}";
+"    {\"service\": \"default/gone\", \"port\": 1}]}],"
+" \"sets\": [{\"id\": 5, \"reset\": 3, \"backends\": [{\"address\":"
+"   \"198.18.2.11\", \"port\": 8443, \"weight\": 1}]}]}";
 
 static json_t *status_json(void)
 {
@@ -185,6 +187,9 @@ static void test_status_names(void **state)
 	conditions_summary(conds, b, sizeof(b));
 	assert_string_equal(b, "");
 	json_decref(conds);
+	/* The share of the invalid refs resets its connections. */
+	route_backends(&c, r, 5, b, sizeof(b));
+	assert_string_equal(b, "198.18.2.11:8443*1,reset*3");
 	route_backends(&c, r, -1, b, sizeof(b));	/* no such set: the refs */
 	assert_string_equal(b, "198.18.2.11:8443*2,[2001:db8::b]:8443*2,"
 			       "default/gone:1(no endpoints)");

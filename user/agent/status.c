@@ -244,9 +244,10 @@ static json_t *sets_json(const struct gw_out *out, const struct sync_state *s)
 
 	for (i = 0; a && i < out->nsets; i++)
 		json_array_append_new(a, json_pack(
-			"{s:i,s:i,s:o}", "id", s->set_of[i], "size",
+			"{s:i,s:i,s:o,s:i}", "id", s->set_of[i], "size",
 			out->sets[i].neps ? s->maglev_size : 0, "backends",
-			eps_json(out->sets[i].eps, out->sets[i].neps, s, 1)));
+			eps_json(out->sets[i].eps, out->sets[i].neps, s, 1),
+			"reset", out->sets[i].reset));
 	return a;
 }
 

@@ -90,6 +90,7 @@ static long alloc_backend(struct sync_state *s, const struct gw_endpoint *e,
 static int copy_set(struct gw_set *dst, const struct gw_set *src)
 {
 	dst->neps = src->neps;
+	dst->reset = src->reset;
 	dst->eps = calloc(src->neps ? src->neps : 1, sizeof(*dst->eps));
 	if (!dst->eps)
 		return -ENOMEM;
@@ -98,7 +99,8 @@ static int copy_set(struct gw_set *dst, const struct gw_set *src)
 }
 
 /* Build @want's Maglev table over backend ids and install it. Backends
- * are named by address:port, so every node builds the same table. */
+ * are named by address:port, so every node builds the same table; the
+ * reset share is one more "backend", SNILB_BACKEND_RESET. */
 static int install_set(struct sync_state *s, uint32_t id,
 		       const struct gw_set *want, struct sync_result *res)
 {
@@ -115,7 +117,7 @@ static int install_set(struct sync_state *s, uint32_t id,
 			sync_fail(res, err, "sets[%u] (empty)", id);
 		return err;
 	}
-	mb = calloc(want->neps, sizeof(*mb));
+	mb = calloc(want->neps + 1, sizeof(*mb));
 	names = calloc(want->neps, sizeof(*names));
 	table = calloc(s->maglev_size, sizeof(*table));
 	if (!mb || !names || !table) {
@@ -134,10 +136,13 @@ static int install_set(struct sync_state *s, uint32_t id,
 		mb[i].id = (uint32_t)bid;
 		mb[i].weight = want->eps[i].weight;
 	}
-	err = maglev_build(mb, want->neps, table, s->maglev_size);
+	mb[i] = (struct maglev_backend){ "reset", SNILB_BACKEND_RESET,
+					 want->reset };
+	err = maglev_build(mb, want->neps + 1, table, s->maglev_size);
 	if (!err)
 		err = dp_set_install(s->dp, id, table, s->maglev_size,
-				     (uint32_t)want->neps);
+				     (uint32_t)want->neps +
+				     (want->reset ? 1 : 0));
 	if (err)
 		sync_fail(res, err, "installing set %u (%zu backends)", id,
 			  want->neps);

@@ -110,6 +110,33 @@ static void backend_row(struct table *t, struct set_view *sv,
 	sv->first = false;
 }
 
+/* The slots that reset their connections: the share of the route's
+ * invalid backendRefs. */
+static void reset_row(struct table *t, struct set_view *sv,
+		      const struct kbackends *kb)
+{
+	uint32_t slots = kb->slots[SNILB_BACKEND_RESET];
+	char set[16], size[16], w[24], sl[16], sh[16];
+
+	if (json_is_integer(json_object_get(sv->st, "reset")))
+		xsprintf(w, sizeof(w), "%lld", jint(sv->st, "reset", 0));
+	else
+		xsprintf(w, sizeof(w), "-");
+	xsprintf(sh, sizeof(sh), "%.1f%%",
+		 sv->size ? 100.0 * slots / sv->size : 0.0);
+	json_array_append_new(sv->backends, json_pack(
+		"{s:s, s:I, s:I, s:s}", "address", "reset", "weight",
+		(json_int_t)jint(sv->st, "reset", -1), "slots",
+		(json_int_t)slots, "note", "invalid backendRefs' share: RST"));
+	table_row(t, (const char *[]){
+		sv->first ? xsprintf(set, sizeof(set), "%u", sv->id) : "",
+		sv->first ? xsprintf(size, sizeof(size), "%u", sv->size) : "",
+		sv->first ? sv->routes : "", "-", "reset", w,
+		xsprintf(sl, sizeof(sl), "%u", slots), sh, "-",
+		"invalid backendRefs' share: RST" });
+	sv->first = false;
+}
+
 /* One set's rows; false when the kernel and the status disagree. */
 static bool backends_set(struct table *t, struct set_view *sv,
 			 struct kbackends *kb)
@@ -138,6 +165,8 @@ static bool backends_set(struct table *t, struct set_view *sv,
 		}
 		backend_row(t, sv, kb, i, note);
 	}
+	if (kb->slots[SNILB_BACKEND_RESET])
+		reset_row(t, sv, kb);
 	/* Backends the status gives slots the kernel table lacks. */
 	json_array_foreach(json_object_get(sv->st, "backends"), j, b) {
 		long long id = jint(b, "backend", -1);

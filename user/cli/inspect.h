@@ -135,7 +135,8 @@ char *kroute_host(const struct kroute *r, char *buf, size_t n);
 /* The kernel's backends, read once per command. */
 struct kbackends {
 	struct snilb_backend *be;	/* SNILB_MAX_BACKENDS */
-	uint32_t *slots;		/* scratch, SNILB_MAX_BACKENDS */
+	uint32_t *slots;		/* scratch, SNILB_MAX_BACKENDS + 1:
+					 * the last, SNILB_BACKEND_RESET */
 };
 
 int kb_load(const struct inspect *c, struct kbackends *kb);

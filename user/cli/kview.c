@@ -82,7 +82,7 @@ char *kroute_host(const struct kroute *r, char *buf, size_t n)
 int kb_load(const struct inspect *c, struct kbackends *kb)
 {
 	kb->be = calloc(SNILB_MAX_BACKENDS, sizeof(*kb->be));
-	kb->slots = calloc(SNILB_MAX_BACKENDS, sizeof(*kb->slots));
+	kb->slots = calloc(SNILB_MAX_BACKENDS + 1, sizeof(*kb->slots));
 	if (!kb->be || !kb->slots)
 		return -ENOMEM;
 	return pinned_backends_read(c->p, kb->be);
@@ -110,8 +110,8 @@ uint32_t kb_slots(const struct inspect *c, struct kbackends *kb,
 {
 	uint32_t size = 0;
 
-	memset(kb->slots, 0, SNILB_MAX_BACKENDS * sizeof(*kb->slots));
-	if (pinned_maglev_slots(c->p, set, kb->slots, SNILB_MAX_BACKENDS,
+	memset(kb->slots, 0, (SNILB_MAX_BACKENDS + 1) * sizeof(*kb->slots));
+	if (pinned_maglev_slots(c->p, set, kb->slots, SNILB_MAX_BACKENDS + 1,
 				&size))
 		return 0;
 	return size;

@@ -72,6 +72,10 @@ void route_backends(const struct inspect *c, const json_t *r, long set,
 		}
 		if (!buf[0])
 			xsprintf(buf, n, "(no endpoints of this family)");
+		else if (jint(s, "reset", 0) > 0)	/* invalid refs' share */
+			join(buf, n, ",", xsprintf(one, sizeof(one),
+						   "reset*%lld",
+						   jint(s, "reset", 0)));
 		return;
 	}
 	json_array_foreach(json_object_get(r, "backends"), i, b) {

@@ -257,28 +257,65 @@ static size_t neps_of(const struct gw_ref *ref, int v6)
 }
 
 /*
- * A route's set: each ref's weight shared evenly by its endpoints, the
- * same endpoint in two refs summed, then reduced by the common divisor
- * and scaled down so one Maglev round stays a small part of the table
- * (weights are slots claimed per round).
+ * A route's set: each ref's weight shared evenly by its endpoints of the
+ * family, the same endpoint in two refs summed; the weight of a ref with
+ * none (invalid, or no endpoint of the family) is the reset share, as the
+ * spec has it ("if an invalid backend is requested to have 80% of
+ * requests, then 80% of requests must be rejected instead"). Then all is
+ * reduced by the common divisor and scaled down so one Maglev round stays
+ * a small part of the table (weights are slots claimed per round).
  */
-static int build_set(struct gw_route *r, uint32_t maglev_size, int v6,
-		     struct gw_set *set)
+static uint64_t set_lcm(const struct gw_route *r, int v6, size_t *n)
 {
-	uint64_t l = 1, g = 0, sum = 0, cap = maglev_size / 8 ? maglev_size / 8 : 1;
-	uint64_t *w;
-	size_t i, j, k, n = 0;
+	uint64_t l = 1;
+	size_t i, m;
 
+	*n = 0;
 	for (i = 0; i < r->nrefs; i++) {
-		size_t m = neps_of(&r->refs[i], v6);
-
+		m = neps_of(&r->refs[i], v6);
 		if (r->refs[i].weight > 0 && m) {
 			l = l / gcd(l, m) * m;
 			if (l > 1000000)
 				l = 1000000;	/* approximate shares */
-			n += m;
+			*n += m;
 		}
 	}
+	return l;
+}
+
+/* Weights @w of @n endpoints and @reset, reduced by their common divisor
+ * and capped: one Maglev round is at most an eighth of the table. */
+static void scale(uint64_t *w, size_t n, uint64_t *reset,
+		  uint32_t maglev_size)
+{
+	uint64_t cap = maglev_size / 8 ? maglev_size / 8 : 1;
+	uint64_t g = *reset, sum = 0, x, *v;
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		g = gcd(g, w[k]);
+	if (!g)
+		return;		/* nothing weighs anything */
+	for (k = 0; k <= n; k++) {
+		v = k < n ? &w[k] : reset;
+		sum += (*v /= g);
+	}
+	for (k = 0; k <= n; k++) {
+		v = k < n ? &w[k] : reset;
+		if (!*v)
+			continue;
+		x = sum > cap ? (*v * cap + sum / 2) / sum : *v;
+		*v = x ? x : 1;
+	}
+}
+
+static int build_set(struct gw_route *r, uint32_t maglev_size, int v6,
+		     struct gw_set *set)
+{
+	uint64_t l, reset = 0, *w;
+	size_t i, j, k, n;
+
+	l = set_lcm(r, v6, &n);
 	set->eps = calloc(n ? n : 1, sizeof(*set->eps));
 	w = calloc(n ? n : 1, sizeof(*w));
 	if (!set->eps || !w) {
@@ -287,12 +324,15 @@ static int build_set(struct gw_route *r, uint32_t maglev_size, int v6,
 	}
 	for (i = 0; i < r->nrefs; i++) {
 		const struct gw_ref *ref = &r->refs[i];
+		size_t m = neps_of(ref, v6);
 		uint64_t each;
 
-		size_t m = neps_of(ref, v6);
-
-		if (ref->weight <= 0 || !m)
+		if (ref->weight <= 0)
 			continue;
+		if (!m) {
+			reset += (uint64_t)ref->weight * l;
+			continue;
+		}
 		each = (uint64_t)ref->weight * l / m;
 		for (j = 0; j < ref->neps; j++) {
 			if (is_v6(&ref->eps[j]) != v6)
@@ -305,15 +345,12 @@ static int build_set(struct gw_route *r, uint32_t maglev_size, int v6,
 			w[k] += each ? each : 1;
 		}
 	}
+	if (!set->neps)
+		reset = 0;	/* an empty set resets everything anyway */
+	scale(w, set->neps, &reset, maglev_size);
 	for (k = 0; k < set->neps; k++)
-		g = gcd(g, w[k]);
-	for (k = 0; k < set->neps; k++)
-		sum += (w[k] /= g);
-	for (k = 0; k < set->neps; k++) {
-		uint64_t x = sum > cap ? (w[k] * cap + sum / 2) / sum : w[k];
-
-		set->eps[k].weight = (uint32_t)(x ? x : 1);
-	}
+		set->eps[k].weight = (uint32_t)w[k];
+	set->reset = (uint32_t)reset;
 	free(w);
 	qsort(set->eps, set->neps, sizeof(*set->eps), ep_cmp);
 	return 0;
@@ -323,7 +360,7 @@ int gw_set_equal(const struct gw_set *a, const struct gw_set *b)
 {
 	size_t i;
 
-	if (a->neps != b->neps)
+	if (a->neps != b->neps || a->reset != b->reset)
 		return 0;
 	for (i = 0; i < a->neps; i++)
 		if (ep_cmp(&a->eps[i], &b->eps[i]) ||

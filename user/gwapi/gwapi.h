@@ -40,11 +40,17 @@ struct gw_endpoint {
 	uint32_t weight;	/* Maglev weight, reduced */
 };
 
-/* A backend set: endpoints sorted by address and port. Sets with the same
- * endpoints and weights are one set. */
+/*
+ * A backend set: endpoints sorted by address and port, and the weight of
+ * the connections to reset instead (the share of backendRefs that are
+ * invalid or have no endpoint of the set's family: rejections respect
+ * weight). No endpoint: every connection is reset, and @reset is 0. Sets
+ * with the same endpoints and weights are one set.
+ */
 struct gw_set {
 	struct gw_endpoint *eps;
 	size_t neps;
+	uint32_t reset;		/* Maglev weight of the reset share */
 };
 
 /* One resolved backendRef of a route, for status and `snilb routes`. */
@@ -163,7 +169,7 @@ int gw_intersect(const char *l, const char *r, char *out, size_t outlen);
 int gw_selector_matches(const struct m_selector *sel,
 			const struct m_label *labels, size_t nlabels);
 
-/* Same endpoints, same weights. */
+/* Same endpoints, same weights, same reset share. */
 int gw_set_equal(const struct gw_set *a, const struct gw_set *b);
 
 #endif /* SNILB_USER_GWAPI_H */
