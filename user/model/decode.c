@@ -7,10 +7,10 @@
  * only when the whole stream parsed, so that a syntax error in the third
  * document does not leave the first two half-applied.
  *
- * An object is decoded into a zeroed struct (decode_kinds.c); every
- * invalid field adds a diag and the decoder carries on, so that one run
- * names every problem of the object. An object with any diag is freed
- * instead of appended.
+ * An object is decoded into a zeroed struct (decode_kinds.c,
+ * decode_gwapi.c); every invalid field adds a diag and the decoder
+ * carries on, so that one run names every problem of the object. An
+ * object with any diag is freed instead of appended.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The decoder's insides, shared by its three files: decode.c (streams,
+ * The decoder's insides, shared by its four files: decode.c (streams,
  * documents, objects), decode_node.c (YAML nodes and typed fields, each
- * problem a diag) and decode_kinds.c (the fields of each kind).
+ * problem a diag), decode_kinds.c (the fields of the core kinds, metadata)
+ * and decode_gwapi.c (the fields of the Gateway API kinds).
  */
 #ifndef SNILB_USER_DECODE_INT_H
 #define SNILB_USER_DECODE_INT_H
@@ -112,7 +113,38 @@ void f_bad(struct dec *d, yaml_node_t *map, const char *pre, const char *key,
 	   const char *fmt, ...);
 int f_item_map(struct dec *d, yaml_node_t *n, const char *path);
 
-/* --- the kinds (decode_kinds.c) --------------------------------------- */
+/* --- the kinds (decode_kinds.c, decode_gwapi.c) ------------------------ */
+
+/* Default @s to @def when the manifest had none. */
+static inline void dflt(struct dec *d, char **s, const char *def)
+{
+	if (!*s)
+		*s = dec_strdup(d, def);
+}
+
+/*
+ * Calls @fn on every item of list @key of @map that is a map, with its
+ * path, after appending a zeroed element for it to @arr.
+ */
+#define FOR_ITEMS(d, map, pre, key, arr, n, fn) do {			\
+	char path_[FIELD_MAX], ipath_[FIELD_MAX];			\
+	yaml_node_t *seq_ = f_seq((d), (map), (pre), (key));		\
+	size_t i_;							\
+									\
+	path_key(path_, (pre), (key));					\
+	for (i_ = 0; seq_ && i_ < ylen(seq_); i_++) {		\
+		yaml_node_t *it_ = yitem((d), seq_, i_);		\
+		void *e_;						\
+									\
+		path_idx(ipath_, path_, i_);				\
+		if (!f_item_map((d), it_, ipath_))			\
+			continue;					\
+		e_ = APPEND((d), (arr), (n));				\
+		if (!e_)						\
+			break;						\
+		fn((d), it_, ipath_, e_);				\
+	}								\
+} while (0)
 
 /* Decodes the fields of an object of one kind into @out, zeroed. */
 typedef void dec_fn(struct dec *d, yaml_node_t *obj, void *out);
@@ -122,5 +154,18 @@ extern dec_fn *const dec_kinds[M_NKINDS];
 /* metadata: name, namespace, labels, creationTimestamp, generation. */
 void dec_meta(struct dec *d, yaml_node_t *obj, const struct m_kind *k,
 	      struct m_meta *m);
+
+/* A map of strings (labels, a selector) at @path into @out. */
+void dec_labels(struct dec *d, yaml_node_t *map, const char *path,
+		struct m_label **out, size_t *n);
+/* Every string of list @key of @map into @out; returns the list. */
+yaml_node_t *dec_strv(struct dec *d, yaml_node_t *map, const char *pre,
+		      const char *key, char ***out, size_t *n);
+/* A namespace named in field @key: an RFC 1123 label. */
+void check_ns(struct dec *d, yaml_node_t *n, const char *pre,
+	      const char *key, const char *ns);
+
+/* decode_gwapi.c */
+dec_fn dec_class, dec_gateway, dec_route, dec_grant;
 
 #endif /* SNILB_USER_DECODE_INT_H */

@@ -11,7 +11,7 @@
  * name the file and line.
  *
  * A field added to a struct here is also read by the decoder
- * (decode_kinds.c) and, when it holds a pointer, walked in model.c (which
+ * (decode_kinds.c, decode_gwapi.c) and, when it holds a pointer, walked in model.c (which
  * frees and copies it).
  */
 #ifndef SNILB_USER_MODEL_H
