@@ -551,6 +551,58 @@ static void test_tlsroute_validation(void **state)
 	assert_int_equal(M.routes[0].nrules, 2);
 }
 
+/* A Gateway's lists as its CRD bounds them: 1 to 64 listeners of unique
+ * names (a status names each once), up to 16 addresses, each once. */
+static void test_gateway_lists(void **state)
+{
+	char buf[8192];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
+				"kind: Gateway\n"
+				"metadata: {name: gw}\n"
+				"spec:\n"
+				"  gatewayClassName: snilb\n"
+				"  addresses: [{value: 192.0.2.1}, "
+				"{value: 192.0.2.2},\n"
+				"    {value: 192.0.2.1}]\n"
+				"  listeners:\n"
+				"  - {name: a, port: 443, protocol: TLS}\n"
+				"  - {name: a, port: 444, protocol: TLS}\n"), 0);
+	assert_int_equal(M.ndiags, 2);
+	assert_diag(10, "spec.listeners[1].name",
+		    "listener name \"a\" is used twice (listeners[0])");
+	assert_diag(7, "spec.addresses[2].value",
+		    "address 192.0.2.1 is given twice");
+	assert_int_equal(M.ngateways, 0);
+	model_free(&M);
+
+	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
+				"kind: Gateway\n"
+				"metadata: {name: gw}\n"
+				"spec:\n"
+				"  gatewayClassName: snilb\n"
+				"  listeners: []\n"), 0);
+	assert_only_diag(6, "spec.listeners",
+			 "0 items: a Gateway takes 1 to 64", "Gateway",
+			 "default", "gw");
+	model_free(&M);
+
+	snprintf(buf, sizeof(buf), "apiVersion: gateway.networking.k8s.io/v1\n"
+		 "kind: Gateway\nmetadata: {name: gw}\nspec:\n"
+		 "  gatewayClassName: snilb\n"
+		 "  listeners: [{name: a, port: 443, protocol: TLS}]\n"
+		 "  addresses:\n");
+	for (i = 0; i < 17; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			 "  - {value: 192.0.2.%zu}\n", i + 1);
+	assert_int_equal(decode(buf), 0);
+	assert_only_diag(8, "spec.addresses",
+			 "17 items: a Gateway takes 0 to 16", "Gateway",
+			 "default", "gw");
+}
+
 static void test_service(void **state)
 {
 	const struct m_service *s;
@@ -1454,6 +1506,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tlsroute, teardown),
 		cmocka_unit_test_teardown(test_tlsroute_versions, teardown),
 		cmocka_unit_test_teardown(test_tlsroute_validation, teardown),
+		cmocka_unit_test_teardown(test_gateway_lists, teardown),
 		cmocka_unit_test_teardown(test_service, teardown),
 		cmocka_unit_test_teardown(test_endpointslice, teardown),
 		cmocka_unit_test_teardown(test_pod, teardown),

@@ -17,6 +17,37 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
+/*
+ * The length of list @key of @map, @n items, against the CRD's bounds
+ * @lo..@hi; @what says whose bounds they are. Absent is refused when @lo
+ * is not 0.
+ */
+static void check_count(struct dec *d, yaml_node_t *map, const char *pre,
+			const char *key, size_t n, size_t lo, size_t hi,
+			const char *what)
+{
+	yaml_node_t *v = ylookup(d, map, key);
+	char path[FIELD_MAX];
+
+	char range[48];
+
+	path_key(path, pre, key);
+	if (lo == hi)
+		snprintf(range, sizeof(range), "exactly %zu", lo);
+	else
+		snprintf(range, sizeof(range), "%zu to %zu", lo, hi);
+	if (!v) {
+		if (lo)
+			dec_diag(d, map ? yline(map) : d->line, path,
+				 "%s is required: %s takes %s", key, what,
+				 range);
+		return;
+	}
+	if (v->type == YAML_SEQUENCE_NODE && (n < lo || n > hi))
+		dec_diag(d, yline(v), path, "%zu items: %s takes %s", n, what,
+			 range);
+}
+
 static void dec_sel_expr(struct dec *d, yaml_node_t *n, const char *pre,
 			 struct m_sel_expr *e)
 {
@@ -208,6 +239,48 @@ static void dec_params(struct dec *d, yaml_node_t *spec, struct m_local_ref *r)
 	f_required(d, pr, pre, "name", f_str(d, pr, pre, "name", &r->name));
 }
 
+/* The CRD's rules "Listener name must be unique within the Gateway" and
+ * "IPAddress values must be unique": a status names each listener once. */
+static void check_unique(struct dec *d, yaml_node_t *spec,
+			 const struct m_gateway *g)
+{
+	yaml_node_t *addrs = ylookup(d, spec, "addresses");
+	char path[FIELD_MAX];
+	size_t i, j;
+
+	for (i = 0; i < g->nlisteners; i++)
+		for (j = 0; j < i; j++)
+			if (g->listeners[i].name && g->listeners[j].name &&
+			    !strcmp(g->listeners[i].name,
+				    g->listeners[j].name)) {
+				snprintf(path, sizeof(path),
+					 "spec.listeners[%zu].name", i);
+				dec_diag(d, g->listeners[i].line, path,
+					 "listener name \"%s\" is used twice "
+					 "(listeners[%zu])",
+					 g->listeners[i].name, j);
+				break;
+			}
+	for (i = 0; i < g->naddresses; i++)
+		for (j = 0; j < i; j++)
+			if (g->addresses[i].value && g->addresses[j].value &&
+			    !strcmp(or_empty(g->addresses[i].type),
+				    or_empty(g->addresses[j].type)) &&
+			    !strcmp(g->addresses[i].value,
+				    g->addresses[j].value)) {
+				snprintf(path, sizeof(path),
+					 "spec.addresses[%zu].value", i);
+				/* Item i of the list, when every item was
+				 * a map (else there is a diag already). */
+				dec_diag(d, ylen(addrs) == g->naddresses ?
+					 yline(yitem(d, addrs, i)) :
+					 yline(addrs), path,
+					 "address %s is given twice",
+					 g->addresses[i].value);
+				break;
+			}
+}
+
 void dec_gateway(struct dec *d, yaml_node_t *obj, void *out)
 {
 	struct m_gateway *g = out;
@@ -220,8 +293,11 @@ void dec_gateway(struct dec *d, yaml_node_t *obj, void *out)
 		  dec_address);
 	FOR_ITEMS(d, spec, "spec", "listeners", g->listeners, g->nlisteners,
 		  dec_listener);
-	if (!ylookup(d, spec, "listeners"))
-		f_required(d, spec, "spec", "listeners", 0);
+	check_count(d, spec, "spec", "addresses", g->naddresses, 0, 16,
+		    "a Gateway");
+	check_count(d, spec, "spec", "listeners", g->nlisteners, 1, 64,
+		    "a Gateway");
+	check_unique(d, spec, g);
 }
 
 static void dec_parent(struct dec *d, yaml_node_t *n, const char *pre,
@@ -238,37 +314,6 @@ static void dec_parent(struct dec *d, yaml_node_t *n, const char *pre,
 	if (f_str(d, n, pre, "sectionName", &p->section) > 0)
 		check_section(d, n, pre, "sectionName", p->section);
 	f_port(d, n, pre, "port", &p->port);
-}
-
-/*
- * The length of list @key of @map, @n items, against the CRD's bounds
- * @lo..@hi; @what says whose bounds they are. Absent is refused when @lo
- * is not 0.
- */
-static void check_count(struct dec *d, yaml_node_t *map, const char *pre,
-			const char *key, size_t n, size_t lo, size_t hi,
-			const char *what)
-{
-	yaml_node_t *v = ylookup(d, map, key);
-	char path[FIELD_MAX];
-
-	char range[48];
-
-	path_key(path, pre, key);
-	if (lo == hi)
-		snprintf(range, sizeof(range), "exactly %zu", lo);
-	else
-		snprintf(range, sizeof(range), "%zu to %zu", lo, hi);
-	if (!v) {
-		if (lo)
-			dec_diag(d, map ? yline(map) : d->line, path,
-				 "%s is required: %s takes %s", key, what,
-				 range);
-		return;
-	}
-	if (v->type == YAML_SEQUENCE_NODE && (n < lo || n > hi))
-		dec_diag(d, yline(v), path, "%zu items: %s takes %s", n, what,
-			 range);
 }
 
 static void dec_backend(struct dec *d, yaml_node_t *n, const char *pre,
