@@ -44,6 +44,13 @@
 	"    allowedRoutes: {namespaces: {from: " from "}}\n"		\
 	"---\n"
 
+/* The start of a Gateway "gw" in "infra" of class snilb, up to its
+ * spec's other fields. */
+#define GW_HEAD								\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"	\
+	"metadata: {name: gw, namespace: infra}\n"			\
+	"spec:\n  gatewayClassName: snilb\n"
+
 #define SERVICE(ns, name, ip)						\
 	"apiVersion: v1\nkind: Service\n"				\
 	"metadata: {name: " name ", namespace: " ns "}\n"		\
@@ -272,9 +279,7 @@ static void test_allowed_routes(void **state)
 	     "metadata: {name: app, labels: {tenant: blue}}\n---\n"
 	     "apiVersion: v1\nkind: Namespace\n"
 	     "metadata: {name: other, labels: {tenant: red}}\n---\n"
-	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-	     "metadata: {name: gw, namespace: infra}\n"
-	     "spec:\n  gatewayClassName: snilb\n"
+	     GW_HEAD
 	     "  addresses: [{value: 198.18.0.1}]\n"
 	     "  listeners:\n  - name: tls\n    port: 443\n"
 	     "    protocol: TLS\n    allowedRoutes:\n      namespaces:\n"
@@ -314,10 +319,7 @@ static void test_namespace_name_label(void **state)
 		snprintf(yaml, sizeof(yaml), "%s"
 			 "apiVersion: v1\nkind: Namespace\n"
 			 "metadata: {name: app}\n---\n"
-			 "apiVersion: gateway.networking.k8s.io/v1\n"
-			 "kind: Gateway\n"
-			 "metadata: {name: gw, namespace: infra}\n"
-			 "spec:\n  gatewayClassName: snilb\n"
+			 GW_HEAD
 			 "  addresses: [{value: 198.18.0.1}]\n"
 			 "  listeners:\n  - name: tls\n    port: 443\n"
 			 "    protocol: TLS\n    allowedRoutes:\n"
@@ -665,9 +667,7 @@ static void test_listener_validity(void **state)
 
 	(void)state;
 	load(&w, CLASS
-	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-	     "metadata: {name: gw, namespace: infra}\n"
-	     "spec:\n  gatewayClassName: snilb\n"
+	     GW_HEAD
 	     "  addresses: [{value: 198.18.0.1}]\n"
 	     "  listeners:\n"
 	     "  - {name: https, port: 443, protocol: HTTPS}\n"
@@ -722,9 +722,7 @@ static void test_listener_validity(void **state)
 
 	/* None is: not accepted, not programmed, nothing to listen on. */
 	load(&w, CLASS
-	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-	     "metadata: {name: gw, namespace: infra}\n"
-	     "spec:\n  gatewayClassName: snilb\n"
+	     GW_HEAD
 	     "  addresses: [{value: 198.18.0.1}]\n"
 	     "  listeners: [{name: invalid, port: 1111, protocol: INVALID}]\n"
 	     "---\n");
@@ -749,9 +747,7 @@ static void test_listener_conflicts(void **state)
 
 	(void)state;
 	load(&w, CLASS
-	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-	     "metadata: {name: gw, namespace: infra}\n"
-	     "spec:\n  gatewayClassName: snilb\n"
+	     GW_HEAD
 	     "  addresses: [{value: 198.18.0.1}]\n"
 	     "  listeners:\n"
 	     "  - {name: term, port: 8443, protocol: TLS, hostname: "
@@ -805,9 +801,7 @@ static void test_unsupported_address(void **state)
 
 	(void)state;
 	load(&w, CLASS
-	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-	     "metadata: {name: gw, namespace: infra}\n"
-	     "spec:\n  gatewayClassName: snilb\n"
+	     GW_HEAD
 	     "  addresses: [{type: test/fake-invalid-type, value: 'fake!'}, "
 	     "{value: 198.18.0.1}]\n"
 	     "  listeners: [{name: tls, port: 443, protocol: TLS}]\n---\n");
@@ -838,10 +832,7 @@ static void test_unusable_address(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(yaml, sizeof(yaml), "%s"
-			 "apiVersion: gateway.networking.k8s.io/v1\n"
-			 "kind: Gateway\n"
-			 "metadata: {name: gw, namespace: infra}\n"
-			 "spec:\n  gatewayClassName: snilb\n"
+			 GW_HEAD
 			 "  addresses: [{value: %s}, {value: 198.18.0.1}]\n"
 			 "  listeners: [{name: tls, port: 443, protocol: TLS}]\n"
 			 "---\n", CLASS, bad[i]);
@@ -874,9 +865,7 @@ static void test_invalid_parameters(void **state)
 
 	(void)state;
 	load(&w, CLASS
-	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-	     "metadata: {name: gw, namespace: infra}\n"
-	     "spec:\n  gatewayClassName: snilb\n"
+	     GW_HEAD
 	     "  addresses: [{value: 198.18.0.1}]\n"
 	     "  listeners: [{name: tls, port: 443, protocol: TLS}]\n"
 	     "  infrastructure:\n    parametersRef:\n"
@@ -935,9 +924,7 @@ static void test_no_address(void **state)
 
 	(void)state;
 	load(&w, CLASS
-	     "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-	     "metadata: {name: gw, namespace: infra}\n"
-	     "spec:\n  gatewayClassName: snilb\n"
+	     GW_HEAD
 	     "  listeners: [{name: tls, port: 443, protocol: TLS}]\n---\n"
 	     SERVICE("infra", "svc", "198.18.2.11")
 	     ROUTE("infra", "r", "", "{name: svc, port: 443}"));

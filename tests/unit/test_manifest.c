@@ -151,6 +151,15 @@ static const char gateway_yaml[] =
 	"  infrastructure:\n"
 	"    parametersRef: {group: example.com, kind: Params, name: p}\n";
 
+/* A Gateway "gw" of class snilb, lines 1 to 5, up to its spec's other
+ * fields. */
+#define GW_DOC								\
+	"apiVersion: gateway.networking.k8s.io/v1\n"			\
+	"kind: Gateway\n"						\
+	"metadata: {name: gw}\n"					\
+	"spec:\n"							\
+	"  gatewayClassName: snilb\n"
+
 static void test_gateway(void **state)
 {
 	const struct m_gateway *g;
@@ -265,11 +274,7 @@ static void test_gateway_defaults(void **state)
 	model_free(&M);
 
 	/* parametersRef needs group, kind and name, as the CRD says. */
-	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
-				"kind: Gateway\n"
-				"metadata: {name: gw}\n"
-				"spec:\n"
-				"  gatewayClassName: snilb\n"
+	assert_int_equal(decode(GW_DOC
 				"  listeners: [{name: a, port: 443, protocol: TLS}]\n"
 				"  infrastructure:\n"
 				"    parametersRef: {group: '', name: p}\n"), 0);
@@ -451,6 +456,19 @@ static int decode_route(const char *version, const char *spec)
 
 #define RULE1 "  rules: [{backendRefs: [{name: a, port: 1}]}]\n"
 
+/* A spec of @hostnames and one rule of @n backendRefs, one a line. */
+static void refs_spec(char *spec, size_t len, const char *hostnames,
+		      size_t n)
+{
+	size_t j;
+
+	snprintf(spec, len, "  hostnames: %s\n  rules:\n  - backendRefs:\n",
+		 hostnames);
+	for (j = 0; j < n; j++)
+		snprintf(spec + strlen(spec), len - strlen(spec),
+			 "    - {name: s%zu, port: 1}\n", j);
+}
+
 /*
  * TLSRoute v1 as the API server's CRD validation has it (standard since
  * Gateway API v1.5): hostnames required, exactly one rule, 1 to 16
@@ -497,7 +515,7 @@ static void test_tlsroute_validation(void **state)
 		{ "v1", "  hostnames: ['']\n" RULE1, "spec.hostnames[0]",
 		  NULL },
 	};
-	char spec[4096], line[64];
+	char spec[4096];
 	size_t i, j;
 
 	(void)state;
@@ -514,12 +532,7 @@ static void test_tlsroute_validation(void **state)
 	}
 
 	/* 17 backendRefs; and v1alpha2's 17 rules. */
-	snprintf(spec, sizeof(spec), "  hostnames: [a.example.com]\n"
-		 "  rules:\n  - backendRefs:\n");
-	for (j = 0; j < 17; j++) {
-		snprintf(line, sizeof(line), "    - {name: s%zu, port: 1}\n", j);
-		strcat(spec, line);
-	}
+	refs_spec(spec, sizeof(spec), "[a.example.com]", 17);
 	assert_int_equal(decode_route("v1", spec), 0);
 	assert_int_equal(M.ndiags, 1);
 	assert_diag(8, "spec.rules[0].backendRefs",
@@ -534,12 +547,8 @@ static void test_tlsroute_validation(void **state)
 
 	/* What is valid: 16 backendRefs; v1alpha2 with no hostname and
 	 * two rules; a non-Service ref without a port. */
-	snprintf(spec, sizeof(spec), "  hostnames: [a.example.com, "
-		 "'*.b.example.com']\n  rules:\n  - backendRefs:\n");
-	for (j = 0; j < 16; j++) {
-		snprintf(line, sizeof(line), "    - {name: s%zu, port: 1}\n", j);
-		strcat(spec, line);
-	}
+	refs_spec(spec, sizeof(spec), "[a.example.com, '*.b.example.com']",
+		  16);
 	assert_int_equal(decode_route("v1", spec), 0);
 	assert_no_diags();
 	assert_int_equal(M.routes[0].rules[0].nrefs, 16);
@@ -559,11 +568,7 @@ static void test_gateway_lists(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
-				"kind: Gateway\n"
-				"metadata: {name: gw}\n"
-				"spec:\n"
-				"  gatewayClassName: snilb\n"
+	assert_int_equal(decode(GW_DOC
 				"  addresses: [{value: 192.0.2.1}, "
 				"{value: 192.0.2.2},\n"
 				"    {value: 192.0.2.1}]\n"
@@ -578,11 +583,7 @@ static void test_gateway_lists(void **state)
 	assert_int_equal(M.ngateways, 0);
 	model_free(&M);
 
-	assert_int_equal(decode("apiVersion: gateway.networking.k8s.io/v1\n"
-				"kind: Gateway\n"
-				"metadata: {name: gw}\n"
-				"spec:\n"
-				"  gatewayClassName: snilb\n"
+	assert_int_equal(decode(GW_DOC
 				"  listeners: []\n"), 0);
 	assert_only_diag(6, "spec.listeners",
 			 "0 items: a Gateway takes 1 to 64", "Gateway",
