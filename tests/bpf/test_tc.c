@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Our slot on TC ingress (user/dataplane/tc.c): what dp_tc_query() sees
- * before, while and after the program is attached, and that dp_detach()
- * empties it. Run in a namespace of its own (tests/lib/in-netns.sh): it
+ * before, while and after the program is attached, that dp_detach()
+ * empties it, and that an attach noted by dp_attach_saving() is undone
+ * to what was there. Run in a namespace of its own (tests/lib/in-netns.sh): it
  * attaches to that namespace's dummy1.
  */
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <bpf/libbpf.h>
 
 #include "dataplane.h"
 
@@ -38,6 +41,79 @@ static void test_attach_query_detach(void **state)
 	assert_int_equal(dp_detach(ifindex), 0);
 	assert_int_equal(dp_tc_query(ifindex, &st), -ENOENT);
 	assert_int_equal(dp_tc_query(0, &st) < 0, 1);
+}
+
+/* No clsact qdisc on @ifindex: creating one makes a new one. */
+static void assert_no_clsact(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	assert_int_equal(bpf_tc_hook_create(&hook), 0);
+	assert_int_equal(bpf_tc_hook_destroy(&hook), 0);
+}
+
+static void remove_clsact(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	bpf_tc_hook_destroy(&hook);	/* dp_detach() leaves it */
+}
+
+/* A fresh attach taken back: no program, no qdisc. */
+static void test_attach_undo_fresh(void **state)
+{
+	struct dataplane *dp = *state;
+	int ifindex = (int)if_nametoindex("dummy1");
+	struct dp_tc_prev prev;
+	struct dp_tc_state st;
+
+	remove_clsact(ifindex);
+	assert_int_equal(dp_attach_saving(dp, ifindex, &prev), 0);
+	assert_true(prev.attached);
+	assert_true(prev.made_qdisc);
+	assert_int_equal(prev.prog_fd, -1);
+	assert_int_equal(dp_tc_query(ifindex, &st), 0);
+	assert_int_equal(dp_attach_undo(&prev), 0);
+	assert_int_equal(dp_tc_query(ifindex, &st), -ENOENT);
+	assert_no_clsact(ifindex);
+	/* Undone twice: nothing more to do. */
+	assert_int_equal(dp_attach_undo(&prev), 0);
+}
+
+/* Over an earlier load's program: that program is put back, in the
+ * qdisc it had. */
+static void test_attach_undo_earlier(void **state)
+{
+	struct dataplane *dp = *state, *old;
+	int ifindex = (int)if_nametoindex("dummy1");
+	struct dp_tc_prev prev;
+	struct dp_tc_state st;
+	uint32_t old_id;
+	char err[512];
+
+	old = dp_open(NULL, err, sizeof(err));
+	assert_non_null(old);
+	assert_int_equal(dp_attach(old, ifindex), 0);
+	assert_int_equal(dp_tc_query(ifindex, &st), 0);
+	old_id = st.prog_id;
+	dp_close(old);		/* the attachment holds the program */
+	assert_int_equal(dp_attach_saving(dp, ifindex, &prev), 0);
+	assert_false(prev.made_qdisc);
+	assert_true(prev.prog_fd >= 0);
+	assert_int_equal(dp_tc_query(ifindex, &st), 0);
+	assert_int_not_equal(st.prog_id, old_id);
+	assert_int_equal(dp_attach_undo(&prev), 0);
+	assert_int_equal(dp_tc_query(ifindex, &st), 0);
+	assert_int_equal(st.prog_id, old_id);
+	/* Kept instead: ours stays, the earlier one is let go. */
+	assert_int_equal(dp_attach_saving(dp, ifindex, &prev), 0);
+	dp_attach_keep(&prev);
+	assert_int_equal(prev.prog_fd, -1);
+	assert_int_equal(dp_tc_query(ifindex, &st), 0);
+	assert_int_not_equal(st.prog_id, old_id);
+	assert_int_equal(dp_detach(ifindex), 0);
 }
 
 static int setup(void **state)
@@ -64,6 +140,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attach_query_detach),
+		cmocka_unit_test(test_attach_undo_fresh),
+		cmocka_unit_test(test_attach_undo_earlier),
 	};
 
 	return cmocka_run_group_tests_name("tc", tests, setup, teardown);

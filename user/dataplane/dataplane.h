@@ -46,6 +46,29 @@ int dp_attach(struct dataplane *dp, int ifindex);
 /* Remove whatever holds our slot on @ifindex (see dp_tc_query()). */
 int dp_detach(int ifindex);
 
+/*
+ * An attach that can be taken back, for a start that may still fail:
+ * what held our slot before (a program of an earlier load, held open),
+ * and whether the qdisc was made for it.
+ */
+struct dp_tc_prev {
+	int ifindex;
+	int prog_fd;		/* the program that was there; -1: none */
+	bool made_qdisc;	/* clsact created by this attach */
+	bool attached;
+	int err;		/* the attach's */
+};
+
+/* dp_attach(), noting in @prev what it replaces (dp_attach_keep() or
+ * dp_attach_undo() it even when it fails: the qdisc may be new). */
+int dp_attach_saving(struct dataplane *dp, int ifindex,
+		     struct dp_tc_prev *prev);
+/* Put back what @prev held: the earlier program, or nothing (and no
+ * qdisc, when it was made for this attach). 0 or -errno (kept then). */
+int dp_attach_undo(struct dp_tc_prev *prev);
+/* The attach stays: let go of what it replaced. */
+void dp_attach_keep(struct dp_tc_prev *prev);
+
 struct dp_tc_state {
 	uint32_t prog_id;
 	char name[16];		/* "" when it could not be read */
@@ -71,6 +94,7 @@ int dp_route_add(struct dataplane *dp, uint32_t listener,
 int dp_route_del(struct dataplane *dp, uint32_t listener,
 		 const char *hostname);
 int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg);
+int dp_config_get(struct dataplane *dp, struct snilb_config *cfg);
 
 /* backends[@id] = @addr:@port. */
 int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
@@ -139,6 +163,17 @@ int dp_flows_bound(struct dataplane *dp, uint8_t *sets, uint8_t *backends);
  * the agent exits (established flows do not use it).
  */
 int dp_pin_progs(struct dataplane *dp, const char *pin_dir);
+
+/* Whether dp_open() found the state maps pinned (an earlier load's) and
+ * took them over. */
+bool dp_adopted(struct dataplane *dp);
+/*
+ * Unlink the map pins dp_open() made, not the ones it found, and put the
+ * program pins back as dp_pin_progs() found them: for a start that fails,
+ * so that the node keeps no half-started data plane and an earlier
+ * agent's pins stay. 0 or the first -errno.
+ */
+int dp_unpin_new(struct dataplane *dp);
 
 /*
  * SNAT claims (flows bound to a backend) whose port is outside @lo..@hi:

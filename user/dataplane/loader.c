@@ -23,7 +23,12 @@
 struct dataplane {
 	struct snilb_bpf *skel;
 	struct bpf_program *ingress;	/* the variant loaded */
+	bool found[SNILB_MAP_MAX];	/* pinned before the load */
+	char *prog_dir;			/* dp_pin_progs()'s */
+	int old_progs[2];		/* the pins it replaced; -1: none */
 };
+
+static const char *const prog_pins[2] = { "progs", "prog_ingress" };
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -47,8 +52,9 @@ static struct bpf_map *skel_map(struct snilb_bpf *skel, enum snilb_map m)
 }
 
 /* Pin the maps that hold state worth keeping across a restart (the
- * `pin` column of SNILB_MAPS). */
-static int set_pins(struct snilb_bpf *skel, const char *dir)
+ * `pin` column of SNILB_MAPS); note the pins that are there already,
+ * which the load takes over. */
+static int set_pins(struct dataplane *dp, const char *dir)
 {
 #define MAP_PIN(id, name, pin, fill) [SNILB_MAP_##id] = pin,
 	static const int pinned[] = { SNILB_MAPS(MAP_PIN) };
@@ -57,7 +63,7 @@ static int set_pins(struct snilb_bpf *skel, const char *dir)
 	int m;
 
 	for (m = 0; m < SNILB_MAP_MAX; m++) {
-		struct bpf_map *map = skel_map(skel, (enum snilb_map)m);
+		struct bpf_map *map = skel_map(dp->skel, (enum snilb_map)m);
 
 		if (!pinned[m])
 			continue;
@@ -65,8 +71,19 @@ static int set_pins(struct snilb_bpf *skel, const char *dir)
 			 bpf_map__name(map));
 		if (bpf_map__set_pin_path(map, path))
 			return -errno;
+		dp->found[m] = !access(path, F_OK);
 	}
 	return 0;
+}
+
+bool dp_adopted(struct dataplane *dp)
+{
+	int m;
+
+	for (m = 0; m < SNILB_MAP_MAX; m++)
+		if (dp->found[m])
+			return true;
+	return false;
 }
 
 /*
@@ -125,6 +142,7 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	dp->old_progs[0] = dp->old_progs[1] = -1;
 	if (kver_check(err, errlen)) {
 		free(dp);
 		return NULL;
@@ -142,7 +160,7 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 			 max_flows, strerror(-e));
 		goto fail;
 	}
-	if (pin_dir && (e = set_pins(dp->skel, pin_dir))) {
+	if (pin_dir && (e = set_pins(dp, pin_dir))) {
 		snprintf(err, errlen, "cannot pin maps under %s: %s", pin_dir,
 			 strerror(-e));
 		goto fail;
@@ -169,8 +187,14 @@ fail:
 
 void dp_close(struct dataplane *dp)
 {
+	int i;
+
 	if (!dp)
 		return;
+	for (i = 0; i < 2; i++)
+		if (dp->old_progs[i] >= 0)
+			close(dp->old_progs[i]);
+	free(dp->prog_dir);
 	snilb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -211,12 +235,64 @@ static int repin(int fd, const char *dir, const char *name)
 	return 0;
 }
 
+/* The object pinned at @dir/@name, held: -1 when there is none. */
+static int pinned_obj(const char *dir, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
 int dp_pin_progs(struct dataplane *dp, const char *pin_dir)
 {
-	int err = repin(dp_map_fd(dp, SNILB_MAP_PROGS), pin_dir, "progs");
+	int fds[2] = { dp_map_fd(dp, SNILB_MAP_PROGS), dp_prog_fd(dp) };
+	int i, err = 0;
 
-	if (!err)
-		err = repin(dp_prog_fd(dp), pin_dir, "prog_ingress");
+	free(dp->prog_dir);
+	dp->prog_dir = strdup(pin_dir);
+	if (!dp->prog_dir)
+		return -ENOMEM;
+	for (i = 0; i < 2 && !err; i++) {
+		if (dp->old_progs[i] < 0)
+			dp->old_progs[i] = pinned_obj(pin_dir, prog_pins[i]);
+		err = repin(fds[i], pin_dir, prog_pins[i]);
+	}
 	return err;
 }
 
+/* Put the program pins back as dp_pin_progs() found them. */
+static int unpin_progs(struct dataplane *dp)
+{
+	char path[4096];
+	int i, e, err = 0;
+
+	for (i = 0; dp->prog_dir && i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dp->prog_dir,
+			 prog_pins[i]);
+		if (dp->old_progs[i] >= 0)
+			e = repin(dp->old_progs[i], dp->prog_dir,
+				  prog_pins[i]);
+		else
+			e = unlink(path) && errno != ENOENT ? -errno : 0;
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+int dp_unpin_new(struct dataplane *dp)
+{
+	int m, e, err = unpin_progs(dp);
+
+	for (m = 0; m < SNILB_MAP_MAX; m++) {
+		struct bpf_map *map = skel_map(dp->skel, (enum snilb_map)m);
+
+		if (dp->found[m] || !bpf_map__is_pinned(map))
+			continue;
+		e = bpf_map__unpin(map, NULL);
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}

@@ -348,6 +348,13 @@ int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg)
 	return map_set(dp, SNILB_MAP_CONFIG, &zero, cfg);
 }
 
+int dp_config_get(struct dataplane *dp, struct snilb_config *cfg)
+{
+	__u32 zero = 0;
+
+	return map_get(dp, SNILB_MAP_CONFIG, &zero, cfg);
+}
+
 int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
 		    uint32_t *n)
 {

@@ -5,6 +5,7 @@
  * agent attaches there, `snilb status` and `snilb detach` look there.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,18 +14,74 @@
 
 #include "dataplane.h"
 
-int dp_attach(struct dataplane *dp, int ifindex)
+/* Our slot on @ifindex holds @prog_fd; *@made: the clsact qdisc is new. */
+static int attach_fd(int ifindex, int prog_fd, bool *made)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 		    .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE,
-		    .priority = DP_TC_PRIORITY, .prog_fd = dp_prog_fd(dp),
+		    .priority = DP_TC_PRIORITY, .prog_fd = prog_fd,
 		    .flags = BPF_TC_F_REPLACE);
 	int err = bpf_tc_hook_create(&hook);
 
 	if (err && err != -EEXIST)
 		return err;
+	*made = !err;
 	return bpf_tc_attach(&hook, &opts);
+}
+
+int dp_attach(struct dataplane *dp, int ifindex)
+{
+	bool made;
+
+	return attach_fd(ifindex, dp_prog_fd(dp), &made);
+}
+
+int dp_attach_saving(struct dataplane *dp, int ifindex, struct dp_tc_prev *prev)
+{
+	struct dp_tc_state st;
+
+	memset(prev, 0, sizeof(*prev));
+	prev->ifindex = ifindex;
+	prev->prog_fd = -1;
+	if (!dp_tc_query(ifindex, &st)) {
+		prev->prog_fd = bpf_prog_get_fd_by_id(st.prog_id);
+		if (prev->prog_fd < 0 && errno != ENOENT)
+			return -errno;	/* could not be put back */
+	}
+	prev->err = attach_fd(ifindex, dp_prog_fd(dp), &prev->made_qdisc);
+	prev->attached = !prev->err;
+	return prev->err;
+}
+
+int dp_attach_undo(struct dp_tc_prev *prev)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = prev->ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	bool made;
+	int err = 0;
+
+	if (prev->attached)
+		err = prev->prog_fd >= 0 ?
+		      attach_fd(prev->ifindex, prev->prog_fd, &made) :
+		      dp_detach(prev->ifindex);
+	if (!err && prev->made_qdisc)
+		err = bpf_tc_hook_destroy(&hook);
+	if (err)
+		return err;
+	prev->attached = prev->made_qdisc = false;
+	if (prev->prog_fd >= 0)
+		close(prev->prog_fd);
+	prev->prog_fd = -1;
+	return 0;
+}
+
+void dp_attach_keep(struct dp_tc_prev *prev)
+{
+	if (prev->prog_fd >= 0)
+		close(prev->prog_fd);
+	memset(prev, 0, sizeof(*prev));
+	prev->prog_fd = -1;
 }
 
 int dp_detach(int ifindex)
