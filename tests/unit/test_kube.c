@@ -155,6 +155,31 @@ static void test_kubeconfig_errors(void **state)
 	}
 }
 
+/* The agent's check before it changes anything: what kube_start() would
+ * read, and the files the kubeconfig names. */
+static void test_kube_check(void **state)
+{
+	struct kube_config kc = { .kubeconfig = NULL };
+	char err[512] = "", path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/kc.yaml", tmpdir);
+	kc.kubeconfig = path;
+	put("kc.yaml", KC_HEAD
+	    "clusters: [{name: c1, cluster: {server: https://h, "
+	    "certificate-authority: ca.crt}}]\n"
+	    "users: [{name: u1, user: {token: t}}]\n");
+	assert_int_not_equal(kube_check(&kc, err, sizeof(err)), 0);
+	if (!strstr(err, "kc.yaml: certificate-authority") ||
+	    !strstr(err, "ca.crt: No such file"))
+		fail_msg("\"%s\" names neither the kubeconfig nor the CA", err);
+	put("ca.crt", "x");
+	assert_int_equal(kube_check(&kc, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/none.yaml", tmpdir);
+	assert_int_not_equal(kube_check(&kc, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "none.yaml"));
+}
+
 /* A kube with no server and no threads: the store and the model only. */
 static struct kube *fake_kube(void)
 {
@@ -601,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_kubeconfig_files),
 		cmocka_unit_test(test_kubeconfig_json_data),
 		cmocka_unit_test(test_kubeconfig_errors),
+		cmocka_unit_test(test_kube_check),
 		cmocka_unit_test(test_watch_stream_cuts),
 		cmocka_unit_test(test_watch_errors),
 		cmocka_unit_test(test_retry_after),

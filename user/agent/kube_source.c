@@ -43,6 +43,21 @@ static void identity(struct kube_source *ks)
 			 (int)getpid());
 }
 
+/* Credentials that load, before the kernel is changed. */
+static int ks_check(struct source *s)
+{
+	struct kube_source *ks = (struct kube_source *)s;
+	struct kube_config kc = { .kubeconfig = ks->o.kubeconfig };
+	char err[512];
+	int r = kube_check(&kc, err, sizeof(err));
+
+	if (r)
+		log_event("error", "cannot read the Kubernetes credentials",
+			  "error", err, "option", ks->o.kubeconfig ?
+			  "--kubeconfig" : "--in-cluster", NULL);
+	return r;
+}
+
 static int ks_start(struct source *s)
 {
 	struct kube_source *ks = (struct kube_source *)s;
@@ -159,6 +174,7 @@ static void ks_free(struct source *s)
 }
 
 static const struct source_ops kube_ops = {
+	.check = ks_check,
 	.start = ks_start,
 	.next = ks_next,
 	.tick = ks_tick,

@@ -296,26 +296,66 @@ struct dir_source {
 	struct source s;
 	struct mf_dir mf;
 	int periodic;		/* the next scan is the tick's, not an event's */
+	int wfd;		/* the watch the check made; -1: none */
 };
 
-static int dir_start(struct source *s)
+/* inotify on the directory: an fd, or -errno (logged). */
+static int dir_watch(struct dir_source *ds)
 {
-	struct dir_source *ds = (struct dir_source *)s;
 	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), err;
 
 	if (fd >= 0 && inotify_add_watch(fd, ds->mf.dir, IN_CLOSE_WRITE |
 					 IN_MOVED_TO | IN_MOVED_FROM |
 					 IN_DELETE | IN_CREATE | IN_ATTRIB |
-					 IN_DELETE_SELF | IN_MOVE_SELF) >= 0) {
-		s->fd = fd;
-		return 0;
-	}
+					 IN_DELETE_SELF | IN_MOVE_SELF) >= 0)
+		return fd;
 	err = -errno;
 	log_event("error", "cannot watch the manifest directory", "dir",
 		  ds->mf.dir, "error", strerror(-err), NULL);
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+/* A directory we can list and watch. The watch made here is the one
+ * started: an edit made while the agent loads is not missed. */
+static int dir_check(struct source *s)
+{
+	struct dir_source *ds = (struct dir_source *)s;
+	struct stat st;
+	DIR *d = NULL;
+	int err = 0;
+
+	if (stat(ds->mf.dir, &st))
+		err = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
+	else if (!(d = opendir(ds->mf.dir)))
+		err = -errno;
+	if (d)
+		closedir(d);
+	if (err) {
+		log_event("error", "cannot read the manifest directory", "dir",
+			  ds->mf.dir, "error", strerror(-err), "option",
+			  "--manifests", NULL);
+		return err;
+	}
+	if (ds->wfd < 0)
+		ds->wfd = dir_watch(ds);
+	return ds->wfd < 0 ? ds->wfd : 0;
+}
+
+static int dir_start(struct source *s)
+{
+	struct dir_source *ds = (struct dir_source *)s;
+
+	if (ds->wfd < 0)
+		ds->wfd = dir_watch(ds);
+	if (ds->wfd < 0)
+		return ds->wfd;
+	s->fd = ds->wfd;
+	ds->wfd = -1;
+	return 0;
 }
 
 static int dir_next(struct source *s, int force, struct model *m)
@@ -359,12 +399,15 @@ static void dir_free(struct source *s)
 
 	if (s->fd >= 0)
 		close(s->fd);
+	if (ds->wfd >= 0)
+		close(ds->wfd);
 	mf_free(&ds->mf);
 	free(ds->mf.dir);
 	free(ds);
 }
 
 static const struct source_ops dir_ops = {
+	.check = dir_check,
 	.start = dir_start,
 	.next = dir_next,
 	.tick = dir_tick,
@@ -382,5 +425,6 @@ struct source *source_dir(const char *dir)
 	ds->s.ops = &dir_ops;
 	ds->s.name = ds->mf.dir;
 	ds->s.fd = -1;
+	ds->wfd = -1;
 	return &ds->s;
 }

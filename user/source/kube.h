@@ -30,6 +30,12 @@ struct kube;
  */
 struct kube *kube_start(const struct kube_config *cfg, int notify_fd,
 			char *err, size_t errlen);
+/*
+ * Read the credentials as kube_start() would, and the files they name,
+ * without starting anything: 0, or a negative errno and @err naming the
+ * file and what is wrong with it.
+ */
+int kube_check(const struct kube_config *cfg, char *err, size_t errlen);
 void kube_stop(struct kube *k);
 
 /* Have all kinds been listed at least once (the model is complete)? */

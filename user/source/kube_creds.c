@@ -478,3 +478,43 @@ int kube_creds_incluster(struct creds *c, char *err, size_t errlen)
 	free(nsf);
 	return token_read(c, err, errlen) ? -EINVAL : 0;
 }
+
+/* A file the credentials name that cannot be read: -errno and @err. */
+static int unreadable(const char *what, const char *file, const char *from,
+		      char *err, size_t errlen)
+{
+	int e;
+
+	if (!file || !access(file, R_OK))
+		return 0;
+	e = errno;
+	snprintf(err, errlen, "%s: %s %s: %s", from, what, file, strerror(e));
+	return -e;
+}
+
+int kube_check(const struct kube_config *cfg, char *err, size_t errlen)
+{
+	const char *from = cfg->kubeconfig ? cfg->kubeconfig : "in-cluster";
+	char where[600];
+	struct creds c = { 0 };
+	int r;
+
+	if (cfg->kubeconfig)
+		r = kube_creds_kubeconfig(&c, cfg->kubeconfig, err, errlen);
+	else
+		r = kube_creds_incluster(&c, err, errlen);
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	snprintf(where, sizeof(where), "%s%s", cfg->kubeconfig ?
+		 "kubeconfig " : "", from);
+	if (!r)
+		r = unreadable("certificate-authority", c.ca_file, where, err,
+			       errlen);
+	if (!r)
+		r = unreadable("client-certificate", c.cert_file, where, err,
+			       errlen);
+	if (!r)
+		r = unreadable("client-key", c.key_file, where, err, errlen);
+	kube_creds_free(&c);
+	return r;
+}

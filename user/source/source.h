@@ -6,8 +6,8 @@
  * user/agent/kube_source.c, because status is made of the Gateway API
  * result, a layer above this one).
  *
- * The agent makes one, takes a first snapshot, starts it once it has
- * dropped its privileges, then polls its fd, takes a snapshot after every
+ * The agent makes one, checks it, takes a first snapshot, starts it once
+ * it has dropped its privileges, then polls its fd, takes a snapshot after every
  * change and ticks it once a second. A snapshot is always the caller's
  * (model_free()).
  */
@@ -30,6 +30,13 @@ enum source_tick {
 struct source;
 
 struct source_ops {
+	/*
+	 * Whether the input can be read at all (the directory, the
+	 * credentials), before the agent changes anything in the kernel:
+	 * 0, or a negative errno (logged, with what to fix). NULL: nothing
+	 * to check.
+	 */
+	int (*check)(struct source *s);
 	/* Watch for changes (threads, inotify): after the agent dropped
 	 * its privileges, as threads inherit them. 0, or a negative errno
 	 * (logged). */
@@ -59,6 +66,11 @@ struct source {
 	int fd;			/* readable after a change; -1 until
 				 * started */
 };
+
+static inline int source_check(struct source *s)
+{
+	return s->ops->check ? s->ops->check(s) : 0;
+}
 
 static inline int source_start(struct source *s)
 {
