@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -388,8 +389,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return scrape(conn, s->src);
 }
 
-/* "ADDR:PORT", "[V6]:PORT", ":PORT" -> a socket address. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss)
+int metrics_listen_parse(const char *listen, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *in = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -422,39 +422,82 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss)
 	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
-struct metrics_server *metrics_start(const char *listen,
-				     const struct metrics_source *src,
-				     char *err, size_t errlen)
+/* As libmicrohttpd would open it: reusable address, IPv6 only on an
+ * IPv6 address. */
+static int listen_on(const struct sockaddr_storage *ss)
 {
-	struct metrics_server *s;
-	struct sockaddr_storage ss;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	socklen_t len = ss->ss_family == AF_INET6 ?
+			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+			SOCK_NONBLOCK, 0), one = 1;
 
-	if (parse_listen(listen, &ss)) {
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    (ss->ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(fd, (const struct sockaddr *)ss, len) ||
+	    listen(fd, SOMAXCONN)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int metrics_bind(const char *listen, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int fd;
+
+	if (metrics_listen_parse(listen, &ss)) {
 		snprintf(err, errlen, "bad metrics address '%s': want "
 			 "ADDR:PORT, [V6ADDR]:PORT or :PORT", listen);
-		return NULL;
+		return -EINVAL;
 	}
-	s = calloc(1, sizeof(*s));
+	fd = listen_on(&ss);
+	if (fd < 0)
+		snprintf(err, errlen, "cannot serve metrics on %s: %s", listen,
+			 strerror(-fd));
+	return fd;
+}
+
+struct metrics_server *metrics_serve(int fd, const struct metrics_source *src,
+				     char *err, size_t errlen)
+{
+	struct metrics_server *s = calloc(1, sizeof(*s));
+
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
+		close(fd);
 		return NULL;
 	}
 	s->src = src;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	errno = 0;
-	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-				  MHD_OPTION_SOCK_ADDR, &ss,
+	/* Failing, it may have closed @fd or not: left open, not closed
+	 * twice (the agent exits then). */
+	s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
+				  NULL, on_request, s,
+				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_CONNECTION_TIMEOUT, 10u,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(err, errlen, "cannot serve metrics on %s: %s", listen,
+		snprintf(err, errlen, "cannot start the metrics server: %s",
 			 errno ? strerror(errno) : "libmicrohttpd failed");
 		free(s);
 		return NULL;
 	}
 	return s;
+}
+
+struct metrics_server *metrics_start(const char *listen,
+				     const struct metrics_source *src,
+				     char *err, size_t errlen)
+{
+	int fd = metrics_bind(listen, err, errlen);
+
+	return fd < 0 ? NULL : metrics_serve(fd, src, err, errlen);
 }
 
 void metrics_stop(struct metrics_server *s)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 struct pinned;
+struct sockaddr_storage;
 
 /* A route's name, for its counters' labels (the maps know its id). */
 struct metrics_route {
@@ -60,11 +61,19 @@ struct metrics_source {
 
 struct metrics_server;
 
+/* @listen: "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (every address).
+ * 0, or -EINVAL. */
+int metrics_listen_parse(const char *listen, struct sockaddr_storage *ss);
+/* A socket listening on @listen (the agent opens it before it changes
+ * anything: a port in use is refused first), or -errno and @err. */
+int metrics_bind(const char *listen, char *err, size_t errlen);
 /*
- * Serve @src on @listen: "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (every
- * address). @src must outlive the server; stop the server before
- * closing src->pinned.
+ * Serve @src on @fd (metrics_bind()'s, the server's from now on). @src
+ * must outlive the server; stop the server before closing src->pinned.
  */
+struct metrics_server *metrics_serve(int fd, const struct metrics_source *src,
+				     char *err, size_t errlen);
+/* Both. */
 struct metrics_server *metrics_start(const char *listen,
 				     const struct metrics_source *src,
 				     char *err, size_t errlen);
