@@ -15,6 +15,7 @@
 #include "gwapi.h"
 #include "log.h"
 #include "maglev.h"
+#include "metrics.h"
 #include "options.h"
 #include "opts.h"
 #include "snatports.h"
@@ -77,7 +78,8 @@ static const struct opt agent_opts_tab[] = {
 	  "(required)" },
 	{ "snat", 's', "ADDR",
 	  "the node's address towards the backends, one IPv4 and/or one IPv6 "
-	  "(required: at least one)" },
+	  "(required: at least one), which they can answer: not unspecified, "
+	  "loopback, multicast, broadcast or IPv4-mapped" },
 	{ "snat-ports", O_SNAT_PORTS, "LO-HI",
 	  "source ports of the connections to the backends (default "
 	  SNILB_STR(SNILB_SNAT_PORT_LO) "-" SNILB_STR(SNILB_SNAT_PORT_HI)
@@ -157,24 +159,70 @@ static int parse_uint(const char *opt, const char *s, unsigned long lo,
 	return 0;
 }
 
+/* Why backends could never answer @a (network order), or NULL. */
+static const char *unusable4(uint32_t a)
+{
+	uint32_t h = ntohl(a);
+
+	if (h >> 24 == 0)
+		return "an address of 0.0.0.0/8 (this host, unspecified)";
+	if (h >> 24 == 127)
+		return "a loopback address";
+	if (h >> 28 == 0xe)
+		return "a multicast address";
+	if (h == 0xffffffff)
+		return "the broadcast address";
+	return NULL;
+}
+
+static const char *unusable6(const struct in6_addr *a)
+{
+	if (IN6_IS_ADDR_UNSPECIFIED(a))
+		return "the unspecified address";
+	if (IN6_IS_ADDR_LOOPBACK(a))
+		return "the loopback address";
+	if (IN6_IS_ADDR_MULTICAST(a))
+		return "a multicast address";
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		return "an IPv4-mapped address (give the IPv4 address)";
+	return NULL;
+}
+
+/* One IPv4 and one IPv6 address at most, each one the backends can
+ * answer: their replies come back to it. */
 static int add_snat(struct agent_opts *o, const char *a)
 {
-	if (inet_pton(AF_INET, a, &o->cfg.snat4) == 1) {
-		o->snat4 = 1;
-		return 0;
+	struct in6_addr a6;
+	uint32_t a4;
+	const char *why;
+	int v6 = 0, *have;
+
+	if (inet_pton(AF_INET, a, &a4) == 1)
+		why = unusable4(a4);
+	else if (inet_pton(AF_INET6, a, &a6) == 1)
+		why = unusable6(&a6), v6 = 1;
+	else
+		why = "not an IPv4 or IPv6 address";
+	have = v6 ? &o->snat6 : &o->snat4;
+	if (!why && *have)
+		why = v6 ? "a second IPv6 address (one of each family)" :
+			   "a second IPv4 address (one of each family)";
+	if (why) {
+		fprintf(stderr, "snilb agent: --snat %s: %s\n", a, why);
+		return -1;
 	}
-	if (inet_pton(AF_INET6, a, o->cfg.snat6) == 1) {
-		o->snat6 = 1;
-		return 0;
-	}
-	fprintf(stderr, "snilb agent: --snat %s: not an IPv4 or IPv6 address\n",
-		a);
-	return -1;
+	if (v6)
+		memcpy(o->cfg.snat6, &a6, sizeof(a6));
+	else
+		memcpy(&o->cfg.snat4, &a4, sizeof(a4));
+	*have = 1;
+	return 0;
 }
 
 static int add_ifaces(struct agent_opts *o, char *list)
 {
 	char *tok, *save = NULL;
+	size_t i;
 
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -188,6 +236,12 @@ static int add_ifaces(struct agent_opts *o, char *list)
 				"interface in this network namespace\n", tok);
 			return -1;
 		}
+		for (i = 0; i < o->nifaces; i++)
+			if (!strcmp(o->ifnames[i], tok)) {
+				fprintf(stderr, "snilb agent: --iface %s: "
+					"given twice\n", tok);
+				return -1;
+			}
 		o->ifnames[o->nifaces++] = tok;
 	}
 	return 0;
@@ -257,6 +311,19 @@ static int set_snat_ports(struct agent_opts *o, const char *arg)
 	}
 	o->cfg.port_lo = r.lo;
 	o->cfg.port_hi = r.hi;
+	return 0;
+}
+
+static int set_metrics(struct agent_opts *o, const char *arg)
+{
+	struct sockaddr_storage ss;
+
+	if (metrics_listen_parse(arg, &ss)) {
+		fprintf(stderr, "snilb agent: --metrics-listen %s: want "
+			"ADDR:PORT, [V6ADDR]:PORT or :PORT\n", arg);
+		return -1;
+	}
+	o->metrics_listen = arg;
 	return 0;
 }
 
@@ -342,7 +409,7 @@ static int parse_opt(struct agent_opts *o, int key, char *arg)
 	case O_SINGLE_SYN: o->cfg.single_syn = 1; return 0;
 	case O_PIN: o->pin_path = arg; return 0;
 	case O_STATUS: o->status_file = arg; return 0;
-	case O_METRICS: o->metrics_listen = arg; return 0;
+	case O_METRICS: return set_metrics(o, arg);
 	case O_CONTROLLER: o->controller = arg; return 0;
 	case O_CHECK: o->check = 1; return 0;
 	case O_KUBECONFIG: o->kubeconfig = arg; return 0;
