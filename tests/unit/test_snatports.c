@@ -255,6 +255,46 @@ static void test_prepare_unwritable(void **state)
 	assert_int_equal(snat_ports_prepare(dir, dflt, &c), -ENOENT);
 }
 
+/* The check writes nothing; the write can be undone, unless the list
+ * changed since (then it is someone else's). */
+static void test_check_restore(void **state)
+{
+	struct snat_check c;
+
+	(void)state;
+	put("ip_local_port_range", "32768\t60999\n");
+	put("ip_local_reserved_ports", "8080\n");
+	assert_int_equal(snat_ports_check(dir, dflt, &c), 0);
+	assert_string_equal(get("ip_local_reserved_ports"), "8080\n");
+	assert_string_equal(c.before, "8080");
+	assert_false(c.written);
+	assert_int_equal(snat_ports_restore(dir, &c), 0);	/* nothing */
+	assert_string_equal(get("ip_local_reserved_ports"), "8080\n");
+	snat_ports_write(dir, &c);
+	assert_true(c.written);
+	assert_string_equal(get("ip_local_reserved_ports"),
+			    "8080,10000-29999\n");
+	assert_int_equal(snat_ports_restore(dir, &c), 0);
+	assert_string_equal(get("ip_local_reserved_ports"), "8080\n");
+	assert_false(c.written);
+	/* An empty list comes back empty. */
+	put("ip_local_reserved_ports", "\n");
+	assert_int_equal(snat_ports_prepare(dir, dflt, &c), 0);
+	assert_int_equal(snat_ports_restore(dir, &c), 0);
+	assert_string_equal(get("ip_local_reserved_ports"), "\n");
+	/* Someone else's edit after ours is left alone. */
+	assert_int_equal(snat_ports_prepare(dir, dflt, &c), 0);
+	put("ip_local_reserved_ports", "10000-29999,9000\n");
+	assert_int_equal(snat_ports_restore(dir, &c), -ESTALE);
+	assert_string_equal(get("ip_local_reserved_ports"),
+			    "10000-29999,9000\n");
+	/* Reserved already: nothing written, nothing to undo. */
+	put("ip_local_reserved_ports", "10000-29999\n");
+	assert_int_equal(snat_ports_prepare(dir, dflt, &c), 0);
+	assert_true(c.already);
+	assert_false(c.written);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_prepare_already),
 		cmocka_unit_test(test_prepare_refuses),
 		cmocka_unit_test(test_prepare_unwritable),
+		cmocka_unit_test(test_check_restore),
 	};
 
 	return cmocka_run_group_tests_name("snatports", tests, dir_setup,

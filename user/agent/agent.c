@@ -545,12 +545,15 @@ int cmd_agent(int argc, char **argv)
 {
 	struct agent_opts o = {};
 	struct agent a = { .o = &o, .lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct snat_check snat;
+	struct port_range ports;
 	int sfd = -1, sig, err;
 	sigset_t blocked;
 
 	err = agent_options(argc, argv, &o);
 	if (err)
 		return err < 0 ? EXIT_USAGE : 0;
+	ports = (struct port_range){ o.cfg.port_lo, o.cfg.port_hi };
 	if (open_source(&a))
 		return 1;
 	a.ag.started = wall();
@@ -564,9 +567,9 @@ int cmd_agent(int argc, char **argv)
 		return check_only(&a);
 	block_signals(&blocked);
 	/* Before anything is loaded: a refusal leaves the node as it was. */
-	if (snat_ports_reserve(SNAT_SYSCTL_DIR, (struct port_range){
-		o.cfg.port_lo, o.cfg.port_hi }))
+	if (snat_ports_verify(SNAT_SYSCTL_DIR, ports, &snat))
 		return 1;
+	snat_ports_reserve(SNAT_SYSCTL_DIR, ports, &snat);
 	if (open_dataplane(&a))
 		return 1;
 	/* From a directory, the maps are filled before the program is

@@ -208,8 +208,8 @@ static int read_state(const char *dir, struct port_range *eph,
 	return e;
 }
 
-int snat_ports_prepare(const char *dir, struct port_range r,
-		       struct snat_check *c)
+int snat_ports_check(const char *dir, struct port_range r,
+		     struct snat_check *c)
 {
 	struct port_set *res = malloc(sizeof(*res));
 	struct port_range any = { 0, 65535 }, unres;
@@ -221,6 +221,7 @@ int snat_ports_prepare(const char *dir, struct port_range r,
 	e = read_state(dir, &c->eph, res);
 	if (e)
 		goto out;
+	port_set_format(res, c->before, sizeof(c->before));
 	c->already = !snat_ports_exposed(r, any, res, &unres);
 	c->nexposed = snat_ports_exposed(r, c->eph, res, &c->exposed);
 	port_set_add(res, r);
@@ -229,15 +230,69 @@ int snat_ports_prepare(const char *dir, struct port_range r,
 		c->reserved[0] = 0;
 		c->write_err = -E2BIG;
 	}
-	if (c->nexposed) {
+	if (c->nexposed)
 		e = -EADDRINUSE;
-		goto out;
-	}
-	if (!c->already && !c->write_err)
-		c->write_err = sysctl_write(dir, "ip_local_reserved_ports",
-					    c->reserved);
 out:
 	free(res);
+	return e;
+}
+
+void snat_ports_write(const char *dir, struct snat_check *c)
+{
+	if (c->already || c->write_err)
+		return;
+	c->write_err = sysctl_write(dir, "ip_local_reserved_ports",
+				    c->reserved);
+	c->written = !c->write_err;
+}
+
+int snat_ports_prepare(const char *dir, struct port_range r,
+		       struct snat_check *c)
+{
+	int e = snat_ports_check(dir, r, c);
+
+	if (!e)
+		snat_ports_write(dir, c);
+	return e;
+}
+
+/* The list as it is now, in our form; 0 or -errno. */
+static int read_reserved(const char *dir, char *buf, size_t len)
+{
+	struct port_set *now = malloc(sizeof(*now));
+	char *text = malloc(SYSCTL_MAX);
+	int e = now && text ? 0 : -ENOMEM;
+
+	if (!e)
+		e = sysctl_read(dir, "ip_local_reserved_ports", text,
+				SYSCTL_MAX);
+	if (!e)
+		e = port_set_parse(now, text);
+	if (!e && port_set_format(now, buf, len) >= len)
+		e = -E2BIG;
+	free(now);
+	free(text);
+	return e;
+}
+
+int snat_ports_restore(const char *dir, struct snat_check *c)
+{
+	char *now;
+	int e;
+
+	if (!c->written)
+		return 0;
+	now = malloc(sizeof(c->reserved));
+	if (!now)
+		return -ENOMEM;
+	e = read_reserved(dir, now, sizeof(c->reserved));
+	if (!e && strcmp(now, c->reserved))
+		e = -ESTALE;	/* changed since: someone else's now */
+	if (!e)
+		e = sysctl_write(dir, "ip_local_reserved_ports", c->before);
+	if (!e)
+		c->written = 0;
+	free(now);
 	return e;
 }
 
@@ -246,15 +301,12 @@ static void fmt_range(char *buf, size_t len, struct port_range r)
 	snprintf(buf, len, "%u-%u", r.lo, r.hi);
 }
 
-int snat_ports_reserve(const char *dir, struct port_range r)
+int snat_ports_verify(const char *dir, struct port_range r,
+		      struct snat_check *c)
 {
 	char range[16], eph[16], exposed[16], fix[4600];
-	struct snat_check *c = malloc(sizeof(*c));
-	int e;
+	int e = snat_ports_check(dir, r, c);
 
-	if (!c)
-		return -ENOMEM;
-	e = snat_ports_prepare(dir, r, c);
 	fmt_range(range, sizeof(range), r);
 	fmt_range(eph, sizeof(eph), c->eph);
 	fmt_range(exposed, sizeof(exposed), c->exposed);
@@ -272,7 +324,19 @@ int snat_ports_reserve(const char *dir, struct port_range r)
 	} else if (e) {
 		log_event("error", "cannot read the node's port sysctls",
 			  "dir", dir, "error", strerror(-e), NULL);
-	} else if (c->already) {
+	}
+	return e;
+}
+
+void snat_ports_reserve(const char *dir, struct port_range r,
+			struct snat_check *c)
+{
+	char range[16], eph[16], fix[4600];
+
+	snat_ports_write(dir, c);
+	fmt_range(range, sizeof(range), r);
+	fmt_range(eph, sizeof(eph), c->eph);
+	if (c->already) {
 		log_event("info", "SNAT ports reserved already", "snat_ports",
 			  range, NULL);
 	} else if (!c->write_err) {
@@ -287,6 +351,20 @@ int snat_ports_reserve(const char *dir, struct port_range r)
 			  "net.ipv4.ip_local_port_range stays clear of them",
 			  "ip_local_port_range", eph, "fix", fix, NULL);
 	}
-	free(c);
-	return e;
+}
+
+void snat_ports_release(const char *dir, struct snat_check *c)
+{
+	int e;
+
+	if (!c->written)
+		return;
+	e = snat_ports_restore(dir, c);
+	if (!e)
+		log_event("info", "SNAT ports released",
+			  "ip_local_reserved_ports", c->before, NULL);
+	else
+		log_event("warn", "cannot release the SNAT ports", "error",
+			  e == -ESTALE ? "changed by someone else since" :
+			  strerror(-e), "kept", c->reserved, NULL);
 }

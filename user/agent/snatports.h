@@ -44,33 +44,52 @@ uint32_t snat_ports_exposed(struct port_range r, struct port_range eph,
 			    const struct port_set *res,
 			    struct port_range *span);
 
-/* What snat_ports_prepare() found and did. */
+/* What snat_ports_check() found, and what was written. */
 struct snat_check {
 	struct port_range eph;		/* ip_local_port_range */
 	struct port_range exposed;	/* first..last exposed port */
 	uint32_t nexposed;		/* before our write */
 	int already;			/* every port was reserved */
 	int write_err;			/* our write failed: -errno */
+	int written;			/* @reserved is in the sysctl */
+	char before[4096];		/* the list as found, our form */
 	char reserved[4096];		/* the list with @r added */
 };
 
 /*
- * Check @r against the node's sysctls in @dir (SNAT_SYSCTL_DIR) and add it
- * to ip_local_reserved_ports, keeping what is there. Refused (-EADDRINUSE,
- * nothing written) when some of its ports are ephemeral and not reserved:
- * the node may hold connections on them already, which a reservation made
- * now would not move. A failed write of a range that is not exposed is
- * not fatal (@c->write_err): the node never picks those ports while the
- * ephemeral range stays where it is. Other errors: the sysctls could not
- * be read.
+ * Check @r against the node's sysctls in @dir (SNAT_SYSCTL_DIR), writing
+ * nothing. Refused (-EADDRINUSE) when some of its ports are ephemeral
+ * and not reserved: the node may hold connections on them already, which
+ * a reservation made now would not move. Other errors: the sysctls could
+ * not be read.
  */
+int snat_ports_check(const char *dir, struct port_range r,
+		     struct snat_check *c);
+/*
+ * Add the range to ip_local_reserved_ports, keeping what is there, unless
+ * it is there already. A failed write is not fatal (@c->write_err): the
+ * node never picks those ports while the ephemeral range stays where it
+ * was checked to be.
+ */
+void snat_ports_write(const char *dir, struct snat_check *c);
+/* Both; what the agent did before it checked everything first. */
 int snat_ports_prepare(const char *dir, struct port_range r,
 		       struct snat_check *c);
+/*
+ * Undo snat_ports_write(): the list as found, when it is still what we
+ * wrote (-ESTALE: changed since, left alone). 0 when nothing was written.
+ */
+int snat_ports_restore(const char *dir, struct snat_check *c);
 
 /*
- * The agent's start-up step: snat_ports_prepare(), and a log line for
- * what it found and did. 0: start (reserved, or safe without it).
+ * The agent's start-up steps, each with its log line: the check (before
+ * anything is changed; 0: the range may be used), the reservation, and
+ * its undo when the start fails later.
  */
-int snat_ports_reserve(const char *dir, struct port_range r);
+int snat_ports_verify(const char *dir, struct port_range r,
+		      struct snat_check *c);
+void snat_ports_reserve(const char *dir, struct port_range r,
+			struct snat_check *c);
+void snat_ports_release(const char *dir, struct snat_check *c);
 
 #endif /* SNILB_USER_SNATPORTS_H */
