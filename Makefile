@@ -190,9 +190,11 @@ test-e2e: $(BUILD)/dpctl
 test-tcp: all $(BUILD)/dpctl $(BUILD)/fetch $(BUILD)/csum_audit.bpf.o
 	./tests/tcp/run.sh $(BUILD)
 
-# The agent on the manifests of examples/, real TLS through what it programs.
+# The agent on the manifests of examples/, real TLS through what it programs;
+# then its failed starts, each leaving the node as it was.
 test-agent: all
 	./tests/e2e/agent.sh $(BUILD)
+	./tests/e2e/startup.sh $(BUILD)
 
 # The agent against tests/kube/apiserver.py (after its self-test): routing,
 # status write-back, 410, outages, Lease election, real TLS through it.

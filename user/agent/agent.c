@@ -8,7 +8,6 @@
  * (its own thread) reads a snapshot the loop publishes.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,10 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/mount.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,10 +35,10 @@
 #include "reaper.h"
 #include "snatports.h"
 #include "source.h"
+#include "startup.h"
 #include "status.h"
 #include "sync.h"
 
-#define BPF_FS_MAGIC_	0xcafe4a11
 #define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
 struct agent {
 	struct agent_opts *o;
@@ -50,6 +46,7 @@ struct agent {
 	struct sync_state sync;
 	struct source *src;		/* where the objects come from */
 	struct status_agent ag;
+	struct startup su;		/* checked, and how to undo it */
 	char last_error[512];
 	json_t *status;
 	struct metrics_snapshot msnap;	/* guarded by lock */
@@ -227,62 +224,17 @@ static int agent_sync(struct agent *a, int force)
 
 /* --- startup ---------------------------------------------------------------- */
 
-static int ensure_bpffs(const char *pin_path)
+/* Not fatal: exiting now would empty the tail-call table under the
+ * program just attached. */
+static void pin_progs(struct agent *a)
 {
-	struct statfs fs;
-	char dir[4096], *slash;
+	int err = dp_pin_progs(a->dp, a->o->pin_path);
 
-	if (!statfs("/sys/fs/bpf", &fs) && fs.f_type != BPF_FS_MAGIC_ &&
-	    mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
-		log_event("error", "cannot mount bpffs", "path", "/sys/fs/bpf",
-			  "error", strerror(errno), NULL);
-		return -errno;
-	}
-	snprintf(dir, sizeof(dir), "%s", pin_path);
-	for (slash = dir + 1; (slash = strchr(slash, '/')); slash++) {
-		*slash = 0;
-		mkdir(dir, 0700);
-		*slash = '/';
-	}
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
-	/* Pins on another file system would be refused; pins on a bpffs
-	 * that dies with a mount namespace (ip netns exec remounts /sys)
-	 * would take the tail-call table with them. */
-	if (statfs(dir, &fs) || fs.f_type != BPF_FS_MAGIC_) {
-		log_event("error", "the pin path is not on a bpffs", "path",
-			  dir, "fix", "mount -t bpf bpf DIR and pass "
-			  "--pin-path DIR/snilb", NULL);
-		return -ENOTDIR;
-	}
-	return 0;
-}
-
-static int attach_all(struct agent *a)
-{
-	size_t i;
-	int err;
-
-	for (i = 0; i < a->o->nifaces; i++) {
-		err = dp_attach(a->dp, (int)if_nametoindex(a->o->ifnames[i]));
-		if (err) {
-			log_event("error", "cannot attach", "iface",
-				  a->o->ifnames[i], "error", strerror(-err),
-				  NULL);
-			return err;
-		}
-		log_event("info", "attached", "iface", a->o->ifnames[i],
-			  "hook", "tc clsact ingress", NULL);
-	}
-	/* Not fatal: exiting now would empty the tail-call table under
-	 * the program just attached. */
-	err = dp_pin_progs(a->dp, a->o->pin_path);
 	if (err)
 		log_event("error", "cannot pin the programs", "path",
 			  a->o->pin_path, "error", strerror(-err), "effect",
 			  "new connections stop being routed if the agent "
 			  "exits", NULL);
-	return 0;
 }
 
 /* Adopted flows on SNAT ports of another range: the backends' packets
@@ -308,19 +260,14 @@ static int open_dataplane(struct agent *a)
 	char err[512], mss[2][8];
 	int e;
 
-	if ((e = ensure_bpffs(a->o->pin_path)))
-		return e;
 	a->dp = dp_open(&dopts, err, sizeof(err));
 	if (!a->dp) {
 		log_event("error", "cannot load the data plane", "error", err,
 			  NULL);
 		return -EINVAL;
 	}
-	if ((e = dp_config_set(a->dp, &a->o->cfg))) {
-		log_event("error", "cannot write the config map", "error",
-			  strerror(-e), NULL);
+	if ((e = startup_configure(&a->su, a->dp)))
 		return e;
-	}
 	e = sync_init(&a->sync, a->dp, a->o->cfg.maglev_size);
 	if (e)
 		return e;
@@ -353,25 +300,37 @@ static int is_ready(void *ctx)
 	return ((struct agent *)ctx)->ready;
 }
 
-static int start_metrics(struct agent *a)
+/* The maps /metrics reads: opened before the attach, as a failure here
+ * is one to undo while the agent still may. */
+static int open_metrics_maps(struct agent *a)
 {
-	static struct metrics_source src;
 	char err[512];
 
 	if (!a->o->metrics_listen)
 		return 0;
 	a->pinned = pinned_open(a->o->pin_path, err, sizeof(err));
-	if (!a->pinned) {
-		log_event("error", "metrics: cannot open the pinned maps",
-			  "error", err, NULL);
-		return -EINVAL;
-	}
+	if (a->pinned)
+		return 0;
+	log_event("error", "metrics: cannot open the pinned maps", "error",
+		  err, NULL);
+	return -EINVAL;
+}
+
+/* On the socket the start-up check bound. */
+static int start_metrics(struct agent *a)
+{
+	static struct metrics_source src;
+	char err[512];
+	int fd = a->su.metrics_fd;
+
+	if (!a->o->metrics_listen)
+		return 0;
 	src.pinned = a->pinned;
 	src.snapshot = snapshot;
 	src.ready = is_ready;
 	src.ctx = a;
-	a->metrics = metrics_start(a->o->metrics_listen, &src, err,
-				   sizeof(err));
+	a->su.metrics_fd = -1;	/* the server's now */
+	a->metrics = metrics_serve(fd, &src, err, sizeof(err));
 	if (!a->metrics) {
 		log_event("error", "cannot serve metrics", "listen",
 			  a->o->metrics_listen, "error", err, NULL);
@@ -541,19 +500,56 @@ static int check_only(struct agent *a)
 	return err ? EXIT_NOMATCH : 0;
 }
 
+/* From a directory, the maps are filled before the program is attached;
+ * from the API (nothing before it is started and every kind is listed),
+ * in run(). */
+static void first_sync(struct agent *a)
+{
+	int err = agent_sync(a, 1);
+
+	if (err && err != -EINVAL)	/* -EINVAL: bad objects, reported */
+		log_event("warn", "first sync incomplete", "error",
+			  a->last_error, NULL);
+}
+
+/*
+ * Everything that can stop the agent is checked before the kernel is
+ * changed; a failure after that is undone (startup.h), so that a start
+ * that fails leaves the node as it found it.
+ */
+static int start(struct agent *a, int *sfd)
+{
+	if (startup_check(&a->su, a->o, a->src))
+		return -1;
+	if (setup_signals(sfd) || startup_prepare(&a->su) ||
+	    open_dataplane(a) || open_metrics_maps(a))
+		goto undo;
+	first_sync(a);
+	if (startup_attach(&a->su))
+		goto undo;
+	pin_progs(a);
+	drop_privileges();
+	/* Threads from here: their failure is one of resources. Without
+	 * CAP_NET_ADMIN now, the undo keeps the data plane (logged). */
+	if (source_start(a->src) || start_metrics(a))
+		goto undo;
+	startup_done(&a->su);
+	return 0;
+undo:
+	startup_undo(&a->su);
+	return -1;
+}
+
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_opts o = {};
 	struct agent a = { .o = &o, .lock = PTHREAD_MUTEX_INITIALIZER };
-	static struct snat_check snat;
-	struct port_range ports;
 	int sfd = -1, sig, err;
 	sigset_t blocked;
 
 	err = agent_options(argc, argv, &o);
 	if (err)
 		return err < 0 ? EXIT_USAGE : 0;
-	ports = (struct port_range){ o.cfg.port_lo, o.cfg.port_hi };
 	if (open_source(&a))
 		return 1;
 	a.ag.started = wall();
@@ -566,23 +562,7 @@ int cmd_agent(int argc, char **argv)
 	if (o.check)
 		return check_only(&a);
 	block_signals(&blocked);
-	/* Before anything is loaded: a refusal leaves the node as it was. */
-	if (snat_ports_verify(SNAT_SYSCTL_DIR, ports, &snat))
-		return 1;
-	snat_ports_reserve(SNAT_SYSCTL_DIR, ports, &snat);
-	if (open_dataplane(&a))
-		return 1;
-	/* From a directory, the maps are filled before the program is
-	 * attached; from the API (nothing before it is started and every
-	 * kind is listed), in run(). */
-	err = agent_sync(&a, 1);
-	if (err && err != -EINVAL)	/* -EINVAL: bad objects, reported */
-		log_event("warn", "first sync incomplete", "error",
-			  a.last_error, NULL);
-	if (attach_all(&a))
-		return 1;
-	drop_privileges();
-	if (source_start(a.src) || start_metrics(&a) || setup_signals(&sfd))
+	if (start(&a, &sfd))
 		return 1;
 	log_event("info", "agent running", "source", a.src->name, NULL);
 	sig = run(&a, a.src->fd, sfd);

@@ -38,7 +38,10 @@ static const char agent_about[] =
 "\n"
 "The agent runs in the foreground and logs one line per event. Stopping it\n"
 "(even kill -9) leaves the data plane attached and routing; a new agent\n"
-"adopts it without dropping a flow. 'snilb detach' removes it.\n"
+"adopts it without dropping a flow. 'snilb detach' removes it. A start\n"
+"that fails (exit 1; 2: a bad command line) leaves the node as it was:\n"
+"its input is checked before the kernel is changed, and a later failure\n"
+"is undone, keeping what an earlier agent left.\n"
 "\n"
 "Options:\n";
 
