@@ -293,6 +293,10 @@ icmp_case() {	# NAME
 		done
 		echo "    counters: $(grep '^stat ' "$work/dp.log" | tail -40 |
 			awk '$3 != 0 { printf "%s=%s ", $2, $3 }')"
+		echo "    the client's sockets to the VIPs:"
+		at cli ss -Htn '( dport = :443 )' | sed 's/^/      /'
+		echo "    the backend's sockets on 8443:"
+		at b1 ss -Htan '( sport = :8443 )' | tail -8 | sed 's/^/      /'
 	fi
 	# ss prints [2001:db8:2::1]:PORT, [::ffff:198.18.2.1]:PORT.
 	for p in $peers; do
