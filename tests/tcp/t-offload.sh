@@ -266,35 +266,46 @@ case_() {	# NAME STATE
 
 # A download in the background over each family, slow enough to stay
 # spliced for a while: ICMP errors about them (icmperr.py, from b1's side)
-# must reach the client rewritten, checksums right (icmp.h).
+# must reach the client rewritten, checksums right (icmp.h). The body is
+# larger than what both ends' socket buffers hold (up to 4 MB sent, 6 MB
+# received): with a smaller one, b1 could write it all and close before
+# the first look, and its sockets would no longer be established.
 icmp_case() {	# NAME
 	local name="$variant: $1" fwd0 a0 a1 i peers p a b addr c=()
 	[[ $name =~ ${ONLY:-.} ]] || return 0
 	fwd0=$(dp_stat icmp_fwd)
 	[ $audit = 1 ] && a0=$(audit_get)
 	for addr in "$vip4" "[$vip6]"; do
-		at cli curl -sk --max-time 30 --limit-rate 20k -o /dev/null \
+		# Not at(): $! is then curl itself (ip netns exec execs it),
+		# which the kill below and finish() end.
+		ip netns exec "$pfx-cli" curl -sk --max-time 90 \
+			--limit-rate 20k -o /dev/null \
 			--resolve "www.example.com:443:$addr" \
-			https://www.example.com/bytes/2000000 &
-		c+=($!)
+			https://www.example.com/bytes/20000000 &
+		c+=($!) pids+=($!)
 	done
 	# A busy machine can take seconds for a handshake: 30 s, polled.
 	for i in $(seq 300); do
-		peers=$(at b1 ss -Htn state established '( sport = :8443 )' |
-			awk '{ print $4 }')
+		peers=$(at b1 ss -Htn state connected '( sport = :8443 )' |
+			awk '{ print $NF }')
 		[ "$(echo "$peers" | grep -c .)" -ge 2 ] && break
 		sleep 0.1
 	done
 	if [ "$(echo "$peers" | grep -c .)" -lt 2 ]; then
-		echo "    b1 had not 2 downloads established after 30 s: '$peers'"
+		echo "    b1 had not 2 downloads connected after 30 s: '$peers'"
 		for p in "${c[@]}"; do
 			kill -0 "$p" 2>/dev/null && echo "    curl $p still running" ||
 				{ wait "$p"; echo "    curl $p ended: exit $?"; }
 		done
-		echo "    counters: $(grep '^stat ' "$work/dp.log" | tail -40 |
-			awk '$3 != 0 { printf "%s=%s ", $2, $3 }')"
+		dp_stat flows >/dev/null	# a fresh dump
+		echo "    counters: $(awk '/^stat flows / { s = "" }
+			/^stat / && $3 != 0 { s = s $2 "=" $3 " " }
+			END { print s }' "$work/dp.log")"
 		echo "    the client's sockets to the VIPs:"
-		at cli ss -Htn '( dport = :443 )' | sed 's/^/      /'
+		at cli ss -Htni '( dport = :443 )' | sed 's/^/      /'
+		echo "    the client's TCP counters:"
+		at cli nstat -az | awk '$2 != 0 && /Tcp|Syn|Retrans|Rst/' |
+			tr -s ' ' | cut -d' ' -f1,2 | paste -sd' ' | sed 's/^/      /'
 		echo "    the backend's sockets on 8443:"
 		at b1 ss -Htan '( sport = :8443 )' | tail -8 | sed 's/^/      /'
 	fi
