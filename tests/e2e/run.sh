@@ -268,15 +268,22 @@ t_dead_backend() {
 	fi
 }
 
+reset_in_2_12() {	# "reset S.S"
+	[[ $1 =~ ^reset\ ([0-9]+)\.[0-9]$ ]] &&
+		[ "${BASH_REMATCH[1]}" -ge 2 ] && [ "${BASH_REMATCH[1]}" -lt 12 ]
+}
+
+fills() { echo "$(dp_stat flows) $(dp_stat hellos) $(dp_stat snat_ports)"; }
+
 t_timeouts() {
 	local out
 	out=$(cli python3 - $vip4 <<'EOF2'
 import socket, sys, time
 def reset_after(send_slowly):
-    s = socket.create_connection((sys.argv[1], 443), timeout=8)
+    s = socket.create_connection((sys.argv[1], 443), timeout=14)
     t0 = time.monotonic()
     try:
-        while time.monotonic() - t0 < 7:
+        while time.monotonic() - t0 < 12:
             if send_slowly:
                 s.send(b"\x16")
                 time.sleep(0.2)
@@ -292,15 +299,18 @@ def reset_after(send_slowly):
 print(reset_after(False), "|", reset_after(True))
 EOF2
 )
-	case "$out" in
-	"reset "[234].?" | reset "[234].?)
-		ok "silent and byte-a-second clients reset by the timeout ($out)" ;;
-	*)	bad "handshake timeout: $out" ;;
-	esac
-	sleep 2.2
+	# The 2 s timeout, run by dpctl's reaper once a second: reset after
+	# 2 s, and before 12 (a busy machine can delay the reaper).
+	if reset_in_2_12 "${out% | *}" && reset_in_2_12 "${out#* | }"; then
+		ok "silent and byte-a-second clients reset by the timeout ($out)"
+	else
+		bad "handshake timeout: want a reset after 2-12 s each: $out"
+	fi
 	check "no flow, hello buffer or SNAT port left behind" "0 0 0" \
-		"$(dp_stat flows) $(dp_stat hellos) $(dp_stat snat_ports)"
+		"$(until_eq "0 0 0" 30 fills)"
 }
+
+body_begun() { [ -s "$1" ] && echo yes || echo no; }
 
 t_restart() {
 	local dl got want
@@ -308,7 +318,12 @@ t_restart() {
 		--resolve www.example.com:443:$vip4 -D "$work/rh" \
 		-o "$work/rbody" "https://www.example.com/bytes/31457280" &
 	dl=$!
-	sleep 0.7
+	# Mid-download: the body has begun (30 s: a busy machine's handshake).
+	if [ "$(until_eq yes 30 body_begun "$work/rbody")" != yes ]; then
+		bad "restart: the download did not begin"
+		kill "$dl"
+		return
+	fi
 	kill -9 "$dp_pid"
 	wait "$dp_pid" 2>/dev/null
 	sleep 0.3	# the old program keeps forwarding meanwhile
@@ -349,7 +364,6 @@ t_retry
 t_dead_backend
 t_timeouts
 t_restart
-# The last dump: 3 table fills, 20 counters, 16 reset reasons.
-echo "e2e counters: $(kill -USR1 "$dp_pid"; sleep 0.2; grep '^stat' "$work/dp.log" | tail -$((3 + 20 + 16)) | awk '$3 != 0 {printf "%s=%s ", $2, $3}')"
+echo "e2e counters: $(dp_counters)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

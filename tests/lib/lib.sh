@@ -69,3 +69,30 @@ dp_stat() {
 	done
 	grep "^stat $1 " "$work/dp.log" | tail -1 | cut -d' ' -f3
 }
+
+# dp_counters: the counters of a fresh dump (dp_stat's) that are not 0, as
+# NAME=VALUE words: what a failure or a suite's end prints.
+dp_counters() {
+	dp_stat flows >/dev/null
+	awk '/^stat flows / { s = "" }
+		/^stat / && $3 != 0 { s = s $2 "=" $3 " " }
+		END { print s }' "$work/dp.log"
+}
+
+# until_eq WANT SECONDS CMD...: run CMD every 0.1 s until it prints WANT, at
+# most SECONDS (a busy machine's worth); print its last output, for check()
+# to compare. When the deadline passes, say on stderr what was awaited.
+until_eq() {
+	local want=$1 secs=$2 end=$((SECONDS + $2)) got
+	shift 2
+	while :; do
+		got=$("$@")
+		[ "$got" = "$want" ] && break
+		if [ $SECONDS -ge $end ]; then
+			echo "     gave up after $secs s waiting for '$*' to print '$want'" >&2
+			break
+		fi
+		sleep 0.1
+	done
+	echo "$got"
+}

@@ -297,10 +297,7 @@ icmp_case() {	# NAME
 			kill -0 "$p" 2>/dev/null && echo "    curl $p still running" ||
 				{ wait "$p"; echo "    curl $p ended: exit $?"; }
 		done
-		dp_stat flows >/dev/null	# a fresh dump
-		echo "    counters: $(awk '/^stat flows / { s = "" }
-			/^stat / && $3 != 0 { s = s $2 "=" $3 " " }
-			END { print s }' "$work/dp.log")"
+		echo "    counters: $(dp_counters)"
 		echo "    the client's sockets to the VIPs:"
 		at cli ss -Htni '( dport = :443 )' | sed 's/^/      /'
 		echo "    the client's TCP counters:"
