@@ -356,8 +356,9 @@ t_hostile() {
 	out=$(at cli timeout 300 python3 "$here/tcpchaos.py" hostile $vip4 \
 		"$work/hostile" "$$" "$nmut" $((hello_tmo / 1000 + 4)) $hellos 2>&1)
 	echo "     $out in $(ms_since "$t0") ms"
-	sleep 0.5	# the sinks write after 0.3 s of quiet
-	sinks=$(find "$work/sinks" -name '*.bin' -newer "$mark" | sort)
+	# The sinks write after 0.3 s of quiet: their files, once their
+	# number has held for 1 s (30 s at most, a busy machine's worth).
+	sinks=$(stable 30 find "$work/sinks" -name '*.bin' -newer "$mark")
 	stats_json >"$work/hstats1.json"
 	echo "     counters that moved: $(moved "$work/hstats0.json" "$work/hstats1.json")"
 	# shellcheck disable=SC2086
@@ -375,6 +376,27 @@ t_hostile() {
 	local f h
 	read -r f h _ <<<"$(settle 0 0 4 "$EPOCHREALTIME")"
 	check "hostile hellos: no flow or hello buffer left behind" "0 0" "$f $h"
+}
+
+# stable SECONDS CMD...: CMD's sorted output once it has not changed for
+# 1 s, polled for at most SECONDS; says so when it never settled.
+stable() {
+	local end=$((SECONDS + $1)) last="" cur since=$EPOCHREALTIME
+	shift
+	while :; do
+		cur=$("$@" | sort)
+		if [ "$cur" != "$last" ]; then
+			last=$cur since=$EPOCHREALTIME
+		elif [ "$(ms_since "$since")" -ge 1000 ]; then
+			break
+		fi
+		if [ $SECONDS -ge $end ]; then
+			echo "     gave up waiting for '$*' to settle" >&2
+			break
+		fi
+		sleep 0.1
+	done
+	echo "$last"
 }
 
 # One raw connection with a real hello for HOST: "OUTCOME MS".
