@@ -72,11 +72,16 @@ wait_for() {	# PATTERN FILE
 	return 1
 }
 logn() { grep -cF -- "$1" "$alog"; }
-wait_log() {	# FIXED-STRING COUNT [TENTHS]
-	for _ in $(seq "${3:-30}"); do
+# wait_log FIXED-STRING COUNT [TENTHS]: until more than COUNT such lines;
+# TENTHS of a second, or 30 s when longer (a busy machine's worth).
+wait_log() {
+	local secs=$((${3:-30} / 10 > 30 ? ${3:-30} / 10 : 30))
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
 		[ "$(logn "$1")" -gt "$2" ] && return 0
 		sleep 0.1
 	done
+	echo "     gave up after $secs s waiting for a line with '$1' past $2"
 	return 1
 }
 
@@ -225,11 +230,33 @@ setup() {
 
 # Wait until flows and hellos are back to BASE-FLOWS BASE-HELLOS, at most
 # SECONDS; prints "FLOWS HELLOS MS" (ms from T0).
-settle() {	# BASE-FLOWS BASE-HELLOS SECONDS T0
-	local f h
-	for _ in $(seq $(($3 * 10))); do
+# peak FLOWS HELLOS PID: the fills at their highest while PID runs (a
+# client whose connections take a busy machine seconds to open), polled
+# until both reach the targets given; prints "FLOWS HELLOS".
+peak() {
+	local f h mf=0 mh=0
+	while kill -0 "$3" 2>/dev/null; do
+		f=$(fill flows) h=$(fill hellos)
+		[ "${f:-0}" -gt "$mf" ] && mf=$f
+		[ "${h:-0}" -gt "$mh" ] && mh=$h
+		[ "$mf" -ge "$1" ] && [ "$mh" -ge "$2" ] && break
+		sleep 0.1
+	done
+	echo "$mf $mh"
+}
+
+# settle BASE-FLOWS BASE-HELLOS SECONDS T0: poll the fills until they are
+# back to the bases, SECONDS or 30 s at most (a busy machine's timeouts
+# run late); prints "FLOWS HELLOS MS_SINCE_T0".
+settle() {
+	local f h end=$((SECONDS + ($3 > 30 ? $3 : 30)))
+	while :; do
 		f=$(fill flows) h=$(fill hellos)
 		[ "$f" -le "$1" ] && [ "$h" -le "$2" ] && break
+		if [ $SECONDS -ge $end ]; then
+			echo "     gave up waiting for flows <= $1, hellos <= $2 ($f, $h)" >&2
+			break
+		fi
 		sleep 0.1
 	done
 	echo "$f $h $(ms_since "$4")"
@@ -301,8 +328,7 @@ t_slow() {
 	cli python3 "$here/tcpchaos.py" slow $vip4 s1.example.com "$n" \
 		$((hello_tmo / 1000 + 5)) >"$work/slow.out" 2>&1 &
 	local sp=$!
-	sleep $((hello_tmo / 2000)).5
-	f1=$(fill flows) h1=$(fill hellos)
+	read -r f1 h1 <<<"$(peak $((f0 + 2 * n)) $((h0 + n)) "$sp")"
 	wait "$sp"
 	read -r f2 h2 ms <<<"$(settle "$f0" "$h0" 6 "$t0")"
 	stats_json >"$work/sstats1.json"
@@ -313,8 +339,10 @@ t_slow() {
 		line=$(grep "^$k " "$work/slow.out")
 		out=$(sed 's/.* reset=\([0-9]*\) other=\([0-9]*\) .*max_ms=\(-*[0-9]*\).*/\1 \2 \3/' <<<"$line")
 		set -- $out
-		cond "slow clients: $k: ${1:-?} of $n reset (max ${3:-?} ms after the handshake, limit $((hello_tmo + 2000)) ms), ${2:-?} other" \
-			"'${1:-x}' == '$n' and ${3:--1} <= $((hello_tmo + 2000)) and ${3:--1} >= $((hello_tmo - 100))"
+		# The reaper's 1 s tick after the timeout, and 3 s for a busy
+		# machine.
+		cond "slow clients: $k: ${1:-?} of $n reset (max ${3:-?} ms after the handshake, limit $((hello_tmo + 4000)) ms), ${2:-?} other" \
+			"'${1:-x}' == '$n' and ${3:--1} <= $((hello_tmo + 4000)) and ${3:--1} >= $((hello_tmo - 100))"
 	done
 	cond "slow clients: tables filled during ($f1 flows >= $((f0 + 2 * n)), $h1 hellos >= $((h0 + n)))" \
 		"$f1 >= $f0 + 2 * $n and $h1 >= $h0 + $n"
@@ -440,8 +468,9 @@ t_backends() {
 	d=$(python3 -c "print(int(($t_end - $t_kill) * 1000))" 2>/dev/null || echo 99999)
 	case $line in
 	*"ok=1 end=fin"*|*"ok=1 end=reset"*)
-		cond "backend killed mid-download: the client saw the end ($(sed 's/.* end=\([a-z]*\).*/\1/' <<<"$line")) $d ms after the kill (< 2000), $(sed 's/^bytes=\([0-9]*\).*/\1/' <<<"$line") bytes byte-exact before it" \
-			"$d < 2000" ;;
+		# At once, not by the idle timeout: 10 s allows a busy machine.
+		cond "backend killed mid-download: the client saw the end ($(sed 's/.* end=\([a-z]*\).*/\1/' <<<"$line")) $d ms after the kill (< 10000), $(sed 's/^bytes=\([0-9]*\).*/\1/' <<<"$line") bytes byte-exact before it" \
+			"$d < 10000" ;;
 	*) bad "backend killed mid-download: $line" ;;
 	esac
 
@@ -467,8 +496,8 @@ t_backends() {
 	nb0=$(stat reject_no_backend) rn0=$(rstat chaos/retry no_backend)
 	read -r got ms <<<"$(one retry.example.com)"
 	nb1=$(stat reject_no_backend) rn1=$(rstat chaos/retry no_backend)
-	cond "all backends refusing: client got '$got' in $ms ms (want reset < 1000), no_backend +$((nb1 - nb0)) (route +$((rn1 - rn0)))" \
-		"'$got' == 'reset' and $ms < 1000 and $((nb1 - nb0)) > 0 and $((rn1 - rn0)) > 0"
+	cond "all backends refusing: client got '$got' in $ms ms (want reset < $hello_tmo: before the hello timeout), no_backend +$((nb1 - nb0)) (route +$((rn1 - rn0)))" \
+		"'$got' == 'reset' and $ms < $hello_tmo and $((nb1 - nb0)) > 0 and $((rn1 - rn0)) > 0"
 	# ... and no endpoint at all (the EndpointSlice emptied).
 	before=$(logn msg=synced)
 	chaos_manifest "" >"$work/50-chaos.yaml"
@@ -477,8 +506,8 @@ t_backends() {
 	nb0=$(stat reject_no_backend) rn0=$(rstat chaos/retry no_backend)
 	read -r got ms <<<"$(one retry.example.com)"
 	nb1=$(stat reject_no_backend) rn1=$(rstat chaos/retry no_backend)
-	cond "no endpoints left: client got '$got' in $ms ms (want reset < 1000), no_backend +$((nb1 - nb0)) (route +$((rn1 - rn0)))" \
-		"'$got' == 'reset' and $ms < 1000 and $((nb1 - nb0)) > 0 and $((rn1 - rn0)) > 0"
+	cond "no endpoints left: client got '$got' in $ms ms (want reset < $hello_tmo: before the hello timeout), no_backend +$((nb1 - nb0)) (route +$((rn1 - rn0)))" \
+		"'$got' == 'reset' and $ms < $hello_tmo and $((nb1 - nb0)) > 0 and $((rn1 - rn0)) > 0"
 	# Back as it was.
 	start_sink ra b1 7010 && start_sink rb b2 7010
 	before=$(logn msg=synced)
@@ -509,8 +538,7 @@ t_pressure() {
 		>"$work/pressure.out" 2>&1 &
 	local pp=$!
 	pids+=("$pp")
-	sleep 1.2
-	h1=$(fill hellos)
+	read -r _ h1 <<<"$(peak 0 4000 "$pp")"
 	probe=$(TMO=2 get www.example.com)
 	wait "$pp"
 	out=$(cat "$work/pressure.out")
