@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "inspect.h"
+#include "pinned.h"
 
 /* Everything @fn(@arg) writes to a FILE, as a string (caller frees). */
 static char *capture(void (*fn)(FILE *f, void *arg), void *arg)
@@ -271,6 +272,21 @@ static void test_json_error(void **state)
 	assert_string_equal(error_on_stdout(false, "no pins"), "");
 }
 
+/* A pin path that does not exist: the message names the parent directory
+ * that is not bpffs, "/" for a path directly under the root. */
+static void test_pinned_missing_path(void **state)
+{
+	char err[512] = "";
+
+	(void)state;
+	assert_null(pinned_open("/snilb-test-no-such-pin", err, sizeof(err)));
+	assert_non_null(strstr(err, "/snilb-test-no-such-pin does not exist"));
+	assert_non_null(strstr(err, "bpffs is not mounted at / ("));
+	assert_null(pinned_open("/tmp/snilb-test-no-such-dir/pins", err,
+				sizeof(err)));
+	assert_non_null(strstr(err, "not mounted at /tmp/snilb-test-no-such-dir"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_kroute_find),
 		cmocka_unit_test(test_json_wanted),
 		cmocka_unit_test(test_json_error),
+		cmocka_unit_test(test_pinned_missing_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,8 +68,8 @@ static void explain(const char *path, int e, char *err, size_t errlen)
 
 		snprintf(parent, sizeof(parent), "%s", path);
 		slash = strrchr(parent, '/');
-		if (slash && slash != parent)
-			*slash = 0;
+		if (slash)	/* the directory it would be in: "/" at the root */
+			slash[slash == parent] = 0;
 		if (!on_bpffs(parent))
 			snprintf(err, errlen, "%s does not exist and bpffs is "
 				 "not mounted at %s (mount -t bpf bpf "
