@@ -216,7 +216,8 @@ chaos-quick: all $(BUILD)/synflood
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN: each
 # tests/bpf/test_X.c of PACKET_TESTS in a namespace of its own, twice: the
 # second time with the ingress variant kernels before 6.3 load.
-PACKET_TESTS := cookie hello route splice icmp tcp snat vip bbr mss owned
+PACKET_TESTS := cookie hello route splice icmp tcp snat vip bbr mss owned \
+		proxy
 PACKET_BINS  := $(addprefix $(BUILD)/test_,$(PACKET_TESTS))
 
 define run_packet_test

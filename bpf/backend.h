@@ -65,7 +65,8 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 		mss = f->opts.mss;
 	mss -= o->optlen;
 	f->rtx_chunk = mss < 64 ? 64 : mss > SEG_MAX ? SEG_MAX : mss;
-	return replay_run(skb, p, f, hb, REPLAY_SPAN(0, hb->len));
+	return replay_run(skb, p, f, hb,
+			  REPLAY_SPAN(-(__s32)f->pp_len, hb->len));
 }
 
 /* The flow's rev entry learns what a spliced backend -> client packet
@@ -87,15 +88,16 @@ static __always_inline void rev_copy(struct __sk_buff *skb,
 	__builtin_memcpy(r->lmac, f->lmac, 6);
 	r->bwscale = f->bwscale;
 	r->cwscale = f->opts.wscale;
-	/* Where each side stands (close.h): the backend has the client's
-	 * ISN acknowledged, the client our SYN-ACK. */
-	r->b_ack = f->client_isn + 1;
+	/* Where each side stands (close.h): the backend has its ISN for
+	 * the client acknowledged, the client our SYN-ACK. */
+	r->b_ack = f->client_isn + 1 - f->pp_len;
 	r->b_win = win;
 	r->watch = 0;
 	r->cmtu = dev_mtu(skb, f->ifindex);
-	/* Hello bytes we acknowledged wait for the backend's (owned.h). */
+	/* Hello bytes we acknowledged, and the PROXY header, which the
+	 * client never sends, wait for the backend's ACK (owned.h). */
 	r->owned = f->client_isn + 1 + f->h_acked;
-	r->owning = f->h_acked != 0;
+	r->owning = f->h_acked != 0 || f->pp_len != 0;
 	r->spliced = 1;
 }
 
@@ -143,7 +145,7 @@ static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
 	struct tcp_opts bo;
 	int verdict;
 
-	if (!sc || p->ack != f->client_isn + 1 ||
+	if (!sc || p->ack != f->client_isn + 1 - f->pp_len ||
 	    load_headers(skb, p, sc->ip, sc->th, p->doff))
 		return TC_ACT_SHOT;
 	parse_opts(sc->th, p->doff, &bo);
@@ -164,7 +166,8 @@ static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
 	f->c_win = f->cwin;
 	f->path_ns = now_ns(sc);
 	rev_copy(skb, sc, f, p->win);
-	if (!f->h_acked)	/* else kept until the backend has them */
+	if (!f->h_acked && !f->pp_len)	/* else kept until the backend
+					 * has them */
 		bpf_map_delete_elem(&hellos, k);
 	stat_inc(SNILB_ST_SPLICED);
 	rs = rstats(f->route);

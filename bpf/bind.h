@@ -147,8 +147,29 @@ static __always_inline int bound_by(const struct snilb_flow *f,
 	return 1;
 }
 
+/* f->pp_len for backend @be: the header's length if it asks for one
+ * (built when the hello was routed, as its set has such a backend);
+ * -1 if it was not built (the set changed under the flow). */
+static __always_inline int proxy_of(const struct snilb_flow_key *k,
+				    struct snilb_flow *f,
+				    const struct snilb_backend *be)
+{
+	struct snilb_hello *hb;
+
+	f->pp_len = 0;
+	if (!(be->flags & SNILB_BE_PROXY_V2))
+		return 0;
+	hb = bpf_map_lookup_elem(&hellos, k);
+	if (!hb || !hb->pp_len)
+		return -1;
+	f->pp_len = hb->pp_len;
+	return 0;
+}
+
 /* The SYN to a backend: the client's ISN and options, from our SNAT
- * address and the flow's port. */
+ * address and the flow's port. The ISN is the client's less the PROXY
+ * header's length when it gets one (proxy.h): the header's bytes end
+ * where the client's begin. */
 static __always_inline void backend_syn(struct tcp_out *o,
 					const struct snilb_flow *f,
 					const __be32 *snat, const __be32 *baddr,
@@ -158,7 +179,7 @@ static __always_inline void backend_syn(struct tcp_out *o,
 	__builtin_memcpy(o->daddr, baddr, 16);
 	o->sport = f->nport;
 	o->dport = bport;
-	o->seq = f->client_isn;
+	o->seq = f->client_isn - f->pp_len;
 	o->ack = 0;
 	o->flags = TCP_SYN;
 	o->window = 65535;
@@ -197,6 +218,8 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 		return -1;
 	be = bpf_map_lookup_elem(&backends, &bid);
 	if (!be || be->family != p->family)
+		return -1;
+	if (proxy_of(k, f, be))
 		return -1;
 	if (snat_claim(cfg, k, be, &rk)) {
 		stat_inc(SNILB_ST_SNAT_FULL);

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "route.h"
 #include "bind.h"
+#include "proxy.h"
 #include "close.h"
 #include "segsum.h"
 
@@ -413,6 +414,8 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 	rs = rstats(rt->id);
 	if (rs)
 		rs->routed++;
+	if (pp_wanted(rt->set))
+		pp_build(hb, k, f, &sc->res);
 	if (flow_claim(f))
 		return TC_ACT_SHOT;
 	st = bind_backend(skb, p, k, f, cfg);

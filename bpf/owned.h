@@ -39,6 +39,8 @@ static __noinline int owned_resend(struct __sk_buff *skb, struct scratch *sc,
 	    load_headers(skb, p, sc->ip, sc->th, p->doff))
 		return TC_ACT_SHOT;
 	off = p->ack - (f->client_isn + 1);
+	if ((__s32)off < 0)		/* in the PROXY header: all of it */
+		off = -(__s32)f->pp_len;
 	parse_opts(sc->th, p->doff, &sc->opts);
 	/* Its TSecr is the last TSval it took: PAWS takes that again. */
 	tsval = sc->opts.ts ? sc->opts.tsecr : f->ts_recent;
@@ -53,7 +55,8 @@ static __noinline int owned_resend(struct __sk_buff *skb, struct scratch *sc,
 	}
 	stat_inc(SNILB_ST_HELLO_RTX);
 	return replay_run(skb, p, f, hb,
-			  REPLAY_SPAN(off, off + f->rtx_chunk));
+			  REPLAY_SPAN(off, (__s32)off < 0 ? 0 :
+					   off + f->rtx_chunk));
 }
 
 /* A backend packet of a flow whose hello bytes we own (r->owning), in
@@ -69,15 +72,18 @@ static __noinline int owned_ack(struct __sk_buff *skb, struct scratch *sc,
 	__u64 now;
 
 	(void)skb;
-	/* Data, FIN, RST: not an ACK of ours to act on (close.h's). */
-	if (!(p->flags & TCP_ACK) || p->plen ||
-	    (p->flags & (TCP_FIN | TCP_RST)))
+	if (!(p->flags & TCP_ACK))
 		return GO_ON;
+	/* Any packet's ACK of the whole ends it (its data's too: a server
+	 * answers the hello with data, and may never send a bare ACK). */
 	if ((__s32)(p->ack - r->owned) >= 0) {
 		r->owning = 0;
 		bpf_map_delete_elem(&hellos, &r->flow);
 		return GO_ON;
 	}
+	/* Data, FIN, RST: not an ACK of ours to act on (close.h's). */
+	if (p->plen || (p->flags & (TCP_FIN | TCP_RST)))
+		return GO_ON;
 	ack_track(&r->b_ack, &r->b_win, r->bwscale, p);
 	__builtin_memcpy(&sc->ik, &r->flow, sizeof(sc->ik));
 	f = bpf_map_lookup_elem(&flows, &sc->ik);
@@ -86,8 +92,9 @@ static __noinline int owned_ack(struct __sk_buff *skb, struct scratch *sc,
 		r->owning = 0;		/* nothing left to send */
 		return GO_ON;
 	}
-	if (p->ack - (f->client_isn + 1) >= hb->len)
-		return TC_ACT_SHOT;	/* not an ACK of the hello */
+	if (p->ack - (f->client_isn + 1 - f->pp_len) >= hb->len + f->pp_len)
+		return TC_ACT_SHOT;	/* not an ACK of the hello (or the
+					 * PROXY header before it) */
 	now = bpf_ktime_get_ns();
 	if (p->ack != prev && !f->rtx_ns)
 		return TC_ACT_SHOT;	/* it moves: more is on its way */

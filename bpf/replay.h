@@ -46,6 +46,18 @@ static __always_inline __s64 buf_csum(const __u8 *buf, __u32 off, __u32 n)
 	return sum;
 }
 
+/* Checksum sum of the PROXY header's @n bytes (proxy.h): its buffer is
+ * zero past them, so rounding up to 4 adds nothing. */
+static __always_inline __s64 pp_csum(const __u8 *pp, __u32 n)
+{
+	__u64 m = (n + 3) & ~3u;
+
+	asm volatile("" : "+r"(m));
+	if (!m || m > SNILB_PP2_BUF)
+		return 0;
+	return bpf_csum_diff(0, 0, (__be32 *)pp, m, 0);
+}
+
 struct replay {
 	struct __sk_buff *skb;
 	const struct pkt *p;	/* the backend's SYN-ACK, written over */
@@ -56,8 +68,41 @@ struct replay {
 	__u32 chunk;		/* payload per segment */
 	__u32 off;		/* the next byte to send */
 	__u32 len;		/* ... and the end */
+	__u32 pp;		/* PROXY header bytes to send first */
 	int verdict;
 };
+
+/* The PROXY header (proxy.h), a segment of its own before the hello's
+ * first byte: sequence numbers client_isn + 1 - f->pp_len on. */
+static __always_inline int replay_pp(struct replay *r)
+{
+	struct snilb_flow *f = r->f;
+	struct tcp_out *o = r->o;
+	__u64 m = r->pp;
+	int last = r->off >= r->len;
+
+	o->seq = f->client_isn + 1 - r->pp;
+	o->plen = r->pp;
+	o->flags = TCP_ACK | (last ? TCP_PSH : 0);
+	o->pcsum = r->p->summed == (SUMMED_KNOWN | SKB_CSUM_PARTIAL) ? 0 :
+		   pp_csum(r->hb->pp, r->pp);
+	r->pp = 0;
+	r->verdict = TC_ACT_SHOT;
+	if (write_tcp(r->skb, r->p, o))
+		return 1;
+	asm volatile("" : "+r"(m));
+	m = ((m - 1) & (SNILB_PP2_BUF - 1)) + 1;
+	if (bpf_skb_store_bytes(r->skb, r->hdr, r->hb->pp, m,
+				BPF_F_RECOMPUTE_CSUM) ||
+	    set_macs(r->skb, f->bmac, f->bsmac))
+		return 1;
+	if (last) {
+		r->verdict = bpf_redirect(f->b_ifindex, 0);
+		return 1;
+	}
+	bpf_clone_redirect(r->skb, f->b_ifindex, 0);
+	return 0;
+}
 
 static long replay_cb(__u32 i, void *ctx)
 {
@@ -69,6 +114,8 @@ static long replay_cb(__u32 i, void *ctx)
 	int last;
 
 	(void)i;
+	if (r->pp)
+		return replay_pp(r);
 	if (n > r->chunk)
 		n = r->chunk;
 	last = r->off + n >= r->len;
@@ -103,7 +150,8 @@ static long replay_cb(__u32 i, void *ctx)
 	return 0;
 }
 
-/* Hello bytes [@from, @to) for replay_run(); @to past the end: the end. */
+/* Hello bytes [@from, @to) for replay_run(); @to past the end: the end.
+ * @from below 0 (-f->pp_len): the PROXY header first. */
 #define REPLAY_SPAN(from, to)	((__u64)(to) << 32 | (__u32)(from))
 
 /*
@@ -119,7 +167,7 @@ static __noinline int replay_run(struct __sk_buff *skb, const struct pkt *p,
 	struct scratch *sc = get_scratch();
 	struct replay r = {};
 
-	if (!sc || (__u32)span >= hb->len)
+	if (!sc || ((__s32)span >= 0 && (__u32)span >= hb->len))
 		return TC_ACT_SHOT;
 	r.skb = skb;
 	r.p = p;
@@ -132,6 +180,12 @@ static __noinline int replay_run(struct __sk_buff *skb, const struct pkt *p,
 	if (r.chunk > SEG_MAX)
 		r.chunk = SEG_MAX;
 	r.off = (__u32)span;
+	if ((__s32)span < 0) {		/* the header, then from 0 */
+		if (!f->pp_len || hb->pp_len != f->pp_len)
+			return TC_ACT_SHOT;
+		r.pp = f->pp_len;
+		r.off = 0;
+	}
 	r.len = span >> 32 < hb->len ? span >> 32 : hb->len;
 	r.verdict = TC_ACT_SHOT;
 	bpf_loop(CH_BUF_SIZE / 64 + 1, replay_cb, &r, 0);

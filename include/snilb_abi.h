@@ -149,14 +149,18 @@ struct snilb_route {
 	char name[256];		/* ".example.com" for a wildcard */
 };
 
-/* backends[id]: where a backend listens. */
+/* backends[id]: where a backend listens, and what it asks for. */
 struct snilb_backend {
 	__u8 family;
 	__u8 pad;
 	__be16 port;
-	__u32 flags;
+	__u32 flags;		/* SNILB_BE_* */
 	__be32 addr[4];
 };
+
+/* It reads a PROXY protocol v2 header before the client's bytes (its
+ * Service asks for it: docs/agent.md; docs/dataplane.md "PROXY v2"). */
+#define SNILB_BE_PROXY_V2	1u
 
 /*
  * sets[id]: a backend set. Its Maglev table (backend ids) is the inner
@@ -167,7 +171,13 @@ struct snilb_backend {
 struct snilb_set {
 	__u32 size;
 	__u32 nbackends;
+	__u32 flags;		/* SNILB_SET_*, from its backends' */
+	__u32 pad;
 };
+
+/* A backend of the set has SNILB_BE_PROXY_V2: a connection routed to it
+ * has its PROXY header built, whichever backend it is bound to. */
+#define SNILB_SET_PROXY_V2	1u
 
 /*
  * Why a connection was answered with an RST, past the parser's reasons
@@ -501,7 +511,9 @@ struct snilb_flow {
 	__u32 b_fin_seq;	/* the backend's FIN, in our numbers */
 	__u32 c_ack;		/* the client's last ACK (our numbers) */
 	__u16 c_win;		/* ... and window field */
-	__u16 pad5;
+	__u16 pp_len;		/* PROXY v2 header length the bound backend
+				 * gets before the hello (0: none); its ISN
+				 * is client_isn - pp_len */
 	__u64 closing;		/* SNILB_CL_* bits, set atomically (64-bit:
 				 * what BPF's atomics take before -mcpu=v3) */
 	__u64 gen;		/* odd while a CPU binds or splices the flow
@@ -528,12 +540,39 @@ struct snilb_hello_range {
 	__u32 end;
 };
 
+/*
+ * The PROXY protocol v2 header (bpf/proxy.h): at most 16 bytes, 36 of
+ * addresses, and TLVs: the connection id, the first ALPN protocol, the
+ * SNI (3 + 16, 3 + 63, 3 + 253): 393. Kept in a buffer of 512 (what one
+ * bpf_csum_diff() sums), zero past its end.
+ */
+#define SNILB_PP2_BUF		512
+#define SNILB_PP2_ID_LEN	16	/* snilb_conn_id() in hex */
+
 struct snilb_hello {
 	__u32 len;		/* contiguous bytes from the first */
-	__u32 pad;
+	__u32 pp_len;		/* bytes in pp[] (0: not built) */
 	struct snilb_hello_range ooo[SNILB_HELLO_OOO];
+	__u8 pp[SNILB_PP2_BUF];	/* the PROXY v2 header, if its route's set
+				 * has a backend that asks for one */
 	__u8 buf[CH_BUF_SIZE + 2048];	/* slack: copies are chunked */
 };
+
+/*
+ * A connection's id: the PROXY header's PP2_TYPE_UNIQUE_ID (as 16 hex
+ * digits) and the access log's. A hash of the client's tuple, its ISN
+ * and the flow's creation time (ns): no state more in the flow.
+ */
+static __always_inline __u64 snilb_conn_id(const struct snilb_flow_key *k,
+					   __u32 client_isn, __u64 created_ns)
+{
+	__u64 h = snilb_syn_hash(k, client_isn) ^ created_ns;
+
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;	/* murmur3's second constant */
+	h ^= h >> 33;
+	return h;
+}
 
 /* --- names ------------------------------------------------------------ */
 

@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	maglev_build(&b, 1, table, SNILB_MAGLEV_SIZE);
 	if (dp_listener_add(dp, "198.18.0.10", 443, 1) ||
 	    dp_route_add(dp, 1, "www.example.com", 1, 1) ||
-	    dp_backend_set(dp, 1, "198.18.2.11", 8443) ||
+	    dp_backend_set(dp, 1, "198.18.2.11", 8443, 0) ||
 	    dp_set_install(dp, 1, table, SNILB_MAGLEV_SIZE, 1) ||
 	    dp_config_set(dp, &cfg))
 		return 1;

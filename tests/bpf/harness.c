@@ -325,12 +325,12 @@ int harness_setup(void **state)
 		struct snilb_config cfg = { .snat4 = htonl(0xc6120201) };
 
 		inet_pton(AF_INET6, SNAT6, cfg.snat6);
-		int err = dp_backend_set(dp, 1, BE1, 8443);
+		int err = dp_backend_set(dp, 1, BE1, 8443, 0);
 
 		if (!err)
-			err = dp_backend_set(dp, 2, BE2, 8443);
+			err = dp_backend_set(dp, 2, BE2, 8443, 0);
 		if (!err)
-			err = dp_backend_set(dp, 3, BE6, 8443);
+			err = dp_backend_set(dp, 3, BE6, 8443, 0);
 		if (!err)
 			err = install_set(1, one, 1);
 		if (!err)

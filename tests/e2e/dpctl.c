@@ -11,7 +11,7 @@
  *                                  SNILB_SNAT_PORT_LO..HI); dpctl does not
  *                                  reserve them as the agent does
  *   listener ID ADDR PORT
- *   backend ID ADDR PORT
+ *   backend ID ADDR PORT [proxy-v2]  proxy-v2: it gets a PROXY v2 header
  *   set ID BACKEND[:WEIGHT]...     Maglev table of backend ids
  *   route LISTENER HOSTNAME ROUTE_ID SET
  *   timeouts HELLO_MS IDLE_S       handshake and idle timeouts
@@ -122,8 +122,14 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 	}
 	if (sscanf(line, "listener %u %127s %u", &x, a, &y) == 3)
 		return dp_listener_add(dp, a, (uint16_t)y, x);
+	if (sscanf(line, "backend %u %127s %u %127s", &x, a, &y, b) == 4) {
+		if (strcmp(b, "proxy-v2"))
+			return -EINVAL;
+		return dp_backend_set(dp, x, a, (uint16_t)y,
+				      SNILB_BE_PROXY_V2);
+	}
 	if (sscanf(line, "backend %u %127s %u", &x, a, &y) == 3)
-		return dp_backend_set(dp, x, a, (uint16_t)y);
+		return dp_backend_set(dp, x, a, (uint16_t)y, 0);
 	if (!strncmp(line, "set ", 4))
 		return do_set(dp, line + 4);
 	if (sscanf(line, "route %u %127s %u %u", &x, a, &y, &z) == 4)

@@ -69,7 +69,7 @@ static long alloc_backend(struct sync_state *s, const struct gw_endpoint *e,
 			  e->port);
 		return id;
 	}
-	err = dp_backend_set(s->dp, (uint32_t)id, e->addr, e->port);
+	err = dp_backend_set(s->dp, (uint32_t)id, e->addr, e->port, 0);
 	if (err) {
 		sync_fail(res, err, "backends[%ld] = %s:%u", id, e->addr,
 			  e->port);

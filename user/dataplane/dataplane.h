@@ -96,12 +96,14 @@ int dp_route_del(struct dataplane *dp, uint32_t listener,
 int dp_config_set(struct dataplane *dp, const struct snilb_config *cfg);
 int dp_config_get(struct dataplane *dp, struct snilb_config *cfg);
 
-/* backends[@id] = @addr:@port. */
+/* backends[@id] = @addr:@port, asking for @flags (SNILB_BE_*). Never
+ * rewrite a backend a set uses: dp_set_install() reads its flags. */
 int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
-		   uint16_t port);
+		   uint16_t port, uint32_t flags);
 /*
  * Install backend set @set: its Maglev @table (@size backend ids, built
- * with maglev_build()) in a new inner map, then its size; @size 0: a set
+ * with maglev_build()) in a new inner map, then its size, and its flags
+ * from its backends' (SNILB_SET_PROXY_V2); @size 0: a set
  * with no live backend (its routes get an RST). Build a new set
  * in a free id and switch routes to it; never rewrite a set in use.
  */
@@ -140,6 +142,7 @@ struct dp_backend {
 	uint32_t id;
 	char addr[DP_ADDR_MAX];
 	uint16_t port;
+	uint32_t flags;		/* SNILB_BE_* */
 };
 
 int dp_listeners(struct dataplane *dp, struct dp_listener **out, size_t *n);

@@ -238,14 +238,15 @@ int dp_routes(struct dataplane *dp, struct dp_route **out, size_t *n)
 /* --- backends and their sets ------------------------------------------- */
 
 int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
-		   uint16_t port)
+		   uint16_t port, uint32_t flags)
 {
 	struct snilb_listener_key k;
 	struct snilb_backend be = {};
 
-	if (parse_addr(addr, &k))
+	if (parse_addr(addr, &k) || (flags & ~SNILB_BE_PROXY_V2))
 		return -EINVAL;
 	be.family = k.family;
+	be.flags = flags;
 	be.port = htons(port);
 	memcpy(be.addr, k.addr, sizeof(be.addr));
 	return map_set(dp, SNILB_MAP_BACKENDS, &id, &be);
@@ -280,8 +281,36 @@ int dp_backends(struct dataplane *dp, struct dp_backend **out, size_t *n)
 		b->id = id;
 		addr_text(v.family, v.addr, b->addr);
 		b->port = ntohs(v.port);
+		b->flags = v.flags;
 	}
 	return 0;
+}
+
+/* SNILB_SET_* of a set whose Maglev @table (@size ids) names backends as
+ * the backends map holds them now (they never change while a set uses
+ * them): each distinct id read once. -errno if one cannot be read. */
+static int set_flags(struct dataplane *dp, const uint32_t *table,
+		     uint32_t size, uint32_t *flags)
+{
+	uint8_t *seen = calloc(SNILB_MAX_BACKENDS / 8 + 1, 1);
+	struct snilb_backend be;
+	uint32_t i, id;
+	int err = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	*flags = 0;
+	for (i = 0; i < size && !err; i++) {
+		id = table[i];
+		if (id >= SNILB_MAX_BACKENDS || seen[id / 8] & (1u << id % 8))
+			continue;	/* SNILB_BACKEND_RESET, or done */
+		seen[id / 8] |= 1u << id % 8;
+		err = map_get(dp, SNILB_MAP_BACKENDS, &id, &be);
+		if (!err && (be.flags & SNILB_BE_PROXY_V2))
+			*flags |= SNILB_SET_PROXY_V2;
+	}
+	free(seen);
+	return err;
 }
 
 int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
@@ -297,6 +326,9 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 	 * RST (no_backend). */
 	if (!size)
 		return map_set(dp, SNILB_MAP_SETS, &set, &s);
+	err = set_flags(dp, table, size, &s.flags);
+	if (err)
+		return err;
 
 	/* Same flags as the template in bpf/maps.h, or the kernel refuses
 	 * it as an inner map. */
