@@ -184,6 +184,7 @@ $(BUILD)/fetch: tests/bench/fetch.c tests/lib/hello_builder.h | $(BUILD)
 # Real TLS clients and servers through the attached data plane.
 test-e2e: $(BUILD)/dpctl
 	./tests/e2e/run.sh $(BUILD)
+	./tests/e2e/proxy.sh $(BUILD)
 
 # TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
 # (tests/tcp/run.sh runs every tests/tcp/t-*.sh).
