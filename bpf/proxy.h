@@ -39,17 +39,30 @@ static __always_inline void pp_tlv_hdr(__u8 *pp, __u32 at, __u8 type,
 	pp[(at + 2) & PP2_MASK] = len;
 }
 
-/* @n bytes of @src into @pp at @at; @max (a constant): what @src holds. */
-static __always_inline void pp_copy(__u8 *pp, __u32 at, const __u8 *src,
-				    __u32 n, const __u32 max)
-{
-	__u32 i;
+/* Copies of the SNI and the ALPN protocol, one byte per bpf_loop() step:
+ * the verifier walks the step once (a loop of 253 bytes, walked byte by
+ * byte, passes its limits on 6.1). */
+struct pp_copy {
+	__u8 *pp;
+	const struct ch_result *res;
+	__u32 at;
+};
 
-	for (i = 0; i < max; i++) {
-		if (i >= n)
-			break;
-		pp[(at + i) & PP2_MASK] = src[i];
-	}
+static long pp_sni_cb(__u32 i, void *ctx)
+{
+	struct pp_copy *c = ctx;
+
+	c->pp[(c->at + i) & PP2_MASK] = c->res->sni[i & 255];
+	return 0;
+}
+
+static long pp_alpn_cb(__u32 i, void *ctx)
+{
+	struct pp_copy *c = ctx;
+
+	/* alpn[0] is the first protocol's length, its name follows. */
+	c->pp[(c->at + i) & PP2_MASK] = c->res->alpn[(i + 1) & (CH_ALPN_MAX - 1)];
+	return 0;
 }
 
 static const char pp2_sig[12] = "\r\n\r\n\0\r\nQUIT\n";
@@ -66,6 +79,7 @@ static __noinline int pp_build(struct snilb_hello *hb,
 {
 	__u64 id = snilb_conn_id(k, f->client_isn, f->created_ns);
 	__u8 *pp = hb->pp;
+	struct pp_copy c = { .pp = pp, .res = res };
 	__u32 at, alen = 4, i;
 	__u8 alpn = 0;
 
@@ -97,12 +111,13 @@ static __noinline int pp_build(struct snilb_hello *hb,
 		alpn = res->alpn[0];
 	if (alpn && alpn < res->alpn_len && alpn < CH_ALPN_MAX) {
 		pp_tlv_hdr(pp, at, PP2_TYPE_ALPN, alpn);
-		pp_copy(pp, at + 3, res->alpn + 1, alpn, CH_ALPN_MAX - 1);
+		c.at = at + 3;
+		bpf_loop(alpn, pp_alpn_cb, &c, 0);
 		at += 3 + alpn;
 	}
 	pp_tlv_hdr(pp, at, PP2_TYPE_AUTHORITY, res->sni_len);
-	pp_copy(pp, at + 3, (const __u8 *)res->sni, res->sni_len,
-		CH_SNI_MAX);
+	c.at = at + 3;
+	bpf_loop(res->sni_len, pp_sni_cb, &c, 0);
 	at += 3 + res->sni_len;
 	at &= PP2_MASK;
 	pp[14] = (at - 16) >> 8;
