@@ -62,6 +62,16 @@
 
 static struct dataplane *dp;
 
+/* The backend id of @addr:@port without PROXY v2, or -1. */
+static long be_id(const struct sync_state *s, const char *addr,
+		  uint16_t port)
+{
+	struct gw_endpoint e = { .port = port };
+
+	snprintf(e.addr, sizeof(e.addr), "%s", addr);
+	return sync_backend_id(s, &e);
+}
+
 static void apply(struct sync_state *s, const char *yaml, uint64_t now,
 		  struct sync_result *res)
 {
@@ -153,7 +163,7 @@ static void test_flip_and_reclaim(void **state)
 	assert_int_equal(route_of("web.example.com", &blue), 0);
 	assert_true(set_installed(blue.set));
 	assert_int_equal(dp_port_get(dp, port), 1);
-	blue_be = sync_backend_id(&s, "198.18.2.11", 9443);
+	blue_be = be_id(&s, "198.18.2.11", 9443);
 	assert_true(blue_be >= 0);
 
 	/* Same input: nothing written. */
@@ -178,7 +188,7 @@ static void test_flip_and_reclaim(void **state)
 	assert_int_equal(sync_reclaim(&s, 3500, 1000), 0);
 	assert_int_equal(sync_reclaim(&s, 4001, 1000), 2);
 	assert_false(set_installed(blue.set));
-	assert_true(sync_backend_id(&s, "198.18.2.11", 9443) < 0);
+	assert_true(be_id(&s, "198.18.2.11", 9443) < 0);
 	assert_true(set_installed(green.set));
 	sync_free(&s);
 }
@@ -205,13 +215,13 @@ static void test_add_remove_and_adopt(void **state)
 	/* Before its first sync, nothing adopted is reclaimed: the old
 	 * sets and their backends are what routes traffic meanwhile. */
 	sync_reclaim(&again, 1ull << 62, 0);
-	assert_true(backend_live(sync_backend_id(&again, "198.18.2.13", 9443)));
+	assert_true(backend_live(be_id(&again, "198.18.2.13", 9443)));
 	assert_true(set_installed(before.set));
 	apply(&again, WORLD("green", OTHER_ROUTE), 2000, &res);
 	/* Moved to fresh sets; the adopted ones (content unknown) keep
 	 * every backend until they are reclaimed themselves. */
 	sync_reclaim(&again, 2001, 0);
-	assert_true(backend_live(sync_backend_id(&again, "198.18.2.13", 9443)));
+	assert_true(backend_live(be_id(&again, "198.18.2.13", 9443)));
 	assert_int_equal(res.listeners_added, 0);
 	assert_int_equal(res.routes_deleted, 0);
 	assert_int_equal(route_of("*.other.example.com", &after), 0);
@@ -279,7 +289,7 @@ static void test_reset_share(void **state)
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_SETS),
 					     &r.set, &set), 0);
 	assert_int_equal(set.nbackends, 2);
-	be = sync_backend_id(&s, "198.18.2.11", 9443);
+	be = be_id(&s, "198.18.2.11", 9443);
 	reset = slots_of(r.set, SNILB_BACKEND_RESET);
 	/* Weights 1 and 3 of 251 slots: 63 and 188. */
 	assert_in_range(reset, 180, 196);
@@ -288,6 +298,92 @@ static void test_reset_share(void **state)
 	apply(&s, WORLD("blue", MIXED_ROUTE), 2000, &res);
 	assert_int_equal(res.sets_built, 0);
 	sync_free(&s);
+}
+
+/* @yaml with the annotation of docs/agent.md "PROXY protocol" on its
+ * Service web (free() it). */
+static char *with_proxy(const char *yaml)
+{
+	static const char svc[] = "kind: Service\nmetadata: {name: web, "
+				  "namespace: app";
+	static const char ann[] = ", annotations: {snilb.io/proxy-protocol: v2}";
+	const char *at = strstr(yaml, svc);
+	char *out = calloc(strlen(yaml) + sizeof(ann), 1);
+	size_t n;
+
+	assert_non_null(at);
+	assert_non_null(out);
+	n = (size_t)(at - yaml) + strlen(svc);
+	memcpy(out, yaml, n);
+	strcat(out, ann);
+	strcat(out, yaml + n);
+	return out;
+}
+
+static uint32_t backend_flags(long id)
+{
+	struct dp_backend *b;
+	uint32_t flags = 0xffffffff;
+	size_t n, i;
+
+	assert_int_equal(dp_backends(dp, &b, &n), 0);
+	for (i = 0; i < n; i++)
+		if (b[i].id == id)
+			flags = b[i].flags;
+	free(b);
+	return flags;
+}
+
+static uint32_t set_flags(uint32_t id)
+{
+	struct snilb_set set;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_SETS),
+					     &id, &set), 0);
+	return set.flags;
+}
+
+/*
+ * The Service's PROXY annotation: its endpoints become backends of their
+ * own (the same address and port, SNILB_BE_PROXY_V2), in a new set the
+ * route flips to, whose flags say so; taken away, the route flips back
+ * to a set without. The status says it per backendRef.
+ */
+static void test_proxy_annotation(void **state)
+{
+	char *pp = with_proxy(WORLD("blue", ""));
+	struct dp_route plain, with;
+	struct sync_result res;
+	struct sync_state s;
+	struct gw_endpoint e = { .port = 9443, .proxy_v2 = 1 };
+	long id0, id1;
+
+	(void)state;
+	snprintf(e.addr, sizeof(e.addr), "198.18.2.11");
+	assert_int_equal(sync_init(&s, dp, 251), 0);
+	apply(&s, WORLD("blue", ""), 1000, &res);
+	assert_int_equal(route_of("web.example.com", &plain), 0);
+	id0 = be_id(&s, "198.18.2.11", 9443);
+	assert_true(id0 >= 0);
+	assert_int_equal(backend_flags(id0), 0);
+	assert_int_equal(set_flags(plain.set), 0);
+	assert_true(sync_backend_id(&s, &e) < 0);
+
+	apply(&s, pp, 2000, &res);
+	assert_int_equal(res.sets_built, 1);
+	assert_int_equal(route_of("web.example.com", &with), 0);
+	assert_int_not_equal(with.set, plain.set);
+	id1 = sync_backend_id(&s, &e);
+	assert_true(id1 >= 0 && id1 != id0);
+	assert_int_equal(backend_flags(id1), SNILB_BE_PROXY_V2);
+	assert_int_equal(set_flags(with.set), SNILB_SET_PROXY_V2);
+
+	apply(&s, WORLD("blue", ""), 3000, &res);
+	assert_int_equal(route_of("web.example.com", &plain), 0);
+	assert_int_equal(set_flags(plain.set), 0);
+	assert_int_equal(be_id(&s, "198.18.2.11", 9443), id0);
+	sync_free(&s);
+	free(pp);
 }
 
 int main(void)
@@ -300,6 +396,9 @@ int main(void)
 	};
 	const struct CMUnitTest reset[] = {
 		cmocka_unit_test(test_reset_share),
+	};
+	const struct CMUnitTest proxy[] = {
+		cmocka_unit_test(test_proxy_annotation),
 	};
 	char err[512];
 	int fails;
@@ -322,6 +421,12 @@ int main(void)
 		return 1;
 	fails += cmocka_run_group_tests_name("sync: reset share", reset, NULL,
 					     NULL);
+	dp_close(dp);
+	dp = dp_open(NULL, err, sizeof(err));
+	if (!dp)
+		return 1;
+	fails += cmocka_run_group_tests_name("sync: PROXY annotation", proxy,
+					     NULL, NULL);
 	dp_close(dp);
 	return fails;
 }

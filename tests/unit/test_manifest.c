@@ -655,6 +655,46 @@ static void test_service(void **state)
 	assert_int_equal(s->nselector, 0);
 }
 
+/* The PROXY protocol annotation (docs/agent.md): "v2", "none", nothing;
+ * any other value makes the Service invalid, naming the annotation. */
+static void test_service_proxy(void **state)
+{
+	(void)state;
+	assert_int_equal(decode("apiVersion: v1\n"
+				"kind: Service\n"
+				"metadata:\n"
+				"  name: pp\n"
+				"  annotations: {snilb.io/proxy-protocol: v2, x: y}\n"
+				"spec: {ports: [{port: 1}]}\n"
+				"---\n"
+				"apiVersion: v1\n"
+				"kind: Service\n"
+				"metadata:\n"
+				"  name: not-asked\n"
+				"  annotations: {snilb.io/proxy-protocol: none}\n"
+				"spec: {ports: [{port: 1}]}\n"
+				"---\n"
+				"apiVersion: v1\n"
+				"kind: Service\n"
+				"metadata: {name: plain}\n"
+				"spec: {ports: [{port: 1}]}\n"), 0);
+	assert_no_diags();
+	assert_int_equal(M.nservices, 3);
+	assert_int_equal(M.services[0].proxy_v2, 1);
+	assert_int_equal(M.services[1].proxy_v2, 0);
+	assert_int_equal(M.services[2].proxy_v2, 0);
+	model_free(&M);
+	assert_int_equal(decode("apiVersion: v1\n"
+				"kind: Service\n"
+				"metadata:\n"
+				"  name: pp\n"
+				"  annotations: {snilb.io/proxy-protocol: v1}\n"
+				"spec: {ports: [{port: 1}]}\n"), 0);
+	assert_int_equal(M.ndiags, 1);
+	assert_int_equal(M.nservices, 0);
+	assert_non_null(strstr(M.diags[0].field, "snilb.io/proxy-protocol"));
+}
+
 static void test_endpointslice(void **state)
 {
 	const struct m_endpointslice *s;
@@ -1509,6 +1549,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tlsroute_validation, teardown),
 		cmocka_unit_test_teardown(test_gateway_lists, teardown),
 		cmocka_unit_test_teardown(test_service, teardown),
+		cmocka_unit_test_teardown(test_service_proxy, teardown),
 		cmocka_unit_test_teardown(test_endpointslice, teardown),
 		cmocka_unit_test_teardown(test_pod, teardown),
 		cmocka_unit_test_teardown(test_refgrant, teardown),

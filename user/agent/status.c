@@ -164,8 +164,11 @@ static json_t *eps_json(const struct gw_endpoint *e, size_t n,
 	for (i = 0; a && i < n; i++) {
 		json_t *o = json_pack("{s:s,s:i,s:I}", "address", e[i].addr,
 				      "port", e[i].port, "backend",
-				      (json_int_t)sync_backend_id(s, e[i].addr,
-								  e[i].port));
+				      (json_int_t)sync_backend_id(s, &e[i]));
+
+		if (o && e[i].proxy_v2)
+			json_object_set_new(o, "proxy_protocol",
+					    json_string("v2"));
 
 		if (o && weights)
 			json_object_set_new(o, "weight",
@@ -228,8 +231,9 @@ static json_t *route_json(const struct gw_out *out, size_t ri,
 	}
 	for (i = 0; refs && i < r->nrefs; i++)
 		json_array_append_new(refs, json_pack(
-			"{s:s,s:i,s:i,s:o}", "service", r->refs[i].service,
+			"{s:s,s:i,s:i,s:s,s:o}", "service", r->refs[i].service,
 			"port", r->refs[i].port, "weight", r->refs[i].weight,
+			"proxy_protocol", r->refs[i].proxy_v2 ? "v2" : "none",
 			"endpoints", eps_json(r->refs[i].eps, r->refs[i].neps,
 					      s, 0)));
 	return json_pack("{s:s,s:s,s:i,s:o,s:o,s:o}", "namespace", r->ns,

@@ -327,6 +327,8 @@ static void retire(struct sync_state *s, const struct gw_out *out,
 
 			for (k = 0; !ss->retired_ns && k < ss->content.neps; k++)
 				used |= ss->content.eps[k].port == b->port &&
+					sync_backend_flags(&ss->content.eps[k]) ==
+					b->flags &&
 					!strcmp(ss->content.eps[k].addr, b->addr);
 		}
 		if (!used && !b->retired_ns)

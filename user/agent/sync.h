@@ -27,6 +27,7 @@ struct sync_listener {
 struct sync_backend {
 	char addr[GW_ADDR_MAX];
 	uint16_t port;
+	uint32_t flags;		/* SNILB_BE_*: part of what it is */
 	uint32_t id;
 	uint64_t retired_ns;	/* 0: in a live set */
 };
@@ -93,8 +94,9 @@ int sync_dry(struct sync_state *s, const struct gw_out *out);
  * that retired over @grace_ns ago. Returns how many were deleted. */
 int sync_reclaim(struct sync_state *s, uint64_t now_ns, uint64_t grace_ns);
 
-/* The backend id of @addr:@port, or -1. */
-long sync_backend_id(const struct sync_state *s, const char *addr,
-		     uint16_t port);
+/* The backend id of endpoint @e (address, port, PROXY v2 or not), or -1. */
+long sync_backend_id(const struct sync_state *s, const struct gw_endpoint *e);
+/* The backends map's flags of endpoint @e (SNILB_BE_*). */
+uint32_t sync_backend_flags(const struct gw_endpoint *e);
 
 #endif /* SNILB_USER_SYNC_H */

@@ -14,14 +14,20 @@
 
 /* --- ids -------------------------------------------------------------------- */
 
-long sync_backend_id(const struct sync_state *s, const char *addr,
-		     uint16_t port)
+uint32_t sync_backend_flags(const struct gw_endpoint *e)
 {
+	return e->proxy_v2 ? SNILB_BE_PROXY_V2 : 0;
+}
+
+long sync_backend_id(const struct sync_state *s, const struct gw_endpoint *e)
+{
+	uint32_t flags = sync_backend_flags(e);
 	size_t i;
 
 	for (i = 0; i < s->nbackends; i++)
-		if (s->backends[i].port == port &&
-		    !strcmp(s->backends[i].addr, addr))
+		if (s->backends[i].port == e->port &&
+		    s->backends[i].flags == flags &&
+		    !strcmp(s->backends[i].addr, e->addr))
 			return (long)s->backends[i].id;
 	return -1;
 }
@@ -49,7 +55,7 @@ static long alloc_backend(struct sync_state *s, const struct gw_endpoint *e,
 {
 	struct sync_backend *b;
 	uint32_t *used;
-	long id = sync_backend_id(s, e->addr, e->port);
+	long id = sync_backend_id(s, e);
 	int err;
 	size_t i;
 
@@ -69,7 +75,8 @@ static long alloc_backend(struct sync_state *s, const struct gw_endpoint *e,
 			  e->port);
 		return id;
 	}
-	err = dp_backend_set(s->dp, (uint32_t)id, e->addr, e->port, 0);
+	err = dp_backend_set(s->dp, (uint32_t)id, e->addr, e->port,
+			     sync_backend_flags(e));
 	if (err) {
 		sync_fail(res, err, "backends[%ld] = %s:%u", id, e->addr,
 			  e->port);
@@ -80,6 +87,7 @@ static long alloc_backend(struct sync_state *s, const struct gw_endpoint *e,
 		return -ENOMEM;
 	snprintf(b->addr, sizeof(b->addr), "%s", e->addr);
 	b->port = e->port;
+	b->flags = sync_backend_flags(e);
 	b->id = (uint32_t)id;
 	res->backends_added++;
 	return id;

@@ -54,6 +54,7 @@ static int adopt_backends(struct sync_state *s, uint64_t now_ns)
 		}
 		snprintf(b->addr, sizeof(b->addr), "%s", bs[i].addr);
 		b->port = bs[i].port;
+		b->flags = bs[i].flags;
 		b->id = bs[i].id;
 		b->retired_ns = now_ns;	/* until a set uses it again */
 	}
@@ -191,8 +192,7 @@ int sync_reclaim(struct sync_state *s, uint64_t now_ns, uint64_t grace_ns)
 		if (!ss->known)
 			goto out;
 		for (k = 0; k < ss->content.neps; k++) {
-			long id = sync_backend_id(s, ss->content.eps[k].addr,
-						  ss->content.eps[k].port);
+			long id = sync_backend_id(s, &ss->content.eps[k]);
 
 			if (id >= 0)
 				backends[id] = 1;

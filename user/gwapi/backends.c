@@ -86,6 +86,7 @@ static int ep_push(struct gw_ref *r, const char *addr, uint16_t port)
 		return -ENOMEM;
 	snprintf(e->addr, sizeof(e->addr), "%s", canon);
 	e->port = port;
+	e->proxy_v2 = (uint8_t)r->proxy_v2;
 	return 0;
 }
 
@@ -214,6 +215,7 @@ static int resolve_ref(const struct model *m, const struct m_tlsroute *rt,
 			    ns, b->name, b->port);
 		return 0;
 	}
+	r->proxy_v2 = s->proxy_v2;
 	if ((err = slice_endpoints(m, s, sp, r, &found)))
 		return err;
 	if (!found)
@@ -239,7 +241,11 @@ static int ep_cmp(const void *a, const void *b)
 	const struct gw_endpoint *x = a, *y = b;
 	int c = strcmp(x->addr, y->addr);
 
-	return c ? c : (int)x->port - (int)y->port;
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return (int)x->port - (int)y->port;
+	return (int)x->proxy_v2 - (int)y->proxy_v2;
 }
 
 static int is_v6(const struct gw_endpoint *e)

@@ -37,6 +37,9 @@ struct gw_vip {
 struct gw_endpoint {
 	char addr[GW_ADDR_MAX];
 	uint16_t port;
+	uint8_t proxy_v2;	/* its Service asks for a PROXY v2 header:
+				 * another backend than the same address
+				 * without */
 	uint32_t weight;	/* Maglev weight, reduced */
 };
 
@@ -58,6 +61,7 @@ struct gw_ref {
 	char service[GW_NSNAME_MAX];	/* ns/name */
 	uint16_t port;
 	int32_t weight;
+	int proxy_v2;			/* its Service's annotation */
 	struct gw_endpoint *eps;	/* this ref's endpoints */
 	size_t neps;
 };

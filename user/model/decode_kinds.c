@@ -17,6 +17,7 @@
 /* --- common pieces ---------------------------------------------------- */
 
 static const char *const protocols[] = { "TCP", "UDP", "SCTP", NULL };
+static const char *const proxy_values[] = { "v2", "none", NULL };
 
 /* A map of strings (labels, a selector) into @out. */
 void dec_labels(struct dec *d, yaml_node_t *map, const char *path,
@@ -149,10 +150,27 @@ static void dec_svc_port(struct dec *d, yaml_node_t *n, const char *pre,
 	dflt(d, &p->protocol, "TCP");
 }
 
+/* metadata.annotations[M_PROXY_ANNOTATION]: a value it does not know
+ * makes the Service invalid (kept at its last good version), as a
+ * header a backend did not ask for breaks every connection to it. */
+static void dec_proxy(struct dec *d, yaml_node_t *obj, struct m_service *s)
+{
+	yaml_node_t *md = f_map(d, obj, "", "metadata"), *an;
+	char *v = NULL;
+
+	an = md ? f_map(d, md, "metadata", "annotations") : NULL;
+	if (an && f_oneof(d, an, "metadata.annotations", M_PROXY_ANNOTATION,
+			  "a PROXY protocol version", proxy_values, &v) > 0)
+		s->proxy_v2 = !strcmp(v, "v2");
+	free(v);
+}
+
 static void dec_service(struct dec *d, yaml_node_t *obj, void *out)
 {
 	struct m_service *s = out;
 	yaml_node_t *spec = f_map(d, obj, "", "spec"), *sel;
+
+	dec_proxy(d, obj, s);
 
 	sel = f_map(d, spec, "spec", "selector");
 	if (sel)

@@ -166,7 +166,15 @@ struct m_service {
 	int has_selector;
 	struct m_svc_port *ports;
 	size_t nports;
+	int proxy_v2;		/* annotation M_PROXY_ANNOTATION: "v2" */
 };
+
+/*
+ * The annotation on a Service whose backends read a PROXY protocol v2
+ * header before the client's bytes (docs/agent.md, "PROXY protocol"):
+ * "v2", or "none" (as if absent).
+ */
+#define M_PROXY_ANNOTATION	"snilb.io/proxy-protocol"
 
 enum m_tristate { M_UNSET = -1, M_FALSE = 0, M_TRUE = 1 };
 
