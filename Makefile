@@ -182,7 +182,7 @@ $(BUILD)/fetch: tests/bench/fetch.c tests/lib/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/fetch.c -o $@ -lpthread
 
 # Real TLS clients and servers through the attached data plane.
-test-e2e: $(BUILD)/dpctl
+test-e2e: $(BUILD)/dpctl $(BUILD)/snilb
 	./tests/e2e/run.sh $(BUILD)
 	./tests/e2e/proxy.sh $(BUILD)
 

@@ -7,11 +7,15 @@
 # and IPv6 clients: each reports the client's real address and port, TLS
 # completes, downloads are byte-exact. b3 did not ask: its TLS server
 # (tests/e2e/backend.py) would fail the handshake on a header, alone and
-# in a set with b1. Usage: tests/e2e/proxy.sh BUILD_DIR
+# in a set with b1. First through dpctl (tests/e2e/dpctl.c, `backend ...
+# proxy-v2`), then through `snilb agent` on examples/00-gateway.yaml and
+# examples/proxy-protocol/ (the Service annotation, taken away and put
+# back). Usage: tests/e2e/proxy.sh BUILD_DIR
 set -uo pipefail
 
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
 . "$here/../lib/lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "proxy: skipped: network namespaces and BPF need root"
@@ -149,8 +153,9 @@ route 2 plain.example.com 22 6
 attach g0
 attach br0
 EOF
-	# Not through at(): $! must be dpctl itself, for the signals.
-	ip netns exec "$pfx-gw" "$build/dpctl" --pin "$work/bpffs/snilb" "$work/dp.conf" \
+	# Not through at(): $! must be dpctl itself, for the signals. No
+	# pins: it detaches when it exits, for the agent after it.
+	ip netns exec "$pfx-gw" "$build/dpctl" "$work/dp.conf" \
 		>"$work/dp.log" 2>&1 &
 	dp_pid=$!
 	pids+=("$dp_pid")
@@ -256,6 +261,76 @@ t_no_header() {
 	fi
 }
 
+status_of() {	# PYTHON-EXPR over d, the agent's status file
+	python3 -c "import json,sys
+d=json.load(open(sys.argv[1]))
+print($1)" "$work/status.json" 2>/dev/null || echo unparsable
+}
+
+# The proxy_protocol of route pp/nginx's backendRef and endpoints.
+pp_status() {
+	status_of '",".join([b["proxy_protocol"] for r in d["routes"] if r["name"] == "nginx" for b in r["backends"]] + [e.get("proxy_protocol", "none") for r in d["routes"] if r["name"] == "nginx" for b in r["backends"] for e in b["endpoints"]])'
+}
+
+wait_pp_status() {	# WANT: poll the status file
+	local end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(pp_status)" = "$1" ] && return 0
+		sleep 0.2
+	done
+	echo "     gave up after 60 s waiting for proxy_protocol '$1': '$(pp_status)'"
+	return 1
+}
+
+# The same through the agent: the annotation on pp/nginx, none on
+# pp/plain. Without it nginx, which expects a header, refuses.
+t_agent() {
+	local man=$work/man alog=$work/agent.log got
+	kill "$dp_pid"
+	wait "$dp_pid" 2>/dev/null
+	mkdir -p "$man"
+	cp "$top/examples/00-gateway.yaml" \
+		"$top/examples/proxy-protocol/40-proxy.yaml" "$man/"
+	ip netns exec "$pfx-gw" "$build/snilb" agent --manifests "$man" \
+		--iface g0,br0 --snat 198.18.2.1 --snat 2001:db8:2::1 \
+		--pin-path "$work/bpffs/agent" \
+		--status-file "$work/status.json" >"$alog" 2>&1 &
+	pids+=($!)
+	if ! wait_for "msg=synced" "$alog" 300; then
+		bad "agent: never synced"
+		return
+	fi
+	check "agent: status, annotated Service" "v2,v2,v2" "$(pp_status)"
+	check "agent: annotated Service, IPv4: client from the header" \
+		"nginx client=$cli4 port=43001 vip=$vip4:443" \
+		"$(fetch nginx.example.com $vip4 43001)"
+	check "agent: annotated Service, IPv6: client from the header" \
+		"nginx client=$cli6 port=43002 vip=$vip6:443" \
+		"$(fetch nginx.example.com "[$vip6]" 43002)"
+	check "agent: Service without it: TLS completes, no header" "b3" \
+		"$(get plain.example.com)"
+	sed -i '/^  annotations:$/d; /snilb.io\/proxy-protocol: v2/d' \
+		"$man/40-proxy.yaml"
+	if wait_pp_status "none,none,none"; then
+		got=$(TMO=5 get nginx.example.com)
+		if [ "${got#nginx}" = "$got" ]; then
+			ok "agent: annotation removed: nginx gets no header ($got)"
+		else
+			bad "agent: annotation removed, nginx still answers: $got"
+		fi
+	else
+		bad "agent: annotation removed: status"
+	fi
+	cp "$top/examples/proxy-protocol/40-proxy.yaml" "$man/"
+	if wait_pp_status "v2,v2,v2"; then
+		check "agent: annotation back: client from the header" \
+			"nginx client=$cli4 port=43003 vip=$vip4:443" \
+			"$(fetch nginx.example.com $vip4 43003)"
+	else
+		bad "agent: annotation back: status"
+	fi
+}
+
 if ! setup; then
 	bad "setup"
 	echo "$passed passed, $failed failed"
@@ -265,5 +340,6 @@ t_client_address
 t_download
 t_no_header
 echo "proxy counters: spliced=$(dp_stat spliced) hello_rtx=$(dp_stat hello_rtx)"
+t_agent
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
