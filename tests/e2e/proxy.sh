@@ -30,6 +30,13 @@ for tool in nginx haproxy; do
 	fi
 done
 
+# ONLY=t_NAME (as for run.sh): that check alone, if it is one of these.
+if [ -n "${ONLY:-}" ] && ! grep -q "^$ONLY()" "$0"; then
+	echo "proxy: skipped: ONLY=$ONLY is not a check of this suite"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
 pfx=sp$$
 work=$(mktemp -d /tmp/snilb-pp.XXXXXX)
 mkdir -p "$work/bpffs"
@@ -301,6 +308,10 @@ t_agent() {
 		return
 	fi
 	check "agent: status, annotated Service" "v2,v2,v2" "$(pp_status)"
+	got=$(at gw timeout 20 "$build/snilb" routes \
+		--pin-path "$work/bpffs/agent" --status-file "$work/status.json" |
+		grep -c "nginx.example.com .*198.18.2.11:8443\*1+pp2")
+	check "agent: snilb routes marks the endpoint +pp2" "1" "$got"
 	check "agent: annotated Service, IPv4: client from the header" \
 		"nginx client=$cli4 port=43001 vip=$vip4:443" \
 		"$(fetch nginx.example.com $vip4 43001)"
@@ -331,6 +342,12 @@ t_agent() {
 	fi
 }
 
+if [ -n "${ONLY:-}" ]; then
+	setup && $ONLY
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+fi
 if ! setup; then
 	bad "setup"
 	echo "$passed passed, $failed failed"

@@ -14,6 +14,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 
+if [ -n "${ONLY:-}" ] && ! grep -q "^$ONLY()" "$0"; then
+	echo "e2e: skipped: ONLY=$ONLY is not a check of this suite"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
 pfx=se$$
 work=$(mktemp -d /tmp/snilb-e2e.XXXXXX)
 # A bpffs of our own: `ip netns exec` remounts /sys, hiding /sys/fs/bpf.

@@ -48,10 +48,19 @@ void route_conditions(const json_t *r, char *buf, size_t n)
 		conditions_summary(json_object_get(p, "conditions"), buf, n);
 }
 
+/* "+pp2" after an endpoint that gets a PROXY v2 header (docs/agent.md). */
+static const char *pp_mark(const json_t *e)
+{
+	const char *pp = jstr(e, "proxy_protocol");
+
+	return pp && !strcmp(pp, "v2") ? "+pp2" : "";
+}
+
 /*
  * "198.18.2.11:8443*1,..." of an entry's set: the endpoints of the VIP's
- * address family with their Maglev weights. Without that set in the
- * status, the route's backendRefs and their weights.
+ * address family with their Maglev weights, "+pp2" marking those that
+ * get a PROXY v2 header. Without that set in the status, the route's
+ * backendRefs and their weights.
  */
 void route_backends(const struct inspect *c, const json_t *r, long set,
 		    char *buf, size_t n)
@@ -67,8 +76,10 @@ void route_backends(const struct inspect *c, const json_t *r, long set,
 		json_array_foreach(json_object_get(s, "backends"), j, e) {
 			fmt_hostport(a, sizeof(a), jstr(e, "address"),
 				     jint(e, "port", 0));
-			join(buf, n, ",", xsprintf(one, sizeof(one), "%s*%lld",
-						   a, jint(e, "weight", 1)));
+			join(buf, n, ",", xsprintf(one, sizeof(one),
+						   "%s*%lld%s", a,
+						   jint(e, "weight", 1),
+						   pp_mark(e)));
 		}
 		if (!buf[0])
 			xsprintf(buf, n, "(no endpoints of this family)");
@@ -91,7 +102,8 @@ void route_backends(const struct inspect *c, const json_t *r, long set,
 			fmt_hostport(a, sizeof(a), jstr(e, "address"),
 				     jint(e, "port", 0));
 			join(buf, n, ",", xsprintf(one, sizeof(one),
-						   "%s*%lld", a, w));
+						   "%s*%lld%s", a, w,
+						   pp_mark(e)));
 		}
 	}
 }
@@ -258,7 +270,8 @@ static const struct inspect_cmd routes_cmd = {
 	.usage = "[OPTIONS]",
 	.about =
 "One line per hostname a route serves on a listener: its backend set,\n"
-"backends (address:port*weight), conditions and counters. Entries the\n"
+"backends (address:port*weight, +pp2: it gets a PROXY v2 header),\n"
+"conditions and counters. Entries the\n"
 "kernel lacks are flagged NOT IN KERNEL (exit 1), kernel routes no status\n"
 "entry names are listed with their ids.\n",
 	.example = "snilb routes -o json",
