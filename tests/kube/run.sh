@@ -1312,6 +1312,29 @@ EOF
 	kq_check rbac "$top/deploy/10-rbac.yaml" "$work/requests.jsonl"
 }
 
+# The PROXY v2 annotation (docs/agent.md) read from the API server: b1's
+# TLS server (backend.py) reads no header, so with the annotation its
+# handshakes fail, without it they complete; the status file says which.
+t_proxy() {
+	local pp
+	{ route shop pp pp.example.com pp; echo ---; service shop pp 443 198.18.2.11; } |
+		apply
+	timed "/apply of Service shop/pp without the annotation" b1 \
+		pp.example.com 2000
+	{ service shop pp 443 | sed 's/^metadata: {name: pp, namespace: shop}$/metadata: {name: pp, namespace: shop, annotations: {snilb.io\/proxy-protocol: v2}}/'; } |
+		apply
+	timed "annotation snilb.io/proxy-protocol: v2: b1 gets a header, fails TLS" \
+		reset pp.example.com 2000
+	pp=$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+print(",".join(b["proxy_protocol"] for r in d["routes"] if r["name"] == "pp" for b in r["backends"]))' "$work/a.status" 2>/dev/null)
+	check "status file: shop/pp's backendRef proxy_protocol" v2 "$pp"
+	service shop pp 443 | apply
+	timed "annotation removed: b1 completes TLS again" b1 pp.example.com 2000
+	del TLSRoute shop pp
+	del Service shop pp
+}
+
 t0_all=$EPOCHREALTIME
 if ! setup; then
 	bad "setup"
@@ -1322,7 +1345,7 @@ echo "     setup: $(ms_since "$t0_all") ms"
 if [ -n "${ONLY:-}" ]; then
 	for t in $ONLY; do $t; done
 else
-	for t in t_routing t_status t_relist t_lastgood t_retry_after \
+	for t in t_routing t_proxy t_status t_relist t_lastgood t_retry_after \
 		t_relist_continue t_watch_cut t_down t_rotate t_leader t_crd \
 		t_deploy; do
 		t1=$EPOCHREALTIME
