@@ -148,9 +148,14 @@ static void flow_row(const struct inspect *c, const struct kbackends *kb,
 	else
 		xsprintf(rn, sizeof(rn), "-");
 	if (c->json) {
+		char id[SNILB_PP2_ID_LEN + 1];
+
+		/* The PROXY header's PP2_TYPE_UNIQUE_ID (bpf/proxy.h). */
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)
+			 snilb_conn_id(k, f->client_isn, f->created_ns));
 		json_array_append_new(arr, json_pack(
-			"{s:s, s:s, s:s, s:o, s:s, s:f, s:I, s:I, s:s}",
-			"client", cl, "vip", vip, "backend", be,
+			"{s:s, s:s, s:s, s:s, s:o, s:s, s:f, s:I, s:I, s:s}",
+			"id", id, "client", cl, "vip", vip, "backend", be,
 			"snat_port", snat, "state", flow_state(f->state),
 			"age", now > f->created_ns ?
 			       (double)(now - f->created_ns) / 1e9 : 0.0,
