@@ -61,7 +61,8 @@ static long pp_alpn_cb(__u32 i, void *ctx)
 	struct pp_copy *c = ctx;
 
 	/* alpn[0] is the first protocol's length, its name follows. */
-	c->pp[(c->at + i) & PP2_MASK] = c->res->alpn[(i + 1) & (CH_ALPN_MAX - 1)];
+	c->pp[(c->at + i) & PP2_MASK] =
+		c->res->alpn[(i + 1) & (CH_ALPN_MAX - 1)];
 	return 0;
 }
 
@@ -70,7 +71,7 @@ static const char pp2_sig[12] = "\r\n\r\n\0\r\nQUIT\n";
 /*
  * Build the header of the flow @k, @f routed on the hello parsed into
  * @res, into @hb->pp (zero past its end: replay.h sums it 4 bytes at a
- * time). Its length never passes SNILB_PP2_BUF - 3.
+ * time): at most 393 bytes (snilb_abi.h, SNILB_PP2_BUF).
  */
 static __noinline int pp_build(struct snilb_hello *hb,
 			       const struct snilb_flow_key *k,
