@@ -245,6 +245,38 @@ static void test_spliced_seq(void **state)
 }
 
 /*
+ * The backend lost the whole replay: its SYN-ACK again gets the header
+ * again, alone; then its ACK of the header alone (the hello is the
+ * client's to resend) ends what snilb owns.
+ */
+static void test_synack_again(void **state)
+{
+	struct conn c = { .v6 = 1, .cli = CLI6, .vip = VIP6, .port = 43500,
+			  .isn = 3 };
+	struct bside b = { .addr = BE6, .snat = SNAT6, .isn = 700 };
+	size_t n = header_len(&c, "pp6.example.com");
+	uint8_t want[SNILB_PP2_BUF] = { 0 };
+	static struct snilb_hello hb;
+	struct tpkt t;
+
+	(void)state;
+	splice_pp(&c, &b, "pp6.example.com", n);
+	assert_int_equal(expected_header(&c, "pp6.example.com", want), n);
+	t = from_backend(&c, &b, 0x12, b.isn, (uint32_t)(c.isn + 1 - n), NULL,
+			 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, BE6);
+	assert_int_equal(rv.flags & 0x12, 0x10);
+	assert_int_equal(rv.seq, (uint32_t)(c.isn + 1 - n));
+	assert_int_equal(rv.plen, n);
+	assert_true(rv.tcp_csum_ok);
+	assert_memory_equal(out + outlen - n, want, n);
+	assert_int_equal(backend_ack(&c, &b, c.isn + 1), TC_ACT_REDIRECT);
+	assert_string_equal(rv.dst, CLI6);
+	assert_int_not_equal(hello_get(&c, &hb), 0);
+}
+
+/*
  * A set of a backend that asks (4) and one that does not (1), the same
  * address and port: the header is built for the set, but only a flow
  * bound to 4 gets it; a flow on 1 has the client's ISN, and nothing the
@@ -350,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_header_v4),
 		cmocka_unit_test(test_header_v6),
 		cmocka_unit_test(test_spliced_seq),
+		cmocka_unit_test(test_synack_again),
 		cmocka_unit_test(test_mixed_set),
 		cmocka_unit_test(test_no_header_built),
 	};
