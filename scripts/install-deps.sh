@@ -44,11 +44,14 @@ PKGS=(
 	iputils-ping
 	# tests/tcp/t-mss.sh: the options of the SYN a backend sees
 	tcpdump
+	# tests/e2e/proxy.sh: real backends that read PROXY protocol v2
+	haproxy
+	nginx-light
 )
 
 # `install-deps.sh bench`: also the contenders and tools of `make bench`.
 if [ "${1:-}" = bench ]; then
-	PKGS+=(haproxy nginx-light libnginx-mod-stream wrk gnuplot-nox)
+	PKGS+=(libnginx-mod-stream wrk gnuplot-nox)
 fi
 
 missing=()
