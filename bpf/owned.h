@@ -62,8 +62,7 @@ static __noinline int owned_resend(struct __sk_buff *skb, struct scratch *sc,
 /* A backend packet of a flow whose hello bytes we own (r->owning), in
  * snilb_ingress: GO_ON for the spliced path, GO_RESEND, or the verdict.
  * sc->ik is set to the flow's key. */
-static __noinline int owned_ack(struct __sk_buff *skb, struct scratch *sc,
-				struct snilb_rev *r)
+static __noinline int owned_ack(struct scratch *sc, struct snilb_rev *r)
 {
 	const struct pkt *p = &sc->ipk;
 	struct snilb_hello *hb;
@@ -71,7 +70,6 @@ static __noinline int owned_ack(struct __sk_buff *skb, struct scratch *sc,
 	__u32 prev = r->b_ack;
 	__u64 now;
 
-	(void)skb;
 	if (!(p->flags & TCP_ACK))
 		return GO_ON;
 	/* Any packet's ACK of the whole ends it (its data's too: a server

@@ -296,7 +296,7 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 		int v;
 
 		note_summed(skb, &sc->ipk, kctx);
-		v = owned_ack(skb, sc, r);
+		v = owned_ack(sc, r);
 		if (v == GO_RESEND) {
 			bpf_tail_call(skb, &progs, PROG_BACKEND);
 			return TC_ACT_SHOT;
