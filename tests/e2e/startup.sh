@@ -7,7 +7,7 @@
 # another filter holds) is undone: no filter or clsact qdisc left, no pin,
 # ip_local_reserved_ports and the status file as before. An agent that
 # fails over an earlier agent's pins keeps them, and puts that agent's
-# program back.
+# program back. Pins another build made are refused before anything loads.
 # Usage: tests/e2e/startup.sh BUILD_DIR   (KEEP=1: keep the namespace)
 set -uo pipefail
 
@@ -237,6 +237,22 @@ t_adopted() {
 		"${one[@]}" --manifests "$work/none"
 }
 
+# 4. Pins another build made (a map of another layout): refused, naming
+# the map and how it differs, before anything is loaded.
+t_foreign_pins() {
+	local v
+	command -v bpftool >/dev/null ||
+		{ echo "skip foreign pins: no bpftool"; return; }
+	v=$(bpftool -j map show pinned "$pin/sets" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["bytes_value"])')
+	rm -f "$pin/sets"
+	bpftool map create "$pin/sets" type array key 4 value $((v + 8)) \
+		entries 16 name sets || { bad "cannot pin a foreign sets map"; return; }
+	refused "pins of another build" 1 \
+		"the map sets pinned at $pin/sets is not this build's (value size $((v + 8)), this build's $v)" \
+		"${one[@]}"
+}
+
 t0_all=$EPOCHREALTIME
 if ! setup; then
 	bad "setup"
@@ -246,6 +262,7 @@ fi
 t_preflight
 t_undo
 t_adopted
+t_foreign_pins
 echo "agent start-up: $(ms_since "$t0_all") ms"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -76,6 +76,71 @@ static int set_pins(struct dataplane *dp, const char *dir)
 	return 0;
 }
 
+/* The first way pinned map @fd differs from what this build makes of @map,
+ * as "FIELD PINNED, this build's OURS"; empty when it is the same. */
+static void pin_mismatch(int fd, const struct bpf_map *map, char *why,
+			 size_t len)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+
+	*why = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+		snprintf(why, len, "its info cannot be read: %s",
+			 strerror(errno));
+		return;
+	}
+	if (info.type != (__u32)bpf_map__type(map))
+		snprintf(why, len, "type %u, this build's %u", info.type,
+			 bpf_map__type(map));
+	else if (info.key_size != bpf_map__key_size(map))
+		snprintf(why, len, "key size %u, this build's %u",
+			 info.key_size, bpf_map__key_size(map));
+	else if (info.value_size != bpf_map__value_size(map))
+		snprintf(why, len, "value size %u, this build's %u",
+			 info.value_size, bpf_map__value_size(map));
+	else if (info.max_entries != bpf_map__max_entries(map))
+		snprintf(why, len, "%u entries, this run's %u (--max-flows?)",
+			 info.max_entries, bpf_map__max_entries(map));
+	else if (info.map_flags != bpf_map__map_flags(map))
+		snprintf(why, len, "flags %#x, this build's %#x",
+			 info.map_flags, bpf_map__map_flags(map));
+}
+
+/* Pins this build cannot take over, named before anything is loaded:
+ * libbpf would refuse them at load time with a message of its own. */
+static int check_pins(struct dataplane *dp, const char *dir, char *err,
+		      size_t errlen)
+{
+	char why[128];
+	int m, fd;
+
+	for (m = 0; m < SNILB_MAP_MAX; m++) {
+		struct bpf_map *map = skel_map(dp->skel, (enum snilb_map)m);
+
+		if (!dp->found[m])
+			continue;
+		fd = bpf_obj_get(bpf_map__pin_path(map));
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot open the pinned map %s: "
+				 "%s", bpf_map__pin_path(map), strerror(errno));
+			return -1;
+		}
+		pin_mismatch(fd, map, why, sizeof(why));
+		close(fd);
+		if (!*why)
+			continue;
+		snprintf(err, errlen, "the map %s pinned at %s is not this "
+			 "build's (%s): pinned by another version of snilb, "
+			 "or with other settings; run that version, or remove "
+			 "%s and start afresh (the connections it holds are "
+			 "lost)", bpf_map__name(map), bpf_map__pin_path(map),
+			 why, dir);
+		return -1;
+	}
+	return 0;
+}
+
 bool dp_adopted(struct dataplane *dp)
 {
 	int m;
@@ -165,6 +230,8 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 			 strerror(-e));
 		goto fail;
 	}
+	if (pin_dir && check_pins(dp, pin_dir, err, errlen))
+		goto fail;
 	if (snilb_bpf__load(dp->skel)) {
 		snprintf(err, errlen, "cannot load the data plane: %s (needs "
 			 "root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON; maps "
