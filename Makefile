@@ -42,8 +42,8 @@ export CORPUS
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
-	test-e2e test-tcp test-agent test-kube chaos chaos-quick vmtest \
-	fuzz fuzz-check \
+	test-e2e test-tcp test-agent test-kube test-deploy chaos chaos-quick \
+	vmtest fuzz fuzz-check \
 	bench bench-parser demo clean FORCE
 
 all: $(BUILD)/snilb
@@ -203,6 +203,12 @@ test-kube: all
 	python3 tests/kube/selftest.py
 	./tests/kube/run.sh $(BUILD)
 
+# deploy/ without a cluster: `kubectl kustomize deploy/` renders, the image
+# is its one knob, every object is valid against its kind's schema, and
+# `snilb agent --check` accepts them (a few seconds; part of make check).
+test-deploy: all
+	./tests/deploy/run.sh $(BUILD)
+
 # Real traffic through the agent with injected faults (docs/chaos.md):
 # `make chaos` the full form (a few minutes), `make chaos-quick` the
 # bounded one (~90 s, part of make check).
@@ -261,7 +267,7 @@ bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
 
 check: all test-unit test-corpus fuzz-check test-kernel test-dataplane \
-	test-e2e test-tcp test-agent test-kube chaos-quick vmtest
+	test-e2e test-tcp test-agent test-kube test-deploy chaos-quick vmtest
 
 demo: all
 	./scripts/demo.sh $(BUILD)

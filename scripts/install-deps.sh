@@ -49,6 +49,13 @@ PKGS=(
 	nginx-light
 )
 
+# tests/deploy: `kubectl kustomize deploy/`. Debian's kubernetes-client,
+# unless a kubectl is installed already (another package may own
+# /usr/bin/kubectl: installing over it would fail).
+if ! command -v kubectl >/dev/null; then
+	PKGS+=(kubernetes-client)
+fi
+
 # `install-deps.sh bench`: also the contenders and tools of `make bench`.
 if [ "${1:-}" = bench ]; then
 	PKGS+=(libnginx-mod-stream wrk gnuplot-nox)

@@ -1289,7 +1289,7 @@ t_crd() {
 # request the agents made is one the RBAC allows.
 t_deploy() {
 	local out
-	out=$(python3 - "$top"/deploy/*.yaml <<'EOF' 2>&1
+	out=$(python3 - "$top"/deploy/[0-9]*.yaml <<'EOF' 2>&1
 import sys, yaml
 n = 0
 for f in sys.argv[1:]:
@@ -1303,8 +1303,8 @@ print(n)
 EOF
 	)
 	case $out in
-	[0-9]*) ok "deploy/*.yaml: $out documents parse, each with apiVersion, kind, name" ;;
-	*) bad "deploy/*.yaml: $out" ;;
+	[0-9]*) ok "deploy/[0-9]*.yaml: $out documents parse, each with apiVersion, kind, name" ;;
+	*) bad "deploy/[0-9]*.yaml: $out" ;;
 	esac
 	out=$("$build/snilb" agent --check --manifests "$top/deploy" 2>&1)
 	check "snilb agent --check --manifests deploy: exit" 0 "$?"
