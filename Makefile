@@ -42,8 +42,8 @@ export CORPUS
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
-	test-e2e test-tcp test-agent test-kube test-deploy chaos chaos-quick \
-	vmtest fuzz fuzz-check \
+	test-e2e test-tcp test-agent test-kube test-deploy deb test-deb chaos \
+	chaos-quick vmtest fuzz fuzz-check \
 	bench bench-parser demo clean FORCE
 
 all: $(BUILD)/snilb
@@ -85,7 +85,7 @@ endef
 $(foreach l,$(LAYERS),$(eval $(call layer_archives,$(l))))
 
 $(BUILD)/snilb: $(BUILD)/obj/cli/main.o $(USER_LIBS)
-	$(CC) $(CFLAGS) $< $(LINK_USER) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LINK_USER) -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -208,6 +208,22 @@ test-kube: all
 # `snilb agent --check` accepts them (a few seconds; part of make check).
 test-deploy: all
 	./tests/deploy/run.sh $(BUILD)
+
+# The Debian package (docs/install.md): the binary built again, in
+# $(BUILD)/pkg, with Debian's hardening flags (dpkg-buildflags), then
+# packaged by scripts/mkdeb.sh into $(BUILD)/deb/. test-deb: lintian,
+# systemd-analyze, dpkg -i into a fresh mmdebstrap root (a few minutes:
+# not part of make check).
+deb: | deps
+	./scripts/install-deps.sh package
+	CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,-z,now" \
+		$(MAKE) BUILD=$(BUILD)/pkg $(BUILD)/pkg/snilb
+	rm -f $(BUILD)/deb/snilb_*.deb
+	./scripts/mkdeb.sh $(BUILD)/pkg/snilb $(BUILD)/deb
+
+test-deb: deb
+	./tests/deb/run.sh $(BUILD)
 
 # Real traffic through the agent with injected faults (docs/chaos.md):
 # `make chaos` the full form (a few minutes), `make chaos-quick` the

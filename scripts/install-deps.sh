@@ -61,6 +61,13 @@ if [ "${1:-}" = bench ]; then
 	PKGS+=(libnginx-mod-stream wrk gnuplot-nox)
 fi
 
+# `install-deps.sh package`: also what make deb and its checks (test-deb)
+# use: dpkg-dev (dpkg-buildflags, dpkg-shlibdeps), lintian, man-db,
+# systemd (systemd-analyze), mmdebstrap for a fresh Debian root.
+if [ "${1:-}" = package ]; then
+	PKGS+=(dpkg-dev lintian man-db systemd mmdebstrap)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
