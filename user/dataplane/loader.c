@@ -26,6 +26,7 @@ struct dataplane {
 	bool found[SNILB_MAP_MAX];	/* pinned before the load */
 	char *prog_dir;			/* dp_pin_progs()'s */
 	int old_progs[2];		/* the pins it replaced; -1: none */
+	int pinned_prog;		/* prog_ingress pinned at the open */
 };
 
 static const char *const prog_pins[2] = { "progs", "prog_ingress" };
@@ -196,6 +197,15 @@ static int size_flows(struct snilb_bpf *skel, uint32_t n)
 	return 0;
 }
 
+/* The object pinned at @dir/@name, held: -1 when there is none. */
+static int pinned_obj(const char *dir, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
 struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 {
 	const char *pin_dir = o ? o->pin_dir : NULL;
@@ -208,6 +218,9 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	dp->old_progs[0] = dp->old_progs[1] = -1;
+	/* The program an earlier agent pinned (and attached, likely):
+	 * held, so a restart can put it back without opening it by id. */
+	dp->pinned_prog = pin_dir ? pinned_obj(pin_dir, prog_pins[1]) : -1;
 	if (kver_check(err, errlen)) {
 		free(dp);
 		return NULL;
@@ -261,6 +274,8 @@ void dp_close(struct dataplane *dp)
 	for (i = 0; i < 2; i++)
 		if (dp->old_progs[i] >= 0)
 			close(dp->old_progs[i]);
+	if (dp->pinned_prog >= 0)
+		close(dp->pinned_prog);
 	free(dp->prog_dir);
 	snilb_bpf__destroy(dp->skel);
 	free(dp);
@@ -269,6 +284,11 @@ void dp_close(struct dataplane *dp)
 int dp_prog_fd(struct dataplane *dp)
 {
 	return bpf_program__fd(dp->ingress);
+}
+
+int dp_prog_pinned_fd(struct dataplane *dp)
+{
+	return dp->pinned_prog;
 }
 
 const char *dp_prog_name(struct dataplane *dp)
@@ -300,15 +320,6 @@ static int repin(int fd, const char *dir, const char *name)
 		return err;
 	}
 	return 0;
-}
-
-/* The object pinned at @dir/@name, held: -1 when there is none. */
-static int pinned_obj(const char *dir, const char *name)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bpf_obj_get(path);
 }
 
 int dp_pin_progs(struct dataplane *dp, const char *pin_dir)

@@ -5,6 +5,7 @@
  * agent attaches there, `snilb status` and `snilb detach` look there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,32 @@ int dp_attach(struct dataplane *dp, int ifindex)
 	return attach_fd(ifindex, dp_prog_fd(dp), &made);
 }
 
+/* The id of the program behind @fd (0: unknown). */
+static __u32 prog_id_of(int fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* A descriptor of the program @id that sits in our slot, to put it back.
+ * One we hold already (ours, or the one an earlier agent pinned: a
+ * restart) is duplicated; another is opened by id, which needs
+ * CAP_SYS_ADMIN: a container with the DaemonSet's capabilities cannot
+ * (tests/image/run.sh, tests/bpf/test_tc.c). */
+static int prev_prog_fd(struct dataplane *dp, __u32 id)
+{
+	int fds[2] = { dp_prog_fd(dp), dp_prog_pinned_fd(dp) };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (id && fds[i] >= 0 && id == prog_id_of(fds[i]))
+			return fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+	return bpf_prog_get_fd_by_id(id);
+}
+
 int dp_attach_saving(struct dataplane *dp, int ifindex, struct dp_tc_prev *prev)
 {
 	struct dp_tc_state st;
@@ -45,7 +72,7 @@ int dp_attach_saving(struct dataplane *dp, int ifindex, struct dp_tc_prev *prev)
 	prev->ifindex = ifindex;
 	prev->prog_fd = -1;
 	if (!dp_tc_query(ifindex, &st)) {
-		prev->prog_fd = bpf_prog_get_fd_by_id(st.prog_id);
+		prev->prog_fd = prev_prog_fd(dp, st.prog_id);
 		if (prev->prog_fd < 0 && errno != ENOENT)
 			return -errno;	/* could not be put back */
 	}
