@@ -189,8 +189,8 @@ int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
 /* The ingress program, and its name: snilb_ingress, or snilb_ingress_h
  * where the kernel cannot let it read the skb (see loader.c). */
 int dp_prog_fd(struct dataplane *dp);
-/* The program pinned under the pin path when dp_open() ran (-1: none):
- * an earlier agent's, held. */
+/* The program pinned under the pin path when dp_open() ran, held until
+ * dp_pin_progs() (-1: none, or past that): an earlier agent's. */
 int dp_prog_pinned_fd(struct dataplane *dp);
 const char *dp_prog_name(struct dataplane *dp);
 /* Map @m, for tests (and pinned_of()); reads and writes go through the

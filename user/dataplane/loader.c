@@ -327,6 +327,10 @@ int dp_pin_progs(struct dataplane *dp, const char *pin_dir)
 	int fds[2] = { dp_map_fd(dp, SNILB_MAP_PROGS), dp_prog_fd(dp) };
 	int i, err = 0;
 
+	/* Attached: the earlier program is no longer ours to put back. */
+	if (dp->pinned_prog >= 0)
+		close(dp->pinned_prog);
+	dp->pinned_prog = -1;
 	free(dp->prog_dir);
 	dp->prog_dir = strdup(pin_dir);
 	if (!dp->prog_dir)
