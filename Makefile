@@ -42,8 +42,8 @@ export CORPUS
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
 .PHONY: all deps check test-unit test-corpus test-kernel test-dataplane \
-	test-e2e test-tcp test-agent test-kube test-deploy deb test-deb chaos \
-	chaos-quick vmtest fuzz fuzz-check \
+	test-e2e test-tcp test-agent test-kube test-deploy deb test-deb image \
+	test-image chaos chaos-quick vmtest fuzz fuzz-check \
 	bench bench-parser demo clean FORCE
 
 all: $(BUILD)/snilb
@@ -224,6 +224,19 @@ deb: | deps
 
 test-deb: deb
 	./tests/deb/run.sh $(BUILD)
+
+# The container image (docs/install.md): a Debian 12 root made by
+# mmdebstrap, imported into podman, then deploy/Containerfile on it; the
+# image is the binary and its libraries (IMAGE, default
+# localhost/snilb:latest). test-image runs it as the DaemonSet does
+# (~1 min after the image; not part of make check: it needs podman).
+IMAGE ?= localhost/snilb:latest
+image: | deps
+	./scripts/install-deps.sh image
+	./scripts/mkimage.sh $(BUILD) $(IMAGE)
+
+test-image: all image
+	./tests/image/run.sh $(BUILD) $(IMAGE)
 
 # Real traffic through the agent with injected faults (docs/chaos.md):
 # `make chaos` the full form (a few minutes), `make chaos-quick` the

@@ -68,6 +68,14 @@ if [ "${1:-}" = package ]; then
 	PKGS+=(dpkg-dev lintian man-db systemd mmdebstrap)
 fi
 
+# `install-deps.sh image`: what make image and test-image use: mmdebstrap
+# for the build root, podman (and runc, which podman-env.sh falls back to
+# where crun cannot run: hybrid cgroups), capsh (libcap2-bin) to read
+# the container's capabilities.
+if [ "${1:-}" = image ]; then
+	PKGS+=(mmdebstrap podman runc libcap2-bin)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
