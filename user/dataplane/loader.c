@@ -218,13 +218,13 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	dp->old_progs[0] = dp->old_progs[1] = -1;
-	/* The program an earlier agent pinned (and attached, likely):
-	 * held, so a restart can put it back without opening it by id. */
-	dp->pinned_prog = pin_dir ? pinned_obj(pin_dir, prog_pins[1]) : -1;
 	if (kver_check(err, errlen)) {
 		free(dp);
 		return NULL;
 	}
+	/* The program an earlier agent pinned (and attached, likely):
+	 * held, so a restart can put it back without opening it by id. */
+	dp->pinned_prog = pin_dir ? pinned_obj(pin_dir, prog_pins[1]) : -1;
 	libbpf_set_print(quiet);
 	dp->skel = snilb_bpf__open();
 	if (!dp->skel) {
