@@ -111,6 +111,7 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 	@touch $@
 
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
+		$(BUILD)/test_manifest_core $(BUILD)/test_manifest_errors \
 		$(BUILD)/test_gwapi $(BUILD)/test_maglev $(BUILD)/test_inspect \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
@@ -118,6 +119,8 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
+	$(BUILD)/test_manifest_core
+	$(BUILD)/test_manifest_errors
 	$(BUILD)/test_gwapi
 	$(BUILD)/test_maglev
 	$(BUILD)/test_inspect
