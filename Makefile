@@ -112,7 +112,8 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 
 test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_manifest_core $(BUILD)/test_manifest_errors \
-		$(BUILD)/test_gwapi $(BUILD)/test_maglev $(BUILD)/test_inspect \
+		$(BUILD)/test_gwapi $(BUILD)/test_gwapi_listeners \
+		$(BUILD)/test_maglev $(BUILD)/test_inspect \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
 		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
@@ -122,6 +123,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 	$(BUILD)/test_manifest_core
 	$(BUILD)/test_manifest_errors
 	$(BUILD)/test_gwapi
+	$(BUILD)/test_gwapi_listeners
 	$(BUILD)/test_maglev
 	$(BUILD)/test_inspect
 	$(BUILD)/test_manifests
