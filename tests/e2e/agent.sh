@@ -335,7 +335,7 @@ for r in json.load(sys.stdin)["routes"]:
 # 5. Three writes to one file within ~50 ms (an EndpointSlice scaled up
 # and down): at most two syncs, the final state.
 t_burst() {
-	local f=$man/10-shop.yaml t0 wms n0 n be out
+	local f=$man/10-shop.yaml t0 wms n0 n be out max
 	cp "$f" "$work/shop.good"
 	# www's slice (the first 198.18.2.11 in the file): +.12, +.13, -.13
 	ep() {
@@ -366,10 +366,14 @@ print(round((time.monotonic() - t0) * 1000))' "$f" "$work"/burst.[123])
 	check "final state: shop/www backends in snilb routes" \
 		"198.18.2.11:8443,198.18.2.12:8443" "$be"
 	n=$(($(synced) - n0))
-	if [ "$n" -ge 1 ] && [ "$n" -le 2 ]; then
-		ok "3 writes in $wms ms: $n msg=synced line(s)"
+	# Within the debounce (100 ms of quiet) the writes coalesce; a busy
+	# machine can space them wider, and then each may sync.
+	max=2
+	[ "$wms" -ge 100 ] && max=3
+	if [ "$n" -ge 1 ] && [ "$n" -le "$max" ]; then
+		ok "3 writes in $wms ms: $n msg=synced line(s) (at most $max)"
 	else
-		bad "3 writes in $wms ms: $n msg=synced lines, want 1 or 2"
+		bad "3 writes in $wms ms: $n msg=synced lines, want 1 to $max"
 	fi
 	out=$(cli python3 "$here/clients.py" seq 30 www.example.com $vip4)
 	check "final state: 30 connections to www.example.com, b1 and b2" \
