@@ -235,6 +235,8 @@ class State:
             "inject": [],   # [{"method", "path_regex", "code", "count", "retry_after"}]
             "watch_end": "chunk",  # at its timeout a watch ends: "chunk"
                                    # (the terminating one) or "close" (cut)
+            "status_delay": args.status_delay,  # s before each status write
+            "lease_delay": args.lease_delay,    # s before each Lease write
         }
         self.alt410 = 0
         self.status_writes = []
@@ -776,6 +778,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
     def create(self, res, apiver, ns):
         st = self.server.state
+        self.slow_write(res, None)
         obj = self.json_body()
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "body is not an object")
@@ -807,8 +810,19 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             created = copy.deepcopy(st.create(res, obj))
         self.send_json(201, self.out(created, apiver))
 
+    def slow_write(self, res, sub):
+        """A slow API server (etcd under load, a webhook): status and
+        Lease writes take this long before they are looked at."""
+        st = self.server.state
+        with st.cond:
+            d = float(st.config["status_delay"] if sub == "status" else
+                      st.config["lease_delay"] if res.kind == "Lease" else 0)
+        if d > 0:
+            time.sleep(d)
+
     def update(self, res, apiver, key, sub, patch):
         st = self.server.state
+        self.slow_write(res, sub)
         body = self.json_body(patch=patch)
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "body is not an object")
@@ -1325,6 +1339,11 @@ def main():
                     choices=["http", "event", "alternate"])
     ap.add_argument("--load", action="append", default=[], metavar="FILE",
                     help="apply these JSON (or YAML) files at start")
+    ap.add_argument("--status-delay", type=float, default=0, metavar="S",
+                    help="every PUT/PATCH of a status subresource waits S "
+                    "seconds before it is handled")
+    ap.add_argument("--lease-delay", type=float, default=0, metavar="S",
+                    help="every write of a Lease waits S seconds")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     args.host, args.port = args.listen

@@ -215,10 +215,11 @@ static int agent_sync(struct agent *a, int force)
 	a->ag.last_sync = wall();
 	publish(a, status_build(&a->ag, &m, &out, &a->sync, a->status));
 	publish_metrics(a, &m, &out);
-	source_write_back(a->src, &m, &out);
 	err = m.ndiags ? -EINVAL : err;
-	gw_out_free(&out);
-	model_free(&m);
+	if (!source_write_back(a->src, &m, &out)) {
+		gw_out_free(&out);
+		model_free(&m);
+	}
 	return err;
 }
 

@@ -8,6 +8,7 @@
  * nothing changed.
  */
 #include <errno.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,31 @@
 
 #define CACHE_MAX	65536
 
+/* By key, in a tree: a pass over 10,000 routes looks each one up. */
 struct kstatus_cache {
-	char **keys;		/* "kind/ns/name" */
-	char **want;		/* the status we last saw in place */
+	void *root;
 	size_t n;
 };
+
+struct centry {
+	char *key;		/* "kind/ns/name" */
+	char *want;		/* the status we last saw in place */
+};
+
+static int centry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct centry *)a)->key,
+		      ((const struct centry *)b)->key);
+}
+
+static void centry_free(void *p)
+{
+	struct centry *e = p;
+
+	free(e->key);
+	free(e->want);
+	free(e);
+}
 
 struct kstatus_cache *kstatus_cache_new(void)
 {
@@ -35,39 +56,30 @@ struct kstatus_cache *kstatus_cache_new(void)
 
 void kstatus_cache_free(struct kstatus_cache *c)
 {
-	size_t i;
-
 	if (!c)
 		return;
-	for (i = 0; i < c->n; i++) {
-		free(c->keys[i]);
-		free(c->want[i]);
-	}
-	free(c->keys);
-	free(c->want);
+	tdestroy(c->root, centry_free);
 	free(c);
 }
 
 static char **cache_slot(struct kstatus_cache *c, const char *key)
 {
-	char **k, **w;
-	size_t i;
+	struct centry probe = { .key = (char *)key }, *e, **at;
 
-	for (i = 0; i < c->n; i++)
-		if (!strcmp(c->keys[i], key))
-			return &c->want[i];
-	if (c->n == CACHE_MAX)
+	at = tfind(&probe, &c->root, centry_cmp);
+	if (at)
+		return &(*at)->want;
+	if (c->n == CACHE_MAX || !(e = calloc(1, sizeof(*e))))
 		return NULL;
-	k = realloc(c->keys, (c->n + 1) * sizeof(*k));
-	if (k)
-		c->keys = k;
-	w = realloc(c->want, (c->n + 1) * sizeof(*w));
-	if (w)
-		c->want = w;
-	if (!k || !w || !(c->keys[c->n] = strdup(key)))
+	e->key = strdup(key);
+	at = e->key ? tsearch(e, &c->root, centry_cmp) : NULL;
+	if (!at) {
+		free(e->key);
+		free(e);
 		return NULL;
-	c->want[c->n] = NULL;
-	return &c->want[c->n++];
+	}
+	c->n++;
+	return &e->want;
 }
 
 /* --- requests --------------------------------------------------------------- */
@@ -85,11 +97,11 @@ static void fail(struct kstatus_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
-static json_t *get_object(struct kube *k, const char *path,
+static json_t *get_object(struct kube_conn *k, const char *path,
 			  struct kstatus_result *res)
 {
 	char err[256], *body = NULL;
-	long code = kube_request(k, "GET", path, NULL, &body, err,
+	long code = kube_conn_request(k, "GET", path, NULL, &body, err,
 				 sizeof(err));
 	json_t *o = NULL;
 
@@ -101,7 +113,7 @@ static json_t *get_object(struct kube *k, const char *path,
 	return o;
 }
 
-static int put_status(struct kube *k, const char *path, json_t *obj,
+static int put_status(struct kube_conn *k, const char *path, json_t *obj,
 		      struct kstatus_result *res)
 {
 	char err[256], *body = json_dumps(obj, JSON_COMPACT), *resp = NULL;
@@ -109,7 +121,7 @@ static int put_status(struct kube *k, const char *path, json_t *obj,
 	long code;
 
 	snprintf(spath, sizeof(spath), "%s/status", path);
-	code = body ? kube_request(k, "PUT", spath, body, &resp, err,
+	code = body ? kube_conn_request(k, "PUT", spath, body, &resp, err,
 				   sizeof(err)) : 0;
 	free(body);
 	free(resp);
@@ -143,16 +155,22 @@ static char *signature(json_t *(*fill)(json_t *obj, void *ctx), void *ctx)
  * differs. The cache holds, per object, the signature of the status last
  * found in place or written: while it stays, the object is not read.
  */
-static void update(struct kube *k, struct kstatus_cache *c, const char *key,
-		   const char *path, json_t *(*fill)(json_t *obj, void *ctx),
-		   void *ctx, struct kstatus_result *res)
+static void update(struct kstatus_pass *p, const char *key, const char *path,
+		   json_t *(*fill)(json_t *obj, void *ctx), void *ctx)
 {
-	char **slot = cache_slot(c, key), *sig = signature(fill, ctx);
+	struct kstatus_result *res = p->res;
+	struct kube_conn *k = p->conn;
+	char **slot = cache_slot(p->cache, key), *sig = signature(fill, ctx);
 	json_t *obj, *old, *want;
 	unsigned int failed = res->failed;
 
 	if (slot && sig && *slot && !strcmp(*slot, sig)) {
 		res->unchanged++;
+		free(sig);
+		return;
+	}
+	if (p->interrupt && p->interrupt(p->ictx)) {
+		res->interrupted = 1;	/* before any request: again later */
 		free(sig);
 		return;
 	}
@@ -233,24 +251,28 @@ static json_t *fill_class(json_t *obj, void *ctx)
 
 /* --- the pass ----------------------------------------------------------------- */
 
-int kstatus_write(struct kube *k, struct kstatus_cache *c,
-		  const struct gw_out *out, const char *controller, const char *tlsroute_version,
-		  struct kstatus_result *res)
+static void classes(struct kstatus_pass *p, const struct gw_out *out)
 {
 	char path[1024], key[600];
 	size_t i;
 
-	memset(res, 0, sizeof(*res));
-	for (i = 0; i < out->nclasses; i++) {
+	for (i = 0; i < out->nclasses && !p->res->interrupted; i++) {
 		struct class_ctx cc = { .c = &out->classes[i] };
 
 		gws_now(cc.now, sizeof(cc.now));
 		snprintf(path, sizeof(path), "/apis/%s/v1/gatewayclasses/%s",
 			 GW_GROUP, cc.c->name);
 		snprintf(key, sizeof(key), "GatewayClass//%s", cc.c->name);
-		update(k, c, key, path, fill_class, &cc, res);
+		update(p, key, path, fill_class, &cc);
 	}
-	for (i = 0; i < out->ngateways; i++) {
+}
+
+static void gateways(struct kstatus_pass *p, const struct gw_out *out)
+{
+	char path[1024], key[600];
+	size_t i;
+
+	for (i = 0; i < out->ngateways && !p->res->interrupted; i++) {
 		struct gw_ctx gc = { .g = &out->gateways[i] };
 
 		gws_now(gc.now, sizeof(gc.now));
@@ -259,19 +281,35 @@ int kstatus_write(struct kube *k, struct kstatus_cache *c,
 			 gc.g->ns, gc.g->name);
 		snprintf(key, sizeof(key), "Gateway/%s/%s", gc.g->ns,
 			 gc.g->name);
-		update(k, c, key, path, fill_gateway, &gc, res);
+		update(p, key, path, fill_gateway, &gc);
 	}
-	for (i = 0; tlsroute_version && i < out->nroutes; i++) {
+}
+
+static void routes(struct kstatus_pass *p, const struct gw_out *out)
+{
+	char path[1024], key[600];
+	size_t i;
+
+	for (i = 0; p->tlsroute_version && i < out->nroutes &&
+		    !p->res->interrupted; i++) {
 		struct route_ctx rc = { .r = &out->routes[i],
-					.controller = controller };
+					.controller = p->controller };
 
 		gws_now(rc.now, sizeof(rc.now));
 		snprintf(path, sizeof(path),
 			 "/apis/%s/%s/namespaces/%s/tlsroutes/%s", GW_GROUP,
-			 tlsroute_version, rc.r->ns, rc.r->name);
+			 p->tlsroute_version, rc.r->ns, rc.r->name);
 		snprintf(key, sizeof(key), "TLSRoute/%s/%s", rc.r->ns,
 			 rc.r->name);
-		update(k, c, key, path, fill_route, &rc, res);
+		update(p, key, path, fill_route, &rc);
 	}
-	return res->failed ? -EIO : 0;
+}
+
+int kstatus_write(struct kstatus_pass *p, const struct gw_out *out)
+{
+	memset(p->res, 0, sizeof(*p->res));
+	classes(p, out);
+	gateways(p, out);
+	routes(p, out);
+	return p->res->failed ? -EIO : 0;
 }

@@ -26,16 +26,30 @@ void kstatus_cache_free(struct kstatus_cache *c);
 
 struct kstatus_result {
 	unsigned int written, unchanged, failed;
+	int interrupted;	/* stopped before the end: see interrupt */
 	char err[256];		/* first failure */
 };
 
+/* One pass: what it writes with, and to. */
+struct kstatus_pass {
+	struct kube_conn *conn;
+	struct kstatus_cache *cache;
+	const char *controller;
+	const char *tlsroute_version;	/* "v1", ...; NULL: no routes */
+	/* Asked before each object that needs a request: non-zero stops
+	 * the pass there (NULL: never). */
+	int (*interrupt)(void *ictx);
+	void *ictx;
+	struct kstatus_result *res;
+};
+
 /*
- * Bring the status of every object snilb owns in @out up to date.
- * @tlsroute_version: the TLSRoute API version served ("v1", ...).
+ * Bring the status of every object snilb owns in @out up to date, in
+ * order: GatewayClasses, Gateways, TLSRoutes. An object whose wanted
+ * status is the one the cache holds costs no request, so a pass
+ * interrupted and started again on a newer @out writes only what is
+ * still out of date. 0, or -EIO when a request failed (@p->res).
  */
-int kstatus_write(struct kube *k, struct kstatus_cache *c,
-		  const struct gw_out *out, const char *controller,
-		  const char *tlsroute_version,
-		  struct kstatus_result *res);
+int kstatus_write(struct kstatus_pass *p, const struct gw_out *out);
 
 #endif /* SNILB_USER_KSTATUS_H */

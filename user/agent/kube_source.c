@@ -1,34 +1,146 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The Kubernetes API server as a source (kube_source.h): snapshots once
- * every kind has been listed, the Lease ticked every other second, and
- * status written after each sync while this agent holds it.
+ * every kind has been listed; the Lease renewed every other second by a
+ * thread of its own, and status written by another (kwriter.h) while this
+ * agent holds it, each with its own connection: neither ever makes the
+ * loop, which programs the kernel, wait for the API server.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "kstatus.h"
 #include "kube.h"
+#include "kwriter.h"
 #include "defaults.h"
 #include "kube_source.h"
 #include "lease.h"
 #include "log.h"
 
 #define KCACHE_TTL_NS	(60ull * 1000000000ull)
+#define LEASE_EVERY_NS	(2ull * 1000000000ull)
+#define LEASE_REQ_S	5L	/* a renewal's request, at most */
+#define RELEASE_REQ_S	1L	/* each of the release's two, on a stop */
 
 struct kube_source {
 	struct source s;
 	struct kube_source_opts o;
 	struct kube *kube;		/* NULL until started */
+	struct kwriter *writer;		/* NULL: no status written */
+	/* The Lease's thread. */
 	struct lease lease;
-	struct kstatus_cache *kcache;
-	uint64_t kcache_since;
+	struct kube_conn *lconn;
+	pthread_t lthread;
+	int lstarted;
+	pthread_mutex_t llock;
+	pthread_cond_t lcond;
+	int lstop;			/* under llock */
 	char node[256];
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Every other second, whatever the status writer is doing. A new leader,
+ * and every leader once a minute, has the writer forget what it believes
+ * is written, so that every object's status is checked again (someone
+ * may have edited it).
+ */
+static void *lease_main(void *arg)
+{
+	struct kube_source *ks = arg;
+	uint64_t since = 0, now;
+	struct timespec until;
+	int was = 0, held;
+
+	pthread_mutex_lock(&ks->llock);
+	while (!ks->lstop) {
+		pthread_mutex_unlock(&ks->llock);
+		now = mono_ns();
+		held = lease_tick(ks->lconn, &ks->lease, now);
+		if (held && (!was || now - since >= KCACHE_TTL_NS)) {
+			since = now;
+			kwriter_lead(ks->writer, 1, 1);
+		} else if (held != was) {
+			kwriter_lead(ks->writer, held, 0);
+		}
+		was = held;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += LEASE_EVERY_NS / 1000000000ull;
+		pthread_mutex_lock(&ks->llock);
+		while (!ks->lstop &&
+		       pthread_cond_timedwait(&ks->lcond, &ks->llock,
+					      &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&ks->llock);
+	return NULL;
+}
+
+/* The writer and the Lease's thread, each with its own connection. */
+static int start_status(struct kube_source *ks)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	ks->writer = kwriter_start(ks->kube, ks->o.controller);
+	ks->lconn = kube_conn_new(ks->kube, LEASE_REQ_S);
+	if (!ks->writer || !ks->lconn) {
+		log_event("error", "cannot start the status writer", "error",
+			  "out of memory", NULL);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&ks->llock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ks->lcond, &ca);
+	pthread_condattr_destroy(&ca);
+	err = pthread_create(&ks->lthread, NULL, lease_main, ks);
+	if (err) {
+		log_event("error", "cannot start the Lease's thread", "error",
+			  strerror(err), NULL);
+		return -err;
+	}
+	ks->lstarted = 1;
+	return 0;
+}
+
+/* Threads stopped, requests in flight aborted; then the Lease given up
+ * (each request at most RELEASE_REQ_S), so another agent takes over now. */
+static void stop_status(struct kube_source *ks)
+{
+	struct kube_conn *c;
+
+	kwriter_stop(ks->writer);
+	ks->writer = NULL;
+	if (ks->lstarted) {
+		pthread_mutex_lock(&ks->llock);
+		ks->lstop = 1;
+		pthread_cond_signal(&ks->lcond);
+		pthread_mutex_unlock(&ks->llock);
+		kube_conn_abort(ks->lconn);
+		pthread_join(ks->lthread, NULL);
+		pthread_mutex_destroy(&ks->llock);
+		pthread_cond_destroy(&ks->lcond);
+		ks->lstarted = 0;
+		c = kube_conn_new(ks->kube, RELEASE_REQ_S);
+		if (c)
+			lease_release(c, &ks->lease);
+		kube_conn_free(c);
+	}
+	kube_conn_free(ks->lconn);
+	ks->lconn = NULL;
+}
 
 static void identity(struct kube_source *ks)
 {
@@ -85,11 +197,10 @@ static int ks_start(struct source *s)
 	ks->lease.ns = ks->o.lease_ns ? ks->o.lease_ns :
 		       ns ? ns : SNILB_LEASE_NAMESPACE;
 	ks->lease.duration_s = 15;
-	ks->kcache = kstatus_cache_new();
 	log_event("info", "watching the Kubernetes API", "identity", ks->node,
 		  "lease", ks->lease.name, "lease_namespace", ks->lease.ns,
 		  NULL);
-	return 0;
+	return ks->o.no_status ? 0 : start_status(ks);
 }
 
 /* A copy of the objects, once every kind was listed: before that an
@@ -113,49 +224,24 @@ static int ks_next(struct source *s, int force, struct model *m)
 	return 1;
 }
 
-/*
- * The Lease, every other second. A new leader, and every leader once a
- * minute, forgets what it believes is written and has the agent sync
- * again, so that every object's status is checked (someone may have
- * edited it).
- */
+/* The Lease and status are their threads': nothing for the loop. */
 static enum source_tick ks_tick(struct source *s, uint64_t n,
 				uint64_t now_ns)
 {
-	struct kube_source *ks = (struct kube_source *)s;
-	int was = ks->lease.held;
-
-	if (n % 2 || !ks->kube || ks->o.no_status ||
-	    !lease_tick(ks->kube, &ks->lease, now_ns))
-		return SOURCE_IDLE;
-	if (was && now_ns - ks->kcache_since < KCACHE_TTL_NS)
-		return SOURCE_IDLE;
-	kstatus_cache_free(ks->kcache);
-	ks->kcache = kstatus_cache_new();
-	ks->kcache_since = now_ns;
-	return SOURCE_RESYNC;
+	(void)s, (void)n, (void)now_ns;
+	return SOURCE_IDLE;
 }
 
-static void ks_write_back(struct source *s, const struct model *m,
-			  const struct gw_out *out)
+/* The result goes to the writer, which takes it over: never a wait. */
+static int ks_write_back(struct source *s, struct model *m,
+			 struct gw_out *out)
 {
 	struct kube_source *ks = (struct kube_source *)s;
-	struct kstatus_result res;
-	char n[3][16];
 
-	(void)m;	/* @out points into it, and says all status needs */
-	if (!ks->kube || ks->o.no_status || !ks->lease.held)
-		return;
-	kstatus_write(ks->kube, ks->kcache, out, ks->o.controller,
-		      kube_tlsroute_version(ks->kube), &res);
-	if (!res.written && !res.failed)
-		return;
-	snprintf(n[0], 16, "%u", res.written);
-	snprintf(n[1], 16, "%u", res.unchanged);
-	snprintf(n[2], 16, "%u", res.failed);
-	log_event(res.failed ? "warn" : "info", "status written", "written",
-		  n[0], "unchanged", n[1], "failed", n[2], "error", res.err,
-		  NULL);
+	if (!ks->writer)
+		return 0;
+	kwriter_submit(ks->writer, m, out);
+	return 1;
 }
 
 /* The Lease given up on a clean stop, so another agent takes over now. */
@@ -164,10 +250,9 @@ static void ks_free(struct source *s)
 	struct kube_source *ks = (struct kube_source *)s;
 
 	if (ks->kube) {
-		lease_release(ks->kube, &ks->lease);
+		stop_status(ks);
 		kube_stop(ks->kube);
 	}
-	kstatus_cache_free(ks->kcache);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(ks);

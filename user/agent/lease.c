@@ -36,11 +36,11 @@ static const char *spec_str(json_t *obj, const char *key)
 						 key)) ?: "";
 }
 
-static long put_obj(struct kube *k, const char *method, const char *path,
+static long put_obj(struct kube_conn *k, const char *method, const char *path,
 		 json_t *obj)
 {
 	char *body = json_dumps(obj, JSON_COMPACT), *resp = NULL, err[256];
-	long code = body ? kube_request(k, method, path, body, &resp, err,
+	long code = body ? kube_conn_request(k, method, path, body, &resp, err,
 					sizeof(err)) : 0;
 
 	free(body);
@@ -74,7 +74,7 @@ static void claim(struct lease *l, json_t *obj, int takeover)
 	}
 }
 
-static int create(struct kube *k, struct lease *l, uint64_t now_ns)
+static int create(struct kube_conn *k, struct lease *l, uint64_t now_ns)
 {
 	char path[512];
 	json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion",
@@ -104,7 +104,7 @@ static void set_held(struct lease *l, int held)
 	l->held = held;
 }
 
-int lease_tick(struct kube *k, struct lease *l, uint64_t now_ns)
+int lease_tick(struct kube_conn *k, struct lease *l, uint64_t now_ns)
 {
 	char path[512], *body = NULL, err[256];
 	uint64_t ttl = (uint64_t)l->duration_s * 1000000000ull;
@@ -113,7 +113,7 @@ int lease_tick(struct kube *k, struct lease *l, uint64_t now_ns)
 	int mine, takeover;
 
 	path_of(l, path, sizeof(path), 1);
-	code = kube_request(k, "GET", path, NULL, &body, err, sizeof(err));
+	code = kube_conn_request(k, "GET", path, NULL, &body, err, sizeof(err));
 	if (code == 404) {
 		free(body);
 		set_held(l, create(k, l, now_ns));
@@ -157,7 +157,7 @@ int lease_tick(struct kube *k, struct lease *l, uint64_t now_ns)
 	return l->held;
 }
 
-void lease_release(struct kube *k, struct lease *l)
+void lease_release(struct kube_conn *k, struct lease *l)
 {
 	char path[512], *body = NULL, err[256];
 	json_t *obj, *spec;
@@ -165,7 +165,7 @@ void lease_release(struct kube *k, struct lease *l)
 	if (!l->held)
 		return;
 	path_of(l, path, sizeof(path), 1);
-	if (kube_request(k, "GET", path, NULL, &body, err, sizeof(err)) != 200) {
+	if (kube_conn_request(k, "GET", path, NULL, &body, err, sizeof(err)) != 200) {
 		free(body);
 		return;
 	}

@@ -30,9 +30,9 @@ struct lease {
  * another one does (or on an error: a leader that cannot renew must
  * stop acting as one).
  */
-int lease_tick(struct kube *k, struct lease *l, uint64_t now_ns);
+int lease_tick(struct kube_conn *k, struct lease *l, uint64_t now_ns);
 
 /* Give the Lease up (on a clean stop) so another agent takes over now. */
-void lease_release(struct kube *k, struct lease *l);
+void lease_release(struct kube_conn *k, struct lease *l);
 
 #endif /* SNILB_USER_LEASE_H */

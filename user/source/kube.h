@@ -58,6 +58,23 @@ int kube_model(struct kube *k, struct model *m);
 long kube_request(struct kube *k, const char *method, const char *path,
 		  const char *body, char **resp, char *err, size_t errlen);
 
+/*
+ * A connection of its own, for a thread that makes requests (status, the
+ * Lease): kept open between requests, each request limited to @timeout_s
+ * (0: 60 s). kube_conn_abort(), from any thread, ends the request in
+ * flight within a second and fails every later one (the way to stop a
+ * thread that waits on a server that hangs); kube_stop() does too.
+ */
+struct kube_conn;
+
+struct kube_conn *kube_conn_new(struct kube *k, long timeout_s);
+void kube_conn_abort(struct kube_conn *c);
+void kube_conn_free(struct kube_conn *c);
+/* As kube_request(), on @c. */
+long kube_conn_request(struct kube_conn *c, const char *method,
+		       const char *path, const char *body, char **resp,
+		       char *err, size_t errlen);
+
 /* The TLSRoute version being watched ("v1", "v1alpha3", "v1alpha2"), or
  * NULL while the API server serves none (checked again periodically). */
 const char *kube_tlsroute_version(struct kube *k);

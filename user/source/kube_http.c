@@ -49,11 +49,16 @@ void kube_buf_free(struct buf *b)
 
 /* --- requests --------------------------------------------------------- */
 
+/* Called at least once a second, even while the server says nothing:
+ * a stop or an abort ends a request that hangs within a second. */
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn,
 		       curl_off_t ut, curl_off_t un)
 {
+	struct req *r = arg;
+
 	(void)dt, (void)dn, (void)ut, (void)un;
-	return kube_stopping(arg);
+	return kube_stopping(r->k) ||
+	       (r->abort && __atomic_load_n(r->abort, __ATOMIC_RELAXED));
 }
 
 static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
@@ -132,7 +137,7 @@ static long perform_once(struct kube *k, CURL *h, struct req *r, int reload)
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "snilb/" SNILB_VERSION);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, r->timeout_s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_s * 1000L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, r->idle_s);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -140,7 +145,7 @@ static long perform_once(struct kube *k, CURL *h, struct req *r, int reload)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, KEEPIDLE_S / 2);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, k);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, r->write ? r->write :
 			 on_body);
@@ -181,7 +186,10 @@ static long perform_once(struct kube *k, CURL *h, struct req *r, int reload)
 
 long kube_perform(struct kube *k, CURL *h, struct req *r)
 {
-	long code = perform_once(k, h, r, 0);
+	long code;
+
+	r->k = k;
+	code = perform_once(k, h, r, 0);
 
 	if (code != 401 || !k->c.token_file)
 		return code;
@@ -197,29 +205,84 @@ void kube_req_error(const struct req *r, char *err, size_t errlen)
 }
 
 
-long kube_request(struct kube *k, const char *method, const char *path,
-		  const char *body, char **resp, char *err, size_t errlen)
+/* --- connections of their own (kube.h) ---------------------------------- */
+
+struct kube_conn {
+	struct kube *k;
+	CURL *h;		/* kept: the connection is reused */
+	long timeout_s;
+	int abort;		/* atomic */
+};
+
+struct kube_conn *kube_conn_new(struct kube *k, long timeout_s)
+{
+	struct kube_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->h = curl_easy_init();
+	if (!c->h) {
+		free(c);
+		return NULL;
+	}
+	c->k = k;
+	c->timeout_s = timeout_s > 0 ? timeout_s : REQUEST_S;
+	return c;
+}
+
+void kube_conn_abort(struct kube_conn *c)
+{
+	if (c)
+		__atomic_store_n(&c->abort, 1, __ATOMIC_RELAXED);
+}
+
+void kube_conn_free(struct kube_conn *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->h);
+	free(c);
+}
+
+long kube_conn_request(struct kube_conn *c, const char *method,
+		       const char *path, const char *body, char **resp,
+		       char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 	struct req r = { .method = method, .path = path, .body = body,
-			 .timeout_s = REQUEST_S, .idle_s = REQUEST_S,
-			 .resp = &b };
-	CURL *h = curl_easy_init();
+			 .timeout_s = c->timeout_s, .idle_s = c->timeout_s,
+			 .resp = &b, .abort = &c->abort };
 	long code;
 
 	if (resp)
 		*resp = NULL;
-	if (!h) {
-		snprintf(err, errlen, "curl_easy_init failed");
+	if (__atomic_load_n(&c->abort, __ATOMIC_RELAXED)) {
+		snprintf(err, errlen, "aborted");
 		return 0;
 	}
-	code = kube_perform(k, h, &r);
+	code = kube_perform(c->k, c->h, &r);
 	if (!code)
 		kube_req_error(&r, err, errlen);
-	curl_easy_cleanup(h);
 	if (resp)
 		*resp = b.p;
 	else
 		free(b.p);
+	return code;
+}
+
+long kube_request(struct kube *k, const char *method, const char *path,
+		  const char *body, char **resp, char *err, size_t errlen)
+{
+	struct kube_conn *c = kube_conn_new(k, REQUEST_S);
+	long code;
+
+	if (!c) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		if (resp)
+			*resp = NULL;
+		return 0;
+	}
+	code = kube_conn_request(c, method, path, body, resp, err, errlen);
+	kube_conn_free(c);
 	return code;
 }

@@ -114,6 +114,9 @@ struct req {
 	char errbuf[CURL_ERROR_SIZE];
 	long retry_after_s;	/* of a 429 or 503 (seconds, or an HTTP
 				 * date from now); 0: none */
+	const int *abort;	/* non-zero: end the transfer (NULL: only
+				 * kube_stop() does) */
+	struct kube *k;		/* set by kube_perform() */
 };
 
 static inline int kube_stopping(struct kube *k)

@@ -52,9 +52,12 @@ struct source_ops {
 	enum source_tick (*tick)(struct source *s, uint64_t n,
 				 uint64_t now_ns);
 	/* What the agent made of the last snapshot @m, for a source that
-	 * writes status back (NULL: none does). */
-	void (*write_back)(struct source *s, const struct model *m,
-			   const struct gw_out *out);
+	 * writes status back (NULL: none does). Returns 1 when it took @m
+	 * and @out over (the caller's are left empty, to free or not), 0
+	 * when they are still the caller's. Must not wait on I/O: the
+	 * caller programs the kernel. */
+	int (*write_back)(struct source *s, struct model *m,
+			  struct gw_out *out);
 	/* Stop watching; free @s. */
 	void (*free)(struct source *s);
 };
@@ -88,11 +91,10 @@ static inline enum source_tick source_tick(struct source *s, uint64_t n,
 	return s->ops->tick(s, n, now_ns);
 }
 
-static inline void source_write_back(struct source *s, const struct model *m,
-				     const struct gw_out *out)
+static inline int source_write_back(struct source *s, struct model *m,
+				    struct gw_out *out)
 {
-	if (s->ops->write_back)
-		s->ops->write_back(s, m, out);
+	return s->ops->write_back ? s->ops->write_back(s, m, out) : 0;
 }
 
 static inline void source_free(struct source *s)
