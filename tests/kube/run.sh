@@ -1370,7 +1370,8 @@ lines_check() {	# PASS/FAIL lines on stdin counted, others shown
 lat_up() {
 	ip netns add "$pfx-lat" || return 1
 	at lat ip link set lo up
-	at lat ip link add l0 type dummy || return 1
+	at lat ip link add l0 type veth peer name l1 || return 1
+	at lat ip link set l1 up
 	at lat ip addr add 198.18.200.1/24 dev l0
 	at lat ip link set l0 up
 	mkdir -p "$work/bpffs3"

@@ -55,6 +55,8 @@ struct agent {
 	struct pinned *pinned;		/* for /metrics */
 	struct metrics_server *metrics;
 	volatile int ready;		/* synced from a complete input */
+	uint64_t event_ns;		/* the change this sync is for (0:
+					 * none: a tick, a signal) */
 };
 
 static uint64_t mono_ns(void)
@@ -132,10 +134,12 @@ static void publish(struct agent *a, json_t *st)
 			  a->o->status_file, "error", strerror(-err), NULL);
 }
 
-static void log_sync(const struct sync_result *res, const struct gw_out *out,
-		     uint64_t took_ns)
+/* @kernel_ns: when the maps were written; @t0: the sync's start. */
+static void log_sync(struct agent *a, const struct sync_result *res,
+		     const struct gw_out *out, uint64_t t0, uint64_t kernel_ns)
 {
-	char n[8][16];
+	uint64_t now = mono_ns();
+	char n[10][16];
 
 	snprintf(n[0], 16, "%zu", out->nroutes);
 	snprintf(n[1], 16, "%zu", out->nentries);
@@ -144,10 +148,13 @@ static void log_sync(const struct sync_result *res, const struct gw_out *out,
 	snprintf(n[4], 16, "%u", res->routes_deleted);
 	snprintf(n[5], 16, "%u", res->sets_built);
 	snprintf(n[6], 16, "%zu", out->nvips);
-	snprintf(n[7], 16, "%.1f", took_ns / 1e6);
+	snprintf(n[7], 16, "%.1f", (kernel_ns - t0) / 1e6);
+	snprintf(n[8], 16, "%.1f", (now - kernel_ns) / 1e6);
+	snprintf(n[9], 16, "%.1f", (kernel_ns - a->event_ns) / 1e6);
 	log_event("info", "synced", "routes", n[0], "hostnames", n[1],
 		  "sets", n[2], "listeners", n[6], "routes_written", n[3],
 		  "routes_deleted", n[4], "sets_built", n[5], "ms", n[7],
+		  "status_ms", n[8], a->event_ns ? "event_ms" : NULL, n[9],
 		  NULL);
 }
 
@@ -177,7 +184,7 @@ static void publish_metrics(struct agent *a, const struct model *m,
  * content (see sync.h for the order). */
 static int agent_sync(struct agent *a, int force)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = mono_ns(), kernel_ns = 0;
 	struct sync_result res = {};
 	struct model m;
 	struct gw_out out;
@@ -198,6 +205,7 @@ static int agent_sync(struct agent *a, int force)
 	log_route_conditions(&out);
 	if (a->dp) {
 		err = sync_apply(&a->sync, &out, t0, &res);
+		kernel_ns = mono_ns();
 		a->ag.syncs++;
 		if (err) {
 			a->ag.sync_errors++;
@@ -205,7 +213,6 @@ static int agent_sync(struct agent *a, int force)
 				  "kept", "every route not yet switched keeps "
 				  "its previous backends", NULL);
 		} else {
-			log_sync(&res, &out, mono_ns() - t0);
 			a->ready = 1;
 		}
 		snprintf(a->last_error, sizeof(a->last_error), "%s", res.err);
@@ -215,6 +222,8 @@ static int agent_sync(struct agent *a, int force)
 	a->ag.last_sync = wall();
 	publish(a, status_build(&a->ag, &m, &out, &a->sync, a->status));
 	publish_metrics(a, &m, &out);
+	if (kernel_ns && !err)
+		log_sync(a, &res, &out, t0, kernel_ns);
 	err = m.ndiags ? -EINVAL : err;
 	if (!source_write_back(a->src, &m, &out)) {
 		gw_out_free(&out);
@@ -445,8 +454,10 @@ static int run(struct agent *a, int ifd, int sfd)
 		}
 		if (first && (now >= last + quiet ||
 			      now >= first + 500000000ull)) {
+			a->event_ns = first;
 			first = 0;
 			agent_sync(a, 0);
+			a->event_ns = 0;
 		}
 		if (now >= next_tick) {
 			tick(a, ++ticks);

@@ -36,6 +36,8 @@ struct kwriter {
 	int dirty;		/* @cur not all written */
 	struct timespec retry;	/* after failures: not before */
 	long backoff_ms;
+	struct kstatus_result acc;	/* not logged yet */
+	struct timespec logged;
 };
 
 static void snap_free(struct ksnap *s)
@@ -88,20 +90,37 @@ static int interrupted(void *arg)
 	       __atomic_load_n(&w->stop, __ATOMIC_RELAXED);
 }
 
-static void log_pass(const struct kstatus_result *res)
+/* Passes interrupted by newer results come as often as results do:
+ * their counts are summed, logged with the pass that completes, or
+ * every LOG_EVERY_S. */
+#define LOG_EVERY_S	10
+
+static void log_pass(struct kwriter *w, const struct kstatus_result *r)
 {
+	struct kstatus_result *res = &w->acc;
+	struct timespec now;
 	char n[3][16];
 
+	res->written += r->written;
+	res->unchanged = r->unchanged;
+	res->failed += r->failed;
+	res->interrupted = r->interrupted;
+	if (r->failed && !res->err[0])
+		memcpy(res->err, r->err, sizeof(res->err));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (r->interrupted && now.tv_sec - w->logged.tv_sec < LOG_EVERY_S)
+		return;
+	w->logged = now;
 	if (!res->written && !res->failed)
 		return;
 	snprintf(n[0], 16, "%u", res->written);
 	snprintf(n[1], 16, "%u", res->unchanged);
 	snprintf(n[2], 16, "%u", res->failed);
 	log_event(res->failed ? "warn" : "info", "status written", "written",
-		  n[0], "unchanged", n[1], "failed", n[2], "error",
-		  res->failed ? res->err : NULL, "pass",
-		  res->interrupted ? "interrupted by a newer result" :
-		  "complete", NULL);
+		  n[0], "unchanged", n[1], "failed", n[2], "pass",
+		  res->interrupted ? "interrupted" : "complete",
+		  res->failed ? "error" : NULL, res->err, NULL);
+	memset(res, 0, sizeof(*res));
 }
 
 static void add_ms(struct timespec *t, long ms)
@@ -135,7 +154,7 @@ static void pass(struct kwriter *w)
 	};
 
 	kstatus_write(&p, &w->cur->out);
-	log_pass(&res);
+	log_pass(w, &res);
 	if (res.interrupted)
 		return;		/* dirty still: what stopped it says when */
 	if (!res.failed) {

@@ -178,13 +178,26 @@ static json_t *eps_json(const struct gw_endpoint *e, size_t n,
 	return a;
 }
 
+/* Route @ri's entry in @prev: where it was (the routes come in the same
+ * order from one sync to the next), else looked for. */
+static json_t *prev_route(json_t *prev, size_t ri, const struct gw_route *r)
+{
+	json_t *e = json_array_get(json_object_get(prev, "routes"), ri);
+	const char *n = json_string_value(json_object_get(e, "name"));
+	const char *ns = json_string_value(json_object_get(e, "namespace"));
+
+	if (n && ns && !strcmp(n, r->name) && !strcmp(ns, r->ns))
+		return e;
+	return prev_entry(prev, "routes", r->ns, r->name);
+}
+
 /* A route's status.parents, as the API server would hold them, each
  * entry with the Gateway's ns/name and the section. */
-static json_t *parents_json(const struct gw_route *r, const char *controller,
-			    json_t *prev, const char *now)
+static json_t *parents_json(const struct gw_route *r, size_t ri,
+			    const char *controller, json_t *prev,
+			    const char *now)
 {
-	json_t *old = json_object_get(prev_entry(prev, "routes", r->ns,
-						 r->name), "parents");
+	json_t *old = json_object_get(prev_route(prev, ri, r), "parents");
 	json_t *a = gws_route_parents(r, controller, old, now), *p;
 	size_t i;
 
@@ -201,22 +214,47 @@ static json_t *parents_json(const struct gw_route *r, const char *controller,
 	return a;
 }
 
+/* Each route's entries, in order: @head[route], then @next[entry]
+ * (NONE ends), so that the document is built in one pass at 10,000
+ * routes. */
+#define NONE	((size_t)-1)
+
+struct by_route {
+	size_t *head, *next;
+};
+
+static int by_route_init(struct by_route *b, const struct gw_out *out)
+{
+	size_t i;
+
+	b->head = malloc((out->nroutes + 1) * sizeof(size_t));
+	b->next = malloc((out->nentries + 1) * sizeof(size_t));
+	if (!b->head || !b->next)
+		return -ENOMEM;
+	for (i = 0; i < out->nroutes; i++)
+		b->head[i] = NONE;
+	for (i = out->nentries; i-- > 0;) {
+		b->next[i] = b->head[out->entries[i].route];
+		b->head[out->entries[i].route] = i;
+	}
+	return 0;
+}
+
 static json_t *route_json(const struct gw_out *out, size_t ri,
+			  const struct by_route *br,
 			  const struct sync_state *s,
 			  const struct status_agent *ag, json_t *prev,
 			  const char *now)
 {
 	const struct gw_route *r = &out->routes[ri];
 	json_t *entries = json_array(), *refs = json_array();
-	json_t *parents = parents_json(r, ag->controller, prev, now);
+	json_t *parents = parents_json(r, ri, ag->controller, prev, now);
 	size_t i;
 
-	for (i = 0; entries && i < out->nentries; i++) {
+	for (i = br->head[ri]; entries && i != NONE; i = br->next[i]) {
 		const struct gw_entry *e = &out->entries[i];
 		json_t *o;
 
-		if (e->route != ri)
-			continue;
 		o = json_pack("{s:i,s:s,s:i}", "listener",
 			      s->listener_of[e->vip], "hostname", e->hostname,
 			      "set", s->set_of[e->set]);
@@ -260,13 +298,20 @@ json_t *status_build(const struct status_agent *ag, const struct model *m,
 		     json_t *prev)
 {
 	json_t *routes = json_array(), *ifaces = json_array();
+	struct by_route br;
 	char now[32];
 	size_t i;
 
 	gws_now(now, sizeof(now));
+	if (by_route_init(&br, out)) {
+		json_decref(routes);
+		routes = NULL;
+	}
 	for (i = 0; routes && i < out->nroutes; i++)
-		json_array_append_new(routes, route_json(out, i, s, ag, prev,
-							 now));
+		json_array_append_new(routes, route_json(out, i, &br, s, ag,
+							 prev, now));
+	free(br.head);
+	free(br.next);
 	for (i = 0; ifaces && i < ag->nifaces; i++)
 		json_array_append_new(ifaces, json_string(ag->ifaces[i]));
 	return json_pack(

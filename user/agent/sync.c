@@ -100,6 +100,11 @@ static int route_id(struct sync_state *s, const struct gw_out *out,
 	size_t i;
 
 	snprintf(key, sizeof(key), "%s/%s", r->ns, r->name);
+	/* Where it was last time: the routes come in the same order. */
+	if (ri < s->nroute_ids && !strcmp(s->route_ids[ri].key, key)) {
+		*id = s->route_ids[ri].id;
+		return 0;
+	}
 	for (i = 0; i < s->nroute_ids; i++) {
 		if (!strcmp(s->route_ids[i].key, key)) {
 			*id = s->route_ids[i].id;
@@ -199,27 +204,48 @@ static int apply_routes(struct sync_state *s, const struct gw_out *out,
 	return 0;
 }
 
-static int wanted_route(const struct sync_state *s, const struct gw_out *out,
-			const struct dp_route *r)
+/* The programmed entries by listener and hostname, for a lookup per
+ * kernel route (10,000 routes: no scan for each). */
+struct wanted {
+	uint32_t listener;
+	const char *hostname;
+};
+
+static int wanted_cmp(const void *a, const void *b)
 {
+	const struct wanted *x = a, *y = b;
+
+	if (x->listener != y->listener)
+		return x->listener < y->listener ? -1 : 1;
+	return strcmp(x->hostname, y->hostname);
+}
+
+static struct wanted *wanted_make(const struct sync_state *s,
+				  const struct gw_out *out, size_t *n)
+{
+	struct wanted *w = malloc((out->nentries + 1) * sizeof(*w));
 	size_t i;
 
-	for (i = 0; i < out->nentries; i++) {
+	*n = 0;
+	for (i = 0; w && i < out->nentries; i++) {
 		const struct gw_entry *e = &out->entries[i];
 
-		if (e->shadowed_by < 0 &&
-		    s->listener_of[e->vip] == r->listener &&
-		    !strcmp(e->hostname, r->hostname))
-			return 1;
+		if (e->shadowed_by >= 0)
+			continue;
+		w[*n].listener = s->listener_of[e->vip];
+		w[(*n)++].hostname = e->hostname;
 	}
-	return 0;
+	if (w)
+		qsort(w, *n, sizeof(*w), wanted_cmp);
+	return w;
 }
 
 static void delete_routes(struct sync_state *s, const struct gw_out *out,
 			  struct sync_result *res)
 {
 	struct dp_route *rs;
-	size_t n, i;
+	struct wanted *w, key;
+	size_t n, nw, i;
 	int err = dp_routes(s->dp, &rs, &n);
 
 	if (err) {
@@ -227,8 +253,16 @@ static void delete_routes(struct sync_state *s, const struct gw_out *out,
 			  "reading the routes back to delete the old");
 		return;
 	}
+	w = wanted_make(s, out, &nw);
+	if (!w) {
+		sync_fail(res, -ENOMEM, "deleting the old routes");
+		free(rs);
+		return;
+	}
 	for (i = 0; i < n; i++) {
-		if (wanted_route(s, out, &rs[i]))
+		key.listener = rs[i].listener;
+		key.hostname = rs[i].hostname;
+		if (nw && bsearch(&key, w, nw, sizeof(*w), wanted_cmp))
 			continue;
 		err = dp_route_del(s->dp, rs[i].listener, rs[i].hostname);
 		if (err)
@@ -237,6 +271,7 @@ static void delete_routes(struct sync_state *s, const struct gw_out *out,
 		else
 			res->routes_deleted++;
 	}
+	free(w);
 	free(rs);
 }
 
