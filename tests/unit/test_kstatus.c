@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Status write-back and leader election (user/agent/kstatus.c, user/agent/lease.c)
- * against a fake API (kube_request below): what is written, that nothing
+ * against a fake API (kube_conn_request below): what is written, that nothing
  * is written when nothing changed, that other controllers' entries and
  * lastTransitionTime survive, conflicts, and who holds the Lease when.
  * The real wire protocol is exercised end to end by tests/kube.
@@ -78,8 +78,9 @@ static long fake(const char *method, const char *path, const char *body,
 	return !strcmp(method, "POST") ? 201 : 200;
 }
 
-long kube_request(struct kube *k, const char *method, const char *path,
-		  const char *body, char **resp, char *err, size_t errlen)
+long kube_conn_request(struct kube_conn *k, const char *method,
+		       const char *path, const char *body, char **resp,
+		       char *err, size_t errlen)
 {
 	(void)k;
 	(void)err;
@@ -131,13 +132,15 @@ static const char *yaml(const char *svc)
 static void write_all(const char *svc, struct kstatus_cache *c,
 		      struct kstatus_result *res)
 {
+	struct kstatus_pass p = { .cache = c, .controller = GW_CONTROLLER,
+				  .tlsroute_version = "v1", .res = res };
 	struct model m = {};
 	struct gw_out out;
 	const char *y = yaml(svc);
 
 	assert_int_equal(manifest_decode_buf("t", y, strlen(y), &m), 0);
 	assert_int_equal(gw_compute(&m, GW_CONTROLLER, 251, &out), 0);
-	kstatus_write(NULL, c, &out, GW_CONTROLLER, "v1", res);
+	kstatus_write(&p, &out);
 	gw_out_free(&out);
 	model_free(&m);
 }
@@ -339,7 +342,9 @@ static void test_status_document(void **state)
 	(void)state;
 	assert_int_equal(manifest_decode_buf("t", y, strlen(y), &m), 0);
 	assert_int_equal(gw_compute(&m, GW_CONTROLLER, 251, &out), 0);
-	kstatus_write(NULL, c, &out, GW_CONTROLLER, "v1", &res);
+	kstatus_write(&(struct kstatus_pass){ .cache = c,
+		      .controller = GW_CONTROLLER, .tlsroute_version = "v1",
+		      .res = &res }, &out);
 	assert_int_equal(res.failed, 0);
 	assert_int_equal(sync_dry(&ss, &out), 0);
 	doc = status_build(&ag, &m, &out, &ss, NULL);

@@ -178,26 +178,61 @@ static json_t *eps_json(const struct gw_endpoint *e, size_t n,
 	return a;
 }
 
-/* Route @ri's entry in @prev: where it was (the routes come in the same
- * order from one sync to the next), else looked for. */
-static json_t *prev_route(json_t *prev, size_t ri, const struct gw_route *r)
-{
-	json_t *e = json_array_get(json_object_get(prev, "routes"), ri);
-	const char *n = json_string_value(json_object_get(e, "name"));
-	const char *ns = json_string_value(json_object_get(e, "namespace"));
+/* The previous document's routes, sorted by namespace and name. */
+struct prev_ix {
+	const char *ns, *name;
+	json_t *e;
+};
 
-	if (n && ns && !strcmp(n, r->name) && !strcmp(ns, r->ns))
-		return e;
-	return prev_entry(prev, "routes", r->ns, r->name);
+static int prev_cmp(const void *a, const void *b)
+{
+	const struct prev_ix *x = a, *y = b;
+	int c = strcmp(x->ns, y->ns);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+static struct prev_ix *prev_index(json_t *prev, size_t *n)
+{
+	json_t *routes = json_object_get(prev, "routes"), *e;
+	struct prev_ix *ix = malloc((json_array_size(routes) + 1) *
+				    sizeof(*ix));
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(routes, i, e) {
+		const char *name = json_string_value(json_object_get(e,
+								     "name"));
+		const char *ns = json_string_value(json_object_get(e,
+							"namespace"));
+
+		if (!ix || !name || !ns)
+			continue;
+		ix[*n].ns = ns;
+		ix[*n].name = name;
+		ix[(*n)++].e = e;
+	}
+	if (ix && *n)
+		qsort(ix, *n, sizeof(*ix), prev_cmp);
+	return ix;
+}
+
+/* Route @r's entry in the previous document, or NULL. */
+static json_t *prev_route(const struct prev_ix *ix, size_t n,
+			  const struct gw_route *r)
+{
+	struct prev_ix key = { .ns = r->ns, .name = r->name }, *at;
+
+	at = ix && n ? bsearch(&key, ix, n, sizeof(*ix), prev_cmp) : NULL;
+	return at ? at->e : NULL;
 }
 
 /* A route's status.parents, as the API server would hold them, each
  * entry with the Gateway's ns/name and the section. */
-static json_t *parents_json(const struct gw_route *r, size_t ri,
-			    const char *controller, json_t *prev,
-			    const char *now)
+static json_t *parents_json(const struct gw_route *r, json_t *old_route,
+			    const char *controller, const char *now)
 {
-	json_t *old = json_object_get(prev_route(prev, ri, r), "parents");
+	json_t *old = json_object_get(old_route, "parents");
 	json_t *a = gws_route_parents(r, controller, old, now), *p;
 	size_t i;
 
@@ -221,6 +256,8 @@ static json_t *parents_json(const struct gw_route *r, size_t ri,
 
 struct by_route {
 	size_t *head, *next;
+	struct prev_ix *prev;	/* the previous document's routes */
+	size_t nprev;
 };
 
 static int by_route_init(struct by_route *b, const struct gw_out *out)
@@ -243,12 +280,12 @@ static int by_route_init(struct by_route *b, const struct gw_out *out)
 static json_t *route_json(const struct gw_out *out, size_t ri,
 			  const struct by_route *br,
 			  const struct sync_state *s,
-			  const struct status_agent *ag, json_t *prev,
-			  const char *now)
+			  const struct status_agent *ag, const char *now)
 {
 	const struct gw_route *r = &out->routes[ri];
 	json_t *entries = json_array(), *refs = json_array();
-	json_t *parents = parents_json(r, ri, ag->controller, prev, now);
+	json_t *parents = parents_json(r, prev_route(br->prev, br->nprev, r),
+				       ag->controller, now);
 	size_t i;
 
 	for (i = br->head[ri]; entries && i != NONE; i = br->next[i]) {
@@ -303,15 +340,17 @@ json_t *status_build(const struct status_agent *ag, const struct model *m,
 	size_t i;
 
 	gws_now(now, sizeof(now));
+	br.prev = prev_index(prev, &br.nprev);
 	if (by_route_init(&br, out)) {
 		json_decref(routes);
 		routes = NULL;
 	}
 	for (i = 0; routes && i < out->nroutes; i++)
 		json_array_append_new(routes, route_json(out, i, &br, s, ag,
-							 prev, now));
+							 now));
 	free(br.head);
 	free(br.next);
+	free(br.prev);
 	for (i = 0; ifaces && i < ag->nifaces; i++)
 		json_array_append_new(ifaces, json_string(ag->ifaces[i]));
 	return json_pack(

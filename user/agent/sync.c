@@ -89,27 +89,63 @@ static long new_route_id(const struct sync_state *s)
 	return id;
 }
 
-/* Route @ri's id: the one it had, or a new one. */
+/* The known route ids sorted by key, for one sync_apply() (indexes:
+ * route_ids may move as it grows; only keys known before are looked
+ * up). */
+static const struct sync_route_id *ids_base;
+
+static int ids_cmp(const void *a, const void *b)
+{
+	return strcmp(ids_base[*(const size_t *)a].key,
+		      ids_base[*(const size_t *)b].key);
+}
+
+static size_t *ids_index(const struct sync_state *s)
+{
+	size_t *ix = malloc((s->nroute_ids + 1) * sizeof(*ix)), i;
+
+	for (i = 0; ix && i < s->nroute_ids; i++)
+		ix[i] = i;
+	ids_base = s->route_ids;
+	if (ix && s->nroute_ids)
+		qsort(ix, s->nroute_ids, sizeof(*ix), ids_cmp);
+	return ix;
+}
+
+static long ids_find(const struct sync_state *s, const size_t *ix, size_t n,
+		     const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->route_ids[ix[mid]].key, key);
+
+		if (!c)
+			return (long)ix[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Route @ri's id: the one it had (@ix: the @nix known before this sync,
+ * sorted), or a new one. */
 static int route_id(struct sync_state *s, const struct gw_out *out,
-		    size_t ri, uint32_t *id)
+		    size_t ri, const size_t *ix, size_t nix, uint32_t *id)
 {
 	const struct gw_route *r = &out->routes[ri];
 	char key[sizeof(s->route_ids[0].key)];
 	struct sync_route_id *known;
-	long nid;
-	size_t i;
+	long nid, at;
 
 	snprintf(key, sizeof(key), "%s/%s", r->ns, r->name);
-	/* Where it was last time: the routes come in the same order. */
-	if (ri < s->nroute_ids && !strcmp(s->route_ids[ri].key, key)) {
-		*id = s->route_ids[ri].id;
+	at = ids_find(s, ix, nix, key);
+	if (at >= 0) {
+		*id = s->route_ids[at].id;
 		return 0;
-	}
-	for (i = 0; i < s->nroute_ids; i++) {
-		if (!strcmp(s->route_ids[i].key, key)) {
-			*id = s->route_ids[i].id;
-			return 0;
-		}
 	}
 	nid = adopted_id(s, out, ri);
 	if (nid < 0)
@@ -388,7 +424,7 @@ int sync_apply(struct sync_state *s, const struct gw_out *out,
 	       uint64_t now_ns, struct sync_result *res)
 {
 	uint8_t *is_new = calloc(out->nvips + 1, 1);
-	size_t i;
+	size_t i, nix = s->nroute_ids, *ix = NULL;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -399,8 +435,11 @@ int sync_apply(struct sync_state *s, const struct gw_out *out,
 		err = assign_listeners(s, out, is_new);
 	/* After the listeners: an adopted route's id is found by its
 	 * listener and hostname. */
+	if (!err && !(ix = ids_index(s)))
+		err = -ENOMEM;
 	for (i = 0; !err && i < out->nroutes; i++)
-		err = route_id(s, out, i, &s->route_of[i]);
+		err = route_id(s, out, i, ix, nix, &s->route_of[i]);
+	free(ix);
 	if (!err)
 		err = apply_routes(s, out, res);
 	if (!err)

@@ -182,10 +182,10 @@ int gw_compute(const struct model *m, const char *controller,
 	for (i = 0; i < m->nroutes && !err; i++)
 		err = gw_add_route(m, controller, out, views, nviews,
 				   &m->routes[i], maglev_size);
-	if (!err) {
-		gw_resolve_conflicts(out);
+	if (!err)
+		err = gw_resolve_conflicts(out);
+	if (!err)
 		gw_fall_back(m, out);
-	}
 	for (i = 0; i < nviews; i++)
 		free(views[i].vips);
 	free(views);

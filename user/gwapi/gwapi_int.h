@@ -69,8 +69,8 @@ int gw_route_backends(const struct model *m, struct gw_out *out,
 int gw_add_route(const struct model *m, const char *controller,
 		 struct gw_out *out, struct lview *views, size_t nviews,
 		 const struct m_tlsroute *rt, uint32_t maglev_size);
-/* Two routes on one hostname of one VIP: the older wins. */
-void gw_resolve_conflicts(struct gw_out *out);
+/* Two routes on one hostname of one VIP: the older wins. 0 or -ENOMEM. */
+int gw_resolve_conflicts(struct gw_out *out);
 
 /* fallback.c: the status of objects kept at their last good version. */
 void gw_fall_back(const struct model *m, struct gw_out *out);

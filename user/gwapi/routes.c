@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gwapi_int.h"
@@ -29,8 +30,9 @@ static int add_entry(struct gw_out *out, size_t vip, const char *host,
 	struct gw_entry *e;
 	size_t i;
 
-	for (i = 0; i < out->nentries; i++)
-		if (out->entries[i].vip == vip && out->entries[i].route == route &&
+	/* A route's entries are the last ones: only they can repeat. */
+	for (i = out->nentries; i-- > 0 && out->entries[i].route == route;)
+		if (out->entries[i].vip == vip &&
 		    !strcmp(out->entries[i].hostname, host))
 			return 0;
 	e = PUSH(out->entries, out->nentries);
@@ -194,37 +196,50 @@ static int route_before(const struct gw_route *a, const struct gw_route *b)
 	return strcmp(a->name, b->name) < 0;
 }
 
-void gw_resolve_conflicts(struct gw_out *out)
+/* Entries sorted by VIP and hostname, for one pass over each group of
+ * rivals (10,000 routes: no comparison of every pair). */
+static const struct gw_entry *rivals_base;
+
+static int rivals_cmp(const void *a, const void *b)
 {
-	size_t i, j;
+	const struct gw_entry *x = &rivals_base[*(const size_t *)a];
+	const struct gw_entry *y = &rivals_base[*(const size_t *)b];
 
-	for (i = 0; i < out->nentries; i++) {
-		struct gw_entry *a = &out->entries[i];
+	if (x->vip != y->vip)
+		return x->vip < y->vip ? -1 : 1;
+	return strcmp(x->hostname, y->hostname);
+}
 
-		for (j = i + 1; j < out->nentries; j++) {
-			struct gw_entry *b = &out->entries[j];
+/* Every entry of a group but the oldest route's is shadowed by it. */
+static void resolve_group(struct gw_out *out, const size_t *ix, size_t n)
+{
+	size_t i, win = ix[0];
 
-			if (a->vip != b->vip || strcmp(a->hostname, b->hostname))
-				continue;
-			if (route_before(&out->routes[a->route],
-					 &out->routes[b->route]))
-				b->shadowed_by = (long)a->route;
-			else if (a->shadowed_by < 0)
-				a->shadowed_by = (long)b->route;
-		}
+	for (i = 1; i < n; i++)
+		if (route_before(&out->routes[out->entries[ix[i]].route],
+				 &out->routes[out->entries[win].route]))
+			win = ix[i];
+	for (i = 0; i < n; i++)
+		out->entries[ix[i]].shadowed_by = ix[i] == win ? -1 :
+			(long)out->entries[win].route;
+}
+
+int gw_resolve_conflicts(struct gw_out *out)
+{
+	size_t *ix = malloc((out->nentries + 1) * sizeof(*ix)), i, j;
+
+	if (!ix)
+		return -ENOMEM;
+	for (i = 0; i < out->nentries; i++)
+		ix[i] = i;
+	rivals_base = out->entries;
+	qsort(ix, out->nentries, sizeof(*ix), rivals_cmp);
+	for (i = 0; i < out->nentries; i = j) {
+		for (j = i + 1; j < out->nentries &&
+		     !rivals_cmp(&ix[i], &ix[j]); j++)
+			;
+		resolve_group(out, ix + i, j - i);
 	}
-	/* A loser may have beaten a third route: point at the winner. */
-	for (i = 0; i < out->nentries; i++) {
-		struct gw_entry *a = &out->entries[i];
-
-		if (a->shadowed_by < 0)
-			continue;
-		for (j = 0; j < out->nentries; j++) {
-			struct gw_entry *b = &out->entries[j];
-
-			if (b->vip == a->vip && b->shadowed_by < 0 &&
-			    !strcmp(a->hostname, b->hostname))
-				a->shadowed_by = (long)b->route;
-		}
-	}
+	free(ix);
+	return 0;
 }
