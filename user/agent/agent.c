@@ -37,6 +37,7 @@
 #include "source.h"
 #include "startup.h"
 #include "status.h"
+#include "statusfile.h"
 #include "sync.h"
 
 #define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
@@ -49,6 +50,8 @@ struct agent {
 	struct startup su;		/* checked, and how to undo it */
 	char last_error[512];
 	json_t *status;
+	struct statusfile *sfile;	/* NULL: written here (before the
+					 * threads start) */
 	struct metrics_snapshot msnap;	/* guarded by lock */
 	int have_msnap;			/* ... synced once */
 	pthread_mutex_t lock;
@@ -120,14 +123,23 @@ static void log_route_conditions(const struct gw_out *out)
 	}
 }
 
+/* The document, kept for the next one (lastTransitionTime), and the
+ * file: by its thread once started. */
 static void publish(struct agent *a, json_t *st)
 {
+	json_t *old = a->status;
 	int err;
 
-	json_decref(a->status);
 	a->status = st;
-	if (a->o->check)
+	if (a->o->check) {
+		json_decref(old);
 		return;
+	}
+	if (a->sfile && st) {
+		statusfile_put(a->sfile, json_incref(st), old);
+		return;
+	}
+	json_decref(old);
 	err = status_write(a->o->status_file, st);
 	if (err)
 		log_event("error", "cannot write the status file", "path",
@@ -543,7 +555,8 @@ static int start(struct agent *a, int *sfd)
 	drop_privileges();
 	/* Threads from here: their failure is one of resources. Without
 	 * CAP_NET_ADMIN now, the undo keeps the data plane (logged). */
-	if (source_start(a->src) || start_metrics(a))
+	if (source_start(a->src) || start_metrics(a) ||
+	    !(a->sfile = statusfile_start(a->o->status_file)))
 		goto undo;
 	startup_done(&a->su);
 	return 0;
@@ -581,6 +594,7 @@ int cmd_agent(int argc, char **argv)
 	log_event("info", "stopping; the data plane stays attached",
 		  "signal", strsignal(sig), NULL);
 	source_free(a.src);
+	statusfile_stop(a.sfile);
 	metrics_stop(a.metrics);
 	metrics_snapshot_free(&a.msnap);
 	pinned_close(a.pinned);
