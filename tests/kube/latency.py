@@ -227,8 +227,8 @@ def changes(n, limit):
               late, n, "" if not lat else "; p50 %.0f ms, p99 %.0f ms" % (
                   pct(lat, 50) * 1000, pct(lat, 99) * 1000)))
     print("%s the kernel agreed with the status file after each change "
-          "(%d of %d did not)" % ("PASS" if not wrong else "FAIL", wrong,
-                                  len(lat)))
+          "(%d of %d did not)" % ("PASS" if lat and not wrong else "FAIL",
+                                  wrong, len(lat)))
 
 
 def leases(min_n, timeout, max_gap):
