@@ -207,6 +207,64 @@ static int assign_listeners(struct sync_state *s, const struct gw_out *out,
 	return 0;
 }
 
+/* Trusted for this long; then the maps are read back once (someone may
+ * have changed them: they are the truth). */
+#define WRITTEN_TTL_NS	(60ull * 1000000000ull)
+
+static int written_cmp(const void *a, const void *b)
+{
+	const struct sync_written *x = a, *y = b;
+
+	if (x->listener != y->listener)
+		return x->listener < y->listener ? -1 : 1;
+	return strcmp(x->hostname, y->hostname);
+}
+
+static const struct sync_written *written_find(const struct sync_state *s,
+					       uint32_t listener,
+					       const char *hostname)
+{
+	struct sync_written key = { .listener = listener };
+
+	if (!s->written || !s->nwritten)
+		return NULL;
+	snprintf(key.hostname, sizeof(key.hostname), "%s", hostname);
+	return bsearch(&key, s->written, s->nwritten, sizeof(key),
+		       written_cmp);
+}
+
+static void written_forget(struct sync_state *s)
+{
+	free(s->written);
+	s->written = NULL;
+	s->nwritten = 0;
+}
+
+/* After a clean sync: what the maps hold now is what @out says. */
+static void written_remember(struct sync_state *s, const struct gw_out *out)
+{
+	struct sync_written *w;
+	size_t i, n = 0;
+
+	written_forget(s);
+	w = malloc((out->nentries + 1) * sizeof(*w));
+	for (i = 0; w && i < out->nentries; i++) {
+		const struct gw_entry *e = &out->entries[i];
+
+		if (e->shadowed_by >= 0)
+			continue;
+		w[n].listener = s->listener_of[e->vip];
+		w[n].id = s->route_of[e->route];
+		w[n].set = s->set_of[e->set];
+		snprintf(w[n++].hostname, sizeof(w->hostname), "%s",
+			 e->hostname);
+	}
+	if (w && n)
+		qsort(w, n, sizeof(*w), written_cmp);
+	s->written = w;
+	s->nwritten = w ? n : 0;
+}
+
 static int apply_routes(struct sync_state *s, const struct gw_out *out,
 			struct sync_result *res)
 {
@@ -218,11 +276,16 @@ static int apply_routes(struct sync_state *s, const struct gw_out *out,
 		const struct gw_route *r = &out->routes[e->route];
 		uint32_t lid = s->listener_of[e->vip];
 		uint32_t rid = s->route_of[e->route], set = s->set_of[e->set];
+		const struct sync_written *w;
 		struct dp_route cur;
 
 		if (e->shadowed_by >= 0)
 			continue;
-		if (!dp_route_get(s->dp, lid, e->hostname, &cur) &&
+		w = written_find(s, lid, e->hostname);
+		if (w && w->id == rid && w->set == set)
+			continue;	/* written so by the last sync */
+		if (!s->written && !dp_route_get(s->dp, lid, e->hostname,
+						 &cur) &&
 		    cur.id == rid && cur.set == set)
 			continue;	/* already so */
 		err = dp_route_add(s->dp, lid, e->hostname, rid, set);
@@ -276,13 +339,34 @@ static struct wanted *wanted_make(const struct sync_state *s,
 	return w;
 }
 
+/* The routes to look at for deletion: those written by the last clean
+ * sync, else every one the maps hold. */
+static int routes_now(const struct sync_state *s, struct dp_route **rs,
+		      size_t *n)
+{
+	size_t i;
+
+	if (!s->written)
+		return dp_routes(s->dp, rs, n);
+	*rs = calloc(s->nwritten + 1, sizeof(**rs));
+	if (!*rs)
+		return -ENOMEM;
+	for (i = 0; i < s->nwritten; i++) {
+		(*rs)[i].listener = s->written[i].listener;
+		snprintf((*rs)[i].hostname, sizeof((*rs)[i].hostname), "%s",
+			 s->written[i].hostname);
+	}
+	*n = s->nwritten;
+	return 0;
+}
+
 static void delete_routes(struct sync_state *s, const struct gw_out *out,
 			  struct sync_result *res)
 {
 	struct dp_route *rs;
 	struct wanted *w, key;
 	size_t n, nw, i;
-	int err = dp_routes(s->dp, &rs, &n);
+	int err = routes_now(s, &rs, &n);
 
 	if (err) {
 		sync_fail(res, err,
@@ -427,6 +511,10 @@ int sync_apply(struct sync_state *s, const struct gw_out *out,
 	size_t i, nix = s->nroute_ids, *ix = NULL;
 	int err;
 
+	if (now_ns - s->written_ns >= WRITTEN_TTL_NS) {
+		written_forget(s);	/* the maps read back this time */
+		s->written_ns = now_ns;
+	}
 	memset(res, 0, sizeof(*res));
 	err = is_new ? realloc_maps(s, out) : -ENOMEM;
 	if (!err)
@@ -454,6 +542,10 @@ int sync_apply(struct sync_state *s, const struct gw_out *out,
 	free(is_new);
 	if (!err && res->err[0])
 		err = -EEXIST;	/* only hash collisions: the rest applied */
+	if (err)
+		written_forget(s);	/* unsure: read back next time */
+	else
+		written_remember(s, out);
 	return err;
 }
 

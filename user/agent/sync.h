@@ -40,6 +40,11 @@ struct sync_set {
 	uint64_t retired_ns;	/* 0: used by a route */
 };
 
+struct sync_written {
+	uint32_t listener, id, set;
+	char hostname[SNILB_HOST_MAX + 1];
+};
+
 struct sync_route_id {
 	char key[GW_NAME_MAX * 2];	/* "ns/name" */
 	uint32_t id;
@@ -63,6 +68,12 @@ struct sync_state {
 	/* After the last sync_apply(): gw set index -> set id, gw vip
 	 * index -> listener id, gw route index -> route id. */
 	uint32_t *set_of, *listener_of, *route_of;
+	/* The routes the maps hold, as the last clean sync wrote them
+	 * (sorted by listener and hostname; NULL: read them back): a sync
+	 * then neither looks each route up nor reads the table back. */
+	struct sync_written *written;
+	size_t nwritten;
+	uint64_t written_ns;	/* when last read back */
 };
 
 struct sync_result {

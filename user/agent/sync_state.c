@@ -130,6 +130,7 @@ void sync_free(struct sync_state *s)
 	free(s->set_of);
 	free(s->listener_of);
 	free(s->route_of);
+	free(s->written);
 	memset(s, 0, sizeof(*s));
 }
 
