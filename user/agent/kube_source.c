@@ -115,15 +115,15 @@ static int start_status(struct kube_source *ks)
 	return 0;
 }
 
-/* Threads stopped, requests in flight aborted; then the Lease given up
- * (each request at most RELEASE_REQ_S), so another agent takes over now. */
+/* Threads stopped (the Lease's first: it calls the writer), requests in
+ * flight aborted; then the Lease given up (each request at most
+ * RELEASE_REQ_S), so another agent takes over now. */
 static void stop_status(struct kube_source *ks)
 {
 	struct kube_conn *c;
+	int started = ks->lstarted;
 
-	kwriter_stop(ks->writer);
-	ks->writer = NULL;
-	if (ks->lstarted) {
+	if (ks->lstarted) {	/* first: it tells the writer */
 		pthread_mutex_lock(&ks->llock);
 		ks->lstop = 1;
 		pthread_cond_signal(&ks->lcond);
@@ -133,6 +133,10 @@ static void stop_status(struct kube_source *ks)
 		pthread_mutex_destroy(&ks->llock);
 		pthread_cond_destroy(&ks->lcond);
 		ks->lstarted = 0;
+	}
+	kwriter_stop(ks->writer);
+	ks->writer = NULL;
+	if (started) {
 		c = kube_conn_new(ks->kube, RELEASE_REQ_S);
 		if (c)
 			lease_release(c, &ks->lease);
