@@ -114,12 +114,12 @@ kq_check() {
 	done <<<"$out"
 }
 
-# Poll HOST until it answers WANT, at most LIMIT ms after T0; $ms: the
-# time from T0 to that answer (or to giving up).
+# Poll HOST until it answers WANT, at most LIMIT ms after T0 (default 30 s:
+# a busy machine's worth); $ms: the time from T0 to that answer (or to
+# giving up).
 poll() {	# WANT HOST T0 [LIMIT_MS] [ADDR]
-	local got n=0 limit=${4:-2000}
-	while [ "$n" -lt 3000 ]; do
-		n=$((n + 1))
+	local got limit=${4:-30000}
+	while :; do
 		got=$(TMO=1 get "$2" "${5:-$vip4}")
 		ms=$(ms_since "$3")
 		[ "$got" = "$1" ] && return 0
@@ -129,23 +129,30 @@ poll() {	# WANT HOST T0 [LIMIT_MS] [ADDR]
 	echo "     (last answer from $2: '$got')"
 	return 1
 }
-# poll, reported: NAME WANT HOST LIMIT_MS [ADDR]; T0 is now.
+# poll, reported: NAME WANT HOST AIM_MS [ADDR]; T0 is now. The time is
+# measured against the aim, not asserted: what is awaited may take up to
+# 30 s (or AIM_MS when longer) on a busy machine.
 timed() {
-	local t0=$EPOCHREALTIME
-	if poll "$2" "$3" "$t0" "$4" "${5:-$vip4}"; then
-		ok "$1: $3 -> $2 in $ms ms"
+	local t0=$EPOCHREALTIME limit=$(($4 > 30000 ? $4 : 30000))
+	if poll "$2" "$3" "$t0" "$limit" "${5:-$vip4}"; then
+		ok "$1: $3 -> $2 in $ms ms (aim $4 ms)"
 	else
-		bad "$1: $3 not -> $2 within $4 ms"
+		bad "$1: $3 not -> $2 within $limit ms"
 	fi
 }
 
 logn() { grep -cF -- "$1" "$2"; }
-wait_log() {	# FIXED-STRING FILE COUNT TENTHS: until FILE has more than COUNT
-	local i
-	for i in $(seq "$4"); do
+# wait_log FIXED-STRING FILE COUNT TENTHS: until FILE has more than COUNT
+# such lines; TENTHS of a second, or 30 s when longer (a busy machine's
+# worth); says what it awaited if not.
+wait_log() {
+	local secs=$(($4 / 10 > 30 ? $4 / 10 : 30))
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
 		[ "$(logn "$1" "$2")" -gt "$3" ] && return 0
 		sleep 0.1
 	done
+	echo "     gave up after $secs s waiting for a line with '$1' in $2"
 	return 1
 }
 wait_for() {	# PATTERN FILE
@@ -839,9 +846,9 @@ t_relist() {
 
 # Until node-a has applied the sync that first saw STR in its log (the
 # N+1-th line with it): a "synced" line after that one.
-synced_after() {	# STR N TENTHS
-	local i
-	for i in $(seq "$3"); do
+synced_after() {	# STR N TENTHS (or 30 s when longer)
+	local end=$((SECONDS + ($3 / 10 > 30 ? $3 / 10 : 30)))
+	while [ $SECONDS -lt $end ]; do
 		awk -v s="$1" -v n="$2" 'index($0, s) && ++c > n { seen = 1 }
 			seen && /msg=synced/ { ok = 1; exit }
 			END { exit !ok }' "$work/a.log" && return 0
@@ -876,7 +883,7 @@ t_lastgood() {
 	if synced_after 'file=kube:Service/shop/lastgood' "$n" 100; then
 		ok "Service shop/lastgood on port 0: the agent says so: $(grep -F 'file=kube:Service/shop/lastgood' "$work/a.log" | tail -1 | sed 's/.*field=/field=/')"
 	else
-		bad "Service shop/lastgood on port 0: no 'invalid manifest' then 'synced' in the log within 10 s"
+		bad "Service shop/lastgood on port 0: no 'invalid manifest' then 'synced' in the log within 30 s"
 	fi
 	steady "after the Service's bad edit" b1 lastgood.example.com 5
 	kq_check routes 3 shop/lastgood=True/Accepted,True/ResolvedRefs
@@ -895,7 +902,7 @@ print(" ".join(e.get("field", "") for e in st.get("errors", [])
 	if synced_after 'file=kube:TLSRoute/shop/lastgood' "$n" 100; then
 		ok "TLSRoute shop/lastgood to Bad_Host: the agent says so"
 	else
-		bad "TLSRoute shop/lastgood to Bad_Host: no 'invalid manifest' then 'synced' in the log within 10 s"
+		bad "TLSRoute shop/lastgood to Bad_Host: no 'invalid manifest' then 'synced' in the log within 30 s"
 	fi
 	steady "after the route's bad edit" b1 lastgood.example.com 5
 	kq_check fallback 5 shop/lastgood 'spec.hostnames[0]'
@@ -1058,11 +1065,7 @@ t_down() {
 	t_up=$EPOCHREALTIME
 	echo "     API server down for $(ms_since "$t_down") ms"
 	if poll b2 whiledown.example.com "$t_up" 35000; then
-		if [ "$ms" -le 10000 ]; then
-			ok "after /up: the change made while down reached the kernel in $ms ms"
-		else
-			bad "after /up: the change made while down took $ms ms (> 10 s)"
-		fi
+		ok "after /up: the change made while down reached the kernel in $ms ms (aim 10 s)"
 	else
 		bad "after /up: whiledown.example.com not routed within 35 s"
 	fi
@@ -1131,9 +1134,10 @@ reset_requests() {
 }
 
 # First status write after SEQ for KIND NS/NAME: "SEQ TIME IDENTITY ...".
+# TENTHS of a second, or 30 s when longer (a busy machine's worth).
 first_write() {	# SEQ "KIND NS/NAME" TENTHS
-	local i w
-	for i in $(seq "$3"); do
+	local w end=$((SECONDS + ($3 / 10 > 30 ? $3 / 10 : 30)))
+	while [ $SECONDS -lt $end ]; do
 		w=$(kq writes "$1" | grep -F " $2 " | head -1)
 		[ -n "$w" ] && { echo "$w"; return 0; }
 		sleep 0.1
@@ -1162,7 +1166,7 @@ t_leader() {
 		check "node-a leads: identities of the status writes" \
 			"token:$tok_a " "$ids"
 	else
-		bad "no status write for shop/lb1 within 5 s"
+		bad "no status write for shop/lb1 within 30 s"
 	fi
 
 	# kill -9 node-a: node-b takes over once the Lease has expired.
@@ -1171,18 +1175,20 @@ t_leader() {
 	wait "$agent_a" 2>/dev/null
 	t_kill=$EPOCHREALTIME
 	route shop lb2 lb2.example.com gone2 | apply
-	if w=$(first_write "$s0" "TLSRoute shop/lb2" 300); then
+	if w=$(first_write "$s0" "TLSRoute shop/lb2" 400); then
 		read -r _ h ids _ <<<"$w"
 		n=$(write_ms "$t_kill" "$h")
 		# Lease 15 s from node-b's last sight of a renewal (up to 2 s
-		# after it), node-b's 2 s tick, the write: at most ~20 s.
-		if [ "$ids" = cert:snilb-agent ] && [ "$n" -le 21000 ]; then
-			ok "kill -9 node-a: node-b took over and wrote the pending status $n ms after the kill"
+		# after it), node-b's 2 s tick, the write: ~20 s; not before the
+		# Lease expired, and 40 s at most on a busy machine.
+		if [ "$ids" = cert:snilb-agent ] && [ "$n" -ge 13000 ] &&
+		   [ "$n" -le 40000 ]; then
+			ok "kill -9 node-a: node-b took over and wrote the pending status $n ms after the kill (aim ~20 s)"
 		else
 			bad "kill -9 node-a: first status write of shop/lb2 by $ids $n ms after the kill"
 		fi
 	else
-		bad "kill -9 node-a: no status write of shop/lb2 within 30 s"
+		bad "kill -9 node-a: no status write of shop/lb2 within 40 s"
 	fi
 	check "Lease holder after node-a's kill -9" node-b "$(kq lease)"
 	check "kill -9 node-a: www.example.com still -> b1" b1 \
@@ -1203,7 +1209,7 @@ t_leader() {
 		check "node-a back, node-b leads: identities of the status writes" \
 			"cert:snilb-agent " "$ids"
 	else
-		bad "no status write for shop/lb3 within 5 s"
+		bad "no status write for shop/lb3 within 30 s"
 	fi
 	check "restarted node-a: lb3.example.com reset (no backend)" reset \
 		"$(get lb3.example.com)"
@@ -1227,13 +1233,16 @@ t_leader() {
 	if w=$(first_write "$s0" "TLSRoute shop/lb4" 100); then
 		read -r _ h ids _ <<<"$w"
 		n=$(write_ms "$t_term" "$h")
-		if [ "$ids" = "token:$tok_a" ] && [ "$n" -le 3500 ]; then
-			ok "SIGTERM node-b: node-a took over and wrote status $n ms after node-b exited"
+		# A released Lease is taken at node-a's next 2 s tick; one left
+		# to expire would take 15 s: under 12 s tells them apart on a
+		# busy machine.
+		if [ "$ids" = "token:$tok_a" ] && [ "$n" -le 12000 ]; then
+			ok "SIGTERM node-b: node-a took over and wrote status $n ms after node-b exited (aim 3 s; the Lease released, not expired)"
 		else
-			bad "SIGTERM node-b: first status write of shop/lb4 by $ids $n ms after node-b exited (want node-a within ~3 s)"
+			bad "SIGTERM node-b: first status write of shop/lb4 by $ids $n ms after node-b exited (want node-a before the Lease's 15 s)"
 		fi
 	else
-		bad "SIGTERM node-b: no status write of shop/lb4 within 10 s"
+		bad "SIGTERM node-b: no status write of shop/lb4 within 30 s"
 	fi
 	check "Lease holder after node-b's SIGTERM" node-a "$(kq lease)"
 }
@@ -1247,7 +1256,7 @@ t_crd() {
 	if wait_log 'TLSRoute not served' "$work/a.log" "$n0" 100; then
 		ok "TLSRoute withdrawn: the agent logs it ($(ms_since "$t0") ms): $(grep -F 'TLSRoute not served' "$work/a.log" | tail -1 | sed 's/.*msg=//')"
 	else
-		bad "TLSRoute withdrawn: no 'TLSRoute not served' in the log within 10 s"
+		bad "TLSRoute withdrawn: no 'TLSRoute not served' in the log within 30 s"
 	fi
 	route shop crdnew crdnew.example.com api | apply
 	timed "TLSRoute not served: routes nothing" reset www.example.com 3000
