@@ -162,6 +162,7 @@ static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
 	if (verdict == TC_ACT_SHOT)
 		return verdict;
 	f->state = SNILB_FS_SPLICED;
+	f->spliced_ns = bpf_ktime_get_ns();
 	f->c_ack = f->our_isn + 1;
 	f->c_win = f->cwin;
 	f->path_ns = now_ns(sc);
@@ -272,7 +273,7 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	st = write_tcp(skb, p, o) ? TC_ACT_SHOT :
 	     to_client(skb, f);
 	stat_inc(SNILB_ST_RST_SENT);
-	flow_forget(k, f);
+	flow_forget(k, f, SNILB_END_REJECT, SNILB_REJ_NO_BACKEND);
 	bpf_map_delete_elem(&hellos, k);
 	return st;
 }

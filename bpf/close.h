@@ -30,6 +30,7 @@
 #define SNILB_BPF_CLOSE_H
 
 #include "bind.h"
+#include "alog.h"
 
 enum close_verdict {
 	CV_PASS = 0,		/* forward it */
@@ -37,11 +38,14 @@ enum close_verdict {
 	CV_DROP,		/* drop it: an RST out of window */
 };
 
+/* Free flow @k (@f), logged as ending by @end for @reason (alog.h). */
 static __always_inline void flow_forget(const struct snilb_flow_key *k,
-					struct snilb_flow *f)
+					struct snilb_flow *f, __u32 end,
+					__u32 reason)
 {
 	const struct snilb_config *cfg = get_config();
 
+	alog_flow(k, f, end, reason, NULL);
 	if (cfg)
 		snat_release(cfg, f);
 	if (f->h_acked)		/* its hello may be kept (owned.h) */
@@ -112,6 +116,8 @@ static __noinline int close_c2b(const struct pkt *p, struct snilb_flow *f,
 		__sync_fetch_and_and(&f->closing, ~(__u64)SNILB_CL_RST_B);
 	if (p->flags & TCP_FIN) {
 		f->c_fin_seq = p->seq + p->plen;
+		if (!f->closer)
+			f->closer = SNILB_END_FIN_CLIENT;
 		__sync_fetch_and_or(&f->closing, SNILB_CL_C_FIN);
 		if (r)
 			r->watch = 1;
@@ -137,6 +143,8 @@ static __noinline int close_b2c(const struct pkt *p, struct snilb_rev *r,
 		__sync_fetch_and_and(&f->closing, ~(__u64)SNILB_CL_RST_C);
 	if (p->flags & TCP_FIN) {
 		f->b_fin_seq = p->seq + p->plen - f->seq_off;
+		if (!f->closer)
+			f->closer = SNILB_END_FIN_BACKEND;
 		__sync_fetch_and_or(&f->closing, SNILB_CL_B_FIN);
 		r->watch = 1;
 	}

@@ -34,6 +34,13 @@ static __noinline int reject(struct __sk_buff *skb, const struct pkt *p,
 			     const struct snilb_flow *f, __u32 why)
 {
 	__u32 our_seq = f->our_isn + 1, their_next = p->seq + p->plen;
+	struct scratch *sc = get_scratch();
+
+	/* The hello's parse is there for these; a routed flow's in conns. */
+	alog_flow(k, f, SNILB_END_REJECT, why,
+		  sc && why != SNILB_REJ_NO_BACKEND &&
+		  why != SNILB_REJ_PARSE + CH_R_NONE &&
+		  why != SNILB_REJ_TABLE_FULL ? &sc->res : NULL);
 	if (why == SNILB_REJ_NO_BACKEND) {
 		count_no_backend(f);
 	} else {
@@ -294,6 +301,8 @@ static __noinline int hello_ctl(struct __sk_buff *skb, const struct pkt *p,
 		return GO_ON;
 	}
 	if (!off || off == f->h_acked || off == f->hello_len) {
+		alog_flow(k, f, SNILB_END_RST_CLIENT, SNILB_LOG_NO_REASON,
+			  NULL);
 		drop_flow(k, f);
 		return TC_ACT_SHOT;
 	}
@@ -410,6 +419,7 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 	f->route = rt->id;
 	f->set = rt->set;
 	f->state = SNILB_FS_ROUTED;
+	alog_routed(k, f, hb, &sc->res, cfg);
 	stat_inc(SNILB_ST_ROUTED);
 	rs = rstats(rt->id);
 	if (rs)

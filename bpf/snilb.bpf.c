@@ -189,6 +189,8 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 		if (p->plen || (p->flags & TCP_FIN))
 			return TC_ACT_SHOT;
 		stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_BAD_COOKIE);
+		alog_flow(&sc->ik, NULL, SNILB_END_REJECT,
+			  SNILB_REJ_BAD_COOKIE, NULL);
 		return send_rst(skb, p, p->ack, 0, 0);
 	}
 	stat_inc(SNILB_ST_COOKIE_OK);
@@ -212,9 +214,12 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	f->ifindex = skb->ifindex;
 	f->created_ns = bpf_ktime_get_ns();
 	f->seen_ns = f->created_ns;
+	f->conn_id = alog_conn_id(f->created_ns);
 	flow_macs(skb, f);
 	f->our_tsval = o.tsecr;
 	if (bpf_map_update_elem(&flows, &sc->ik, f, BPF_NOEXIST)) {
+		alog_flow(&sc->ik, f, SNILB_END_REJECT, SNILB_REJ_TABLE_FULL,
+			  NULL);
 		stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
 		return send_rst(skb, p, p->ack, p->seq + p->plen, 1);
 	}
@@ -247,7 +252,7 @@ static __noinline int syn_on_flow(struct __sk_buff *skb, const struct pkt *p,
 		return challenge_ack(skb, p, f->our_isn + 1, f->client_isn + 1,
 				     win);
 	if ((f->closing & SNILB_CL_DONE) == SNILB_CL_DONE) {
-		flow_forget(k, f);
+		flow_forget(k, f, f->closer, SNILB_LOG_NO_REASON);
 		return on_syn(skb, p, cfg);
 	}
 	be = bpf_map_lookup_elem(&backends, &f->backend);

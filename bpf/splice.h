@@ -347,6 +347,7 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 		rest = sack_add(h.th, end, pos, f->seq_off, rest);
 	csum_commit(skb, p, h.th, pseudo, rest, kctx);
 	f->bytes_c2b += p->plen;
+	f->pkts_c2b++;
 	f->seen_ns = now_ns(sc);
 	if (f->seen_ns - f->path_ns > PATH_REFRESH_NS)
 		path_refresh(skb, f, be, cfg);
@@ -358,7 +359,8 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	}
 	verdict = to_backend(skb, f, p->family, be->addr);
 	if (done == CV_FREE)
-		flow_forget(&sc->ik, f);
+		flow_forget(&sc->ik, f, SNILB_END_RST_CLIENT,
+			    SNILB_LOG_NO_REASON);
 	return verdict;
 }
 
@@ -409,7 +411,10 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 				  rest);
 	}
 	csum_commit(skb, p, h.th, pseudo, rest, kctx);
+	if (unlikely(!r->bytes_b2c) && p->plen)
+		r->first_ns = bpf_ktime_get_ns();	/* setup time */
 	r->bytes_b2c += p->plen;
+	r->pkts_b2c++;
 	stat_inc(SNILB_ST_FWD_B2C);
 	rs = rstats(r->route);
 	if (rs) {
@@ -418,7 +423,8 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 	}
 	verdict = to_client_via(skb, r->cmac, r->lmac, r->ifindex);
 	if (done == CV_FREE)
-		flow_forget(&sc->ik, f);	/* frees @r too */
+		flow_forget(&sc->ik, f, SNILB_END_RST_BACKEND,
+			    SNILB_LOG_NO_REASON);	/* frees @r too */
 	return verdict;
 }
 

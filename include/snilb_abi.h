@@ -73,6 +73,8 @@
 	X(ROUTE_STATS, route_stats, 1, 0)				\
 	X(MAGLEV, maglev, 1, 0)						\
 	X(SYN_STATE, syn_state, 1, 0)					\
+	X(CONNS, conns, 1, 1)						\
+	X(ACCESS_LOG, access_log, 0, 0)					\
 	X(PROGS, progs, 0, 0)						\
 	X(SCRATCH, scratch, 0, 0)
 
@@ -277,7 +279,10 @@ enum snilb_reject {
 					 * hello_ack()) */		\
 	X(HELLO_RTX, "hello_rtx")	/* acknowledged hello bytes sent \
 					 * to the backend again		\
-					 * (bpf/owned.h) */
+					 * (bpf/owned.h) */		\
+	X(LOG_SENT, "log_sent")		/* access log records written	\
+					 * to the ring (bpf/alog.h) */	\
+	X(LOG_LOST, "log_lost")		/* ... not: the ring was full */
 
 enum snilb_stat {
 #define SNILB_ST_ENUM(id, name) SNILB_ST_##id,
@@ -339,7 +344,9 @@ struct snilb_config {
 	__u8 single_syn;	/* 1: one SYN per backend, not two: its TCP
 				 * takes its RTT from our handshake
 				 * (docs/dataplane.md "The backend's RTT") */
-	__u8 pad[2];
+	__u8 access_log;	/* 1: records to the access_log ring, a
+				 * conns entry per routed flow (alog.h) */
+	__u8 pad;
 	__u32 window;		/* window in our SYN-ACK, unscaled (64240) */
 	__u16 mss4;		/* MSS we advertise to clients (1460) */
 	__u16 mss6;		/* (1440) */
@@ -428,6 +435,8 @@ struct snilb_rev {
 				 * client (the client's own numbers) */
 	__u32 owned;		/* where they end (the client's numbers) */
 	__u64 bytes_b2c;	/* payload forwarded to the client */
+	__u64 pkts_b2c;		/* ... in packets */
+	__u64 first_ns;		/* the backend's first payload byte */
 };
 
 /*
@@ -520,12 +529,96 @@ struct snilb_flow {
 				 * (bpf/bind.h, flow_claim()) */
 	__u64 path_ns;		/* next hops both ways last learned */
 	__u64 bytes_c2b;
+	__u64 pkts_c2b;		/* plain adds, as bytes_c2b: see alog.h */
 	__u16 bmtu;		/* MTU of the path to the backend (0: unknown) */
 	__u16 rtx_chunk;	/* payload per hello segment to the backend */
 	__u32 h_acked;		/* hello bytes we acknowledged (bpf/owned.h) */
 	__u32 rtx_ack;		/* the backend ACK we last sent again for */
 	__u32 rtx_ecr;		/* the TSecr the replay carried */
 	__u64 rtx_ns;		/* ... and when */
+	/*
+	 * The connection's id: made when the flow is (the handshake's
+	 * last ACK), (created_ns << 8) | (CPU & 0xff), unique on a node.
+	 * The access log prints it; PROXY v2 sends it (PP2_TYPE_UNIQUE_ID),
+	 * both as 16 hex digits.
+	 */
+	__u64 conn_id;
+	__u64 routed_ns;	/* the hello complete and routed */
+	__u64 spliced_ns;	/* the backend's SYN-ACK */
+	__u16 tls_version;	/* the hello's legacy_version (0x0303) */
+	__u8 closer;		/* enum snilb_end of the first FIN */
+	__u8 pad6[5];
+};
+
+/*
+ * The access log (bpf/alog.h, docs/observability.md): one record per
+ * connection when it ends, and one per rejection, to the ring buffer
+ * `access_log` (written by the data plane, or by the reaper for the ends
+ * it acts on). How it ended: SNILB_END_<ID>, and its name in the log.
+ */
+#define SNILB_ENDS(X)							\
+	X(NONE, "none")							\
+	X(FIN_CLIENT, "fin_client")	/* both FINs, the client's first */ \
+	X(FIN_BACKEND, "fin_backend")					\
+	X(RST_CLIENT, "rst_client")					\
+	X(RST_BACKEND, "rst_backend")					\
+	X(IDLE, "idle")			/* idle timeout (reaper) */	\
+	X(HALF_CLOSED, "half_closed")	/* one FIN, then quiet (reaper) */ \
+	X(HELLO_TIMEOUT, "hello_timeout") /* no complete hello in time */ \
+	X(CONNECT_TIMEOUT, "connect_timeout") /* no backend answered */ \
+	X(REJECT, "reject")		/* an RST for a reason (reason) */
+
+enum snilb_end {
+#define SNILB_END_ENUM(id, name) SNILB_END_##id,
+	SNILB_ENDS(SNILB_END_ENUM)
+#undef SNILB_END_ENUM
+	SNILB_END_MAX,
+};
+
+#define SNILB_LOG_RING		(4u << 20)	/* bytes of the ring */
+#define SNILB_LOG_NO_REASON	0xff		/* snilb_log_rec.reason */
+
+/* conns: client tuple -> the hello's parse (struct ch_result: SNI,
+ * ALPN, TLS 1.3), from its routing to the flow's end; only with
+ * snilb_config.access_log. */
+
+struct snilb_log_rec {
+	__u8 end;		/* enum snilb_end */
+	__u8 reason;		/* enum snilb_reject, or SNILB_LOG_NO_REASON */
+	__u8 family;
+	__u8 state;		/* enum snilb_flow_state at the end; 0 none */
+	__u8 tls13;		/* the hello offered TLS 1.3 */
+	__u8 sni_len;
+	__u8 alpn_len;
+	__u8 bfamily;		/* the backend's; 0 none */
+	__u16 tls_version;	/* the hello's legacy_version; 0 none */
+	__be16 cport;
+	__be16 vport;
+	__be16 nport;		/* SNAT port */
+	__be16 bport;
+	__u16 pad;
+	__u32 listener;
+	__u32 route;		/* 0 when not routed */
+	__u32 backend;
+	__u32 tries;
+	__u32 hello_len;
+	__be32 caddr[4];
+	__be32 vaddr[4];
+	__be32 baddr[4];
+	__u64 conn_id;		/* 0 when there was no flow */
+	/* CLOCK_MONOTONIC, ns; 0 when it did not happen */
+	__u64 end_ns;
+	__u64 created_ns;	/* the handshake's last ACK */
+	__u64 routed_ns;
+	__u64 bind_ns;		/* SYN to the last backend tried */
+	__u64 spliced_ns;
+	__u64 first_ns;		/* the backend's first payload byte */
+	__u64 bytes_c2b;	/* TCP payload, the hello included */
+	__u64 bytes_b2c;
+	__u64 pkts_c2b;
+	__u64 pkts_b2c;
+	char sni[256];
+	__u8 alpn[CH_ALPN_MAX];	/* the list as on the wire */
 };
 
 /*
