@@ -21,6 +21,7 @@ struct dataplane *dp;
 static struct pinned *view;	/* the counters, read as the CLI does */
 uint8_t out[PKT_MAX];
 size_t outlen;
+uint32_t harness_log_ring;
 struct tview rv;		/* the program's answer, parsed */
 
 /* Linux's SYN options: MSS 1460, SACK-permitted, TS, NOP, WS 7. */
@@ -304,7 +305,8 @@ int harness_setup(void **state)
 		print_message("skipped: loading BPF needs root\n");
 		return -1;
 	}
-	dp = dp_open(NULL, err, sizeof(err));
+	dp = dp_open(&(struct dp_opts){ .log_ring = harness_log_ring }, err,
+		     sizeof(err));
 	view = dp ? pinned_of(dp, err, sizeof(err)) : NULL;
 	if (!view) {
 		print_message("%s\n", err);

@@ -31,6 +31,7 @@ extern uint8_t out[PKT_MAX];
 extern size_t outlen;
 extern struct tview rv;		/* the program's answer, parsed */
 extern const uint8_t linux_syn_opts[20];
+extern uint32_t harness_log_ring;	/* set before setup; 0: default */
 
 /* A client connection under test. */
 struct conn {

@@ -30,6 +30,8 @@ struct dp_opts {
 	const char *pin_dir;
 	uint32_t max_flows;	/* flows (and rev) entries, preallocated;
 				 * 0: SNILB_MAX_FLOWS */
+	uint32_t log_ring;	/* bytes of the access log's ring, a power
+				 * of 2 of pages; 0: SNILB_LOG_RING */
 };
 
 /* Load (verify) the programs; @err gets a message on failure. */
@@ -185,6 +187,19 @@ int dp_unpin_new(struct dataplane *dp);
  */
 int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
 		    uint32_t *n);
+
+/*
+ * The access log (alog.c, bpf/alog.h): the data plane's records, and the
+ * reaper's (dp_reap()), handed to @fn(@rec, @arg) as they are read. Set
+ * snilb_config.access_log too, or the data plane writes none. Poll
+ * dp_log_fd() for input, then dp_log_read(): the records there (or
+ * -errno). dp_close() closes it.
+ */
+typedef void (*dp_log_fn)(const struct snilb_log_rec *rec, void *arg);
+int dp_log_open(struct dataplane *dp, dp_log_fn fn, void *arg);
+int dp_log_fd(struct dataplane *dp);
+int dp_log_read(struct dataplane *dp);
+void dp_log_close(struct dataplane *dp);
 
 /* The ingress program, and its name: snilb_ingress, or snilb_ingress_h
  * where the kernel cannot let it read the skb (see loader.c). */

@@ -23,6 +23,18 @@ static inline int map_set(struct dataplane *dp, enum snilb_map m,
 	       -errno : 0;
 }
 
+/* The access log's reader (alog.c), in struct dataplane. */
+struct ring_buffer;
+struct dp_log {
+	struct ring_buffer *rb;
+	dp_log_fn fn;
+	void *arg;
+};
+
+struct dp_log *dp_log_of(struct dataplane *dp);
+/* Hand @rec to the reader, if one is open (the reaper's ends). */
+void dp_log_emit(struct dataplane *dp, const struct snilb_log_rec *rec);
+
 /* Recount the VIP of listener @lk after it was added or removed
  * (vips.c). */
 int dp_vip_follow(struct dataplane *dp, const struct snilb_listener_key *lk);

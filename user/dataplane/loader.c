@@ -27,7 +27,13 @@ struct dataplane {
 	char *prog_dir;			/* dp_pin_progs()'s */
 	int old_progs[2];		/* the pins it replaced; -1: none */
 	int pinned_prog;		/* prog_ingress pinned at the open */
+	struct dp_log log;		/* the access log's reader (alog.c) */
 };
+
+struct dp_log *dp_log_of(struct dataplane *dp)
+{
+	return &dp->log;
+}
 
 static const char *const prog_pins[2] = { "progs", "prog_ingress" };
 
@@ -187,8 +193,10 @@ static void pick_ingress(struct dataplane *dp)
 }
 
 /* The flow table's size (and its reverse index's): a load-time choice. */
-static int size_flows(struct snilb_bpf *skel, uint32_t n)
+static int size_flows(struct snilb_bpf *skel, uint32_t n, uint32_t ring)
 {
+	if (ring && bpf_map__set_max_entries(skel->maps.access_log, ring))
+		return -errno;
 	if (!n)
 		return 0;
 	if (bpf_map__set_max_entries(skel->maps.flows, n) ||
@@ -233,7 +241,7 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 		goto fail;
 	}
 	pick_ingress(dp);
-	if ((e = size_flows(dp->skel, max_flows))) {
+	if ((e = size_flows(dp->skel, max_flows, o ? o->log_ring : 0))) {
 		snprintf(err, errlen, "cannot size the flow table to %u: %s",
 			 max_flows, strerror(-e));
 		goto fail;
@@ -276,6 +284,7 @@ void dp_close(struct dataplane *dp)
 			close(dp->old_progs[i]);
 	if (dp->pinned_prog >= 0)
 		close(dp->pinned_prog);
+	dp_log_close(dp);
 	free(dp->prog_dir);
 	snilb_bpf__destroy(dp->skel);
 	free(dp);

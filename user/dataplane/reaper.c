@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dp_int.h"
 #include "reaper.h"
 
 static uint32_t sum16(uint32_t s, const void *p, size_t n)
@@ -101,6 +102,90 @@ static void release_snat(struct dataplane *dp, const struct snilb_config *cfg,
 }
 
 enum verdict { KEEP, EXPIRE_RST, EXPIRE_QUIET };
+
+/* How a flow the reaper frees ended (enum snilb_end). */
+static uint8_t end_of(const struct snilb_flow *f, enum verdict v)
+{
+	if (v == EXPIRE_RST)
+		return f->state == SNILB_FS_HELLO ? SNILB_END_HELLO_TIMEOUT :
+						    SNILB_END_CONNECT_TIMEOUT;
+	if ((f->closing & SNILB_CL_DONE) == SNILB_CL_DONE)
+		return f->closer ? f->closer : SNILB_END_FIN_CLIENT;
+	if (f->closing & SNILB_CL_RST_C)
+		return SNILB_END_RST_CLIENT;
+	if (f->closing & SNILB_CL_RST_B)
+		return SNILB_END_RST_BACKEND;
+	if (f->closing & (SNILB_CL_C_FIN | SNILB_CL_B_FIN))
+		return SNILB_END_HALF_CLOSED;
+	return SNILB_END_IDLE;
+}
+
+/* The backend side of the record: address, and its counters. */
+static void log_backend(struct dataplane *dp, const struct snilb_config *cfg,
+			const struct snilb_flow *f, struct snilb_log_rec *e)
+{
+	struct snilb_backend be;
+	struct snilb_rev_key rk;
+	struct snilb_rev r;
+
+	if (!f->nport || map_get(dp, SNILB_MAP_BACKENDS, &f->backend, &be))
+		return;
+	e->bfamily = be.family;
+	e->bport = be.port;
+	memcpy(e->baddr, be.addr, 16);
+	if (snilb_rev_key_of(&rk, &be, cfg, f->nport) ||
+	    map_get(dp, SNILB_MAP_REV, &rk, &r))
+		return;
+	e->bytes_b2c = r.bytes_b2c;
+	e->pkts_b2c = r.pkts_b2c;
+	e->first_ns = r.first_ns;
+}
+
+/* The access log's record of a flow the reaper frees, as the data plane
+ * makes its own (bpf/alog.h); its conns entry goes. */
+static void log_end(struct dataplane *dp, const struct snilb_config *cfg,
+		    const struct snilb_flow_key *k, const struct snilb_flow *f,
+		    enum verdict v, uint64_t now)
+{
+	struct snilb_log_rec e = { 0 };
+	struct ch_result info;
+
+	if (!cfg->access_log)
+		return;
+	e.end = end_of(f, v);
+	e.reason = v == EXPIRE_RST ? SNILB_REJ_TIMEOUT : SNILB_LOG_NO_REASON;
+	e.family = k->family;
+	e.state = (uint8_t)f->state;
+	e.tls_version = f->tls_version;
+	e.cport = k->cport;
+	e.vport = k->vport;
+	e.nport = f->nport;
+	e.listener = f->listener;
+	e.route = f->route;
+	e.backend = f->backend;
+	e.tries = f->tries;
+	e.hello_len = f->hello_len;
+	memcpy(e.caddr, k->caddr, 16);
+	memcpy(e.vaddr, k->vaddr, 16);
+	e.conn_id = f->conn_id;
+	e.end_ns = now;
+	e.created_ns = f->created_ns;
+	e.routed_ns = f->routed_ns;
+	e.bind_ns = f->bind_ns;
+	e.spliced_ns = f->spliced_ns;
+	e.bytes_c2b = f->bytes_c2b + f->hello_len;
+	e.pkts_c2b = f->pkts_c2b;
+	log_backend(dp, cfg, f, &e);
+	if (f->routed_ns && !map_get(dp, SNILB_MAP_CONNS, k, &info)) {
+		e.tls13 = info.tls13;
+		e.sni_len = info.sni_len;
+		e.alpn_len = info.alpn_len;
+		memcpy(e.sni, info.sni, sizeof(e.sni));
+		memcpy(e.alpn, info.alpn, sizeof(e.alpn));
+	}
+	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_CONNS), k);
+	dp_log_emit(dp, &e);
+}
 
 /*
  * Has a spliced flow ended (bpf/close.h)? Both FINs acknowledged and a
@@ -253,6 +338,7 @@ static enum verdict expire(struct dataplane *dp, int fd,
 	}
 	if (v == EXPIRE_RST && (e = send_rst(fd, k, &f)))
 		*err = e;
+	log_end(dp, cfg, k, &f, v, now);
 	release_snat(dp, cfg, &f);
 	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k);
 	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), k);
