@@ -190,6 +190,7 @@ $(BUILD)/fetch: tests/bench/fetch.c tests/lib/hello_builder.h | $(BUILD)
 test-e2e: $(BUILD)/dpctl $(BUILD)/snilb
 	./tests/e2e/run.sh $(BUILD)
 	./tests/e2e/proxy.sh $(BUILD)
+	./tests/e2e/accesslog.sh $(BUILD)
 
 # TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
 # (tests/tcp/run.sh runs every tests/tcp/t-*.sh).

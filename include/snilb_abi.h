@@ -575,7 +575,7 @@ enum snilb_end {
 	SNILB_END_MAX,
 };
 
-#define SNILB_LOG_RING		(4u << 20)	/* bytes of the ring */
+#define SNILB_LOG_RING		4194304	/* bytes of the ring (4 MiB) */
 #define SNILB_LOG_NO_REASON	0xff		/* snilb_log_rec.reason */
 
 /* conns: client tuple -> the hello's parse (struct ch_result: SNI,

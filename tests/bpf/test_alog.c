@@ -164,6 +164,7 @@ static void test_reject_no_route(void **state)
 	assert_client(e, &c);
 	assert_string_equal(e->sni, "www.example.org");
 	assert_int_equal(e->route, 0);
+	assert_int_equal(e->routed_ns, 0);
 	assert_int_equal(e->bfamily, 0);
 	assert_true(e->conn_id != 0);
 }

@@ -33,6 +33,7 @@
 #include "opts.h"
 #include "pinned.h"
 #include "reaper.h"
+#include "accesslog.h"
 #include "snatports.h"
 #include "source.h"
 #include "startup.h"
@@ -60,6 +61,7 @@ struct agent {
 	volatile int ready;		/* synced from a complete input */
 	uint64_t event_ns;		/* the change this sync is for (0:
 					 * none: a tick, a signal) */
+	struct alog *alog;		/* --access-log */
 };
 
 static uint64_t mono_ns(void)
@@ -278,7 +280,8 @@ static void warn_snat_outside(struct agent *a)
 static int open_dataplane(struct agent *a)
 {
 	struct dp_opts dopts = { .pin_dir = a->o->pin_path,
-				 .max_flows = a->o->max_flows };
+				 .max_flows = a->o->max_flows,
+				 .log_ring = a->o->alog_ring };
 	char err[512], mss[2][8];
 	int e;
 
@@ -317,6 +320,13 @@ static int snapshot(void *ctx, struct metrics_snapshot *snap)
 	return err;
 }
 
+static int alog_hist(void *ctx, FILE *out)
+{
+	struct agent *a = ctx;
+
+	return a->alog ? alog_metrics(a->alog, out) : 0;
+}
+
 static int is_ready(void *ctx)
 {
 	return ((struct agent *)ctx)->ready;
@@ -350,6 +360,7 @@ static int start_metrics(struct agent *a)
 	src.pinned = a->pinned;
 	src.snapshot = snapshot;
 	src.ready = is_ready;
+	src.extra = alog_hist;
 	src.ctx = a;
 	a->su.metrics_fd = -1;	/* the server's now */
 	a->metrics = metrics_serve(fd, &src, err, sizeof(err));
@@ -370,6 +381,13 @@ static void tick(struct agent *a, uint64_t n)
 
 	if (dp_reap(a->dp, now, &gr))
 		log_event("warn", "flow table walk failed", NULL);
+	if (a->alog) {
+		uint64_t lost = 0;
+
+		dp_log_read(a->dp);
+		dp_log_lost(a->dp, &lost);
+		alog_tick(a->alog, lost);
+	}
 	/* Not before the first sync: until then the adopted sets and
 	 * backends are what routes the traffic. */
 	if (a->ready)
@@ -432,8 +450,10 @@ static int run(struct agent *a, int ifd, int sfd)
 {
 	uint64_t next_tick = mono_ns(), first = 0, last = 0, now, ticks = 0;
 	uint64_t quiet = a->o->debounce_ms * 1000000ull;
-	struct pollfd p[2] = { { .fd = ifd, .events = POLLIN },
-			       { .fd = sfd, .events = POLLIN } };
+	struct pollfd p[3] = { { .fd = ifd, .events = POLLIN },
+			       { .fd = sfd, .events = POLLIN },
+			       { .fd = a->alog ? dp_log_fd(a->dp) : -1,
+				 .events = POLLIN } };
 
 	for (;;) {
 		int timeout = 1000, n;
@@ -446,7 +466,7 @@ static int run(struct agent *a, int ifd, int sfd)
 				due = first + 500000000ull;
 			timeout = due > now ? (int)((due - now) / 1000000) : 0;
 		}
-		n = poll(p, 2, timeout);
+		n = poll(p, 3, timeout);
 		now = mono_ns();
 		if (n > 0 && (p[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
@@ -457,6 +477,10 @@ static int run(struct agent *a, int ifd, int sfd)
 				return (int)si.ssi_signo;
 			log_event("info", "SIGHUP: full resync", NULL);
 			agent_sync(a, 1);
+		}
+		if (n > 0 && (p[2].revents & POLLIN)) {
+			dp_log_read(a->dp);
+			alog_flush(a->alog);
 		}
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			drain(ifd);
@@ -536,6 +560,50 @@ static void first_sync(struct agent *a)
 			  a->last_error, NULL);
 }
 
+static const char *route_name(void *ctx, uint32_t id)
+{
+	return sync_route_name(ctx, id);
+}
+
+/* --access-log: the file, opened before anything changes. */
+static int open_alog(struct agent *a)
+{
+	char err[512];
+
+	if (!a->o->alog.path)
+		return 0;
+	a->alog = alog_open(&a->o->alog, route_name, &a->sync, err,
+			    sizeof(err));
+	if (a->alog)
+		return 0;
+	log_event("error", "cannot open the access log", "error", err, NULL);
+	return -1;
+}
+
+/* ... and its records from the data plane. */
+static int read_alog(struct agent *a)
+{
+	int e;
+
+	if (!a->alog)
+		return 0;
+	e = dp_log_open(a->dp, alog_record, a->alog);
+	if (!e) {
+		uint64_t lost = 0;
+
+		/* What was lost before (pinned counters): not ours. */
+		dp_log_lost(a->dp, &lost);
+		alog_tick(a->alog, lost);
+		log_event("info", "access log", "path", a->o->alog.path,
+			  "format", a->o->alog.logfmt ? "logfmt" : "json",
+			  NULL);
+		return 0;
+	}
+	log_event("error", "cannot read the data plane's access log",
+		  "error", strerror(-e), NULL);
+	return -1;
+}
+
 /*
  * Everything that can stop the agent is checked before the kernel is
  * changed; a failure after that is undone (startup.h), so that a start
@@ -543,10 +611,10 @@ static void first_sync(struct agent *a)
  */
 static int start(struct agent *a, int *sfd)
 {
-	if (startup_check(&a->su, a->o, a->src))
+	if (startup_check(&a->su, a->o, a->src) || open_alog(a))
 		return -1;
 	if (setup_signals(sfd) || startup_prepare(&a->su) ||
-	    open_dataplane(a) || open_metrics_maps(a))
+	    open_dataplane(a) || read_alog(a) || open_metrics_maps(a))
 		goto undo;
 	first_sync(a);
 	if (startup_attach(&a->su))
@@ -599,7 +667,10 @@ int cmd_agent(int argc, char **argv)
 	metrics_snapshot_free(&a.msnap);
 	pinned_close(a.pinned);
 	sync_free(&a.sync);
+	if (a.alog)
+		dp_log_read(a.dp);
 	dp_close(a.dp);
+	alog_close(a.alog);
 	json_decref(a.status);
 	return 0;
 }

@@ -341,6 +341,8 @@ static enum MHD_Result scrape(struct MHD_Connection *conn,
 		return MHD_NO;
 	}
 	e = metrics_render(f, src->pinned, have ? &snap : NULL);
+	if (!e && src->extra)
+		e = src->extra(src->ctx, f);
 	fclose(f);
 	metrics_snapshot_free(&snap);
 	if (e) {

@@ -54,6 +54,9 @@ struct metrics_source {
 	 * scrape: take whatever lock guards it.
 	 */
 	int (*snapshot)(void *ctx, struct metrics_snapshot *snap);
+	/* More metrics, after the rest (NULL: none): the access log's
+	 * histograms. From the server's thread; 0 or -1. */
+	int (*extra)(void *ctx, FILE *out);
 	/* /readyz: 200 when it returns non-zero (NULL: always). */
 	int (*ready)(void *ctx);
 	void *ctx;

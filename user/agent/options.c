@@ -56,7 +56,8 @@ enum {
 	O_HELLO_TO, O_IDLE_TO, O_CAP, O_MAGLEV, O_DEBOUNCE, O_CHECK,
 	O_KUBECONFIG, O_IN_CLUSTER, O_NODE, O_LEASE_NS, O_LEASE_NAME,
 	O_NO_STATUS, O_MAX_FLOWS, O_SNAT_PORTS, O_SINGLE_SYN, O_MSS,
-	O_SYN_STATE,
+	O_SYN_STATE, O_ALOG, O_ALOG_FMT, O_ALOG_REJ, O_ALOG_SAMPLE,
+	O_ALOG_RING,
 };
 
 static const struct opt agent_opts_tab[] = {
@@ -135,6 +136,24 @@ static const struct opt agent_opts_tab[] = {
 	  SNILB_STR(SNILB_MAX_FLOWS) ", 1024 to 4194304; about 420 bytes "
 	  "each, allocated at load). Pinned tables keep their size: another "
 	  "N needs them removed (snilb detach)" },
+	{ "access-log", O_ALOG, "FILE|-",
+	  "write one record per connection ended and per rejection to FILE "
+	  "(appended) or stdout: client, VIP, SNI, ALPN, TLS versions, "
+	  "route, backend, bytes and packets each way, timings, how it "
+	  "ended (docs/observability.md)" },
+	{ "access-log-format", O_ALOG_FMT, "FMT",
+	  "json (default: JSON lines) or logfmt" },
+	{ "access-log-rejects", O_ALOG_REJ, "N",
+	  "rejections logged per second and reason, the rest counted in a "
+	  "\"suppressed\" line each second (default "
+	  SNILB_STR(ALOG_REJECTS_PER_S) "; 0: all)" },
+	{ "access-log-sample", O_ALOG_SAMPLE, "N",
+	  "log 1 in N connections ended (default 1: all)" },
+	{ "access-log-ring", O_ALOG_RING, "BYTES",
+	  "the ring buffer the data plane writes records to, a power of 2 "
+	  "from 16384 (default " SNILB_STR(SNILB_LOG_RING) " bytes, about "
+	  "8,000 records); when the agent falls behind and it is full, "
+	  "records are lost and counted (log_lost)" },
 	{ "debounce", O_DEBOUNCE, "MS",
 	  "wait for MS ms of quiet after a change before syncing (default "
 	  SNILB_STR(SNILB_DEBOUNCE_MS) ", at most 500)" },
@@ -398,8 +417,39 @@ static int parse_number(struct agent_opts *o, int key, const char *arg)
 			return -1;
 		o->cfg.syn_state_rate = v ? (uint32_t)v : SNILB_SYN_STATE_OFF;
 		return 0;
+	case O_ALOG_REJ:
+		if (parse_uint("--access-log-rejects", arg, 0, 1000000, &v))
+			return -1;
+		o->alog.rejects_per_s = (uint32_t)v;
+		return 0;
+	case O_ALOG_RING:
+		if (parse_uint("--access-log-ring", arg, 16384, 1u << 30, &v))
+			return -1;
+		if (v & (v - 1)) {
+			fprintf(stderr, "snilb agent: --access-log-ring %s: "
+				"want a power of 2\n", arg);
+			return -1;
+		}
+		o->alog_ring = (uint32_t)v;
+		return 0;
+	case O_ALOG_SAMPLE:
+		if (parse_uint("--access-log-sample", arg, 1, 1000000, &v))
+			return -1;
+		o->alog.sample = (uint32_t)v;
+		return 0;
 	}
 	return 1;
+}
+
+static int set_alog_format(struct agent_opts *o, const char *arg)
+{
+	if (!strcmp(arg, "json") || !strcmp(arg, "logfmt")) {
+		o->alog.logfmt = arg[0] == 'l';
+		return 0;
+	}
+	fprintf(stderr, "snilb agent: --access-log-format %s: json or "
+		"logfmt\n", arg);
+	return -1;
 }
 
 static int parse_opt(struct agent_opts *o, int key, char *arg)
@@ -423,6 +473,11 @@ static int parse_opt(struct agent_opts *o, int key, char *arg)
 	case O_NO_STATUS: o->no_status = 1; return 0;
 	case O_LOGFMT: return set_log_format(arg);
 	case O_MAGLEV: return set_maglev_size(o, arg);
+	case O_ALOG:
+		o->alog.path = arg;
+		o->cfg.access_log = 1;
+		return 0;
+	case O_ALOG_FMT: return set_alog_format(o, arg);
 	}
 	switch (parse_number(o, key, arg)) {
 	case 0:
@@ -465,6 +520,8 @@ static void defaults(struct agent_opts *o)
 	o->cfg.maglev_size = SNILB_MAGLEV_SIZE;
 	o->cfg.port_lo = SNILB_SNAT_PORT_LO;
 	o->cfg.port_hi = SNILB_SNAT_PORT_HI;
+	o->alog.rejects_per_s = ALOG_REJECTS_PER_S;
+	o->alog.sample = 1;
 }
 
 static int parse_args(int argc, char **argv, struct agent_opts *o)

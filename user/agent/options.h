@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "accesslog.h"
 #include "snilb_abi.h"
 
 #define AGENT_MAX_IFACES	16
@@ -25,6 +26,8 @@ struct agent_opts {
 	uint32_t max_flows;
 	int check;
 	int snat4, snat6;		/* cfg.snat4, cfg.snat6 are set */
+	struct alog_opts alog;		/* --access-log* */
+	uint32_t alog_ring;		/* bytes; 0: SNILB_LOG_RING */
 };
 
 /*

@@ -32,6 +32,16 @@ void sync_fail(struct sync_result *res, int err, const char *fmt, ...)
 
 /* --- routes and listeners --------------------------------------------------- */
 
+const char *sync_route_name(const struct sync_state *s, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nroute_ids; i++)
+		if (s->route_ids[i].id == id)
+			return s->route_ids[i].key;
+	return NULL;
+}
+
 static int id_taken(const struct sync_state *s, uint32_t id)
 {
 	size_t i;

@@ -110,4 +110,7 @@ long sync_backend_id(const struct sync_state *s, const struct gw_endpoint *e);
 /* The backends map's flags of endpoint @e (SNILB_BE_*). */
 uint32_t sync_backend_flags(const struct gw_endpoint *e);
 
+/* The name ("ns/name") of the route with id @id, or NULL. */
+const char *sync_route_name(const struct sync_state *s, uint32_t id);
+
 #endif /* SNILB_USER_SYNC_H */

@@ -5,7 +5,9 @@
  * handed to one callback.
  */
 #include <errno.h>
+#include <stdlib.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
@@ -69,4 +71,26 @@ void dp_log_emit(struct dataplane *dp, const struct snilb_log_rec *rec)
 
 	if (l->fn)
 		l->fn(rec, l->arg);
+}
+
+int dp_log_lost(struct dataplane *dp, uint64_t *lost)
+{
+	int ncpus = libbpf_num_possible_cpus(), i;
+	uint32_t idx = SNILB_ST_LOG_LOST;
+	uint64_t *v;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	v = calloc((size_t)ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_STATS), &idx, v)) {
+		free(v);
+		return -errno;
+	}
+	*lost = 0;
+	for (i = 0; i < ncpus; i++)
+		*lost += v[i];
+	free(v);
+	return 0;
 }

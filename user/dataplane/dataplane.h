@@ -200,6 +200,8 @@ int dp_log_open(struct dataplane *dp, dp_log_fn fn, void *arg);
 int dp_log_fd(struct dataplane *dp);
 int dp_log_read(struct dataplane *dp);
 void dp_log_close(struct dataplane *dp);
+/* Records the data plane could not write: the ring was full. */
+int dp_log_lost(struct dataplane *dp, uint64_t *lost);
 
 /* The ingress program, and its name: snilb_ingress, or snilb_ingress_h
  * where the kernel cannot let it read the skb (see loader.c). */

@@ -168,7 +168,8 @@ static void log_end(struct dataplane *dp, const struct snilb_config *cfg,
 	memcpy(e.caddr, k->caddr, 16);
 	memcpy(e.vaddr, k->vaddr, 16);
 	e.conn_id = f->conn_id;
-	e.end_ns = now;
+	/* Closed: it ended with its last packet, not when it was freed. */
+	e.end_ns = v == EXPIRE_QUIET && f->closing ? f->seen_ns : now;
 	e.created_ns = f->created_ns;
 	e.routed_ns = f->routed_ns;
 	e.bind_ns = f->bind_ns;
