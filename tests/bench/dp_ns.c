@@ -23,6 +23,8 @@
  * DP_NS_PROXY=1: the backend asks for a PROXY v2 header (bpf/proxy.h):
  * the hello then builds it, the replay sends it, and the spliced packets
  * show what it costs them (nothing, by design).
+ * DP_NS_ACCESS_LOG=1: with the access log on (each routed hello keeps its
+ * conns entry; no flow ends here).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -264,6 +266,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	maglev_build(&b, 1, table, SNILB_MAGLEV_SIZE);
+	cfg.access_log = getenv("DP_NS_ACCESS_LOG") ? 1 : 0;
 	if (dp_listener_add(dp, "198.18.0.10", 443, 1) ||
 	    dp_route_add(dp, 1, "www.example.com", 1, 1) ||
 	    dp_backend_set(dp, 1, "198.18.2.11", 8443,

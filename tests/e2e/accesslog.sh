@@ -209,7 +209,42 @@ PY
 	fi
 }
 
-# 6. The agent stopped (SIGSTOP), its 16 KiB ring (32 records) full: the
+# 6. snilb top -o json: the routes, the rejections, the SNIs most
+# rejected (the flood's, and unknown.example.com's of t_unknown), while a
+# download is under way.
+t_top() {
+	local out dl
+	cli curl -sk --max-time 20 --limit-rate 1M -o /dev/null \
+		--resolve "www.example.com:443:$vip4" \
+		"https://www.example.com/bytes/40000000" &
+	dl=$!
+	pids+=("$dl")
+	TMO=2 get top1.example.net >/dev/null
+	out=$(timeout 20 "$build/snilb" top --pin-path "$pin" \
+		--status-file "$work/status.json" -o json --count 2 \
+		--interval 1 | tail -1)
+	kill "$dl" 2>/dev/null
+	python3 - "$out" <<'PY'
+import json, sys
+f = json.loads(sys.argv[1])
+www = [r for r in f["routes"] if r["route"] == "shop/www"]
+assert www, f["routes"]
+print("     shop/www:", www[0])
+snis = [s["sni"] for s in f["rejected_snis"]]
+print("     rejected:", f["rejected_snis"][:3])
+assert www[0]["active"] >= 1 and www[0]["bytes_b2c_per_s"] > 0, www
+assert any(s.startswith("flood") or s.startswith("top1") or
+           s == "unknown.example.com" for s in snis), snis
+assert all(s["reason"] == "no_route" for s in f["rejected_snis"])
+PY
+	if [ $? -eq 0 ]; then
+		ok "snilb top -o json: shop/www active and sending, the SNIs most rejected"
+	else
+		bad "snilb top -o json: $out"
+	fi
+}
+
+# 7. The agent stopped (SIGSTOP), its 16 KiB ring (32 records) full: the
 # rejections go on, the records past it are lost, counted, and reported
 # once it reads again.
 t_lost() {
@@ -245,7 +280,7 @@ print(sum(json.loads(l).get("count", 0) for l in open(sys.argv[1])
 	esac
 }
 
-# 7. logfmt, and the histograms.
+# 8. logfmt, and the histograms.
 t_logfmt() {
 	local out port line h
 	stop_agent	# the histograms start anew: one connection below
@@ -283,6 +318,7 @@ else
 	t_reset
 	t_timeout
 	t_sampling
+	t_top
 	t_lost
 	t_logfmt
 fi

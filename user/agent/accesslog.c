@@ -8,7 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "accesslog.h"
+#include "defaults.h"
 #include "metrics.h"
 #include "vec.h"
 
@@ -58,7 +61,19 @@ struct route_hist {
 	struct hist dur, setup;
 };
 
+/* The SNIs most rejected: the "space saving" count of the top ones (a
+ * new name takes the place of the least counted, with its count + 1),
+ * bounded whatever a flood sends. */
+struct rej_sni {
+	char sni[CH_SNI_MAX + 1];
+	uint8_t reason;
+	uint64_t n;
+};
+
 struct alog {
+	struct rej_sni top[SNILB_REJECTS_TOP];
+	size_t ntop;
+	int top_dirty;
 	FILE *f;
 	int own;			/* fclose() it */
 	struct alog_opts o;
@@ -444,10 +459,73 @@ static int admit(struct alog *l, const struct snilb_log_rec *e)
 	return l->o.sample <= 1 || l->ends++ % l->o.sample == 0;
 }
 
+static void count_sni(struct alog *l, const struct snilb_log_rec *e)
+{
+	size_t i, min = 0, len = e->sni_len < CH_SNI_MAX ? e->sni_len :
+						CH_SNI_MAX;
+	struct rej_sni *t;
+
+	for (i = 0; i < l->ntop; i++) {
+		t = &l->top[i];
+		if (t->reason == e->reason && !strncmp(t->sni, e->sni, len) &&
+		    !t->sni[len]) {
+			t->n++;
+			l->top_dirty = 1;
+			return;
+		}
+		if (t->n < l->top[min].n)
+			min = i;
+	}
+	if (l->ntop < SNILB_REJECTS_TOP)
+		t = &l->top[l->ntop++], t->n = 1;
+	else
+		t = &l->top[min], t->n++;
+	memcpy(t->sni, e->sni, len);
+	t->sni[len] = 0;
+	t->reason = e->reason;
+	l->top_dirty = 1;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct rej_sni *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->sni, y->sni);
+}
+
+int alog_write_rejects(struct alog *l, const char *path)
+{
+	json_t *doc, *arr = json_array();
+	char tmp[4096];
+	size_t i;
+	int e = 0;
+
+	if (!l->top_dirty)
+		return 0;
+	qsort(l->top, l->ntop, sizeof(l->top[0]), by_count);
+	for (i = 0; i < l->ntop; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I}",
+			"sni", l->top[i].sni,
+			"reason", reason_name(l->top[i].reason),
+			"count", (json_int_t)l->top[i].n));
+	doc = json_pack("{s:I, s:o}", "updated", (json_int_t)time(NULL),
+			"rejected_snis", arr);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!doc || json_dump_file(doc, tmp, JSON_COMPACT) ||
+	    rename(tmp, path))
+		e = -EIO;
+	json_decref(doc);
+	if (!e)
+		l->top_dirty = 0;
+	return e;
+}
+
 void alog_record(const struct snilb_log_rec *rec, void *arg)
 {
 	struct alog *l = arg;
 
+	if (rec->end == SNILB_END_REJECT && rec->sni_len)
+		count_sni(l, rec);
 	account(l, rec);
 	if (admit(l, rec))
 		write_rec(l, rec);

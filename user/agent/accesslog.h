@@ -41,6 +41,10 @@ void alog_record(const struct snilb_log_rec *rec, void *arg);
 void alog_tick(struct alog *l, uint64_t lost);
 void alog_flush(struct alog *l);
 
+/* When the SNIs most rejected changed: write them to @path (JSON,
+ * replaced in one rename), for `snilb top`. 0 or -errno. */
+int alog_write_rejects(struct alog *l, const char *path);
+
 /* The histograms, as Prometheus text (called from the metrics thread). */
 int alog_metrics(struct alog *l, FILE *out);
 

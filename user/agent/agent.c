@@ -374,6 +374,18 @@ static int start_metrics(struct agent *a)
 	return 0;
 }
 
+/* The SNIs most rejected, for `snilb top`, next to the status file. */
+static void write_rejects(struct agent *a)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s" SNILB_REJECTS_SUFFIX,
+		 a->o->status_file);
+	if (alog_write_rejects(a->alog, path))
+		log_event("warn", "cannot write the SNIs most rejected",
+			  "path", path, NULL);
+}
+
 static void tick(struct agent *a, uint64_t n)
 {
 	struct reap_result gr;
@@ -387,6 +399,7 @@ static void tick(struct agent *a, uint64_t n)
 		dp_log_read(a->dp);
 		dp_log_lost(a->dp, &lost);
 		alog_tick(a->alog, lost);
+		write_rejects(a);
 	}
 	/* Not before the first sync: until then the adopted sets and
 	 * backends are what routes the traffic. */

@@ -16,5 +16,6 @@ int do_backends(int argc, char **argv);	/* backends.c */
 int do_flows(int argc, char **argv);	/* flows.c */
 int do_stats(int argc, char **argv);	/* stats.c */
 int do_detach(int argc, char **argv);	/* detach.c */
+int do_top(int argc, char **argv);	/* top.c */
 
 #endif /* SNILB_USER_CMD_H */

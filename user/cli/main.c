@@ -34,6 +34,9 @@ static const struct cmd commands[] = {
 	{ "backends", do_backends, NULL,
 	  "backend sets: weights, Maglev slots, active flows" },
 	{ "flows", do_flows, NULL, "connections in the flow table" },
+	{ "top", do_top, NULL,
+	  "live per route: connections/s, active, bytes/s, rejections by "
+	  "reason, the SNIs most rejected" },
 	{ "stats", do_stats, NULL, "the data plane's counters" },
 	{ "detach", do_detach, NULL,
 	  "remove the program and its pinned maps" },

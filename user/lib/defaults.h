@@ -13,6 +13,10 @@
 /* The Lease electing the agent that writes status to the API server. */
 #define SNILB_LEASE_NAME	"snilb-status-writer"
 #define SNILB_LEASE_NAMESPACE	"snilb-system"	/* out of a cluster */
+/* The SNIs most rejected, as the agent's access log counts them, for
+ * `snilb top`: the status file's name with this added. */
+#define SNILB_REJECTS_SUFFIX	".rejects"
+#define SNILB_REJECTS_TOP	20	/* SNIs kept and shown */
 /* Quiet wanted after a change before the agent syncs (--debounce). */
 #define SNILB_DEBOUNCE_MS	100
 /* The metrics address in examples: no default, metrics are opt-in. */
