@@ -73,7 +73,7 @@
 	X(ROUTE_STATS, route_stats, 1, 0)				\
 	X(MAGLEV, maglev, 1, 0)						\
 	X(SYN_STATE, syn_state, 1, 0)					\
-	X(CONNS, conns, 1, 1)						\
+	X(CONNS, conns, 1, 0)						\
 	X(ACCESS_LOG, access_log, 0, 0)					\
 	X(PROGS, progs, 0, 0)						\
 	X(SCRATCH, scratch, 0, 0)
