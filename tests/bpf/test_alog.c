@@ -207,6 +207,42 @@ static void test_off(void **state)
 	log_on(1, 0);
 }
 
+/* The log turned off while a flow lives: its end writes nothing, and
+ * the reaper sweeps the conns entry it leaves. */
+static void test_conns_swept(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41004,
+			  .isn = 0x60000000 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 0x70000000 };
+	int fd = dp_map_fd(dp, SNILB_MAP_CONNS);
+	struct snilb_flow_key k;
+	struct reap_result res;
+	struct ch_result info;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	log_on(1, 0);
+	take();
+	splice_up(&c, &b, &h);
+	flow_key_of(&c, &k);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &info), 0);
+	assert_string_equal(info.sni, "www.example.com");
+	log_on(0, 0);
+	t = from_backend(&c, &b, 0x10, b.isn + 1, c.isn + 1 + (uint32_t)h.n,
+			 NULL, 0, NULL, 0);	/* the hello acknowledged */
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	t = seg(&c, 0x04, (uint32_t)h.n, NULL, 0);
+	t.optlen = 0;
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_null(flow_get(&c));
+	assert_int_equal(take(), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &info), 0);
+	assert_int_equal(dp_reap(dp, mono_ns(), &res), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &k, &info), 0);
+	log_on(1, 0);
+}
+
 /* The ring full (nobody reads it): records are lost, counted, and the
  * rejections still answered; read, it takes records again. */
 static void test_ring_full(void **state)
@@ -253,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_reject_no_route),
 		cmocka_unit_test(test_hello_timeout),
 		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_conns_swept),
 		cmocka_unit_test(test_ring_full),
 	};
 

@@ -88,6 +88,24 @@ start_agent() {	# EXTRA-OPTIONS...
 	return 1
 }
 
+# The agent as start_agent starts it, without the access log.
+start_agent_plain() {
+	local n
+	n=$(grep -c 'msg="agent running"' "$alog")
+	ip netns exec "$pfx-gw" "$build/snilb" agent --manifests "$man" \
+		--iface g0,br0 --snat 198.18.2.1 --snat 2001:db8:2::1 \
+		--pin-path "$pin" --status-file "$work/status.json" \
+		--hello-timeout 1000 >>"$alog" 2>&1 &
+	agent=$!
+	pids+=("$agent")
+	for _ in $(seq 600); do
+		[ "$(grep -c 'msg="agent running"' "$alog")" -gt "$n" ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 stop_agent() {
 	kill "$agent" 2>/dev/null
 	wait "$agent" 2>/dev/null
@@ -302,6 +320,25 @@ t_logfmt() {
 	else
 		bad "metrics: histograms: '$h'"
 	fi
+}
+
+# Not a check, a measurement (ONLY=t_bench; ROUNDS, SECS): new TLS
+# connections per second (tests/bench/conns.py, 2 processes) through the
+# agent without and with --access-log, alternating, SECS s each.
+t_bench() {
+	local r secs=${SECS:-8} on off
+	for r in $(seq "${ROUNDS:-3}"); do
+		stop_agent
+		start_agent_plain || { bad "bench: start"; return; }
+		off=$(cli python3 "$top/tests/bench/conns.py" "$secs" 2 \
+			www.example.com "$vip4" 443)
+		stop_agent
+		start_agent || { bad "bench: start"; return; }
+		on=$(cli python3 "$top/tests/bench/conns.py" "$secs" 2 \
+			www.example.com "$vip4" 443)
+		echo "     round $r: no log: $off | access log: $on"
+	done
+	ok "bench: $(grep -c '"type": *"end"\|"type":"end"' "$acc") end records in all"
 }
 
 t0_all=$EPOCHREALTIME

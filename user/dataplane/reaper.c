@@ -384,6 +384,41 @@ static uint32_t sweep_rev(struct dataplane *dp)
 	return (uint32_t)n;
 }
 
+/*
+ * A conns entry whose flow is gone (its end not logged: the log turned
+ * off meanwhile, or the flow freed by another hand). The data plane
+ * writes one only for a flow that exists, so an orphan is never one
+ * being made.
+ */
+static void sweep_conns(struct dataplane *dp)
+{
+	int conns = dp_map_fd(dp, SNILB_MAP_CONNS);
+	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
+	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
+	struct snilb_flow f;
+	size_t n = 0, cap = 0, i;
+
+	while (!bpf_map_get_next_key(conns, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!bpf_map_lookup_elem(flows, &k, &f))
+			continue;
+		if (n == cap) {
+			struct snilb_flow_key *d;
+
+			cap = cap ? 2 * cap : 16;
+			d = realloc(dead, cap * sizeof(*dead));
+			if (!d)
+				break;
+			dead = d;
+		}
+		dead[n++] = k;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(conns, &dead[i]);
+	free(dead);
+}
+
 /* Room for @n nominees; 0, or -ENOMEM with what was there kept. */
 static int grow(struct snilb_flow_key **dead, uint32_t **lis, size_t *cap)
 {
@@ -450,6 +485,7 @@ int dp_reap_hooked(struct dataplane *dp, uint64_t now_ns,
 	if (why)
 		count_timeouts(dp, lis, why, ndead);
 	res->orphans = sweep_rev(dp);
+	sweep_conns(dp);
 	free(dead);
 	free(why);
 	free(lis);
