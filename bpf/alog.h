@@ -44,12 +44,6 @@ static __always_inline int alog_on(const struct snilb_config *cfg)
 	return cfg && cfg->access_log;
 }
 
-/* A flow's id, when it is made (snilb_flow.conn_id). */
-static __always_inline __u64 alog_conn_id(__u64 created_ns)
-{
-	return created_ns << 8 | (bpf_get_smp_processor_id() & 0xff);
-}
-
 /* The hello of @f was routed: keep what the log prints of it. */
 static __always_inline void alog_routed(const struct snilb_flow_key *k,
 					struct snilb_flow *f,
@@ -102,6 +96,7 @@ static __always_inline void alog_backend(struct snilb_log_rec *e,
 }
 
 static __always_inline void alog_flow_fields(struct snilb_log_rec *e,
+					     const struct snilb_flow_key *k,
 					     const struct snilb_flow *f)
 {
 	e->state = f->state;
@@ -112,7 +107,7 @@ static __always_inline void alog_flow_fields(struct snilb_log_rec *e,
 	e->backend = f->backend;
 	e->tries = f->tries;
 	e->hello_len = f->hello_len;
-	e->conn_id = f->conn_id;
+	e->conn_id = snilb_conn_id(k, f->client_isn, f->created_ns);
 	e->created_ns = f->created_ns;
 	e->routed_ns = f->routed_ns;
 	e->bind_ns = f->bind_ns;
@@ -154,7 +149,7 @@ static __noinline int alog_flow(const struct snilb_flow_key *k,
 	__builtin_memcpy(e->vaddr, k->vaddr, 16);
 	e->end_ns = bpf_ktime_get_ns();
 	if (f) {
-		alog_flow_fields(e, f);
+		alog_flow_fields(e, k, f);
 		alog_backend(e, f, cfg);
 	}
 	if (info)

@@ -214,7 +214,6 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	f->ifindex = skb->ifindex;
 	f->created_ns = bpf_ktime_get_ns();
 	f->seen_ns = f->created_ns;
-	f->conn_id = alog_conn_id(f->created_ns);
 	flow_macs(skb, f);
 	f->our_tsval = o.tsecr;
 	if (bpf_map_update_elem(&flows, &sc->ik, f, BPF_NOEXIST)) {

@@ -536,13 +536,6 @@ struct snilb_flow {
 	__u32 rtx_ack;		/* the backend ACK we last sent again for */
 	__u32 rtx_ecr;		/* the TSecr the replay carried */
 	__u64 rtx_ns;		/* ... and when */
-	/*
-	 * The connection's id: made when the flow is (the handshake's
-	 * last ACK), (created_ns << 8) | (CPU & 0xff), unique on a node.
-	 * The access log prints it; PROXY v2 sends it (PP2_TYPE_UNIQUE_ID),
-	 * both as 16 hex digits.
-	 */
-	__u64 conn_id;
 	__u64 routed_ns;	/* the hello complete and routed */
 	__u64 spliced_ns;	/* the backend's SYN-ACK */
 	__u16 tls_version;	/* the hello's legacy_version (0x0303) */
@@ -605,7 +598,7 @@ struct snilb_log_rec {
 	__be32 caddr[4];
 	__be32 vaddr[4];
 	__be32 baddr[4];
-	__u64 conn_id;		/* 0 when there was no flow */
+	__u64 conn_id;		/* snilb_conn_id(); 0 when there was no flow */
 	/* CLOCK_MONOTONIC, ns; 0 when it did not happen */
 	__u64 end_ns;
 	__u64 created_ns;	/* the handshake's last ACK */

@@ -92,8 +92,13 @@ static void test_rst_client(void **state)
 	memset(down, 'd', sizeof(down));
 	log_on(1, 0);
 	splice_up(&c, &b, &h);
-	conn_id = flow_get(&c)->conn_id;
-	assert_true(conn_id != 0);
+	{
+		struct snilb_flow_key k;
+		struct snilb_flow *f = flow_get(&c);
+
+		flow_key_of(&c, &k);
+		conn_id = snilb_conn_id(&k, f->client_isn, f->created_ns);
+	}
 	t = from_backend(&c, &b, 0x18, b.isn + 1, c.isn + 1 + (uint32_t)h.n,
 			 NULL, 0, down, sizeof(down));
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);

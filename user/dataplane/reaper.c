@@ -167,7 +167,7 @@ static void log_end(struct dataplane *dp, const struct snilb_config *cfg,
 	e.hello_len = f->hello_len;
 	memcpy(e.caddr, k->caddr, 16);
 	memcpy(e.vaddr, k->vaddr, 16);
-	e.conn_id = f->conn_id;
+	e.conn_id = snilb_conn_id(k, f->client_isn, f->created_ns);
 	/* Closed: it ended with its last packet, not when it was freed. */
 	e.end_ns = v == EXPIRE_QUIET && f->closing ? f->seen_ns : now;
 	e.created_ns = f->created_ns;
