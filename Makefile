@@ -117,7 +117,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
 		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
-		$(BUILD)/hellos/.done
+		$(BUILD)/test_accesslog $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_manifest
 	$(BUILD)/test_manifest_core
@@ -134,6 +134,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 	$(BUILD)/test_opts
 	$(BUILD)/test_names
 	$(BUILD)/test_metrics
+	$(BUILD)/test_accesslog
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb

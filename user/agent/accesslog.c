@@ -359,7 +359,7 @@ static void account(struct alog *l, const struct snilb_log_rec *e)
 {
 	struct route_hist *h;
 
-	if (!e->spliced_ns)
+	if (!e->spliced_ns || e->end == SNILB_END_REJECT)
 		return;
 	pthread_mutex_lock(&l->lock);
 	h = route_hist(l, e->route);
