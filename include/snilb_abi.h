@@ -647,7 +647,7 @@ struct snilb_hello {
 /*
  * A connection's id: the PROXY header's PP2_TYPE_UNIQUE_ID (as 16 hex
  * digits, "%016llx"), `snilb flows -o json`'s "id", and the one the
- * access log is to print. A hash of the client's tuple, its ISN
+ * access log prints (conn_id). A hash of the client's tuple, its ISN
  * and the flow's creation time (ns): no state more in the flow.
  */
 static __always_inline __u64 snilb_conn_id(const struct snilb_flow_key *k,
