@@ -231,16 +231,28 @@ PY
 # rejected (the flood's, and unknown.example.com's of t_unknown), while a
 # download is under way.
 t_top() {
-	local out dl
-	cli curl -sk --max-time 20 --limit-rate 1M -o /dev/null \
+	local out dl r
+	# 10 MB at 500 kB/s: flowing for 20 s once the backend has made it.
+	cli curl -sk --max-time 40 --limit-rate 500k -o /dev/null \
 		--resolve "www.example.com:443:$vip4" \
-		"https://www.example.com/bytes/40000000" &
+		"https://www.example.com/bytes/10000000" &
 	dl=$!
 	pids+=("$dl")
 	TMO=2 get top1.example.net >/dev/null
-	out=$(timeout 20 "$build/snilb" top --pin-path "$pin" \
-		--status-file "$work/status.json" -o json --count 2 \
-		--interval 1 | tail -1)
+	# A frame a second until one shows the download flowing (20 s).
+	for _ in $(seq 20); do
+		out=$(timeout 20 "$build/snilb" top --pin-path "$pin" \
+			--status-file "$work/status.json" -o json --count 1 \
+			--interval 1)
+		python3 - "$out" <<'PY'
+import json, sys
+f = json.loads(sys.argv[1])
+www = [r for r in f["routes"] if r["route"] == "shop/www"]
+assert www and www[0]["active"] >= 1 and www[0]["bytes_b2c_per_s"] > 0
+PY
+		r=$?
+		[ $r -eq 0 ] && break
+	done
 	kill "$dl" 2>/dev/null
 	python3 - "$out" <<'PY'
 import json, sys
