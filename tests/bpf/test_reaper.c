@@ -83,10 +83,57 @@ static void test_reaper_rejudges(void **state)
 	assert_int_equal(res.hello_expired, 1);
 }
 
+/* Entries of @m, counted. */
+static unsigned entries(enum snilb_map m)
+{
+	unsigned char k[64], next[64], *prev = NULL;
+	int fd = dp_map_fd(dp, m);
+	unsigned n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(k, next, sizeof(k));
+		prev = k;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A SNAT claim (rev) and a conns entry whose flow is gone are swept; a
+ * live flow's claim stays.
+ */
+static void test_reaper_sweeps_orphans(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 42002, .isn = 9 };
+	struct snilb_rev_key rk = { .family = SNILB_AF_INET, .nport = 1 };
+	struct snilb_flow_key gone = { .family = SNILB_AF_INET, .cport = 2 };
+	struct snilb_rev rv = { .flow = gone };
+	struct reap_result res;
+	unsigned char val[4096] = { 0 };
+	unsigned rev0;
+
+	(void)state;
+	connect_to(&c);
+	complete_hello(&c);
+	assert_non_null(flow_get(&c));
+	rev0 = entries(SNILB_MAP_REV);
+	assert_true(rev0 >= 1);
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_REV),
+					     &rk, &rv, BPF_NOEXIST), 0);
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_CONNS),
+					     &gone, val, BPF_NOEXIST), 0);
+	assert_int_equal(dp_reap(dp, mono_ns(), &res), 0);
+	assert_int_equal(res.orphans, 1);
+	assert_int_equal(entries(SNILB_MAP_REV), rev0);
+	assert_int_equal(entries(SNILB_MAP_CONNS), 0);
+	assert_non_null(flow_get(&c));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reaper_rejudges),
+		cmocka_unit_test(test_reaper_sweeps_orphans),
 	};
 
 	return cmocka_run_group_tests_name("reaper", tests, harness_setup,

@@ -346,77 +346,79 @@ static enum verdict expire(struct dataplane *dp, int fd,
 	return v;
 }
 
-/*
- * A SNAT claim whose flow is gone: the reaper and the data plane race (a flow
- * judged from a copy may have claimed a new port since), so sweep them.
- * The data plane claims a port only for a flow that exists, and frees the
- * claim before the flow, so an orphan here is never one being made.
- */
-static uint32_t sweep_rev(struct dataplane *dp)
+/* The flow an entry of @map at @key belongs to: a rev entry names it,
+ * a conns entry is keyed by it. */
+static int flow_of(int map, bool is_rev, const void *key,
+		   struct snilb_flow_key *fk)
 {
-	int rev = dp_map_fd(dp, SNILB_MAP_REV);
-	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
-	struct snilb_rev_key k, next, *prev = NULL, *dead = NULL;
 	struct snilb_rev rv;
+
+	if (!is_rev) {
+		memcpy(fk, key, sizeof(*fk));
+		return 0;
+	}
+	if (bpf_map_lookup_elem(map, key, &rv))
+		return -1;
+	*fk = rv.flow;
+	return 0;
+}
+
+/* Delete the entries of @map (rev or conns) whose flow is gone; how many. */
+static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m)
+{
+	int map = dp_map_fd(dp, m), flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
+	bool is_rev = m == SNILB_MAP_REV;
+	size_t ks = is_rev ? sizeof(struct snilb_rev_key) :
+			     sizeof(struct snilb_flow_key);
+	unsigned char k[64], next[64], *prev = NULL, *dead = NULL;
+	struct snilb_flow_key fk;
 	struct snilb_flow f;
 	size_t n = 0, cap = 0, i;
 
-	while (!bpf_map_get_next_key(rev, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(rev, &k, &rv) ||
-		    !bpf_map_lookup_elem(flows, &rv.flow, &f))
+	_Static_assert(sizeof(struct snilb_rev_key) <= sizeof(k) &&
+		       sizeof(struct snilb_flow_key) <= sizeof(k),
+		       "a key fits the buffers");
+	while (!bpf_map_get_next_key(map, prev, next)) {
+		memcpy(k, next, ks);
+		prev = k;
+		if (flow_of(map, is_rev, k, &fk) ||
+		    !bpf_map_lookup_elem(flows, &fk, &f))
 			continue;
 		if (n == cap) {
-			struct snilb_rev_key *d;
+			unsigned char *d;
 
 			cap = cap ? 2 * cap : 16;
-			d = realloc(dead, cap * sizeof(*dead));
+			d = realloc(dead, cap * ks);
 			if (!d)
 				break;
 			dead = d;
 		}
-		dead[n++] = k;
+		memcpy(dead + n++ * ks, k, ks);
 	}
 	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(rev, &dead[i]);
+		bpf_map_delete_elem(map, dead + i * ks);
 	free(dead);
 	return (uint32_t)n;
 }
 
 /*
- * A conns entry whose flow is gone (its end not logged: the log turned
- * off meanwhile, or the flow freed by another hand). The data plane
- * writes one only for a flow that exists, so an orphan is never one
- * being made.
+ * Orphans, swept each pass:
+ * - a SNAT claim (rev) whose flow is gone: the reaper and the data plane
+ *   race (a flow judged from a copy may have claimed a new port since).
+ *   The data plane claims a port only for a flow that exists, and frees
+ *   the claim before the flow, so an orphan here is never one being made;
+ * - a conns entry whose flow is gone (its end not logged: the log turned
+ *   off meanwhile, or the flow freed by another hand). The data plane
+ *   writes one only for a flow that exists, likewise.
  */
+static uint32_t sweep_rev(struct dataplane *dp)
+{
+	return sweep_orphans(dp, SNILB_MAP_REV);
+}
+
 static void sweep_conns(struct dataplane *dp)
 {
-	int conns = dp_map_fd(dp, SNILB_MAP_CONNS);
-	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
-	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
-	struct snilb_flow f;
-	size_t n = 0, cap = 0, i;
-
-	while (!bpf_map_get_next_key(conns, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (!bpf_map_lookup_elem(flows, &k, &f))
-			continue;
-		if (n == cap) {
-			struct snilb_flow_key *d;
-
-			cap = cap ? 2 * cap : 16;
-			d = realloc(dead, cap * sizeof(*dead));
-			if (!d)
-				break;
-			dead = d;
-		}
-		dead[n++] = k;
-	}
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(conns, &dead[i]);
-	free(dead);
+	sweep_orphans(dp, SNILB_MAP_CONNS);
 }
 
 /* Room for @n nominees; 0, or -ENOMEM with what was there kept. */
