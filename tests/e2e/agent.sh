@@ -165,10 +165,11 @@ start_loops() {
 	local name=$1 dur=$2 max=$3 i=0
 	shift 3
 	loops=()
+	rm -f "$work/stop-$name"
 	for h in "$@"; do
 		i=$((i + 1))
-		at cli timeout $((dur + 20)) bash "$here/loop.sh" "$h" "$dur" \
-			"$max" "$work/$name.$i" &
+		at cli timeout $((dur + 30)) bash "$here/loop.sh" "$h" "$dur" \
+			"$max" "$work/$name.$i" "$work/stop-$name" &
 		loops+=($!)
 		pids+=($!)
 	done
@@ -425,10 +426,11 @@ flip_report() {
 # long download.
 t_flip() {
 	local f=$man/30-store-bluegreen.yaml flip r tot fails other late
-	local counts rest dlbe dl_alive sw flip_t
+	local counts rest dlbe dl_alive sw flip_t n
 	download flipdl checkout.example.com 24 4M
 	local fdl=$dl
-	start_loops flip 12 400 checkout.example.com checkout.example.com \
+	# Until stopped, once green has answered after the switch.
+	start_loops flip 180 4000 checkout.example.com checkout.example.com \
 		checkout.example.com checkout.example.com
 	# Blue answers first: 8 of them (each loop's first two, or so).
 	[ "$(until_eq yes 30 answered 8 flip)" = yes ] ||
@@ -443,6 +445,9 @@ t_flip() {
 	sw=$(ms_since "$flip_t")
 	echo "     snilb routes, the kernel switched $sw ms after the flip:"
 	sn routes | grep -E 'LISTENER|checkout' | sed 's/^/       /'
+	n=$(cat "$work"/flip.* | awk '$2 == 0' | wc -l)
+	until_eq yes 60 answered $((n + 8)) flip >/dev/null
+	touch "$work/stop-flip"
 	wait "${loops[@]}"
 	wait "$fdl"
 	read -r tot fails other late rest <<<"$(flip_report "$flip" "$sw" "$work"/flip.*)"
@@ -482,7 +487,8 @@ t_restart() {
 	download restartdl www.example.com 24 4M
 	local rdl=$dl
 	# checkout's backends depend on the flip having run: any Pod.
-	start_loops restart 7 400 www.example.com api.example.com \
+	# Until stopped: a VM without KVM restarts the agent slowly.
+	start_loops restart 180 4000 www.example.com api.example.com \
 		checkout.example.com www.example.com
 	[ "$(until_eq yes 30 answered 4 restart)" = yes ] ||
 		bad "kill -9: fewer than 4 answers before the kill"
@@ -503,6 +509,10 @@ t_restart() {
 	else
 		bad "restart: the new agent did not come up"
 	fi
+	# 4 answers more once the new agent runs, then the loops end.
+	n=$(cat "$work"/restart.* | awk '$2 == 0' | wc -l)
+	until_eq yes 60 answered $((n + 4)) restart >/dev/null
+	touch "$work/stop-restart"
 	wait "${loops[@]}"
 	wait "$rdl"
 	tot=0 fails=0
