@@ -207,7 +207,8 @@ t_undo() {
 # its settings.
 t_adopted() {
 	local a before prog
-	in_ns "$build/snilb" agent "${one[@]}" --pin-path "$pin" \
+	# Not through in_ns(): $! must be the agent itself, for the signal.
+	ip netns exec "$ns" "$build/snilb" agent "${one[@]}" --pin-path "$pin" \
 		--status-file "$status" >"$work/a.log" 2>&1 &
 	a=$!
 	pids+=("$a")
@@ -215,6 +216,11 @@ t_adopted() {
 		{ bad "the first agent did not start"; return; }
 	kill -TERM "$a"
 	wait "$a"
+	if grep -q 'msg="stopping' "$work/a.log"; then
+		ok "the first agent stopped on SIGTERM"
+	else
+		bad "the first agent: no 'stopping' line after SIGTERM"
+	fi
 	before=$(state)
 	prog=$(in_ns tc filter show dev d0 ingress | grep -o 'id [0-9]*' | head -1)
 	if [ -n "$prog" ] && grep -q 'pins: .*flows' <<<"$before"; then
