@@ -86,7 +86,7 @@ http {
 	}
 }
 EOF
-	at b1 nginx -p "$work/ng" -c "$work/ng/nginx.conf" -e "$work/ng/error.log" \
+	ip netns exec "$pfx-b1" nginx -p "$work/ng" -c "$work/ng/nginx.conf" -e "$work/ng/error.log" \
 		>"$work/ng/out" 2>&1 &
 	pids+=($!)
 }
@@ -112,9 +112,9 @@ frontend fe
 backend files
 	server files 127.0.0.1:8080
 EOF
-	at b2 haproxy -db -f "$work/hap.cfg" >"$work/hap.log" 2>&1 &
+	ip netns exec "$pfx-b2" haproxy -db -f "$work/hap.cfg" >"$work/hap.log" 2>&1 &
 	pids+=($!)
-	at b2 python3 -m http.server -b 127.0.0.1 -d "$work/www" 8080 \
+	ip netns exec "$pfx-b2" python3 -m http.server -b 127.0.0.1 -d "$work/www" 8080 \
 		>"$work/files.log" 2>&1 &
 	pids+=($!)
 }
@@ -129,7 +129,7 @@ setup() {
 	blob_sum=$(sha256sum "$work/www/blob" | cut -d' ' -f1)
 	start_nginx
 	start_haproxy
-	at b3 python3 "$here/backend.py" --name b3 --cert "$work/b3.crt" \
+	ip netns exec "$pfx-b3" python3 "$here/backend.py" --name b3 --cert "$work/b3.crt" \
 		--key "$work/b3.key" >"$work/b3.log" 2>&1 &
 	pids+=($!)
 	cat >"$work/dp.conf" <<EOF

@@ -6,6 +6,9 @@
 passed=${passed:-0} failed=${failed:-0}
 tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# at NS CMD...: CMD in the namespace $pfx-NS. Not for a process started in
+# the background to be killed later: `at ... &` makes $! a subshell, and a
+# kill of it leaves CMD running; use `ip netns exec "$pfx-NS" CMD &`.
 at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 
 ok() { passed=$((passed + 1)); echo "ok   $*"; }

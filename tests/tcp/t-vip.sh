@@ -57,7 +57,7 @@ setup() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-nodes -days 2 -subj "/CN=b1" -keyout "$work/b1.key" \
 		-out "$work/b1.crt" 2>/dev/null || return 1
-	at b1 python3 "$here/../e2e/backend.py" --name b1 \
+	ip netns exec "$pfx-b1" python3 "$here/../e2e/backend.py" --name b1 \
 		--cert "$work/b1.crt" --key "$work/b1.key" \
 		>"$work/b1.log" 2>&1 &
 	pids+=($!)
