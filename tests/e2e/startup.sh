@@ -172,7 +172,7 @@ t_preflight() {
 
 # Hold TCP 127.0.0.1:9109 in the namespace until killed.
 hold_port() {
-	in_ns python3 -c 'import socket, time
+	ip netns exec "$ns" python3 -c 'import socket, time
 s = socket.socket(); s.bind(("127.0.0.1", 9109)); s.listen()
 print("listening", flush=True); time.sleep(600)' >"$work/hold.log" 2>&1 &
 	pids+=($!)
