@@ -110,7 +110,8 @@ $(BUILD)/hellos/.done: tests/capture-hellos.sh | deps $(BUILD)
 	./tests/capture-hellos.sh $(BUILD)/hellos
 	@touch $@
 
-test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
+test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
+		$(BUILD)/test_manifest \
 		$(BUILD)/test_manifest_core $(BUILD)/test_manifest_errors \
 		$(BUILD)/test_gwapi $(BUILD)/test_gwapi_listeners \
 		$(BUILD)/test_maglev $(BUILD)/test_inspect \
@@ -119,6 +120,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_manifest \
 		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
 		$(BUILD)/test_accesslog $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
+	$(BUILD)/test_clienthello_reject
 	$(BUILD)/test_manifest
 	$(BUILD)/test_manifest_core
 	$(BUILD)/test_manifest_errors
