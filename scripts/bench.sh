@@ -87,9 +87,10 @@ ports() {	# FIRST COUNT -> "addr:port" lines for b1
 
 # --- the three load balancers, each with NROUTES dummy routes -----------
 
-start_snilb() {	# NROUTES
+start_snilb() {	# NROUTES [alog: the access log on, to $work/alog.txt]
 	local i p n=1
 	{
+		[ "${2:-}" = alog ] && echo "access-log $work/alog.txt"
 		echo "snat 198.18.2.1"
 		echo "listener 1 ${vip[snilb]} 443"
 		for p in $(seq 8443 8458) $(seq 9443 9458); do
@@ -183,9 +184,13 @@ start_nginx() {	# NROUTES
 		</dev/null >/dev/null 2>&1 || return 1
 }
 
-stop_lbs() {
+stop_snilb() {
 	[ -n "${snilb_pid:-}" ] && kill "$snilb_pid" 2>/dev/null && wait "$snilb_pid" 2>/dev/null
 	snilb_pid=
+}
+
+stop_lbs() {
+	stop_snilb
 	for f in haproxy nginx; do
 		[ -f "$work/$f.pid" ] && kill "$(cat "$work/$f.pid")" 2>/dev/null
 		rm -f "$work/$f.pid"
@@ -280,9 +285,7 @@ run_main() {
 		[ "$c" = snilb ] &&
 			read -r R[snilb.bpfns.conns] R[snilb.bpfcnt.conns] <<<"$(bpf_since)"
 		log "  $c: latency at $rate/s"
-		read -r R[$c.p50] R[$c.p99] R[$c.latfail] <<<"$(at cli python3 \
-			"$bench/latency.py" "$rate" "$secs" \
-			$(target "$c" tls | sed "s/ / ${vip[$c]} /"))"
+		latency "$c" "$c"
 		log "  $c: bulk, 1 and 16 flows"
 		bpf_mark
 		read -r R[$c.bulk1] R[$c.cpugb] <<<"$(bulk "$c" bulk 1)"
@@ -295,6 +298,42 @@ run_main() {
 	R[nginx.mem]=$(rss_kb "$(cat "$work/nginx.pid")" \
 		$(pgrep -P "$(cat "$work/nginx.pid")"))
 	R[direct.mem]=0
+}
+
+# Connect + TLS + first byte at $rate/s, and its three parts (latency.py),
+# into R[KEY.p50] ... R[KEY.first99].
+latency() {	# CONTENDER KEY
+	read -r R[$2.p50] R[$2.p99] R[$2.latfail] R[$2.conn50] R[$2.conn99] \
+		R[$2.tls50] R[$2.tls99] R[$2.first50] R[$2.first99] \
+		<<<"$(at cli python3 "$bench/latency.py" "$rate" "$secs" \
+		$(target "$1" tls | sed "s/ / ${vip[$1]} /"))"
+}
+
+# The access log's cost, and where a connection's setup time goes by the
+# data plane's own timestamps: snilb again with its access log on (dpctl
+# writes the records), then off again; connections/s and latency each.
+run_alog() {
+	local ph
+	stop_snilb
+	start_snilb 10 alog || return 1
+	log "  snilb, access log on: connections/s, latency at $rate/s"
+	read -r R[snilb_log.conns] _ <<<"$(conns snilb tls "$secs")"
+	: >"$work/alog.txt"
+	latency snilb snilb_log
+	stop_snilb	# dpctl reads the ring to the end
+	for ph in $(python3 "$bench/phases.py" "$work/alog.txt"); do
+		R[snilb_dp.${ph%%=*}]=${ph#*=}
+	done
+	start_snilb 10 || return 1
+	log "  snilb, access log off again: connections/s"
+	read -r R[snilb_off2.conns] _ <<<"$(conns snilb tls "$secs")"
+}
+
+# The backend's round trip as the gateway sees it: TCP connects from the
+# gateway namespace to b1, p50 and p99 in µs (what snilb cannot avoid
+# adding).
+backend_rtt() {
+	at gw python3 "$bench/rtt.py" 198.18.2.11 8443 200
 }
 
 label() { [ "$1" = tls ] && echo "1 backend" || echo "16 backends"; }
@@ -363,6 +402,37 @@ report_paths() {
 	done
 }
 
+# Where the latency goes: the client's three parts per contender, what
+# each adds over plain routing, the backend's round trip (the one added
+# cost snilb cannot avoid), snilb's phases by its own timestamps, and the
+# access log's cost in connections/s.
+report_phases() {
+	local c
+	printf '\nlatency by phase, client side, p50 / p99 us\n%-10s%18s%18s%18s%18s\n' \
+		"" connect "TLS handshake" "first byte" "added p50 / p99"
+	for c in "${contenders[@]}" snilb_log; do
+		printf '%-10s%18s%18s%18s%18s\n' "$c" \
+			"${R[$c.conn50]:-} / ${R[$c.conn99]:-}" \
+			"${R[$c.tls50]:-} / ${R[$c.tls99]:-}" \
+			"${R[$c.first50]:-} / ${R[$c.first99]:-}" \
+			"$(( ${R[$c.p50]:-0} - ${R[direct.p50]:-0} )) / $(( ${R[$c.p99]:-0} - ${R[direct.p99]:-0} ))"
+	done
+	echo "  (snilb_log: snilb with its access log on, the run the phases below come from)"
+	echo "backend round trip from the gateway (TCP connect), p50 / p99 us:" \
+		"${R[backend.rtt50]:-?} / ${R[backend.rtt99]:-?};" \
+		"snilb's added p50 less one backend round trip:" \
+		"$(( ${R[snilb.p50]:-0} - ${R[direct.p50]:-0} - ${R[backend.rtt50]:-0} )) us (goal: at most 50)"
+	echo "snilb's setup by the data plane's timestamps (${R[snilb_dp.records]:-0} connections), p50 / p99 us:"
+	printf '  %-52s%8s / %s\n' \
+		"hello: the handshake's last ACK to the hello routed" "${R[snilb_dp.hello50]:-}" "${R[snilb_dp.hello99]:-}" \
+		"connect: routed to the backend's SYN-ACK" "${R[snilb_dp.connect50]:-}" "${R[snilb_dp.connect99]:-}" \
+		"replay: SYN-ACK to the backend's first byte" "${R[snilb_dp.replay50]:-}" "${R[snilb_dp.replay99]:-}" \
+		"setup: all of it" "${R[snilb_dp.setup50]:-}" "${R[snilb_dp.setup99]:-}"
+	echo "access log: connections/s on ${R[snilb_log.conns]:-?}, off ${R[snilb.conns]:-?} before and" \
+		"${R[snilb_off2.conns]:-?} after: on / off $(ratio "${R[snilb_log.conns]:-0}" \
+		"$(( (${R[snilb.conns]:-0} + ${R[snilb_off2.conns]:-0}) / 2 ))")"
+}
+
 ratio() { python3 -c "print('%.2f' % (float('$1' or 0) / float('$2') if float('$2' or 0) else 0))"; }
 
 report() {
@@ -380,6 +450,7 @@ report() {
 			"$(ratio "${R[snilb.${f%%:*}]}" "${R[haproxy.${f%%:*}]}")" \
 			"$(ratio "${R[snilb.${f%%:*}]}" "${R[nginx.${f%%:*}]}")"
 	done
+	report_phases
 	for f in ":TLS connections/s" ".p50:latency p50 us" \
 		 ".p99:latency p99 us" ".bulk1:bulk MB/s, 1 flow"; do
 		printf '\nscaling, %s\n%-24s%12s%12s%12s\n' "${f#*:}" "" \
@@ -478,6 +549,9 @@ read -r ns0 cnt0 <<<"$(bpf_ns)"
 run_main
 read -r ns1 cnt1 <<<"$(bpf_ns)"
 R[snilb.bpfns]=$(( (ns1 - ${ns0:-0}) / (cnt1 - ${cnt0:-0} > 0 ? cnt1 - ${cnt0:-0} : 1) ))
+log "== the access log's cost; setup time by phase"
+read -r R[backend.rtt50] R[backend.rtt99] <<<"$(backend_rtt)"
+run_alog || { log "bench: snilb with its access log did not start"; exit 1; }
 log "== scaling (${scale_secs} s each)"
 run_scaling
 stop_lbs

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PNG charts (gnuplot) of a `make bench` result.
-Usage: charts.py RESULT.json OUTDIR -> OUTDIR/{conns,bulk,latency,scaling}-DATE.png
+Usage: charts.py RESULT.json OUTDIR -> OUTDIR/{conns,bulk,latency,phases,scaling}-DATE.png
 """
 import json
 import os
@@ -55,6 +55,11 @@ def main():
          "Connect + TLS + first byte (lower is better)\\n" + sub, "us",
          [(c, [g(c + ".p50"), g(c + ".p99")]) for c in CONTENDERS],
          ["p50", "p99"])
+    bars(os.path.join(outdir, "phases-%s.png" % date),
+         "Latency by phase, p50, client side (lower is better)\\n" + sub,
+         "us", [(c, [g(c + ".conn50"), g(c + ".tls50"), g(c + ".first50")])
+                for c in CONTENDERS],
+         ["TCP connect", "TLS handshake", "first byte"])
     rows = []
     for n, short in (("10", "10"), ("1000", "1k"), ("10000", "10k")):
         for kind, nb in (("tls", "1"), ("tls16", "16")):

@@ -4,7 +4,10 @@
 Starts RATE connections per second for SECONDS (each in a thread of its
 own, on schedule, so a slow one does not delay the next), each a full
 handshake with SNI NAME to ADDR:PORT and a GET /; records the time to the
-first byte of the answer. Prints "p50_us p99_us fails".
+first byte of the answer, and its three parts: the TCP connect (SYN to
+SYN-ACK), the TLS handshake, the first byte (request to answer). Prints
+"p50_us p99_us fails connect_p50 connect_p99 tls_p50 tls_p99 first_p50
+first_p99" (µs).
 Usage: latency.py RATE SECONDS NAME ADDR PORT
 """
 import socket
@@ -20,19 +23,23 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    lat, fails, lock = [], [0], threading.Lock()
+    lat, parts, fails, lock = [], ([], [], []), [0], threading.Lock()
 
     def one():
         t0 = time.perf_counter()
         try:
             with socket.create_connection((addr, port), timeout=5) as raw:
+                t1 = time.perf_counter()
                 with ctx.wrap_socket(raw, server_hostname=name) as s:
+                    t2 = time.perf_counter()
                     s.sendall(b"GET / HTTP/1.0\r\n\r\n")
                     if not s.recv(1):
                         raise OSError("no answer")
-                    dt = time.perf_counter() - t0
+                    t3 = time.perf_counter()
             with lock:
-                lat.append(dt)
+                lat.append(t3 - t0)
+                for part, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2)):
+                    part.append(dt)
         except (OSError, ssl.SSLError):
             with lock:
                 fails[0] += 1
@@ -49,12 +56,18 @@ def main():
         threads.append(t)
     for t in threads:
         t.join(10)
-    lat.sort()
     if not lat:
-        print("0 0 %d" % fails[0])
+        print("0 0 %d 0 0 0 0 0 0" % fails[0])
         return 1
-    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e6
-    print("%.0f %.0f %d" % (p(0.50), p(0.99), fails[0]))
+
+    def p(v, q):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(q * len(v)))] * 1e6
+
+    out = [p(lat, 0.50), p(lat, 0.99), fails[0]]
+    for part in parts:
+        out += [p(part, 0.50), p(part, 0.99)]
+    print("%.0f %.0f %d %.0f %.0f %.0f %.0f %.0f %.0f" % tuple(out))
     return 0
 
 

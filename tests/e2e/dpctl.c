@@ -19,7 +19,14 @@
  *                                  backend's RTT: docs/dataplane.md)
  *   mss MSS4 MSS6                  MSS offered to clients, told backends
  *   synstate RATE                  per-SYN states per s and CPU (0: none)
+ *   access-log FILE                the data plane's access log on: one
+ *                                  line per record to FILE (below)
  *   attach IFNAME
+ *
+ * An access log line: "TYPE END REASON SETUP_US HELLO_US CONNECT_US
+ * REPLAY_US DURATION_US" (TYPE end or reject; a phase that did not happen
+ * is -1): what the bench needs of the data plane's own timestamps, not the
+ * agent's format (user/agent/accesslog.c).
  *
  * Once a second it runs the flow table's timeouts (user/dataplane/reaper.c)
  * and logs what they reaped.
@@ -32,6 +39,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <stdio.h>
@@ -47,6 +55,7 @@
 static volatile sig_atomic_t stop, dump;
 
 static int ifaces[16], nifaces;
+static FILE *alog;
 static uint32_t table[SNILB_MAGLEV_SIZE];
 
 static void on_signal(int sig)
@@ -81,6 +90,39 @@ static int do_set(struct dataplane *dp, char *args)
 	if (!n || maglev_build(b, n, table, SNILB_MAGLEV_SIZE))
 		return -EINVAL;
 	return dp_set_install(dp, id, table, SNILB_MAGLEV_SIZE, (uint32_t)n);
+}
+
+/* µs from @a to @b, -1 when either did not happen. */
+static long long us(uint64_t a, uint64_t b)
+{
+	return a && b >= a ? (long long)((b - a) / 1000) : -1;
+}
+
+static void on_record(const struct snilb_log_rec *r, void *arg)
+{
+	(void)arg;
+	fprintf(alog, "%s %u %u %lld %lld %lld %lld %lld\n",
+		r->end == SNILB_END_REJECT ? "reject" : "end", r->end,
+		r->reason, us(r->created_ns, r->first_ns),
+		us(r->created_ns, r->routed_ns), us(r->routed_ns, r->spliced_ns),
+		us(r->spliced_ns, r->first_ns), us(r->created_ns, r->end_ns));
+}
+
+static int do_alog(struct dataplane *dp, struct snilb_config *cfg,
+		   const char *path)
+{
+	int e;
+
+	if (alog)
+		return -EEXIST;
+	alog = fopen(path, "w");
+	if (!alog)
+		return -errno;
+	e = dp_log_open(dp, on_record, NULL);
+	if (e)
+		return e;
+	cfg->access_log = 1;
+	return dp_config_set(dp, cfg);
 }
 
 static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
@@ -134,6 +176,8 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 		return do_set(dp, line + 4);
 	if (sscanf(line, "route %u %127s %u %u", &x, a, &y, &z) == 4)
 		return dp_route_add(dp, x, a, y, z);
+	if (sscanf(line, "access-log %127s", a) == 1)
+		return do_alog(dp, cfg, a);
 	if (sscanf(line, "attach %127s", b) == 1) {
 		int ifindex = (int)if_nametoindex(b);
 
@@ -163,6 +207,28 @@ static void print_stats(const struct pinned *view)
 			       (unsigned long long)v);
 	}
 	fflush(stdout);
+}
+
+/* A second, reading the access log meanwhile (the ring must not fill). */
+static void wait_second(struct dataplane *dp)
+{
+	struct pollfd p = { .events = POLLIN };
+	struct timespec t0, t;
+	int left = 1000;
+
+	if (!alog) {
+		sleep(1);
+		return;
+	}
+	p.fd = dp_log_fd(dp);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop && left > 0 && poll(&p, 1, left) >= 0) {
+		dp_log_read(dp);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = 1000 - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+				    (t.tv_nsec - t0.tv_nsec) / 1000000);
+	}
+	fflush(alog);
 }
 
 int main(int argc, char **argv)
@@ -217,7 +283,7 @@ int main(int argc, char **argv)
 		struct reap_result gr;
 		struct timespec ts;
 
-		sleep(1);		/* a signal cuts it short */
+		wait_second(dp);	/* a signal cuts it short */
 		if (dump) {
 			dump = 0;
 			print_stats(view);
@@ -235,6 +301,10 @@ int main(int argc, char **argv)
 		}
 	}
 	print_stats(view);
+	if (alog) {
+		dp_log_read(dp);
+		fclose(alog);
+	}
 	for (i = 0; i < nifaces && !o.pin_dir; i++)
 		dp_detach(ifaces[i]);
 	pinned_close(view);
