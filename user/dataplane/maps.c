@@ -313,12 +313,32 @@ static int set_flags(struct dataplane *dp, const uint32_t *table,
 	return err;
 }
 
+/* A new Maglev table's @size entries, in one batch (one syscall, where
+ * an update each made the first sync of 500 sets of 16,381 entries take
+ * most of a minute). */
+static int table_fill(int fd, const uint32_t *table, uint32_t size)
+{
+	uint32_t *keys = malloc(size * sizeof(*keys)), i, n = size;
+	int err;
+
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < size; i++)
+		keys[i] = i;
+	err = bpf_map_update_batch(fd, keys, table, &n, &opts) ? -errno : 0;
+	if (!err && n != size)
+		err = -EIO;
+	free(keys);
+	return err;
+}
+
 int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 		   uint32_t size, uint32_t nbackends)
 {
 	struct snilb_set s = { .size = size, .nbackends = nbackends };
 	int inner, err = 0;
-	uint32_t i;
 
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
 
@@ -336,9 +356,7 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 			       &opts);
 	if (inner < 0)
 		return -errno;
-	for (i = 0; i < size && !err; i++)
-		if (bpf_map_update_elem(inner, &i, &table[i], BPF_ANY))
-			err = -errno;
+	err = table_fill(inner, table, size);
 	if (!err)
 		err = map_set(dp, SNILB_MAP_MAGLEV, &set, &inner);
 	/* The size last: a reader that sees it finds the table in place. */
