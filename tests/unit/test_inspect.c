@@ -159,10 +159,12 @@ static json_t *status_json(void)
 static void test_status_names(void **state)
 {
 	struct inspect c = { .st = status_json() };
-	json_t *r = st_route(&c, 3), *conds;
+	json_t *r, *conds;
 	char b[2048];
 
 	(void)state;
+	inspect_index(&c);
+	r = st_route(&c, 3);
 	assert_string_equal(route_name(&c, 3, b, sizeof(b)), "default/foo");
 	assert_string_equal(route_name(&c, 9, b, sizeof(b)), "#9");
 	/* no pinned maps: the status file's address */
@@ -195,6 +197,47 @@ static void test_status_names(void **state)
 	assert_string_equal(b, "198.18.2.11:8443*2,[2001:db8::b]:8443*2,"
 			       "default/gone:1(no endpoints)");
 	json_decref(c.st);
+	free(c.routes);
+	free(c.sets);
+}
+
+/*
+ * 20,000 routes and sets in the status file, ids in no order: each found
+ * by its id, and ids between them not (the lookups were a walk each,
+ * O(n^2) for a command's rows).
+ */
+static void test_status_index(void **state)
+{
+	json_t *routes = json_array(), *sets = json_array();
+	struct inspect c = { .st = json_pack("{s:o, s:o}", "routes", routes,
+					     "sets", sets) };
+	char b[64], want[64];
+	long long i, id;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		id = (i * 7919) % 20000 * 2 + 1;	/* odd, shuffled */
+		json_array_append_new(routes, json_pack("{s:I, s:s, s:s}",
+			"id", id, "namespace", "ns", "name",
+			xsprintf(b, sizeof(b), "r%lld", id)));
+		json_array_append_new(sets, json_pack("{s:I}", "id", id));
+	}
+	inspect_index(&c);
+	assert_int_equal(c.nroutes, 20000);
+	for (id = 0; id <= 40000; id++) {
+		if (id % 2) {
+			xsprintf(want, sizeof(want), "ns/r%lld", id);
+			assert_string_equal(route_name(&c, id, b, sizeof(b)),
+					    want);
+			assert_int_equal(jint(st_set(&c, id), "id", -1), id);
+		} else {
+			assert_null(st_route(&c, id));
+			assert_null(st_set(&c, id));
+		}
+	}
+	json_decref(c.st);
+	free(c.routes);
+	free(c.sets);
 }
 
 static void test_kroute_find(void **state)
@@ -296,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_status_index),
 		cmocka_unit_test(test_kroute_find),
 		cmocka_unit_test(test_json_wanted),
 		cmocka_unit_test(test_json_error),

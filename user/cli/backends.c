@@ -12,17 +12,6 @@
 #include "defaults.h"
 #include "inspect.h"
 
-static json_t *st_set(const struct inspect *c, uint32_t id)
-{
-	json_t *s;
-	size_t i;
-
-	json_array_foreach(json_object_get(c->st, "sets"), i, s)
-		if (jint(s, "id", -1) == id)
-			return s;
-	return NULL;
-}
-
 static json_t *st_set_backend(const json_t *set, uint32_t backend)
 {
 	json_t *b;

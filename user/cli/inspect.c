@@ -77,16 +77,60 @@ bool pid_alive(long long pid)
 	return !kill((pid_t)pid, 0) || errno == EPERM;
 }
 
+struct st_index {
+	long long id;
+	json_t *r;
+};
+
+static int index_cmp(const void *a, const void *b)
+{
+	const struct st_index *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The status file's @key entries by id, sorted, once: a lookup per row
+ * of a command was a walk of them all (minutes at 10,000 routes). */
+static struct st_index *index_of(json_t *st, const char *key, size_t *n)
+{
+	json_t *arr = json_object_get(st, key), *r;
+	struct st_index *x = calloc(json_array_size(arr) + 1, sizeof(*x));
+	size_t i;
+
+	*n = 0;
+	if (!x)
+		return NULL;	/* lookups find nothing: ids shown */
+	json_array_foreach(arr, i, r)
+		x[i] = (struct st_index){ jint(r, "id", -1), r };
+	*n = json_array_size(arr);
+	qsort(x, *n, sizeof(*x), index_cmp);
+	return x;
+}
+
+static json_t *index_find(const struct st_index *x, size_t n, long long id)
+{
+	struct st_index key = { .id = id }, *hit;
+
+	hit = n ? bsearch(&key, x, n, sizeof(key), index_cmp) : NULL;
+	return hit ? hit->r : NULL;
+}
+
+void inspect_index(struct inspect *c)
+{
+	c->routes = index_of(c->st, "routes", &c->nroutes);
+	c->sets = index_of(c->st, "sets", &c->nsets);
+}
+
 /* The status file's "routes" entry with id @id, or NULL. */
 json_t *st_route(const struct inspect *c, long long id)
 {
-	size_t i;
-	json_t *r;
+	return index_find(c->routes, c->nroutes, id);
+}
 
-	json_array_foreach(json_object_get(c->st, "routes"), i, r)
-		if (jint(r, "id", -1) == id)
-			return r;
-	return NULL;
+/* The status file's "sets" entry with id @id, or NULL. */
+json_t *st_set(const struct inspect *c, long long id)
+{
+	return index_find(c->sets, c->nsets, id);
 }
 
 /* "ns/name" of route @id, or "#id" without a status entry. */
@@ -151,6 +195,16 @@ static void load_status(struct inspect *c)
 	if (!c->st)
 		fprintf(stderr, "snilb: %s:%d: %s: showing ids instead of "
 			"names\n", c->status_file, jerr.line, jerr.text);
+	else
+		inspect_index(c);
+}
+
+static void inspect_free(struct inspect *c)
+{
+	pinned_close(c->p);
+	json_decref(c->st);
+	free(c->routes);
+	free(c->sets);
 }
 
 
@@ -331,12 +385,11 @@ int inspect_main(const struct inspect_cmd *cmd, void *priv, int argc,
 		c.p = pinned_open(c.pin_path, c.perr, sizeof(c.perr));
 		if (!c.p && cmd->pins == PINS_NEED) {
 			inspect_err(&c, "%s", c.perr);
-			json_decref(c.st);
+			inspect_free(&c);
 			return EXIT_NOMATCH;
 		}
 	}
 	rc = cmd->run(&c);
-	pinned_close(c.p);
-	json_decref(c.st);
+	inspect_free(&c);
 	return rc;
 }

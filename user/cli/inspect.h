@@ -23,12 +23,16 @@
 struct inspect_cmd;
 
 /* One run of one command. */
+struct st_index;
+
 struct inspect {
 	const struct inspect_cmd *cmd;
 	const char *pin_path, *status_file;
 	bool json;		/* -o json */
 	struct pinned *p;	/* NULL: nothing pinned (perr says why) */
 	json_t *st;		/* NULL: no status file */
+	struct st_index *routes, *sets; /* st's, by id (st_route(), st_set()) */
+	size_t nroutes, nsets;
 	char perr[512];
 	void *priv;		/* the command's own options */
 };
@@ -107,7 +111,10 @@ const char *jstr(const json_t *o, const char *k);
 long long jint(const json_t *o, const char *k, long long def);
 
 /* The status file's "routes" entry with id @id, or NULL. */
+/* Indexes c->st's routes and sets by id (load_status() does it). */
+void inspect_index(struct inspect *c);
 json_t *st_route(const struct inspect *c, long long id);
+json_t *st_set(const struct inspect *c, long long id);
 /* "ns/name" of route @id, or "#id" without a status entry. */
 char *route_name(const struct inspect *c, long long id, char *buf, size_t n);
 /* "198.18.0.1:443" of listener @id: the kernel's, else the status's. */

@@ -70,9 +70,8 @@ void route_backends(const struct inspect *c, const json_t *r, long set,
 	char one[128], a[96];
 
 	buf[0] = 0;
-	json_array_foreach(json_object_get(c->st, "sets"), i, s) {
-		if (jint(s, "id", -1) != set)
-			continue;
+	s = st_set(c, set);
+	if (s) {
 		json_array_foreach(json_object_get(s, "backends"), j, e) {
 			fmt_hostport(a, sizeof(a), jstr(e, "address"),
 				     jint(e, "port", 0));
