@@ -225,9 +225,7 @@ test-deploy: all
 # not part of make check).
 deb: | deps
 	./scripts/install-deps.sh package
-	CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
-	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS) -Wl,-z,now" \
-		$(MAKE) BUILD=$(BUILD)/pkg $(BUILD)/pkg/snilb
+	./scripts/hardened.sh $(MAKE) BUILD=$(BUILD)/pkg $(BUILD)/pkg/snilb
 	rm -f $(BUILD)/deb/snilb_*.deb
 	./scripts/mkdeb.sh $(BUILD)/pkg/snilb $(BUILD)/deb
 

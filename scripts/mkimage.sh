@@ -22,14 +22,17 @@ mkdir -p "$dir"
 # The build dependencies of scripts/install-deps.sh (no test tools).
 pkgs=make,clang,llvm,binutils,libbpf-dev,libelf-dev,zlib1g-dev,bpftool
 pkgs=$pkgs,libjansson-dev,libmicrohttpd-dev,libyaml-dev,libcurl4-openssl-dev
-pkgs=$pkgs,pkg-config,libc6-dev
+pkgs=$pkgs,pkg-config,libc6-dev,dpkg-dev
 sum=$(echo "$pkgs" | md5sum | cut -c1-8)
 tar=$dir/build-root-$sum.tar
 base=localhost/snilb-build-root:bookworm
 if [ ! -s "$tar" ]; then
 	rm -f "$dir"/build-root-*.tar
 	echo "mkimage: mmdebstrap: a Debian 12 root with $pkgs" >&2
-	mmdebstrap --variant=apt --include="$pkgs" bookworm "$tar.tmp" >&2
+	# --format: mmdebstrap would take the name's ".tmp" for a directory.
+	rm -rf "$tar.tmp"
+	mmdebstrap --variant=apt --format=tar --include="$pkgs" bookworm \
+		"$tar.tmp" >&2 || exit 1
 	mv "$tar.tmp" "$tar"
 fi
 # Imported once per root: the image is labelled with the tarball's name.

@@ -12,9 +12,7 @@
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
 passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: want '$2', got '$3'"; fi; }
+. "$(dirname "$0")/../lib/lib.sh"
 
 debs=("$build"/deb/snilb_*.deb)
 deb=${debs[0]}
@@ -55,6 +53,8 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
 ' "$(dirname "$0")/../../deploy/30-daemonset.yaml")
 check "unit: CapabilityBoundingSet = the DaemonSet's" "$caps" "$(key CapabilityBoundingSet)"
 check "unit: AmbientCapabilities = the DaemonSet's" "$caps" "$(key AmbientCapabilities)"
+check "binary: built hardened (scripts/hardened.sh)" \
+	"pie relro now canary fortify" "$(elf_hardening "$work/x/usr/sbin/snilb")"
 check "unit: hardening" "yes strict /sys/fs/bpf snilb yes" \
 	"$(key NoNewPrivileges) $(key ProtectSystem) $(key ReadWritePaths) $(key RuntimeDirectory) $(key RuntimeDirectoryPreserve)"
 

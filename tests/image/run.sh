@@ -217,6 +217,9 @@ t_start() {
 	check "process: no_new_privs" 1 "$(proc_status NoNewPrivs)"
 	check "process: seccomp filter on (RuntimeDefault)" 2 \
 		"$(proc_status Seccomp)"
+	check "binary: built hardened (scripts/hardened.sh)" \
+		"pie relro now canary fortify" \
+		"$(elf_hardening "/proc/$(podman inspect --format '{{.State.Pid}}' "$name")/exe")"
 	check "process: its root mounted read-only" ro \
 		"$(awk '$5 == "/" { split($6, o, ","); print o[1] }' \
 			"/proc/$(podman inspect --format '{{.State.Pid}}' "$name")/mountinfo")"

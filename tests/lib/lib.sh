@@ -99,3 +99,18 @@ until_eq() {
 	done
 	echo "$got"
 }
+
+# The hardening a shipped binary has (scripts/hardened.sh), as readelf
+# sees it: "pie relro now canary fortify", each word only when present.
+elf_hardening() {	# FILE
+	local h d s out=
+	h=$(readelf -hW "$1" 2>/dev/null)
+	d=$(readelf -dlW "$1" 2>/dev/null)
+	s=$(readelf -sW --dyn-syms "$1" 2>/dev/null)
+	grep -q 'Type:.*DYN' <<<"$h" && grep -q 'FLAGS_1.*PIE' <<<"$d" && out="pie"
+	grep -q 'GNU_RELRO' <<<"$d" && out="$out relro"
+	grep -qE 'BIND_NOW|FLAGS.*NOW' <<<"$d" && out="$out now"
+	grep -q '__stack_chk_fail' <<<"$s" && out="$out canary"
+	grep -qE '__[a-z]+_chk@' <<<"$s" && out="$out fortify"
+	echo "${out# }"
+}
