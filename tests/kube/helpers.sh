@@ -29,18 +29,7 @@ del() {	# KIND NS NAME
 # control API is.
 kq() { at gw python3 "$here/kq.py" "$cport" "$@"; }
 # kq commands that print "PASS ..."/"FAIL ..." lines: counted here.
-kq_check() {
-	local line out
-	out=$(kq "$@" 2>&1)
-	while IFS= read -r line; do
-		case $line in
-		PASS\ *) ok "${line#PASS }" ;;
-		FAIL\ *) bad "${line#FAIL }" ;;
-		"") ;;
-		*) echo "     $line" ;;
-		esac
-	done <<<"$out"
-}
+kq_check() { pass_fail_lines "     " < <(kq "$@" 2>&1); }
 
 # Poll HOST until it answers WANT, at most LIMIT ms after T0 (default 30 s:
 # a busy machine's worth); $ms: the time from T0 to that answer (or to
@@ -229,23 +218,7 @@ setup() {
 	at gw ip link set k0 up
 	at gw2 ip addr add 198.18.3.2/24 dev h0
 	at gw2 ip link set h0 up
-	# b1..b3 on 8443 (shop/www, shop/api, dev/preview and tests'
-	# routes); the checkout Pods blue-1, blue-2, green-1 on 9443.
-	set -- b1 blue-1 b2 blue-2 b3 green-1
-	while [ $# -gt 0 ]; do
-		openssl req -x509 -newkey ec \
-			-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-			-subj "/CN=$1" -keyout "$work/$1.key" \
-			-out "$work/$1.crt" 2>/dev/null || return 1
-		# Not through at(): $! must be the backend, for the cleanup.
-		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$1" \
-			--cert "$work/$1.crt" --key "$work/$1.key" \
-			>"$work/$1.log" 2>&1 &
-		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$2" --port 9443 \
-			--cert "$work/$1.crt" --key "$work/$1.key" \
-			>"$work/$2.log" 2>&1 &
-		shift 2
-	done
+	start_example_backends || return 1
 	# The API server: server and client certificates, tokens (node-a's,
 	# and one nobody uses), a short watch timeout so watches are redone
 	# often (each redo is a chance for 410 and for the new token).

@@ -18,17 +18,6 @@ lat_ctl() {	# METHOD PATH [BODY]
 }
 lat_py() { at lat python3 "$here/latency.py" 6444 "$build/snilb" \
 	"$work/bpffs3/snilb" "$work/lat.status" "$@"; }
-lines_check() {	# PASS/FAIL lines on stdin counted, others shown
-	local line
-	while IFS= read -r line; do
-		case $line in
-		PASS\ *) ok "${line#PASS }" ;;
-		FAIL\ *) bad "${line#FAIL }" ;;
-		"") ;;
-		*) echo "$line" ;;
-		esac
-	done
-}
 lat_up() {
 	ip netns add "$pfx-lat" || return 1
 	at lat ip link set lo up
@@ -68,23 +57,23 @@ t_latency() {
 	LAT_DELAY=${LAT_DELAY:-0.4}
 	s=${LAT_SERVICES:-$(( n / 4 > 500 ? 500 : n / 4 ))}
 	lat_up || { bad "latency: setup"; return; }
-	lines_check < <(lat_py load "$n" "$s")
+	pass_fail_lines < <(lat_py load "$n" "$s")
 	: >"$work/lat.log"
 	lat_agent || { bad "latency: the agent did not start"; lat_down; return; }
-	lines_check < <(lat_py routed "$n")
+	pass_fail_lines < <(lat_py routed "$n")
 	# Until the first status write is through: the writer is busy.
 	for i in $(seq 300); do
 		[ "$(lat_ctl GET /status-writes | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -gt 0 ] && break
 		sleep 0.1
 	done
 	echo "     status writes so far: $i tenths of a second after routing; each takes $LAT_DELAY s"
-	lines_check < <(lat_py changes "${LAT_CHANGES:-40}" 5)
+	pass_fail_lines < <(lat_py changes "${LAT_CHANGES:-40}" 5)
 	echo "     agent: $(grep -c 'msg=synced' "$work/lat.log") syncs, last: $(grep 'msg=synced' "$work/lat.log" | tail -1 | sed 's/.*msg=synced //')"
 
 	# Status writes stuck: every one takes 5 s; the Lease renewed on time.
 	lat_ctl POST /config '{"status_delay": 5}' >/dev/null
 	lat_ctl POST /requests/reset >/dev/null
-	lines_check < <(lat_py leases 6 30 3.5)
+	pass_fail_lines < <(lat_py leases 6 30 3.5)
 
 	# A status write hanging (30 s): SIGTERM ends the agent at once.
 	w0=$(lat_ctl GET /status-writes | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')

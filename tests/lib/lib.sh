@@ -114,3 +114,43 @@ elf_hardening() {	# FILE
 	grep -qE '__[a-z]+_chk@' <<<"$s" && out="$out fortify"
 	echo "${out# }"
 }
+
+# The backends of examples/: b1..b3 on 8443 (shop/www, shop/api,
+# dev/preview and the suites' own routes) and the checkout Pods blue-1,
+# blue-2, green-1 on 9443 of the same namespaces (tests/e2e/topo.sh), each
+# tests/e2e/backend.py with a self-signed certificate; logs in
+# $work/NAME.log, pids added to $pids. Needs $pfx, $work, $top.
+start_example_backends() {
+	set -- b1 blue-1 b2 blue-2 b3 green-1
+	while [ $# -gt 0 ]; do
+		openssl req -x509 -newkey ec \
+			-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+			-subj "/CN=$1" -keyout "$work/$1.key" \
+			-out "$work/$1.crt" 2>/dev/null || return 1
+		# Not through at(): $! must be the backend, for the cleanup
+		# (a subshell's pid left backends running after a suite).
+		ip netns exec "$pfx-$1" python3 "$top/tests/e2e/backend.py" \
+			--name "$1" --cert "$work/$1.crt" --key "$work/$1.key" \
+			>"$work/$1.log" 2>&1 &
+		pids+=($!)
+		ip netns exec "$pfx-$1" python3 "$top/tests/e2e/backend.py" \
+			--name "$2" --port 9443 --cert "$work/$1.crt" \
+			--key "$work/$1.key" >"$work/$2.log" 2>&1 &
+		pids+=($!)
+		shift 2
+	done
+}
+
+# PASS/FAIL lines on stdin counted as ok/bad, others shown (Python
+# helpers' verdicts).
+pass_fail_lines() {	# [INDENT]
+	local line
+	while IFS= read -r line; do
+		case $line in
+		PASS\ *) ok "${line#PASS }" ;;
+		FAIL\ *) bad "${line#FAIL }" ;;
+		"") ;;
+		*) echo "${1:-}$line" ;;
+		esac
+	done
+}

@@ -155,24 +155,7 @@ setup() {
   creationTimestamp: "2024-01-01T00:00:00Z"
 }' "$man/10-shop.yaml"
 	: >"$alog"
-	set -- b1 blue-1 b2 blue-2 b3 green-1
-	while [ $# -gt 0 ]; do
-		openssl req -x509 -newkey ec \
-			-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-			-subj "/CN=$1" -keyout "$work/$1.key" \
-			-out "$work/$1.crt" 2>/dev/null || return 1
-		# Not through at(): $! must be the backend, for the cleanup
-		# (a subshell's pid left six backends running after the suite).
-		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$1" \
-			--cert "$work/$1.crt" --key "$work/$1.key" \
-			>"$work/$1.log" 2>&1 &
-		pids+=($!)
-		ip netns exec "$pfx-$1" python3 "$e2e/backend.py" --name "$2" --port 9443 \
-			--cert "$work/$1.crt" --key "$work/$1.key" \
-			>"$work/$2.log" 2>&1 &
-		pids+=($!)
-		shift 2
-	done
+	start_example_backends || return 1
 	start_agent || return 1
 	for b in b1 b2 b3 blue-1 blue-2 green-1; do
 		wait_for listening "$work/$b.log" || return 1
