@@ -569,7 +569,7 @@ t_pressure() {
 	fi
 	check "pressure: 20 new connections after the load" \
 		"ok=20 failed=0 backends=b1:20" \
-		"$(cli python3 "$e2e/clients.py" seq 20 www.example.com $vip4)"
+		"$(at cli timeout 150 python3 "$e2e/clients.py" seq 20 www.example.com $vip4)"
 }
 
 t0_all=$EPOCHREALTIME

@@ -123,7 +123,9 @@ setup() {
 # Download N MB from HOST into $work/NAME.{h,body} in the background,
 # at RATE; $dl is curl's pid.
 download() {	# NAME HOST MB RATE
-	cli curl -sk --max-time 60 --limit-rate "$4" \
+	# Its own bound (cli's 30 s would cut a download a busy machine
+	# slows, with nothing written).
+	at cli timeout 90 curl -sk --max-time 80 --limit-rate "$4" \
 		--resolve "$2:443:$vip4" -D "$work/$1.h" -o "$work/$1.body" \
 		"https://$2/bytes/$(($3 * 1048576))" &
 	dl=$!
@@ -359,7 +361,7 @@ print(round((time.monotonic() - t0) * 1000))' "$f" "$work"/burst.[123])
 	else
 		bad "3 writes in $wms ms: $n msg=synced lines, want 1 to $max"
 	fi
-	out=$(cli python3 "$here/clients.py" seq 30 www.example.com $vip4)
+	out=$(at cli timeout 150 python3 "$here/clients.py" seq 30 www.example.com $vip4)
 	check "final state: 30 connections to www.example.com, b1 and b2" \
 		"ok=30 failed=0 backends=b1:X,b2:Y" \
 		"$(sed 's/b1:[0-9]*/b1:X/; s/b2:[0-9]*/b2:Y/' <<<"$out")"
@@ -416,7 +418,7 @@ t_flip() {
 	start_loops flip 180 4000 checkout.example.com checkout.example.com \
 		checkout.example.com checkout.example.com
 	# Blue answers first: 8 of them (each loop's first two, or so).
-	[ "$(until_eq yes 30 answered 8 flip)" = yes ] ||
+	[ "$(until_eq yes 60 answered 8 flip)" = yes ] ||
 		bad "flip: fewer than 8 answers before the flip"
 	sed -i 's/^    color: blue$/    color: green/' "$f"
 	flip_t=$EPOCHREALTIME flip=$(us "$flip_t")

@@ -128,7 +128,7 @@ t_clients() {
 		sed -n "s/.*subject \`CN=\([^']*\)'.*/\1/p" | head -1)
 	check "gnutls-cli: certificate of b2" "b2" "$subj"
 	check "python ssl: 20 connections -> b1" "ok=20 failed=0 backends=b1:20" \
-		"$(cli python3 "$here/clients.py" seq 20 www.example.com $vip4)"
+		"$(at cli timeout 150 python3 "$here/clients.py" seq 20 www.example.com $vip4)"
 }
 
 t_reject() {
@@ -172,8 +172,10 @@ t_segments() {
 # bulk MB: download, compare with the checksum the backend sent.
 bulk() {
 	local mb=$1 got want
-	cli curl -sk --max-time 60 --resolve www.example.com:443:$vip4 \
-		-D "$work/h" -o "$work/body" \
+	# Its own bound, past curl's (cli's 30 s would cut a 50 MB download
+	# a busy machine slows).
+	at cli timeout 90 curl -sk --max-time 80 \
+		--resolve www.example.com:443:$vip4 -D "$work/h" -o "$work/body" \
 		"https://www.example.com/bytes/$((mb * 1048576))"
 	want=$(sed -n 's/^X-SHA256: *\([0-9a-f]*\).*/\1/p' "$work/h")
 	got=$(sha256sum "$work/body" | cut -d' ' -f1)
@@ -240,7 +242,7 @@ t_retry() {
 	before=$(dp_stat bind_retry)
 	check "backend refusing: 30 connections all answered by b1" \
 		"ok=30 failed=0 backends=b1:30" \
-		"$(cli python3 "$here/clients.py" seq 30 retry.example.com $vip4)"
+		"$(at cli timeout 150 python3 "$here/clients.py" seq 30 retry.example.com $vip4)"
 	after=$(dp_stat bind_retry)
 	if [ $((after - before)) -gt 0 ]; then
 		ok "refused SYNs retried on the next backend ($((after - before)) times)"

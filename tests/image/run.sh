@@ -233,7 +233,9 @@ t_routing() {
 
 # Download N MB from HOST into $work/NAME.{h,body} in the background.
 download() {	# NAME HOST MB RATE
-	cli curl -sk --max-time 60 --limit-rate "$4" \
+	# Its own bound (cli's 30 s would cut a download a busy machine
+	# slows, with nothing written).
+	at cli timeout 90 curl -sk --max-time 80 --limit-rate "$4" \
 		--resolve "$2:443:$vip4" -D "$work/$1.h" -o "$work/$1.body" \
 		"https://$2/bytes/$(($3 * 1048576))" &
 	dl=$!
