@@ -15,6 +15,7 @@
 #include "replay.h"
 #include "owned.h"
 #include "icmp.h"
+#include "nat46.h"
 #include "vip.h"
 
 /*
@@ -115,6 +116,7 @@ static __always_inline void rev_copy(struct __sk_buff *skb,
  * retransmission. docs/dataplane.md, "The backend's RTT".
  */
 static __noinline int resyn(struct __sk_buff *skb, const struct pkt *p,
+			    const struct snilb_flow_key *k,
 			    struct snilb_flow *f)
 {
 	struct scratch *sc = get_scratch();
@@ -126,9 +128,10 @@ static __noinline int resyn(struct __sk_buff *skb, const struct pkt *p,
 	f->resyn = 1;
 	stat_inc(SNILB_ST_RESYN);
 	o = &sc->out;
-	backend_syn(o, f, p->daddr, p->saddr, p->sport);
+	backend_syn(o, f, 0, p->daddr, p->saddr, p->sport);
 	/* No timestamps: a SYN cookie would say so (resyn_ecr()). */
-	put_syn_opts(o, f->opts.mss, f->opts.sack, 0, 0, 0, f->opts.wscale);
+	put_syn_opts(o, x_mss(k->family, p->family, f->opts.mss),
+		     f->opts.sack, 0, 0, 0, f->opts.wscale);
 	if (write_tcp(skb, p, o) ||
 	    set_macs(skb, f->bmac, f->bsmac))
 		return TC_ACT_SHOT;
@@ -156,7 +159,7 @@ static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
 		f->ts_off = bo.ts ? bo.tsval - f->our_tsval : 0;
 		f->bwscale = bo.wscale;
 		if (!(cfg && cfg->single_syn))
-			return resyn(skb, p, f);
+			return resyn(skb, p, k, f);
 	}
 	verdict = replay_hello(skb, p, k, f, &bo);
 	if (verdict == TC_ACT_SHOT)
@@ -204,6 +207,7 @@ static __noinline int on_synack(struct __sk_buff *skb, const struct pkt *p,
 #define TW_RESETS_MAX	2
 
 static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
+				   const struct snilb_flow_key *k,
 				   struct snilb_flow *f)
 {
 	struct scratch *sc = get_scratch();
@@ -231,7 +235,8 @@ static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
 	    set_macs(skb, f->bmac, f->bsmac))
 		return TC_ACT_SHOT;
 	bpf_clone_redirect(skb, f->b_ifindex, 0);
-	backend_syn(o, f, p->daddr, p->saddr, p->sport);
+	backend_syn(o, f, x_mss(k->family, p->family, f->opts.mss), p->daddr,
+		    p->saddr, p->sport);
 	if (write_tcp(skb, p, o) ||
 	    set_macs(skb, f->bmac, f->bsmac))
 		return TC_ACT_SHOT;
@@ -270,12 +275,33 @@ static __noinline int on_refused(struct __sk_buff *skb, const struct pkt *p,
 	o->seq = f->our_isn + 1;
 	o->ack = f->client_isn + 1;
 	o->flags = TCP_RST | TCP_ACK;
-	st = write_tcp(skb, p, o) ? TC_ACT_SHOT :
-	     to_client(skb, f);
+	p = pkt_as(skb, p, k->family);	/* a backend of the other family */
+	st = !p || write_tcp(skb, p, o) ? TC_ACT_SHOT : to_client(skb, f);
 	stat_inc(SNILB_ST_RST_SENT);
 	flow_forget(k, f, SNILB_END_REJECT, SNILB_REJ_NO_BACKEND);
 	bpf_map_delete_elem(&hellos, k);
 	return st;
+}
+
+/* An ICMP error from the client's side about a spliced flow: the
+ * backend's, or for one of the other family (NAT46/64) its MTU's. */
+static __always_inline int client_icmp_spliced(struct __sk_buff *skb,
+					       struct scratch *sc,
+					       const struct icmp_at *at,
+					       struct snilb_flow *f,
+					       const struct snilb_config *cfg)
+{
+	struct snilb_backend *be = bpf_map_lookup_elem(&backends, &f->backend);
+	struct snilb_rev *r;
+
+	if (!be)
+		return TC_ACT_SHOT;
+	if (be->family == sc->ipk.family)
+		return icmp_to_backend(skb, &sc->ipk, at, f, cfg);
+	r = flow_rev(f, be, cfg);
+	if (!r)
+		return TC_ACT_SHOT;
+	return x_icmp_mtu(skb, &sc->ipk, at, &r->cmtu);
 }
 
 /*
@@ -294,7 +320,7 @@ static __noinline int on_client_icmp(struct __sk_buff *skb, struct scratch *sc,
 	if (!icmp_parse_flow(skb, &sc->ipk, &at, &sc->ik))
 		f = bpf_map_lookup_elem(&flows, &sc->ik);
 	if (f && f->state == SNILB_FS_SPLICED)
-		return icmp_to_backend(skb, &sc->ipk, &at, f, cfg);
+		return client_icmp_spliced(skb, sc, &at, f, cfg);
 	rc = vip_check(skb, sc, PARSE_NOT_TCP);
 	return rc == VIP_NOT ? TC_ACT_OK : rc;
 }
@@ -319,8 +345,11 @@ static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 	f = bpf_map_lookup_elem(&flows, &sc->ik);
 	if (!f)
 		return TC_ACT_SHOT;
-	if (f->state == SNILB_FS_SPLICED && val->spliced)
+	if (f->state == SNILB_FS_SPLICED && val->spliced) {
+		if (val->flow.family != sc->ipk.family)	/* NAT46/64 */
+			return x_icmp_mtu(skb, &sc->ipk, &at, &f->bmtu);
 		return icmp_to_client(skb, &sc->ipk, &at, val);
+	}
 	if (f->state != SNILB_FS_ROUTED || at.type == ICMP6_TOO_BIG)
 		return TC_ACT_SHOT;
 	/* Unreachable while binding: as good as a refusal. */
@@ -353,7 +382,7 @@ static __always_inline int backend_packet(struct __sk_buff *skb)
 	if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
 		return on_synack(skb, p, k, f);
 	if ((p->flags & (TCP_SYN | TCP_ACK | TCP_FIN)) == TCP_ACK && !p->plen)
-		return on_stale_ack(skb, p, f);
+		return on_stale_ack(skb, p, k, f);
 	return TC_ACT_SHOT;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cookie.h"
 #include "fwd.h"
+#include "xlat.h"
 
 #define SNAT_PROBES		16
 #define MAGLEV_PROBES		8
@@ -166,12 +167,12 @@ static __always_inline int proxy_of(const struct snilb_flow_key *k,
 	return 0;
 }
 
-/* The SYN to a backend: the client's ISN and options, from our SNAT
- * address and the flow's port. The ISN is the client's less the PROXY
- * header's length when it gets one (proxy.h): the header's bytes end
- * where the client's begin. */
+/* The SYN to a backend: the client's ISN and options (its MSS as
+ * x_mss() gives it: @mss), from our SNAT address and the flow's port.
+ * The ISN is the client's less the PROXY header's length when it gets
+ * one (proxy.h): the header's bytes end where the client's begin. */
 static __always_inline void backend_syn(struct tcp_out *o,
-					const struct snilb_flow *f,
+					const struct snilb_flow *f, __u16 mss,
 					const __be32 *snat, const __be32 *baddr,
 					__be16 bport)
 {
@@ -185,8 +186,28 @@ static __always_inline void backend_syn(struct tcp_out *o,
 	o->window = 65535;
 	o->plen = 0;
 	o->pcsum = 0;
-	put_syn_opts(o, f->opts.mss, f->opts.sack, f->opts.ts, f->ts_recent,
-		     0, f->opts.wscale);
+	put_syn_opts(o, mss, f->opts.sack, f->opts.ts, f->ts_recent, 0,
+		     f->opts.wscale);
+}
+
+/*
+ * Turn the packet in hand (@p, of either side) into one of @fam, the
+ * family of the one it goes to next, for write_tcp() to write over:
+ * itself when the family is the same, else the one x_family() made
+ * (sc->xpk). NULL on failure.
+ */
+static __always_inline const struct pkt *pkt_as(struct __sk_buff *skb,
+						const struct pkt *p, __u8 fam)
+{
+	struct scratch *sc;
+
+	if (p->family == fam)
+		return p;
+	sc = get_scratch();
+	/* Any addresses: write_tcp() writes the whole header again. */
+	if (!sc || x_family(skb, p, fam, p->saddr, p->daddr))
+		return NULL;
+	return &sc->xpk;
 }
 
 /*
@@ -217,7 +238,7 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	if (pick_backend(k, f, &bid))
 		return -1;
 	be = bpf_map_lookup_elem(&backends, &bid);
-	if (!be || be->family != p->family)
+	if (!be)
 		return -1;
 	if (proxy_of(k, f, be))
 		return -1;
@@ -240,11 +261,15 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	f->bind_ns = bpf_ktime_get_ns();
 	f->b_ifindex = 0;		/* another backend, maybe another path */
 	f->state = SNILB_FS_ROUTED;
-	backend_syn(o, f, rk.naddr, be->addr, be->port);
-	if (write_tcp(skb, p, o))
+	backend_syn(o, f, x_mss(k->family, be->family, f->opts.mss),
+		    rk.naddr, be->addr, be->port);
+	/* A backend of the other family (NAT46/64): the packet becomes one
+	 * of its family first. */
+	p = pkt_as(skb, p, be->family);
+	if (!p || write_tcp(skb, p, o))
 		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_BIND);
-	return to_backend(skb, f, p->family, be->addr);
+	return to_backend(skb, f, be->family, be->addr);
 }
 
 #endif /* SNILB_BPF_BIND_H */

@@ -37,6 +37,8 @@ struct scratch {
 	__u32 vip_tokens;
 	__u64 syn_slot;		/* syn_budget(): the second counted, */
 	__u32 syn_used;		/* and the states kept in it */
+	struct pkt xpk;		/* a packet translated (xlat.h) */
+	__u32 xpseudo;		/* ... its pseudo-header's sum moved by */
 };
 
 struct {

@@ -299,6 +299,15 @@ static __always_inline void path_refresh(struct __sk_buff *skb,
 	r->ifindex = skb->ifindex;
 }
 
+/* A flow whose backend is of the other family (nat46.h). */
+static __noinline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
+			      struct snilb_flow *f,
+			      const struct snilb_backend *be,
+			      const struct snilb_config *cfg);
+static __noinline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
+			      struct snilb_rev *r, struct snilb_flow *f,
+			      const struct snilb_config *cfg);
+
 /* Client -> backend. Inlined, like splice_b2c(): a call and its return
  * cost more than the rest of the hop. */
 static __always_inline int splice_c2b(struct __sk_buff *skb,
@@ -316,10 +325,14 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	struct hdrs h;
 	void *end;
 
+	be = bpf_map_lookup_elem(&backends, &f->backend);
+	if (!be || !cfg)
+		return TC_ACT_SHOT;
+	if (unlikely(be->family != p->family))
+		return nat_c2b(skb, sc, f, be, cfg);
 	if (unlikely(oversize(skb, p, f->bmtu)))
 		return send_too_big(skb, p, f->bmtu);
-	be = bpf_map_lookup_elem(&backends, &f->backend);
-	if (!be || !cfg || !snilb_snat_set(cfg, p->family))
+	if (!snilb_snat_set(cfg, p->family))
 		return TC_ACT_SHOT;
 	if (f->closing || (p->flags & (TCP_FIN | TCP_RST))) {
 		done = close_c2b(p, f, be, cfg);
@@ -385,6 +398,8 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 	struct hdrs h;
 	void *end;
 
+	if (unlikely(k->family != p->family))
+		return nat_b2c(skb, sc, r, f, cfg);
 	if (unlikely(oversize(skb, p, r->cmtu)))
 		return send_too_big(skb, p, r->cmtu);
 	if (f) {

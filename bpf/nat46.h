@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Spliced packets of a flow whose backend's family is not its client's
+ * (NAT46/64): splice.h's work, with the IP header translated (xlat.h) in
+ * between. splice_c2b() and splice_b2c() come here on one test of a
+ * family byte they have loaded; a same-family packet pays nothing else.
+ *
+ * The checksum: the TCP pseudo-header's addresses moved (x_family()
+ * returns by how much), and the ports, acks, timestamps and windows as in
+ * splice.h. Patched by bpf_l4_csum_replace(), which knows the skb's
+ * checksum state on every kernel: a subprogram cannot take splice.h's
+ * compile-time choice, and this path has helper calls anyway.
+ *
+ * MTU: the translated packet is 20 bytes longer (IPv4 to IPv6) or shorter
+ * than the one that came: the path's MTU, as a limit on the packet in
+ * hand, is x_mtu() of it, and the "too big" answer (mtu.h) carries that,
+ * in the sender's own family. ICMP errors from the far side about a
+ * translated packet are not translated into the other family: a "too
+ * big" lowers the MTU the flow checks against (x_icmp_mtu()), so the
+ * sender's next try of that packet gets snilb's own answer.
+ */
+#ifndef SNILB_BPF_NAT46_H
+#define SNILB_BPF_NAT46_H
+
+#include "splice.h"
+#include "icmp.h"
+#include "xlat.h"
+
+/* The TCP checksum after x_family(): @pseudo and @rest as splice.h sums
+ * them, at @q (the translated packet). */
+static __always_inline void x_csum(struct __sk_buff *skb, const struct pkt *q,
+				   __u32 pseudo, __u32 rest)
+{
+	__u32 off = q->l4 + TCP_CSUM_OFF;
+
+	bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
+	bpf_l4_csum_replace(skb, off, 0, rest, 0);
+}
+
+/* Write the ports; returns the checksum sum @rest updated. */
+static __always_inline __u32 x_ports(__u8 *th, __be16 sport, __be16 dport,
+				     __u32 rest)
+{
+	__u32 *ports = (__u32 *)th, old = *ports;
+
+	((__be16 *)th)[0] = sport;
+	((__be16 *)th)[1] = dport;
+	return csum_swap(rest, old, *ports);
+}
+
+/* Client -> backend of the other family. */
+static __noinline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
+			      struct snilb_flow *f,
+			      const struct snilb_backend *be,
+			      const struct snilb_config *cfg)
+{
+	const struct pkt *p = &sc->ipk, *q = &sc->xpk;
+	struct tcp_opts *pos = &sc->opts;
+	__u32 mtu = x_mtu(p->family, f->bmtu), rest = 0;
+	struct snilb_route_stats *rs;
+	int verdict, done = CV_PASS;
+	const __be32 *snat;
+	struct hdrs h;
+	void *end;
+
+	if (unlikely(oversize(skb, p, mtu)))
+		return send_too_big(skb, p, mtu);
+	if (!snilb_snat_set(cfg, be->family))
+		return TC_ACT_SHOT;
+	if (f->closing || (p->flags & (TCP_FIN | TCP_RST))) {
+		done = close_c2b(p, f, be, cfg);
+		if (done == CV_DROP)
+			return TC_ACT_SHOT;
+	}
+	if (p->flags & TCP_ACK)
+		ack_track(&f->c_ack, &f->c_win, f->opts.wscale, p);
+	snat = be->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
+	find_opts(skb, sc, pos);
+	if (x_family(skb, p, be->family, snat, be->addr) ||
+	    get_hdrs(skb, q, &h))
+		return TC_ACT_SHOT;
+	end = (void *)(long)skb->data_end;
+	rest = x_ports(h.th, f->nport, be->port, rest);
+	if (p->flags & TCP_ACK)
+		rest = add32_at(h.th, end, 8, f->seq_off, rest);
+	if (f->bwscale == TS_NO_WSCALE && f->opts.wscale != TS_NO_WSCALE)
+		rest = set_window(h.th, win_bytes(p->win, f->opts.wscale), 0,
+				  rest);
+	if (pos->ts_at)
+		rest = add32_at(h.th, end, pos->ts_at + 6, f->ts_off, rest);
+	if (pos->nsack)
+		rest = sack_add(h.th, end, pos, f->seq_off, rest);
+	x_csum(skb, q, sc->xpseudo, rest);
+	f->bytes_c2b += p->plen;
+	f->pkts_c2b++;
+	f->seen_ns = now_ns(sc);
+	if (f->seen_ns - f->path_ns > PATH_REFRESH_NS)
+		path_refresh(skb, f, be, cfg);
+	stat_inc(SNILB_ST_FWD_C2B);
+	rs = rstats(f->route);
+	if (rs) {
+		rs->pkts_c2b++;
+		rs->bytes_c2b += p->plen;
+	}
+	verdict = to_backend(skb, f, be->family, be->addr);
+	if (done == CV_FREE)
+		flow_forget(&sc->ik, f, SNILB_END_RST_CLIENT,
+			    SNILB_LOG_NO_REASON);
+	return verdict;
+}
+
+/* Backend -> client of the other family; @f as splice_b2c() has it. */
+static __noinline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
+			      struct snilb_rev *r, struct snilb_flow *f,
+			      const struct snilb_config *cfg)
+{
+	const struct snilb_flow_key *k = &r->flow;
+	const struct pkt *p = &sc->ipk, *q = &sc->xpk;
+	struct tcp_opts *pos = &sc->opts;
+	__u32 mtu = x_mtu(p->family, r->cmtu), rest = 0;
+	__u8 ows = our_wscale(cfg);
+	struct snilb_route_stats *rs;
+	int done = CV_PASS, verdict;
+	struct hdrs h;
+	void *end;
+
+	if (unlikely(oversize(skb, p, mtu)))
+		return send_too_big(skb, p, mtu);
+	if (f) {
+		done = close_b2c(p, r, f);
+		if (done == CV_DROP)
+			return TC_ACT_SHOT;
+	}
+	if (p->flags & TCP_ACK)
+		ack_track(&r->b_ack, &r->b_win, r->bwscale, p);
+	find_opts(skb, sc, pos);
+	if (x_family(skb, p, k->family, k->vaddr, k->caddr) ||
+	    get_hdrs(skb, q, &h))
+		return TC_ACT_SHOT;
+	end = (void *)(long)skb->data_end;
+	rest = x_ports(h.th, k->vport, k->cport, rest);
+	rest = add32_at(h.th, end, 4, -r->seq_off, rest);
+	if (pos->ts_at)
+		rest = add32_at(h.th, end, pos->ts_at + 2, -r->ts_off, rest);
+	if (r->bwscale != ows && r->cwscale != TS_NO_WSCALE) {
+		__u32 bws = r->bwscale == TS_NO_WSCALE ? 0 : r->bwscale;
+
+		rest = set_window(h.th, (__u32)p->win << (bws & 15), ows,
+				  rest);
+	}
+	x_csum(skb, q, sc->xpseudo, rest);
+	if (unlikely(!r->bytes_b2c) && p->plen)
+		r->first_ns = bpf_ktime_get_ns();
+	r->bytes_b2c += p->plen;
+	r->pkts_b2c++;
+	stat_inc(SNILB_ST_FWD_B2C);
+	rs = rstats(r->route);
+	if (rs) {
+		rs->pkts_b2c++;
+		rs->bytes_b2c += p->plen;
+	}
+	verdict = to_client_via(skb, r->cmac, r->lmac, r->ifindex);
+	if (done == CV_FREE)
+		flow_forget(&sc->ik, f, SNILB_END_RST_BACKEND,
+			    SNILB_LOG_NO_REASON);
+	return verdict;
+}
+
+/*
+ * An ICMP(v6) error about a translated packet of a spliced flow, whose
+ * sender is of the other family: not passed on. A "fragmentation needed"
+ * or "packet too big" lowers *@mtu, the MTU (of the error's family) the
+ * flow checks that direction's packets against; the sender's next try
+ * gets "too big" from snilb, in its own family, with x_mtu() of it.
+ * Anything else is dropped, as a translator may (RFC 7915 lets it
+ * translate them; the kernel's TCP of either end recovers by its timers).
+ */
+static __noinline int x_icmp_mtu(struct __sk_buff *skb, const struct pkt *p,
+				 const struct icmp_at *at, __u16 *mtu)
+{
+	__u8 h[8];
+	__u32 m;
+
+	if (bpf_skb_load_bytes(skb, at->icmp, h, sizeof(h)))
+		return TC_ACT_SHOT;
+	if (p->family == SNILB_AF_INET) {
+		if (h[0] != ICMP_UNREACH || h[1] != ICMP_FRAG_NEEDED)
+			return TC_ACT_SHOT;
+		m = (__u32)h[6] << 8 | h[7];
+		if (m < 68)
+			return TC_ACT_SHOT;
+	} else {
+		if (h[0] != ICMP6_TOO_BIG)
+			return TC_ACT_SHOT;
+		m = (__u32)h[4] << 24 | (__u32)h[5] << 16 | h[6] << 8 | h[7];
+		if (m < 1280)
+			return TC_ACT_SHOT;
+	}
+	if (!*mtu || m < *mtu)
+		*mtu = mtu16(m);
+	stat_inc(SNILB_ST_X_MTU);
+	return TC_ACT_SHOT;
+}
+
+#endif /* SNILB_BPF_NAT46_H */
