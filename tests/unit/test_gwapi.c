@@ -401,6 +401,7 @@ static const struct gw_set *set_of(const struct world *w, const char *name,
 static void test_weighted_rejection(void **state)
 {
 	struct world w;
+	int i;
 
 	(void)state;
 	load(&w, CLASS GATEWAY("", "All")
@@ -442,11 +443,17 @@ static void test_weighted_rejection(void **state)
 	/* Nothing valid: an empty set, which resets all. */
 	assert_int_equal(set_of(&w, "none", 0)->neps, 0);
 	assert_int_equal(set_of(&w, "none", 0)->reset, 0);
-	/* IPv6: svc has no IPv6 endpoint, so the whole set is empty. */
-	assert_int_equal(set_of(&w, "missing", 1)->neps, 0);
+	/* IPv6: svc has no IPv6 endpoint, so its IPv4 one (NAT46), with
+	 * the same share. */
+	assert_int_equal(set_of(&w, "missing", 1)->neps, 1);
+	assert_string_equal(set_of(&w, "missing", 1)->eps[0].addr,
+			    "198.18.2.11");
+	assert_int_equal(set_of(&w, "missing", 1)->reset, 4);
 	unload(&w);
 
-	/* Each family has its own share: svc4 only IPv4, svc6 only IPv6. */
+	/* svc4 only IPv4, svc6 only IPv6: each set takes the endpoints of
+	 * its family where a Service has them, the other's where it has
+	 * not (NAT46/64), and every ref keeps its share. */
 	load(&w, CLASS GATEWAY("", "All")
 	     SERVICE("app", "svc4", "198.18.2.11")
 	     "apiVersion: v1\nkind: Service\n"
@@ -460,12 +467,16 @@ static void test_weighted_rejection(void **state)
 	     ROUTE("app", "dual", "  hostnames: [d.example.com]\n",
 		   "{name: svc4, port: 443, weight: 3}, "
 		   "{name: svc6, port: 443, weight: 1}"));
-	assert_int_equal(set_of(&w, "dual", 0)->eps[0].weight, 3);
-	assert_int_equal(set_of(&w, "dual", 0)->reset, 1);
-	assert_string_equal(set_of(&w, "dual", 1)->eps[0].addr,
-			    "2001:db8:2::11");
-	assert_int_equal(set_of(&w, "dual", 1)->eps[0].weight, 1);
-	assert_int_equal(set_of(&w, "dual", 1)->reset, 3);
+	for (i = 0; i < 2; i++) {
+		const struct gw_set *set = set_of(&w, "dual", i);
+
+		assert_int_equal(set->neps, 2);
+		assert_string_equal(set->eps[0].addr, "198.18.2.11");
+		assert_int_equal(set->eps[0].weight, 3);
+		assert_string_equal(set->eps[1].addr, "2001:db8:2::11");
+		assert_int_equal(set->eps[1].weight, 1);
+		assert_int_equal(set->reset, 0);
+	}
 	unload(&w);
 }
 

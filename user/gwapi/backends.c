@@ -262,10 +262,18 @@ static size_t neps_of(const struct gw_ref *ref, int v6)
 	return n;
 }
 
+/* The family a ref's endpoints are taken from for a set of family @v6:
+ * its own when it has endpoints of it, else the other (the data plane
+ * translates: NAT46/64), so a single-stack Service serves both. */
+static int ref_family(const struct gw_ref *ref, int v6)
+{
+	return neps_of(ref, v6) ? v6 : !v6;
+}
+
 /*
  * A route's set: each ref's weight shared evenly by its endpoints of the
- * family, the same endpoint in two refs summed; the weight of a ref with
- * none (invalid, or no endpoint of the family) is the reset share, as the
+ * family (ref_family()), the same endpoint in two refs summed; the weight
+ * of a ref with none (invalid, or no endpoint at all) is the reset share, as the
  * spec has it ("if an invalid backend is requested to have 80% of
  * requests, then 80% of requests must be rejected instead"). Then all is
  * reduced by the common divisor and scaled down so one Maglev round stays
@@ -278,7 +286,7 @@ static uint64_t set_lcm(const struct gw_route *r, int v6, size_t *n)
 
 	*n = 0;
 	for (i = 0; i < r->nrefs; i++) {
-		m = neps_of(&r->refs[i], v6);
+		m = neps_of(&r->refs[i], ref_family(&r->refs[i], v6));
 		if (r->refs[i].weight > 0 && m) {
 			l = l / gcd(l, m) * m;
 			if (l > 1000000)
@@ -330,7 +338,8 @@ static int build_set(struct gw_route *r, uint32_t maglev_size, int v6,
 	}
 	for (i = 0; i < r->nrefs; i++) {
 		const struct gw_ref *ref = &r->refs[i];
-		size_t m = neps_of(ref, v6);
+		int fam = ref_family(ref, v6);
+		size_t m = neps_of(ref, fam);
 		uint64_t each;
 
 		if (ref->weight <= 0)
@@ -341,7 +350,7 @@ static int build_set(struct gw_route *r, uint32_t maglev_size, int v6,
 		}
 		each = (uint64_t)ref->weight * l / m;
 		for (j = 0; j < ref->neps; j++) {
-			if (is_v6(&ref->eps[j]) != v6)
+			if (is_v6(&ref->eps[j]) != fam)
 				continue;
 			for (k = 0; k < set->neps; k++)
 				if (!ep_cmp(&set->eps[k], &ref->eps[j]))
