@@ -82,8 +82,9 @@ static const struct opt agent_opts_tab[] = {
 	  "(required)" },
 	{ "snat", 's', "ADDR",
 	  "the node's address towards the backends, one IPv4 and/or one IPv6 "
-	  "(required: at least one), which they can answer: not unspecified, "
-	  "loopback, multicast, broadcast or IPv4-mapped" },
+	  "(required: at least one; a backend's connections leave from the "
+	  "one of its family, whatever the client's), which they can answer: "
+	  "not unspecified, loopback, multicast, broadcast or IPv4-mapped" },
 	{ "snat-ports", O_SNAT_PORTS, "LO-HI",
 	  "source ports of the connections to the backends (default "
 	  SNILB_STR(SNILB_SNAT_PORT_LO) "-" SNILB_STR(SNILB_SNAT_PORT_HI)
