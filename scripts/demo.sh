@@ -125,8 +125,8 @@ get() {	# HOST [ADDR] -> "backend=NAME in Ns", or the reset
 	else echo "reset by the gateway (curl exit $rc)"; fi
 }
 say "curl through the VIP: the SNI picks the backend" \
-    "(a.dev.example.com's only endpoint is IPv6: through the IPv4 VIP it is" \
-    " reset, there is no cross-family NAT)"
+    "(a.dev.example.com's only endpoint is IPv6: through the IPv4 VIP the" \
+    " data plane translates, NAT46/64)"
 while read -r h addr; do
 	printf '    %-42s -> %s\n' "$h via $addr" "$(get "$h" "$addr")"
 done <<EOF2

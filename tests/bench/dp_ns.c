@@ -25,6 +25,8 @@
  * show what it costs them (nothing, by design).
  * DP_NS_ACCESS_LOG=1: with the access log on (each routed hello keeps its
  * conns entry; no flow ends here).
+ * DP_NS_NAT46=1: the backend is IPv6 (2001:db8:2::11), the client IPv4:
+ * every spliced packet is translated (bpf/nat46.h).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -47,6 +49,9 @@ static uint32_t table[SNILB_MAGLEV_SIZE];
 /* The PROXY header's length with DP_NS_PROXY (0: none): for
  * 198.18.1.2 -> 198.18.0.10, ALPN "h2", SNI www.example.com. */
 static uint32_t pp_len;
+/* DP_NS_NAT46: the backend's family is not the client's. */
+static int nat46;
+static const char *be_addr = "198.18.2.11", *snat_addr = "198.18.2.1";
 
 /* Run @t once through @fd; returns the kernel's duration in ns. */
 static unsigned int run_fd(int fd, const struct tpkt *t, struct tview *v,
@@ -141,7 +146,7 @@ static unsigned int splice_flow(struct flow *f, const struct hb *h)
 		exit(1);
 	}
 	f->nport = v.sport;
-	t = (struct tpkt){ .src = "198.18.2.11", .dst = "198.18.2.1",
+	t = (struct tpkt){ .v6 = nat46, .src = be_addr, .dst = snat_addr,
 			   .sport = 8443, .dport = (uint16_t)f->nport,
 			   .seq = 5000, .ack = 1001 - pp_len, .flags = 0x12,
 			   .window = 65535, .opts = syn_opts, .optlen = 20 };
@@ -167,7 +172,7 @@ static unsigned int splice_flow(struct flow *f, const struct hb *h)
 static struct tpkt b2c_pkt(const struct flow *f, const struct hb *h,
 			   const uint8_t *data, size_t n)
 {
-	return (struct tpkt){ .src = "198.18.2.11", .dst = "198.18.2.1",
+	return (struct tpkt){ .v6 = nat46, .src = be_addr, .dst = snat_addr,
 			      .sport = 8443, .dport = (uint16_t)f->nport,
 			      .seq = 5001, .ack = 1001 + (uint32_t)h->n,
 			      .flags = 0x10, .window = 500, .opts = ts_opt,
@@ -267,9 +272,15 @@ int main(int argc, char **argv)
 	}
 	maglev_build(&b, 1, table, SNILB_MAGLEV_SIZE);
 	cfg.access_log = getenv("DP_NS_ACCESS_LOG") ? 1 : 0;
+	nat46 = getenv("DP_NS_NAT46") && atoi(getenv("DP_NS_NAT46"));
+	if (nat46) {
+		be_addr = "2001:db8:2::11";
+		snat_addr = "2001:db8:2::1";
+		inet_pton(AF_INET6, snat_addr, cfg.snat6);
+	}
 	if (dp_listener_add(dp, "198.18.0.10", 443, 1) ||
 	    dp_route_add(dp, 1, "www.example.com", 1, 1) ||
-	    dp_backend_set(dp, 1, "198.18.2.11", 8443,
+	    dp_backend_set(dp, 1, be_addr, 8443,
 			   getenv("DP_NS_PROXY") && atoi(getenv("DP_NS_PROXY")) ?
 			   SNILB_BE_PROXY_V2 : 0) ||
 	    dp_set_install(dp, 1, table, SNILB_MAGLEV_SIZE, 1) ||

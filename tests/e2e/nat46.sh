@@ -62,7 +62,7 @@ while time.time() < end:
     time.sleep(0.2)
 PY
 }
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"; }
+field() { [ -n "$1" ] || return 0; python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"; }
 
 manifests() {
 	mkdir -p "$man"
@@ -215,6 +215,15 @@ cross "IPv6 client -> IPv4-only backend" v4only.example.com "[$vip6]" \
 	"[2001:db8:1::2]" 198.18.2.11:8443 40611 b1
 cross "IPv4 client -> IPv6-only backend" v6only.example.com "$vip4" \
 	198.18.1.2 "[2001:db8:2::12]:8443" 40612 b2
+# The same download within a family: its record ends as the translated
+# ones did (how a connection ends is the ends' business, not NAT46's).
+check "same family: 3 MB download, byte-exact" ok \
+	"$(download v4only.example.com "$vip4" 40615 3000000)"
+same=$(field "$(rec client=198.18.1.2:40615 type=end)" end)
+check "same family: ended as the IPv6 client's did" "$same" \
+	"$(field "$(rec client="[2001:db8:1::2]:40611" type=end)" end)"
+check "same family: ended as the IPv4 client's did" "$same" \
+	"$(field "$(rec client=198.18.1.2:40612 type=end)" end)"
 # Offload off on the client's wire: plain segments, checksums in full.
 at cli ethtool -K c0 tso off gso off gro off >/dev/null 2>&1
 at gw ethtool -K g0 tso off gso off gro off >/dev/null 2>&1
