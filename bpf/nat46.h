@@ -5,11 +5,10 @@
  * between. splice_c2b() and splice_b2c() come here on one test of a
  * family byte they have loaded; a same-family packet pays nothing else.
  *
- * The checksum: the TCP pseudo-header's addresses moved (x_family()
- * returns by how much), and the ports, acks, timestamps and windows as in
- * splice.h. Patched by bpf_l4_csum_replace(), which knows the skb's
- * checksum state on every kernel: a subprogram cannot take splice.h's
- * compile-time choice, and this path has helper calls anyway.
+ * The checksum: the TCP pseudo-header's addresses moved (x_header() says
+ * by how much), and the ports, acks, timestamps and windows as in
+ * splice.h; patched as splice.h does where the program may read the
+ * skb's checksum state, else by bpf_l4_csum_replace() (x_csum()).
  *
  * MTU: the translated packet is 20 bytes longer (IPv4 to IPv6) or shorter
  * than the one that came: the path's MTU, as a limit on the packet in
@@ -26,15 +25,36 @@
 #include "icmp.h"
 #include "xlat.h"
 
-/* The TCP checksum after x_family(): @pseudo and @rest as splice.h sums
- * them, at @q (the translated packet). */
-static __always_inline void x_csum(struct __sk_buff *skb, const struct pkt *q,
-				   __u32 pseudo, __u32 rest)
+/*
+ * The TCP checksum at @th after x_header(), with @rest as splice.h sums
+ * it, and skb->csum. @kctx (compile-time): the skb's checksum state can
+ * be read, and the field is patched here as csum_commit() does; a
+ * CHECKSUM_COMPLETE skb->csum moves by the IP header's change and the
+ * TCP segment's (-pseudo: its checksum field absorbs the rest). Else
+ * bpf_l4_csum_replace() knows the state: BPF_F_PSEUDO_HDR moves a
+ * COMPLETE skb->csum by -pseudo itself (no BPF_F_IPV6: the addresses'
+ * own change is in sc->xhdr), and bpf_csum_update() adds the header's.
+ */
+static __always_inline void x_csum(struct __sk_buff *skb, struct scratch *sc,
+				   __u8 *th, __u32 rest, const int kctx)
 {
-	__u32 off = q->l4 + TCP_CSUM_OFF;
+	__u16 *check = (__u16 *)(th + TCP_CSUM_OFF);
+	__u32 off = sc->xpk.l4 + TCP_CSUM_OFF, pseudo = sc->xpseudo, state;
 
-	bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
-	bpf_l4_csum_replace(skb, off, 0, rest, 0);
+	if (!kctx) {
+		bpf_l4_csum_replace(skb, off, 0, pseudo, BPF_F_PSEUDO_HDR);
+		bpf_l4_csum_replace(skb, off, 0, rest, 0);
+		bpf_csum_update(skb, sc->xhdr);
+		return;
+	}
+	state = skb_summed(skb);
+	if (state == SKB_CSUM_PARTIAL) {
+		*check = csum_patch_partial(*check, pseudo);
+		return;
+	}
+	*check = csum_patch_full(*check, pseudo, rest);
+	if (state == SKB_CSUM_COMPLETE)
+		bpf_csum_update(skb, csum_add32(sc->xhdr, ~pseudo));
 }
 
 /* Write the ports; returns the checksum sum @rest updated. */
@@ -49,10 +69,11 @@ static __always_inline __u32 x_ports(__u8 *th, __be16 sport, __be16 dport,
 }
 
 /* Client -> backend of the other family. */
-static __noinline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
-			      struct snilb_flow *f,
-			      const struct snilb_backend *be,
-			      const struct snilb_config *cfg)
+static __always_inline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
+				   struct snilb_flow *f,
+				   const struct snilb_backend *be,
+				   const struct snilb_config *cfg,
+				   const int kctx)
 {
 	const struct pkt *p = &sc->ipk, *q = &sc->xpk;
 	struct tcp_opts *pos = &sc->opts;
@@ -76,7 +97,7 @@ static __noinline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
 		ack_track(&f->c_ack, &f->c_win, f->opts.wscale, p);
 	snat = be->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
 	find_opts(skb, sc, pos);
-	if (x_family(skb, p, be->family, snat, be->addr) ||
+	if (x_header(skb, p, be->family, snat, be->addr) ||
 	    get_hdrs(skb, q, &h))
 		return TC_ACT_SHOT;
 	end = (void *)(long)skb->data_end;
@@ -90,7 +111,7 @@ static __noinline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
 		rest = add32_at(h.th, end, pos->ts_at + 6, f->ts_off, rest);
 	if (pos->nsack)
 		rest = sack_add(h.th, end, pos, f->seq_off, rest);
-	x_csum(skb, q, sc->xpseudo, rest);
+	x_csum(skb, sc, h.th, rest, kctx);
 	f->bytes_c2b += p->plen;
 	f->pkts_c2b++;
 	f->seen_ns = now_ns(sc);
@@ -110,9 +131,10 @@ static __noinline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
 }
 
 /* Backend -> client of the other family; @f as splice_b2c() has it. */
-static __noinline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
-			      struct snilb_rev *r, struct snilb_flow *f,
-			      const struct snilb_config *cfg)
+static __always_inline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
+				   struct snilb_rev *r, struct snilb_flow *f,
+				   const struct snilb_config *cfg,
+				   const int kctx)
 {
 	const struct snilb_flow_key *k = &r->flow;
 	const struct pkt *p = &sc->ipk, *q = &sc->xpk;
@@ -134,7 +156,7 @@ static __noinline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
 	if (p->flags & TCP_ACK)
 		ack_track(&r->b_ack, &r->b_win, r->bwscale, p);
 	find_opts(skb, sc, pos);
-	if (x_family(skb, p, k->family, k->vaddr, k->caddr) ||
+	if (x_header(skb, p, k->family, k->vaddr, k->caddr) ||
 	    get_hdrs(skb, q, &h))
 		return TC_ACT_SHOT;
 	end = (void *)(long)skb->data_end;
@@ -148,7 +170,7 @@ static __noinline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
 		rest = set_window(h.th, (__u32)p->win << (bws & 15), ows,
 				  rest);
 	}
-	x_csum(skb, q, sc->xpseudo, rest);
+	x_csum(skb, sc, h.th, rest, kctx);
 	if (unlikely(!r->bytes_b2c) && p->plen)
 		r->first_ns = bpf_ktime_get_ns();
 	r->bytes_b2c += p->plen;
@@ -164,6 +186,39 @@ static __noinline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
 		flow_forget(&sc->ik, f, SNILB_END_RST_BACKEND,
 			    SNILB_LOG_NO_REASON);
 	return verdict;
+}
+
+/* The subprograms splice.h calls: one per program variant (a
+ * subprogram cannot take the compile-time @kctx; only snilb_ingress,
+ * loaded where the kernel has it, reaches the _k ones). */
+static __noinline int nat_c2b_k(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_flow *f,
+				const struct snilb_backend *be,
+				const struct snilb_config *cfg)
+{
+	return nat_c2b(skb, sc, f, be, cfg, 1);
+}
+
+static __noinline int nat_c2b_h(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_flow *f,
+				const struct snilb_backend *be,
+				const struct snilb_config *cfg)
+{
+	return nat_c2b(skb, sc, f, be, cfg, 0);
+}
+
+static __noinline int nat_b2c_k(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_rev *r, struct snilb_flow *f,
+				const struct snilb_config *cfg)
+{
+	return nat_b2c(skb, sc, r, f, cfg, 1);
+}
+
+static __noinline int nat_b2c_h(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_rev *r, struct snilb_flow *f,
+				const struct snilb_config *cfg)
+{
+	return nat_b2c(skb, sc, r, f, cfg, 0);
 }
 
 /*

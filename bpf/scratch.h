@@ -39,6 +39,7 @@ struct scratch {
 	__u32 syn_used;		/* and the states kept in it */
 	struct pkt xpk;		/* a packet translated (xlat.h) */
 	__u32 xpseudo;		/* ... its pseudo-header's sum moved by */
+	__u32 xhdr;		/* ... its IP header's bytes' sum moved by */
 };
 
 struct {

@@ -299,14 +299,22 @@ static __always_inline void path_refresh(struct __sk_buff *skb,
 	r->ifindex = skb->ifindex;
 }
 
-/* A flow whose backend is of the other family (nat46.h). */
-static __noinline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
-			      struct snilb_flow *f,
-			      const struct snilb_backend *be,
-			      const struct snilb_config *cfg);
-static __noinline int nat_b2c(struct __sk_buff *skb, struct scratch *sc,
-			      struct snilb_rev *r, struct snilb_flow *f,
-			      const struct snilb_config *cfg);
+/* A flow whose backend is of the other family (nat46.h): one subprogram
+ * per program variant (_k: may read the skb's checksum state). */
+static __noinline int nat_c2b_k(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_flow *f,
+				const struct snilb_backend *be,
+				const struct snilb_config *cfg);
+static __noinline int nat_c2b_h(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_flow *f,
+				const struct snilb_backend *be,
+				const struct snilb_config *cfg);
+static __noinline int nat_b2c_k(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_rev *r, struct snilb_flow *f,
+				const struct snilb_config *cfg);
+static __noinline int nat_b2c_h(struct __sk_buff *skb, struct scratch *sc,
+				struct snilb_rev *r, struct snilb_flow *f,
+				const struct snilb_config *cfg);
 
 /* Client -> backend. Inlined, like splice_b2c(): a call and its return
  * cost more than the rest of the hop. */
@@ -329,7 +337,8 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	if (!be || !cfg)
 		return TC_ACT_SHOT;
 	if (unlikely(be->family != p->family))
-		return nat_c2b(skb, sc, f, be, cfg);
+		return kctx ? nat_c2b_k(skb, sc, f, be, cfg) :
+			      nat_c2b_h(skb, sc, f, be, cfg);
 	if (unlikely(oversize(skb, p, f->bmtu)))
 		return send_too_big(skb, p, f->bmtu);
 	if (!snilb_snat_set(cfg, p->family))
@@ -399,7 +408,8 @@ static __always_inline int splice_b2c(struct __sk_buff *skb,
 	void *end;
 
 	if (unlikely(k->family != p->family))
-		return nat_b2c(skb, sc, r, f, cfg);
+		return kctx ? nat_b2c_k(skb, sc, r, f, cfg) :
+			      nat_b2c_h(skb, sc, r, f, cfg);
 	if (unlikely(oversize(skb, p, r->cmtu)))
 		return send_too_big(skb, p, r->cmtu);
 	if (f) {

@@ -89,19 +89,19 @@ static __always_inline __u32 x_put6(struct ipv6hdr *ip6, __u8 tos, __u8 ttl,
 
 /*
  * Make the TCP packet @p describes one of family @to, from @s to @d
- * (@to's words), its TCP header untouched; @q: @p as it is now. The TOS
- * and TTL carry over (traffic class, hop limit); no IPv4 identification
- * (DF set, as RFC 7915 lets a translator do). A CHECKSUM_COMPLETE
- * skb->csum follows the header: the helper inserts zeros or takes the
- * removed bytes out of it, bpf_csum_update() the rest (a no-op in the
- * other states). Returns what the TCP pseudo-header's sum moved by in
- * *@pseudo: only the addresses (the length and protocol sum the same in
- * both families); -1 on failure. Packet pointers are invalid after.
- * Out: sc->xpk, @p as it is now, and sc->xpseudo, the pseudo-header's
- * move (a subprogram takes five arguments).
+ * (@to's words), its TCP header untouched. The TOS and TTL carry over
+ * (traffic class, hop limit); no IPv4 identification (DF set, as RFC 7915
+ * lets a translator do). Out, in the scratch map: sc->xpk, @p as it is
+ * now; sc->xpseudo, what the TCP pseudo-header's sum moved by (only the
+ * addresses: the length and protocol sum the same in both families);
+ * sc->xhdr, what the IP header's bytes' sum moved by, which a
+ * CHECKSUM_COMPLETE skb->csum must follow (the helper inserts zeros, or
+ * takes the removed bytes out of it itself). -1 on failure. Packet
+ * pointers are invalid after.
  */
-static __noinline int x_family(struct __sk_buff *skb, const struct pkt *p,
-			       __u8 to, const __be32 *s, const __be32 *d)
+static __always_inline int x_header(struct __sk_buff *skb,
+				    const struct pkt *p, __u8 to,
+				    const __be32 *s, const __be32 *d)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -155,7 +155,7 @@ static __noinline int x_family(struct __sk_buff *skb, const struct pkt *p,
 		eth->h_proto = bpf_htons(ETH_P_IPV6);
 		fresh = x_put6(ip6, tos, ttl, l4len, s, d);
 	}
-	bpf_csum_update(skb, csum_add32(fresh, ~keep));
+	sc->xhdr = csum_add32(fresh, ~keep);
 	q = &sc->xpk;
 	__builtin_memcpy(q, p, sizeof(*q));
 	q->family = to;
@@ -171,6 +171,19 @@ static __noinline int x_family(struct __sk_buff *skb, const struct pkt *p,
 		__builtin_memcpy(q->saddr, s, 16);
 		__builtin_memcpy(q->daddr, d, 16);
 	}
+	return 0;
+}
+
+/* The same, a subprogram, for the packets write_tcp() then writes over
+ * whole (bind.h): skb->csum follows the header here. */
+static __noinline int x_family(struct __sk_buff *skb, const struct pkt *p,
+			       __u8 to, const __be32 *s, const __be32 *d)
+{
+	struct scratch *sc = get_scratch();
+
+	if (!sc || x_header(skb, p, to, s, d))
+		return -1;
+	bpf_csum_update(skb, sc->xhdr);
 	return 0;
 }
 
