@@ -14,7 +14,8 @@
 # (three-segment) hellos, bodies both ways checked byte for byte; no bind
 # retry; no checksum error counted by either end's TCP; and every TCP and
 # ICMP packet leaving the gateway in the form its ip_summed asks for
-# (csum_audit.bpf.c at tc egress). The COMPLETE case also sends an ICMP
+# (csum_audit.bpf.c at tc egress). Each to a backend of the client's family
+# and of the other (x.example.com: NAT46/64). The COMPLETE case also sends an ICMP
 # error about a spliced flow from the backend's side (tests/tcp/icmperr.py).
 # All of it twice: snilb_ingress, and snilb_ingress_h (SNILB_BPF_HELPERS=1).
 # Usage: tests/tcp/t-offload.sh BUILD_DIR (ONLY=PATTERN: the cases whose
@@ -168,6 +169,8 @@ set 1 1
 set 2 2
 route 1 www.example.com 10 1
 route 2 www.example.com 20 2
+route 1 x.example.com 11 2
+route 2 x.example.com 21 1
 attach g0
 attach g1
 attach vx
@@ -235,17 +238,20 @@ case_() {	# NAME STATE
 	[[ $name =~ ${ONLY:-.} ]] || return 0
 	retry0=$(dp_stat bind_retry) ec0=$(csum_errors cli) eb0=$(csum_errors b1)
 	[ $audit = 1 ] && a0=$(audit_get)
+	# www: a backend of the client's family; x: of the other (NAT46/64).
 	for fam in 4 6; do
 		addr=$vip4
 		[ $fam = 6 ] && addr=$vip6
+		for host in www x; do
 		for hello in small big; do
 			out=$(at cli timeout 90 python3 "$here/tlsbytes.py" "$N" \
-				www.example.com "$addr" "$SIZE" "$hello" \
+				$host.example.com "$addr" "$SIZE" "$hello" \
 				2>"$work/err")
-			check "$name: IPv$fam, $hello hello: $N connections, byte-exact" \
+			check "$name: IPv$fam, $host, $hello hello: $N connections, byte-exact" \
 				"ok=$N failed=0" "$out"
 			[ "$out" = "ok=$N failed=0" ] ||
 				sed 's/^/    /' "$work/err" | head -5
+		done
 		done
 	done
 	check "$name: no bind retry" "$retry0" "$(dp_stat bind_retry)"
