@@ -238,7 +238,8 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	if (pick_backend(k, f, &bid))
 		return -1;
 	be = bpf_map_lookup_elem(&backends, &bid);
-	if (!be)
+	/* No SNAT address of its family (--snat of each): no backend. */
+	if (!be || !snilb_snat_set(cfg, be->family))
 		return -1;
 	if (proxy_of(k, f, be))
 		return -1;

@@ -189,6 +189,32 @@ static void test_refused(void **state)
 	expect_reset(&c, 0);
 }
 
+/* No SNAT address of the backend's family: the client is reset as for
+ * no backend, not counted as SNAT ports exhausted. */
+static void test_no_snat_of_family(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 45004,
+			  .isn = 321 };
+	uint64_t full = counter(SNILB_ST_SNAT_FULL);
+	struct snilb_config cfg, keep;
+	uint32_t zero = 0;
+	struct hb h;
+
+	(void)state;
+	hb_simple(&h, "v6be.example.com");
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG),
+					     &zero, &keep), 0);
+	cfg = keep;
+	memset(cfg.snat6, 0, sizeof(cfg.snat6));
+	assert_int_equal(dp_config_set(dp, &cfg), 0);
+	connect_to(&c);
+	send_hello(&c, "v6be.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.v6, 0);
+	expect_reset(&c, h.n);
+	assert_int_equal(counter(SNILB_ST_SNAT_FULL), full);
+	assert_int_equal(dp_config_set(dp, &keep), 0);
+}
+
 /* Up to spliced, for the MTU tests; the backend's side in @b. */
 static void splice_cross(struct conn *c, struct bside *b, struct hb *h)
 {
@@ -303,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_v6_client_v4_backend),
 		cmocka_unit_test(test_v4_client_v6_backend),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_no_snat_of_family),
 		cmocka_unit_test(test_too_big),
 	};
 
