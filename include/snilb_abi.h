@@ -283,10 +283,8 @@ enum snilb_reject {
 	X(LOG_SENT, "log_sent")		/* access log records written	\
 					 * to the ring (bpf/alog.h) */	\
 	X(LOG_LOST, "log_lost")		/* ... not: the ring was full */ \
-	X(X_MTU, "x_mtu")		/* "too big" errors about a	\
-					 * translated packet (NAT46/64,	\
-					 * bpf/nat46.h): the flow's MTU	\
-					 * lowered */
+	X(X_MTU, "x_mtu")		/* "too big" about a packet	\
+					 * NAT46/64 translated (nat46.h) */
 
 enum snilb_stat {
 #define SNILB_ST_ENUM(id, name) SNILB_ST_##id,
