@@ -11,7 +11,10 @@
  *   CHECKSUM_COMPLETE: that, and skb->csum the sum of the bytes it covers
  *     (from the Ethernet header at egress, after bpf_redirect()).
  *
- * ICMP(v6) likewise (its checksum is never PARTIAL). A segment with
+ * ICMP(v6) likewise; its checksum is never offloaded, but an error built
+ * over a PARTIAL skb stays PARTIAL (bpf/mtu.h): then csum_start must be
+ * at the quoted TCP header, whose check field the completion leaves as it
+ * is (icmp_partial()). A segment with
  * gso_size set must be one TCP could have built: no SYN or RST, more than
  * one segment's payload. Counts in `audit`: index state * 2 (good) and
  * state * 2 + 1 (bad) for TCP, AUDIT_GSO_BAD, then the same for ICMP from
@@ -213,6 +216,33 @@ static int find_l4(struct __sk_buff *skb, struct l4 *l)
 	return -1;
 }
 
+/*
+ * An ICMP error built over a CHECKSUM_PARTIAL skb (bpf/mtu.h,
+ * send_too_big(): a client's GSO segment too big for the path): no helper
+ * makes it anything else, so csum_start must be at the quoted TCP header
+ * (csum_offset 16), whose check field is the value the completion writes
+ * there itself, and the ICMP checksum right with it. Returns 1 if bad.
+ */
+static int icmp_partial(struct __sk_buff *skb, struct sk_buff___audit *ks,
+			const struct l4 *l, __u32 *got, __u32 *want, int *ok)
+{
+	__u32 start = ks->csum_start - (__u32)(ks->data - ks->head);
+	__u32 q = l->off + 8 +
+		  (skb->protocol == bpf_htons(ETH_P_IPV6) ? 40 : 20);
+	__u16 field;
+	__u32 c;
+
+	*got = norm16(sum_bytes(skb, l->off, l->len, l->pseudo, ok));
+	*want = 0;
+	if (start != q || ks->csum_offset != 16 || *got || skb->len <= q ||
+	    bpf_skb_load_bytes(skb, q + 16, &field, 2))
+		return 1;
+	c = ~norm16(sum_bytes(skb, q, skb->len - q, 0, ok)) & 0xffff;
+	*got = c;
+	*want = field;
+	return c != field && (c ^ field) != 0xffff;
+}
+
 SEC("tc")
 int audit_egress(struct __sk_buff *skb)
 {
@@ -227,7 +257,11 @@ int audit_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	base = l.proto == IPPROTO_TCP ? 0 : AUDIT_ICMP;
 	state = BPF_CORE_READ_BITFIELD(ks, ip_summed);
-	if (state == PARTIAL) {
+	if (state == PARTIAL && base) {
+		bad = icmp_partial(skb, ks, &l, &got, &want, &ok);
+		if (!ok)
+			return TC_ACT_OK;	/* not audited */
+	} else if (state == PARTIAL) {
 		__u32 start = ks->csum_start - (__u32)(ks->data - ks->head);
 
 		/* Never so for ICMP: no device offloads its checksum. */
