@@ -172,8 +172,8 @@ t_routing() {
 	esac
 	check "a.dev.example.com over the IPv6 VIP -> b3 (dev/preview)" b3 \
 		"$(get a.dev.example.com "[$vip6]")"
-	reset_check "a.dev.example.com over the IPv4 VIP (IPv6-only backend)" \
-		a.dev.example.com
+	check "a.dev.example.com over the IPv4 VIP -> b3 (IPv6-only backend: NAT46/64)" \
+		b3 "$(get a.dev.example.com)"
 	reset_check "unknown.example.com (no route)" unknown.example.com
 }
 

@@ -15,8 +15,8 @@ t_routing() {
 	esac
 	check "a.dev.example.com over the IPv6 VIP -> b3 (dev/preview)" b3 \
 		"$(get a.dev.example.com "[$vip6]")"
-	check "a.dev.example.com over the IPv4 VIP (IPv6-only backend)" reset \
-		"$(get a.dev.example.com)"
+	check "a.dev.example.com over the IPv4 VIP -> b3 (IPv6-only backend: NAT46/64)" \
+		b3 "$(get a.dev.example.com)"
 	check "unknown.example.com (no route)" reset \
 		"$(get unknown.example.com)"
 	check "node-a /readyz (synced from complete lists)" 200 \
