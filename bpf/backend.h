@@ -292,16 +292,12 @@ static __always_inline int client_icmp_spliced(struct __sk_buff *skb,
 					       const struct snilb_config *cfg)
 {
 	struct snilb_backend *be = bpf_map_lookup_elem(&backends, &f->backend);
-	struct snilb_rev *r;
 
 	if (!be)
 		return TC_ACT_SHOT;
 	if (be->family == sc->ipk.family)
 		return icmp_to_backend(skb, &sc->ipk, at, f, cfg);
-	r = flow_rev(f, be, cfg);
-	if (!r)
-		return TC_ACT_SHOT;
-	return x_icmp_mtu(skb, &sc->ipk, at, &r->cmtu);
+	return x_icmp_to_backend(skb, sc, at, f, cfg);
 }
 
 /*
@@ -347,7 +343,7 @@ static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 		return TC_ACT_SHOT;
 	if (f->state == SNILB_FS_SPLICED && val->spliced) {
 		if (val->flow.family != sc->ipk.family)	/* NAT46/64 */
-			return x_icmp_mtu(skb, &sc->ipk, &at, &f->bmtu);
+			return x_icmp_to_client(skb, sc, &at, f, val);
 		return icmp_to_client(skb, &sc->ipk, &at, val);
 	}
 	if (f->state != SNILB_FS_ROUTED || at.type == ICMP6_TOO_BIG)

@@ -13,10 +13,11 @@
  * MTU: the translated packet is 20 bytes longer (IPv4 to IPv6) or shorter
  * than the one that came: the path's MTU, as a limit on the packet in
  * hand, is x_mtu() of it, and the "too big" answer (mtu.h) carries that,
- * in the sender's own family. ICMP errors from the far side about a
- * translated packet are not translated into the other family: a "too
- * big" lowers the MTU the flow checks against (x_icmp_mtu()), so the
- * sender's next try of that packet gets snilb's own answer.
+ * in the sender's own family. An ICMP error from the far side about a
+ * translated packet: a "too big" lowers the MTU the flow checks against
+ * and reaches the sender at once in its own family, quoting its own
+ * packet (x_icmp_to_client(), x_icmp_to_backend()); other errors are
+ * dropped.
  */
 #ifndef SNILB_BPF_NAT46_H
 #define SNILB_BPF_NAT46_H
@@ -221,40 +222,224 @@ static __noinline int nat_b2c_h(struct __sk_buff *skb, struct scratch *sc,
 	return nat_b2c(skb, sc, r, f, cfg, 0);
 }
 
+/* The error @t describes, IPv4: "fragmentation needed", the quote an IP
+ * header and 20 bytes of TCP (ports, sequence number, the rest zero). */
+static __always_inline void x_tb4(__u8 *b, const struct x_tb *t)
+{
+	struct iphdr *ip = (struct iphdr *)b, *qi = (struct iphdr *)(b + 28);
+	__u8 *ic = b + 20, *qt = b + 48;
+
+	__builtin_memset(b, 0, 68);
+	qi->version = 4;
+	qi->ihl = 5;
+	qi->tot_len = bpf_htons(40);
+	qi->frag_off = bpf_htons(0x4000);
+	qi->ttl = 64;
+	qi->protocol = IPPROTO_TCP;
+	qi->saddr = t->qsrc[0];
+	qi->daddr = t->qdst[0];
+	qi->check = csum_fold(sum32(qi, 5, 0));
+	*(__be16 *)qt = t->qsport;
+	*(__be16 *)(qt + 2) = t->qdport;
+	*(__be32 *)(qt + 4) = t->qseq;
+	qt[12] = 5 << 4;
+	ic[0] = ICMP_UNREACH;
+	ic[1] = ICMP_FRAG_NEEDED;
+	*(__be16 *)(ic + 6) = bpf_htons(t->mtu > 0xffff ? 0xffff : t->mtu);
+	*(__u16 *)(ic + 2) = csum_fold(sum32(ic, 12, 0));
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = 0xc0;
+	ip->tot_len = bpf_htons(68);
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_ICMP;
+	ip->saddr = t->from[0];
+	ip->daddr = t->to[0];
+	ip->check = csum_fold(sum32(ip, 5, 0));
+}
+
+/* IPv6: "packet too big", the same quote under an IPv6 header. */
+static __always_inline void x_tb6(__u8 *b, const struct x_tb *t)
+{
+	struct ipv6hdr *ip = (struct ipv6hdr *)b;
+	struct ipv6hdr *qi = (struct ipv6hdr *)(b + 48);
+	__u8 *ic = b + 40, *qt = b + 88;
+	__u32 s;
+
+	__builtin_memset(b, 0, 108);
+	qi->version = 6;
+	qi->payload_len = bpf_htons(20);
+	qi->nexthdr = IPPROTO_TCP;
+	qi->hop_limit = 64;
+	__builtin_memcpy(&qi->saddr, t->qsrc, 16);
+	__builtin_memcpy(&qi->daddr, t->qdst, 16);
+	*(__be16 *)qt = t->qsport;
+	*(__be16 *)(qt + 2) = t->qdport;
+	*(__be32 *)(qt + 4) = t->qseq;
+	qt[12] = 5 << 4;
+	ic[0] = ICMP6_TOO_BIG;
+	*(__be32 *)(ic + 4) = bpf_htonl(t->mtu < 1280 ? 1280 : t->mtu);
+	ip->version = 6;
+	ip->payload_len = bpf_htons(68);
+	ip->nexthdr = 58;		/* IPPROTO_ICMPV6 */
+	ip->hop_limit = 64;
+	__builtin_memcpy(&ip->saddr, t->from, 16);
+	__builtin_memcpy(&ip->daddr, t->to, 16);
+	s = sum32(&ip->saddr, 8, bpf_htonl(68));
+	s = csum_add32(s, bpf_htonl(58));
+	*(__u16 *)(ic + 2) = csum_fold(sum32(ic, 17, s));
+}
+
+/*
+ * Make the ICMP error in hand (@p) the one sc->xtb describes, in its
+ * family: the packet resized, the bytes written through the helper (a
+ * CHECKSUM_COMPLETE skb->csum follows them). The caller sends it.
+ */
+static __noinline int x_too_big(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct scratch *sc = get_scratch();
+	void *data, *end;
+	struct ethhdr *eth;
+	int v4, err;
+
+	if (!sc)
+		return -1;
+	v4 = sc->xtb.fam == SNILB_AF_INET;
+	if (p->family != sc->xtb.fam &&
+	    bpf_skb_change_proto(skb, bpf_htons(v4 ? ETH_P_IP : ETH_P_IPV6),
+				 0))
+		return -1;
+	if (bpf_skb_change_tail(skb, ETH_HLEN + (v4 ? 68 : 108), 0))
+		return -1;
+	if (v4) {
+		x_tb4(sc->xbuf, &sc->xtb);
+		err = bpf_skb_store_bytes(skb, ETH_HLEN, sc->xbuf, 68,
+					  BPF_F_RECOMPUTE_CSUM);
+	} else {
+		x_tb6(sc->xbuf, &sc->xtb);
+		err = bpf_skb_store_bytes(skb, ETH_HLEN, sc->xbuf, 108,
+					  BPF_F_RECOMPUTE_CSUM);
+	}
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	if (err || (void *)(eth + 1) > end)
+		return -1;
+	eth->h_proto = bpf_htons(v4 ? ETH_P_IP : ETH_P_IPV6);
+	return 0;
+}
+
 /*
  * An ICMP(v6) error about a translated packet of a spliced flow, whose
- * sender is of the other family: not passed on. A "fragmentation needed"
- * or "packet too big" lowers *@mtu, the MTU (of the error's family) the
- * flow checks that direction's packets against; the sender's next try
- * gets "too big" from snilb, in its own family, with x_mtu() of it.
- * Anything else is dropped, as a translator may (RFC 7915 lets it
- * translate them; the kernel's TCP of either end recovers by its timers).
+ * sender is of the other family. A "fragmentation needed" or "packet too
+ * big": returns its MTU, and lowers *@mtu, the MTU (of the error's
+ * family) the flow checks that direction's packets against (the caller
+ * then sends the sender the error in its own family: x_too_big()). 0:
+ * anything else, which is dropped, as a translator may (RFC 7915 says
+ * how to translate them; the ends' TCP timers recover).
  */
-static __noinline int x_icmp_mtu(struct __sk_buff *skb, const struct pkt *p,
-				 const struct icmp_at *at, __u16 *mtu)
+static __always_inline __u32 x_icmp_mtu(struct __sk_buff *skb,
+					const struct pkt *p,
+					const struct icmp_at *at, __u16 *mtu)
 {
 	__u8 h[8];
 	__u32 m;
 
 	if (bpf_skb_load_bytes(skb, at->icmp, h, sizeof(h)))
-		return TC_ACT_SHOT;
+		return 0;
 	if (p->family == SNILB_AF_INET) {
 		if (h[0] != ICMP_UNREACH || h[1] != ICMP_FRAG_NEEDED)
-			return TC_ACT_SHOT;
+			return 0;
 		m = (__u32)h[6] << 8 | h[7];
 		if (m < 68)
-			return TC_ACT_SHOT;
+			return 0;
 	} else {
 		if (h[0] != ICMP6_TOO_BIG)
-			return TC_ACT_SHOT;
+			return 0;
 		m = (__u32)h[4] << 24 | (__u32)h[5] << 16 | h[6] << 8 | h[7];
 		if (m < 1280)
-			return TC_ACT_SHOT;
+			return 0;
 	}
 	if (!*mtu || m < *mtu)
 		*mtu = mtu16(m);
 	stat_inc(SNILB_ST_X_MTU);
-	return TC_ACT_SHOT;
+	return m;
+}
+
+/* The quoted packet's sequence number (network order), or -1. */
+static __always_inline int x_quoted_seq(struct __sk_buff *skb,
+					const struct icmp_at *at, __be32 *seq)
+{
+	return bpf_skb_load_bytes(skb, at->itcp + 4, seq, 4) ? -1 : 0;
+}
+
+/* From the backend's side, about our packet to the backend (row 9): the
+ * client gets "too big" from the VIP, quoting its own packet. */
+static __noinline int x_icmp_to_client(struct __sk_buff *skb,
+				       struct scratch *sc,
+				       const struct icmp_at *at,
+				       struct snilb_flow *f,
+				       const struct snilb_rev *r)
+{
+	const struct snilb_flow_key *k = &r->flow;
+	struct x_tb *t = &sc->xtb;
+	__u32 m = x_icmp_mtu(skb, &sc->ipk, at, &f->bmtu);
+
+	if (!m || x_quoted_seq(skb, at, &t->qseq))
+		return TC_ACT_SHOT;
+	t->fam = k->family;
+	__builtin_memcpy(t->from, k->vaddr, 16);
+	__builtin_memcpy(t->to, k->caddr, 16);
+	__builtin_memcpy(t->qsrc, k->caddr, 16);
+	__builtin_memcpy(t->qdst, k->vaddr, 16);
+	t->qsport = k->cport;
+	t->qdport = k->vport;
+	t->mtu = x_mtu(k->family, m);
+	if (x_too_big(skb, &sc->ipk))
+		return TC_ACT_SHOT;
+	stat_inc(SNILB_ST_ICMP_FWD);
+	return to_client_via(skb, r->cmac, r->lmac, r->ifindex);
+}
+
+/* From the client's side, about our packet to the client (row 9'): the
+ * backend gets "too big" from the SNAT address, quoting its own packet
+ * (its sequence number: ours plus the flow's offset). */
+static __noinline int x_icmp_to_backend(struct __sk_buff *skb,
+					struct scratch *sc,
+					const struct icmp_at *at,
+					struct snilb_flow *f,
+					const struct snilb_config *cfg)
+{
+	struct snilb_backend *be = bpf_map_lookup_elem(&backends, &f->backend);
+	struct x_tb *t = &sc->xtb;
+	struct snilb_rev *r;
+	__u32 m;
+
+	if (!be || !snilb_snat_set(cfg, be->family))
+		return TC_ACT_SHOT;
+	r = flow_rev(f, be, cfg);
+	if (!r)
+		return TC_ACT_SHOT;
+	m = x_icmp_mtu(skb, &sc->ipk, at, &r->cmtu);
+	if (!m || x_quoted_seq(skb, at, &t->qseq))
+		return TC_ACT_SHOT;
+	t->qseq = bpf_htonl(bpf_ntohl(t->qseq) + f->seq_off);
+	t->fam = be->family;
+	__builtin_memset(t->from, 0, 16);
+	if (be->family == SNILB_AF_INET)
+		t->from[0] = cfg->snat4;
+	else
+		__builtin_memcpy(t->from, cfg->snat6, 16);
+	__builtin_memcpy(t->to, be->addr, 16);
+	__builtin_memcpy(t->qsrc, be->addr, 16);
+	__builtin_memcpy(t->qdst, t->from, 16);
+	t->qsport = be->port;
+	t->qdport = f->nport;
+	t->mtu = x_mtu(be->family, m);
+	if (x_too_big(skb, &sc->ipk))
+		return TC_ACT_SHOT;
+	stat_inc(SNILB_ST_ICMP_BACK);
+	return to_backend(skb, f, be->family, be->addr);
 }
 
 #endif /* SNILB_BPF_NAT46_H */

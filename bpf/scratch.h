@@ -8,6 +8,19 @@
 #include "pkt.h"
 #include "tcpout.h"
 
+/* A "too big" error, in family @fam, from @from to @to, quoting a TCP
+ * packet from @qsrc:@qsport to @qdst:@qdport with sequence number @qseq
+ * (network order) (bpf/nat46.h, x_too_big()). */
+struct x_tb {
+	__be32 from[4], to[4];
+	__be32 qsrc[4], qdst[4];
+	__be16 qsport, qdport;
+	__be32 qseq;
+	__u32 mtu;
+	__u8 fam;
+	__u8 pad[3];
+};
+
 /* Per-CPU scratch for what is too big for the 512-byte stack: the parse
  * result, header copies for the cookie helpers, a flow being built. */
 struct scratch {
@@ -40,6 +53,8 @@ struct scratch {
 	struct pkt xpk;		/* a packet translated (xlat.h) */
 	__u32 xpseudo;		/* ... its pseudo-header's sum moved by */
 	__u32 xhdr;		/* ... its IP header's bytes' sum moved by */
+	struct x_tb xtb;	/* a "too big" to translate (nat46.h) */
+	__u8 xbuf[108];		/* ... built: IPv6, ICMPv6, a quote */
 };
 
 struct {

@@ -242,6 +242,29 @@ static int run_frame(const uint8_t *in, size_t len)
 	return (int)o.retval;
 }
 
+/* The answer's quote is a TCP packet from @src:@sport to @dst:@dport with
+ * sequence number @seq. */
+static void expect_quote(int v6, const char *src, const char *dst,
+			 uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	size_t iph = v6 ? 40 : 20;
+	uint8_t *q = out + 14 + iph + 8, *qt = q + iph;
+	char a[64];
+
+	assert_int_equal(outlen, 14 + iph + 8 + iph + 20);
+	assert_int_equal(q[0] >> 4, v6 ? 6 : 4);
+	assert_int_equal(q[v6 ? 6 : 9], 6);
+	inet_ntop(v6 ? AF_INET6 : AF_INET, q + (v6 ? 8 : 12), a, sizeof(a));
+	assert_string_equal(a, src);
+	inet_ntop(v6 ? AF_INET6 : AF_INET, q + (v6 ? 24 : 16), a, sizeof(a));
+	assert_string_equal(a, dst);
+	if (!v6)
+		assert_int_equal(csum_fin(csum_add(0, q, 20)), 0);
+	assert_int_equal(qt[0] << 8 | qt[1], sport);
+	assert_int_equal(qt[2] << 8 | qt[3], dport);
+	assert_int_equal(be32(qt + 4), seq);
+}
+
 /* The answer is "too big" to @to in its family, with MTU @mtu. */
 static void expect_too_big(int v6, const char *to, uint32_t mtu)
 {
@@ -304,13 +327,56 @@ static void test_too_big(void **state)
 	quote[41] = (uint8_t)b.nport;
 	quote[42] = 8443 >> 8;
 	quote[43] = 8443 & 0xff;
+	put32(quote + 44, c.isn + 1 + (uint32_t)h.n);
 	len = icmp_error(in, 1, "2001:db8:2::99", SNAT6, 2, 0, 1290, quote,
 			 sizeof(quote));
-	assert_int_equal(run_frame(in, len), TC_ACT_SHOT);
+	/* The client hears it at once, in IPv4, about its own packet. */
+	assert_int_equal(run_frame(in, len), TC_ACT_REDIRECT);
+	expect_too_big(0, CLI4, 1270);
+	expect_quote(0, CLI4, VIP4, c.port, 443, c.isn + 1 + (uint32_t)h.n);
+	assert_memory_equal(out, "\x02\0\0\0\0\x02", 6);
 	assert_int_equal(flow_get(&c)->bmtu, 1290);
 	assert_int_equal(counter(SNILB_ST_X_MTU), n + 1);
+	/* The next packet over it: ours. */
 	assert_int_equal(run_frame(in, tpkt_build(&t, in)), TC_ACT_REDIRECT);
 	expect_too_big(0, CLI4, 1270);
+}
+
+/*
+ * A router on an IPv6 client's path: "packet too big" about our packet
+ * to the client reaches the IPv4 backend as "fragmentation needed" from
+ * the SNAT address, with the MTU less 20, quoting the backend's own
+ * packet (its sequence number); the flow's client MTU is lowered.
+ */
+static void test_too_big_client_side(void **state)
+{
+	struct conn c = { .v6 = 1, .cli = CLI6, .vip = VIP6, .port = 45005,
+			  .isn = 6000 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 8000 };
+	uint8_t in[PKT_MAX], quote[60];
+	uint64_t n = counter(SNILB_ST_X_MTU);
+	struct hb h;
+	size_t len;
+
+	(void)state;
+	splice_cross(&c, &b, &h);
+	/* Our packet to the client: from the VIP, sequence number ours. */
+	memset(quote, 0, sizeof(quote));
+	quote[0] = 0x60;
+	quote[6] = 6;
+	inet_pton(AF_INET6, VIP6, quote + 8);
+	inet_pton(AF_INET6, CLI6, quote + 24);
+	quote[40] = 443 >> 8;
+	quote[41] = 443 & 0xff;
+	quote[42] = (uint8_t)(c.port >> 8);
+	quote[43] = (uint8_t)c.port;
+	put32(quote + 44, c.cookie + 1 + 100);
+	len = icmp_error(in, 1, "2001:db8:1::99", VIP6, 2, 0, 1300, quote,
+			 sizeof(quote));
+	assert_int_equal(run_frame(in, len), TC_ACT_REDIRECT);
+	expect_too_big(0, BE1, 1280);
+	expect_quote(0, BE1, SNAT4, 8443, b.nport, b.isn + 1 + 100);
+	assert_int_equal(counter(SNILB_ST_X_MTU), n + 1);
 }
 
 static int setup(void **state)
@@ -331,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_no_snat_of_family),
 		cmocka_unit_test(test_too_big),
+		cmocka_unit_test(test_too_big_client_side),
 	};
 
 	return cmocka_run_group_tests_name("nat46", tests, setup,
