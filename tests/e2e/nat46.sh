@@ -62,6 +62,13 @@ while time.time() < end:
     time.sleep(0.2)
 PY
 }
+# counter NAME: a global counter of the data plane (snilb stats -o json).
+counter() {
+	at gw timeout 20 "$build/snilb" stats --pin-path "$work/bpffs/snilb" \
+		--status-file "$work/status.json" -o json | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["global"].get(sys.argv[1], 0))' "$1"
+}
 field() { [ -n "$1" ] || return 0; python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"; }
 
 manifests() {
@@ -213,8 +220,13 @@ if ! setup; then
 fi
 cross "IPv6 client -> IPv4-only backend" v4only.example.com "[$vip6]" \
 	"[2001:db8:1::2]" 198.18.2.11:8443 40611 b1
+tb0=$(counter too_big)
 cross "IPv4 client -> IPv6-only backend" v6only.example.com "$vip4" \
 	198.18.1.2 "[2001:db8:2::12]:8443" 40612 b2
+# The upload's full-sized IPv4 segments, 20 bytes too big as IPv6 for
+# br0's 1,500 bytes: answered with "fragmentation needed" (MTU 1,480).
+check "IPv4 client -> IPv6-only backend: segments too big once translated answered" \
+	yes "$([ "$(counter too_big)" -gt "$tb0" ] && echo yes || echo no)"
 # The same download within a family: its record ends as the translated
 # ones did (how a connection ends is the ends' business, not NAT46's).
 check "same family: 3 MB download, byte-exact" ok \
