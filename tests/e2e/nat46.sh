@@ -243,6 +243,13 @@ check "offload off: IPv6 -> IPv4, 3 MB byte-exact" ok \
 	"$(download v4only.example.com "[$vip6]" 40613 3000000)"
 check "offload off: IPv4 -> IPv6, 3 MB byte-exact" ok \
 	"$(download v6only.example.com "$vip4" 40614 3000000)"
+# An agent with no IPv6 --snat address says that b2 (IPv6 only) cannot be
+# reached (--check: evaluate, change nothing).
+at gw timeout 60 "$build/snilb" agent --manifests "$man" --iface g0 \
+	--snat 198.18.2.1 --check >/dev/null 2>"$work/check.log"
+check "no IPv6 --snat: the agent warns of the IPv6 backend" 1 \
+	"$(grep -c 'msg="no --snat address of the backend.s family.*backend=2001:db8:2::12' \
+		"$work/check.log")"
 echo "nat46 e2e: $(ms_since "$t0_all") ms"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -125,6 +125,24 @@ static void log_route_conditions(const struct gw_out *out)
 	}
 }
 
+/* A backend of a family with no --snat address: refused (no_backend). */
+static void warn_snat_family(const struct agent *a, const struct gw_out *out)
+{
+	size_t i, j;
+
+	for (i = 0; i < out->nsets; i++)
+		for (j = 0; j < out->sets[i].neps; j++) {
+			const char *ad = out->sets[i].eps[j].addr;
+
+			if (strchr(ad, ':') ? a->o->snat6 : a->o->snat4)
+				continue;
+			log_event("warn", "no --snat address of the backend's "
+				  "family: connections to it are refused",
+				  "backend", ad, NULL);
+			return;
+		}
+}
+
 /* The document, kept for the next one (lastTransitionTime), and the
  * file: by its thread once started. */
 static void publish(struct agent *a, json_t *st)
@@ -217,6 +235,7 @@ static int agent_sync(struct agent *a, int force)
 	}
 	log_diags(&m);
 	log_route_conditions(&out);
+	warn_snat_family(a, &out);
 	if (a->dp) {
 		err = sync_apply(&a->sync, &out, t0, &res);
 		kernel_ns = mono_ns();
