@@ -287,9 +287,202 @@ static void test_no_address(void **state)
 	     ROUTE("infra", "r", "", "{name: svc, port: 443}"));
 	assert_string_equal(w.out.gateways[0].conds[1].reason,
 			    "AddressNotAssigned");
+	/* From manifests, no LoadBalancer Service: the message says so. */
+	assert_non_null(strstr(w.out.gateways[0].conds[1].msg,
+			       "Kubernetes API"));
+	assert_int_equal(w.out.nlbsvcs, 0);
 	assert_int_equal(w.out.nvips, 0);
 	assert_int_equal(w.out.nentries, 0);
 	unload(&w);
+}
+
+/* As the API server's source gives it: LoadBalancer Services made. */
+static void load_kube(struct world *w, const char *yaml)
+{
+	memset(w, 0, sizeof(*w));
+	assert_int_equal(manifest_decode_buf("t.yaml", yaml, strlen(yaml),
+					     &w->m), 0);
+	if (w->m.ndiags)
+		fail_msg("decode: %s: %s", w->m.diags[0].field,
+			 w->m.diags[0].msg);
+	w->m.lb_services = 1;
+	assert_int_equal(gw_compute(&w->m, GW_CONTROLLER, 16381, &w->out), 0);
+}
+
+/* A Gateway "gw" (uid u-1) without addresses: two listeners on 443, one
+ * on 8443, an invalid one on 80. */
+#define GW_NOADDR							\
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"	\
+	"metadata: {name: gw, namespace: infra, uid: u-1}\n"		\
+	"spec:\n  gatewayClassName: snilb\n"				\
+	"  listeners:\n"						\
+	"  - {name: a, port: 443, protocol: TLS, hostname: a.example.com}\n" \
+	"  - {name: b, port: 443, protocol: TLS, hostname: b.example.com}\n" \
+	"  - {name: c, port: 8443, protocol: TLS}\n"			\
+	"  - {name: h, port: 80, protocol: HTTP}\n---\n"
+
+#define LBSVC(labels, status)						\
+	"apiVersion: v1\nkind: Service\n"				\
+	"metadata: {name: snilb-gw-gw, namespace: infra" labels "}\n"	\
+	"spec: {type: LoadBalancer, ports: [{port: 443}]}\n"		\
+	status "---\n"
+
+static void test_lb_service_wanted(void **state)
+{
+	const struct gw_lbsvc *s;
+	const struct gw_cond *p;
+	struct world w;
+
+	(void)state;
+	load_kube(&w, CLASS GW_NOADDR);
+	assert_int_equal(w.out.nlbsvcs, 1);
+	s = &w.out.lbsvcs[0];
+	assert_string_equal(s->ns, "infra");
+	assert_string_equal(s->name, "snilb-gw-gw");
+	assert_string_equal(s->gateway, "gw");
+	assert_string_equal(s->label, "gw");
+	assert_string_equal(s->gw_uid, "u-1");
+	/* One port per distinct port of a usable listener, ascending. */
+	assert_int_equal(s->nports, 2);
+	assert_int_equal(s->ports[0], 443);
+	assert_int_equal(s->ports[1], 8443);
+	assert_int_equal(s->foreign, 0);
+	p = &w.out.gateways[0].conds[GW_G_PROGRAMMED];
+	assert_int_equal(p->status, 0);
+	assert_string_equal(p->reason, "AddressNotAssigned");
+	assert_non_null(strstr(p->msg, "infra/snilb-gw-gw"));
+	assert_int_equal(w.out.nvips, 0);
+	assert_int_equal(w.out.nlbstale, 0);
+	unload(&w);
+
+	/* Created, no address yet. */
+	load_kube(&w, CLASS GW_NOADDR
+		  LBSVC(", labels: {snilb.io/gateway: gw}", ""));
+	p = &w.out.gateways[0].conds[GW_G_PROGRAMMED];
+	assert_string_equal(p->reason, "AddressNotAssigned");
+	assert_non_null(strstr(p->msg, "status.loadBalancer.ingress"));
+	assert_int_equal(w.out.nvips, 0);
+	unload(&w);
+}
+
+static void test_lb_service_address(void **state)
+{
+	const struct gw_gateway_status *g;
+	struct world w;
+
+	(void)state;
+	load_kube(&w, CLASS GW_NOADDR
+		  LBSVC(", labels: {snilb.io/gateway: gw}",
+			"status: {loadBalancer: {ingress: [{ip: 198.18.0.7}, "
+			"{ip: '2001:db8::7'}, {hostname: lb.example.com}]}}\n"));
+	g = &w.out.gateways[0];
+	assert_int_equal(g->conds[GW_G_PROGRAMMED].status, 1);
+	assert_int_equal(g->naddresses, 2);
+	assert_string_equal(g->addresses[0], "198.18.0.7");
+	assert_string_equal(g->addresses[1], "2001:db8::7");
+	/* Both addresses on both ports. */
+	assert_int_equal(w.out.nvips, 4);
+	assert_int_equal(w.out.nlbstale, 0);
+	unload(&w);
+
+	/* An address that cannot be a VIP: not programmed, and why. */
+	load_kube(&w, CLASS GW_NOADDR
+		  LBSVC(", labels: {snilb.io/gateway: gw}",
+			"status: {loadBalancer: {ingress: [{ip: 127.0.0.1}]}}\n"));
+	g = &w.out.gateways[0];
+	assert_string_equal(g->conds[GW_G_PROGRAMMED].reason,
+			    "AddressNotUsable");
+	assert_int_equal(g->naddresses, 0);
+	assert_int_equal(w.out.nvips, 0);
+	unload(&w);
+}
+
+/* A Service of that name without snilb's label is never snilb's. */
+static void test_lb_service_foreign(void **state)
+{
+	const struct gw_cond *p;
+	struct world w;
+
+	(void)state;
+	load_kube(&w, CLASS GW_NOADDR
+		  LBSVC("", "status: {loadBalancer: {ingress: "
+			"[{ip: 198.18.0.7}]}}\n"));
+	assert_int_equal(w.out.nlbsvcs, 1);
+	assert_int_equal(w.out.lbsvcs[0].foreign, 1);
+	p = &w.out.gateways[0].conds[GW_G_PROGRAMMED];
+	assert_string_equal(p->reason, "AddressNotAssigned");
+	assert_non_null(strstr(p->msg, "not snilb's"));
+	assert_int_equal(w.out.nvips, 0);
+	assert_int_equal(w.out.nlbstale, 0);
+	unload(&w);
+}
+
+/* Services of snilb's label no Gateway wants: deleted; others never. */
+static void test_lb_service_stale(void **state)
+{
+	struct world w;
+
+	(void)state;
+	load_kube(&w, CLASS
+		  GW_HEAD
+		  "  addresses: [{value: 198.18.0.1}]\n"
+		  "  listeners: [{name: tls, port: 443, protocol: TLS}]\n---\n"
+		  LBSVC(", labels: {snilb.io/gateway: gw}", "")
+		  "apiVersion: v1\nkind: Service\n"
+		  "metadata: {name: snilb-gw-old, namespace: x, labels: "
+		  "{snilb.io/gateway: old}}\n---\n"
+		  "apiVersion: v1\nkind: Service\n"
+		  "metadata: {name: snilb-gw-other, namespace: x}\n");
+	assert_int_equal(w.out.nlbsvcs, 0);
+	assert_int_equal(w.out.nlbstale, 2);
+	assert_string_equal(w.out.lbstale[0].ns, "infra");
+	assert_string_equal(w.out.lbstale[0].name, "snilb-gw-gw");
+	assert_string_equal(w.out.lbstale[1].ns, "x");
+	assert_string_equal(w.out.lbstale[1].name, "snilb-gw-old");
+	assert_int_equal(w.out.gateways[0].conds[GW_G_PROGRAMMED].status, 1);
+	unload(&w);
+}
+
+/* A valid DNS-1035 label: a-z first, a-z0-9 last, at most 63. */
+static int dns1035(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (!n || n > 63 || s[0] < 'a' || s[0] > 'z' || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void test_lb_service_names(void **state)
+{
+	char name[64], label[64], other[64], long_gw[254];
+
+	(void)state;
+	gw_lb_name("edge", name, label);
+	assert_string_equal(name, "snilb-gw-edge");
+	assert_string_equal(label, "edge");
+	/* Dots are not in a DNS-1035 label: replaced, and hashed so that
+	 * "a.b" and "a-b" differ. */
+	gw_lb_name("a.b", name, label);
+	gw_lb_name("a-b", other, label);
+	assert_true(dns1035(name));
+	assert_string_not_equal(name, other);
+	assert_int_equal(strncmp(name, "snilb-gw-a-b-", 13), 0);
+	/* 253 characters: cut to 63, hashed; the label value too. */
+	memset(long_gw, 'x', 253);
+	long_gw[253] = 0;
+	long_gw[50] = '-';
+	gw_lb_name(long_gw, name, label);
+	assert_int_equal(strlen(name), 63);
+	assert_true(dns1035(name));
+	assert_int_equal(strlen(label), 63);
+	long_gw[100] = 'y';
+	gw_lb_name(long_gw, other, label);
+	assert_string_not_equal(name, other);
 }
 
 int main(void)
@@ -302,6 +495,11 @@ int main(void)
 		cmocka_unit_test(test_invalid_parameters),
 		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_no_address),
+		cmocka_unit_test(test_lb_service_wanted),
+		cmocka_unit_test(test_lb_service_address),
+		cmocka_unit_test(test_lb_service_foreign),
+		cmocka_unit_test(test_lb_service_stale),
+		cmocka_unit_test(test_lb_service_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

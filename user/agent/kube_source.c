@@ -225,6 +225,7 @@ static int ks_next(struct source *s, int force, struct model *m)
 			  "the current tables", NULL);
 		return err;
 	}
+	m->lb_services = 1;	/* the writer creates them (kwriter.c) */
 	return 1;
 }
 

@@ -177,8 +177,10 @@ int gw_compute(const struct model *m, const char *controller,
 	err = add_classes(m, controller, out);
 	for (i = 0; i < m->ngateways && !err; i++)
 		if (gw_class_ours(m, m->gateways[i].class, controller))
-			err = gw_add_gateway(&m->gateways[i], out, &views,
+			err = gw_add_gateway(m, &m->gateways[i], out, &views,
 					     &nviews);
+	if (!err)
+		err = gw_lb_stale(m, out);
 	for (i = 0; i < m->nroutes && !err; i++)
 		err = gw_add_route(m, controller, out, views, nviews,
 				   &m->routes[i], maglev_size);
@@ -206,6 +208,8 @@ void gw_out_free(struct gw_out *out)
 		free(out->routes[i].refs);
 		free(out->routes[i].parents);
 	}
+	free(out->lbsvcs);
+	free(out->lbstale);
 	for (i = 0; i < out->ngateways; i++) {
 		free(out->gateways[i].listeners);
 		free(out->gateways[i].addresses);

@@ -140,7 +140,41 @@ struct gw_class_status {
 	struct gw_cond conds[1];	/* Accepted */
 };
 
+/*
+ * A Gateway without spec.addresses gets its VIPs from a LoadBalancer
+ * Service snilb creates for it when the source can (model.lb_services:
+ * the API server), as Envoy Gateway and Cilium do: a load balancer
+ * (MetalLB, a cloud's) gives it an address, and the Gateway listens
+ * there. The Service is snilb's by its label GW_LB_LABEL; one without it
+ * is never changed.
+ */
+#define GW_LB_LABEL	"snilb.io/gateway"
+#define GW_LB_PREFIX	"snilb-gw-"
+#define GW_LB_PORTS_MAX	64	/* a Gateway's listeners, at most */
+
+struct gw_lbsvc {
+	char ns[64];
+	char name[64];			/* gw_lb_name() */
+	char gateway[GW_NAME_MAX];
+	char label[64];			/* GW_LB_LABEL's value */
+	const char *gw_uid;		/* the owner's (model); NULL: unknown */
+	uint16_t ports[GW_LB_PORTS_MAX];	/* distinct, ascending */
+	size_t nports;
+	int foreign;	/* a Service of that name is not snilb's: untouched */
+};
+
+/* A Service of snilb's label that no Gateway wants any more. */
+struct gw_svcname {
+	char ns[64];
+	char name[64];
+};
+
 struct gw_out {
+	/* The LoadBalancer Services wanted, and those to delete. */
+	struct gw_lbsvc *lbsvcs;
+	size_t nlbsvcs;
+	struct gw_svcname *lbstale;
+	size_t nlbstale;
 	struct gw_class_status *classes;
 	size_t nclasses;
 	struct gw_vip *vips;
@@ -172,6 +206,15 @@ int gw_intersect(const char *l, const char *r, char *out, size_t outlen);
 /* Do @labels satisfy @sel? An empty selector matches everything. */
 int gw_selector_matches(const struct m_selector *sel,
 			const struct m_label *labels, size_t nlabels);
+
+/*
+ * The name of the LoadBalancer Service of Gateway @gateway into @out (64
+ * bytes): GW_LB_PREFIX and the name, a valid DNS-1035 label; a name too
+ * long or with dots is cut and ends with 8 hex digits of its hash. The
+ * label value (@label, 64 bytes): the name, or cut and hashed the same
+ * way when longer than 63.
+ */
+void gw_lb_name(const char *gateway, char *out, char *label);
 
 /* Same endpoints, same weights, same reset share. */
 int gw_set_equal(const struct gw_set *a, const struct gw_set *b);

@@ -53,11 +53,24 @@ int gw_class_ours(const struct model *m, const char *name,
 		  const char *controller);
 
 /* listeners.c: @gw's status into @out, one view per listener into @views. */
-int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
+int gw_add_gateway(const struct model *m, const struct m_gateway *gw,
+		   struct gw_out *out,
 		   struct lview **views, size_t *nviews);
 /* Does the listener of @v admit routes from namespace @route_ns? */
 int gw_ns_allowed(const struct model *m, const struct lview *v,
 		  const char *route_ns);
+
+/*
+ * lbsvc.c: the VIPs of a Gateway without spec.addresses (@v: its @n
+ * listeners' views): its LoadBalancer Service wanted into @out, and its
+ * address into @gs->addresses when one is assigned (1), or 0 with
+ * Programmed=False and why. -ENOMEM.
+ */
+int gw_lb_addresses(const struct model *m, const struct m_gateway *gw,
+		    const struct lview *v, size_t n, struct gw_out *out,
+		    struct gw_gateway_status *gs);
+/* The Services of snilb's label that no Gateway wants. 0 or -ENOMEM. */
+int gw_lb_stale(const struct model *m, struct gw_out *out);
 
 /* backends.c: resolve every backendRef of @r (the worst failure into
  * @rr, ResolvedRefs) and give it a set per family in @out. */

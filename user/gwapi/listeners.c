@@ -315,18 +315,44 @@ static void gateway_accepted(struct gw_gateway_status *gs,
 		gw_cond_set(c, "Accepted", 1, "Accepted", "%s", "");
 }
 
-/*
- * Programmed: an accepted Gateway whose addresses can all be VIPs
- * (upstream's gateway-static-addresses: one unusable address and the
- * Gateway is not programmed; nothing of it is served). Its VIPs become
- * status.addresses.
- */
-static int gateway_programmed(struct gw_gateway_status *gs,
-			      const struct m_gateway *gw)
+/* An address of @gs that cannot be a VIP: Programmed=False, 1. */
+static int unusable_address(struct gw_gateway_status *gs,
+			    const struct m_gateway *gw)
 {
 	struct gw_cond *c = &gs->conds[GW_G_PROGRAMMED];
 	const char *why;
 	size_t i;
+
+	for (i = 0; i < gs->naddresses; i++) {
+		why = gw_addr_unusable(gs->addresses[i]);
+		if (!why)
+			continue;
+		gw_cond_set(c, "Programmed", 0, "AddressNotUsable",
+			    "address %s is %s: it cannot be a VIP; %s",
+			    gs->addresses[i], why, gw->naddresses ?
+			    "remove it from spec.addresses" :
+			    "the load balancer gave it to the Gateway's "
+			    "Service");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Programmed: an accepted Gateway whose addresses can all be VIPs
+ * (upstream's gateway-static-addresses: one unusable address and the
+ * Gateway is not programmed; nothing of it is served). The addresses are
+ * spec.addresses, or else its LoadBalancer Service's (lbsvc.c). Its VIPs
+ * become status.addresses.
+ */
+static int gateway_programmed(const struct model *m,
+			      struct gw_gateway_status *gs,
+			      const struct m_gateway *gw,
+			      const struct lview *v, struct gw_out *out)
+{
+	struct gw_cond *c = &gs->conds[GW_G_PROGRAMMED];
+	size_t i;
+	int err;
 
 	if (!gs->conds[GW_G_ACCEPTED].status) {
 		gw_cond_set(c, "Programmed", 0, "Invalid",
@@ -334,43 +360,41 @@ static int gateway_programmed(struct gw_gateway_status *gs,
 			    gs->conds[GW_G_ACCEPTED].reason);
 		return 0;
 	}
-	for (i = 0; i < gw->naddresses; i++) {
-		why = gw_addr_unusable(gw->addresses[i].value);
-		if (why) {
-			gw_cond_set(c, "Programmed", 0, "AddressNotUsable",
-				    "address %s is %s: it cannot be a VIP; "
-				    "remove it from spec.addresses",
-				    gw->addresses[i].value, why);
-			return 0;
-		}
-	}
 	if (!gw->naddresses) {
-		gw_cond_set(c, "Programmed", 0, "AddressNotAssigned",
-			    "spec.addresses names no IPAddress: there is no "
-			    "VIP to listen on");
+		err = gw_lb_addresses(m, gw, v, gw->nlisteners, out, gs);
+		if (err <= 0)
+			return err;
+	} else {
+		gs->addresses = calloc(gw->naddresses,
+				       sizeof(*gs->addresses));
+		if (!gs->addresses)
+			return -ENOMEM;
+		for (i = 0; i < gw->naddresses; i++)
+			gs->addresses[gs->naddresses++] =
+				gw->addresses[i].value;
+	}
+	if (unusable_address(gs, gw)) {
+		free(gs->addresses);
+		gs->addresses = NULL;
+		gs->naddresses = 0;
 		return 0;
 	}
-	gs->addresses = calloc(gw->naddresses, sizeof(*gs->addresses));
-	if (!gs->addresses)
-		return -ENOMEM;
-	for (i = 0; i < gw->naddresses; i++)
-		gs->addresses[gs->naddresses++] = gw->addresses[i].value;
 	gw_cond_set(c, "Programmed", 1, "Programmed", "%s", "");
 	return 0;
 }
 
 /* The VIPs of a listener that is usable on a programmed Gateway. */
-static int listener_vips(struct gw_out *out, const struct m_gateway *gw,
-			 struct lview *v)
+static int listener_vips(struct gw_out *out,
+			 const struct gw_gateway_status *gs, struct lview *v)
 {
 	size_t j;
 
-	v->vips = calloc(gw->naddresses ? gw->naddresses : 1,
+	v->vips = calloc(gs->naddresses ? gs->naddresses : 1,
 			 sizeof(*v->vips));
 	if (!v->vips)
 		return -ENOMEM;
-	for (j = 0; j < gw->naddresses; j++) {
-		long vi = vip_index(out, gw->addresses[j].value, v->l->port);
+	for (j = 0; j < gs->naddresses; j++) {
+		long vi = vip_index(out, gs->addresses[j], v->l->port);
 
 		if (vi == -ENOMEM)
 			return -ENOMEM;
@@ -399,11 +423,11 @@ static struct gw_gateway_status *new_gateway(const struct m_gateway *gw,
 	return gs;
 }
 
-int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
-		   struct lview **views, size_t *nviews)
+int gw_add_gateway(const struct model *m, const struct m_gateway *gw,
+		   struct gw_out *out, struct lview **views, size_t *nviews)
 {
 	struct gw_gateway_status *gs = new_gateway(gw, out);
-	size_t i, first = *nviews;
+	size_t i, first = *nviews, gs_index;
 	struct lview *v;
 	int err;
 
@@ -424,14 +448,16 @@ int gw_add_gateway(const struct m_gateway *gw, struct gw_out *out,
 		check_listener(v, gw, i);
 	}
 	gateway_accepted(gs, gw, *views + first, gw->nlisteners);
-	if ((err = gateway_programmed(gs, gw)))
+	gs_index = out->ngateways - 1;
+	if ((err = gateway_programmed(m, gs, gw, *views + first, out)))
 		return err;
+	gs = &out->gateways[gs_index];
 	for (i = first; i < *nviews; i++) {
 		v = &(*views)[i];
 		listener_programmed(v, gs);
 		if (!v->st->conds[GW_L_PROGRAMMED].status)
 			continue;
-		if ((err = listener_vips(out, gw, v)))
+		if ((err = listener_vips(out, gs, v)))
 			return err;
 	}
 	return 0;

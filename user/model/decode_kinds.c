@@ -165,12 +165,51 @@ static void dec_proxy(struct dec *d, yaml_node_t *obj, struct m_service *s)
 	free(v);
 }
 
+/* status.loadBalancer.ingress[].ip: the addresses a load balancer
+ * (MetalLB, a cloud's) gave a LoadBalancer Service; hostnames are not
+ * VIPs and are left out. */
+static void dec_lb_ingress(struct dec *d, yaml_node_t *obj,
+			   struct m_service *s)
+{
+	const char *pre = "status.loadBalancer";
+	yaml_node_t *st = f_map(d, obj, "", "status"), *lb, *seq;
+	char path[FIELD_MAX], ipath[FIELD_MAX], *ip, **slot;
+	size_t i;
+
+	lb = st ? f_map(d, st, "status", "loadBalancer") : NULL;
+	seq = lb ? f_seq(d, lb, pre, "ingress") : NULL;
+	path_key(path, pre, "ingress");
+	for (i = 0; seq && i < ylen(seq); i++) {
+		yaml_node_t *it = yitem(d, seq, i);
+
+		path_idx(ipath, path, i);
+		ip = NULL;
+		if (!f_item_map(d, it, ipath) || f_str(d, it, ipath, "ip",
+						       &ip) <= 0)
+			continue;
+		if (!valid_ip(ip)) {
+			f_bad(d, it, ipath, "ip", "\"%s\" is not an IP "
+			      "address", ip);
+			free(ip);
+			continue;
+		}
+		slot = APPEND(d, s->lb_ips, s->nlb_ips);
+		if (!slot) {
+			free(ip);
+			break;
+		}
+		*slot = ip;
+	}
+}
+
 static void dec_service(struct dec *d, yaml_node_t *obj, void *out)
 {
 	struct m_service *s = out;
 	yaml_node_t *spec = f_map(d, obj, "", "spec"), *sel;
 
 	dec_proxy(d, obj, s);
+	f_str(d, spec, "spec", "type", &s->type);
+	dec_lb_ingress(d, obj, s);
 
 	sel = f_map(d, spec, "spec", "selector");
 	if (sel)
@@ -387,6 +426,7 @@ void dec_meta(struct dec *d, yaml_node_t *obj, const struct m_kind *k,
 	free(ts);
 	f_int(d, md, "metadata", "generation", 0, INT64_MAX, &gen);
 	m->generation = gen;
+	f_str(d, md, "metadata", "uid", &m->uid);
 	labels = f_map(d, md, "metadata", "labels");
 	if (labels)
 		dec_labels(d, labels, "metadata.labels", &m->labels,

@@ -54,6 +54,7 @@ static void walk_meta(struct m_walk *w, struct m_meta *m)
 {
 	STR(w, &m->ns);
 	STR(w, &m->name);
+	STR(w, &m->uid);
 	STR(w, &m->where.file);
 	walk_labels(w, &m->labels, &m->nlabels);
 }
@@ -167,6 +168,8 @@ static void walk_service(struct m_walk *w, void *o)
 
 	walk_meta(w, &s->meta);
 	walk_labels(w, &s->selector, &s->nselector);
+	STR(w, &s->type);
+	walk_strv(w, &s->lb_ips, &s->nlb_ips);
 	OPEN(w, s->ports, s->nports);
 	for (i = 0; i < s->nports; i++) {
 		STR(w, &s->ports[i].name);

@@ -52,6 +52,7 @@ struct m_meta {
 	char *name;
 	int64_t created;	/* creationTimestamp, Unix seconds; 0: absent */
 	int64_t generation;	/* metadata.generation; 0: absent */
+	char *uid;		/* metadata.uid; NULL: absent (manifests) */
 	struct m_label *labels;
 	size_t nlabels;
 	struct m_where where;
@@ -167,6 +168,9 @@ struct m_service {
 	struct m_svc_port *ports;
 	size_t nports;
 	int proxy_v2;		/* annotation M_PROXY_ANNOTATION: "v2" */
+	char *type;		/* spec.type; NULL: ClusterIP */
+	char **lb_ips;		/* status.loadBalancer.ingress[].ip */
+	size_t nlb_ips;
 };
 
 /*
@@ -269,6 +273,9 @@ struct model {
 	size_t ngrants;
 	struct m_diag *diags;
 	size_t ndiags;
+	/* The source can create Services (the API server): a Gateway
+	 * without spec.addresses gets a LoadBalancer Service (gwapi). */
+	int lb_services;
 };
 
 /* --- the kinds ---------------------------------------------------------- */
