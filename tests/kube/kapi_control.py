@@ -183,6 +183,24 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                             out.append({"kind": res.kind, "namespace": key[0],
                                         "name": name, "action": "absent"})
                 return self.reply(200, out)
+            if m == "POST" and p == "/lb-ingress":
+                # MetalLB's part: the addresses of a LoadBalancer Service
+                # (status.loadBalancer.ingress), [] to take them back.
+                d = json.loads(raw or b"{}")
+                res = BY_KIND["service"]
+                key = (d.get("namespace", "default"), d.get("name"))
+                with st.cond:
+                    old = st.store[res.key].get(key)
+                    if old is None:
+                        raise ApiError(404, "NotFound", "no Service %s/%s"
+                                       % key)
+                    new = copy.deepcopy(old)
+                    new["status"] = {"loadBalancer": {"ingress": [
+                        {"ip": ip, "ipMode": "VIP"}
+                        for ip in d.get("ips", [])]}}
+                    st.replace(res, key, new, old)
+                    rv = st.store[res.key][key]["metadata"]["resourceVersion"]
+                return self.reply(200, {"resourceVersion": rv})
             if m == "POST" and p == "/compact":
                 with st.cond:
                     st.compact_rv = st.rv

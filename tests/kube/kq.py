@@ -305,6 +305,83 @@ elif cmd == "dump":	# the request log, one JSON object a line
     for r in get("/requests")["log"]:
         print(json.dumps(r))
 
+elif cmd == "obj":	# KIND NS NAME: the object's JSON, or null
+    print(json.dumps(objs(args[0]).get("%s/%s" % (args[1], args[2]))))
+
+elif cmd == "lbsvc":	# NS NAME GATEWAY PORT,...: snilb's Service, as designed
+    ns, name, gwn, ports = args[0], args[1], args[2], args[3].split(",")
+    want = [{"name": "tls-%s" % p, "protocol": "TCP", "port": int(p),
+             "targetPort": int(p)} for p in ports]
+    end, o, bad = time.time() + 30, None, ["not created"]
+    while time.time() < end:	# until it has the ports (30 s at most)
+        o = objs("Service").get("%s/%s" % (ns, name))
+        gw = objs("Gateway").get("%s/%s" % (ns, gwn))
+        if o and gw:
+            sp, md = o.get("spec") or {}, o["metadata"]
+            bad = []
+            if sp.get("type") != "LoadBalancer":
+                bad.append("type %s" % sp.get("type"))
+            if sp.get("externalTrafficPolicy") != "Local":
+                bad.append("externalTrafficPolicy %s" %
+                           sp.get("externalTrafficPolicy"))
+            if sp.get("selector") != {"app.kubernetes.io/name": "snilb"}:
+                bad.append("selector %s" % sp.get("selector"))
+            if [{k: p.get(k) for k in ("name", "protocol", "port",
+                                       "targetPort")}
+                    for p in sp.get("ports") or []] != want:
+                bad.append("ports %s" % json.dumps(sp.get("ports")))
+            if (md.get("labels") or {}).get("snilb.io/gateway") != gwn:
+                bad.append("labels %s" % md.get("labels"))
+            if md.get("ownerReferences") != [{
+                    "apiVersion": GW + "/v1", "kind": "Gateway",
+                    "name": gwn, "uid": gw["metadata"]["uid"],
+                    "controller": True}]:
+                bad.append("ownerReferences %s" %
+                           json.dumps(md.get("ownerReferences")))
+            if not bad:
+                break
+        time.sleep(0.1)
+    print(("PASS " if not bad else "FAIL ") + "Service %s/%s of Gateway %s: "
+          "type LoadBalancer, ports %s, selector app.kubernetes.io/name="
+          "snilb, externalTrafficPolicy Local, label snilb.io/gateway, "
+          "controller ownerReference to the Gateway%s" % (
+              ns, name, gwn, args[3], "" if not bad else ": " +
+              "; ".join(bad)))
+
+elif cmd == "gone":	# KIND NS NAME WHY: absent within 30 s
+    end = time.time() + 30
+    while time.time() < end and "%s/%s" % (args[1], args[2]) in objs(args[0]):
+        time.sleep(0.1)
+    there = "%s/%s" % (args[1], args[2]) in objs(args[0])
+    print("%s %s %s/%s deleted: %s" % ("FAIL" if there else "PASS", args[0],
+                                      args[1], args[2], args[3]))
+
+elif cmd == "programmed":	# NS NAME STATUS/REASON TEXT [ADDR]: 30 s at most
+    ns, name, want, text = args[:4]
+    addr = args[4] if len(args) > 4 else None
+    end, got = time.time() + 30, "no Gateway"
+    while time.time() < end:
+        gw = objs("Gateway").get("%s/%s" % (ns, name))
+        st = (gw or {}).get("status") or {}
+        c = cond(st.get("conditions"), "Programmed") or {}
+        addrs = [a.get("value") for a in st.get("addresses") or []
+                 if a.get("type", "IPAddress") == "IPAddress"]
+        got = "%s/%s %r addresses %s" % (c.get("status"), c.get("reason"),
+                                         c.get("message"), addrs)
+        if ("%s/%s" % (c.get("status"), c.get("reason")) == want and
+                text in (c.get("message") or "") and
+                (addr is None or addrs == [addr])):
+            break
+        time.sleep(0.1)
+    else:
+        print("FAIL Gateway %s/%s Programmed %s (message with %r%s): got %s"
+              % (ns, name, want, text, ", addresses [%s]" % addr
+                 if addr else "", got))
+        sys.exit(0)
+    print("PASS Gateway %s/%s Programmed %s%s%s" % (
+        ns, name, want, " (%r)" % text if text else "",
+        ", status.addresses [%s]" % addr if addr else ""))
+
 elif cmd == "rbac":	# RBAC-YAML [EARLIER-LOG]: every request made is allowed
     import yaml
     earlier = []

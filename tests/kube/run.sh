@@ -9,7 +9,9 @@
 # token expiring mid-list, watches cut, the API server away and back
 # under traffic, Lease election between two agents (kill -9, restart,
 # SIGTERM), TLSRoute CRD missing then installed,
-# client-certificate and token authentication with token rotation, and
+# client-certificate and token authentication with token rotation, a
+# Gateway without addresses served on its LoadBalancer Service's address
+# (t_lbservice), and
 # deploy/ (parses; every request the agents made is allowed by its RBAC),
 # and an API server slow to write status (t_latency: watch event ->
 # kernel latency, the Lease renewed on time, a prompt stop).
@@ -81,6 +83,7 @@ trap cleanup EXIT
 . "$here/t-watch.sh"
 . "$here/t-server.sh"
 . "$here/t-leader.sh"
+. "$here/t-lbservice.sh"
 . "$here/t-deploy.sh"
 . "$here/t-latency.sh"
 
@@ -96,7 +99,7 @@ if [ -n "${ONLY:-}" ]; then
 else
 	for t in t_routing t_proxy t_status t_relist t_lastgood t_retry_after \
 		t_relist_continue t_watch_cut t_down t_rotate t_leader t_crd \
-		t_deploy t_latency; do
+		t_lbservice t_deploy t_latency; do
 		t1=$EPOCHREALTIME
 		$t
 		echo "     $t: $(ms_since "$t1") ms"

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "gwstatus.h"
+#include "klbsvc.h"
 #include "kstatus.h"
 #include "log.h"
 
@@ -62,7 +63,7 @@ void kstatus_cache_free(struct kstatus_cache *c)
 	free(c);
 }
 
-static char **cache_slot(struct kstatus_cache *c, const char *key)
+char **kstatus_cache_slot(struct kstatus_cache *c, const char *key)
 {
 	struct centry probe = { .key = (char *)key }, *e, **at;
 
@@ -84,8 +85,7 @@ static char **cache_slot(struct kstatus_cache *c, const char *key)
 
 /* --- requests --------------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 3)))
-static void fail(struct kstatus_result *res, const char *fmt, ...)
+void kstatus_fail(struct kstatus_result *res, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -108,7 +108,7 @@ static json_t *get_object(struct kube_conn *k, const char *path,
 	if (code == 200)
 		o = json_loads(body ? body : "", 0, NULL);
 	else if (code != 404)	/* gone meanwhile: nothing to write */
-		fail(res, "GET %s: %s", path, code ? "HTTP error" : err);
+		kstatus_fail(res, "GET %s: %s", path, code ? "HTTP error" : err);
 	free(body);
 	return o;
 }
@@ -128,9 +128,9 @@ static int put_status(struct kube_conn *k, const char *path, json_t *obj,
 	if (code == 200 || code == 201)
 		return 0;
 	if (code == 409)	/* changed under us: the next sync again */
-		fail(res, "PUT %s: conflict", spath);
+		kstatus_fail(res, "PUT %s: conflict", spath);
 	else
-		fail(res, "PUT %s: %s", spath, code ? "HTTP error" : err);
+		kstatus_fail(res, "PUT %s: %s", spath, code ? "HTTP error" : err);
 	return -EIO;
 }
 
@@ -160,7 +160,7 @@ static void update(struct kstatus_pass *p, const char *key, const char *path,
 {
 	struct kstatus_result *res = p->res;
 	struct kube_conn *k = p->conn;
-	char **slot = cache_slot(p->cache, key), *sig = signature(fill, ctx);
+	char **slot = kstatus_cache_slot(p->cache, key), *sig = signature(fill, ctx);
 	json_t *obj, *old, *want;
 	unsigned int failed = res->failed;
 
@@ -309,6 +309,7 @@ int kstatus_write(struct kstatus_pass *p, const struct gw_out *out)
 {
 	memset(p->res, 0, sizeof(*p->res));
 	classes(p, out);
+	klbsvc_write(p, out);
 	gateways(p, out);
 	routes(p, out);
 	return p->res->failed ? -EIO : 0;

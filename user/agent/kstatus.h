@@ -43,9 +43,18 @@ struct kstatus_pass {
 	struct kstatus_result *res;
 };
 
+/* The cache's slot for @key ("Kind/ns/name"): the signature of what was
+ * last written or found in place (NULL: full, or no memory). */
+char **kstatus_cache_slot(struct kstatus_cache *c, const char *key);
+
+/* Count a failure in @res, the first one's message kept. */
+__attribute__((format(printf, 2, 3)))
+void kstatus_fail(struct kstatus_result *res, const char *fmt, ...);
+
 /*
  * Bring the status of every object snilb owns in @out up to date, in
- * order: GatewayClasses, Gateways, TLSRoutes. An object whose wanted
+ * order: GatewayClasses, the LoadBalancer Services of Gateways
+ * without addresses (klbsvc.c), Gateways, TLSRoutes. An object whose wanted
  * status is the one the cache holds costs no request, so a pass
  * interrupted and started again on a newer @out writes only what is
  * still out of date. 0, or -EIO when a request failed (@p->res).
