@@ -397,6 +397,24 @@ static void test_lb_service_address(void **state)
 	unload(&w);
 }
 
+/* An ingress address that is not an IP: the Service is invalid, and the
+ * diagnostic names the field. */
+static void test_lb_ingress_decode(void **state)
+{
+	static const char y[] = "apiVersion: v1\nkind: Service\n"
+		"metadata: {name: s, namespace: x, uid: u-2}\n"
+		"spec: {type: LoadBalancer}\n"
+		"status: {loadBalancer: {ingress: [{ip: 198.18.0.300}]}}\n";
+	struct model m = { 0 };
+
+	(void)state;
+	assert_int_equal(manifest_decode_buf("t.yaml", y, strlen(y), &m), 0);
+	assert_int_equal(m.ndiags, 1);
+	assert_string_equal(m.diags[0].field,
+			    "status.loadBalancer.ingress[0].ip");
+	model_free(&m);
+}
+
 /* A Service of that name without snilb's label is never snilb's. */
 static void test_lb_service_foreign(void **state)
 {
@@ -497,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_no_address),
 		cmocka_unit_test(test_lb_service_wanted),
 		cmocka_unit_test(test_lb_service_address),
+		cmocka_unit_test(test_lb_ingress_decode),
 		cmocka_unit_test(test_lb_service_foreign),
 		cmocka_unit_test(test_lb_service_stale),
 		cmocka_unit_test(test_lb_service_names),
