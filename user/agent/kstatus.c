@@ -108,7 +108,8 @@ static json_t *get_object(struct kube_conn *k, const char *path,
 	if (code == 200)
 		o = json_loads(body ? body : "", 0, NULL);
 	else if (code != 404)	/* gone meanwhile: nothing to write */
-		kstatus_fail(res, "GET %s: %s", path, code ? "HTTP error" : err);
+		kstatus_fail(res, "GET %s: %s", path,
+			     code ? "HTTP error" : err);
 	free(body);
 	return o;
 }
@@ -130,7 +131,8 @@ static int put_status(struct kube_conn *k, const char *path, json_t *obj,
 	if (code == 409)	/* changed under us: the next sync again */
 		kstatus_fail(res, "PUT %s: conflict", spath);
 	else
-		kstatus_fail(res, "PUT %s: %s", spath, code ? "HTTP error" : err);
+		kstatus_fail(res, "PUT %s: %s", spath,
+			     code ? "HTTP error" : err);
 	return -EIO;
 }
 
@@ -160,7 +162,8 @@ static void update(struct kstatus_pass *p, const char *key, const char *path,
 {
 	struct kstatus_result *res = p->res;
 	struct kube_conn *k = p->conn;
-	char **slot = kstatus_cache_slot(p->cache, key), *sig = signature(fill, ctx);
+	char **slot = kstatus_cache_slot(p->cache, key);
+	char *sig = signature(fill, ctx);
 	json_t *obj, *old, *want;
 	unsigned int failed = res->failed;
 

@@ -157,10 +157,10 @@ struct gw_lbsvc {
 	char name[64];			/* gw_lb_name() */
 	char gateway[GW_NAME_MAX];
 	char label[64];			/* GW_LB_LABEL's value */
-	const char *gw_uid;		/* the owner's (model); NULL: unknown */
+	const char *gw_uid;	/* the owner's (model); NULL: unknown */
 	uint16_t ports[GW_LB_PORTS_MAX];	/* distinct, ascending */
 	size_t nports;
-	int foreign;	/* a Service of that name is not snilb's: untouched */
+	int foreign;	/* that name's Service is not snilb's: untouched */
 };
 
 /* A Service of snilb's label that no Gateway wants any more. */
