@@ -115,7 +115,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 		$(BUILD)/test_manifest_core $(BUILD)/test_manifest_errors \
 		$(BUILD)/test_gwapi $(BUILD)/test_gwapi_listeners \
 		$(BUILD)/test_maglev $(BUILD)/test_inspect \
-		$(BUILD)/test_manifests $(BUILD)/test_kstatus \
+		$(BUILD)/test_manifests $(BUILD)/test_kstatus $(BUILD)/test_klbsvc \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
 		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
 		$(BUILD)/test_accesslog $(BUILD)/hellos/.done
@@ -130,6 +130,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 	$(BUILD)/test_inspect
 	$(BUILD)/test_manifests
 	$(BUILD)/test_kstatus
+	$(BUILD)/test_klbsvc
 	$(BUILD)/test_kube
 	$(BUILD)/test_snatports
 	$(BUILD)/test_csum

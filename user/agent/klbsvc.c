@@ -198,7 +198,7 @@ static void one(struct kstatus_pass *p, const struct gw_lbsvc *s)
  * deleted only if it is still that object (its uid). */
 static void stale(struct kstatus_pass *p, const struct gw_svcname *g)
 {
-	char path[400];
+	char path[400], svc[140];
 	json_t *have = NULL, *pre;
 	const char *uid;
 
@@ -208,6 +208,7 @@ static void stale(struct kstatus_pass *p, const struct gw_svcname *g)
 		return;		/* gone already, or failed (counted) */
 	uid = json_string_value(json_object_get(
 		json_object_get(have, "metadata"), "uid"));
+	snprintf(svc, sizeof(svc), "%s/%s", g->ns, g->name);
 	if (label_of(have)) {
 		pre = json_pack("{s:s, s:s, s:{s:s?}}", "kind",
 				"DeleteOptions", "apiVersion", "v1",
@@ -215,7 +216,7 @@ static void stale(struct kstatus_pass *p, const struct gw_svcname *g)
 		if (request(p, "DELETE", path, pre, NULL) == 200) {
 			p->res->written++;
 			log_event("info", "LoadBalancer Service deleted",
-				  "service", path + strlen("/api/v1/"),
+				  "service", svc,
 				  "why", "no Gateway without addresses "
 				  "wants it", NULL);
 		}
