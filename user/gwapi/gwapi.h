@@ -125,8 +125,9 @@ struct gw_gateway_status {
 	char ns[64], name[GW_NAME_MAX];
 	char class_name[GW_NAME_MAX];
 	struct gw_cond conds[GW_G_NCONDS];
-	/* status.addresses: the VIPs served, as spec.addresses writes
-	 * them (strings of the model); none unless programmed. */
+	/* status.addresses: the VIPs served, as spec.addresses (or the
+	 * LoadBalancer Service's status) writes them (strings of the
+	 * model); none unless programmed. */
 	const char **addresses;
 	size_t naddresses;
 	struct gw_listener_status *listeners;
