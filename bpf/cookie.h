@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * SYN cookies. The kernel's helpers make and check the ISN; what the
- * client asked for (MSS, window scale, SACK) travels in the low bits of the
- * timestamp we send, which the client echoes back in its first ACK (the
- * way netfilter's SYNPROXY does), so a SYN leaves no state behind.
- * Clients without timestamps: see synstate.h.
+ * SYN cookies: the ISN of our SYN-ACK is a MAC, keyed with the agent's
+ * cookie key (cookie_keys), of the SYN's tuple, its ISN, the minute and
+ * the MSS index, so a first ACK is checked without state and a node
+ * holding the same key (a cluster behind ECMP) checks another's cookies.
+ * What the client asked for (MSS, window scale, SACK) travels in the low
+ * bits of the timestamp we send, which the client echoes back in its
+ * first ACK (the way netfilter's SYNPROXY does), so a SYN leaves no state
+ * behind. Clients without timestamps: see synstate.h. The TC program and
+ * the XDP one (xdp.h) share all of it.
  */
 #ifndef SNILB_BPF_COOKIE_H
 #define SNILB_BPF_COOKIE_H
 
 #include "pkt.h"
 #include "reply.h"
+#include "siphash.h"
 
 #define TCPOPT_EOL	0
 #define TCPOPT_NOP	1
@@ -148,13 +153,136 @@ static __always_inline __u32 mss_index(__u8 family, __u32 mss)
 	return i;
 }
 
+/*
+ * The cookie, 32 bits: bits 0-1 the MSS index, 2-3 the minute it was made
+ * in (mod 4), 4-31 the top 28 bits of SipHash-2-4 of {client address and
+ * port, VIP and port, client ISN, minute, MSS index, family} under the
+ * key. A first ACK is checked against the minute its cookie names if that
+ * is this one, the one before, or the one after (a node whose clock is a
+ * little ahead made it): a cookie lives one to two minutes, as the
+ * kernel's. The minute is CLOCK_TAI's, which the nodes of a cluster share
+ * (NTP), not the boot clock.
+ */
+#define COOKIE_IDX_MASK	3u
+#define COOKIE_MIN_SHIFT 2
+#define COOKIE_MAC_MASK	0xfffffff0u
+
+/* The minute, read once a jiffy (a clock helper is dear: scratch.h). */
+static __always_inline __u32 cookie_minute(struct scratch *sc)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != sc->tai_jiffies) {
+		sc->tai_jiffies = j;
+		sc->minute = bpf_ktime_get_tai_ns() / 60000000000ull;
+	}
+	return sc->minute;
+}
+
+/* The MAC of the SYN @p describes (client ISN @isn) under @key. */
+static __noinline __u32 cookie_mac(const struct snilb_cookie_key *key,
+				   const struct pkt *p, __u32 isn,
+				   __u32 minute, __u32 idx)
+{
+	__u64 ports = (__u64)p->sport | (__u64)p->dport << 16 |
+		      (__u64)isn << 32;
+	__u64 last = minute | (__u64)(idx | (__u32)p->family << 8) << 32;
+	struct sip s;
+
+	if (!key)
+		return 0;
+	sip_init(&s, key->k);
+	if (p->family == SNILB_AF_INET) {
+		sip_word(&s, p->saddr[0] | (__u64)p->daddr[0] << 32);
+		sip_word(&s, ports);
+		sip_word(&s, last);
+		return sip_final(&s, 3) >> 32;
+	}
+	sip_word(&s, p->saddr[0] | (__u64)p->saddr[1] << 32);
+	sip_word(&s, p->saddr[2] | (__u64)p->saddr[3] << 32);
+	sip_word(&s, p->daddr[0] | (__u64)p->daddr[1] << 32);
+	sip_word(&s, p->daddr[2] | (__u64)p->daddr[3] << 32);
+	sip_word(&s, ports);
+	sip_word(&s, last);
+	return sip_final(&s, 6) >> 32;
+}
+
+/* Key slot @i of @ks, if it holds a key. */
+static __always_inline const struct snilb_cookie_key *
+cookie_slot(const struct snilb_cookie_keys *ks, __u32 i)
+{
+	const struct snilb_cookie_key *k;
+	__u64 n = i;
+
+	/* Checked as the verifier sees it: clang knows (x + 2) % 3 < 3. */
+	asm volatile("" : "+r"(n));
+	if (n >= SNILB_COOKIE_SLOTS)
+		return NULL;
+	k = &ks->slot[n];
+	return k->set ? k : NULL;
+}
+
+static __always_inline const struct snilb_cookie_keys *cookie_keyring(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cookie_keys, &zero);
+}
+
+/* The cookie for the SYN @p, MSS index @idx, in *@cookie; -1 without a
+ * key (the agent always writes one before it attaches). */
+static __always_inline int cookie_make(struct scratch *sc, const struct pkt *p,
+				       __u32 idx, __u32 *cookie)
+{
+	const struct snilb_cookie_keys *ks = cookie_keyring();
+	const struct snilb_cookie_key *k = ks ? cookie_slot(ks, ks->cur) :
+					   NULL;
+	__u32 minute = cookie_minute(sc);
+
+	if (!k)
+		return -1;
+	*cookie = (cookie_mac(k, p, p->seq, minute, idx) & COOKIE_MAC_MASK) |
+		  (minute & 3) << COOKIE_MIN_SHIFT | (idx & COOKIE_IDX_MASK);
+	return 0;
+}
+
+/*
+ * Is the ACK @p (its ack - 1 our cookie, its seq - 1 the client's ISN) an
+ * answer to one of our SYN-ACKs, under the current key or the previous?
+ * *@idx: the MSS index it holds.
+ */
+static __always_inline int cookie_check(struct scratch *sc,
+					const struct pkt *p, __u32 *idx)
+{
+	const struct snilb_cookie_keys *ks = cookie_keyring();
+	__u32 c = p->ack - 1, now = cookie_minute(sc), minute, age, mac;
+	const struct snilb_cookie_key *k;
+
+	if (!ks)
+		return 0;
+	age = (now - (c >> COOKIE_MIN_SHIFT)) & 3;
+	if (age == 2)
+		return 0;		/* two minutes or more */
+	minute = age == 3 ? now + 1 : now - age;
+	*idx = c & COOKIE_IDX_MASK;
+	k = cookie_slot(ks, ks->cur);
+	mac = c & COOKIE_MAC_MASK;
+	if (k && (cookie_mac(k, p, p->seq - 1, minute, *idx) &
+		  COOKIE_MAC_MASK) == mac)
+		return 1;
+	k = cookie_slot(ks, (ks->cur + SNILB_COOKIE_SLOTS - 1) %
+			    SNILB_COOKIE_SLOTS);
+	return k && (cookie_mac(k, p, p->seq - 1, minute, *idx) &
+		     COOKIE_MAC_MASK) == mac;
+}
+
 /* Our timestamp: milliseconds with the client's options in the low bits. */
 static __always_inline __u32 cookie_tsval(const struct tcp_opts *o,
-					  __u8 family, __u32 mss, __u64 now_ns)
+					  __u32 idx, __u64 now_ns)
 {
 	__u32 now = now_ns / 1000000;
 
-	return (now & ~TS_OPT_MASK) | mss_index(family, mss) << 5 |
+	return (now & ~TS_OPT_MASK) | (idx & COOKIE_IDX_MASK) << 5 |
 	       (o->sack ? 1u << 4 : 0) | (o->wscale & 0xf);
 }
 

@@ -172,6 +172,15 @@ struct {
 } syn_state SEC(".maps");
 
 
+/* The SYN cookie's keys, the agent's (struct snilb_cookie_keys,
+ * bpf/cookie.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snilb_cookie_keys);
+} cookie_keys SEC(".maps");
+
 static __always_inline const struct snilb_config *get_config(void)
 {
 	__u32 zero = 0;

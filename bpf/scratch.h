@@ -55,6 +55,8 @@ struct scratch {
 	__u32 xhdr;		/* ... its IP header's bytes' sum moved by */
 	struct x_tb xtb;	/* a "too big" to translate (nat46.h) */
 	__u8 xbuf[108];		/* ... built: IPv6, ICMPv6, a quote */
+	__u64 tai_jiffies;	/* cookie_minute(): the tick it was read in, */
+	__u32 minute;		/* and CLOCK_TAI's minute then */
 };
 
 struct {

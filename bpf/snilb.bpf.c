@@ -20,6 +20,7 @@
 #include "reply.h"
 #include "cookie.h"
 #include "synstate.h"
+#include "synack.h"
 #include "route.h"
 #include "common.h"
 #include "hello.h"
@@ -44,15 +45,6 @@ struct {
 };
 
 
-/* The MSS we tell clients: what the backend network carries (config). */
-static __always_inline __u16 our_mss(const struct snilb_config *cfg,
-				     __u8 family)
-{
-	if (family == SNILB_AF_INET)
-		return cfg && cfg->mss4 ? cfg->mss4 : SNILB_DEFAULT_MSS4;
-	return cfg && cfg->mss6 ? cfg->mss6 : SNILB_DEFAULT_MSS6;
-}
-
 /*
  * The handlers below are subprograms, not inlined: a program that tail
  * calls may use bpf-to-bpf calls only with frames under 256 bytes, and
@@ -64,45 +56,28 @@ static __always_inline __u16 our_mss(const struct snilb_config *cfg,
 #define GO_HELLO (-1)
 
 /*
- * The cookie for a SYN, its options parsed into @o. A Linux SYN (a 40-byte
- * header, options in Linux's order) is read where it lies; any other is
- * copied out first, for the option walk's 64-byte buffer.
+ * A SYN's options, parsed into @o. A Linux SYN (a 40-byte header, options
+ * in Linux's order) is read where it lies; any other is copied out first,
+ * for the option walk's 64-byte buffer.
  */
-static __always_inline __s64 syn_cookie(struct __sk_buff *skb,
-					const struct pkt *p,
-					struct scratch *sc, struct tcp_opts *o)
+static __always_inline int syn_opts(struct __sk_buff *skb, const struct pkt *p,
+				    struct scratch *sc, struct tcp_opts *o)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
-	__u8 *th;
-	__u64 tl;
+	__u8 *th = data + ETH_HLEN + (p->family == SNILB_AF_INET ?
+				      sizeof(struct iphdr) :
+				      sizeof(struct ipv6hdr));
 
 	__builtin_memset(o, 0, sizeof(*o));
 	o->wscale = TS_NO_WSCALE;
-	if (p->doff == 40 && p->family == SNILB_AF_INET) {
-		th = data + ETH_HLEN + sizeof(struct iphdr);
-		if ((void *)(th + 40) <= end && linux_opts(th, 40, o))
-			return bpf_tcp_raw_gen_syncookie_ipv4(
-				data + ETH_HLEN, (struct tcphdr *)th, 40);
-	} else if (p->doff == 40) {
-		th = data + ETH_HLEN + sizeof(struct ipv6hdr);
-		if ((void *)(th + 40) <= end && linux_opts(th, 40, o))
-			return bpf_tcp_raw_gen_syncookie_ipv6(
-				data + ETH_HLEN, (struct tcphdr *)th, 40);
-	}
+	if (p->doff == 40 && (void *)(th + 40) <= end &&
+	    linux_opts(th, 40, o))
+		return 0;
 	if (load_headers(skb, p, sc->ip, sc->th, p->doff))
 		return -1;
-	tl = p->doff;
-	asm volatile("" : "+r"(tl));	/* see load_headers() */
-	if (tl < 20 || tl > 60)
-		return -1;
 	parse_opts(sc->th, p->doff, o);
-	if (p->family == SNILB_AF_INET)
-		return bpf_tcp_raw_gen_syncookie_ipv4((struct iphdr *)sc->ip,
-						      (struct tcphdr *)sc->th,
-						      tl);
-	return bpf_tcp_raw_gen_syncookie_ipv6((struct ipv6hdr *)sc->ip,
-					      (struct tcphdr *)sc->th, tl);
+	return 0;
 }
 
 /* 1. SYN to a listener: SYN-ACK with a cookie, no state. */
@@ -112,8 +87,6 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 	struct scratch *sc = get_scratch();
 	struct tcp_opts *o;
 	struct tcp_out *r;
-	__s64 gen;
-	__u32 mss;
 
 	if (!sc)
 		return TC_ACT_SHOT;
@@ -123,36 +96,25 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
-	gen = syn_cookie(skb, p, sc, o);
-	if (gen < 0) {
+	if (syn_opts(skb, p, sc, o)) {
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
 	}
-	out_reply_to(r, p);
-	if (!o->ts)
-		syn_state_keep(sc, p, cfg, o);
-	mss = (gen >> 32) & 0xffff;
-	synack_opts(r, o, our_mss(cfg, p->family),
-		    cookie_tsval(o, p->family, mss, now_ns(sc)),
-		    our_wscale(cfg));
-	r->seq = (__u32)gen;
-	r->ack = p->seq + 1;
-	r->flags = TCP_SYN | TCP_ACK;
-	r->window = cfg && cfg->window ? cfg->window : SNILB_DEFAULT_WINDOW;
+	if (synack_build(sc, p, cfg))
+		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_SYN);
 	return send_reply(skb, p, r);
 }
 
+/* Is the first ACK @p an answer to our cookie? Its headers are copied to
+ * sc->ip/th (for its options), *@idx gets the cookie's MSS index. */
 static __always_inline int cookie_ok(struct __sk_buff *skb,
-				     const struct pkt *p, __u8 *ip, __u8 *th)
+				     const struct pkt *p, struct scratch *sc,
+				     __u32 *idx)
 {
-	if (load_headers(skb, p, ip, th, p->doff))
+	if (load_headers(skb, p, sc->ip, sc->th, p->doff))
 		return 0;
-	if (p->family == SNILB_AF_INET)
-		return !bpf_tcp_raw_check_syncookie_ipv4((struct iphdr *)ip,
-							 (struct tcphdr *)th);
-	return !bpf_tcp_raw_check_syncookie_ipv6((struct ipv6hdr *)ip,
-						 (struct tcphdr *)th);
+	return cookie_check(sc, p, idx);
 }
 
 static __always_inline void flow_macs(struct __sk_buff *skb,
@@ -176,11 +138,12 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	struct snilb_listener_stats *ls;
 	struct snilb_flow *f;
 	struct tcp_opts o;
+	__u32 idx = 0;
 	__u16 mss;
 
 	if (!sc || (p->flags & TCP_RST) || !(p->flags & TCP_ACK))
 		return TC_ACT_SHOT;
-	if (!cookie_ok(skb, p, sc->ip, sc->th)) {
+	if (!cookie_ok(skb, p, sc, &idx)) {
 		stat_inc(SNILB_ST_COOKIE_BAD);
 		/* A later segment of a hello whose first ACK and first
 		 * segment were lost: not the ISN + 1, so no cookie to check.
@@ -200,7 +163,7 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	if (o.ts)
 		cookie_decode(&o, p->family, &f->opts);
 	else
-		nots_opts(sc, p, &f->opts);
+		nots_opts(sc, p, idx, &f->opts);
 	/* The backend is told the smaller of the client's MSS and ours:
 	 * its segments cross our links too. */
 	mss = our_mss(cfg, p->family);

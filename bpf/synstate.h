@@ -14,8 +14,8 @@
  *   no window scaling, no SACK (the kernel's answer when its SYN queue
  *   overflows). Unless an earlier copy of the same SYN got a state: its
  *   answer may be what the client saw, so the new one agrees with it;
- * - a first ACK with no state gets the MSS the cookie encodes, which the
- *   check helpers do not return; cookie_index() recovers it.
+ * - a first ACK with no state gets the MSS the cookie encodes (its MSS
+ *   index, cookie.h).
  *
  * A SYN that offered neither option needs no state (the cookie holds its
  * MSS, rounded down to the kernel's table), so bare SYNs -- what flood
@@ -151,46 +151,13 @@ alone:
 	o->wscale = TS_NO_WSCALE;
 }
 
-/* Does the kernel take @ack - @k as a cookie (the headers in @sc)? */
-static __always_inline int cookie_takes(struct scratch *sc, __u8 family,
-					__u32 ack, __u32 k)
-{
-	*(__be32 *)(sc->th + 8) = bpf_htonl(ack - k);
-	if (family == SNILB_AF_INET)
-		return !bpf_tcp_raw_check_syncookie_ipv4(
-			(struct iphdr *)sc->ip, (struct tcphdr *)sc->th);
-	return !bpf_tcp_raw_check_syncookie_ipv6((struct ipv6hdr *)sc->ip,
-						 (struct tcphdr *)sc->th);
-}
-
-/*
- * The MSS index a good cookie encodes; the ACK's headers in sc->ip/th.
- * The kernel's check (net/ipv4/syncookies.c, check_tcp_syn_cookie())
- * strips the hashes and takes what is left, mod 2^24, as the index,
- * accepted below 4; the helpers say only yes or no. A cookie made @k
- * smaller leaves index - @k: accepted exactly when the index is @k or
- * more (but once in 2^24 / 3 cookies, where the subtraction borrows from
- * the minute counter and the check fails: a smaller MSS, still safe).
- * Two checks, so a binary search; only for first ACKs without timestamps
- * whose SYN got no state.
- */
-static __noinline __u32 cookie_index(struct scratch *sc, __u8 family,
-				     __u32 ack)
-{
-	__u32 idx = cookie_takes(sc, family, ack, 2) ? 2 : 0;
-
-	idx += cookie_takes(sc, family, ack, idx + 1);
-	*(__be32 *)(sc->th + 8) = bpf_htonl(ack);
-	return idx;
-}
-
 /*
  * The options of a client without timestamps, at its first ACK (its
- * tuple in sc->ik, its headers in sc->ip/th, its cookie good): its SYN's
- * state, or what the cookie holds.
+ * tuple in sc->ik, its headers in sc->ip/th, its cookie good, holding MSS
+ * index @idx): its SYN's state, or what the cookie holds.
  */
 static __always_inline void nots_opts(struct scratch *sc, const struct pkt *p,
-				      struct snilb_topts *t)
+				      __u32 idx, struct snilb_topts *t)
 {
 	struct snilb_syn_bucket *b;
 	__u32 tag;
@@ -211,7 +178,7 @@ static __always_inline void nots_opts(struct scratch *sc, const struct pkt *p,
 			b->slot[i & (SNILB_SYN_WAYS - 1)] = 0;
 		return;
 	}
-	t->mss = mss_value(p->family, cookie_index(sc, p->family, p->ack));
+	t->mss = mss_value(p->family, idx & COOKIE_IDX_MASK);
 }
 
 #endif /* SNILB_BPF_SYNSTATE_H */

@@ -4,9 +4,12 @@
  * what is a listener's and what passes to the node; the SYN answered with
  * a SYN cookie and the options it carries, with or without timestamps;
  * the first ACK checked and turned into a flow; bad cookies, malformed
- * segments, a full flow table and its configured size.
+ * segments, a full flow table and its configured size; the cookie's key:
+ * rotation (the previous key still taken), what the MAC covers, the MSS
+ * index it holds, two nodes with the same key or not.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,6 +232,204 @@ static void test_flow_table_size(void **state)
 	assert_int_equal(map_entries(dp, SNILB_MAP_FLOWS), SNILB_MAX_FLOWS);
 }
 
+/* --- the cookie's key (bpf/cookie.h, user/dataplane/cookie.c) --- */
+
+static const uint8_t key_a[32] = "snilb test key A, 32 bytes long";
+static const uint8_t key_b[32] = "snilb test key B, 32 bytes long";
+static const uint8_t key_c[32] = "snilb test key C, 32 bytes long";
+
+/* The first ACK of @c through the data plane loaded now: 1 when its
+ * cookie is taken (a flow made), 0 when refused (an RST). */
+static int ack_taken(struct conn *c)
+{
+	struct tpkt t = seg(c, 0x10, 0, NULL, 0);
+	int v = run(&t);
+
+	if (v == TC_ACT_SHOT && flow_get(c))
+		return 1;
+	assert_int_equal(v, TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x04);
+	assert_null(flow_get(c));
+	return 0;
+}
+
+/* Only @key in the map: no previous one. */
+static void only_key(struct dataplane *d, const uint8_t *key)
+{
+	struct snilb_cookie_keys ks;
+	uint32_t zero = 0;
+	size_t i;
+
+	memset(&ks, 0, sizeof(ks));
+	ks.cur = 1;
+	for (i = 0; i < 32; i++)
+		((uint8_t *)ks.slot[1].k)[i % 16] ^= key[i];
+	ks.slot[1].set = 1;
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(d, SNILB_MAP_COOKIE_KEYS),
+					     &zero, &ks, BPF_ANY), 0);
+}
+
+/* A cookie made with key A: taken with A; after a rotation to B (A the
+ * previous); not after a second one (B previous) nor with C alone. The
+ * same key set again is no rotation. */
+static void test_cookie_key_rotation(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41001, .isn = 1 };
+	bool cur, prev;
+
+	(void)state;
+	assert_int_equal(dp_cookie_key_set(dp, key_a, 31), -EINVAL);
+	assert_true(dp_cookie_key_set(dp, key_a, 32) >= 0);
+	assert_int_equal(dp_cookie_key_set(dp, key_a, 32), 0);
+	handshake(&c);
+	assert_int_equal(ack_taken(&c), 1);
+
+	c.port++;
+	handshake(&c);				/* made with A */
+	assert_int_equal(dp_cookie_key_set(dp, key_b, 32), 1);
+	assert_int_equal(dp_cookie_key_state(dp, &cur, &prev), 0);
+	assert_true(cur && prev);
+	assert_int_equal(ack_taken(&c), 1);	/* A is the previous */
+
+	c.port++;
+	handshake(&c);				/* made with B */
+	assert_int_equal(dp_cookie_key_set(dp, key_a, 32), 1);
+	assert_int_equal(ack_taken(&c), 1);	/* B previous, A current */
+
+	c.port++;
+	assert_int_equal(dp_cookie_key_set(dp, key_b, 32), 1);
+	handshake(&c);				/* made with B */
+	assert_int_equal(dp_cookie_key_set(dp, key_c, 32), 1);
+	assert_int_equal(dp_cookie_key_set(dp, key_a, 32), 1);
+	assert_int_equal(ack_taken(&c), 0);	/* B gone: C, A */
+
+	c.port++;
+	handshake(&c);				/* made with A */
+	only_key(dp, key_c);
+	assert_int_equal(dp_cookie_key_state(dp, &cur, &prev), 0);
+	assert_true(cur && !prev);
+	assert_int_equal(ack_taken(&c), 0);
+	c.port++;
+	handshake(&c);
+	assert_int_equal(ack_taken(&c), 1);	/* C's own */
+}
+
+/* The cookie holds the MSS index (bits 0-1): the MSS a first ACK without
+ * timestamps gets when its SYN kept no state, for every value of both
+ * tables; and the index matches the TSval's. */
+static void test_cookie_mss_index(void **state)
+{
+	static const uint16_t v4[] = { 536, 1300, 1440, 1460 };
+	static const uint16_t v6[] = { 1220, 1420, 1440, 1440 };
+	uint8_t mss[4] = { 2, 4, 0, 0 };
+	struct snilb_flow *f;
+	unsigned int i, fam;
+
+	(void)state;
+	for (fam = 0; fam < 2; fam++)
+		for (i = 0; i < 4; i++) {
+			struct conn c = { .v6 = (int)fam,
+					  .cli = fam ? CLI6 : CLI4,
+					  .vip = fam ? VIP6 : VIP4,
+					  .port = (uint16_t)(41100 + fam * 10 + i),
+					  .isn = 4242 + i };
+			struct tpkt t = {
+				.v6 = c.v6, .src = c.cli, .dst = c.vip,
+				.sport = c.port, .dport = 443, .seq = c.isn,
+				.flags = 0x02, .window = 1000, .opts = mss,
+				.optlen = 4,
+			};
+			uint16_t m = fam ? v6[i] : v4[i];
+
+			mss[2] = (uint8_t)(m >> 8);
+			mss[3] = (uint8_t)m;
+			assert_int_equal(run(&t), TC_ACT_REDIRECT);
+			c.cookie = rv.seq;
+			c.no_ts = 1;
+			assert_int_equal(c.cookie & 3, fam && i == 3 ? 2 : i);
+			assert_int_equal(ack_taken(&c), 1);
+			f = flow_get(&c);
+			/* Capped at ours: 1460, 1440 (IPv6). */
+			assert_int_equal(f->opts.mss, m);
+		}
+}
+
+/* A SYN's cookie refused when any field the MAC covers differs. */
+static void test_cookie_covers_tuple(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41200, .isn = 9 };
+	struct conn d;
+
+	(void)state;
+	handshake(&c);
+	d = c;
+	d.port++;				/* another port */
+	assert_int_equal(ack_taken(&d), 0);
+	d = c;
+	d.isn++;				/* another ISN */
+	assert_int_equal(ack_taken(&d), 0);
+	d = c;
+	d.cookie ^= 1;				/* another MSS index */
+	assert_int_equal(ack_taken(&d), 0);
+	d = c;
+	d.cookie ^= 1u << 2;			/* another minute */
+	assert_int_equal(ack_taken(&d), 0);
+	assert_int_equal(ack_taken(&c), 1);
+}
+
+/* A second data plane (another node): it takes this one's cookies when it
+ * has the same key, not with another. */
+static struct dataplane *second_node(const uint8_t *key)
+{
+	struct snilb_config cfg = { .snat4 = htonl(0xc6120201) };
+	struct dataplane *d;
+	char err[256];
+
+	d = dp_open(NULL, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(dp_listener_add(d, VIP4, 443, 1), 0);
+	assert_int_equal(dp_listener_add(d, VIP6, 443, 2), 0);
+	assert_int_equal(dp_config_set(d, &cfg), 0);
+	if (key)
+		assert_int_equal(dp_cookie_key_set(d, key, 32), 1);
+	return d;
+}
+
+static int ack_on(struct dataplane *node, struct conn *c)
+{
+	struct dataplane *self = dp;
+	int taken;
+
+	dp = node;
+	taken = ack_taken(c);
+	dp = self;
+	return taken;
+}
+
+static void test_cookie_two_nodes(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41300, .isn = 3 };
+	struct conn d = { .v6 = 1, .cli = CLI6, .vip = VIP6, .port = 41301,
+			  .isn = 3 };
+	struct dataplane *same, *other, *fresh;
+
+	(void)state;
+	assert_true(dp_cookie_key_set(dp, key_a, 32) >= 0);
+	same = second_node(key_a);
+	other = second_node(key_b);
+	fresh = second_node(NULL);		/* a random key of its own */
+	handshake(&c);
+	handshake(&d);
+	assert_int_equal(ack_on(other, &c), 0);
+	assert_int_equal(ack_on(other, &d), 0);
+	assert_int_equal(ack_on(fresh, &c), 0);
+	assert_int_equal(ack_on(same, &c), 1);
+	assert_int_equal(ack_on(same, &d), 1);
+	dp_close(same);
+	dp_close(other);
+	dp_close(fresh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +442,10 @@ int main(void)
 		cmocka_unit_test(test_bad_syn_segments),
 		cmocka_unit_test(test_flow_table_full),
 		cmocka_unit_test(test_flow_table_size),
+		cmocka_unit_test(test_cookie_key_rotation),
+		cmocka_unit_test(test_cookie_mss_index),
+		cmocka_unit_test(test_cookie_covers_tuple),
+		cmocka_unit_test(test_cookie_two_nodes),
 	};
 
 	return cmocka_run_group_tests_name("cookie", tests, harness_setup,

@@ -203,6 +203,22 @@ void dp_log_close(struct dataplane *dp);
 /* Records the data plane could not write: the ring was full. */
 int dp_log_lost(struct dataplane *dp, uint64_t *lost);
 
+/*
+ * The SYN cookie's key (cookie.c, bpf/cookie.h): @len (DP_COOKIE_KEY_MIN
+ * or more) bytes, folded into SipHash's 128 bits, become the current key,
+ * and the current one the previous (cookies made with either are taken).
+ * 1: rotated; 0: it is the current key already; -errno (-EINVAL: too
+ * short). Nodes that share a key take each other's cookies.
+ */
+#define DP_COOKIE_KEY_MIN	32
+int dp_cookie_key_set(struct dataplane *dp, const uint8_t *key, size_t len);
+/* A random key, as dp_cookie_key_set(); with @only_if_none, only when
+ * there is no current key (0 then): dp_open() does that, so a fresh load
+ * has a key of its own and an adopting one keeps the pinned keys. */
+int dp_cookie_key_random(struct dataplane *dp, bool only_if_none);
+/* Whether there are a current and a previous key. */
+int dp_cookie_key_state(struct dataplane *dp, bool *current, bool *previous);
+
 /* The ingress program, and its name: snilb_ingress, or snilb_ingress_h
  * where the kernel cannot let it read the skb (see loader.c). */
 int dp_prog_fd(struct dataplane *dp);

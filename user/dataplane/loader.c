@@ -262,6 +262,11 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 			 strerror(errno));
 		goto fail;
 	}
+	if ((e = dp_cookie_key_random(dp, true)) < 0) {
+		snprintf(err, errlen, "cannot make a SYN cookie key: %s",
+			 strerror(-e));
+		goto fail;
+	}
 	if ((e = dp_vips_rebuild(dp))) {
 		snprintf(err, errlen, "cannot rebuild the VIP table from the "
 			 "listeners: %s", strerror(-e));
