@@ -21,6 +21,9 @@
  *   synstate RATE                  per-SYN states per s and CPU (0: none)
  *   access-log FILE                the data plane's access log on: one
  *                                  line per record to FILE (below)
+ *   cookie-key FILE                the SYN cookie key (snilb agent
+ *                                  --cookie-key: hex or raw, 32+ bytes);
+ *                                  the current one becomes the previous
  *   attach IFNAME
  *
  * An access log line: "TYPE END REASON SETUP_US HELLO_US CONNECT_US
@@ -47,6 +50,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cookiekey.h"
 #include "dataplane.h"
 #include "reaper.h"
 #include "maglev.h"
@@ -178,6 +182,16 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 		return dp_route_add(dp, x, a, y, z);
 	if (sscanf(line, "access-log %127s", a) == 1)
 		return do_alog(dp, cfg, a);
+	if (sscanf(line, "cookie-key %127s", b) == 1) {
+		static uint8_t key[COOKIE_KEY_MAX];
+		size_t len;
+
+		if (cookie_key_read(b, key, &len, a, sizeof(a))) {
+			fprintf(stderr, "%s\n", a);
+			return -EINVAL;
+		}
+		return dp_cookie_key_set(dp, key, len) < 0 ? -EINVAL : 0;
+	}
 	if (sscanf(line, "attach %127s", b) == 1) {
 		int ifindex = (int)if_nametoindex(b);
 

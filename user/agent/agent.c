@@ -23,6 +23,7 @@
 
 #include "agent.h"
 #include "caps.h"
+#include "cookiekey.h"
 #include "dataplane.h"
 #include "defaults.h"
 #include "gwapi.h"
@@ -62,6 +63,7 @@ struct agent {
 	uint64_t event_ns;		/* the change this sync is for (0:
 					 * none: a tick, a signal) */
 	struct alog *alog;		/* --access-log */
+	struct cookie_key ck;		/* --cookie-key */
 };
 
 static uint64_t mono_ns(void)
@@ -312,6 +314,9 @@ static int open_dataplane(struct agent *a)
 	}
 	if ((e = startup_configure(&a->su, a->dp)))
 		return e;
+	a->ck.path = a->o->cookie_key;
+	if (cookie_key_load(&a->ck, a->dp, "start"))
+		return -EINVAL;
 	e = sync_init(&a->sync, a->dp, a->o->cfg.maglev_size);
 	if (e)
 		return e;
@@ -410,6 +415,7 @@ static void tick(struct agent *a, uint64_t n)
 	struct reap_result gr;
 	uint64_t now = mono_ns();
 
+	cookie_key_poll(&a->ck, a->dp);
 	if (dp_reap(a->dp, now, &gr))
 		log_event("warn", "flow table walk failed", NULL);
 	if (a->alog) {
@@ -508,6 +514,7 @@ static int run(struct agent *a, int ifd, int sfd)
 			if (si.ssi_signo != SIGHUP)
 				return (int)si.ssi_signo;
 			log_event("info", "SIGHUP: full resync", NULL);
+			cookie_key_load(&a->ck, a->dp, "SIGHUP");
 			agent_sync(a, 1);
 		}
 		if (n > 0 && (p[2].revents & POLLIN)) {

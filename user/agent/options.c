@@ -57,7 +57,7 @@ enum {
 	O_KUBECONFIG, O_IN_CLUSTER, O_NODE, O_LEASE_NS, O_LEASE_NAME,
 	O_NO_STATUS, O_MAX_FLOWS, O_SNAT_PORTS, O_SINGLE_SYN, O_MSS,
 	O_SYN_STATE, O_ALOG, O_ALOG_FMT, O_ALOG_REJ, O_ALOG_SAMPLE,
-	O_ALOG_RING,
+	O_ALOG_RING, O_COOKIE_KEY,
 };
 
 static const struct opt agent_opts_tab[] = {
@@ -129,6 +129,13 @@ static const struct opt agent_opts_tab[] = {
 	  "scale and SACK are kept until their handshake completes; beyond "
 	  "it (a SYN flood), SYN cookies alone, without them (default "
 	  SNILB_STR(SNILB_SYN_STATE_RATE) "; 0: cookies alone always)" },
+	{ "cookie-key", O_COOKIE_KEY, "FILE",
+	  "the SYN cookie key: 32 bytes or more, hex or raw, the same on "
+	  "every node behind one address (a Kubernetes Secret), so a node "
+	  "takes the cookies of another. Read again on SIGHUP and when the "
+	  "file changes: the new key makes cookies, the one it replaces still "
+	  "checks them. Default: a random key of the node's own, made at the "
+	  "first start and kept in the pinned maps" },
 	{ "maglev-size", O_MAGLEV, "N",
 	  "entries per Maglev table, a prime (default "
 	  SNILB_STR(SNILB_MAGLEV_SIZE) ")" },
@@ -412,6 +419,9 @@ static int parse_number(struct agent_opts *o, int key, const char *arg)
 		if (parse_uint("--mss", arg, MSS_MIN, MSS_MAX, &v))
 			return -1;
 		set_mss(o, (uint32_t)v + 40);
+		return 0;
+	case O_COOKIE_KEY:
+		o->cookie_key = arg;
 		return 0;
 	case O_SYN_STATE:
 		if (parse_uint("--syn-state-rate", arg, 0, 10000000, &v))

@@ -28,6 +28,7 @@ struct agent_opts {
 	int snat4, snat6;		/* cfg.snat4, cfg.snat6 are set */
 	struct alog_opts alog;		/* --access-log* */
 	uint32_t alog_ring;		/* bytes; 0: SNILB_LOG_RING */
+	const char *cookie_key;		/* --cookie-key FILE, or NULL */
 };
 
 /*

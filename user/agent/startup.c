@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "source.h"
 #include "startup.h"
+#include "cookiekey.h"
 
 #define BPF_FS_MAGIC_	0xcafe4a11
 #define SYS_BPF		"/sys/fs/bpf"
@@ -146,6 +147,7 @@ int startup_check(struct startup *su, const struct agent_opts *o,
 	bad |= source_check(src) != 0;
 	bad |= check_status_file(su) != 0;
 	bad |= check_pin_path(o->pin_path) != 0;
+	bad |= cookie_key_check(o->cookie_key) != 0;
 	bad |= snat_ports_verify(SNAT_SYSCTL_DIR, (struct port_range){
 		o->cfg.port_lo, o->cfg.port_hi }, &su->snat) != 0;
 	if (!bad)	/* last: a bound socket is the one thing to undo */
