@@ -5,9 +5,10 @@
 
 #include <stddef.h>
 
-/* bpf_tcp_raw_{gen,check}_syncookie_ipv{4,6} arrived in 6.0. */
+/* bpf_ktime_get_tai_ns(), the SYN cookie's minute (bpf/cookie.h), arrived
+ * in 6.1. */
 #define SNILB_MIN_KERNEL_MAJOR 6
-#define SNILB_MIN_KERNEL_MINOR 0
+#define SNILB_MIN_KERNEL_MINOR 1
 
 /* 0 when the running kernel is new enough; otherwise -1 and a message in
  * @err naming both versions. */
