@@ -26,6 +26,7 @@
 #include "hello.h"
 #include "backend.h"
 #include "vip.h"
+#include "xdp.h"
 
 enum { PROG_HELLO = 0, PROG_BACKEND, PROG_MAX };
 
@@ -413,6 +414,18 @@ SEC("tc")
 int snilb_ingress_h(struct __sk_buff *skb)
 {
 	return ingress(skb, 0);
+}
+
+/*
+ * On the interfaces clients come in on, where the driver runs XDP: SYNs
+ * to a listener answered before an skb is built (xdp.h); the rest passes
+ * to the TC program. "xdp.frags": it may see multi-buffer frames (it
+ * passes them), so a veth keeps its MTU and its peer its GSO.
+ */
+SEC("xdp.frags")
+int snilb_xdp(struct xdp_md *ctx)
+{
+	return xdp_syn(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

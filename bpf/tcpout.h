@@ -197,17 +197,14 @@ static __always_inline int set_len(struct __sk_buff *skb, const struct pkt *p,
 	return bpf_skb_change_tail(skb, len, 0);
 }
 
-/* @h: room for the header, in the scratch map (write_tcp()). */
-static __always_inline int write_tcp4(struct __sk_buff *skb,
-				      const struct pkt *p,
-				      const struct tcp_out *o, struct hdr4 *h)
+/* @o's IPv4 and TCP headers in @h, check field zero; *@pseudo and *@rest:
+ * the sums put_hdr() takes. The TC and the XDP programs share it. */
+static __always_inline void fill_tcp4(const struct tcp_out *o, struct hdr4 *h,
+				      __u32 *ps, __u32 *rest)
 {
 	__u32 tcplen = sizeof(h->th) + o->optlen + o->plen;
 	__be32 pseudo[3];
-	__u32 rest;
 
-	if (set_len(skb, p, p->l3 + sizeof(h->ip) + tcplen))
-		return -1;
 	__builtin_memset(h, 0, sizeof(*h));
 	h->ip.version = 4;
 	h->ip.ihl = 5;
@@ -221,22 +218,33 @@ static __always_inline int write_tcp4(struct __sk_buff *skb,
 	pseudo[0] = h->ip.saddr;
 	pseudo[1] = h->ip.daddr;
 	pseudo[2] = bpf_htonl(IPPROTO_TCP << 16 | tcplen);
-	rest = tcp_sum(&h->th, o, csum_add32((__u32)o->pcsum,
-					    (__u32)((__u64)o->pcsum >> 32)));
-	return put_hdr(skb, p, h, sizeof(h->ip) + sizeof(h->th), o->optlen,
-		       &h->th.check, sum32(pseudo, 3, 0), rest);
+	*rest = tcp_sum(&h->th, o, csum_add32((__u32)o->pcsum,
+					     (__u32)((__u64)o->pcsum >> 32)));
+	*ps = sum32(pseudo, 3, 0);
 }
 
-static __always_inline int write_tcp6(struct __sk_buff *skb,
+/* @h: room for the header, in the scratch map (write_tcp()). */
+static __always_inline int write_tcp4(struct __sk_buff *skb,
 				      const struct pkt *p,
-				      const struct tcp_out *o, struct hdr6 *h)
+				      const struct tcp_out *o, struct hdr4 *h)
 {
 	__u32 tcplen = sizeof(h->th) + o->optlen + o->plen;
-	__be32 tail[2];
-	__u32 rest, ps;
+	__u32 ps, rest;
 
 	if (set_len(skb, p, p->l3 + sizeof(h->ip) + tcplen))
 		return -1;
+	fill_tcp4(o, h, &ps, &rest);
+	return put_hdr(skb, p, h, sizeof(h->ip) + sizeof(h->th), o->optlen,
+		       &h->th.check, ps, rest);
+}
+
+static __always_inline void fill_tcp6(const struct tcp_out *o, struct hdr6 *h,
+				      __u32 *pseudo, __u32 *rest)
+{
+	__u32 tcplen = sizeof(h->th) + o->optlen + o->plen;
+	__be32 tail[2];
+	__u32 ps;
+
 	__builtin_memset(h, 0, sizeof(*h));
 	h->ip.version = 6;
 	h->ip.payload_len = bpf_htons(tcplen);
@@ -249,9 +257,21 @@ static __always_inline int write_tcp6(struct __sk_buff *skb,
 	tail[1] = bpf_htonl(IPPROTO_TCP);
 	ps = sum32(o->saddr, 4, 0);
 	ps = sum32(o->daddr, 4, ps);
-	ps = sum32(tail, 2, ps);
-	rest = tcp_sum(&h->th, o, csum_add32((__u32)o->pcsum,
-					    (__u32)((__u64)o->pcsum >> 32)));
+	*pseudo = sum32(tail, 2, ps);
+	*rest = tcp_sum(&h->th, o, csum_add32((__u32)o->pcsum,
+					     (__u32)((__u64)o->pcsum >> 32)));
+}
+
+static __always_inline int write_tcp6(struct __sk_buff *skb,
+				      const struct pkt *p,
+				      const struct tcp_out *o, struct hdr6 *h)
+{
+	__u32 tcplen = sizeof(h->th) + o->optlen + o->plen;
+	__u32 ps, rest;
+
+	if (set_len(skb, p, p->l3 + sizeof(h->ip) + tcplen))
+		return -1;
+	fill_tcp6(o, h, &ps, &rest);
 	return put_hdr(skb, p, h, sizeof(h->ip) + sizeof(h->th), o->optlen,
 		       &h->th.check, ps, rest);
 }

@@ -285,7 +285,10 @@ enum snilb_reject {
 					 * to the ring (bpf/alog.h) */	\
 	X(LOG_LOST, "log_lost")		/* ... not: the ring was full */ \
 	X(X_MTU, "x_mtu")		/* "too big" about a packet	\
-					 * NAT46/64 translated (nat46.h) */
+					 * NAT46/64 translated (nat46.h) */	\
+	X(SYN_XDP, "syn_xdp")		/* SYNs answered by the XDP	\
+					 * program (counted in syn too:	\
+					 * bpf/xdp.h) */
 
 enum snilb_stat {
 #define SNILB_ST_ENUM(id, name) SNILB_ST_##id,

@@ -80,6 +80,35 @@ struct dp_tc_state {
 /* What holds our slot on @ifindex: 0, or -ENOENT when nothing does. */
 int dp_tc_query(int ifindex, struct dp_tc_state *st);
 
+/*
+ * The XDP program (bpf/xdp.h: SYNs answered before an skb is built) on
+ * the interfaces clients come in on, in the driver's mode (xdp.c). AUTO:
+ * native where the driver has it, else none (the TC program answers);
+ * NATIVE: native or an error; OFF: ours removed. Another program in the
+ * XDP slot is left alone (AUTO: none of ours; NATIVE: -EBUSY).
+ */
+enum dp_xdp_mode { DP_XDP_AUTO = 0, DP_XDP_NATIVE, DP_XDP_OFF };
+#define DP_XDP_PROG	"snilb_xdp"
+
+const char *dp_xdp_mode_name(enum dp_xdp_mode m);
+int dp_xdp_mode_parse(const char *s, enum dp_xdp_mode *m);
+/* *@native: our program is attached natively now. */
+int dp_xdp_attach(struct dataplane *dp, int ifindex, enum dp_xdp_mode mode,
+		  bool *native);
+/* Remove our program from @ifindex (another's stays); 0 if none. */
+int dp_xdp_detach(int ifindex);
+
+struct dp_xdp_state {
+	uint32_t prog_id;
+	char name[16];
+	bool native;		/* driver mode (else generic or offloaded) */
+	bool ours;		/* named DP_XDP_PROG, or unreadable */
+};
+
+/* What holds @ifindex's XDP slot: 0, or -ENOENT when nothing does. */
+int dp_xdp_query(int ifindex, struct dp_xdp_state *st);
+int dp_xdp_prog_fd(struct dataplane *dp);
+
 /* @addr: "198.18.0.1" or "2001:db8::1". */
 int dp_listener_add(struct dataplane *dp, const char *addr, uint16_t port,
 		    uint32_t id);

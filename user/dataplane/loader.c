@@ -300,6 +300,11 @@ int dp_prog_fd(struct dataplane *dp)
 	return bpf_program__fd(dp->ingress);
 }
 
+int dp_xdp_prog_fd(struct dataplane *dp)
+{
+	return bpf_program__fd(dp->skel->progs.snilb_xdp);
+}
+
 int dp_prog_pinned_fd(struct dataplane *dp)
 {
 	return dp->pinned_prog;
