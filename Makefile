@@ -165,6 +165,8 @@ $(BUILD)/dp_ns: tests/bench/dp_ns.c $(USER_LIBS) | deps $(BUILD)
 # t-offload.sh's checksum auditor, at tc egress of the gateway.
 $(BUILD)/csum_audit.bpf.o: tests/tcp/csum_audit.bpf.c | deps $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/xdp_pass.bpf.o: tests/tcp/xdp_pass.bpf.c | deps $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/stream: tests/bench/stream.c tests/lib/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/stream.c -o $@ -lpthread
@@ -199,7 +201,8 @@ test-e2e: $(BUILD)/dpctl $(BUILD)/snilb
 
 # TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
 # (tests/tcp/run.sh runs every tests/tcp/t-*.sh).
-test-tcp: all $(BUILD)/dpctl $(BUILD)/fetch $(BUILD)/csum_audit.bpf.o
+test-tcp: all $(BUILD)/dpctl $(BUILD)/fetch $(BUILD)/csum_audit.bpf.o \
+		$(BUILD)/xdp_pass.bpf.o
 	./tests/tcp/run.sh $(BUILD)
 
 # The agent on the manifests of examples/, real TLS through what it programs;

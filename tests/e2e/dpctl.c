@@ -25,6 +25,9 @@
  *                                  --cookie-key: hex or raw, 32+ bytes);
  *                                  the current one becomes the previous
  *   attach IFNAME
+ *   xdp IFNAME [auto|native]       the XDP program too (native: or fail;
+ *                                  default auto); prints "xdp IFNAME
+ *                                  native|off"
  *
  * An access log line: "TYPE END REASON SETUP_US HELLO_US CONNECT_US
  * REPLAY_US DURATION_US" (TYPE end or reject; a phase that did not happen
@@ -58,7 +61,7 @@
 
 static volatile sig_atomic_t stop, dump;
 
-static int ifaces[16], nifaces;
+static int ifaces[16], nifaces, xdps[16], nxdp;
 static FILE *alog;
 static uint32_t table[SNILB_MAGLEV_SIZE];
 
@@ -192,6 +195,21 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 		}
 		return dp_cookie_key_set(dp, key, len) < 0 ? -EINVAL : 0;
 	}
+	if (sscanf(line, "xdp %127s %127s", b, a) >= 1) {
+		enum dp_xdp_mode m = DP_XDP_AUTO;
+		int ifindex = (int)if_nametoindex(b), e;
+		bool native;
+
+		if (!ifindex || nxdp == 16 ||
+		    (sscanf(line, "xdp %*s %127s", a) == 1 &&
+		     dp_xdp_mode_parse(a, &m)))
+			return -EINVAL;
+		e = dp_xdp_attach(dp, ifindex, m, &native);
+		if (!e && native)
+			xdps[nxdp++] = ifindex;
+		printf("xdp %s %s\n", b, native ? "native" : "off");
+		return e;
+	}
 	if (sscanf(line, "attach %127s", b) == 1) {
 		int ifindex = (int)if_nametoindex(b);
 
@@ -321,6 +339,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < nifaces && !o.pin_dir; i++)
 		dp_detach(ifaces[i]);
+	for (i = 0; i < nxdp && !o.pin_dir; i++)
+		dp_xdp_detach(xdps[i]);
 	pinned_close(view);
 	dp_close(dp);
 	return 0;

@@ -6,7 +6,8 @@
 # no RST); with different keys it refuses it (an RST, cookie_bad); after
 # it rotates to the first node's key, with its own as the previous, it
 # takes cookies of both. The client is a raw socket (synack.py); the
-# route of each segment is chosen by its firewall mark.
+# route of each segment is chosen by its firewall mark. Twice: SYNs
+# answered by the TC program, then by the XDP one (native on veth).
 #   cli --c1/g1-- gw1     cli --c2/g2-- gw2     (VIP 198.18.0.10:443)
 # Usage: tests/tcp/t-cookie-key.sh BUILD_DIR
 set -uo pipefail
@@ -45,9 +46,17 @@ setup() {
 		at gw$i ip link set lo up
 		at cli ip addr add 198.18.$((i * 2 - 1)).2/24 dev c$i
 		at gw$i ip addr add 198.18.$((i * 2 - 1)).1/24 dev g$i
-		# GRO on the client's end: a veth delivers frames sent back
-		# with XDP_TX only to a peer that has NAPI (XDP=1 below).
-		at cli ethtool -K c$i gro on >/dev/null 2>&1
+		# Neighbours fixed both ways: no ARP to lose while a node's
+		# programs come and go.
+		at cli ip neigh add 198.18.$((i * 2 - 1)).1 dev c$i nud permanent \
+			lladdr "$(at gw$i cat /sys/class/net/g$i/address)"
+		at gw$i ip neigh add 198.18.$((i * 2 - 1)).2 dev g$i nud permanent \
+			lladdr "$(at cli cat /sys/class/net/c$i/address)"
+		# XDP on the client's end: a veth delivers the frames its
+		# peer sends back with XDP_TX only to an end with XDP (the
+		# xdp suite below; GRO alone did not, on 6.18).
+		at cli ip link set dev c$i xdpdrv obj "$build/xdp_pass.bpf.o" \
+			sec xdp || return 1
 	done
 	at cli ip link set lo up
 	at cli ip route add $vip/32 via 198.18.1.1
@@ -104,22 +113,31 @@ handshake() {
 	tail -1 "$work/hs.$1"
 }
 
-if ! setup; then
-	bad "setup"
-else
-	start_gw 1 "$work/keyA" || bad "gw1 did not start"
-	start_gw 2 "$work/keyA" || bad "gw2 did not start"
+# suite MODE: the checks, SYNs answered by TC ("tc") or XDP ("xdp").
+suite() {
+	local r
+	XDPLINE=
+	[ "$1" = xdp ] && XDPLINE=xdp
+	start_gw 1 "$work/keyA" || bad "$1: gw1 did not start"
+	start_gw 2 "$work/keyA" || bad "$1: gw2 did not start"
 	r=$(handshake 40001)
-	check "same key: the ACK's node takes the SYN's node's cookie (no RST)" quiet "$r"
-	check "same key: gw2 counted it good" 1 "$(stat_of 2 cookie_ok)"
-	check "same key: gw2 made the flow" 1 "$(stat_of 2 flows)"
-	check "gw1 answered the SYN" 1 "$(stat_of 1 syn)"
+	check "$1: same key: the ACK's node takes the SYN's node's cookie (no RST)" quiet "$r"
+	check "$1: same key: gw2 counted it good" 1 "$(stat_of 2 cookie_ok)"
+	check "$1: same key: gw2 made the flow" 1 "$(stat_of 2 flows)"
+	check "$1: gw1 answered the SYN" 1 "$(stat_of 1 syn)"
+	if [ "$1" = xdp ]; then
+		grep -q "^xdp g1 native" "$work/gw1.out" ||
+			bad "xdp: g1 not native: $(grep ^xdp "$work/gw1.out")"
+		check "xdp: gw1 answered it in XDP" 1 "$(stat_of 1 syn_xdp)"
+	else
+		check "tc: gw1 answered it in TC" 0 "$(stat_of 1 syn_xdp)"
+	fi
 	stop_gw 2
-	start_gw 2 "$work/keyB" || bad "gw2 (key B) did not start"
+	start_gw 2 "$work/keyB" || bad "$1: gw2 (key B) did not start"
 	r=$(handshake 40002)
-	check "other key: the cookie is refused (RST)" rst "$r"
-	check "other key: gw2 counted it bad" 1 "$(stat_of 2 cookie_bad)"
-	check "other key: no flow on gw2" 0 "$(stat_of 2 flows)"
+	check "$1: other key: the cookie is refused (RST)" rst "$r"
+	check "$1: other key: gw2 counted it bad" 1 "$(stat_of 2 cookie_bad)"
+	check "$1: other key: no flow on gw2" 0 "$(stat_of 2 flows)"
 	stop_gw 2
 	# Key B, then A: A is current, B the previous.
 	cat >"$work/gw2.conf" <<-EOC
@@ -134,10 +152,19 @@ else
 		>"$work/gw2.out" 2>&1 &
 	gwpid[2]=$!
 	pids+=("$!")
-	wait_for ready "$work/gw2.out" 30 || bad "gw2 (B, A) did not start"
+	wait_for ready "$work/gw2.out" 30 || bad "$1: gw2 (B, A) did not start"
 	r=$(handshake 40003)
-	check "rotated to the shared key: the cookie is taken" quiet "$r"
-	check "rotated: gw2 counted it good" 1 "$(stat_of 2 cookie_ok)"
+	check "$1: rotated to the shared key: the cookie is taken" quiet "$r"
+	check "$1: rotated: gw2 counted it good" 1 "$(stat_of 2 cookie_ok)"
+	stop_gw 1
+	stop_gw 2
+}
+
+if ! setup; then
+	bad "setup"
+else
+	suite tc
+	suite xdp
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -57,7 +57,7 @@ enum {
 	O_KUBECONFIG, O_IN_CLUSTER, O_NODE, O_LEASE_NS, O_LEASE_NAME,
 	O_NO_STATUS, O_MAX_FLOWS, O_SNAT_PORTS, O_SINGLE_SYN, O_MSS,
 	O_SYN_STATE, O_ALOG, O_ALOG_FMT, O_ALOG_REJ, O_ALOG_SAMPLE,
-	O_ALOG_RING, O_COOKIE_KEY,
+	O_ALOG_RING, O_COOKIE_KEY, O_XDP,
 };
 
 static const struct opt agent_opts_tab[] = {
@@ -129,6 +129,12 @@ static const struct opt agent_opts_tab[] = {
 	  "scale and SACK are kept until their handshake completes; beyond "
 	  "it (a SYN flood), SYN cookies alone, without them (default "
 	  SNILB_STR(SNILB_SYN_STATE_RATE) "; 0: cookies alone always)" },
+	{ "xdp", O_XDP, "MODE",
+	  "SYNs to the listeners answered in XDP, before the kernel builds "
+	  "an skb (docs/dataplane.md \"SYN floods in XDP\"): auto (default: "
+	  "on each --iface whose driver runs XDP natively, veth does; TC "
+	  "alone elsewhere), native (an interface without it is an error), "
+	  "off. `snilb status` shows which" },
 	{ "cookie-key", O_COOKIE_KEY, "FILE",
 	  "the SYN cookie key: 32 bytes or more, hex or raw, the same on "
 	  "every node behind one address (a Kubernetes Secret), so a node "
@@ -419,6 +425,13 @@ static int parse_number(struct agent_opts *o, int key, const char *arg)
 		if (parse_uint("--mss", arg, MSS_MIN, MSS_MAX, &v))
 			return -1;
 		set_mss(o, (uint32_t)v + 40);
+		return 0;
+	case O_XDP:
+		if (dp_xdp_mode_parse(arg, &o->xdp)) {
+			fprintf(stderr, "snilb agent: --xdp %s: auto, native "
+				"or off (see --help)\n", arg);
+			return -1;
+		}
 		return 0;
 	case O_COOKIE_KEY:
 		o->cookie_key = arg;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "accesslog.h"
+#include "dataplane.h"
 #include "snilb_abi.h"
 
 #define AGENT_MAX_IFACES	16
@@ -29,6 +30,7 @@ struct agent_opts {
 	struct alog_opts alog;		/* --access-log* */
 	uint32_t alog_ring;		/* bytes; 0: SNILB_LOG_RING */
 	const char *cookie_key;		/* --cookie-key FILE, or NULL */
+	enum dp_xdp_mode xdp;		/* --xdp (DP_XDP_AUTO) */
 };
 
 /*

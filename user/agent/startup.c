@@ -287,6 +287,35 @@ int startup_configure(struct startup *su, struct dataplane *dp)
 	return e;
 }
 
+/* --xdp on interface @i: native XDP, or TC alone; what was there held
+ * for the undo. An interface without native XDP is an error only for
+ * --xdp native. */
+static int attach_xdp(struct startup *su, size_t i)
+{
+	const char *name = su->o->ifnames[i];
+	int ifindex = (int)if_nametoindex(name);
+	bool native;
+	int e;
+
+	su->xdp_prev[i] = dp_xdp_saved(ifindex);
+	su->nxdp = i + 1;
+	e = dp_xdp_attach(su->dp, ifindex, su->o->xdp, &native);
+	if (e) {
+		log_event("error", "cannot attach XDP", "iface", name, "mode",
+			  dp_xdp_mode_name(su->o->xdp), "error", strerror(-e),
+			  "fix", "--xdp auto answers SYNs in TC where the "
+			  "driver has no native XDP; another XDP program there "
+			  "is left alone", NULL);
+		return e;
+	}
+	log_event("info", "xdp", "iface", name, "mode",
+		  native ? "native: SYNs answered in XDP" :
+		  su->o->xdp == DP_XDP_OFF ? "off: SYNs answered in TC" :
+		  "none (no native XDP, or another program's): SYNs "
+		  "answered in TC", NULL);
+	return 0;
+}
+
 int startup_attach(struct startup *su)
 {
 	const struct agent_opts *o = su->o;
@@ -306,6 +335,8 @@ int startup_attach(struct startup *su)
 		}
 		log_event("info", "attached", "iface", o->ifnames[i], "hook",
 			  "tc clsact ingress", NULL);
+		if ((e = attach_xdp(su, i)))
+			return e;
 	}
 	return 0;
 }
@@ -317,8 +348,19 @@ int startup_attach(struct startup *su)
  * as a stopped agent leaves it. */
 static bool undo_attach(struct startup *su)
 {
-	size_t i = su->nprev;
+	size_t i = su->nxdp;
 	int e;
+
+	while (i--) {
+		e = dp_xdp_restore((int)if_nametoindex(su->o->ifnames[i]),
+				   su->xdp_prev[i]);
+		if (e)
+			log_event("error", "cannot undo the XDP attach",
+				  "iface", su->o->ifnames[i], "error",
+				  strerror(-e), "fix", "snilb detach", NULL);
+	}
+	su->nxdp = 0;
+	i = su->nprev;
 
 	while (i--) {
 		struct dp_tc_prev *p = &su->prev[i];
@@ -461,6 +503,10 @@ void startup_done(struct startup *su)
 	for (i = 0; i < su->nprev; i++)
 		dp_attach_keep(&su->prev[i]);
 	su->nprev = 0;
+	for (i = 0; i < su->nxdp; i++)
+		if (su->xdp_prev[i] >= 0)
+			close(su->xdp_prev[i]);
+	su->nxdp = 0;
 	free(su->status);
 	su->status = NULL;
 }

@@ -34,6 +34,9 @@ struct startup {
 	struct snilb_config cfg;
 	struct dp_tc_prev prev[AGENT_MAX_IFACES];
 	size_t nprev;
+	int xdp_prev[AGENT_MAX_IFACES];	/* our earlier XDP program there
+					 * (an fd), or -1 */
+	size_t nxdp;			/* interfaces whose XDP was set */
 	char status_base[4096];		/* its deepest existing directory */
 	bool status_kept;		/* the status file, as found: */
 	bool status_was;		/* there, with this content */

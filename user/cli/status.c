@@ -53,24 +53,28 @@ static bool status_ifaces(const struct inspect *c, struct table *t, json_t *out)
 				      "ifaces");
 	json_t *arr = json_array(), *v;
 	bool ok = true;
-	char line[1024] = "", buf[128];
+	char line[1024] = "", buf[128], xbuf[128];
 	size_t i;
 
 	json_array_foreach(ifs, i, v) {
 		const char *name = json_string_value(v);
 		uint32_t id;
-		bool on;
+		bool on, xdp;
 
 		if (!name)
 			continue;
 		on = pinned_tc_query(name, buf, sizeof(buf), &id);
 		ok &= on;
-		json_array_append_new(arr, json_pack("{s:s, s:b, s:s}",
+		xdp = pinned_xdp_query(name, xbuf, sizeof(xbuf));
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:b, s:s}",
 						      "name", name,
 						      "attached", on,
-						      "state", buf));
+						      "state", buf,
+						      "xdp", xdp,
+						      "xdp_state", xbuf));
 		join(line, sizeof(line), ", ", name);
 		join(line, sizeof(line), ": ", buf);
+		join(line, sizeof(line), "; xdp ", xbuf);
 	}
 	kv(t, "interfaces", line[0] ? line : "(none known)");
 	json_object_set_new(out, "interfaces", arr);

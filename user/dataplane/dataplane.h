@@ -105,6 +105,12 @@ struct dp_xdp_state {
 	bool ours;		/* named DP_XDP_PROG, or unreadable */
 };
 
+/* For a start that may fail: our program in @ifindex's XDP slot, held
+ * (an fd), or -1; dp_xdp_restore() puts it back (and closes it), or, for
+ * -1, removes ours. */
+int dp_xdp_saved(int ifindex);
+int dp_xdp_restore(int ifindex, int saved);
+
 /* What holds @ifindex's XDP slot: 0, or -ENOENT when nothing does. */
 int dp_xdp_query(int ifindex, struct dp_xdp_state *st);
 int dp_xdp_prog_fd(struct dataplane *dp);

@@ -627,5 +627,32 @@ bool pinned_tc_query(const char *ifname, char *state, size_t n,
 
 int pinned_tc_detach(const char *ifname)
 {
-	return dp_detach((int)if_nametoindex(ifname));
+	int ifindex = (int)if_nametoindex(ifname);
+	int e = dp_detach(ifindex);
+
+	return dp_xdp_detach(ifindex) ?: e;
+}
+
+/* "native (prog id N)", "off", "another program (NAME, id N)". */
+bool pinned_xdp_query(const char *ifname, char *state, size_t n)
+{
+	struct dp_xdp_state st;
+	int e = dp_xdp_query((int)if_nametoindex(ifname), &st);
+
+	if (e == -ENOENT || (!e && !st.prog_id)) {
+		snprintf(state, n, "off (SYNs answered in TC)");
+		return false;
+	}
+	if (e) {
+		snprintf(state, n, "cannot query: %s", strerror(-e));
+		return false;
+	}
+	if (!st.ours) {
+		snprintf(state, n, "another program (%s, id %u)", st.name,
+			 st.prog_id);
+		return false;
+	}
+	snprintf(state, n, "%s (prog id %u)", st.native ? "native" : "generic",
+		 st.prog_id);
+	return st.native;
 }

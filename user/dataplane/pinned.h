@@ -148,5 +148,8 @@ bool pinned_tc_query(const char *ifname, char *state, size_t n,
 		     uint32_t *prog_id);
 /* Remove whatever program is at snilb's handle on @ifname's ingress. */
 int pinned_tc_detach(const char *ifname);
+/* The XDP slot of @ifname, as a phrase in @state: true when our program
+ * runs there natively (SYNs answered in XDP). */
+bool pinned_xdp_query(const char *ifname, char *state, size_t n);
 
 #endif /* SNILB_USER_PINNED_H */

@@ -114,3 +114,23 @@ int dp_xdp_attach(struct dataplane *dp, int ifindex, enum dp_xdp_mode mode,
 	dp_xdp_detach(ifindex);
 	return 0;
 }
+
+int dp_xdp_saved(int ifindex)
+{
+	struct dp_xdp_state st;
+
+	if (dp_xdp_query(ifindex, &st) || !st.ours || !st.native)
+		return -1;
+	return bpf_prog_get_fd_by_id(st.prog_id);
+}
+
+int dp_xdp_restore(int ifindex, int saved)
+{
+	int e;
+
+	if (saved < 0)
+		return dp_xdp_detach(ifindex);
+	e = bpf_xdp_attach(ifindex, saved, XDP_FLAGS_DRV_MODE, NULL);
+	close(saved);
+	return e;
+}
