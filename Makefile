@@ -253,12 +253,14 @@ test-image: all image
 # Real traffic through the agent with injected faults (docs/chaos.md):
 # `make chaos` the full form (a few minutes), `make chaos-quick` the
 # bounded one (~90 s, part of make check).
-chaos: all $(BUILD)/synflood
+chaos: all $(BUILD)/synflood $(BUILD)/xdp_pass.bpf.o
 	./tests/chaos/traffic.sh $(BUILD)
+	ONLY=t_synflood XDP=1 ./tests/chaos/traffic.sh $(BUILD)
 	./tests/chaos/security.sh $(BUILD)
 
-chaos-quick: all $(BUILD)/synflood
+chaos-quick: all $(BUILD)/synflood $(BUILD)/xdp_pass.bpf.o
 	./tests/chaos/traffic.sh $(BUILD) --quick
+	ONLY=t_synflood XDP=1 ./tests/chaos/traffic.sh $(BUILD) --quick
 	./tests/chaos/security.sh $(BUILD) --quick
 
 # The data plane, packet in -> packet out, with BPF_PROG_TEST_RUN: each

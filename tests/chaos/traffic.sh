@@ -10,7 +10,8 @@
 #   t_backends   a backend killed mid-download, one refusing, all gone
 #   t_pressure   more handshakes holding hello buffers than the table has
 # Usage: tests/chaos/traffic.sh BUILD_DIR [--quick]   (ONLY=t_slow: one
-# scenario; KEEP=1: keep the namespaces, prefix printed). See docs/chaos.md.
+# scenario; KEEP=1: keep the namespaces, prefix printed; XDP=1: the agent
+# with --xdp auto, SYNs answered in XDP on g0). See docs/chaos.md.
 set -uo pipefail
 export LC_ALL=C	# $EPOCHREALTIME with a dot
 
@@ -194,7 +195,8 @@ start_agent() {
 	ip netns exec "$pfx-gw" "$build/snilb" agent --manifests "$man" \
 		--iface g0,br0 --snat 198.18.2.1 --snat 2001:db8:2::1 \
 		--pin-path "$pin" --status-file "$status" \
-		--hello-timeout "$hello_tmo" >>"$alog" 2>&1 &
+		--hello-timeout "$hello_tmo" ${XDP:+--xdp auto} \
+		>>"$alog" 2>&1 &
 	agent=$!
 	pids+=("$agent")
 	wait_log 'msg="agent running"' "$n" 300 && return 0
@@ -204,6 +206,12 @@ start_agent() {
 
 setup() {
 	"$e2e/topo.sh" up "$pfx" || return 1
+	# XDP=1: SYNs answered by the XDP program on g0 (a veth sends what
+	# XDP_TX returns only to a peer that runs XDP too: a pass on c0).
+	if [ -n "${XDP:-}" ]; then
+		at cli ip link set dev c0 xdpdrv obj "$build/xdp_pass.bpf.o" \
+			sec xdp || return 1
+	fi
 	mkdir -p "$man"
 	cp "$top"/examples/*.yaml "$man/"
 	chaos_manifest >"$man/50-chaos.yaml"
@@ -280,10 +288,10 @@ start_loops() {
 # 1. A spoofed SYN flood at the VIP while real clients connect.
 t_synflood() {
 	local n=200000 secs=10 rate=20000 f0 h0 f1 h1 f2 h2 syn0 syn1 out
-	local tot okn ms sent
+	local tot okn ms sent sx0 sx1
 	[ -n "$quick" ] && n=40000 secs=4 rate=10000
 	[ -x "$build/synflood" ] || { bad "synflood: $build/synflood missing"; return; }
-	f0=$(fill flows) h0=$(fill hellos) syn0=$(stat syn)
+	f0=$(fill flows) h0=$(fill hellos) syn0=$(stat syn) sx0=$(stat syn_xdp)
 	start_loops flood $((secs + 1)) 2000 www.example.com api.example.com \
 		www.example.com api.example.com
 	sleep 0.5
@@ -296,7 +304,7 @@ t_synflood() {
 	wait "$fpid"
 	out=$(cat "$work/synflood.out")
 	wait "${loops[@]}"
-	syn1=$(stat syn)
+	syn1=$(stat syn) sx1=$(stat syn_xdp)
 	read -r f2 h2 ms <<<"$(settle "$f0" "$h0" 5 "$EPOCHREALTIME")"
 	read -r tot okn <<<"$(cat "$work"/flood.* | awk '
 		{ n++; if ($2 == 0 && ($3 == "b1" || $3 == "b2")) k++ }
@@ -314,6 +322,12 @@ t_synflood() {
 		"$f1 <= $f0 + 16 and $f2 <= $f0"
 	cond "SYN flood: hellos did not grow with the flood ($h0 -> $h1 -> $h2)" \
 		"$h1 <= $h0 + 16 and $h2 <= $h0"
+	if [ -n "${XDP:-}" ]; then
+		sn status | grep -q "xdp native" ||
+			bad "SYN flood: XDP=1 but g0 has no native XDP: $(sn status | grep interfaces)"
+		cond "SYN flood (XDP): $((sx1 - sx0)) SYNs answered in XDP, of ${sent:-no} sent" \
+			"$((sx1 - sx0)) >= ${sent:-1} * 0.95"
+	fi
 }
 
 # 2. Slow clients: N silent after the handshake, N sending a hello a byte

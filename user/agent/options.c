@@ -131,10 +131,11 @@ static const struct opt agent_opts_tab[] = {
 	  SNILB_STR(SNILB_SYN_STATE_RATE) "; 0: cookies alone always)" },
 	{ "xdp", O_XDP, "MODE",
 	  "SYNs to the listeners answered in XDP, before the kernel builds "
-	  "an skb (docs/dataplane.md \"SYN floods in XDP\"): auto (default: "
-	  "on each --iface whose driver runs XDP natively, veth does; TC "
-	  "alone elsewhere), native (an interface without it is an error), "
-	  "off. `snilb status` shows which" },
+	  "an skb (docs/dataplane.md \"SYN floods in XDP\"): auto (on each "
+	  "--iface whose driver runs XDP natively; TC alone elsewhere), "
+	  "native (an interface without it is an error), off (the default: "
+	  "a veth delivers what XDP sends back only to a peer that runs XDP "
+	  "too). `snilb status` shows which" },
 	{ "cookie-key", O_COOKIE_KEY, "FILE",
 	  "the SYN cookie key: 32 bytes or more, hex or raw, the same on "
 	  "every node behind one address (a Kubernetes Secret), so a node "
@@ -542,6 +543,7 @@ static void defaults(struct agent_opts *o)
 	o->lease_name = SNILB_LEASE_NAME;
 	o->debounce_ms = SNILB_DEBOUNCE_MS;
 	o->cfg.maglev_size = SNILB_MAGLEV_SIZE;
+	o->xdp = DP_XDP_OFF;
 	o->cfg.port_lo = SNILB_SNAT_PORT_LO;
 	o->cfg.port_hi = SNILB_SNAT_PORT_HI;
 	o->alog.rejects_per_s = ALOG_REJECTS_PER_S;

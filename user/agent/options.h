@@ -30,7 +30,7 @@ struct agent_opts {
 	struct alog_opts alog;		/* --access-log* */
 	uint32_t alog_ring;		/* bytes; 0: SNILB_LOG_RING */
 	const char *cookie_key;		/* --cookie-key FILE, or NULL */
-	enum dp_xdp_mode xdp;		/* --xdp (DP_XDP_AUTO) */
+	enum dp_xdp_mode xdp;		/* --xdp (default DP_XDP_OFF) */
 };
 
 /*
