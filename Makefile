@@ -304,7 +304,7 @@ vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_reaper \
 		./tests/vm-suites.sh $(BUILD)
 
 # What the data plane costs against plain routing (scripts/bench.sh).
-bench: all $(BUILD)/dp_ns $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
+bench: all $(BUILD)/dp_ns $(BUILD)/synflood $(BUILD)/xdp_pass.bpf.o $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
 		$(BUILD)/delay $(BUILD)/fetch
 	./scripts/install-deps.sh bench
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)

@@ -557,8 +557,11 @@ run_scaling
 stop_lbs
 log "== delayed path, BBR and CUBIC backends"
 run_paths
+log "== SYNs answered per second, TC against XDP (tests/bench/synrate.sh)"
+"$bench/synrate.sh" "$build" 4 3 >"$work/synrate" 2>&1 ||
+	log "synrate: $(tail -1 "$work/synrate")"
 mkdir -p "$results"
-report | tee "$results/bench-$stamp.txt"
+{ report; grep '^synrate' "$work/synrate"; } | tee "$results/bench-$stamp.txt"
 to_json >"$results/bench-$stamp.json"
 charts "$results/bench-$stamp.json" "$results" &&
 	echo "charts: $results/*-$stamp.png"

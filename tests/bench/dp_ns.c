@@ -9,6 +9,8 @@
  * reported raw and net of it: the median run of each.
  *
  * Kinds: pass (not ours), syn (new sources each run; Linux's options),
+ * syn_xdp (the same SYNs through the XDP program, bpf/xdp.h: the
+ * program's own cost, without what the kernel saves it, the skb),
  * syn_nots (the same without timestamps, as Windows sends it: its window
  * scale and SACK kept in the per-SYN state; timed after the others),
  * hello (a whole ClientHello in one segment: parse, route, bind; over
@@ -249,7 +251,7 @@ static void report(const char *kind, struct runs *r, double floor)
 int main(int argc, char **argv)
 {
 	unsigned int n = argc > 1 ? (unsigned int)atoi(argv[1]) : 5000;
-	static struct runs floor, syn, syn_nots, hello, c2b, b2c, pass;
+	static struct runs floor, syn, syn_nots, hello, c2b, b2c, pass, sxdp;
 	struct maglev_backend b = { "be", 1, 1 };
 	/* Every SYN without timestamps keeps its state: the cost measured
 	 * is the map update's, not the flood path's cheaper lookup. */
@@ -322,6 +324,10 @@ int main(int argc, char **argv)
 			add(&syn, run(&t, NULL, NULL));
 		}
 		for (j = i; j < end; j++) {
+			t = syn_pkt(j + 40000, 443);
+			add(&sxdp, run_fd(dp_xdp_prog_fd(dp), &t, NULL, NULL));
+		}
+		for (j = i; j < end; j++) {
 			t = cseg(&flows[j % nf], 0x10, (uint32_t)h.n, NULL, 0);
 			add(&c2b, run(&t, NULL, NULL));
 		}
@@ -342,6 +348,7 @@ int main(int argc, char **argv)
 	printf("floor %.0f\n", fl);
 	report("pass", &pass, fl);
 	report("syn", &syn, fl);
+	report("syn_xdp", &sxdp, fl);
 	report("syn_nots", &syn_nots, fl);
 	report("hello", &hello, fl);
 	report("spliced_c2b", &c2b, fl);
