@@ -167,6 +167,11 @@ $(BUILD)/csum_audit.bpf.o: tests/tcp/csum_audit.bpf.c | deps $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/xdp_pass.bpf.o: tests/tcp/xdp_pass.bpf.c | deps $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# tests/bench/synrate.sh's SYN generator: live frames through xdpgen.bpf.o.
+$(BUILD)/xdpgen.bpf.o: tests/bench/xdpgen.bpf.c | deps $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/xdpgen: tests/bench/xdpgen.c tests/lib/packets.h | deps $(BUILD)
+	$(CC) $(CFLAGS) tests/bench/xdpgen.c -o $@ -lbpf -lelf -lz
 
 $(BUILD)/stream: tests/bench/stream.c tests/lib/hello_builder.h | $(BUILD)
 	$(CC) $(CFLAGS) tests/bench/stream.c -o $@ -lpthread
@@ -304,7 +309,7 @@ vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_reaper \
 		./tests/vm-suites.sh $(BUILD)
 
 # What the data plane costs against plain routing (scripts/bench.sh).
-bench: all $(BUILD)/dp_ns $(BUILD)/synflood $(BUILD)/xdp_pass.bpf.o $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
+bench: all $(BUILD)/dp_ns $(BUILD)/xdpgen $(BUILD)/xdpgen.bpf.o $(BUILD)/xdp_pass.bpf.o $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
 		$(BUILD)/delay $(BUILD)/fetch
 	./scripts/install-deps.sh bench
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)
