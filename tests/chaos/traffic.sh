@@ -327,7 +327,27 @@ t_synflood() {
 			bad "SYN flood: XDP=1 but g0 has no native XDP: $(sn status | grep interfaces)"
 		cond "SYN flood (XDP): $((sx1 - sx0)) SYNs answered in XDP, of ${sent:-no} sent" \
 			"$((sx1 - sx0)) >= ${sent:-1} * 0.95"
+		xdp_restart
 	fi
+}
+
+# XDP=1: an agent restarted adopts the data plane and puts its XDP
+# program in place of the earlier one's (another id, still native); a
+# client connects through it; --xdp off then removes it.
+xdp_restart() {
+	local id0 id1 r sx0
+	id0=$(sn status | sed -n 's/.*xdp native (prog id \([0-9]*\)).*/\1/p' | head -1)
+	kill "$agent"
+	wait "$agent" 2>/dev/null
+	start_agent || { bad "XDP: the agent did not start again"; return; }
+	id1=$(sn status | sed -n 's/.*xdp native (prog id \([0-9]*\)).*/\1/p' | head -1)
+	cond "XDP: restarted agent's program native in place of the first's (id ${id0:-none} -> ${id1:-none})" \
+		"'${id0}' != '' and '${id1}' != '' and '${id0}' != '${id1}'"
+	sx0=$(stat syn_xdp)
+	r=$(get www.example.com)
+	cond "XDP: a client through the restarted agent's XDP ($r)" \
+		"'$r' in ('b1', 'b2')"
+	cond "XDP: its SYN answered in XDP" "$(stat syn_xdp) > $sx0"
 }
 
 # 2. Slow clients: N silent after the handshake, N sending a hello a byte
