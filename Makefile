@@ -118,7 +118,8 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 		$(BUILD)/test_manifests $(BUILD)/test_kstatus $(BUILD)/test_klbsvc \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
 		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
-		$(BUILD)/test_accesslog $(BUILD)/hellos/.done
+		$(BUILD)/test_accesslog $(BUILD)/test_cookiekey \
+		$(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_clienthello_reject
 	$(BUILD)/test_manifest
@@ -138,6 +139,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 	$(BUILD)/test_names
 	$(BUILD)/test_metrics
 	$(BUILD)/test_accesslog
+	$(BUILD)/test_cookiekey
 
 test-corpus: $(BUILD)/snilb $(BUILD)/hellos/.done
 	./tests/corpus.sh $(BUILD)/snilb

@@ -20,7 +20,7 @@ static int hexval(int c)
 }
 
 /* @buf as hex digits (whitespace between them ignored) into @key; the
- * number of bytes, or -1 if it is not hex. */
+ * number of bytes, -1 if it is not hex, -2 if an odd number of digits. */
 static ssize_t from_hex(const uint8_t *buf, size_t n, uint8_t *key)
 {
 	size_t i, digits = 0;
@@ -38,7 +38,7 @@ static ssize_t from_hex(const uint8_t *buf, size_t n, uint8_t *key)
 			key[digits / 2] = (uint8_t)(v << 4);
 		digits++;
 	}
-	return digits % 2 ? -1 : (ssize_t)(digits / 2);
+	return digits % 2 ? -2 : (ssize_t)(digits / 2);
 }
 
 int cookie_key_read(const char *path, uint8_t *key, size_t *len, char *err,
@@ -64,6 +64,11 @@ int cookie_key_read(const char *path, uint8_t *key, size_t *len, char *err,
 		return -1;
 	}
 	h = from_hex(buf, (size_t)n, key);
+	if (h == -2) {
+		memset(key, 0, (size_t)n / 2 + 1);
+		snprintf(err, errlen, "%s: an odd number of hex digits", path);
+		return -1;
+	}
 	if (h < 0) {			/* raw bytes */
 		memcpy(key, buf, (size_t)n);
 		h = n;
