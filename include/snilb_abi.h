@@ -480,29 +480,6 @@ static __always_inline __u64 snilb_syn_hash(const struct snilb_flow_key *k,
 	return h | 1ull << 32;
 }
 
-/*
- * cookie_keys[0]: the SYN cookie's keys (bpf/cookie.h), SipHash-2-4's
- * 128 bits each: the current one makes cookies, it and the previous one
- * check them (a rotation keeps the cookies in flight). Three slots and
- * the index of the current one, so a rotation is two writes, each
- * consistent: the new key into the slot that is neither current nor
- * previous, then `cur` moved to it (the old current becomes the
- * previous). A slot with `set` 0 holds no key.
- */
-#define SNILB_COOKIE_SLOTS	3
-
-struct snilb_cookie_key {
-	__u64 k[2];
-	__u32 set;
-	__u32 pad;
-};
-
-struct snilb_cookie_keys {
-	__u32 cur;		/* the current key's slot */
-	__u32 pad;
-	struct snilb_cookie_key slot[SNILB_COOKIE_SLOTS];
-};
-
 /* Client TCP options, as carried through the cookie's timestamp bits
  * (or the syn_state entry of a client without timestamps). */
 struct snilb_topts {
@@ -573,6 +550,7 @@ struct snilb_flow {
 };
 
 #include "snilb_log.h"	/* the access log's records */
+#include "snilb_cookie.h"	/* the SYN cookie's keys */
 
 /*
  * hellos: client tuple -> buffered bytes (released once spliced). Bytes
