@@ -306,7 +306,8 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # under TCG on an idle machine; the bound allows a busy one.
 VMTEST_KERNEL ?= 6.1
 vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_reaper \
-		$(BUILD)/test_tc $(BUILD)/dpctl $(BUILD)/hellos/.done
+		$(BUILD)/test_tc $(BUILD)/dpctl $(BUILD)/xdp_pass.bpf.o \
+		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 2400 -- \
 		./tests/vm-suites.sh $(BUILD)
 

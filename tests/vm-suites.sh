@@ -39,6 +39,9 @@ suite "data plane, long hellos" ./tests/lib/in-netns.sh "$build/test_owned"
 suite "data plane, PROXY protocol v2" ./tests/lib/in-netns.sh "$build/test_proxy"
 suite "data plane, access log records" ./tests/lib/in-netns.sh "$build/test_alog"
 suite "data plane, NAT46/64" ./tests/lib/in-netns.sh "$build/test_nat46"
+suite "data plane, SYNs answered in XDP" ./tests/lib/in-netns.sh "$build/test_xdp"
+suite "the cookie's key across two gateway nodes, TC and XDP" \
+	./tests/tcp/t-cookie-key.sh "$build"
 suite "snilb sni --kernel on the corpus" ./tests/corpus.sh "$build/snilb"
 suite "end to end, real TLS through the data plane" \
 	env E2E_SEQ=200 E2E_CONC=50 ./tests/e2e/run.sh "$build"
