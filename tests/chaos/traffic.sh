@@ -348,6 +348,16 @@ xdp_restart() {
 	cond "XDP: a client through the restarted agent's XDP ($r)" \
 		"'$r' in ('b1', 'b2')"
 	cond "XDP: its SYN answered in XDP" "$(stat syn_xdp) > $sx0"
+	# --xdp off (the default): the restarted agent removes ours.
+	kill "$agent"
+	wait "$agent" 2>/dev/null
+	XDP= start_agent || { bad "XDP: the agent (--xdp off) did not start"; return; }
+	sx0=$(stat syn_xdp)
+	cond "XDP: --xdp off removed it ($(sn status | grep -o 'xdp [a-z]*' | head -1))" \
+		"$(at gw ip -d link show g0 | grep -c 'prog/xdp') == 0"
+	r=$(get www.example.com)
+	cond "XDP: off, a client served by TC ($r)" \
+		"'$r' in ('b1', 'b2') and $(stat syn_xdp) == $sx0"
 }
 
 # 2. Slow clients: N silent after the handshake, N sending a hello a byte
