@@ -6,18 +6,11 @@
  * whichever comes first. Prints "sent N in S s: R/s".
  *
  * Usage: synflood -d DST -p PORT -s SRC/PREFIX [-r RATE] [-n COUNT]
- *                 [-t SECONDS] [-S SEED] [-i IFNAME -m DSTMAC]
- * -i: frames straight to IFNAME's driver (AF_PACKET, the qdisc bypassed),
- * to DSTMAC, not through the IP stack, from a pool of POOL SYNs built
- * once (tuples repeat every POOL): a generator that keeps up with the
- * XDP program (tests/bench/synrate.sh).
+ *                 [-t SECONDS] [-S SEED]
  * Only for addresses of the test's own namespaces (198.18.0.0/15).
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -30,10 +23,8 @@
 #include <unistd.h>
 
 #define BATCH 64
-#define POOL 8192	/* -i: SYNs built once, sent in turn */
 
 struct synpkt {
-	struct ether_header eth;	/* -i only */
 	struct iphdr ip;
 	struct tcphdr tcp;
 	uint8_t opts[20];	/* MSS, SACK-permitted, timestamps, NOP, wscale */
@@ -82,12 +73,11 @@ static void build(struct synpkt *p, uint32_t dst, uint16_t dport,
 	uint32_t tsval = rnd();
 
 	memset(p, 0, sizeof(*p));
-	p->eth.ether_type = htons(ETHERTYPE_IP);
 	p->ip.version = 4;
 	p->ip.ihl = 5;
 	p->ip.ttl = 64;
 	p->ip.protocol = IPPROTO_TCP;
-	p->ip.tot_len = htons(sizeof(*p) - sizeof(p->eth));
+	p->ip.tot_len = htons(sizeof(*p));
 	p->ip.id = (uint16_t)rnd();
 	p->ip.saddr = src;
 	p->ip.daddr = dst;
@@ -114,10 +104,7 @@ static void build(struct synpkt *p, uint32_t dst, uint16_t dport,
 
 int main(int argc, char **argv)
 {
-	const char *dst_s = NULL, *src_s = NULL, *ifname = NULL;
-	unsigned int mac[6] = { 0 };
-	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
-	size_t skip = sizeof(struct ether_header);
+	const char *dst_s = NULL, *src_s = NULL;
 	long rate = 20000, count = 200000;
 	double secs = 10;
 	uint64_t seed = 1;
@@ -125,7 +112,7 @@ int main(int argc, char **argv)
 	struct in_addr dst, net;
 	char *slash;
 
-	while ((c = getopt(argc, argv, "d:p:s:r:n:t:S:i:m:")) != -1) {
+	while ((c = getopt(argc, argv, "d:p:s:r:n:t:S:")) != -1) {
 		switch (c) {
 		case 'd': dst_s = optarg; break;
 		case 'p': port = atoi(optarg); break;
@@ -134,13 +121,6 @@ int main(int argc, char **argv)
 		case 'n': count = atol(optarg); break;
 		case 't': secs = atof(optarg); break;
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
-		case 'i': ifname = optarg; break;
-		case 'm':
-			if (sscanf(optarg, "%x:%x:%x:%x:%x:%x", &mac[0],
-				   &mac[1], &mac[2], &mac[3], &mac[4],
-				   &mac[5]) != 6)
-				goto usage;
-			break;
 		default: goto usage;
 		}
 	}
@@ -159,22 +139,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rng = seed * 0x9e3779b97f4a7c15ULL | 1;
-	if (ifname) {
-		int one = 1;
-
-		ll.sll_ifindex = (int)if_nametoindex(ifname);
-		ll.sll_protocol = htons(ETH_P_IP);
-		fd = socket(AF_PACKET, SOCK_RAW, 0);
-		if (fd < 0 || !ll.sll_ifindex) {
-			perror(ifname);
-			return 1;
-		}
-		setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
-			   sizeof(one));
-		skip = 0;
-	} else {
-		fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	}
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (fd < 0) {
 		perror("socket");
 		return 1;
@@ -185,8 +150,7 @@ int main(int argc, char **argv)
 	}
 
 	uint32_t mask = prefix == 32 ? ~0u : ~(~0u >> prefix);
-	static struct synpkt pk[POOL];
-	long next = 0;
+	struct synpkt pk[BATCH];
 	struct iovec iov[BATCH];
 	struct mmsghdr mm[BATCH];
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = dst };
@@ -206,20 +170,13 @@ int main(int argc, char **argv)
 		if (n > count - sent)
 			n = (int)(count - sent);
 		for (int i = 0; i < n; i++) {
-			struct synpkt *q = &pk[(next + i) % POOL];
-
-			if (!ifname || next + i < POOL)
-				build(q, dst.s_addr, htons((uint16_t)port),
-				      net.s_addr, mask);
-			for (int j = 0; j < 6; j++)
-				q->eth.ether_dhost[j] = (uint8_t)mac[j];
-			iov[i].iov_base = (uint8_t *)q + skip;
-			iov[i].iov_len = sizeof(*q) - skip;
+			build(&pk[i], dst.s_addr, htons((uint16_t)port),
+			      net.s_addr, mask);
+			iov[i].iov_base = &pk[i];
+			iov[i].iov_len = sizeof(pk[i]);
 			memset(&mm[i], 0, sizeof(mm[i]));
-			mm[i].msg_hdr.msg_name = ifname ? (void *)&ll :
-						 (void *)&sa;
-			mm[i].msg_hdr.msg_namelen = ifname ? sizeof(ll) :
-						    sizeof(sa);
+			mm[i].msg_hdr.msg_name = &sa;
+			mm[i].msg_hdr.msg_namelen = sizeof(sa);
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
 		}
@@ -234,7 +191,6 @@ int main(int argc, char **argv)
 			continue;
 		}
 		sent += r;
-		next = ifname ? next + r : 0;
 	}
 	t = now() - t0;
 	printf("sent %ld in %.2f s: %.0f/s (%ld send errors)\n", sent, t,
@@ -242,6 +198,6 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: synflood -d DST -p PORT -s SRC/PREFIX [-r RATE]"
-		" [-n COUNT] [-t SECONDS] [-S SEED] [-i IFNAME -m DSTMAC]\n");
+		" [-n COUNT] [-t SECONDS] [-S SEED]\n");
 	return 2;
 }
