@@ -30,6 +30,8 @@
 
 enum { PROG_HELLO = 0, PROG_BACKEND, PROG_MAX };
 
+#define SNILB_PACKET_HOST 0	/* skb->pkt_type (linux/if_packet.h) */
+
 int snilb_hello(struct __sk_buff *skb);
 int snilb_backend(struct __sk_buff *skb);
 
@@ -290,13 +292,25 @@ static __always_inline int from_backend(struct __sk_buff *skb,
 	return splice_b2c(skb, sc, r, f, cfg, kctx);
 }
 
+/*
+ * Is the frame addressed to this host? One on a segment that floods (or a
+ * broadcast, a multicast) may be another node's: it is not ours to answer
+ * (issue 17: every node answered the same SYN, and survivors reset a dead
+ * node's flows). A frame a peer steers here is sent to our MAC.
+ * Asked only where no spliced flow took the packet.
+ */
+static __always_inline int to_this_host(const struct __sk_buff *skb)
+{
+	return skb->pkt_type == SNILB_PACKET_HOST;
+}
+
 /* Neither a listener's nor a backend's: a VIP's, or the node's own. */
 static __always_inline int not_ours(struct __sk_buff *skb, struct scratch *sc,
 				    int v, int count)
 {
 	int rc;
 
-	if (vip_maybe(&sc->ipk)) {
+	if (vip_maybe(&sc->ipk) && to_this_host(skb)) {
 		/* An ICMP error about one of our spliced flows is the
 		 * backend's (icmp.h); snilb_backend checks the rest here. */
 		if (sc->ipk.icmp)
@@ -354,6 +368,8 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 		    !(p->flags & TCP_SYN))
 			return splice_c2b(skb, sc, f, cfg, kctx);
 	}
+	if (!to_this_host(skb))
+		return TC_ACT_OK;
 	note_summed(skb, p, kctx);
 	__builtin_memset(lk, 0, sizeof(*lk));	/* only for listener ports */
 	lk->family = p->family;

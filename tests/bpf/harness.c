@@ -383,7 +383,7 @@ size_t icmp_error(uint8_t *buf, int v6, const char *router, const char *to,
 	uint16_t cs;
 
 	memset(buf, 0, 14 + 40 + len);
-	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09", 12);
+	memcpy(buf, TEST_HOST_MAC "\x02\0\0\0\0\x09", 12);
 	buf[12] = v6 ? 0x86 : 0x08;
 	buf[13] = v6 ? 0xdd : 0x00;
 	if (v6) {

@@ -39,7 +39,7 @@ static void test_icmp_unreachable(void **state)
 	b2.addr = strcmp(b1.addr, BE1) ? BE1 : BE2;
 	expect_syn_to(&c, &b1);
 	memset(in, 0, sizeof(in));
-	memcpy(in, "\x02\0\0\0\0\x01\x02\0\0\0\0\x09\x08\x00", 14);
+	memcpy(in, TEST_HOST_MAC "\x02\0\0\0\0\x09\x08\x00", 14);
 	ip[0] = 0x45;
 	ip[3] = 20 + 8 + 28;
 	ip[8] = 64;

@@ -72,7 +72,7 @@ static size_t ipkt_build(const struct ipkt *t, uint8_t *buf)
 	size_t hl = t->v6 ? 40 + (t->ext ? 8 : 0) : 20 + (t->opts ? 4 : 0);
 
 	memset(buf, 0, 14 + hl);
-	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
+	memcpy(buf, TEST_MACS, 12);
 	buf[12] = t->v6 ? 0x86 : 0x08;
 	buf[13] = t->v6 ? 0xdd : 0x00;
 	if (t->v6) {
@@ -160,7 +160,7 @@ static size_t assert_ip(const uint8_t *f, int v6, const char *src,
 	char s[64], d[64];
 
 	/* Back out of the interface it came in, to the sender's MAC. */
-	assert_memory_equal(f, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01", 12);
+	assert_memory_equal(f, "\x02\0\0\0\0\x02" TEST_HOST_MAC, 12);
 	inet_ntop(v6 ? AF_INET6 : AF_INET, ip + (v6 ? 8 : 12), s, sizeof(s));
 	inet_ntop(v6 ? AF_INET6 : AF_INET, ip + (v6 ? 24 : 16), d, sizeof(d));
 	assert_string_equal(s, src);

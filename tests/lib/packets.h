@@ -12,6 +12,16 @@
 
 #define PKT_MAX 20000
 
+/*
+ * A test frame's MACs: to the test run's device, the namespace's loopback,
+ * whose address is all zeros (BPF_PROG_TEST_RUN runs eth_type_trans() on
+ * it: a frame to any other unicast MAC is PACKET_OTHERHOST, which the data
+ * plane leaves alone), from the client's router 02:00:00:00:00:02.
+ */
+#define TEST_HOST_MAC "\0\0\0\0\0\0"
+#define TEST_OTHER_MAC "\x02\0\0\0\0\x01"	/* a neighbour's */
+#define TEST_MACS TEST_HOST_MAC "\x02\0\0\0\0\x02"
+
 struct tpkt {
 	int v6;
 	const char *src, *dst;
@@ -68,7 +78,7 @@ static inline size_t tpkt_build(const struct tpkt *t, uint8_t *buf)
 	uint16_t c;
 
 	memset(buf, 0, l3 + iplen + 20);
-	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
+	memcpy(buf, TEST_MACS, 12);
 	buf[12] = t->v6 ? 0x86 : 0x08;
 	buf[13] = t->v6 ? 0xdd : 0x00;
 	if (t->v6) {
