@@ -171,6 +171,27 @@ struct {
 	__type(value, struct snilb_syn_bucket);
 } syn_state SEC(".maps");
 
+/* Several gateway nodes (include/snilb_nodes.h, steer.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snilb_cluster);
+} cluster SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_MAX_NODES);
+	__type(key, __u32);
+	__type(value, struct snilb_node);
+} nodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SNILB_NODE_RING);
+	__type(key, __u32);
+	__type(value, struct snilb_node_slot);
+} node_ring SEC(".maps");
 
 /* The SYN cookie's keys, the agent's (struct snilb_cookie_keys,
  * bpf/cookie.h). */

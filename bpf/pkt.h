@@ -37,7 +37,8 @@ struct pkt {
 	__u16 win;		/* host order, as sent (scaled) */
 	__u8 icmp;		/* PARSE_NOT_TCP: it is ICMP/ICMPv6 */
 	__u8 summed;		/* SUMMED_KNOWN | skb->ip_summed, or 0 */
-	__u8 pad[2];
+	__u8 steered;		/* sent here by a peer (steer.h) */
+	__u8 pad;
 	__be32 saddr[4];
 	__be32 daddr[4];
 };

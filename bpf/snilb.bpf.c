@@ -27,6 +27,7 @@
 #include "backend.h"
 #include "vip.h"
 #include "xdp.h"
+#include "steer.h"
 
 enum { PROG_HELLO = 0, PROG_BACKEND, PROG_MAX };
 
@@ -106,6 +107,8 @@ HANDLER on_syn(struct __sk_buff *skb, const struct pkt *p,
 	if (synack_build(sc, p, cfg))
 		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_SYN);
+	if (unlikely(p->steered))
+		return steer_reply(skb, p, r);
 	return send_reply(skb, p, r);
 }
 
@@ -152,6 +155,7 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 		 * segment were lost: not the ISN + 1, so no cookie to check.
 		 * Dropped, as xdp_synproxy does; the client resends the
 		 * first. Only a pure ACK is answered with an RST. */
+		steer_orphan();
 		if (p->plen || (p->flags & TCP_FIN))
 			return TC_ACT_SHOT;
 		stat_inc(SNILB_ST_REJECT_BASE + SNILB_REJ_BAD_COOKIE);
@@ -181,6 +185,8 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	f->created_ns = bpf_ktime_get_ns();
 	f->seen_ns = f->created_ns;
 	flow_macs(skb, f);
+	if (unlikely(p->steered))
+		steer_flow_path(skb, p, f);
 	f->our_tsval = o.tsecr;
 	if (bpf_map_update_elem(&flows, &sc->ik, f, BPF_NOEXIST)) {
 		alog_flow(&sc->ik, f, SNILB_END_REJECT, SNILB_REJ_TABLE_FULL,
@@ -195,6 +201,39 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 	if (!p->plen && !(p->flags & TCP_FIN))
 		return TC_ACT_SHOT;		/* the pure ACK is consumed */
 	return GO_HELLO;
+}
+
+/*
+ * 0. A packet to a listener with no flow here, where several nodes share
+ * the VIP (steer.h, docs/multinode.md): the owner's to answer. Sent to
+ * the owner in this generation; by the owner, once, to the previous
+ * generation's owner when it is no first ACK of ours (a SYN is always
+ * the current owner's). A packet a peer steered here is answered here
+ * unless we own it and it is not ours (the second chance).
+ */
+HANDLER on_no_flow(struct __sk_buff *skb, struct pkt *p,
+		   const struct snilb_flow_key *k)
+{
+	const struct snilb_cluster *cl = steer_cluster();
+	const struct snilb_node_slot *s;
+	struct scratch *sc;
+
+	if (!cl || p->family != SNILB_AF_INET)
+		return STEER_LOCAL;
+	steer_arrived(skb, p);
+	s = steer_slot(k);
+	if (!s || !s->cur)
+		return STEER_LOCAL;
+	if (s->cur != cl->self)
+		return p->steered ? STEER_LOCAL : steer_to(skb, p, s->cur);
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN ||
+	    s->prev == cl->self || !s->prev)
+		return STEER_LOCAL;
+	sc = get_scratch();
+	if (!sc || cookie_ok(skb, p, sc->ip, sc->th))
+		return STEER_LOCAL;
+	stat_inc(SNILB_ST_STEER_SECOND);
+	return steer_to(skb, p, s->prev);
 }
 
 /*
@@ -381,6 +420,11 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 	if (v == PARSE_BAD) {
 		stat_inc(SNILB_ST_BAD_TCP);
 		return TC_ACT_SHOT;
+	}
+	if (!f) {
+		v = on_no_flow(skb, p, k);
+		if (v != STEER_LOCAL)
+			return v;
 	}
 	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 		if (f)

@@ -75,6 +75,9 @@
 	X(SYN_STATE, syn_state, 1, 0)					\
 	X(CONNS, conns, 1, 0)						\
 	X(COOKIE_KEYS, cookie_keys, 1, 0)				\
+	X(CLUSTER, cluster, 1, 0)					\
+	X(NODES, nodes, 1, 0)						\
+	X(NODE_RING, node_ring, 1, 0)					\
 	X(ACCESS_LOG, access_log, 0, 0)					\
 	X(PROGS, progs, 0, 0)						\
 	X(SCRATCH, scratch, 0, 0)
@@ -288,7 +291,14 @@ enum snilb_reject {
 					 * NAT46/64 translated (nat46.h) */	\
 	X(SYN_XDP, "syn_xdp")		/* SYNs answered by the XDP	\
 					 * program (counted in syn too:	\
-					 * bpf/xdp.h) */
+					 * bpf/xdp.h) */	\
+	X(STEER_OUT, "steer_out")	/* packets sent to their owner	\
+					 * node (docs/multinode.md) */	\
+	X(STEER_IN, "steer_in")		/* ... received from a peer */	\
+	X(STEER_SECOND, "steer_second")	/* ... sent to the previous	\
+					 * generation's owner */	\
+	X(STEER_ORPHAN, "steer_orphan")	/* no flow, no cookie, no owner	\
+					 * left to ask */
 
 enum snilb_stat {
 #define SNILB_ST_ENUM(id, name) SNILB_ST_##id,
@@ -551,6 +561,7 @@ struct snilb_flow {
 
 #include "snilb_log.h"	/* the access log's records */
 #include "snilb_cookie.h"	/* the SYN cookie's keys */
+#include "snilb_nodes.h"	/* several gateway nodes */
 
 /*
  * hellos: client tuple -> buffered bytes (released once spliced). Bytes

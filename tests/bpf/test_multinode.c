@@ -6,6 +6,12 @@
  * broadcast or multicast MAC, is passed on untouched: no SYN-ACK, no RST,
  * no flow (issue 17: every node answered the same SYN, and survivors
  * reset a dead node's flows).
+ *
+ * Steering (bpf/steer.h): with a node table of three, a packet with no
+ * flow here goes to its owner's MAC, marked and one TTL lower; a SYN we
+ * own is answered; a steered SYN is answered wherever it lands; after a
+ * change, a packet that is no first ACK of ours goes to the previous
+ * owner once; a local flow's packets never leave.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -38,6 +44,30 @@ static int run_to_mac(const struct tpkt *t, const char *dmac)
 	o.data_size_out = sizeof(out);
 	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
 	outlen = o.data_size_out;
+	return (int)o.retval;
+}
+
+/* Run @t as a peer steered it here: the IPv4 reserved flag set. */
+static int run_marked(const struct tpkt *t)
+{
+	static uint8_t in[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint8_t *ip = in + 14;
+	uint16_t c;
+
+	o.data_in = in;
+	o.data_size_in = (__u32)tpkt_build(t, in);
+	ip[6] |= 0x80;
+	ip[10] = ip[11] = 0;
+	c = csum_fin(csum_add(0, ip, 20));
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	o.data_out = out;
+	o.data_size_out = sizeof(out);
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	outlen = o.data_size_out;
+	if (o.retval == TC_ACT_REDIRECT)
+		assert_int_equal(tview_parse(out, outlen, &rv), 0);
 	return (int)o.retval;
 }
 
@@ -120,12 +150,184 @@ static void test_vip_other_host(void **state)
 	assert_int_equal(counter(SNILB_ST_VIP_RST), rst + 1);
 }
 
+/* --- steering ----------------------------------------------------------- */
+
+#define SELF "198.18.3.1"
+#define PEER_B BE1		/* neighbours of dummy0 (in-netns.sh) */
+#define PEER_C BE2
+#define MAC_B "\x02\0\0\0\x0b\x01"
+#define MAC_C "\x02\0\0\0\x0b\x02"
+
+static const struct dp_node three[] = {
+	{ "node-a", SELF, 0 }, { "node-b", PEER_B, 0 }, { "node-c", PEER_C, 0 },
+};
+
+static void table_set(const struct dp_node *cur, size_t ncur,
+		      const struct dp_node *prev, size_t nprev)
+{
+	struct dp_nodes t = { cur, prev, ncur, nprev, "node-a" };
+	char err[256];
+
+	assert_int_equal(dp_nodes_set(dp, &t, err, sizeof(err)), 0);
+}
+
+static void table_off(void)
+{
+	struct snilb_cluster cl = { 0 };
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_CLUSTER),
+					     &zero, &cl, BPF_ANY), 0);
+}
+
+/* bpf/bind.h's flow_hash(), as the data plane computes it. */
+static uint32_t hash_of(const struct conn *c)
+{
+	struct snilb_flow_key k;
+	uint32_t w[sizeof(k) / 4], h = 2166136261u;
+	size_t i;
+
+	flow_key_of(c, &k);
+	memcpy(w, &k, sizeof(w));
+	for (i = 0; i < sizeof(k) / 4; i++)
+		h = (h ^ w[i]) * 16777619u;
+	return h ^ (h >> 16);
+}
+
+static struct snilb_node_slot slot_of(const struct conn *c)
+{
+	struct snilb_node_slot s;
+	uint32_t i = hash_of(c) % SNILB_NODE_RING;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_NODE_RING),
+					     &i, &s), 0);
+	return s;
+}
+
+static uint32_t ip4(const char *a)
+{
+	struct in_addr v;
+
+	assert_int_equal(inet_pton(AF_INET, a, &v), 1);
+	return v.s_addr;
+}
+
+/* A client port from @from whose owners are @cur and @prev (NULL: any). */
+static void conn_owned(struct conn *c, uint16_t from, const char *cur,
+		       const char *prev)
+{
+	struct snilb_node_slot s;
+
+	for (c->port = from; c->port < from + 2000; c->port++) {
+		s = slot_of(c);
+		if (s.cur == ip4(cur) && (!prev || s.prev == ip4(prev)))
+			return;
+	}
+	fail_msg("no port owned by %s (previously %s)", cur,
+		 prev ? prev : "any");
+}
+
+/* The frame left for the peer at @mac: same packet, marked, TTL - 1. */
+static void expect_steered(const char *mac, const struct conn *c)
+{
+	const uint8_t *ip = out + 14;
+
+	assert_memory_equal(rv.dmac, mac, 6);
+	assert_string_equal(rv.src, c->cli);
+	assert_string_equal(rv.dst, c->vip);
+	assert_int_equal(rv.sport, c->port);
+	assert_int_equal(ip[6] & 0x80, 0x80);	/* the reserved flag */
+	assert_int_equal(ip[6] & 0x40, 0x40);	/* DF kept */
+	assert_int_equal(ip[8], 63);
+}
+
+static void test_steer_syn(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .isn = 5000 };
+	uint64_t out0 = counter(SNILB_ST_STEER_OUT);
+	uint64_t syns = counter(SNILB_ST_SYN);
+	struct tpkt t;
+
+	(void)state;
+	table_set(three, 3, NULL, 0);
+	conn_owned(&c, 42000, PEER_B, NULL);
+	t = syn_of(&c);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_steered(MAC_B, &c);
+	assert_int_equal(counter(SNILB_ST_STEER_OUT), out0 + 1);
+	assert_int_equal(counter(SNILB_ST_SYN), syns);
+	/* The same SYN steered here by a peer: answered, to the client. */
+	assert_int_equal(run_marked(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x12);
+	assert_string_equal(rv.dst, c.cli);
+	assert_int_equal(counter(SNILB_ST_STEER_IN), 1);
+	/* A SYN we own: answered. */
+	conn_owned(&c, 43000, SELF, NULL);
+	handshake(&c);
+	assert_int_equal(counter(SNILB_ST_SYN), syns + 2);
+	table_off();
+}
+
+/* A first ACK we own makes the flow here; its packets stay here even
+ * when the table says another node owns them now. */
+static void test_local_flow_stays(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .isn = 6000 };
+	uint64_t out0;
+	struct tpkt t;
+
+	(void)state;
+	table_set(three, 3, NULL, 0);
+	conn_owned(&c, 44000, SELF, NULL);
+	connect_to(&c);
+	table_set(three + 1, 2, three, 3);	/* a left */
+	out0 = counter(SNILB_ST_STEER_OUT);
+	t = seg(&c, 0x10, 0, NULL, 0);
+	assert_int_not_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(counter(SNILB_ST_STEER_OUT), out0);
+	table_off();
+}
+
+/* After a change: no flow, no cookie of ours: to the previous owner,
+ * once; a first ACK of ours stays. */
+static void test_second_chance(void **state)
+{
+	static const struct dp_node two[] = {
+		{ "node-a", SELF, 0 }, { "node-c", PEER_C, 0 },
+	};
+	struct conn c = { .cli = CLI4, .vip = VIP4, .isn = 7000,
+			  .cookie = 4242 };
+	uint64_t second = counter(SNILB_ST_STEER_SECOND);
+	struct tpkt t;
+
+	(void)state;
+	table_set(two, 2, three, 3);		/* b left */
+	conn_owned(&c, 45000, SELF, PEER_B);
+	t = seg(&c, 0x10, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_steered(MAC_B, &c);
+	assert_int_equal(counter(SNILB_ST_STEER_SECOND), second + 1);
+	/* Steered here already (by the owner): ours, and no RST for it
+	 * either side of the rule: the owner it came from is us. */
+	c.port++;
+	conn_owned(&c, c.port, SELF, PEER_B);
+	handshake(&c);
+	t = seg(&c, 0x10, 0, NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_SHOT);	/* our cookie: the flow */
+	assert_non_null(flow_get(&c));
+	assert_int_equal(counter(SNILB_ST_STEER_SECOND), second + 1);
+	table_off();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_other_host),
 		cmocka_unit_test(test_ack_other_host),
 		cmocka_unit_test(test_vip_other_host),
+		cmocka_unit_test(test_steer_syn),
+		cmocka_unit_test(test_local_flow_stays),
+		cmocka_unit_test(test_second_chance),
 	};
 
 	return cmocka_run_group_tests_name("multinode", tests, harness_setup,

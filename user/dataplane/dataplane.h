@@ -147,6 +147,30 @@ int dp_backend_set(struct dataplane *dp, uint32_t id, const char *addr,
 int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 		   uint32_t size, uint32_t nbackends);
 
+/* A gateway node of the table (docs/multinode.md). */
+struct dp_node {
+	char name[64];
+	char addr[48];		/* IPv4, towards its peers */
+	int draining;		/* serves its flows, takes no new one */
+};
+
+/* The node table: this generation's nodes, the previous one's (none:
+ * @nprev 0), and this node's name (not among them: it owns nothing). */
+struct dp_nodes {
+	const struct dp_node *cur, *prev;
+	size_t ncur, nprev;
+	const char *self;
+};
+
+/*
+ * Write the node table, the ring of owners and where this node stands
+ * (cluster). The same @t on every node gives the same maps: the nodes are
+ * sorted by name here. -EINVAL: a bad address (said in @err).
+ */
+int dp_nodes_set(struct dataplane *dp, const struct dp_nodes *t, char *err,
+		 size_t errlen);
+int dp_nodes_get(struct dataplane *dp, struct snilb_cluster *cl);
+
 /* Remove listener @addr:@port (its routes stay, unreachable). */
 int dp_listener_del(struct dataplane *dp, const char *addr, uint16_t port);
 /* Let the port prefilter pass (@on 0) or look at (@on 1) TCP port @port. */
