@@ -205,11 +205,14 @@ HANDLER on_first_ack(struct __sk_buff *skb,
 
 /*
  * 0. A packet to a listener with no flow here, where several nodes share
- * the VIP (steer.h, docs/multinode.md): the owner's to answer. Sent to
- * the owner in this generation; by the owner, once, to the previous
- * generation's owner when it is no first ACK of ours (a SYN is always
- * the current owner's). A packet a peer steered here is answered here
- * unless we own it and it is not ours (the second chance).
+ * the VIP (steer.h, docs/multinode.md): the owner's to answer. A SYN goes
+ * to the owner, and is answered where a peer steered it. Anything else:
+ * - not ours: to the owner; steered here all the same, it is ours when
+ *   it is our cookie's first ACK or we were the owner before (the second
+ *   chance, or an orphan), else our table is newer or older than the
+ *   peer's: on to the owner we know (the TTL bounds the bounces);
+ * - ours: our cookie's first ACK, or we owned it before too, or to the
+ *   previous owner, once (the second chance).
  */
 HANDLER on_no_flow(struct __sk_buff *skb, struct pkt *p,
 		   const struct snilb_flow_key *k)
@@ -224,14 +227,18 @@ HANDLER on_no_flow(struct __sk_buff *skb, struct pkt *p,
 	s = steer_slot(k);
 	if (!s || !s->cur)
 		return STEER_LOCAL;
-	if (s->cur != cl->self)
-		return p->steered ? STEER_LOCAL : steer_to(skb, p, s->cur);
-	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN ||
-	    s->prev == cl->self || !s->prev)
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return s->cur == cl->self || p->steered ? STEER_LOCAL :
+		       steer_to(skb, p, s->cur);
+	if (s->cur != cl->self && !p->steered)
+		return steer_to(skb, p, s->cur);
+	if (s->prev == cl->self || !s->prev)
 		return STEER_LOCAL;
 	sc = get_scratch();
 	if (!sc || cookie_ok(skb, p, sc->ip, sc->th))
 		return STEER_LOCAL;
+	if (s->cur != cl->self)
+		return steer_to(skb, p, s->cur);
 	stat_inc(SNILB_ST_STEER_SECOND);
 	return steer_to(skb, p, s->prev);
 }

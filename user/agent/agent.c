@@ -41,6 +41,7 @@
 #include "status.h"
 #include "statusfile.h"
 #include "sync.h"
+#include "peers.h"
 
 #define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
 struct agent {
@@ -64,6 +65,8 @@ struct agent {
 					 * none: a tick, a signal) */
 	struct alog *alog;		/* --access-log */
 	struct cookie_key ck;		/* --cookie-key */
+	struct peers *peers;		/* --peers, --drain */
+	int drained;			/* drained: stop */
 };
 
 static uint64_t mono_ns(void)
@@ -208,6 +211,7 @@ static void publish_metrics(struct agent *a, const struct model *m,
 	}
 	pthread_mutex_lock(&a->lock);
 	old = a->msnap;
+	snap.nodes = old.nodes;
 	a->msnap = snap;
 	a->have_msnap = 1;
 	pthread_mutex_unlock(&a->lock);
@@ -410,6 +414,22 @@ static void write_rejects(struct agent *a)
 			  "path", path, NULL);
 }
 
+/* The node table and the drain, for /metrics. */
+static void publish_nodes(struct agent *a)
+{
+	struct peers_info pi;
+
+	peers_info(a->peers, &pi);
+	pthread_mutex_lock(&a->lock);
+	a->msnap.nodes = (struct metrics_nodes){
+		.on = pi.nodes || pi.draining, .generation = pi.generation,
+		.nodes = (uint32_t)pi.nodes, .member = pi.member,
+		.draining = pi.draining, .drain_flows = pi.drain_flows,
+		.drain_left = pi.drain_left,
+	};
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void tick(struct agent *a, uint64_t n)
 {
 	struct reap_result gr;
@@ -418,6 +438,10 @@ static void tick(struct agent *a, uint64_t n)
 	cookie_key_poll(&a->ck, a->dp);
 	if (dp_reap(a->dp, now, &gr))
 		log_event("warn", "flow table walk failed", NULL);
+	else if (peers_drain_done(a->peers, gr.flows))
+		a->drained = 1;
+	peers_apply(a->peers, a->dp);
+	publish_nodes(a);
 	if (a->alog) {
 		uint64_t lost = 0;
 
@@ -511,6 +535,10 @@ static int run(struct agent *a, int ifd, int sfd)
 
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
+			if (si.ssi_signo == SIGTERM && a->o->drain &&
+			    !peers_drain(a->peers, a->dp)) {
+				continue;
+			}
 			if (si.ssi_signo != SIGHUP)
 				return (int)si.ssi_signo;
 			log_event("info", "SIGHUP: full resync", NULL);
@@ -538,6 +566,8 @@ static int run(struct agent *a, int ifd, int sfd)
 			tick(a, ++ticks);
 			next_tick = now + 1000000000ull;
 		}
+		if (a->drained)
+			return SIGTERM;
 	}
 }
 
@@ -656,7 +686,7 @@ static int start(struct agent *a, int *sfd)
 	    open_dataplane(a) || read_alog(a) || open_metrics_maps(a))
 		goto undo;
 	first_sync(a);
-	if (startup_attach(&a->su))
+	if (peers_apply(a->peers, a->dp) < 0 || startup_attach(&a->su))
 		goto undo;
 	pin_progs(a);
 	drop_privileges();
@@ -684,6 +714,9 @@ int cmd_agent(int argc, char **argv)
 		return err < 0 ? EXIT_USAGE : 0;
 	if (open_source(&a))
 		return 1;
+	a.peers = peers_open(o.peers, o.node_name, o.drain_timeout_s);
+	if (!a.peers)
+		return 1;
 	a.ag.started = wall();
 	a.ag.manifests = a.src->name;
 	a.ag.pin_path = o.pin_path;
@@ -706,6 +739,7 @@ int cmd_agent(int argc, char **argv)
 	metrics_snapshot_free(&a.msnap);
 	pinned_close(a.pinned);
 	sync_free(&a.sync);
+	peers_free(a.peers);
 	if (a.alog)
 		dp_log_read(a.dp);
 	dp_close(a.dp);

@@ -237,6 +237,34 @@ static void render_global(FILE *out, struct pinned *p)
 				pinned_fill_maps[i], max);
 }
 
+/* The node table and the drain (docs/multinode.md); the packets steered
+ * are the data plane's counters (snilb_steer_*_total). */
+static void render_nodes(FILE *out, const struct metrics_nodes *n)
+{
+	if (!n->on)
+		return;
+	family(out, "snilb_node_generation", "gauge",
+	       "The node table's generation (a hash of it: equal on every "
+	       "node that has the same).");
+	fprintf(out, "snilb_node_generation %u\n", n->generation);
+	family(out, "snilb_nodes", "gauge", "Gateway nodes in the table.");
+	fprintf(out, "snilb_nodes %u\n", n->nodes);
+	family(out, "snilb_node_member", "gauge",
+	       "1 when this node is in the table.");
+	fprintf(out, "snilb_node_member %d\n", n->member);
+	family(out, "snilb_node_draining", "gauge",
+	       "1 while this node drains (SIGTERM with --drain).");
+	fprintf(out, "snilb_node_draining %d\n", n->draining);
+	family(out, "snilb_drained_connections_total", "counter",
+	       "Connections that ended while this node drained.");
+	fprintf(out, "snilb_drained_connections_total %u\n",
+		n->drain_flows > n->drain_left ?
+		n->drain_flows - n->drain_left : 0);
+	family(out, "snilb_drain_connections_left", "gauge",
+	       "Connections still served by this draining node.");
+	fprintf(out, "snilb_drain_connections_left %u\n", n->drain_left);
+}
+
 static void render_agent(FILE *out, const struct metrics_snapshot *snap)
 {
 	if (!snap)
@@ -256,6 +284,7 @@ static void render_agent(FILE *out, const struct metrics_snapshot *snap)
 	family(out, "snilb_agent_errors", "gauge",
 	       "Configuration errors in the current manifests.");
 	fprintf(out, "snilb_agent_errors %zu\n", snap->errors);
+	render_nodes(out, &snap->nodes);
 }
 
 int metrics_render(FILE *out, struct pinned *p,

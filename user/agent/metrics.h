@@ -21,8 +21,18 @@ struct metrics_route {
 	char ns[64], name[256];
 };
 
+/* Several gateway nodes (--peers, --drain; docs/multinode.md). */
+struct metrics_nodes {
+	int on;				/* a table or a drain to show */
+	uint32_t generation, nodes;
+	int member, draining;
+	uint32_t drain_flows, drain_left;	/* flows at the drain's start,
+						 * and left */
+};
+
 /* What the agent knows that the maps do not, as of its last sync. */
 struct metrics_snapshot {
+	struct metrics_nodes nodes;
 	struct metrics_route *routes;
 	size_t nroutes;
 	uint64_t syncs, sync_errors;

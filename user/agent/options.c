@@ -57,7 +57,7 @@ enum {
 	O_KUBECONFIG, O_IN_CLUSTER, O_NODE, O_LEASE_NS, O_LEASE_NAME,
 	O_NO_STATUS, O_MAX_FLOWS, O_SNAT_PORTS, O_SINGLE_SYN, O_MSS,
 	O_SYN_STATE, O_ALOG, O_ALOG_FMT, O_ALOG_REJ, O_ALOG_SAMPLE,
-	O_ALOG_RING, O_COOKIE_KEY, O_XDP,
+	O_ALOG_RING, O_COOKIE_KEY, O_XDP, O_PEERS, O_DRAIN, O_DRAIN_TO,
 };
 
 static const struct opt agent_opts_tab[] = {
@@ -169,6 +169,20 @@ static const struct opt agent_opts_tab[] = {
 	  "from 16384 (default " SNILB_STR(SNILB_LOG_RING) " bytes, about "
 	  "8,000 records); when the agent falls behind and it is full, "
 	  "records are lost and counted (log_lost)" },
+	{ "peers", O_PEERS, "FILE|NAME=ADDR,...",
+	  "the gateway nodes that share the VIPs behind ECMP, this one "
+	  "(--node-name) among them: a packet of a connection another node "
+	  "owns is sent to it (docs/multinode.md). FILE: a line \"NAME "
+	  "ADDRESS [draining]\" per node, read again when it changes (the "
+	  "same file on every node); ADDRESS: IPv4, on the segment the "
+	  "nodes share" },
+	{ "drain", O_DRAIN, NULL,
+	  "on SIGTERM, take no new connection and serve the existing ones "
+	  "until they end or --drain-timeout, then stop (with --peers: the "
+	  "other nodes take the new ones; tell them too, \"draining\" in "
+	  "FILE)" },
+	{ "drain-timeout", O_DRAIN_TO, "S",
+	  "the longest a drain lasts (default 300)" },
 	{ "debounce", O_DEBOUNCE, "MS",
 	  "wait for MS ms of quiet after a change before syncing (default "
 	  SNILB_STR(SNILB_DEBOUNCE_MS) ", at most 500)" },
@@ -503,6 +517,16 @@ static int parse_opt(struct agent_opts *o, int key, char *arg)
 		o->cfg.access_log = 1;
 		return 0;
 	case O_ALOG_FMT: return set_alog_format(o, arg);
+	case O_PEERS: o->peers = arg; return 0;
+	case O_DRAIN: o->drain = 1; return 0;
+	case O_DRAIN_TO: {
+		unsigned long v;
+
+		if (parse_uint("--drain-timeout", arg, 1, 86400, &v))
+			return -1;
+		o->drain_timeout_s = (uint32_t)v;
+		return 0;
+	}
 	}
 	switch (parse_number(o, key, arg)) {
 	case 0:
@@ -548,6 +572,7 @@ static void defaults(struct agent_opts *o)
 	o->cfg.port_hi = SNILB_SNAT_PORT_HI;
 	o->alog.rejects_per_s = ALOG_REJECTS_PER_S;
 	o->alog.sample = 1;
+	o->drain_timeout_s = 300;
 }
 
 static int parse_args(int argc, char **argv, struct agent_opts *o)

@@ -31,6 +31,9 @@ struct agent_opts {
 	uint32_t alog_ring;		/* bytes; 0: SNILB_LOG_RING */
 	const char *cookie_key;		/* --cookie-key FILE, or NULL */
 	enum dp_xdp_mode xdp;		/* --xdp (default DP_XDP_OFF) */
+	const char *peers;		/* --peers FILE or NAME=ADDR,... */
+	int drain;			/* --drain: SIGTERM drains first */
+	uint32_t drain_timeout_s;	/* ... at most this long */
 };
 
 /*
