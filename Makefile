@@ -205,6 +205,7 @@ test-e2e: $(BUILD)/dpctl $(BUILD)/snilb
 	./tests/e2e/proxy.sh $(BUILD)
 	./tests/e2e/accesslog.sh $(BUILD)
 	./tests/e2e/nat46.sh $(BUILD)
+	./tests/e2e/multinode.sh $(BUILD)
 
 # TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
 # (tests/tcp/run.sh runs every tests/tcp/t-*.sh).

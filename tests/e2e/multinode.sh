@@ -42,6 +42,13 @@ if [ ! -e /proc/sys/net/ipv4/fib_multipath_hash_fields ]; then
 	exit 0
 fi
 
+# ONLY=t_NAME (as for run.sh): that check alone, if it is one of these.
+if [ -n "${ONLY:-}" ] && ! grep -q "^$ONLY()" "$0"; then
+	echo "multinode: skipped: ONLY=$ONLY is not a check of this suite"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
 pfx=mn$$
 work=$(mktemp -d /tmp/snilb-mn.XXXXXX)
 mkdir -p "$work/bpffs"
@@ -313,10 +320,9 @@ t_kill() {
 
 t0=$SECONDS
 if setup; then
-	t_table
-	t_ecmp_changes
-	t_drain
-	t_kill
+	for t in t_table t_ecmp_changes t_drain t_kill; do
+		[ -z "${ONLY:-}" ] || [ "$ONLY" = "$t" ] && $t
+	done
 else
 	bad "setup: the nodes never came up"
 	tail -5 "$work"/g*.log
