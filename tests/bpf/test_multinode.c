@@ -319,6 +319,37 @@ static void test_second_chance(void **state)
 	table_off();
 }
 
+/* Steered here, no flow, not our cookie's: we owned it before (a second
+ * chance to us): an orphan, answered here; our table names another owner
+ * and did not name us (the sender's table is newer or older): on to it. */
+static void test_steered_no_flow(void **state)
+{
+	static const struct dp_node two[] = {
+		{ "node-b", PEER_B, 0 }, { "node-c", PEER_C, 0 },
+	};
+	struct conn c = { .cli = CLI4, .vip = VIP4, .isn = 8000,
+			  .cookie = 4343 };
+	uint64_t orphans = counter(SNILB_ST_STEER_ORPHAN);
+	uint64_t out0;
+	struct tpkt t;
+
+	(void)state;
+	table_set(two, 2, three, 3);		/* a left */
+	conn_owned(&c, 46000, PEER_B, SELF);
+	t = seg(&c, 0x10, 0, NULL, 0);
+	assert_int_equal(run_marked(&t), TC_ACT_REDIRECT);	/* the RST */
+	assert_int_equal(rv.flags & 0x04, 0x04);
+	assert_int_equal(counter(SNILB_ST_STEER_ORPHAN), orphans + 1);
+	table_set(three, 3, NULL, 0);
+	conn_owned(&c, 47000, PEER_C, NULL);
+	out0 = counter(SNILB_ST_STEER_OUT);
+	t = seg(&c, 0x10, 0, NULL, 0);
+	assert_int_equal(run_marked(&t), TC_ACT_REDIRECT);
+	expect_steered(MAC_C, &c);
+	assert_int_equal(counter(SNILB_ST_STEER_OUT), out0 + 1);
+	table_off();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_steer_syn),
 		cmocka_unit_test(test_local_flow_stays),
 		cmocka_unit_test(test_second_chance),
+		cmocka_unit_test(test_steered_no_flow),
 	};
 
 	return cmocka_run_group_tests_name("multinode", tests, harness_setup,

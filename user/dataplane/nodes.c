@@ -136,21 +136,26 @@ static __be32 addr_of(const struct dp_node *u, uint32_t i)
 	return a.s_addr;
 }
 
+/* The ring in one batch (one syscall; the kernel still copies it slot by
+ * slot, each slot whole). */
 static int write_ring(struct dataplane *dp, const struct dp_node *u,
 		      const uint32_t *cur, const uint32_t *prev)
 {
-	struct snilb_node_slot s;
-	__u32 i;
-	int err;
+	static struct snilb_node_slot s[SNILB_NODE_RING];
+	static __u32 keys[SNILB_NODE_RING];
+	__u32 i, n = SNILB_NODE_RING;
+
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
 
 	for (i = 0; i < SNILB_NODE_RING; i++) {
-		s.cur = addr_of(u, cur[i]);
-		s.prev = addr_of(u, prev[i]);
-		err = map_set(dp, SNILB_MAP_NODE_RING, &i, &s);
-		if (err)
-			return err;
+		keys[i] = i;
+		s[i].cur = addr_of(u, cur[i]);
+		s[i].prev = addr_of(u, prev[i]);
 	}
-	return 0;
+	if (bpf_map_update_batch(dp_map_fd(dp, SNILB_MAP_NODE_RING), keys, s,
+				 &n, &opts))
+		return -errno;
+	return n == SNILB_NODE_RING ? 0 : -EIO;
 }
 
 int dp_nodes_set(struct dataplane *dp, const struct dp_nodes *t, char *err,
