@@ -119,7 +119,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
 		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
 		$(BUILD)/test_accesslog $(BUILD)/test_cookiekey \
-		$(BUILD)/hellos/.done
+		$(BUILD)/test_peers $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_clienthello_reject
 	$(BUILD)/test_manifest
@@ -128,6 +128,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 	$(BUILD)/test_gwapi
 	$(BUILD)/test_gwapi_listeners
 	$(BUILD)/test_maglev
+	$(BUILD)/test_peers
 	$(BUILD)/test_inspect
 	$(BUILD)/test_manifests
 	$(BUILD)/test_kstatus

@@ -232,6 +232,8 @@ static int agent_sync(struct agent *a, int force)
 		a->ag.sync_errors++;
 	if (err <= 0)
 		return err;
+	if (a->dp)
+		peers_model(a->peers, a->dp, &m);
 	err = gw_compute(&m, a->o->controller, a->o->cfg.maglev_size, &out);
 	if (err) {
 		log_event("error", "cannot evaluate the objects", "error",

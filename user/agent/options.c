@@ -169,13 +169,15 @@ static const struct opt agent_opts_tab[] = {
 	  "from 16384 (default " SNILB_STR(SNILB_LOG_RING) " bytes, about "
 	  "8,000 records); when the agent falls behind and it is full, "
 	  "records are lost and counted (log_lost)" },
-	{ "peers", O_PEERS, "FILE|NAME=ADDR,...",
+	{ "peers", O_PEERS, "FILE|NAME=ADDR,...|pods",
 	  "the gateway nodes that share the VIPs behind ECMP, this one "
 	  "(--node-name) among them: a packet of a connection another node "
 	  "owns is sent to it (docs/multinode.md). FILE: a line \"NAME "
 	  "ADDRESS [draining]\" per node, read again when it changes (the "
 	  "same file on every node); ADDRESS: IPv4, on the segment the "
-	  "nodes share" },
+	  "nodes share. pods: the DaemonSet's pods (app.kubernetes.io/name="
+	  "snilb in $POD_NAMESPACE, else snilb-system) from the source, "
+	  "named by their node, a terminating one draining" },
 	{ "drain", O_DRAIN, NULL,
 	  "on SIGTERM, take no new connection and serve the existing ones "
 	  "until they end or --drain-timeout, then stop (with --peers: the "

@@ -6,6 +6,11 @@
  * does: the table in force becomes the previous generation (its owners
  * are asked once for connections they still hold). A bad file keeps the
  * table in force, and says where it is wrong.
+ *
+ * "--peers pods": the DaemonSet's pods (label app.kubernetes.io/name=snilb
+ * in $POD_NAMESPACE, else snilb-system), from the source's objects at
+ * each sync: each ready pod a node named by its spec.nodeName, at its
+ * IPv4 address (the node's: hostNetwork); a terminating pod draining.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 
 #include "defaults.h"
 #include "log.h"
+#include "model.h"
 #include "peers.h"
 #include "reaper.h"
 
@@ -31,6 +37,11 @@ struct peers {
 	off_t size;
 	uint32_t gen, prev_gen;
 	char *list;		/* NAME=ADDR,... (no file) */
+	int pods;		/* --peers pods: from the model */
+	char pods_ns[64];
+	struct dp_node in[SNILB_MAX_NODES];	/* pods: the last input */
+	size_t nin;
+	int have_in;
 	uint64_t drain_ns, drain_until;
 	uint32_t drain_flows, drain_left;
 };
@@ -163,6 +174,14 @@ struct peers *peers_open(const char *spec, const char *node_name,
 	p->drain_ns = drain_timeout_s * 1000000000ull;
 	if (!spec)
 		return p;
+	if (!strcmp(spec, PEERS_PODS)) {
+		const char *ns = getenv("POD_NAMESPACE");
+
+		p->pods = 1;
+		snprintf(p->pods_ns, sizeof(p->pods_ns), "%s",
+			 ns && *ns ? ns : SNILB_LEASE_NAMESPACE);
+		return p;
+	}
 	if (strchr(spec, '=') && !strchr(spec, '/'))
 		p->list = strdup(spec);
 	else
@@ -259,10 +278,18 @@ int peers_apply(struct peers *p, struct dataplane *dp)
 		return 0;
 	if (p->spec && !file_moved(p) && !p->draining)
 		return 0;
-	if (!p->spec && !p->list)
+	if (p->pods && !p->have_in)
+		return 0;		/* until the first sync */
+	if (!p->spec && !p->list && !p->pods)
 		return p->have ? 0 : write_table(p, dp, n, 0);
-	err = p->spec ? read_file(p->spec, n, &cnt) :
-			read_list(p->list, n, &cnt);
+	if (p->pods) {
+		cnt = p->nin;
+		memcpy(n, p->in, cnt * sizeof(*n));
+		err = 0;
+	} else {
+		err = p->spec ? read_file(p->spec, n, &cnt) :
+				read_list(p->list, n, &cnt);
+	}
 	if (err) {
 		if (p->spec)
 			p->mtime.tv_sec = 0;	/* read again next time */
@@ -272,6 +299,54 @@ int peers_apply(struct peers *p, struct dataplane *dp)
 	if (p->have && same(n, cnt, p->cur, p->ncur))
 		return 0;
 	return write_table(p, dp, n, cnt);
+}
+
+static const char *label(const struct m_meta *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->nlabels; i++)
+		if (!strcmp(m->labels[i].key, key))
+			return m->labels[i].value;
+	return NULL;
+}
+
+size_t peers_of_pods(const struct model *m, const char *ns,
+		     struct dp_node *out, size_t max)
+{
+	const char *app, *ip;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < m->npods && n < max; i++) {
+		const struct m_pod *pod = &m->pods[i];
+
+		app = label(&pod->meta, PEERS_POD_LABEL);
+		if (strcmp(pod->meta.ns, ns) || !app ||
+		    strcmp(app, PEERS_POD_APP) ||
+		    (!pod->ready && !pod->terminating))
+			continue;
+		for (j = 0, ip = NULL; j < pod->nips && !ip; j++)
+			if (strchr(pod->ips[j], '.'))
+				ip = pod->ips[j];
+		if (!ip)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].name, sizeof(out[n].name), "%s",
+			 pod->node_name ? pod->node_name : pod->meta.name);
+		snprintf(out[n].addr, sizeof(out[n].addr), "%s", ip);
+		out[n].draining = pod->terminating;
+		n++;
+	}
+	return n;
+}
+
+int peers_model(struct peers *p, struct dataplane *dp, const struct model *m)
+{
+	if (!p || !p->pods)
+		return 0;
+	p->nin = peers_of_pods(m, p->pods_ns, p->in, SNILB_MAX_NODES);
+	p->have_in = 1;
+	return peers_apply(p, dp);
 }
 
 int peers_drain(struct peers *p, struct dataplane *dp)

@@ -13,6 +13,12 @@
 
 #include "dataplane.h"
 
+struct model;
+
+#define PEERS_PODS	"pods"		/* --peers pods */
+#define PEERS_POD_LABEL	"app.kubernetes.io/name"
+#define PEERS_POD_APP	"snilb"
+
 struct peers;
 
 /* @spec: --peers (NULL: a single node); NULL: out of memory. */
@@ -25,6 +31,14 @@ void peers_free(struct peers *p);
  * agent left is cleared): 1 when written, 0 unchanged, < 0 an error
  * (logged, the table in force kept). */
 int peers_apply(struct peers *p, struct dataplane *dp);
+
+/* --peers pods: the table from the DaemonSet's pods in @m (each sync);
+ * as peers_apply(). Nothing for the other inputs. */
+int peers_model(struct peers *p, struct dataplane *dp, const struct model *m);
+/* The pods of @ns labelled app.kubernetes.io/name=snilb, ready or
+ * terminating (draining), with an IPv4 address, as nodes: how many. */
+size_t peers_of_pods(const struct model *m, const char *ns,
+		     struct dp_node *out, size_t max);
 
 /* SIGTERM with --drain: this node takes no new connection from now on
  * (in its own table; the others learn it from their input). 0: begun;

@@ -379,6 +379,7 @@ static void dec_pod(struct dec *d, yaml_node_t *obj, void *out)
 
 	p->terminating = !!ylookup(d, ylookup(d, obj, "metadata"),
 				   "deletionTimestamp");
+	f_str(d, spec, "spec", "nodeName", &p->node_name);
 	cs = f_seq(d, spec, "spec", "containers");
 	for (i = 0; cs && i < ylen(cs); i++) {
 		yaml_node_t *c = yitem(d, cs, i);

@@ -207,6 +207,7 @@ static void walk_pod(struct m_walk *w, void *o)
 
 	walk_meta(w, &p->meta);
 	walk_strv(w, &p->ips, &p->nips);
+	STR(w, &p->node_name);
 	OPEN(w, p->ports, p->nports);
 	for (i = 0; i < p->nports; i++) {
 		STR(w, &p->ports[i].name);

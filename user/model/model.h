@@ -217,6 +217,7 @@ struct m_pod {
 	size_t nips;
 	int ready;		/* status.conditions Ready=True */
 	int terminating;	/* metadata.deletionTimestamp set */
+	char *node_name;	/* spec.nodeName */
 	struct m_container_port *ports;	/* spec.containers[].ports[] */
 	size_t nports;
 };
