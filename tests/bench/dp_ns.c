@@ -29,6 +29,12 @@
  * conns entry; no flow ends here).
  * DP_NS_NAT46=1: the backend is IPv6 (2001:db8:2::11), the client IPv4:
  * every spliced packet is translated (bpf/nat46.h).
+ *
+ * Last, with a node table whose one node is a peer (docs/multinode.md):
+ * steer_syn (a SYN sent to its owner) and steer_ack (a packet of a
+ * connection with no flow here, as ECMP moves them, sent to its owner);
+ * spliced_c2b_nodes: a spliced packet with the table in force (the fast
+ * path must not see it).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -248,6 +254,50 @@ static void report(const char *kind, struct runs *r, double floor)
 	printf("%s %.0f %.0f\n", kind, raw, raw > floor ? raw - floor : 0);
 }
 
+static struct runs steer_syn, steer_ack, c2b_nodes;
+
+/* The steering kinds: a table whose only node is a peer at the backend's
+ * address (a neighbour in in-netns.sh), so every packet with no flow here
+ * goes to it. */
+static void steer_runs(unsigned int n, unsigned int nf, struct flow *flows,
+		       const struct hb *h)
+{
+	static const struct dp_node peer = { "peer", "198.18.2.11", 0 };
+	struct dp_nodes t = { .cur = &peer, .ncur = 1, .self = "self" };
+	struct dp_nodes none = { .self = "self" };
+	unsigned int i, j, end;
+	struct tpkt p;
+	char err[256];
+	int ret;
+
+	if (dp_nodes_set(dp, &t, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	for (i = 0; i < n; i += BLOCK) {
+		end = i + BLOCK < n ? i + BLOCK : n;
+		for (j = i; j < end; j++) {
+			p = syn_pkt(j, 443);
+			add(&steer_syn, run(&p, NULL, &ret));
+			if (ret != TC_ACT_REDIRECT)
+				exit(1);
+		}
+		for (j = i; j < end; j++) {
+			p = syn_pkt(j, 443);
+			p.flags = 0x10;
+			p.ack = 12345;
+			add(&steer_ack, run(&p, NULL, &ret));
+			if (ret != TC_ACT_REDIRECT)
+				exit(1);
+		}
+		for (j = i; j < end; j++) {
+			p = cseg(&flows[j % nf], 0x10, (uint32_t)h->n, NULL, 0);
+			add(&c2b_nodes, run(&p, NULL, NULL));
+		}
+	}
+	dp_nodes_set(dp, &none, err, sizeof(err));
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int n = argc > 1 ? (unsigned int)atoi(argv[1]) : 5000;
@@ -344,6 +394,7 @@ int main(int argc, char **argv)
 
 		add(&syn_nots, run(&t, NULL, NULL));
 	}
+	steer_runs(n, nf, flows, &h);
 	fl = median(&floor);
 	printf("floor %.0f\n", fl);
 	report("pass", &pass, fl);
@@ -353,6 +404,9 @@ int main(int argc, char **argv)
 	report("hello", &hello, fl);
 	report("spliced_c2b", &c2b, fl);
 	report("spliced_b2c", &b2c, fl);
+	report("steer_syn", &steer_syn, fl);
+	report("steer_ack", &steer_ack, fl);
+	report("spliced_c2b_nodes", &c2b_nodes, fl);
 	close(efd);
 	dp_close(dp);
 	return 0;
