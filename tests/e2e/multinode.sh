@@ -212,7 +212,9 @@ t_table() {
 		www.example.com "$vip" 2>"$work/seq.err")
 	check "table: 30 connections one after another" \
 		"ok=30 failed=0 backends=b1:30" "$out"
-	local s=$(stat_sum steer_out 1 2 3) i=$(stat_sum steer_in 1 2 3)
+	local s i
+	s=$(stat_sum steer_out 1 2 3)
+	i=$(stat_sum steer_in 1 2 3)
 	if [ "$s" -gt 0 ] && [ "$i" -gt 0 ]; then
 		ok "table: packets steered to their owner (out $s, in $i)"
 	else
