@@ -165,7 +165,7 @@ static const struct dp_node three[] = {
 static void table_set(const struct dp_node *cur, size_t ncur,
 		      const struct dp_node *prev, size_t nprev)
 {
-	struct dp_nodes t = { cur, prev, ncur, nprev, "node-a" };
+	struct dp_nodes t = { cur, prev, ncur, nprev, "node-a", 0 };
 	char err[256];
 
 	assert_int_equal(dp_nodes_set(dp, &t, err, sizeof(err)), 0);
@@ -350,6 +350,46 @@ static void test_steered_no_flow(void **state)
 	table_off();
 }
 
+/* An agent that starts (no previous table of its own) takes the pinned
+ * table for the previous generation; the same table keeps its previous. */
+static void test_restart_adopts(void **state)
+{
+	static const struct dp_node two[] = {
+		{ "node-a", SELF, 0 }, { "node-c", PEER_C, 0 },
+	};
+	struct dp_nodes t3 = { three, NULL, 3, 0, "node-a", 0 };
+	struct dp_nodes t2 = { two, NULL, 2, 0, "node-a", 1 };
+	struct snilb_node_slot before[64], s;
+	struct snilb_cluster c3, c2;
+	char err[256];
+	int fd = dp_map_fd(dp, SNILB_MAP_NODE_RING);
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(dp_nodes_set(dp, &t3, err, sizeof(err)), 0);
+	assert_int_equal(dp_nodes_get(dp, &c3), 0);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(bpf_map_lookup_elem(fd, &i, &before[i]), 0);
+	assert_int_equal(dp_nodes_set(dp, &t2, err, sizeof(err)), 0);
+	assert_int_equal(dp_nodes_get(dp, &c2), 0);
+	assert_int_equal(c2.prev_generation, c3.generation);
+	assert_int_not_equal(c2.generation, c3.generation);
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(bpf_map_lookup_elem(fd, &i, &s), 0);
+		assert_int_equal(s.prev, before[i].cur);
+		assert_true(s.cur == ip4(SELF) || s.cur == ip4(PEER_C));
+	}
+	/* Restarted again on the same table: its previous stays. */
+	assert_int_equal(dp_nodes_set(dp, &t2, err, sizeof(err)), 0);
+	assert_int_equal(dp_nodes_get(dp, &c2), 0);
+	assert_int_equal(c2.prev_generation, c3.generation);
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(bpf_map_lookup_elem(fd, &i, &s), 0);
+		assert_int_equal(s.prev, before[i].cur);
+	}
+	table_off();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_local_flow_stays),
 		cmocka_unit_test(test_second_chance),
 		cmocka_unit_test(test_steered_no_flow),
+		cmocka_unit_test(test_restart_adopts),
 	};
 
 	return cmocka_run_group_tests_name("multinode", tests, harness_setup,

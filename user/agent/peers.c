@@ -237,7 +237,7 @@ static int write_table(struct peers *p, struct dataplane *dp,
 		       const struct dp_node *n, size_t cnt)
 {
 	struct dp_nodes t = { n, p->cur, cnt, p->have ? p->ncur : 0,
-			      p->self };
+			      p->self, !p->have };
 	struct snilb_cluster cl;
 	char err[256], gen[16], nodes[16];
 	int rv = dp_nodes_set(dp, &t, err, sizeof(err));

@@ -160,12 +160,16 @@ struct dp_nodes {
 	const struct dp_node *cur, *prev;
 	size_t ncur, nprev;
 	const char *self;
+	int adopt;		/* no @prev: the pinned table is the previous
+				 * one (an agent that starts) */
 };
 
 /*
  * Write the node table, the ring of owners and where this node stands
  * (cluster). The same @t on every node gives the same maps: the nodes are
- * sorted by name here. -EINVAL: a bad address (said in @err).
+ * sorted by name here. -EINVAL: a bad address (said in @err). With
+ * @t->adopt and no previous table, the pinned table becomes the previous
+ * generation (the same table: its previous one stays).
  */
 int dp_nodes_set(struct dataplane *dp, const struct dp_nodes *t, char *err,
 		 size_t errlen);

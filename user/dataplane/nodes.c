@@ -136,22 +136,41 @@ static __be32 addr_of(const struct dp_node *u, uint32_t i)
 	return a.s_addr;
 }
 
+/*
+ * No previous table given (an agent that starts): the pinned one, if an
+ * earlier agent left one, is the previous generation (its own previous,
+ * if it is the same table), so that a restart does not forget who owned
+ * the connections of the last change.
+ */
+static void adopt_prev(struct dataplane *dp, struct snilb_cluster *cl,
+		       struct snilb_node_slot *s)
+{
+	struct snilb_cluster old;
+	struct snilb_node_slot o;
+	__u32 i, zero = 0;
+
+	if (map_get(dp, SNILB_MAP_CLUSTER, &zero, &old) || !old.generation)
+		return;
+	for (i = 0; i < SNILB_NODE_RING; i++) {
+		if (map_get(dp, SNILB_MAP_NODE_RING, &i, &o))
+			return;		/* partly read: s[].prev is still ours */
+		s[i].prev = old.generation == cl->generation ? o.prev : o.cur;
+	}
+	cl->prev_generation = old.generation == cl->generation ?
+			      old.prev_generation : old.generation;
+}
+
 /* The ring in one batch (one syscall; the kernel still copies it slot by
  * slot, each slot whole). */
-static int write_ring(struct dataplane *dp, const struct dp_node *u,
-		      const uint32_t *cur, const uint32_t *prev)
+static int write_ring(struct dataplane *dp, struct snilb_node_slot *s)
 {
-	static struct snilb_node_slot s[SNILB_NODE_RING];
 	static __u32 keys[SNILB_NODE_RING];
 	__u32 i, n = SNILB_NODE_RING;
 
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
 
-	for (i = 0; i < SNILB_NODE_RING; i++) {
+	for (i = 0; i < SNILB_NODE_RING; i++)
 		keys[i] = i;
-		s[i].cur = addr_of(u, cur[i]);
-		s[i].prev = addr_of(u, prev[i]);
-	}
 	if (bpf_map_update_batch(dp_map_fd(dp, SNILB_MAP_NODE_RING), keys, s,
 				 &n, &opts))
 		return -errno;
@@ -164,9 +183,10 @@ int dp_nodes_set(struct dataplane *dp, const struct dp_nodes *t, char *err,
 	struct dp_node u[SNILB_MAX_NODES], cur[SNILB_MAX_NODES];
 	struct dp_node prev[SNILB_MAX_NODES];
 	static uint32_t rc[SNILB_NODE_RING], rp[SNILB_NODE_RING];
+	static struct snilb_node_slot ring[SNILB_NODE_RING];
 	struct snilb_cluster cl = { 0 };
 	size_t nu = 0;
-	__u32 zero = 0;
+	__u32 zero = 0, i;
 	int rv, self;
 
 	if (t->ncur > SNILB_MAX_NODES || t->nprev > SNILB_MAX_NODES) {
@@ -197,9 +217,15 @@ int dp_nodes_set(struct dataplane *dp, const struct dp_nodes *t, char *err,
 	cl.prev_generation = t->nprev ? gen_of(prev, t->nprev) : 0;
 	cl.self = self < 0 ? 0 : addr_of(u, (uint32_t)self);
 	cl.active = nu > 1 || (nu == 1 && self < 0);
+	for (i = 0; i < SNILB_NODE_RING; i++) {
+		ring[i].cur = addr_of(u, rc[i]);
+		ring[i].prev = addr_of(u, rp[i]);
+	}
+	if (t->adopt && !t->nprev && t->ncur)
+		adopt_prev(dp, &cl, ring);
 	/* Slot by slot, each names one generation's owners or the other's
 	 * (include/snilb_nodes.h); then where we stand. */
-	rv = write_ring(dp, u, rc, rp);
+	rv = write_ring(dp, ring);
 	if (!rv)
 		rv = map_set(dp, SNILB_MAP_CLUSTER, &zero, &cl);
 	if (!rv)
