@@ -220,6 +220,7 @@ HANDLER on_no_flow(struct __sk_buff *skb, struct pkt *p,
 	const struct snilb_cluster *cl = steer_cluster();
 	const struct snilb_node_slot *s;
 	struct scratch *sc;
+	__u32 idx;
 
 	if (!cl || p->family != SNILB_AF_INET)
 		return STEER_LOCAL;
@@ -235,7 +236,7 @@ HANDLER on_no_flow(struct __sk_buff *skb, struct pkt *p,
 	if (s->prev == cl->self || !s->prev)
 		return STEER_LOCAL;
 	sc = get_scratch();
-	if (!sc || cookie_ok(skb, p, sc->ip, sc->th))
+	if (!sc || cookie_ok(skb, p, sc, &idx))
 		return STEER_LOCAL;
 	if (s->cur != cl->self)
 		return steer_to(skb, p, s->cur);

@@ -29,9 +29,11 @@ static __always_inline int xdp_ip(void *data, void *end, struct pkt *p,
 	if ((void *)(eth + 1) > end)
 		return -1;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		/* A packet a peer steered here (steer.h) is TC's. */
 		if ((void *)(ip + 1) > end || ip->ihl != 5 ||
 		    ip->protocol != IPPROTO_TCP ||
-		    (ip->frag_off & bpf_htons(IP_MF_OFFSET)))
+		    (ip->frag_off & bpf_htons(IP_MF_OFFSET |
+					      SNILB_STEER_FLAG)))
 			return -1;
 		tot = bpf_ntohs(ip->tot_len);
 		if (tot < sizeof(*ip) || (long)(ETH_HLEN + tot) > end - data)
@@ -89,7 +91,23 @@ static __always_inline int xdp_syn_parse(struct xdp_md *ctx, struct pkt *p)
 	return 0;
 }
 
-/* Is @p to a listener, on a tuple with no flow? (sc->ik, sc->lk set.) */
+/* Several gateway nodes (docs/multinode.md): is the connection of @k
+ * this node's to answer? Another node's SYN goes to TC, which sends it
+ * on (steer.h). */
+static __always_inline int xdp_owner_here(const struct snilb_flow_key *k)
+{
+	__u32 zero = 0, slot = flow_hash(k) % SNILB_NODE_RING;
+	const struct snilb_cluster *cl = bpf_map_lookup_elem(&cluster, &zero);
+	const struct snilb_node_slot *s;
+
+	if (!cl || !cl->active || k->family != SNILB_AF_INET)
+		return 1;
+	s = bpf_map_lookup_elem(&node_ring, &slot);
+	return !s || !s->cur || s->cur == cl->self;
+}
+
+/* Is @p to a listener, on a tuple with no flow, this node's to answer?
+ * (sc->ik, sc->lk set.) */
 static __always_inline int xdp_ours(struct scratch *sc, const struct pkt *p)
 {
 	__u32 port = bpf_ntohs(p->dport), word = port / 32, *bits;
@@ -104,7 +122,7 @@ static __always_inline int xdp_ours(struct scratch *sc, const struct pkt *p)
 	if (!bpf_map_lookup_elem(&listeners, &sc->lk))
 		return 0;
 	flow_key(p, &sc->ik);
-	return !bpf_map_lookup_elem(&flows, &sc->ik);
+	return !bpf_map_lookup_elem(&flows, &sc->ik) && xdp_owner_here(&sc->ik);
 }
 
 /* The SYN's options into sc->opts: a Linux SYN where it lies, any other

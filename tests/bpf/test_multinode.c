@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 #include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
 #include "harness.h"
@@ -268,6 +269,57 @@ static void test_steer_syn(void **state)
 	table_off();
 }
 
+/* @t through the XDP program (bpf/xdp.h), marked as steered when
+ * @marked; its verdict. */
+static int xdp_run(const struct tpkt *t, int marked)
+{
+	static uint8_t in[PKT_MAX], xout[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint8_t *ip = in + 14;
+	uint16_t c;
+
+	o.data_in = in;
+	o.data_size_in = (__u32)tpkt_build(t, in);
+	if (marked) {
+		ip[6] |= 0x80;
+		ip[10] = ip[11] = 0;
+		c = csum_fin(csum_add(0, ip, 20));
+		ip[10] = (uint8_t)(c >> 8);
+		ip[11] = (uint8_t)c;
+	}
+	o.data_out = xout;
+	o.data_size_out = sizeof(xout);
+	assert_int_equal(bpf_prog_test_run_opts(dp_xdp_prog_fd(dp), &o), 0);
+	return (int)o.retval;
+}
+
+/* SYNs answered in XDP (--xdp) answer only this node's: a SYN another
+ * node owns, or one a peer steered here, is passed to TC, which sends
+ * it on or answers it towards the client (steer_reply()). */
+static void test_xdp_owner_only(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .isn = 6000 };
+	uint64_t sx = counter(SNILB_ST_SYN_XDP);
+	struct tpkt t;
+
+	(void)state;
+	table_set(three, 3, NULL, 0);
+	conn_owned(&c, 44000, PEER_B, NULL);
+	t = syn_of(&c);
+	assert_int_equal(xdp_run(&t, 0), XDP_PASS);
+	assert_int_equal(xdp_run(&t, 1), XDP_PASS);
+	conn_owned(&c, 45000, SELF, NULL);
+	t = syn_of(&c);
+	assert_int_equal(xdp_run(&t, 1), XDP_PASS);
+	assert_int_equal(counter(SNILB_ST_SYN_XDP), sx);
+	assert_int_equal(xdp_run(&t, 0), XDP_TX);
+	assert_int_equal(counter(SNILB_ST_SYN_XDP), sx + 1);
+	table_off();
+	conn_owned(&c, 44000, PEER_B, NULL);	/* no table: ours */
+	t = syn_of(&c);
+	assert_int_equal(xdp_run(&t, 0), XDP_TX);
+}
+
 /* A first ACK we own makes the flow here; its packets stay here even
  * when the table says another node owns them now. */
 static void test_local_flow_stays(void **state)
@@ -397,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_ack_other_host),
 		cmocka_unit_test(test_vip_other_host),
 		cmocka_unit_test(test_steer_syn),
+		cmocka_unit_test(test_xdp_owner_only),
 		cmocka_unit_test(test_local_flow_stays),
 		cmocka_unit_test(test_second_chance),
 		cmocka_unit_test(test_steered_no_flow),
