@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <cmocka.h>
 #include <bpf/bpf.h>
@@ -136,12 +137,60 @@ static void test_claims_only_range(void **state)
 	assert_int_equal(run(&t), TC_ACT_OK);
 }
 
+/* bpf/bind.h's flow_hash() (Maglev's index), in userspace. */
+static uint32_t flow_hash_of(const char *cli, uint16_t port)
+{
+	struct snilb_flow_key k = { .family = SNILB_AF_INET,
+				    .cport = htons(port), .vport = htons(443) };
+	const uint32_t *w = (const uint32_t *)&k;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	inet_pton(AF_INET, cli, k.caddr);
+	inet_pton(AF_INET, VIP4, k.vaddr);
+	for (i = 0; i < sizeof(k) / 4; i++)
+		h = (h ^ w[i]) * 16777619u;
+	return h ^ (h >> 16);
+}
+
+/*
+ * Twenty clients whose tuples share one flow_hash() (it is weak: a port
+ * only reaches the high half of its word), to one backend: each gets a
+ * port. SNAT claims used to probe from that hash: all twenty tried the
+ * same 16 ports, and the 17th was reset (snat_full) with 19,984 free.
+ */
+static void test_claims_spread(void **state)
+{
+	static char addrs[254][16];
+	struct conn c = { .vip = VIP4, .isn = 4000 };
+	uint64_t full = counter(SNILB_ST_SNAT_FULL);
+	uint32_t want = flow_hash_of("198.18.1.1", 45000);
+	unsigned int a, n = 0;
+	uint16_t p;
+
+	(void)state;
+	for (a = 1; a < 255 && n < 20; a++) {
+		snprintf(addrs[a - 1], sizeof(addrs[0]), "198.18.1.%u", a);
+		for (p = 45000; p < 46000 && n < 20; p++) {
+			if (flow_hash_of(addrs[a - 1], p) != want)
+				continue;
+			c.cli = addrs[a - 1];
+			c.port = p;
+			bind_one(&c);
+			n++;
+		}
+	}
+	assert_int_equal(n, 20);
+	assert_int_equal(counter(SNILB_ST_SNAT_FULL), full);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_range),
 		cmocka_unit_test(test_configured_range),
 		cmocka_unit_test(test_claims_only_range),
+		cmocka_unit_test(test_claims_spread),
 	};
 
 	return cmocka_run_group_tests_name("snat", tests, harness_setup,
