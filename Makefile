@@ -165,6 +165,9 @@ $(BUILD)/dpctl: tests/e2e/dpctl.c $(USER_LIBS) | deps $(BUILD)
 $(BUILD)/dp_ns: tests/bench/dp_ns.c $(USER_LIBS) | deps $(BUILD)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LINK_USER) -o $@
 
+$(BUILD)/dp_mem: tests/bench/dp_mem.c $(USER_LIBS) | deps $(BUILD)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LINK_USER) -o $@
+
 # t-offload.sh's checksum auditor, at tc egress of the gateway.
 $(BUILD)/csum_audit.bpf.o: tests/tcp/csum_audit.bpf.c | deps $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -314,7 +317,7 @@ vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_reaper \
 		./tests/vm-suites.sh $(BUILD)
 
 # What the data plane costs against plain routing (scripts/bench.sh).
-bench: all $(BUILD)/dp_ns $(BUILD)/xdpgen $(BUILD)/xdpgen.bpf.o $(BUILD)/xdp_pass.bpf.o $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
+bench: all $(BUILD)/dp_ns $(BUILD)/dp_mem $(BUILD)/xdpgen $(BUILD)/xdpgen.bpf.o $(BUILD)/xdp_pass.bpf.o $(BUILD)/dpctl $(BUILD)/stream $(BUILD)/sink \
 		$(BUILD)/delay $(BUILD)/fetch
 	./scripts/install-deps.sh bench
 	./scripts/bench.sh $(BUILD) $(if $(QUICK),--quick)

@@ -104,9 +104,14 @@ struct {
 /*
  * A plain hash, not an LRU: an established flow must never be evicted to
  * make room for a new one. When it is full, new connections get an RST.
+ * Flows and their rev entries are allocated as connections come (the
+ * kernel's bpf_mem_alloc: a per-CPU cache, refilled off the packet path),
+ * not preallocated for all: memory follows the load, and an idle table
+ * costs its buckets alone (docs/dataplane.md "Maps and memory").
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, SNILB_MAX_FLOWS);
 	__type(key, struct snilb_flow_key);
 	__type(value, struct snilb_flow);
@@ -114,6 +119,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, SNILB_MAX_FLOWS);
 	__type(key, struct snilb_rev_key);
 	__type(value, struct snilb_rev);

@@ -12,10 +12,10 @@
 #include "clienthello.h"
 
 #define SNILB_MAX_LISTENERS	1024
-#define SNILB_MAX_ROUTES	65536
-#define SNILB_MAX_FLOWS		262144
+#define SNILB_MAX_ROUTES	16384	/* route_stats: 64 B each per CPU */
+#define SNILB_MAX_FLOWS		131072	/* idle: 16 B each in flows, rev, conns */
 #define SNILB_MAX_HELLOS	4096	/* handshakes buffering at once */
-#define SNILB_MAX_BACKENDS	65536
+#define SNILB_MAX_BACKENDS	16384
 /* The backend id of a Maglev slot whose connections are reset: a share
  * that belongs to an invalid backendRef (rejections respect weight). It is
  * the first id past the backends map, so the data plane's lookup of it

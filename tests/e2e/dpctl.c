@@ -266,7 +266,7 @@ static void wait_second(struct dataplane *dp)
 int main(int argc, char **argv)
 {
 	struct snilb_config cfg = {};
-	struct dp_opts o = {};
+	struct dp_opts o = { 0 };
 	struct dataplane *dp;
 	struct pinned *view;
 	char err[256], line[512];
@@ -282,6 +282,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: dpctl [--pin DIR] SCRIPT\n");
 		return 2;
 	}
+	/* The ring: one page unless the script turns the log on. */
+	o.log_ring = DP_LOG_RING_OFF;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line + strspn(line, " \t"), "access-log", 10))
+			o.log_ring = 0;
+	rewind(f);
 	dp = dp_open(&o, err, sizeof(err));
 	view = dp ? pinned_of(dp, err, sizeof(err)) : NULL;
 	if (!view) {

@@ -308,7 +308,8 @@ static int open_dataplane(struct agent *a)
 {
 	struct dp_opts dopts = { .pin_dir = a->o->pin_path,
 				 .max_flows = a->o->max_flows,
-				 .log_ring = a->o->alog_ring };
+				 .log_ring = a->o->alog.path ? a->o->alog_ring :
+					     DP_LOG_RING_OFF };
 	char err[512], mss[2][8];
 	int e;
 

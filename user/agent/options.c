@@ -148,9 +148,10 @@ static const struct opt agent_opts_tab[] = {
 	  SNILB_STR(SNILB_MAGLEV_SIZE) ")" },
 	{ "max-flows", O_MAX_FLOWS, "N",
 	  "connections the flow table holds, set up or being set up (default "
-	  SNILB_STR(SNILB_MAX_FLOWS) ", 1024 to 4194304; about 420 bytes "
-	  "each, allocated at load). Pinned tables keep their size: another "
-	  "N needs them removed (snilb detach)" },
+	  SNILB_STR(SNILB_MAX_FLOWS) ", 1024 to 4194304; 544 bytes each, "
+	  "allocated as they come, and 48 per connection it may hold, idle). "
+	  "Pinned tables keep their size: another N needs them removed "
+	  "(snilb detach; docs/agent.md)" },
 	{ "access-log", O_ALOG, "FILE|-",
 	  "write one record per connection ended and per rejection to FILE "
 	  "(appended) or stdout: client, VIP, SNI, ALPN, TLS versions, "

@@ -28,11 +28,19 @@ struct dp_opts {
 	 * NULL: no pins (tests).
 	 */
 	const char *pin_dir;
-	uint32_t max_flows;	/* flows (and rev) entries, preallocated;
+	uint32_t max_flows;	/* flows (and rev) entries at most, each
+				 * allocated as a connection comes;
 				 * 0: SNILB_MAX_FLOWS */
+	bool prealloc_flows;	/* flows and rev allocated whole at the
+				 * load, as they were: what
+				 * tests/bench/dp_mem.c compares */
 	uint32_t log_ring;	/* bytes of the access log's ring, a power
-				 * of 2 of pages; 0: SNILB_LOG_RING */
+				 * of 2 of pages; 0: SNILB_LOG_RING;
+				 * DP_LOG_RING_OFF: one page, for a load
+				 * that never turns the access log on */
 };
+
+#define DP_LOG_RING_OFF	1u
 
 /* Load (verify) the programs; @err gets a message on failure. */
 struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen);

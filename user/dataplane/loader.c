@@ -192,16 +192,30 @@ static void pick_ingress(struct dataplane *dp)
 	dp->ingress = reads_skb ? fast : helpers;
 }
 
-/* The flow table's size (and its reverse index's): a load-time choice. */
-static int size_flows(struct snilb_bpf *skel, uint32_t n, uint32_t ring)
+/*
+ * The flow table's size (and its reverse index's, and the access log's
+ * per-flow entries'): a load-time choice; so is allocating all of the
+ * first two at the load (@prealloc). Idle, each costs its hash buckets
+ * (16 bytes an entry). The ring is one page for a load that never logs.
+ */
+static int size_flows(struct snilb_bpf *skel, uint32_t n, uint32_t ring,
+		      bool prealloc)
 {
+	struct bpf_map *m[3] = { skel->maps.flows, skel->maps.rev,
+				 skel->maps.conns };
+	int i;
+
+	if (ring == DP_LOG_RING_OFF)
+		ring = (uint32_t)sysconf(_SC_PAGESIZE);
 	if (ring && bpf_map__set_max_entries(skel->maps.access_log, ring))
 		return -errno;
-	if (!n)
-		return 0;
-	if (bpf_map__set_max_entries(skel->maps.flows, n) ||
-	    bpf_map__set_max_entries(skel->maps.rev, n))
-		return -errno;
+	for (i = 0; i < 2 && prealloc; i++)
+		if (bpf_map__set_map_flags(m[i], bpf_map__map_flags(m[i]) &
+					   ~(__u32)BPF_F_NO_PREALLOC))
+			return -errno;
+	for (i = 0; i < 3 && n; i++)
+		if (bpf_map__set_max_entries(m[i], n))
+			return -errno;
 	return 0;
 }
 
@@ -241,7 +255,8 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 		goto fail;
 	}
 	pick_ingress(dp);
-	if ((e = size_flows(dp->skel, max_flows, o ? o->log_ring : 0))) {
+	if ((e = size_flows(dp->skel, max_flows, o ? o->log_ring : 0,
+			      o && o->prealloc_flows))) {
 		snprintf(err, errlen, "cannot size the flow table to %u: %s",
 			 max_flows, strerror(-e));
 		goto fail;
