@@ -377,6 +377,104 @@ run_paths() {
 	done < <("$bench/paths.sh" "$build" $quick)
 }
 
+# --- memory ---------------------------------------------------------------
+
+# tests/bench/dp_mem.c (its own namespace): memory and the spliced
+# per-packet cost against concurrent spliced connections, made through the
+# real program; then the same tables preallocated, as they were, to 100,000,
+# both twice, taking turns: what allocating on insert costs a connection.
+mem_counts="0 10000 100000 1000000"
+run_memory() {	# -> R[mem.*]
+	local line i m
+	while read -r line; do
+		set -- $line
+		case $1 in
+		mem) R[mem.$2.maps]=$3 R[mem.$2.flows]=$4 R[mem.$2.rev]=$5
+		     R[mem.$2.c2b]=$7 R[mem.$2.b2c]=$8 R[mem.$2.setup_s]=$9 ;;
+		per_conn|elapsed) R[mem.$1]=$2 ;;
+		esac
+	done < <("$top/tests/lib/in-netns.sh" "$build/dp_mem" \
+		--max-flows 1048576 $mem_counts)
+	for i in 1 2; do
+		for m in alloc prealloc; do
+			while read -r line; do
+				set -- $line
+				[ "$1" = mem ] || continue
+				R[mem.$m.$2.maps]=$3
+				[ "$2" = 100000 ] && R[mem.$m.$i.setup_s]=$9
+			done < <("$top/tests/lib/in-netns.sh" "$build/dp_mem" \
+				$([ $m = prealloc ] && echo --prealloc) \
+				--max-flows 1048576 0 10000 100000)
+		done
+	done
+	# Preallocated, the tables cost the same at any count.
+	R[mem.prealloc.1000000.maps]=${R[mem.prealloc.100000.maps]:-}
+	for m in alloc prealloc; do
+		R[mem.$m.cps]=$(python3 -c "
+s = [float(x) for x in '${R[mem.$m.1.setup_s]:-0} ${R[mem.$m.2.setup_s]:-0}'.split()]
+print('%.0f' % (100000 * len(s) / sum(s)) if all(s) else '?')")
+	done
+}
+
+# The agent idle, default settings, the examples/ manifests, no access log,
+# in a namespace of its own: VmRSS, Pss (shared libraries' pages divided
+# among their users) and its maps.
+agent_idle() {	# -> R[agent.rss], R[agent.pss], R[agent.maps]
+	local ns=$pfx-idle d=$work/idle p i
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link add v0 type veth peer name v1
+	ip -n "$ns" link set v0 up
+	ip -n "$ns" link set v1 up
+	ip -n "$ns" addr add 198.18.2.1/24 dev v0
+	mkdir -p "$d/man" "$d/bpffs"
+	mount -t bpf bpf "$d/bpffs"
+	cp "$top"/examples/*.yaml "$d/man/"
+	ip netns exec "$ns" "$build/snilb" agent --manifests "$d/man" \
+		--iface v0 --snat 198.18.2.1 --pin-path "$d/bpffs/snilb" \
+		--status-file "$d/status" >"$d/log" 2>&1 </dev/null &
+	p=$!
+	for i in $(seq 300); do
+		grep -q 'msg=synced' "$d/log" && break
+		sleep 0.1
+	done
+	if grep -q 'msg=synced' "$d/log"; then
+		R[agent.rss]=$(rss_kb "$p")
+		R[agent.pss]=$(awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup")
+		R[agent.maps]=$(snilb_map_kb "$p")
+	else
+		log "bench: the idle agent did not sync"; tail -3 "$d/log" >&2
+	fi
+	kill "$p"; wait "$p" 2>/dev/null
+	ip netns del "$ns"
+	umount "$d/bpffs"
+}
+
+kib_mib() { python3 -c "print('%.1f' % (float('${1:-0}' or 0) / 1024))"; }
+
+report_memory() {
+	local n m
+	printf '\nmemory against concurrent spliced connections (tests/bench/dp_mem.c:\n'
+	printf 'made through the real program with BPF_PROG_TEST_RUN, SYN to spliced;\n'
+	printf 'the maps as the kernel charges them, fdinfo memlock; --max-flows\n'
+	printf '1048576; spliced packets net ns, median over flows picked at random)\n'
+	printf '%-14s%10s%10s%10s%10s%10s%16s\n' connections "maps MiB" flows rev \
+		"c2b ns" "b2c ns" "preallocated"
+	for n in $mem_counts; do
+		printf '%-14s%10s%10s%10s%10s%10s%16s\n' "$n" \
+			"$(kib_mib "${R[mem.$n.maps]:-}")" \
+			"$(kib_mib "${R[mem.$n.flows]:-}")" \
+			"$(kib_mib "${R[mem.$n.rev]:-}")" \
+			"${R[mem.$n.c2b]:-}" "${R[mem.$n.b2c]:-}" \
+			"$(kib_mib "${R[mem.prealloc.$n.maps]:-}")"
+	done
+	echo "per connection: ${R[mem.per_conn]:-?} bytes;" \
+		"1,000,000 made in ${R[mem.1000000.setup_s]:-?} s (run: ${R[mem.elapsed]:-?} s)"
+	echo "connections/s through the program, 100,000, two turns each:" \
+		"allocated on insert ${R[mem.alloc.cps]}, preallocated ${R[mem.prealloc.cps]}"
+	echo "agent idle (default settings, examples/): RSS $(kib_mib "${R[agent.rss]:-}") MiB" \
+		"(Pss $(kib_mib "${R[agent.pss]:-}")), maps $(kib_mib "${R[agent.maps]:-}") MiB"
+}
+
 # --- report ---------------------------------------------------------------
 
 report_paths() {
@@ -488,6 +586,7 @@ report() {
 		"(handshakes, hellos, binds and a few spliced packets each)"
 	echo "  bulk runs: ${R[snilb.bpfns.bulk]:-?} ns/run over ${R[snilb.bpfcnt.bulk]:-?} runs" \
 		"(almost all spliced; GRO packets)"
+	report_memory
 	report_paths
 }
 
@@ -540,6 +639,9 @@ charts() {	# JSON -> PNGs in DIR
 log "== kernel ns per packet (BPF_PROG_TEST_RUN)"
 dp_ns 1 >"$work/ns1" || exit 1
 dp_ns 1000 >"$work/ns" || exit 1
+log "== memory against concurrent connections (up to 1,000,000), agent idle"
+run_memory
+agent_idle
 log "== topology, backends and load balancers"
 setup || { log "bench: setup failed"; exit 1; }
 start_lbs 10 || { log "bench: a load balancer did not start"; exit 1; }

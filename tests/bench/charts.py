@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PNG charts (gnuplot) of a `make bench` result.
-Usage: charts.py RESULT.json OUTDIR -> OUTDIR/{conns,bulk,latency,phases,scaling}-DATE.png
+Usage: charts.py RESULT.json OUTDIR
+  -> OUTDIR/{conns,bulk,latency,phases,scaling,memory}-DATE.png
 """
 import json
 import os
@@ -11,8 +12,8 @@ import tempfile
 CONTENDERS = ["direct", "snilb", "haproxy", "nginx"]
 
 
-def bars(out, title, ylabel, rows, series):
-    """rows: [(label, [values per series])]"""
+def bars(out, title, ylabel, rows, series, log=False):
+    """rows: [(label, [values per series])]; log: a log scale"""
     with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
         for label, vals in rows:
             f.write('"%s" %s\n' % (label, " ".join(str(v) for v in vals)))
@@ -28,11 +29,13 @@ set ylabel '%s'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set yrange [0:*]
+%s
 set grid ytics
-set key top right
+set key top %s
 plot %s
-""" % (out, title, ylabel, plots)
+""" % (out, title, ylabel,
+       "set logscale y\nset yrange [1:*]" if log else "set yrange [0:*]",
+       "left" if log else "right", plots)
     try:
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     finally:
@@ -69,6 +72,14 @@ def main():
     bars(os.path.join(outdir, "scaling-%s.png" % date),
          "TLS connections/s by route table size\\n" + sub, "conn/s", rows,
          ["snilb", "haproxy", "nginx"])
+    mib = lambda k: round(g(k) / 1024.0, 1)
+    bars(os.path.join(outdir, "memory-%s.png" % date),
+         "snilb's maps against concurrent spliced connections "
+         "(--max-flows 1048576; log scale)\\n" + sub, "MiB",
+         [("%s conns" % n, [mib("mem.%s.maps" % n),
+                            mib("mem.prealloc.%s.maps" % n)])
+          for n in ("0", "10000", "100000", "1000000")],
+         ["allocated on insert", "preallocated (before)"], log=True)
 
 
 if __name__ == "__main__":
