@@ -289,9 +289,10 @@ define run_packet_test
 endef
 
 test-dataplane: $(PACKET_BINS) $(BUILD)/test_reaper $(BUILD)/test_tc \
-		$(BUILD)/test_sync
+		$(BUILD)/test_sync $(BUILD)/test_pins
 	./tests/lib/in-netns.sh $(BUILD)/test_reaper
 	./tests/lib/in-netns.sh $(BUILD)/test_tc
+	./tests/lib/in-netns.sh $(BUILD)/test_pins
 	$(foreach t,$(PACKET_TESTS),$(call run_packet_test,$(t)))
 	$(BUILD)/test_sync
 
@@ -311,7 +312,7 @@ bench-parser: $(BUILD)/test_kdiff $(BUILD)/hellos/.done
 # under TCG on an idle machine; the bound allows a busy one.
 VMTEST_KERNEL ?= 6.1
 vmtest: all $(BUILD)/test_kdiff $(PACKET_BINS) $(BUILD)/test_reaper \
-		$(BUILD)/test_tc $(BUILD)/dpctl $(BUILD)/xdp_pass.bpf.o \
+		$(BUILD)/test_tc $(BUILD)/test_pins $(BUILD)/dpctl $(BUILD)/xdp_pass.bpf.o \
 		$(BUILD)/hellos/.done
 	vmtest/run --kernel $(VMTEST_KERNEL) --timeout 2400 -- \
 		./tests/vm-suites.sh $(BUILD)

@@ -83,10 +83,78 @@ static int set_pins(struct dataplane *dp, const char *dir)
 	return 0;
 }
 
+/*
+ * The first field where type @ta of @a (the pinned map's BTF) and @tb of
+ * @b (this build's) differ in name, offset or size, into @why; 0 when they
+ * are laid out alike. Sizes alone miss a field moved or retyped in a
+ * struct of the same size, whose adopted values the programs would then
+ * misread. Nested structs are compared as deep as @depth.
+ */
+static int btf_differs(const struct btf *a, __u32 ta, const struct btf *b,
+		       __u32 tb, int depth, char *why, size_t len)
+{
+	const struct btf_type *x, *y;
+	int i, r;
+
+	ta = (__u32)btf__resolve_type(a, ta);
+	tb = (__u32)btf__resolve_type(b, tb);
+	x = btf__type_by_id(a, ta);
+	y = btf__type_by_id(b, tb);
+	if (!x || !y || btf__resolve_size(a, ta) != btf__resolve_size(b, tb))
+		return snprintf(why, len, "a field's size differs"), 1;
+	if (!btf_is_composite(x) || !btf_is_composite(y) || depth <= 0)
+		return 0;
+	if (btf_vlen(x) != btf_vlen(y))
+		return snprintf(why, len, "%u fields, this build's %u",
+				btf_vlen(x), btf_vlen(y)), 1;
+	for (i = 0; i < btf_vlen(x); i++) {
+		const struct btf_member *m = btf_members(x) + i;
+		const struct btf_member *n = btf_members(y) + i;
+		const char *mn = btf__name_by_offset(a, m->name_off);
+		const char *nn = btf__name_by_offset(b, n->name_off);
+
+		if (strcmp(mn ? mn : "", nn ? nn : "") ||
+		    btf_member_bit_offset(x, i) != btf_member_bit_offset(y, i))
+			return snprintf(why, len, "field %d is %s at bit %u, "
+					"this build's %s at %u", i, mn,
+					btf_member_bit_offset(x, i), nn,
+					btf_member_bit_offset(y, i)), 1;
+		r = btf_differs(a, m->type, b, n->type, depth - 1, why, len);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* The key's and value's layouts of pinned map @info against @map's. */
+static void layout_mismatch(const struct bpf_map_info *info,
+			    const struct bpf_map *map, const struct btf *ours,
+			    char *why, size_t len)
+{
+	struct btf *theirs;
+	char w[96];
+
+	if (!info->btf_id || !ours || !bpf_map__btf_value_type_id(map))
+		return;		/* no types to compare: sizes must do */
+	theirs = btf__load_from_kernel_by_id(info->btf_id);
+	if (!theirs) {
+		snprintf(why, len, "its types cannot be read: %s",
+			 strerror(errno));
+		return;
+	}
+	if (btf_differs(theirs, info->btf_key_type_id, ours,
+			bpf_map__btf_key_type_id(map), 3, w, sizeof(w)))
+		snprintf(why, len, "key layout: %s", w);
+	else if (btf_differs(theirs, info->btf_value_type_id, ours,
+			     bpf_map__btf_value_type_id(map), 3, w, sizeof(w)))
+		snprintf(why, len, "value layout: %s", w);
+	btf__free(theirs);
+}
+
 /* The first way pinned map @fd differs from what this build makes of @map,
  * as "FIELD PINNED, this build's OURS"; empty when it is the same. */
-static void pin_mismatch(int fd, const struct bpf_map *map, char *why,
-			 size_t len)
+static void pin_mismatch(int fd, const struct bpf_map *map,
+			 const struct btf *ours, char *why, size_t len)
 {
 	struct bpf_map_info info = {};
 	__u32 ilen = sizeof(info);
@@ -112,6 +180,8 @@ static void pin_mismatch(int fd, const struct bpf_map *map, char *why,
 	else if (info.map_flags != bpf_map__map_flags(map))
 		snprintf(why, len, "flags %#x, this build's %#x",
 			 info.map_flags, bpf_map__map_flags(map));
+	else
+		layout_mismatch(&info, map, ours, why, len);
 }
 
 /* Pins this build cannot take over, named before anything is loaded:
@@ -119,7 +189,8 @@ static void pin_mismatch(int fd, const struct bpf_map *map, char *why,
 static int check_pins(struct dataplane *dp, const char *dir, char *err,
 		      size_t errlen)
 {
-	char why[128];
+	const struct btf *ours = bpf_object__btf(dp->skel->obj);
+	char why[160];
 	int m, fd;
 
 	for (m = 0; m < SNILB_MAP_MAX; m++) {
@@ -133,7 +204,7 @@ static int check_pins(struct dataplane *dp, const char *dir, char *err,
 				 "%s", bpf_map__pin_path(map), strerror(errno));
 			return -1;
 		}
-		pin_mismatch(fd, map, why, sizeof(why));
+		pin_mismatch(fd, map, ours, why, sizeof(why));
 		close(fd);
 		if (!*why)
 			continue;
