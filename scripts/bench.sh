@@ -390,8 +390,10 @@ run_memory() {	# -> R[mem.*]
 		set -- $line
 		case $1 in
 		mem) R[mem.$2.maps]=$3 R[mem.$2.flows]=$4 R[mem.$2.rev]=$5
-		     R[mem.$2.c2b]=$7 R[mem.$2.b2c]=$8 R[mem.$2.setup_s]=$9 ;;
-		per_conn|elapsed) R[mem.$1]=$2 ;;
+		     R[mem.$2.c2b]=$7 R[mem.$2.b2c]=$8 R[mem.$2.setup_s]=$9
+		     R[mem.$2.slab]=${10} ;;
+		per_conn) R[mem.per_conn]=$2 R[mem.per_conn_slab]=$3 ;;
+		elapsed) R[mem.$1]=$2 ;;
 		esac
 	done < <("$top/tests/lib/in-netns.sh" "$build/dp_mem" \
 		--max-flows 1048576 $mem_counts)
@@ -467,7 +469,10 @@ report_memory() {
 			"${R[mem.$n.c2b]:-}" "${R[mem.$n.b2c]:-}" \
 			"$(kib_mib "${R[mem.prealloc.$n.maps]:-}")"
 	done
-	echo "per connection: ${R[mem.per_conn]:-?} bytes;" \
+	echo "per connection: ${R[mem.per_conn]:-?} bytes charged (memlock)," \
+		"${R[mem.per_conn_slab]:-?} in the kernel's slabs (kmalloc-cg-*, each" \
+		"entry rounded up to its cache's size: machine-wide, approximate);"
+	echo "slabs grew by $(kib_mib "${R[mem.1000000.slab]:-}") MiB to 1,000,000;" \
 		"1,000,000 made in ${R[mem.1000000.setup_s]:-?} s (run: ${R[mem.elapsed]:-?} s)"
 	echo "connections/s through the program, 100,000, two turns each:" \
 		"allocated on insert ${R[mem.alloc.cps]}, preallocated ${R[mem.prealloc.cps]}"

@@ -17,10 +17,13 @@
  * single runs, net of what an empty program measures the same way), and
  * how long the connections took to make:
  *
- *   mem N maps_kib flows_kib rev_kib hellos_kib c2b_ns b2c_ns setup_s
+ *   mem N maps_kib flows_kib rev_kib hellos_kib c2b_ns b2c_ns setup_s slab_kib
  *
- * then "per_conn BYTES" (maps memory added per connection, from 0 to the
- * last count) and "elapsed S". Clients: 198.18.1.10+ (50,000 ports each);
+ * slab_kib: what the kernel's kmalloc-cg caches grew by since the first
+ * count (machine-wide; the entries' real footprint, each rounded up to its
+ * cache's object size, which memlock does not count). Then "per_conn
+ * BYTES SLAB_BYTES" (memory added per connection from the first count to
+ * the last, both ways) and "elapsed S". Clients: 198.18.1.10+ (50,000 ports each);
  * backends: 198.18.2.11 ports 8443+ (1 per 4,000 connections; SNAT
  * ports 1024-65535: the 16 probes of a claim, bpf/bind.h, find a free
  * port among 64,512 of which 4,000 are taken; with the default range's
@@ -231,6 +234,29 @@ static uint64_t memlock(int fd)
 	return v;
 }
 
+/*
+ * Bytes in the kernel's memcg-charged kmalloc caches (kmalloc-cg-*), the
+ * whole machine's: where a map's entries allocated on insert live, each
+ * rounded up to its cache's size (a 336-byte flows entry takes 512). The
+ * difference between two counts is this process's, give or take what
+ * the rest of the machine did meanwhile.
+ */
+static uint64_t slab_bytes(void)
+{
+	unsigned long long active, objs, size, t = 0;
+	char line[512], name[64];
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %llu %llu %llu", name, &active, &objs,
+			   &size) == 4 && !strncmp(name, "kmalloc-cg-", 11))
+			t += objs * size;	/* held, used or not */
+	fclose(f);
+	return t;
+}
+
 static uint64_t maps_memlock(void)
 {
 	uint64_t t = 0;
@@ -347,7 +373,7 @@ int main(int argc, char **argv)
 	struct dp_opts o = { .log_ring = DP_LOG_RING_OFF };	/* no log */
 	uint32_t counts[MAX_COUNTS], nc = 0, done = 0, i, nb;
 	unsigned int c2b, b2c, fl;
-	uint64_t base = 0, m = 0;
+	uint64_t base = 0, m = 0, slab0 = 0, slab = 0;
 	double t0 = now_s(), setup_s = 0, t;
 	int a, efd;
 
@@ -383,23 +409,27 @@ int main(int argc, char **argv)
 		setup_s += now_s() - t;
 		done = counts[a];
 		m = maps_memlock();
-		if (!a)
+		slab = slab_bytes();
+		if (!a) {
 			base = m;
+			slab0 = slab;
+		}
 		if (!a && getenv("DP_MEM_MAPS"))
 			print_maps();
 		spliced_ns(done, efd, &c2b, &b2c, &fl);
-		printf("mem %u %llu %llu %llu %llu %u %u %.1f\n", done,
+		printf("mem %u %llu %llu %llu %llu %u %u %.1f %lld\n", done,
 		       (unsigned long long)(m / 1024),
 		       (unsigned long long)(memlock(dp_map_fd(dp, SNILB_MAP_FLOWS)) / 1024),
 		       (unsigned long long)(memlock(dp_map_fd(dp, SNILB_MAP_REV)) / 1024),
 		       (unsigned long long)(memlock(dp_map_fd(dp, SNILB_MAP_HELLOS)) / 1024),
 		       c2b > fl ? c2b - fl : 0, b2c > fl ? b2c - fl : 0,
-		       setup_s);
+		       setup_s, (long long)(slab - slab0) / 1024);
 		fflush(stdout);
 	}
 	if (done > counts[0])
-		printf("per_conn %llu\n", (unsigned long long)
-		       ((m - base) / (done - counts[0])));
+		printf("per_conn %llu %lld\n", (unsigned long long)
+		       ((m - base) / (done - counts[0])),
+		       (long long)(slab - slab0) / (done - counts[0]));
 	printf("elapsed %.1f\n", now_s() - t0);
 	close(efd);
 	dp_close(dp);
