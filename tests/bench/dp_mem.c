@@ -18,10 +18,12 @@
  * how long the connections took to make:
  *
  *   mem N maps_kib flows_kib rev_kib hellos_kib c2b_ns b2c_ns setup_s slab_kib
+ *       reap_s
  *
  * slab_kib: what the kernel's kmalloc-cg caches grew by since the first
  * count (machine-wide; the entries' real footprint, each rounded up to its
- * cache's object size, which memlock does not count). Then "per_conn
+ * cache's object size, which memlock does not count); reap_s: one pass
+ * of the reaper over them (the agent makes one a second). Then "per_conn
  * BYTES SLAB_BYTES" (memory added per connection from the first count to
  * the last, both ways) and "elapsed S". Clients: 198.18.1.10+ (50,000 ports each);
  * backends: 198.18.2.11 ports 8443+ (1 per 4,000 connections; SNAT
@@ -48,6 +50,7 @@
 #include "dataplane.h"
 #include "maglev.h"
 #include "pinned.h"
+#include "reaper.h"
 #include "../lib/packets.h"
 #include "../lib/hello_builder.h"
 
@@ -301,6 +304,24 @@ static void print_maps(void)
 		       (memlock(dp_map_fd(dp, (enum snilb_map)m)) / 1024));
 }
 
+/* Seconds one pass of the reaper takes (user/dataplane/reaper.c: the
+ * agent walks the flow table once a second); every flow is kept. */
+static double reap_s(void)
+{
+	struct reap_result res;
+	struct timespec ts;
+	double t = now_s();
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (dp_reap(dp, (uint64_t)ts.tv_sec * 1000000000ull +
+		    (uint64_t)ts.tv_nsec, &res) ||
+	    res.hello_expired || res.bind_expired || res.idle_expired) {
+		fprintf(stderr, "dp_mem: the reaper failed or reaped\n");
+		exit(1);
+	}
+	return now_s() - t;
+}
+
 static int cmp_uint(const void *a, const void *b)
 {
 	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
@@ -437,13 +458,13 @@ int main(int argc, char **argv)
 		if (!a && getenv("DP_MEM_MAPS"))
 			print_maps();
 		spliced_ns(done, efd, &c2b, &b2c, &fl);
-		printf("mem %u %llu %llu %llu %llu %u %u %.1f %lld\n", done,
+		printf("mem %u %llu %llu %llu %llu %u %u %.1f %lld %.2f\n", done,
 		       (unsigned long long)(m / 1024),
 		       (unsigned long long)(memlock(dp_map_fd(dp, SNILB_MAP_FLOWS)) / 1024),
 		       (unsigned long long)(memlock(dp_map_fd(dp, SNILB_MAP_REV)) / 1024),
 		       (unsigned long long)(memlock(dp_map_fd(dp, SNILB_MAP_HELLOS)) / 1024),
 		       c2b > fl ? c2b - fl : 0, b2c > fl ? b2c - fl : 0,
-		       setup_s, (long long)(slab - slab0) / 1024);
+		       setup_s, (long long)(slab - slab0) / 1024, reap_s());
 		fflush(stdout);
 	}
 	if (done > counts[0])

@@ -4,6 +4,8 @@
 #define SNILB_USER_DP_INT_H
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include <bpf/bpf.h>
 
@@ -41,5 +43,10 @@ int dp_vip_follow(struct dataplane *dp, const struct snilb_listener_key *lk);
 /* Recount every VIP from the listeners: at load, maps adopted from an
  * older loader may have none, or stale ones. */
 int dp_vips_rebuild(struct dataplane *dp);
+
+/* Call @fn(@arg, key, value) for every entry of hash map @fd (keys of
+ * @ks bytes, values of @vs), in batches (walk.c); 0 or -errno. */
+typedef void (*dp_walk_fn)(void *arg, const void *key, const void *val);
+int dp_walk(int fd, size_t ks, size_t vs, dp_walk_fn fn, void *arg);
 
 #endif /* SNILB_USER_DP_INT_H */

@@ -346,59 +346,85 @@ static enum verdict expire(struct dataplane *dp, int fd,
 	return v;
 }
 
-/* The flow an entry of @map at @key belongs to: a rev entry names it,
- * a conns entry is keyed by it. */
-static int flow_of(int map, bool is_rev, const void *key,
-		   struct snilb_flow_key *fk)
+static int cmp_u64(const void *a, const void *b)
 {
-	struct snilb_rev rv;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	if (!is_rev) {
-		memcpy(fk, key, sizeof(*fk));
-		return 0;
+	return x < y ? -1 : x > y;
+}
+
+/* What the walk of the flows saw: a hash of each one's key, sorted. */
+struct seen {
+	uint64_t *h;
+	size_t n, cap;
+};
+
+static int seen_add(struct seen *s, const struct snilb_flow_key *k)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		uint64_t *h = realloc(s->h, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		s->h = h;
+		s->cap = cap;
 	}
-	if (bpf_map_lookup_elem(map, key, &rv))
-		return -1;
-	*fk = rv.flow;
+	s->h[s->n++] = snilb_syn_hash(k, 0);
 	return 0;
 }
 
-/* Delete the entries of @map (rev or conns) whose flow is gone; how many. */
-static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m)
+/* Entries of rev or conns whose flow is gone, nominated. */
+struct sweep {
+	int flows;
+	bool is_rev;
+	size_t ks;
+	const struct seen *seen;
+	unsigned char *dead;
+	size_t n, cap;
+};
+
+static void sweep_one(void *arg, const void *key, const void *val)
 {
-	int map = dp_map_fd(dp, m), flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
-	bool is_rev = m == SNILB_MAP_REV;
-	size_t ks = is_rev ? sizeof(struct snilb_rev_key) :
-			     sizeof(struct snilb_flow_key);
-	unsigned char k[64], next[64], *prev = NULL, *dead = NULL;
-	struct snilb_flow_key fk;
+	struct sweep *w = arg;
+	const struct snilb_flow_key *fk = w->is_rev ?
+		&((const struct snilb_rev *)val)->flow : key;
+	uint64_t h = snilb_syn_hash(fk, 0);
 	struct snilb_flow f;
-	size_t n = 0, cap = 0, i;
 
-	_Static_assert(sizeof(struct snilb_rev_key) <= sizeof(k) &&
-		       sizeof(struct snilb_flow_key) <= sizeof(k),
-		       "a key fits the buffers");
-	while (!bpf_map_get_next_key(map, prev, next)) {
-		memcpy(k, next, ks);
-		prev = k;
-		if (flow_of(map, is_rev, k, &fk) ||
-		    !bpf_map_lookup_elem(flows, &fk, &f))
-			continue;
-		if (n == cap) {
-			unsigned char *d;
+	/* Its flow was there at the walk (a hash's collision keeps an
+	 * orphan one pass more), or is now: made since. */
+	if (bsearch(&h, w->seen->h, w->seen->n, sizeof(h), cmp_u64) ||
+	    !bpf_map_lookup_elem(w->flows, fk, &f))
+		return;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 16;
+		unsigned char *d = realloc(w->dead, cap * w->ks);
 
-			cap = cap ? 2 * cap : 16;
-			d = realloc(dead, cap * ks);
-			if (!d)
-				break;
-			dead = d;
-		}
-		memcpy(dead + n++ * ks, k, ks);
+		if (!d)
+			return;		/* the next pass has it */
+		w->dead = d;
+		w->cap = cap;
 	}
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(map, dead + i * ks);
-	free(dead);
-	return (uint32_t)n;
+	memcpy(w->dead + w->n++ * w->ks, key, w->ks);
+}
+
+/* Delete the entries of @map (rev or conns) whose flow is gone; how many. */
+static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m,
+			      const struct seen *seen)
+{
+	struct sweep w = { .flows = dp_map_fd(dp, SNILB_MAP_FLOWS),
+			   .is_rev = m == SNILB_MAP_REV, .seen = seen };
+	size_t vs = w.is_rev ? sizeof(struct snilb_rev) :
+			       sizeof(struct ch_result), i;
+
+	w.ks = w.is_rev ? sizeof(struct snilb_rev_key) :
+			  sizeof(struct snilb_flow_key);
+	dp_walk(dp_map_fd(dp, m), w.ks, vs, sweep_one, &w);
+	for (i = 0; i < w.n; i++)
+		bpf_map_delete_elem(dp_map_fd(dp, m), w.dead + i * w.ks);
+	free(w.dead);
+	return (uint32_t)w.n;
 }
 
 /*
@@ -411,14 +437,14 @@ static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m)
  *   off meanwhile, or the flow freed by another hand). The data plane
  *   writes one only for a flow that exists, likewise.
  */
-static uint32_t sweep_rev(struct dataplane *dp)
+static uint32_t sweep_rev(struct dataplane *dp, const struct seen *seen)
 {
-	return sweep_orphans(dp, SNILB_MAP_REV);
+	return sweep_orphans(dp, SNILB_MAP_REV, seen);
 }
 
-static void sweep_conns(struct dataplane *dp)
+static void sweep_conns(struct dataplane *dp, const struct seen *seen)
 {
-	sweep_orphans(dp, SNILB_MAP_CONNS);
+	sweep_orphans(dp, SNILB_MAP_CONNS, seen);
 }
 
 /* Room for @n nominees; 0, or -ENOMEM with what was there kept. */
@@ -444,53 +470,73 @@ int dp_reap(struct dataplane *dp, uint64_t now_ns, struct reap_result *res)
 	return dp_reap_hooked(dp, now_ns, res, NULL, NULL);
 }
 
+/* The walk's state: the flows nominated, and every flow seen. */
+struct nominate {
+	const struct snilb_config *cfg;
+	uint64_t now;
+	struct reap_result *res, nominated;
+	struct snilb_flow_key *dead;
+	uint32_t *lis;
+	size_t ndead, cap;
+	struct seen seen;
+	int err;
+};
+
+static void nominate_one(void *arg, const void *key, const void *val)
+{
+	struct nominate *w = arg;
+	const struct snilb_flow *f = val;
+
+	if (w->err || (w->err = seen_add(&w->seen, key)))
+		return;
+	if (judge(f, w->cfg, w->now, &w->nominated) == KEEP) {
+		w->res->flows++;
+		return;
+	}
+	if (w->ndead == w->cap && (w->err = grow(&w->dead, &w->lis, &w->cap)))
+		return;
+	w->dead[w->ndead] = *(const struct snilb_flow_key *)key;
+	w->lis[w->ndead++] = f->listener;
+}
+
 int dp_reap_hooked(struct dataplane *dp, uint64_t now_ns,
 		   struct reap_result *res, void (*walked)(void *), void *arg)
 {
-	struct snilb_flow_key k, next, *prev = NULL, *dead = NULL;
-	size_t ndead = 0, cap = 0, i;
 	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
 	struct snilb_config cfg = { 0 };
-	struct reap_result nominated = { 0 };
+	struct nominate w = { .cfg = &cfg, .now = now_ns, .res = res };
 	enum verdict *why = NULL;
-	uint32_t *lis = NULL;
-	struct snilb_flow f;
 	uint32_t zero = 0;
-	int fd, err = 0;
+	size_t i;
+	int fd, e;
 
 	memset(res, 0, sizeof(*res));
 	bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG), &zero, &cfg);
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
 	if (fd < 0)
 		return -errno;
-	/* Nominate first, act after: deleting under get_next_key restarts
-	 * the walk. The counts are expire()'s, on the flows as they are. */
-	while (!bpf_map_get_next_key(flows, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(flows, &k, &f))
-			continue;
-		if (judge(&f, &cfg, now_ns, &nominated) == KEEP) {
-			res->flows++;
-			continue;
-		}
-		if (ndead == cap && (err = grow(&dead, &lis, &cap)))
-			break;
-		dead[ndead] = k;
-		lis[ndead++] = f.listener;
-	}
+	/* Nominate first, act after. The counts are expire()'s, on the
+	 * flows as they are. */
+	e = dp_walk(flows, sizeof(struct snilb_flow_key),
+		    sizeof(struct snilb_flow), nominate_one, &w);
+	if (!w.err)
+		w.err = e;
 	if (walked)
 		walked(arg);
-	why = ndead ? calloc(ndead, sizeof(*why)) : NULL;
-	for (i = 0; i < ndead && why; i++)
-		why[i] = expire(dp, fd, &cfg, &dead[i], now_ns, res, &err);
+	why = w.ndead ? calloc(w.ndead, sizeof(*why)) : NULL;
+	for (i = 0; i < w.ndead && why; i++)
+		why[i] = expire(dp, fd, &cfg, &w.dead[i], now_ns, res, &w.err);
 	if (why)
-		count_timeouts(dp, lis, why, ndead);
-	res->orphans = sweep_rev(dp);
-	sweep_conns(dp);
-	free(dead);
+		count_timeouts(dp, w.lis, why, w.ndead);
+	if (!e) {	/* a walk cut short saw too few to judge orphans */
+		qsort(w.seen.h, w.seen.n, sizeof(*w.seen.h), cmp_u64);
+		res->orphans = sweep_rev(dp, &w.seen);
+		sweep_conns(dp, &w.seen);
+	}
+	free(w.seen.h);
+	free(w.dead);
 	free(why);
-	free(lis);
+	free(w.lis);
 	close(fd);
-	return err;
+	return w.err;
 }
