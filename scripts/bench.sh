@@ -391,7 +391,7 @@ run_memory() {	# -> R[mem.*]
 		case $1 in
 		mem) R[mem.$2.maps]=$3 R[mem.$2.flows]=$4 R[mem.$2.rev]=$5
 		     R[mem.$2.c2b]=$7 R[mem.$2.b2c]=$8 R[mem.$2.setup_s]=$9
-		     R[mem.$2.slab]=${10} ;;
+		     R[mem.$2.slab]=${10} R[mem.$2.reap]=${11} ;;
 		per_conn) R[mem.per_conn]=$2 R[mem.per_conn_slab]=$3 ;;
 		elapsed) R[mem.$1]=$2 ;;
 		esac
@@ -458,15 +458,16 @@ report_memory() {
 	printf '\nmemory against concurrent spliced connections (tests/bench/dp_mem.c:\n'
 	printf 'made through the real program with BPF_PROG_TEST_RUN, SYN to spliced;\n'
 	printf 'the maps as the kernel charges them, fdinfo memlock; --max-flows\n'
-	printf '1048576; spliced packets net ns, median over flows picked at random)\n'
-	printf '%-14s%10s%10s%10s%10s%10s%16s\n' connections "maps MiB" flows rev \
-		"c2b ns" "b2c ns" "preallocated"
+	printf '1048576; spliced packets net ns, median over flows picked at random;\n'
+	printf 'reap s: one pass of the reaper over them, which the agent makes each second)\n'
+	printf '%-14s%10s%10s%10s%10s%10s%10s%16s\n' connections "maps MiB" flows rev \
+		"c2b ns" "b2c ns" "reap s" "preallocated"
 	for n in $mem_counts; do
-		printf '%-14s%10s%10s%10s%10s%10s%16s\n' "$n" \
+		printf '%-14s%10s%10s%10s%10s%10s%10s%16s\n' "$n" \
 			"$(kib_mib "${R[mem.$n.maps]:-}")" \
 			"$(kib_mib "${R[mem.$n.flows]:-}")" \
 			"$(kib_mib "${R[mem.$n.rev]:-}")" \
-			"${R[mem.$n.c2b]:-}" "${R[mem.$n.b2c]:-}" \
+			"${R[mem.$n.c2b]:-}" "${R[mem.$n.b2c]:-}" "${R[mem.$n.reap]:-}" \
 			"$(kib_mib "${R[mem.prealloc.$n.maps]:-}")"
 	done
 	echo "per connection: ${R[mem.per_conn]:-?} bytes charged (memlock)," \

@@ -31,11 +31,11 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 %s
 set grid ytics
-set key top %s
+set key %s
 plot %s
 """ % (out, title, ylabel,
        "set logscale y\nset yrange [1:*]" if log else "set yrange [0:*]",
-       "left" if log else "right", plots)
+       "below" if log else "top right", plots)
     try:
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     finally:
