@@ -500,64 +500,84 @@ struct snilb_topts {
 	__u8 pad[3];
 };
 
+/*
+ * A flow's state. A spliced client -> backend packet (splice_c2b(), its
+ * lookup, fwd.h's to_backend()) reads and writes only the first 96
+ * bytes: the first 32 share a cache line with the key's end, which the
+ * lookup compares anyway, the next 64 are one line (a flows entry is a
+ * kmalloc object, 8 bytes of the allocator's list, 48 of the hash table's,
+ * the 40-byte key, then this: the value starts 32 bytes before a line).
+ * What a handshake, a bind, a close or the access log needs follows.
+ * Moving a field is a layout change: pinned flows are not adopted
+ * (docs/agent.md, "Upgrading across a layout change").
+ */
 struct snilb_flow {
+	/* the spliced path: the key's line */
 	__u32 state;
-	__u32 listener;
+	__u32 backend;		/* backend id */
+	__u32 seq_off;		/* backend ISN - our ISN */
+	__u32 ts_off;		/* backend TSval - ours */
+	struct snilb_topts opts;
+	__be16 nport;		/* our SNAT port */
+	__u16 bmtu;		/* MTU of the path to the backend (0: unknown) */
+	__u16 c_win;		/* the client's last window field (c_ack's) */
+	__u8 bwscale;		/* backend's window scale (0xf: none) */
+	__u8 resyn;		/* its first SYN-ACK came; our SYN went again */
+	/* the spliced path: one line */
+	__u64 closing;		/* SNILB_CL_* bits, set atomically (64-bit:
+				 * what BPF's atomics take before -mcpu=v3) */
+	__u64 seen_ns;
+	__u64 path_ns;		/* next hops both ways last learned */
+	__u64 bytes_c2b;
+	__u64 pkts_c2b;		/* plain adds, as bytes_c2b: see alog.h */
+	__u32 c_ack;		/* the client's last ACK (our numbers) */
 	__u32 route;
+	__u32 b_ifindex;	/* cached path to the backend */
+	__u8 bmac[6];
+	__u8 bsmac[6];
+	/* the rest */
+	__u32 listener;
 	__u32 set;
 	__u32 client_isn;	/* client's ISN */
 	__u32 our_isn;		/* the cookie */
 	__u32 ts_recent;	/* last TSval from the client */
 	__u32 hello_len;	/* contiguous hello bytes buffered */
 	__u32 need;		/* parse again once this many are there */
-	__u16 cwin;		/* client's last window field */
-	__u8 tw_resets;		/* backend TIME-WAITs reset while binding */
-	__u8 ooo;		/* hello bytes held past a gap */
 	__u32 ifindex;		/* where the client's packets arrive */
-	struct snilb_topts opts;
 	__u64 created_ns;
-	__u64 seen_ns;
-	__u8 cmac[6];		/* client side next hop, for replies */
-	__u8 lmac[6];
-	/* backend side, set when binding */
-	__u32 backend;		/* backend id */
-	__u32 tries;		/* backends tried */
 	__u64 bind_ns;		/* SYN sent to the current backend */
-	__u32 our_tsval;	/* TSval of our SYN-ACK (client's clock base) */
-	__u32 seq_off;		/* backend ISN - our ISN */
-	__u32 ts_off;		/* backend TSval - ours */
-	__be16 nport;		/* our SNAT port */
-	__u8 bwscale;		/* backend's window scale (0xf: none) */
-	__u8 resyn;		/* its first SYN-ACK came; our SYN went again */
-	__u32 b_ifindex;	/* cached path to the backend */
-	__u8 bmac[6];
-	__u8 bsmac[6];
-	__u32 c_fin_seq;	/* the client's FIN, in its numbers */
-	__u32 b_fin_seq;	/* the backend's FIN, in our numbers */
-	__u32 c_ack;		/* the client's last ACK (our numbers) */
-	__u16 c_win;		/* ... and window field */
-	__u16 pp_len;		/* PROXY v2 header length the bound backend
-				 * gets before the hello (0: none); its ISN
-				 * is client_isn - pp_len */
-	__u64 closing;		/* SNILB_CL_* bits, set atomically (64-bit:
-				 * what BPF's atomics take before -mcpu=v3) */
 	__u64 gen;		/* odd while a CPU binds or splices the flow
 				 * (bpf/bind.h, flow_claim()) */
-	__u64 path_ns;		/* next hops both ways last learned */
-	__u64 bytes_c2b;
-	__u64 pkts_c2b;		/* plain adds, as bytes_c2b: see alog.h */
-	__u16 bmtu;		/* MTU of the path to the backend (0: unknown) */
-	__u16 rtx_chunk;	/* payload per hello segment to the backend */
+	__u64 rtx_ns;		/* the replay last sent again (owned.h) */
+	__u64 routed_ns;	/* the hello complete and routed */
+	__u64 spliced_ns;	/* the backend's SYN-ACK */
+	__u32 tries;		/* backends tried */
+	__u32 our_tsval;	/* TSval of our SYN-ACK (client's clock base) */
+	__u32 c_fin_seq;	/* the client's FIN, in its numbers */
+	__u32 b_fin_seq;	/* the backend's FIN, in our numbers */
 	__u32 h_acked;		/* hello bytes we acknowledged (bpf/owned.h) */
 	__u32 rtx_ack;		/* the backend ACK we last sent again for */
 	__u32 rtx_ecr;		/* the TSecr the replay carried */
-	__u64 rtx_ns;		/* ... and when */
-	__u64 routed_ns;	/* the hello complete and routed */
-	__u64 spliced_ns;	/* the backend's SYN-ACK */
+	__u16 cwin;		/* client's last window field, in the hello */
+	__u16 pp_len;		/* PROXY v2 header length the bound backend
+				 * gets before the hello (0: none); its ISN
+				 * is client_isn - pp_len */
+	__u16 rtx_chunk;	/* payload per hello segment to the backend */
 	__u16 tls_version;	/* the hello's legacy_version (0x0303) */
+	__u8 cmac[6];		/* client side next hop, for replies */
+	__u8 lmac[6];
+	__u8 tw_resets;		/* backend TIME-WAITs reset while binding */
+	__u8 ooo;		/* hello bytes held past a gap */
 	__u8 closer;		/* enum snilb_end of the first FIN */
 	__u8 pad6[5];
 };
+
+/* Where the spliced path's fields end: see struct snilb_flow. */
+#define SNILB_FLOW_HOT	96
+_Static_assert(__builtin_offsetof(struct snilb_flow, listener) ==
+	       SNILB_FLOW_HOT && __builtin_offsetof(struct snilb_flow,
+						    closing) == 32,
+	       "the spliced path's fields: the key's line, then one line");
 
 #include "snilb_log.h"	/* the access log's records */
 #include "snilb_cookie.h"	/* the SYN cookie's keys */
