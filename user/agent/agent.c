@@ -41,6 +41,7 @@
 #include "status.h"
 #include "statusfile.h"
 #include "sync.h"
+#include "synclog.h"
 #include "peers.h"
 
 #define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
@@ -87,67 +88,6 @@ static double wall(void)
 
 /* --- sync ------------------------------------------------------------------- */
 
-static void log_diags(const struct model *m)
-{
-	char line[16];
-	size_t i;
-
-	for (i = 0; i < m->ndiags; i++) {
-		const struct m_diag *d = &m->diags[i];
-
-		snprintf(line, sizeof(line), "%d", d->line);
-		log_event("error", "invalid manifest", "file", d->file,
-			  "line", line, "field", d->field ? d->field : "",
-			  "object", d->name ? d->name : "",
-			  "kind", d->kind ? d->kind : "", "error", d->msg,
-			  "kept", !d->kind ? "the file's last good objects" :
-			  !d->field ? "the first definition" :
-			  "the object's last good version", NULL);
-	}
-}
-
-static void log_route_conditions(const struct gw_out *out)
-{
-	size_t i, j, k;
-	char who[600];
-
-	for (i = 0; i < out->nroutes; i++) {
-		const struct gw_route *r = &out->routes[i];
-
-		snprintf(who, sizeof(who), "%s/%s", r->ns, r->name);
-		for (j = 0; j < r->nparents; j++)
-			for (k = 0; k < 2; k++)
-				if (!r->parents[j].conds[k].status)
-					log_event("warn", "route condition",
-						  "route", who, "parent",
-						  r->parents[j].gateway, "type",
-						  r->parents[j].conds[k].type,
-						  "status", "False", "reason",
-						  r->parents[j].conds[k].reason,
-						  "message",
-						  r->parents[j].conds[k].msg,
-						  NULL);
-	}
-}
-
-/* A backend of a family with no --snat address: refused (no_backend). */
-static void warn_snat_family(const struct agent *a, const struct gw_out *out)
-{
-	size_t i, j;
-
-	for (i = 0; i < out->nsets; i++)
-		for (j = 0; j < out->sets[i].neps; j++) {
-			const char *ad = out->sets[i].eps[j].addr;
-
-			if (strchr(ad, ':') ? a->o->snat6 : a->o->snat4)
-				continue;
-			log_event("warn", "no --snat address of the backend's "
-				  "family: connections to it are refused",
-				  "backend", ad, NULL);
-			return;
-		}
-}
-
 /* The document, kept for the next one (lastTransitionTime), and the
  * file: by its thread once started. */
 static void publish(struct agent *a, json_t *st)
@@ -169,30 +109,6 @@ static void publish(struct agent *a, json_t *st)
 	if (err)
 		log_event("error", "cannot write the status file", "path",
 			  a->o->status_file, "error", strerror(-err), NULL);
-}
-
-/* @kernel_ns: when the maps were written; @t0: the sync's start. */
-static void log_sync(struct agent *a, const struct sync_result *res,
-		     const struct gw_out *out, uint64_t t0, uint64_t kernel_ns)
-{
-	uint64_t now = mono_ns();
-	char n[10][16];
-
-	snprintf(n[0], 16, "%zu", out->nroutes);
-	snprintf(n[1], 16, "%zu", out->nentries);
-	snprintf(n[2], 16, "%zu", out->nsets);
-	snprintf(n[3], 16, "%u", res->routes_set);
-	snprintf(n[4], 16, "%u", res->routes_deleted);
-	snprintf(n[5], 16, "%u", res->sets_built);
-	snprintf(n[6], 16, "%zu", out->nvips);
-	snprintf(n[7], 16, "%.1f", (kernel_ns - t0) / 1e6);
-	snprintf(n[8], 16, "%.1f", (now - kernel_ns) / 1e6);
-	snprintf(n[9], 16, "%.1f", (kernel_ns - a->event_ns) / 1e6);
-	log_event("info", "synced", "routes", n[0], "hostnames", n[1],
-		  "sets", n[2], "listeners", n[6], "routes_written", n[3],
-		  "routes_deleted", n[4], "sets_built", n[5], "ms", n[7],
-		  "status_ms", n[8], a->event_ns ? "event_ms" : NULL, n[9],
-		  NULL);
 }
 
 /* What /metrics shows of the agent: swapped in whole, under the lock the
@@ -241,9 +157,9 @@ static int agent_sync(struct agent *a, int force)
 		model_free(&m);
 		return err;
 	}
-	log_diags(&m);
-	log_route_conditions(&out);
-	warn_snat_family(a, &out);
+	synclog_diags(&m);
+	synclog_route_conditions(&out);
+	synclog_snat_family(a->o, &out);
 	if (a->dp) {
 		err = sync_apply(&a->sync, &out, t0, &res);
 		kernel_ns = mono_ns();
@@ -264,7 +180,8 @@ static int agent_sync(struct agent *a, int force)
 	publish(a, status_build(&a->ag, &m, &out, &a->sync, a->status));
 	publish_metrics(a, &m, &out);
 	if (kernel_ns && !err)
-		log_sync(a, &res, &out, t0, kernel_ns);
+		synclog_sync(&res, &out, t0, kernel_ns, mono_ns(),
+			     a->event_ns);
 	err = m.ndiags ? -EINVAL : err;
 	if (!source_write_back(a->src, &m, &out)) {
 		gw_out_free(&out);
