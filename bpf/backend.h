@@ -2,9 +2,11 @@
 /*
  * A backend answers the SYN we sent for a routed flow (snilb_backend, in
  * snilb.bpf.c).
- * First SYN-ACK: note its ISN, timestamp and window scale, and send our
- * SYN again (resyn()). Its retransmission: turn the packet into the ACK
- * that completes its handshake, carrying the buffered hello (replay.h).
+ * First SYN-ACK: note its ISN, timestamp and window scale; our second SYN
+ * went right behind the first (bind.h, syn_twice()), so its answer follows:
+ * drop this one, or else send our SYN again now (resyn()). The SYN-ACK
+ * after that: turn the packet into the ACK that completes its handshake,
+ * carrying the buffered hello (replay.h).
  * RST: try the next backend, or reset the client.
  * Reached by tail call from snilb_ingress, whose parse it reuses.
  */
@@ -32,7 +34,7 @@
 static __always_inline __u32 resyn_ecr(const struct snilb_flow *f,
 				       const struct tcp_opts *bo)
 {
-	if (!f->resyn)
+	if (f->resyn != SNILB_RESYN_DONE)
 		return bo->tsval;
 	return bo->ts ? 0 : f->our_tsval + f->ts_off;
 }
@@ -125,7 +127,7 @@ static __noinline int resyn(struct __sk_buff *skb, const struct pkt *p,
 
 	if (!sc || resolve_backend(skb, f, p->family, p->saddr, &fib))
 		return TC_ACT_SHOT;	/* it answered: its path is known */
-	f->resyn = 1;
+	f->resyn = SNILB_RESYN_DONE;
 	stat_inc(SNILB_ST_RESYN);
 	o = &sc->out;
 	backend_syn(o, f, 0, p->daddr, p->saddr, p->sport);
@@ -152,12 +154,16 @@ static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
 	    load_headers(skb, p, sc->ip, sc->th, p->doff))
 		return TC_ACT_SHOT;
 	parse_opts(sc->th, p->doff, &bo);
-	if (!f->resyn) {
+	if (f->resyn != SNILB_RESYN_DONE) {
 		/* The first: the one we acknowledge (a SYN cookie's second
 		 * would speak of our second SYN, see resyn_ecr()). */
 		f->seq_off = p->seq - f->our_isn;
 		f->ts_off = bo.ts ? bo.tsval - f->our_tsval : 0;
 		f->bwscale = bo.wscale;
+		if (f->resyn == SNILB_RESYN_EARLY) {
+			f->resyn = SNILB_RESYN_DONE;
+			return TC_ACT_SHOT;	/* the second's is coming */
+		}
 		if (!(cfg && cfg->single_syn))
 			return resyn(skb, p, k, f);
 	}
@@ -225,6 +231,8 @@ static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
 		return TC_ACT_SHOT;
 	}
 	f->tw_resets++;
+	/* One SYN now: its SYN-ACK gets resyn(). */
+	f->resyn = SNILB_RESYN_NONE;
 	flow_unclaim(f);
 	stat_inc(SNILB_ST_TW_RESET);
 	o = &sc->out;

@@ -216,6 +216,34 @@ static __always_inline const struct pkt *pkt_as(struct __sk_buff *skb,
 }
 
 /*
+ * The SYN is on its way (@verdict: to_backend()'s redirect); unless
+ * --single-syn, our second SYN goes right behind it, without timestamps:
+ * the first is cloned out now, the packet becomes the second. The backend
+ * sees them in that order: it takes the second for a retransmission and sends its
+ * SYN-ACK again, and so samples no RTT from our handshake (Karn), without
+ * the round trip resyn() costs (backend.h; docs/dataplane.md "The
+ * backend's RTT"). Only once its path is known: a clone cannot wait for
+ * the neighbour layer, and then resyn() does it on its first SYN-ACK.
+ */
+static __always_inline int syn_twice(struct __sk_buff *skb,
+				     const struct pkt *p, struct snilb_flow *f,
+				     const struct snilb_config *cfg,
+				     struct tcp_out *o, int verdict)
+{
+	if (verdict != TC_ACT_REDIRECT || cfg->single_syn || !f->b_ifindex)
+		return verdict;
+	if (bpf_clone_redirect(skb, f->b_ifindex, 0))
+		return verdict;		/* the one SYN, still redirected */
+	/* No timestamps: a SYN cookie would say so (resyn_ecr()). */
+	__builtin_memset(o->opts + 6, TCPOPT_NOP, 10);
+	if (write_tcp(skb, p, o))
+		return TC_ACT_SHOT;
+	f->resyn = SNILB_RESYN_EARLY;
+	stat_inc(SNILB_ST_RESYN);
+	return verdict;
+}
+
+/*
  * Send the SYN for try f->tries. Returns a TC verdict, or -1 when no
  * backend can be tried (the caller resets the client). The caller holds
  * the flow (flow_claim()).
@@ -262,7 +290,7 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	f->backend = bid;
 	f->nport = rk.nport;
 	f->tw_resets = 0;
-	f->resyn = 0;
+	f->resyn = SNILB_RESYN_NONE;
 	f->tries++;
 	f->bind_ns = bpf_ktime_get_ns();
 	f->b_ifindex = 0;		/* another backend, maybe another path */
@@ -275,7 +303,8 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	if (!p || write_tcp(skb, p, o))
 		return TC_ACT_SHOT;
 	stat_inc(SNILB_ST_BIND);
-	return to_backend(skb, f, be->family, be->addr);
+	return syn_twice(skb, p, f, cfg, o, to_backend(skb, f, be->family,
+							be->addr));
 }
 
 #endif /* SNILB_BPF_BIND_H */

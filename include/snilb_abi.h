@@ -351,6 +351,13 @@ static __always_inline __u64 snilb_syn_hash(const struct snilb_flow_key *k,
 	return h | 1ull << 32;
 }
 
+/* snilb_flow.resyn: our second SYN to the backend (bpf/backend.h). */
+#define SNILB_RESYN_NONE	0	/* one so far (--single-syn, or the
+					 * path was not known yet) */
+#define SNILB_RESYN_DONE	1	/* sent: the next SYN-ACK answers it */
+#define SNILB_RESYN_EARLY	2	/* sent right behind the first: its
+					 * SYN-ACK follows the first one's */
+
 /* Client TCP options, as carried through the cookie's timestamp bits
  * (or the syn_state entry of a client without timestamps). */
 struct snilb_topts {
@@ -383,7 +390,7 @@ struct snilb_flow {
 	__u16 bmtu;		/* MTU of the path to the backend (0: unknown) */
 	__u16 c_win;		/* the client's last window field (c_ack's) */
 	__u8 bwscale;		/* backend's window scale (0xf: none) */
-	__u8 resyn;		/* its first SYN-ACK came; our SYN went again */
+	__u8 resyn;		/* SNILB_RESYN_*: our second SYN to it */
 	/* the spliced path: one line */
 	__u64 closing;		/* SNILB_CL_* bits, set atomically (64-bit:
 				 * what BPF's atomics take before -mcpu=v3) */

@@ -84,8 +84,9 @@ enum snilb_reject {
 	X(VIP_FRAG, "vip_frag")		/* fragments, IPv4 options, IPv6 \
 					 * extension headers: dropped */ \
 	X(VIP_DROP, "vip_drop")		/* anything else: dropped */	\
-	X(RESYN, "resyn")		/* SYNs sent to a backend again	\
-					 * on its first SYN-ACK: no RTT	\
+	X(RESYN, "resyn")		/* second SYNs sent to a backend \
+					 * (right behind the first, or	\
+					 * on its first SYN-ACK): no RTT \
 					 * sample from our handshake	\
 					 * (bpf/backend.h) */		\
 	X(SYN_STATE, "syn_state")	/* SYNs without timestamps given \

@@ -158,7 +158,7 @@ static unsigned int splice_flow(struct flow *f, const struct hb *h)
 			   .sport = 8443, .dport = (uint16_t)f->nport,
 			   .seq = 5000, .ack = 1001 - pp_len, .flags = 0x12,
 			   .window = 65535, .opts = syn_opts, .optlen = 20 };
-	run(&t, NULL, NULL);	/* our SYN again (bpf/backend.h resyn()) */
+	run(&t, NULL, NULL);	/* held: our second SYN's is next (bind.h) */
 	run(&t, NULL, NULL);	/* the hello */
 	if (pp_len) {
 		/* The backend's ACK of header and hello, one RTT later: the

@@ -30,6 +30,7 @@ extern struct dataplane *dp;
 extern uint8_t out[PKT_MAX];
 extern size_t outlen;
 extern struct tview rv;		/* the program's answer, parsed */
+extern struct tview cv;		/* the last clone it sent, parsed */
 extern const uint8_t linux_syn_opts[20];
 extern uint32_t harness_log_ring;	/* set before setup; 0: default */
 
@@ -76,6 +77,11 @@ void put32(uint8_t *p, uint32_t v);
 void expect_syn_to(const struct conn *c, struct bside *b);
 void expect_reset(const struct conn *c, size_t plen);
 void expect_resyn(const struct conn *c, const struct bside *b);
+void first_synack(const struct conn *c, const struct bside *b,
+		  const struct tpkt *t);
+/* The next TCP packet the program sent as a clone (bpf_clone_redirect()),
+ * into cv: 0, or -1 when none came within 5 s. */
+int clone_next(void);
 void splice_up_to(struct conn *c, struct bside *b, struct hb *h,
 		  const char *name);
 void splice_up(struct conn *c, struct bside *b, struct hb *h);

@@ -4,10 +4,11 @@
  * packet out with BPF_PROG_TEST_RUN (tests/bpf/harness.c). snilb completes
  * the backend's handshake itself, microseconds after its SYN-ACK; taken
  * as an RTT sample, that is the min RTT BBR sizes its window by for 10 s
- * (2 MB/s instead of 21 over a 20 ms path: tests/bench/paths.sh). So the
- * backend's first SYN-ACK is answered with our SYN again: its TCP sends
- * the SYN-ACK again and, by Karn's rule, takes no sample from it; the ACK
- * that carries the hello echoes no timestamp, which would be one.
+ * (2 MB/s instead of 21 over a 20 ms path: tests/bench/paths.sh). So our
+ * SYN goes twice, the second right behind the first: its TCP sends the
+ * SYN-ACK again and, by Karn's rule, takes no sample from it; the ACK that
+ * carries the hello echoes no timestamp, which would be one. Where the
+ * path is not known yet, the first SYN-ACK is answered with our SYN again.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -87,13 +88,15 @@ static void set_single_syn(uint8_t on)
 }
 
 /*
- * The first SYN-ACK draws our SYN again: same ISN, same options but the
- * timestamps, from the same SNAT port; no hello yet. The second (its
- * request socket's retransmission) draws the hello, acknowledging the
- * same ISN and echoing no timestamp; the backend's clock offset is the
- * first SYN-ACK's.
+ * Our second SYN goes right behind the first (bind.h syn_twice()): the
+ * first, cloned out, with the client's timestamps; the packet itself the
+ * second, the same but the timestamps. The first SYN-ACK is held: the
+ * second's (its request socket's retransmission) is coming and draws the
+ * hello, acknowledging the same ISN and echoing no timestamp; the
+ * backend's clock offset is the first SYN-ACK's. No round trip more than
+ * one SYN would take.
  */
-static void test_resyn(void **state)
+static void test_syn_twice(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 43000, .isn = 77 };
 	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 0x90000000 };
@@ -108,21 +111,15 @@ static void test_resyn(void **state)
 	connect_to(&c);
 	hb_simple(&h, "www.example.com");
 	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
-	expect_syn_to(&c, &b);
-	t = synack(&c, &b, b.isn, opts, 5000);
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	expect_resyn(&c, &b);
-	o = tview_opt(&rv, 2);
-	assert_non_null(o);
-	assert_int_equal(o[2] << 8 | o[3], 1460);	/* the client's MSS */
-	assert_non_null(tview_opt(&rv, 4));		/* SACK-permitted */
-	o = tview_opt(&rv, 3);
-	assert_non_null(o);
-	assert_int_equal(o[2], 7);			/* its window scale */
+	assert_int_equal(flow_get(&c)->resyn, SNILB_RESYN_EARLY);
+	expect_syn_to(&c, &b);		/* the clone with TS, rv without */
 	assert_int_equal(counter(SNILB_ST_RESYN), resyns + 1);
 	assert_int_equal(counter(SNILB_ST_BIND), binds + 1);
-	assert_int_equal(flow_get(&c)->resyn, 1);
 
+	t = synack(&c, &b, b.isn, opts, 5000);
+	assert_int_equal(run(&t), TC_ACT_SHOT);		/* held */
+	assert_int_equal(flow_get(&c)->resyn, SNILB_RESYN_DONE);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
 	t = synack(&c, &b, b.isn, opts, 5001);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	expect_hello(&c, &b, &h, b.isn + 1, 0);
@@ -139,6 +136,57 @@ static void test_resyn(void **state)
 	o = tview_opt(&rv, 8);
 	assert_non_null(o);
 	assert_int_equal(be32(o + 2), c.tsval + 10);
+}
+
+/*
+ * A backend whose neighbour is not resolved yet: the SYN waits in the
+ * neighbour layer (bpf_redirect_neigh()), which a clone cannot, so it goes
+ * alone; its first SYN-ACK (the path known by then) draws our SYN again,
+ * same ISN and options but the timestamps (resyn()), and the next one the
+ * hello.
+ */
+static void test_resyn_path_unknown(void **state)
+{
+	static const uint32_t far[] = { 9 };
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 43050, .isn = 78 };
+	struct bside b = { .addr = "198.18.2.99", .snat = SNAT4,
+			   .isn = 0x80000000 };
+	uint64_t resyns = counter(SNILB_ST_RESYN);
+	uint8_t opts[20];
+	const uint8_t *o;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	assert_int_equal(system("ip neigh del 198.18.2.99 dev dummy0 "
+				"2>/dev/null; true"), 0);
+	assert_int_equal(dp_backend_set(dp, 9, b.addr, 8443, 0), 0);
+	assert_int_equal(install_set(9, far, 1), 0);
+	assert_int_equal(dp_route_add(dp, 1, "far.example.com", 19, 9), 0);
+	connect_to(&c);
+	hb_simple(&h, "far.example.com");
+	send_hello(&c, "far.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(flow_get(&c)->resyn, SNILB_RESYN_NONE);
+	expect_syn_to(&c, &b);		/* one SYN, with the timestamps */
+	assert_int_equal(counter(SNILB_ST_RESYN), resyns);
+	assert_int_equal(system("ip neigh replace 198.18.2.99 lladdr "
+				"02:00:00:00:0b:09 dev dummy0 nud permanent"),
+			 0);
+	t = synack(&c, &b, b.isn, opts, 5000);
+	first_synack(&c, &b, &t);	/* our SYN again */
+	o = tview_opt(&rv, 2);
+	assert_non_null(o);
+	assert_int_equal(o[2] << 8 | o[3], 1460);	/* the client's MSS */
+	assert_non_null(tview_opt(&rv, 4));		/* SACK-permitted */
+	o = tview_opt(&rv, 3);
+	assert_non_null(o);
+	assert_int_equal(o[2], 7);			/* its window scale */
+	assert_int_equal(counter(SNILB_ST_RESYN), resyns + 1);
+	assert_int_equal(flow_get(&c)->resyn, SNILB_RESYN_DONE);
+	t = synack(&c, &b, b.isn, opts, 5001);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_hello(&c, &b, &h, b.isn + 1, 0);
+	assert_int_equal(system("ip neigh del 198.18.2.99 dev dummy0"), 0);
 }
 
 /*
@@ -162,8 +210,7 @@ static void test_resyn_cookie(void **state)
 	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
 	expect_syn_to(&c, &b);
 	t = synack(&c, &b, b.isn, opts, 7000);
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	expect_resyn(&c, &b);
+	first_synack(&c, &b, &t);
 	t = synack(&c, &b, b.isn + 0x01000000, opts, 0);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	expect_hello(&c, &b, &h, b.isn + 1, 7000);
@@ -186,8 +233,7 @@ static void test_resyn_no_ts(void **state)
 	send_hello(&c, "www.example.com", TC_ACT_REDIRECT);
 	expect_syn_to(&c, &b);
 	t = synack(&c, &b, b.isn, opts, 0);
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	expect_resyn(&c, &b);
+	first_synack(&c, &b, &t);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	expect_hello(&c, &b, &h, b.isn + 1, -1);
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_SPLICED);
@@ -209,15 +255,14 @@ static void test_resyn_v6(void **state)
 	send_hello(&c, "v6.example.com", TC_ACT_REDIRECT);
 	expect_syn_to(&c, &b);
 	t = synack(&c, &b, b.isn, opts, 100);
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	expect_resyn(&c, &b);
+	first_synack(&c, &b, &t);
 	t = synack(&c, &b, b.isn, opts, 101);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	expect_hello(&c, &b, &h, b.isn + 1, 0);
 }
 
 /* A backend that refuses after its first SYN-ACK (an RST to our second
- * SYN): the next backend's first SYN-ACK draws our SYN again too. */
+ * SYN): the next backend gets two SYNs too. */
 static void test_resyn_next_backend(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 43400, .isn = 21 };
@@ -235,15 +280,13 @@ static void test_resyn_next_backend(void **state)
 	b2.addr = strcmp(b1.addr, BE1) ? BE1 : BE2;
 	expect_syn_to(&c, &b1);
 	t = synack(&c, &b1, b1.isn, opts, 1);
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	expect_resyn(&c, &b1);
+	first_synack(&c, &b1, &t);
 	t = from_backend(&c, &b1, 0x14, 0, c.isn + 1, NULL, 0, NULL, 0);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	expect_syn_to(&c, &b2);
-	assert_int_equal(flow_get(&c)->resyn, 0);
+	assert_int_equal(flow_get(&c)->resyn, SNILB_RESYN_EARLY);
 	t = synack(&c, &b2, b2.isn, opts, 2);
-	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	expect_resyn(&c, &b2);
+	first_synack(&c, &b2, &t);
 	t = synack(&c, &b2, b2.isn, opts, 3);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	expect_hello(&c, &b2, &h, b2.isn + 1, 0);
@@ -276,7 +319,8 @@ static void test_single_syn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resyn),
+		cmocka_unit_test(test_syn_twice),
+		cmocka_unit_test(test_resyn_path_unknown),
 		cmocka_unit_test(test_resyn_cookie),
 		cmocka_unit_test(test_resyn_no_ts),
 		cmocka_unit_test(test_resyn_v6),
