@@ -4,8 +4,8 @@
  * packet costs at that many, through the real program: every connection
  * is taken by BPF_PROG_TEST_RUN from the client's SYN through the cookie
  * check, a whole ClientHello (parsed, routed, bound: the SYN to the
- * backend) and the backend's two SYN-ACKs (bpf/backend.h resyn()) to
- * spliced, as dp_ns does for 1,000. Nothing is written into a map by
+ * backend, and our second right behind it: bpf/bind.h syn_twice()) and
+ * the backend's two SYN-ACKs to spliced, as dp_ns does for 1,000. Nothing is written into a map by
  * hand.
  *
  * At each of COUNTS (ascending; 0 is the idle figure) it prints the
@@ -211,7 +211,7 @@ static int connect_one(uint32_t i)
 	c->nport = v.sport;
 	c->bport = v.dport;
 	t = bseg(i, 0x12, syn_opts, sizeof(syn_opts), NULL, 0);
-	run(&t, NULL, NULL);	/* our SYN again */
+	run(&t, NULL, NULL);	/* held: the next is our second SYN's */
 	run(&t, &v, &ret);	/* the ACK and the hello */
 	if (ret != TC_ACT_REDIRECT || v.plen != hello.n)
 		return fprintf(stderr, "conn %u: not spliced (verdict %d)\n",
