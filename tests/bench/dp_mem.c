@@ -5,8 +5,8 @@
  * is taken by BPF_PROG_TEST_RUN from the client's SYN through the cookie
  * check, a whole ClientHello (parsed, routed, bound: the SYN to the
  * backend, and our second right behind it: bpf/bind.h syn_twice()) and
- * the backend's two SYN-ACKs to spliced, as dp_ns does for 1,000. Nothing is written into a map by
- * hand.
+ * the backend's two SYN-ACKs to spliced, as dp_ns does for 1,000.
+ * Nothing is written into a map by hand.
  *
  * At each of COUNTS (ascending; 0 is the idle figure) it prints the
  * memory the kernel charges for the maps (their fds' "memlock" in
