@@ -79,8 +79,7 @@ static __always_inline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
 	const struct pkt *p = &sc->ipk, *q = &sc->xpk;
 	struct tcp_opts *pos = &sc->opts;
 	__u32 mtu = x_mtu(p->family, f->bmtu), rest = 0;
-	struct snilb_route_stats *rs;
-	int verdict, done = CV_PASS;
+	int done = CV_PASS;
 	const __be32 *snat;
 	struct hdrs h;
 	void *end;
@@ -113,22 +112,7 @@ static __always_inline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
 	if (pos->nsack)
 		rest = sack_add(h.th, end, pos, f->seq_off, rest);
 	x_csum(skb, sc, h.th, rest, kctx);
-	f->bytes_c2b += p->plen;
-	f->pkts_c2b++;
-	f->seen_ns = now_ns(sc);
-	if (f->seen_ns - f->path_ns > PATH_REFRESH_NS)
-		path_refresh(skb, f, be, cfg);
-	stat_inc(SNILB_ST_FWD_C2B);
-	rs = rstats(f->route);
-	if (rs) {
-		rs->pkts_c2b++;
-		rs->bytes_c2b += p->plen;
-	}
-	verdict = to_backend(skb, f, be->family, be->addr);
-	if (done == CV_FREE)
-		flow_forget(&sc->ik, f, SNILB_END_RST_CLIENT,
-			    SNILB_LOG_NO_REASON);
-	return verdict;
+	return c2b_out(skb, sc, f, be, cfg, p->plen, done);
 }
 
 /* Backend -> client of the other family; @f as splice_b2c() has it. */

@@ -299,6 +299,36 @@ static __always_inline void path_refresh(struct __sk_buff *skb,
 	r->ifindex = skb->ifindex;
 }
 
+/* What a client -> backend packet, written, leaves behind: the flow's
+ * and the route's counters, its clock and next hops, its end when it
+ * closed it (@done, close_c2b()); then it goes to the backend. */
+static __always_inline int c2b_out(struct __sk_buff *skb, struct scratch *sc,
+				   struct snilb_flow *f,
+				   const struct snilb_backend *be,
+				   const struct snilb_config *cfg, __u32 plen,
+				   int done)
+{
+	struct snilb_route_stats *rs;
+	int verdict;
+
+	f->bytes_c2b += plen;
+	f->pkts_c2b++;
+	f->seen_ns = now_ns(sc);
+	if (f->seen_ns - f->path_ns > PATH_REFRESH_NS)
+		path_refresh(skb, f, be, cfg);
+	stat_inc(SNILB_ST_FWD_C2B);
+	rs = rstats(f->route);
+	if (rs) {
+		rs->pkts_c2b++;
+		rs->bytes_c2b += plen;
+	}
+	verdict = to_backend(skb, f, be->family, be->addr);
+	if (done == CV_FREE)
+		flow_forget(&sc->ik, f, SNILB_END_RST_CLIENT,
+			    SNILB_LOG_NO_REASON);
+	return verdict;
+}
+
 /* A flow whose backend is of the other family (nat46.h): one subprogram
  * per program variant (_k: may read the skb's checksum state). */
 static __noinline int nat_c2b_k(struct __sk_buff *skb, struct scratch *sc,
@@ -325,11 +355,10 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 {
 	const struct pkt *p = &sc->ipk;
 	struct tcp_opts *pos = &sc->opts;
-	struct snilb_route_stats *rs;
 	__u32 pseudo, rest = 0;
 	struct snilb_backend *be;
 	const __be32 *snat;
-	int verdict, done = CV_PASS;
+	int done = CV_PASS;
 	struct hdrs h;
 	void *end;
 
@@ -368,22 +397,7 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	if (pos->nsack)
 		rest = sack_add(h.th, end, pos, f->seq_off, rest);
 	csum_commit(skb, p, h.th, pseudo, rest, kctx);
-	f->bytes_c2b += p->plen;
-	f->pkts_c2b++;
-	f->seen_ns = now_ns(sc);
-	if (f->seen_ns - f->path_ns > PATH_REFRESH_NS)
-		path_refresh(skb, f, be, cfg);
-	stat_inc(SNILB_ST_FWD_C2B);
-	rs = rstats(f->route);
-	if (rs) {
-		rs->pkts_c2b++;
-		rs->bytes_c2b += p->plen;
-	}
-	verdict = to_backend(skb, f, p->family, be->addr);
-	if (done == CV_FREE)
-		flow_forget(&sc->ik, f, SNILB_END_RST_CLIENT,
-			    SNILB_LOG_NO_REASON);
-	return verdict;
+	return c2b_out(skb, sc, f, be, cfg, p->plen, done);
 }
 
 /*

@@ -15,8 +15,8 @@
 
 /* --- backendRefs to endpoints --------------------------------------------- */
 
-static const struct m_service *find_svc(const struct model *m,
-					const char *ns, const char *name)
+const struct m_service *gw_find_svc(const struct model *m, const char *ns,
+				    const char *name)
 {
 	size_t i;
 
@@ -199,7 +199,7 @@ static int resolve_ref(const struct model *m, const struct m_tlsroute *rt,
 			    rt->meta.ns);
 		return 0;
 	}
-	s = find_svc(m, ns, b->name);
+	s = gw_find_svc(m, ns, b->name);
 	if (!s) {
 		gw_cond_set(rr, "ResolvedRefs", 0, "BackendNotFound",
 			    "Service %s/%s not found", ns, b->name);

@@ -72,6 +72,10 @@ int gw_lb_addresses(const struct model *m, const struct m_gateway *gw,
 /* The Services of snilb's label that no Gateway wants. 0 or -ENOMEM. */
 int gw_lb_stale(const struct model *m, struct gw_out *out);
 
+/* The Service @ns/@name, or NULL (backends.c). */
+const struct m_service *gw_find_svc(const struct model *m, const char *ns,
+				    const char *name);
+
 /* backends.c: resolve every backendRef of @r (the worst failure into
  * @rr, ResolvedRefs) and give it a set per family in @out. */
 int gw_route_backends(const struct model *m, struct gw_out *out,

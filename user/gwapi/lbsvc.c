@@ -56,18 +56,6 @@ void gw_lb_name(const char *gateway, char *out, char *label)
 		cut_hashed(label, 64, "", gateway, 63 - 9);
 }
 
-static const struct m_service *find_svc(const struct model *m,
-					const char *ns, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < m->nservices; i++)
-		if (streq(m->services[i].meta.ns, ns) &&
-		    streq(m->services[i].meta.name, name))
-			return &m->services[i];
-	return NULL;
-}
-
 static void add_port(struct gw_lbsvc *s, uint16_t port)
 {
 	size_t i, j;
@@ -134,7 +122,7 @@ int gw_lb_addresses(const struct model *m, const struct m_gateway *gw,
 	if (!s)
 		return err ? err : not_assigned(gs, "no usable listener: no "
 						"LoadBalancer Service");
-	svc = find_svc(m, s->ns, s->name);
+	svc = gw_find_svc(m, s->ns, s->name);
 	if (!svc)
 		return not_assigned(gs, "waiting for the LoadBalancer Service "
 				    "%s/%s to be created", s->ns, s->name);
