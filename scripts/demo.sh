@@ -57,12 +57,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Until FILE has the line, at most 60 s: a busy machine's worth.
 wait_for() {	# FIXED-STRING FILE
-	for _ in $(seq 50); do
+	for _ in $(seq 600); do
 		grep -qF -- "$1" "$2" && return 0
 		sleep 0.1
 	done
-	echo "timed out waiting for '$1' in $2:" >&2
+	echo "timed out after 60 s waiting for '$1' in $2:" >&2
 	cat "$2" >&2
 	return 1
 }
@@ -150,7 +151,11 @@ at cli curl -sk --max-time 60 --limit-rate 5M \
 	-o "$work/dl.body" "https://checkout.example.com/bytes/$((40 * 1048576))" &
 dl=$!
 pids+=("$dl")
-sleep 1
+# Until it is under way (its first bytes in), at most 30 s.
+for _ in $(seq 300); do
+	[ -s "$work/dl.body" ] && break
+	sleep 0.1
+done
 echo "    40 MB at 5 MB/s, running; snilb flows:"
 snilb flows --route store/checkout | indent
 printf '    5 new connections:'
@@ -163,7 +168,8 @@ n=$(grep -c 'msg=synced' "$work/agent.log" || true)
 t0=$(date +%s%N)
 sed -i 's/^    color: blue$/    color: green/' "$man/30-store-bluegreen.yaml"
 grep -n -B2 '^    color: green$' "$man/30-store-bluegreen.yaml" | indent
-for _ in $(seq 50); do
+# Until the agent has synced the edit, at most 30 s.
+for _ in $(seq 1500); do
 	[ "$(grep -c 'msg=synced' "$work/agent.log")" -gt "$n" ] && break
 	sleep 0.02
 done
