@@ -28,7 +28,8 @@ EXACT = {
     "s1.example.com": "s1", "s3.example.com": "s3", "z.w.example.com": "z",
     "stream.example.com": "stream", "retry.example.com": "ra|rb",
 }
-WILD = {".w.example.com": "w", ".dev.example.com": "none"}  # dev: IPv6 only
+# dev: an IPv6-only Service, reached over the IPv4 VIP through NAT46/64.
+WILD = {".w.example.com": "w", ".dev.example.com": "tls"}
 SINKS = {"s1", "w", "s3", "z"}
 
 
