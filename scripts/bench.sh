@@ -377,6 +377,20 @@ run_paths() {
 	done < <("$bench/paths.sh" "$build" $quick)
 }
 
+# tests/bench/nodes.sh: through one gateway node, then three behind ECMP.
+run_nodes() {	# -> R[nodes.N.*]
+	local line kv
+	while read -r line; do
+		set -- $line
+		[ "${1:-}" = nodes ] || continue
+		if [ "$2" = skipped: ]; then
+			R[nodes.skipped]=${line#nodes skipped: }
+			continue
+		fi
+		for kv in "${@:3}"; do R[nodes.$2.${kv%%=*}]=${kv#*=}; done
+	done < <("$bench/nodes.sh" "$build" "$secs")
+}
+
 # --- memory ---------------------------------------------------------------
 
 # tests/bench/dp_mem.c (its own namespace): memory and the spliced
@@ -537,6 +551,25 @@ report_phases() {
 		"$(( (${R[snilb.conns]:-0} + ${R[snilb_off2.conns]:-0}) / 2 ))")"
 }
 
+report_nodes() {
+	local f
+	printf '\nseveral gateway nodes: 1 node, then 3 behind a multipath route\n'
+	printf '(tests/bench/nodes.sh; all on this machine'"'"'s cores: the cost of\n'
+	printf 'steering, not the capacity of three machines)\n'
+	if [ -n "${R[nodes.skipped]:-}" ]; then
+		echo "skipped: ${R[nodes.skipped]}"
+		return
+	fi
+	printf '%-34s%12s%12s%12s\n' "" "1 node" "3 nodes" "3/1"
+	for f in "conns:TLS connections/s" "bulk1:bulk MB/s, 1 flow" \
+		 "bulk16:bulk MB/s, 16 flows" "cpu10k:CPU s per 10k conns" \
+		 "steered:packets steered per conn"; do
+		printf '%-34s%12s%12s%12s\n' "${f#*:}" \
+			"${R[nodes.1.${f%%:*}]:-}" "${R[nodes.3.${f%%:*}]:-}" \
+			"$(ratio "${R[nodes.3.${f%%:*}]:-}" "${R[nodes.1.${f%%:*}]:-}")"
+	done
+}
+
 ratio() { python3 -c "print('%.2f' % (float('$1' or 0) / float('$2') if float('$2' or 0) else 0))"; }
 
 report() {
@@ -594,6 +627,7 @@ report() {
 		"(almost all spliced; GRO packets)"
 	report_memory
 	report_paths
+	report_nodes
 }
 
 to_json() {
@@ -665,6 +699,8 @@ run_scaling
 stop_lbs
 log "== delayed path, BBR and CUBIC backends"
 run_paths
+log "== several gateway nodes: 1 against 3 (tests/bench/nodes.sh)"
+run_nodes
 log "== SYNs answered per second, TC against XDP (tests/bench/synrate.sh)"
 "$bench/synrate.sh" "$build" 4 3 >"$work/synrate" 2>&1 ||
 	log "synrate: $(tail -1 "$work/synrate")"
