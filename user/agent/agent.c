@@ -8,6 +8,7 @@
  * (its own thread) reads a snapshot the loop publishes.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -187,6 +188,9 @@ static int agent_sync(struct agent *a, int force)
 		gw_out_free(&out);
 		model_free(&m);
 	}
+	/* What the load and this sync freed goes back to the kernel: the
+	 * agent idles at what its objects need, not at its peak. */
+	malloc_trim(0);
 	return err;
 }
 
