@@ -32,8 +32,8 @@ vip=198.18.0.10
 pids=()
 declare -A agent
 
+. "$here/../lib/lib.sh"	# at, wait_for
 log() { printf '%s\n' "$*" >&2; }
-at() { local n=$1; shift; ip netns exec "$pfx-$n" "$@"; }
 
 cleanup() {
 	local p n
@@ -46,17 +46,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-wait_for() {	# PATTERN FILE [SECONDS]: poll, never sleep blind
-	local end=$((SECONDS + ${3:-30}))
-	while [ $SECONDS -lt $end ]; do
-		grep -q -- "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	log "nodes: gave up after ${3:-30} s waiting for '$1' in $2:"
-	tail -5 "$2" >&2
-	return 1
-}
 
 if [ ! -e /proc/sys/net/ipv4/fib_multipath_hash_fields ]; then
 	echo "nodes skipped: no fib_multipath_hash_fields (kernel < 5.12)"
