@@ -16,7 +16,8 @@
 # two-core machine the nodes share the same cores: the figures say what
 # steering costs, not what three machines would add.
 #
-# Usage: tests/bench/nodes.sh BUILD_DIR SECONDS
+# Usage: tests/bench/nodes.sh BUILD_DIR SECONDS (NODES_WRK=1: wrk's own
+# report, latency distribution included, on stderr)
 # Prints "nodes N conns=R cpu10k=C bulk1=M bulk16=M steered=S" lines (S:
 # packets steered per connection in the connections run), or
 # "nodes skipped: REASON".
@@ -203,12 +204,13 @@ measure() {	# N NODE...: one line of figures
 	shift
 	s0=$(steered "$@")
 	b0=$(busy)
-	out=$(at cli wrk -t2 -c16 -d"$secs"s -H 'Connection: close' \
+	out=$(at cli wrk -t2 -c16 -d"$secs"s --latency -H 'Connection: close' \
 		https://tls.example.com/ 2>&1)
 	b1=$(busy)
 	s1=$(steered "$@")
 	c=$(sed -n 's/^Requests\/sec: *//p' <<<"$out")
 	c=${c%.*}
+	[ -n "${NODES_WRK:-}" ] && log "$out"
 	[ -n "$c" ] || { log "nodes: wrk said: $out"; c=0; }
 	m1=$(at cli "$build/stream" bulk.example.com "$vip" 443 "$secs" 1)
 	m16=$(at cli "$build/stream" bulk.example.com "$vip" 443 "$secs" 16)
