@@ -23,7 +23,8 @@
  * slab_kib: what the kernel's kmalloc-cg caches grew by since the first
  * count (machine-wide; the entries' real footprint, each rounded up to its
  * cache's object size, which memlock does not count); reap_s: one pass
- * of the reaper over them (the agent makes one a second). Then "per_conn
+ * of the reaper over them (the agent makes one a second, or one per five
+ * times a pass longer than 0.2 s: user/agent/reappace.h). Then "per_conn
  * BYTES SLAB_BYTES" (memory added per connection from the first count to
  * the last, both ways) and "elapsed S". Clients: 198.18.1.10+ (50,000 ports each);
  * backends: 198.18.2.11 ports 8443+ (1 per 4,000 connections; SNAT

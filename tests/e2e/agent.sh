@@ -584,6 +584,17 @@ t_cli() {
 	v=$(awk '$1 == "snilb_agent_syncs_total" { print $2 }' <<<"$out")
 	if [ -n "$v" ]; then ok "metrics: snilb_agent_syncs_total = $v"
 	else bad "metrics: no snilb_agent_syncs_total"; fi
+	# The flow table is walked each second at this size (reappace.h).
+	read -r v p w <<<"$(awk '$1 == "snilb_agent_reaper_passes_total" { n = $2 }
+		$1 == "snilb_agent_reaper_pass_seconds" { p = $2 }
+		$1 == "snilb_agent_reaper_interval_seconds" { w = $2 }
+		END { print n, p, w }' <<<"$out")"
+	if [ "${v:-0}" -gt 0 ] && [ "$w" = 1.000 ] &&
+	   awk -v p="$p" 'BEGIN { exit !(p > 0 && p < 0.2) }'; then
+		ok "metrics: the reaper walked $v times, the last in $p s, one a second"
+	else
+		bad "metrics: reaper passes '$v', last '$p' s, interval '$w' s"
+	fi
 }
 
 # 8. detach: refused while the agent runs; after it stops, traffic still

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "reappace.h"
 
 static struct metrics_route routes[] = {
 	{ .id = 3, .ns = "default", .name = "fo\"o" },
@@ -28,6 +29,7 @@ static struct metrics_route routes[] = {
 static const struct metrics_snapshot snap = {
 	.routes = routes, .nroutes = 1, .syncs = 7, .sync_errors = 1,
 	.last_sync = 1790000100.25, .errors = 1,
+	.reaper = { .passes = 12, .pass_s = 1.6, .wait_s = 8 },
 };
 
 static void test_label_escape(void **state)
@@ -68,12 +70,29 @@ static void test_render_without_maps(void **state)
 	assert_non_null(strstr(s, "snilb_agent_last_sync_timestamp_seconds "
 				  "1790000100.250\n"));
 	assert_non_null(strstr(s, "snilb_agent_errors 1\n"));
+	assert_non_null(strstr(s, "snilb_agent_reaper_passes_total 12\n"));
+	assert_non_null(strstr(s, "snilb_agent_reaper_pass_seconds "
+				  "1.600000\n"));
+	assert_non_null(strstr(s, "snilb_agent_reaper_interval_seconds "
+				  "8.000\n"));
 	/* no maps, no counters: never a made-up 0 */
 	assert_null(strstr(s, "snilb_route_"));
 	free(s);
 	s = render(NULL);
 	assert_string_equal(s, "");
 	free(s);
+}
+
+/* The flow table's walk: each second, or at most a fifth of the time. */
+static void test_reap_pace(void **state)
+{
+	(void)state;
+	assert_int_equal(reap_wait_ns(0), 1000000000ull);
+	assert_int_equal(reap_wait_ns(150000000ull), 1000000000ull);
+	assert_int_equal(reap_wait_ns(200000000ull), 1000000000ull);
+	assert_int_equal(reap_wait_ns(300000000ull), 1500000000ull);
+	/* a million flows: 1.6 s a pass, one pass in 8 s */
+	assert_int_equal(reap_wait_ns(1600000000ull), 8000000000ull);
 }
 
 static void test_snapshot_copy(void **state)
@@ -154,6 +173,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_escape),
 		cmocka_unit_test(test_render_without_maps),
+		cmocka_unit_test(test_reap_pace),
 		cmocka_unit_test(test_snapshot_copy),
 		cmocka_unit_test(test_server),
 	};

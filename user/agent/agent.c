@@ -44,6 +44,7 @@
 #include "sync.h"
 #include "synclog.h"
 #include "peers.h"
+#include "reappace.h"
 
 #define RECLAIM_GRACE_NS	(5ull * 1000000000ull)
 struct agent {
@@ -68,6 +69,7 @@ struct agent {
 	struct alog *alog;		/* --access-log */
 	struct cookie_key ck;		/* --cookie-key */
 	struct peers *peers;		/* --peers, --drain */
+	uint64_t reap_next;		/* the flow table's next walk */
 	int drained;			/* drained: stop */
 };
 
@@ -129,6 +131,7 @@ static void publish_metrics(struct agent *a, const struct model *m,
 	pthread_mutex_lock(&a->lock);
 	old = a->msnap;
 	snap.nodes = old.nodes;
+	snap.reaper = old.reaper;
 	a->msnap = snap;
 	a->have_msnap = 1;
 	pthread_mutex_unlock(&a->lock);
@@ -354,16 +357,34 @@ static void publish_nodes(struct agent *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static void tick(struct agent *a, uint64_t n)
+/* The flow table's walk, when it is due (reappace.h). */
+static void reap(struct agent *a, uint64_t now)
 {
 	struct reap_result gr;
+	uint64_t took;
+
+	if (now < a->reap_next)
+		return;
+	if (dp_reap(a->dp, now, &gr))
+		log_event("warn", "flow table walk failed", "kept",
+			  "every flow, until the next walk", NULL);
+	else if (peers_drain_done(a->peers, gr.flows))
+		a->drained = 1;
+	took = mono_ns() - now;
+	a->reap_next = now + reap_wait_ns(took);
+	pthread_mutex_lock(&a->lock);
+	a->msnap.reaper.passes++;
+	a->msnap.reaper.pass_s = took / 1e9;
+	a->msnap.reaper.wait_s = reap_wait_ns(took) / 1e9;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void tick(struct agent *a, uint64_t n)
+{
 	uint64_t now = mono_ns();
 
 	cookie_key_poll(&a->ck, a->dp);
-	if (dp_reap(a->dp, now, &gr))
-		log_event("warn", "flow table walk failed", NULL);
-	else if (peers_drain_done(a->peers, gr.flows))
-		a->drained = 1;
+	reap(a, now);
 	peers_apply(a->peers, a->dp);
 	publish_nodes(a);
 	if (a->alog) {

@@ -265,6 +265,21 @@ static void render_nodes(FILE *out, const struct metrics_nodes *n)
 	fprintf(out, "snilb_drain_connections_left %u\n", n->drain_left);
 }
 
+static void render_reaper(FILE *out, const struct metrics_reaper *r)
+{
+	family(out, "snilb_agent_reaper_passes_total", "counter",
+	       "Walks of the flow table (timeouts, orphans).");
+	fprintf(out, "snilb_agent_reaper_passes_total %llu\n",
+		(unsigned long long)r->passes);
+	family(out, "snilb_agent_reaper_pass_seconds", "gauge",
+	       "How long the last walk of the flow table took.");
+	fprintf(out, "snilb_agent_reaper_pass_seconds %.6f\n", r->pass_s);
+	family(out, "snilb_agent_reaper_interval_seconds", "gauge",
+	       "From the last walk's start to the next's: 1, or five times "
+	       "a walk longer than 0.2 s.");
+	fprintf(out, "snilb_agent_reaper_interval_seconds %.3f\n", r->wait_s);
+}
+
 static void render_agent(FILE *out, const struct metrics_snapshot *snap)
 {
 	if (!snap)
@@ -284,6 +299,7 @@ static void render_agent(FILE *out, const struct metrics_snapshot *snap)
 	family(out, "snilb_agent_errors", "gauge",
 	       "Configuration errors in the current manifests.");
 	fprintf(out, "snilb_agent_errors %zu\n", snap->errors);
+	render_reaper(out, &snap->reaper);
 	render_nodes(out, &snap->nodes);
 }
 

@@ -30,9 +30,17 @@ struct metrics_nodes {
 						 * and left */
 };
 
+/* The flow table's walk (user/agent/reappace.h). */
+struct metrics_reaper {
+	uint64_t passes;
+	double pass_s, wait_s;		/* the last pass's length; from its
+					 * start to the next's */
+};
+
 /* What the agent knows that the maps do not, as of its last sync. */
 struct metrics_snapshot {
 	struct metrics_nodes nodes;
+	struct metrics_reaper reaper;
 	struct metrics_route *routes;
 	size_t nroutes;
 	uint64_t syncs, sync_errors;
