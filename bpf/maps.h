@@ -169,13 +169,17 @@ struct {
 } hellos SEC(".maps");
 
 /* What SYNs without timestamps offered, until their first ACK (see
- * struct snilb_syn_bucket and synstate.h). 2 MB. */
+ * struct snilb_syn_bucket and synstate.h). The loader sizes it to the
+ * CPUs (2 s of SNILB_SYN_STATE_RATE each: 64 KiB on 2, 2 MiB from 32 on)
+ * and sets syn_mask to its size less one: a constant to the verifier. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SNILB_SYN_BUCKETS);
 	__type(key, __u32);
 	__type(value, struct snilb_syn_bucket);
 } syn_state SEC(".maps");
+
+const volatile __u32 syn_mask = SNILB_SYN_BUCKETS - 1;
 
 /* Several gateway nodes (include/snilb_nodes.h, steer.h). */
 struct {

@@ -66,7 +66,7 @@ static __always_inline struct snilb_syn_bucket *
 syn_bucket(struct scratch *sc, __u32 isn, __u32 *tag)
 {
 	__u64 h = snilb_syn_hash(&sc->ik, isn);
-	__u32 idx = h & (SNILB_SYN_BUCKETS - 1);
+	__u32 idx = h & syn_mask;
 
 	*tag = h >> 32;
 	return bpf_map_lookup_elem(&syn_state, &idx);

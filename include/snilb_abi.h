@@ -25,8 +25,9 @@
 #define SNILB_MAX_SETS		4096
 #define SNILB_MAGLEV_SIZE	16381	/* default Maglev table size, prime */
 #define SNILB_MAX_TRIES		3	/* backends tried per connection */
-#define SNILB_SYN_BUCKETS	65536	/* syn_state: buckets of */
-#define SNILB_SYN_WAYS		4	/* ... entries each */
+#define SNILB_SYN_BUCKETS	65536	/* syn_state: buckets at most, of */
+#define SNILB_SYN_WAYS		4	/* ... entries each; the loader */
+#define SNILB_SYN_BUCKETS_MIN	1024	/* sizes it to 2 s of the default */
 #define SNILB_SYN_STATE_RATE	2048	/* states kept per s and CPU */
 #define SNILB_SYN_STATE_OFF	0xffffffffu	/* none: cookies alone */
 

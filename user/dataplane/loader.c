@@ -184,6 +184,29 @@ static void pin_mismatch(int fd, const struct bpf_map *map,
 		layout_mismatch(&info, map, ours, why, len);
 }
 
+/*
+ * A pinned map that is this build's but for its size, and whose entries
+ * a new one may do without: syn_state (sized to the CPUs; SYNs in flight
+ * lose their options, as when their state is overwritten) and conns (one
+ * entry unless the access log is on: the ends of flows made before the
+ * restart are logged without their SNI and ALPN). It is made afresh.
+ */
+static bool resized(enum snilb_map m, int fd, const struct bpf_map *map)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (m != SNILB_MAP_SYN_STATE && m != SNILB_MAP_CONNS)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return false;
+	return info.type == (__u32)bpf_map__type(map) &&
+	       info.key_size == bpf_map__key_size(map) &&
+	       info.value_size == bpf_map__value_size(map) &&
+	       info.map_flags == bpf_map__map_flags(map) &&
+	       info.max_entries != bpf_map__max_entries(map);
+}
+
 /* Pins this build cannot take over, named before anything is loaded:
  * libbpf would refuse them at load time with a message of its own. */
 static int check_pins(struct dataplane *dp, const char *dir, char *err,
@@ -203,6 +226,18 @@ static int check_pins(struct dataplane *dp, const char *dir, char *err,
 			snprintf(err, errlen, "cannot open the pinned map %s: "
 				 "%s", bpf_map__pin_path(map), strerror(errno));
 			return -1;
+		}
+		if (resized((enum snilb_map)m, fd, map)) {
+			close(fd);
+			if (unlink(bpf_map__pin_path(map))) {
+				snprintf(err, errlen, "cannot replace the "
+					 "pinned map %s: %s",
+					 bpf_map__pin_path(map),
+					 strerror(errno));
+				return -1;
+			}
+			dp->found[m] = false;
+			continue;
 		}
 		pin_mismatch(fd, map, ours, why, sizeof(why));
 		close(fd);
@@ -274,9 +309,10 @@ static int size_flows(struct snilb_bpf *skel, uint32_t n, uint32_t ring,
 {
 	struct bpf_map *m[3] = { skel->maps.flows, skel->maps.rev,
 				 skel->maps.conns };
+	bool logs = ring != DP_LOG_RING_OFF;
 	int i;
 
-	if (ring == DP_LOG_RING_OFF)
+	if (!logs)
 		ring = (uint32_t)sysconf(_SC_PAGESIZE);
 	if (ring && bpf_map__set_max_entries(skel->maps.access_log, ring))
 		return -errno;
@@ -284,10 +320,30 @@ static int size_flows(struct snilb_bpf *skel, uint32_t n, uint32_t ring,
 		if (bpf_map__set_map_flags(m[i], bpf_map__map_flags(m[i]) &
 					   ~(__u32)BPF_F_NO_PREALLOC))
 			return -errno;
-	for (i = 0; i < 3 && n; i++)
+	for (i = 0; i < 2 && n; i++)
 		if (bpf_map__set_max_entries(m[i], n))
 			return -errno;
+	/* conns: what the log prints of a flow; one entry for a load that
+	 * never logs (its buckets are 2 MiB at the default size). */
+	if (!logs || n)
+		return bpf_map__set_max_entries(m[2], logs ? n : 1) ? -errno : 0;
 	return 0;
+}
+
+/* syn_state: 2 s of SYN states at the default rate on every CPU, a power
+ * of 2 of buckets between SNILB_SYN_BUCKETS_MIN and SNILB_SYN_BUCKETS;
+ * the programs index it with syn_mask. */
+static int size_syn_state(struct snilb_bpf *skel)
+{
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t want = (uint64_t)(cpus > 0 ? cpus : 1) *
+			SNILB_SYN_STATE_RATE * 2 / SNILB_SYN_WAYS;
+	uint32_t n = SNILB_SYN_BUCKETS_MIN;
+
+	while (n < want && n < SNILB_SYN_BUCKETS)
+		n *= 2;
+	skel->rodata->syn_mask = n - 1;
+	return bpf_map__set_max_entries(skel->maps.syn_state, n) ? -errno : 0;
 }
 
 /* The object pinned at @dir/@name, held: -1 when there is none. */
@@ -327,7 +383,8 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 	}
 	pick_ingress(dp);
 	if ((e = size_flows(dp->skel, max_flows, o ? o->log_ring : 0,
-			      o && o->prealloc_flows))) {
+			      o && o->prealloc_flows)) ||
+	    (e = size_syn_state(dp->skel))) {
 		snprintf(err, errlen, "cannot size the flow table to %u: %s",
 			 max_flows, strerror(-e));
 		goto fail;
