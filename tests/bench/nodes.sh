@@ -33,7 +33,7 @@ vip=198.18.0.10
 pids=()
 declare -A agent
 
-. "$here/../lib/lib.sh"	# at, wait_for
+. "$here/../lib/lib.sh"	# at, wait_for, yaml_*
 log() { printf '%s\n' "$*" >&2; }
 
 cleanup() {
@@ -113,42 +113,13 @@ backends() {
 	pids+=($!)
 }
 
-route() {	# NAME PORT: a TLSRoute to a Service on b at PORT
-	cat <<-EOF
-	---
-	apiVersion: v1
-	kind: Service
-	metadata: {name: $1, namespace: shop}
-	spec: {ports: [{name: https, port: 443, targetPort: $2}]}
-	---
-	apiVersion: discovery.k8s.io/v1
-	kind: EndpointSlice
-	metadata:
-	  name: $1-1
-	  namespace: shop
-	  labels: {kubernetes.io/service-name: $1}
-	addressType: IPv4
-	ports: [{name: https, port: $2}]
-	endpoints: [{addresses: ["198.18.2.11"], conditions: {ready: true}}]
-	---
-	apiVersion: gateway.networking.k8s.io/v1alpha2
-	kind: TLSRoute
-	metadata: {name: $1, namespace: shop}
-	spec:
-	  parentRefs: [{name: edge, namespace: infra}]
-	  hostnames: [$1.example.com]
-	  rules: [{backendRefs: [{name: $1, port: 443}]}]
-	EOF
-}
-
 manifests() {
 	mkdir -p "$work/man"
 	cp "$top/examples/00-gateway.yaml" "$work/man/"
 	{
-		printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n'
-		printf '  name: shop\n  labels: {snilb.io/gateway-access: "true"}\n'
-		route tls 8443
-		route bulk 9443
+		yaml_namespace shop
+		yaml_route shop tls tls.example.com 8443 198.18.2.11
+		yaml_route shop bulk bulk.example.com 9443 198.18.2.11
 	} >"$work/man/10-bench.yaml"
 }
 

@@ -124,41 +124,7 @@ else:
 
 # The routes of this suite, beside examples/: recording sinks (sink.py)
 # on their own ports of b1..b3. NAME HOSTNAME PORT ADDR...
-chaos_route() {
-	local name=$1 host=$2 port=$3 a
-	shift 3
-	cat <<EOF2
----
-apiVersion: v1
-kind: Service
-metadata: {name: $name, namespace: chaos}
-spec:
-  ports: [{name: p, port: 443, targetPort: $port}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $name-1
-  namespace: chaos
-  labels: {kubernetes.io/service-name: $name}
-addressType: IPv4
-ports: [{name: p, port: $port}]
-EOF2
-	if [ $# -eq 0 ]; then echo "endpoints: []"; else echo "endpoints:"; fi
-	for a in "$@"; do
-		printf -- '- addresses: ["%s"]\n  conditions: {ready: true}\n' "$a"
-	done
-	cat <<EOF2
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: TLSRoute
-metadata: {name: $name, namespace: chaos}
-spec:
-  parentRefs: [{name: edge, namespace: infra}]
-  hostnames: ["$host"]
-  rules: [{backendRefs: [{name: $name, port: 443}]}]
-EOF2
-}
+chaos_route() { yaml_route chaos "$@"; }
 
 chaos_manifest() {	# [RETRY-ADDRS]: the endpoints of retry.example.com
 	cat <<'EOF2'

@@ -74,62 +74,11 @@ field() { [ -n "$1" ] || return 0; python3 -c 'import json,sys; print(json.loads
 manifests() {
 	mkdir -p "$man"
 	cp "$top/examples/00-gateway.yaml" "$man/"
-	cat >"$man/10-mix.yaml" <<'EOF'
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: mix
-  labels:
-    snilb.io/gateway-access: "true"
----
-apiVersion: v1
-kind: Service
-metadata: {name: v4only, namespace: mix}
-spec:
-  ports: [{name: https, port: 443, targetPort: 8443}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: v4only-a
-  namespace: mix
-  labels: {kubernetes.io/service-name: v4only}
-addressType: IPv4
-ports: [{name: https, port: 8443}]
-endpoints: [{addresses: ["198.18.2.11"], conditions: {ready: true}}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: v6only, namespace: mix}
-spec:
-  ports: [{name: https, port: 443, targetPort: 8443}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: v6only-a
-  namespace: mix
-  labels: {kubernetes.io/service-name: v6only}
-addressType: IPv6
-ports: [{name: https, port: 8443}]
-endpoints: [{addresses: ["2001:db8:2::12"], conditions: {ready: true}}]
----
-apiVersion: gateway.networking.k8s.io/v1alpha2
-kind: TLSRoute
-metadata: {name: v4only, namespace: mix}
-spec:
-  parentRefs: [{name: edge, namespace: infra}]
-  hostnames: [v4only.example.com]
-  rules: [{backendRefs: [{name: v4only, port: 443}]}]
----
-apiVersion: gateway.networking.k8s.io/v1alpha2
-kind: TLSRoute
-metadata: {name: v6only, namespace: mix}
-spec:
-  parentRefs: [{name: edge, namespace: infra}]
-  hostnames: [v6only.example.com]
-  rules: [{backendRefs: [{name: v6only, port: 443}]}]
-EOF
+	{
+		yaml_namespace mix
+		yaml_route mix v4only v4only.example.com 8443 198.18.2.11
+		yaml_route mix v6only v6only.example.com 8443 2001:db8:2::12
+	} >"$man/10-mix.yaml"
 }
 
 setup() {

@@ -154,3 +154,48 @@ pass_fail_lines() {	# [INDENT]
 		esac
 	done
 }
+
+# Manifests a suite writes beside examples/ (examples/00-gateway.yaml's
+# Gateway infra/edge): a namespace its routes may attach from, and a
+# TLSRoute NS/NAME for HOSTNAME to a Service NS/NAME (port 443) whose
+# endpoints are ADDR...:PORT, all of one family (none: no endpoint).
+yaml_namespace() {	# NS
+	printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata:\n'
+	printf '  name: %s\n  labels: {snilb.io/gateway-access: "true"}\n' "$1"
+}
+yaml_route() {	# NS NAME HOSTNAME PORT [ADDR...]
+	local ns=$1 name=$2 host=$3 port=$4 fam=IPv4 a
+	shift 4
+	case ${1:-} in *:*) fam=IPv6 ;; esac
+	cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: $ns}
+spec:
+  ports: [{name: p, port: 443, targetPort: $port}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $name-1
+  namespace: $ns
+  labels: {kubernetes.io/service-name: $name}
+addressType: $fam
+ports: [{name: p, port: $port}]
+EOF
+	if [ $# -eq 0 ]; then echo "endpoints: []"; else echo "endpoints:"; fi
+	for a in "$@"; do
+		printf -- '- addresses: ["%s"]\n  conditions: {ready: true}\n' "$a"
+	done
+	cat <<EOF
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: $name, namespace: $ns}
+spec:
+  parentRefs: [{name: edge, namespace: infra}]
+  hostnames: ["$host"]
+  rules: [{backendRefs: [{name: $name, port: 443}]}]
+EOF
+}
