@@ -17,7 +17,7 @@ USER_INC := -Iinclude $(addprefix -Iuser/,$(LAYERS)) -I$(BUILD)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) $(USER_INC)
 DEPFLAGS  = -MMD -MP
-LDLIBS   := -lbpf -lelf -lz -ljansson -lyaml -lpthread -lmicrohttpd -lcurl
+LDLIBS   := -lbpf -lelf -lz -ljansson -lyaml -lpthread
 # BPF: plain uapi headers (Debian keeps asm/ under the multiarch dir).
 BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 # Tests and the fuzzer run under ASan/UBSan so an out-of-bounds read in the
@@ -125,7 +125,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 		$(BUILD)/test_kube $(BUILD)/test_snatports $(BUILD)/test_csum \
 		$(BUILD)/test_opts $(BUILD)/test_names $(BUILD)/test_metrics \
 		$(BUILD)/test_accesslog $(BUILD)/test_cookiekey \
-		$(BUILD)/test_peers $(BUILD)/hellos/.done
+		$(BUILD)/test_peers $(BUILD)/test_dl $(BUILD)/hellos/.done
 	HELLO_DIRS="$(BUILD)/hellos $(CORPUS)/hello" $(BUILD)/test_clienthello
 	$(BUILD)/test_clienthello_reject
 	$(BUILD)/test_manifest
@@ -143,6 +143,7 @@ test-unit: $(BUILD)/test_clienthello $(BUILD)/test_clienthello_reject \
 	$(BUILD)/test_snatports
 	$(BUILD)/test_csum
 	$(BUILD)/test_opts
+	$(BUILD)/test_dl
 	$(BUILD)/test_names
 	$(BUILD)/test_metrics
 	$(BUILD)/test_accesslog

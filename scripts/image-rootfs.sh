@@ -1,6 +1,8 @@
 #!/bin/sh
 # The root of the snilb image (deploy/Containerfile): BINARY as
-# /usr/bin/snilb, every shared library `ldd` lists for it at the path the
+# /usr/bin/snilb, every shared library `ldd` lists for it and for the
+# libraries it loads when needed (`snilb version --dlopen`: libcurl for
+# the Kubernetes API, libmicrohttpd for the metrics), each at the path the
 # dynamic loader looks for it, and the few files of /etc a process reads
 # (root's passwd and group entries, nsswitch.conf, the loader's cache).
 # Usage: image-rootfs.sh BINARY ROOTFS
@@ -13,7 +15,14 @@ install -m 0755 "$bin" "$root/usr/bin/snilb"
 strip --strip-unneeded --remove-section=.comment "$root/usr/bin/snilb"
 # The libraries and the loader, resolved to their files, each copied under
 # the name ldd printed (/lib/x86_64-linux-gnu/libX.so.N, /lib64/ld-...).
-ldd "$bin" | awk '/=> \//{print $3} /^\t\//{print $1}' | while read -r lib; do
+dlopen=
+for so in $("$bin" version --dlopen); do
+	path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ { print $NF; exit }')
+	[ -e "$path" ] || { echo "image-rootfs: $so is not installed" >&2; exit 1; }
+	dlopen="$dlopen $path"
+done
+{ ldd "$bin"; for so in $dlopen; do printf '\t%s (0)\n' "$so"; ldd "$so"; done; } |
+	awk '/=> \//{print $3} /^\t\//{print $1}' | sort -u | while read -r lib; do
 	mkdir -p "$root$(dirname "$lib")"
 	cp -L "$lib" "$root$lib"
 done

@@ -3,7 +3,8 @@
 # /usr/sbin/snilb, the systemd unit and /etc/default/snilb of deploy/deb/,
 # /etc/snilb/ with the snilb GatewayClass (deploy/20-gatewayclass.yaml),
 # man pages generated from the binary's --help (deploy/deb/mkman.py), the
-# copyright and a changelog. Dependencies: dpkg-shlibdeps on the binary.
+# copyright and a changelog. Dependencies: dpkg-shlibdeps on the binary,
+# and the packages of the libraries it loads when needed (--dlopen).
 #
 # Usage: scripts/mkdeb.sh SNILB_BINARY OUTDIR   prints the .deb's path
 set -euo pipefail
@@ -54,6 +55,16 @@ printf 'Source: snilb\n\nPackage: snilb\nArchitecture: any\n' \
 	>"$work/src/debian/control"
 depends=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/sbin/snilb" |
 	sed -n 's/^shlibs:Depends=//p')
+# The libraries it loads when needed (`snilb version --dlopen`), which
+# dpkg-shlibdeps cannot see: the packages that hold them, at least the
+# version built against.
+for so in $("$bin" version --dlopen); do
+	path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ { print $NF; exit }')
+	pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+	[ -n "$pkg" ] || { echo "mkdeb: no package holds $so" >&2; exit 1; }
+	ver=$(dpkg-query -W -f '${Version}' "$pkg")
+	depends="$depends, $pkg (>= ${ver%%-*})"
+done
 
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat >"$root/DEBIAN/control" <<EOT

@@ -96,6 +96,13 @@ check "snilb agent --check: the GatewayClass snilb Accepted" "snilb Accepted Tru
 	"$(python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["gatewayclasses"][0]; c=[c for c in g["conditions"] if c["type"]=="Accepted"][0]; print(g["name"], c["type"], c["status"])' "$work/check.json" 2>&1)"
 out=$(chroot "$work/root" ldd /usr/sbin/snilb 2>&1 | grep 'not found')
 check "every library the binary needs is installed" "" "$out"
+# The libraries it loads when needed (libcurl, libmicrohttpd), with theirs.
+out=$(for so in $(chroot "$work/root" snilb version --dlopen); do
+	p=$(chroot "$work/root" ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+	[ -n "$p" ] || { echo "$so: not installed"; continue; }
+	chroot "$work/root" ldd "$p" | grep 'not found'
+done)
+check "every library it loads when needed is installed (snilb version --dlopen)" "" "$out"
 
 # systemd-analyze verify on the installed unit (its paths resolved in the
 # root; the man pages of Documentation= were checked above): no error, no

@@ -584,6 +584,10 @@ t_cli() {
 	v=$(awk '$1 == "snilb_agent_syncs_total" { print $2 }' <<<"$out")
 	if [ -n "$v" ]; then ok "metrics: snilb_agent_syncs_total = $v"
 	else bad "metrics: no snilb_agent_syncs_total"; fi
+	# Loaded when needed (user/lib/dl.h): the metrics' libmicrohttpd, and
+	# no libcurl for an agent that reads manifests.
+	check "an agent on manifests, serving metrics, maps libmicrohttpd and no libcurl" \
+		"libmicrohttpd" "$(grep -o -E 'lib(curl|microhttpd)' "/proc/$agent/maps" | sort -u | tr '\n' ' ' | sed 's/ $//')"
 	# The flow table is walked each second at this size (reappace.h).
 	read -r v p w <<<"$(awk '$1 == "snilb_agent_reaper_passes_total" { n = $2 }
 		$1 == "snilb_agent_reaper_pass_seconds" { p = $2 }

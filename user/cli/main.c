@@ -5,6 +5,7 @@
 
 #include "agent.h"
 #include "cmd.h"
+#include "dl.h"
 #include "inspect.h"
 #include "opts.h"
 
@@ -41,7 +42,10 @@ static const struct cmd commands[] = {
 	{ "detach", do_detach, NULL,
 	  "remove the program and its pinned maps" },
 	{ "help", do_help, NULL, "this list" },
-	{ "version", do_version, NULL, "print the version" },
+	{ "version", do_version, "[--dlopen]",
+	  "print the version (--dlopen: the libraries snilb loads only when "
+	  "a feature needs them: libcurl for the Kubernetes API, "
+	  "libmicrohttpd for --metrics-listen)" },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -77,10 +81,24 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
+/* "--dlopen": the libraries loaded only when a feature needs them
+ * (user/lib/dl.h), one soname a line: what a package or an image must
+ * hold beside what the binary links (scripts/mkdeb.sh, image-rootfs.sh). */
 static int do_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	size_t i;
+
+	if (argc > 1 && !strcmp(argv[1], "--dlopen")) {
+		for (i = 0; dl_libs[i]; i++)
+			printf("%s\n", dl_libs[i]);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "snilb version: unknown argument '%s' "
+			"(--dlopen: the libraries loaded when needed)\n",
+			argv[1]);
+		return EXIT_USAGE;
+	}
 	printf("snilb %s\n", SNILB_VERSION);
 	return 0;
 }

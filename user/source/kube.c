@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curl_dl.h"
 #include "kube_int.h"
 #include "log.h"
 
@@ -143,7 +144,9 @@ struct kube *kube_start(const struct kube_config *cfg, int notify_fd,
 		return NULL;
 	}
 	if (kube_init(k, notify_fd, cfg->verbose)) {
-		snprintf(err, errlen, "curl_global_init failed");
+		snprintf(err, errlen, "cannot start libcurl: %s",
+			 *curl_dl_error() ? curl_dl_error() :
+			 "curl_global_init failed");
 		kube_stop(k);
 		return NULL;
 	}
