@@ -28,17 +28,22 @@
  */
 #define SNILB_STEER_FLAG	0x8000	/* in frag_off, host order */
 
-/* nodes[i]: node i of the table, sorted by name, by its address
- * towards its peers; for the CLI and metrics (the ring names addresses). */
+#define SNILB_NODE_NAME		64	/* a node's name, NUL included */
+
+/* nodes[i]: node i of this generation's table and the previous one's,
+ * sorted by name, by its address towards its peers and its name; for the
+ * CLI and metrics (the ring names addresses). */
 struct snilb_node {
 	__u8 family;		/* SNILB_AF_INET; 0: no node i */
 	__u8 flags;		/* SNILB_NODE_* */
 	__u8 pad[2];
 	__be32 addr[4];
+	char name[SNILB_NODE_NAME];	/* NUL-terminated */
 };
 
 #define SNILB_NODE_SELF		1	/* this node */
 #define SNILB_NODE_DRAINING	2	/* serving its flows, taking none */
+#define SNILB_NODE_GONE		4	/* in the previous generation only */
 
 /*
  * node_ring[slot]: the owners' addresses (0: none, no node takes new

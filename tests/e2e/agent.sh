@@ -5,7 +5,8 @@
 # real TLS servers (backend.py) through it. Checks: routing from the
 # manifests, edits reaching the kernel (timed), bad input keeping the last
 # good state, a blue/green flip under load, a burst of writes, kill -9 and
-# adoption under load, the CLI and metrics, detach.
+# adoption under load, the CLI and metrics, the node table in snilb status
+# (--peers, agent_nodes.sh), detach.
 # Usage: tests/e2e/agent.sh BUILD_DIR   (ONLY=t_flip: one check; KEEP=1:
 # keep the namespaces, prefix printed)
 set -uo pipefail
@@ -92,14 +93,14 @@ wait_log() {
 }
 synced() { logn "msg=synced"; }
 
-start_agent() {
+start_agent() {	# [AGENT-OPTION...]
 	local n
 	n=$(logn 'msg="agent running"')
 	# Not through at(): $! must be the agent itself, for the signals.
 	ip netns exec "$pfx-gw" "$build/snilb" agent --manifests "$man" \
 		--iface g0,br0 --snat 198.18.2.1 --snat 2001:db8:2::1 \
 		--pin-path "$pin" --status-file "$status" \
-		--metrics-listen 127.0.0.1:9100 >>"$alog" 2>&1 &
+		--metrics-listen 127.0.0.1:9100 "$@" >>"$alog" 2>&1 &
 	agent=$!
 	pids+=("$agent")
 	# Loading takes a few seconds under emulation (make vmtest).
@@ -641,6 +642,8 @@ t_detach() {
 	esac
 }
 
+. "$here/agent_nodes.sh"
+
 t0_all=$EPOCHREALTIME
 if ! setup; then
 	bad "setup"
@@ -655,6 +658,7 @@ else
 	t_invalid
 	t_burst
 	t_cli
+	t_nodes
 	t_flip
 	t_restart
 	t_detach

@@ -2,7 +2,8 @@
 /*
  * snilb status: the agent (running? last sync), whether the data plane is
  * attached to each of its interfaces, the listeners, how full the maps
- * are, and the configuration errors the agent reported.
+ * are, the node table (status_nodes.c), and the configuration errors the
+ * agent reported.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cmd.h"
 #include "defaults.h"
 #include "inspect.h"
+#include "status_nodes.h"
 
 static void kv(struct table *t, const char *k, const char *v)
 {
@@ -280,6 +282,7 @@ static int run_status(struct inspect *c)
 	table_free(&t);
 	ok &= status_listeners(c, out);
 	status_maps(c, out);
+	status_nodes(c, out);
 	status_gateways(c, out);
 	ok &= status_errors(c, out) == 0;
 	json_object_set_new(out, "ok", json_boolean(ok));
@@ -295,7 +298,11 @@ static const struct inspect_cmd status_cmd = {
 	.usage = "[OPTIONS]",
 	.about =
 "The agent (running? last sync), whether the data plane is attached to\n"
-"each of its interfaces, the listeners, how full the maps are, the\n"
+"each of its interfaces, the listeners, how full the maps are, the node\n"
+"table of several gateway nodes (--peers: this node, the generation and\n"
+"the previous one, each node's address, whether it is a member, draining\n"
+"or gone, the ring slots it owns now and in the previous generation, and\n"
+"the packets steered between nodes; one line when there is none), the\n"
 "Gateway API status of the GatewayClasses, Gateways, listeners and\n"
 "routes, and the configuration errors the agent reported. Exits 1 when\n"
 "the agent, the interfaces, the listeners or the errors need attention.\n",

@@ -16,6 +16,7 @@
 
 #include "dp_int.h"
 #include "maglev.h"
+#include "pinned.h"
 
 #define RING_NONE	UINT32_MAX
 
@@ -105,8 +106,11 @@ static int add_all(const struct dp_node *n, size_t cnt, struct dp_node *u,
 	return 0;
 }
 
+/* The union @u of this generation's @cur and the previous one's, with
+ * their names (for the CLI) and what each is in this generation. */
 static int write_nodes(struct dataplane *dp, const struct dp_node *u,
-		       size_t nu, int self)
+		       size_t nu, int self, const struct dp_node *cur,
+		       size_t ncur)
 {
 	struct snilb_node v;
 	__u32 i;
@@ -118,7 +122,10 @@ static int write_nodes(struct dataplane *dp, const struct dp_node *u,
 			v.family = SNILB_AF_INET;
 			inet_pton(AF_INET, u[i].addr, v.addr);
 			v.flags = ((int)i == self ? SNILB_NODE_SELF : 0) |
-				  (u[i].draining ? SNILB_NODE_DRAINING : 0);
+				  (u[i].draining ? SNILB_NODE_DRAINING : 0) |
+				  (find(cur, ncur, u[i].name) < 0 ?
+				   SNILB_NODE_GONE : 0);
+			snprintf(v.name, sizeof(v.name), "%s", u[i].name);
 		}
 		err = map_set(dp, SNILB_MAP_NODES, &i, &v);
 		if (err)
@@ -229,7 +236,7 @@ int dp_nodes_set(struct dataplane *dp, const struct dp_nodes *t, char *err,
 	if (!rv)
 		rv = map_set(dp, SNILB_MAP_CLUSTER, &zero, &cl);
 	if (!rv)
-		rv = write_nodes(dp, u, nu, self);
+		rv = write_nodes(dp, u, nu, self, cur, t->ncur);
 	if (rv)
 		snprintf(err, errlen, "writing the node table: %s",
 			 strerror(-rv));
@@ -241,4 +248,63 @@ int dp_nodes_get(struct dataplane *dp, struct snilb_cluster *cl)
 	__u32 zero = 0;
 
 	return map_get(dp, SNILB_MAP_CLUSTER, &zero, cl);
+}
+
+/* --- read back, for the CLI (pinned.h) ---------------------------------- */
+
+static void count_slot(struct pinned_nodes *out, __be32 owner, int prev)
+{
+	size_t i;
+
+	for (i = 0; owner && i < out->n; i++) {
+		if (out->node[i].addr_be != owner)
+			continue;
+		if (prev)
+			out->node[i].prev_slots++;
+		else
+			out->node[i].slots++;
+		return;
+	}
+	if (prev)
+		out->prev_unowned++;
+	else
+		out->unowned++;
+}
+
+int pinned_nodes_read(const struct pinned *p, struct pinned_nodes *out)
+{
+	int cfd = pinned_map_fd(p, SNILB_MAP_CLUSTER);
+	int nfd = pinned_map_fd(p, SNILB_MAP_NODES);
+	int rfd = pinned_map_fd(p, SNILB_MAP_NODE_RING);
+	struct snilb_node_slot s;
+	struct snilb_node v;
+	__u32 i, zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->ring = SNILB_NODE_RING;
+	if (cfd < 0 || nfd < 0 || rfd < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(cfd, &zero, &out->cl))
+		return -errno;
+	for (i = 0; i < SNILB_MAX_NODES; i++) {
+		struct pinned_node *n = &out->node[out->n];
+
+		if (bpf_map_lookup_elem(nfd, &i, &v))
+			return -errno;
+		if (v.family != SNILB_AF_INET)
+			continue;
+		memcpy(n->name, v.name, sizeof(n->name));
+		n->name[sizeof(n->name) - 1] = 0;
+		n->addr_be = v.addr[0];
+		inet_ntop(AF_INET, v.addr, n->addr, sizeof(n->addr));
+		n->flags = v.flags;
+		out->n++;
+	}
+	for (i = 0; i < SNILB_NODE_RING && out->cl.generation; i++) {
+		if (bpf_map_lookup_elem(rfd, &i, &s))
+			return -errno;
+		count_slot(out, s.cur, 0);
+		count_slot(out, s.prev, 1);
+	}
+	return 0;
 }

@@ -90,6 +90,28 @@ extern const char *const pinned_fill_maps[];
 int pinned_maglev_slots(const struct pinned *p, uint32_t set,
 			uint32_t *slots, uint32_t nslots, uint32_t *size);
 
+/* The node table (docs/multinode.md), as the agent last wrote it: where
+ * this node stands, each node of this generation and of the previous
+ * one (sorted by name), and the node_ring slots each owns in both. */
+struct pinned_node {
+	char name[SNILB_NODE_NAME];
+	char addr[48];		/* as text */
+	__be32 addr_be;
+	uint8_t flags;		/* SNILB_NODE_* */
+	uint32_t slots, prev_slots;	/* of node_ring, now and before */
+};
+
+struct pinned_nodes {
+	struct snilb_cluster cl;	/* generation 0: no table */
+	struct pinned_node node[SNILB_MAX_NODES];
+	size_t n;
+	uint32_t ring;		/* SNILB_NODE_RING */
+	uint32_t unowned, prev_unowned;	/* slots no node owns */
+};
+
+/* 0, or -ENOENT (no such maps: an agent before the node table), -errno. */
+int pinned_nodes_read(const struct pinned *p, struct pinned_nodes *out);
+
 /* Listener id -> its key, from the listeners map; -ENOENT if none. */
 int pinned_listener_key(const struct pinned *p, uint32_t id,
 			struct snilb_listener_key *k);
