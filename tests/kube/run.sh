@@ -11,7 +11,8 @@
 # SIGTERM), TLSRoute CRD missing then installed,
 # client-certificate and token authentication with token rotation, a
 # Gateway without addresses served on its LoadBalancer Service's address
-# (t_lbservice), and
+# (t_lbservice), the node table of --peers pods (t_peers_pods: the
+# DaemonSet's pods, watch events, failures keeping the table), and
 # deploy/ (parses; every request the agents made is allowed by its RBAC),
 # and an API server slow to write status (t_latency: watch event ->
 # kernel latency, the Lease renewed on time, a prompt stop).
@@ -49,7 +50,7 @@ mount -t bpf bpf "$work/bpffs"
 mount -t bpf bpf "$work/bpffs2"
 pin=$work/bpffs/snilb pin2=$work/bpffs2/snilb
 k=$work/k
-agent_a= agent_b= api=
+agent_a= agent_b= agent_p= api=
 passed=0 failed=0
 vip4=198.18.0.10 vip6=2001:db8:100::10
 apiaddr=198.18.3.1 aport=6443 cport=6444	# in our own namespace
@@ -84,6 +85,7 @@ trap cleanup EXIT
 . "$here/t-server.sh"
 . "$here/t-leader.sh"
 . "$here/t-lbservice.sh"
+. "$here/t-peers-pods.sh"
 . "$here/t-deploy.sh"
 . "$here/t-latency.sh"
 
@@ -99,14 +101,14 @@ if [ -n "${ONLY:-}" ]; then
 else
 	for t in t_routing t_proxy t_status t_relist t_lastgood t_retry_after \
 		t_relist_continue t_watch_cut t_down t_rotate t_leader t_crd \
-		t_lbservice t_deploy t_latency; do
+		t_lbservice t_peers_pods t_deploy t_latency; do
 		t1=$EPOCHREALTIME
 		$t
 		echo "     $t: $(ms_since "$t1") ms"
 	done
 fi
 if [ "$failed" -gt 0 ]; then
-	for f in a b; do
+	for f in a b p; do
 		[ -s "$work/$f.log" ] || continue
 		echo "     last lines of node-$f's log:"
 		tail -15 "$work/$f.log" | sed 's/^/       /'
