@@ -258,7 +258,7 @@ static int write_table(struct peers *p, struct dataplane *dp,
 		p->gen = cl.generation;
 		p->prev_gen = cl.prev_generation;
 	}
-	if (!p->spec && !p->list)
+	if (!p->spec && !p->list && !p->pods)
 		return 1;		/* none: a single node, as before */
 	snprintf(gen, sizeof(gen), "%08x", p->gen);
 	snprintf(nodes, sizeof(nodes), "%zu", cnt);

@@ -54,11 +54,12 @@ static void keep_fields(json_t *o, const char *const *keep)
 
 /*
  * Pods are the bulk of a cluster's objects; the decoder reads only their
- * containers' ports, IPs and conditions, so the rest is not kept.
+ * containers' ports, node (--peers pods), IPs and conditions, so the rest
+ * is not kept.
  */
 static void trim_pod(json_t *o)
 {
-	static const char *const spec[] = { "containers", NULL };
+	static const char *const spec[] = { "containers", "nodeName", NULL };
 	static const char *const ctr[] = { "name", "ports", NULL };
 	static const char *const status[] = { "podIP", "podIPs", "conditions",
 					      NULL };

@@ -513,7 +513,9 @@ static void log_failure(struct kube_kind *kd, const char *what, long code,
 	snprintf(st, sizeof(st), "%ld", code);
 	snprintf(rt, sizeof(rt), "%ld", retry_ms);
 	log_event(level, what, "kind", kd->def->name, "status", st,
-		  "error", err, "retry_ms", rt, NULL);
+		  "error", err, "retry_ms", rt, "kept", code == 404 &&
+		  kd->def->crd ? "the objects, until discovery decides" :
+		  "the objects of the last good list and watch", NULL);
 }
 
 long kube_retry_after_ms(long code, long retry_after_s)
