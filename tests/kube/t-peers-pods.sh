@@ -11,6 +11,9 @@
 
 pp_ns=gwpods
 pp_log=$work/p.log
+# A node name as clouds make them, longer than 63 characters (a node's
+# name is a DNS subdomain: up to 253).
+pp_d=node-d.gateway-pool-7f9c4d8b6-x2k4q.eu-west-1.compute.internal.example.com
 
 # A pod of the DaemonSet: NAME NODE IP READY(True|False) [TERMINATING
 # (yes)] [NAMESPACE] [APP]
@@ -77,7 +80,7 @@ t_peers_pods() {
 	{
 		pp_pod snilb-b node-b 198.18.3.2 True
 		pp_pod snilb-c node-c 198.18.3.3 True
-		pp_pod snilb-d node-d 198.18.3.4 False
+		pp_pod snilb-d $pp_d 198.18.3.4 False
 		pp_pod snilb-x node-x 198.18.3.9 True "" snilb-system
 		pp_pod other-y node-y 198.18.3.8 True "" "$pp_ns" other
 	} | apply || { bad "/apply of the pods"; return; }
@@ -92,27 +95,27 @@ t_peers_pods() {
 	fi
 
 	# Watch events, no restart: a pod becomes ready (MODIFIED).
-	pp_pod snilb-d node-d 198.18.3.4 True | apply
+	pp_pod snilb-d $pp_d 198.18.3.4 True | apply
 	pp_await "snilb-d ready (MODIFIED)" \
-		"node-b/198.18.3.2/member* node-c/198.18.3.3/member node-d/198.18.3.4/member"
+		"node-b/198.18.3.2/member* node-c/198.18.3.3/member $pp_d/198.18.3.4/member"
 	g2=$(pp_gen)
 	check "snilb-d ready: generation changed, the previous one the first" \
 		"${g1%/*}" "${g2#*/}"
 	# A pod terminating (deletionTimestamp): draining.
 	pp_pod snilb-c node-c 198.18.3.3 True yes | apply
 	pp_await "snilb-c terminating" \
-		"node-b/198.18.3.2/member* node-c/198.18.3.3/draining node-d/198.18.3.4/member"
+		"node-b/198.18.3.2/member* node-c/198.18.3.3/draining $pp_d/198.18.3.4/member"
 	g3=$(pp_gen)
 	check "snilb-c terminating: previous generation" "${g2%/*}" "${g3#*/}"
 	# Deleted (DELETED): gone.
 	del Pod "$pp_ns" snilb-c
 	pp_await "snilb-c deleted" \
-		"node-b/198.18.3.2/member* node-d/198.18.3.4/member"
+		"node-b/198.18.3.2/member* $pp_d/198.18.3.4/member"
 	g0=$(pp_gen)
 	# Added (ADDED) as it was before its drain: the generation it had.
 	pp_pod snilb-c node-c 198.18.3.3 True | apply
 	pp_await "snilb-c added again" \
-		"node-b/198.18.3.2/member* node-c/198.18.3.3/member node-d/198.18.3.4/member"
+		"node-b/198.18.3.2/member* node-c/198.18.3.3/member $pp_d/198.18.3.4/member"
 	g0=$(pp_gen)
 	check "the same pods again: the same generation as before" \
 		"${g2%/*}" "${g0%/*}"
@@ -143,7 +146,7 @@ t_peers_pods_bad() {	# GENERATION/PREVIOUS in force
 	rows=$(pp_rows)
 	n=$(logn 'msg="node table"' "$pp_log")
 	s=$(logn 'msg=synced' "$pp_log")
-	pp_pod snilb-d node-d 198.18.3.400 True | apply
+	pp_pod snilb-d $pp_d 198.18.3.400 True | apply
 	pp_synced "$s" "an invalid pod"
 	if grep -q 'msg="invalid manifest".*field=status.podIP.*object=snilb-d' "$pp_log"; then
 		ok "invalid podIP of snilb-d logged: $(grep 'msg="invalid manifest".*object=snilb-d' "$pp_log" | tail -1 | sed 's/^[^ ]* //' | cut -c1-160)"
@@ -152,7 +155,7 @@ t_peers_pods_bad() {	# GENERATION/PREVIOUS in force
 	fi
 	check "an invalid pod: its last good version kept, the table as it was" \
 		"$g $rows" "$(pp_gen) $(pp_rows)"
-	pp_pod snilb-d node-d 198.18.3.4 True | apply
+	pp_pod snilb-d $pp_d 198.18.3.4 True | apply
 
 	# The next pods watch answered 410, the relist in pages of 1 whose
 	# pages after the first fail: the list fails half-way.
