@@ -28,7 +28,9 @@
  */
 #define SNILB_STEER_FLAG	0x8000	/* in frag_off, host order */
 
-#define SNILB_NODE_NAME		64	/* a node's name, NUL included */
+#define SNILB_NODE_NAME		254	/* a node's name, NUL included: a
+					 * Kubernetes node's (a DNS subdomain,
+					 * up to 253) */
 
 /* nodes[i]: node i of this generation's table and the previous one's,
  * sorted by name, by its address towards its peers and its name; for the

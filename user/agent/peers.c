@@ -28,7 +28,7 @@
 
 struct peers {
 	char *spec;		/* the file, or NULL */
-	char self[64];
+	char self[SNILB_NODE_NAME];
 	struct dp_node cur[SNILB_MAX_NODES], prev[SNILB_MAX_NODES];
 	size_t ncur, nprev;
 	int have;		/* cur is written */

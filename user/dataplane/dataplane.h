@@ -157,7 +157,7 @@ int dp_set_install(struct dataplane *dp, uint32_t set, const uint32_t *table,
 
 /* A gateway node of the table (docs/multinode.md). */
 struct dp_node {
-	char name[64];
+	char name[SNILB_NODE_NAME];
 	char addr[48];		/* IPv4, towards its peers */
 	int draining;		/* serves its flows, takes no new one */
 };
