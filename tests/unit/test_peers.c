@@ -63,11 +63,43 @@ static void test_pod_not_ready(void **state)
 	assert_int_equal(peers_of_pods(&M, "snilb-system", n, 2), 0);
 }
 
+/*
+ * A DaemonSet updated with maxSurge: the new pod runs (ready) on the node
+ * while the old one terminates: one node, a member; the node drains only
+ * when every pod of it terminates. The pods' names sort either way.
+ */
+static void test_pods_same_node(void **state)
+{
+	struct dp_node n[4];
+
+	(void)state;
+	assert_int_equal(decode(
+		POD("snilb-a1", "snilb-system", "snilb", "gw-a", "10.0.0.11",
+		    "  deletionTimestamp: \"2026-01-01T00:00:00Z\"\n")
+		POD("snilb-a0", "snilb-system", "snilb", "gw-a", "10.0.0.11", "")
+		POD("snilb-b0", "snilb-system", "snilb", "gw-b", "10.0.0.12", "")
+		POD("snilb-b1", "snilb-system", "snilb", "gw-b", "10.0.0.12",
+		    "  deletionTimestamp: \"2026-01-01T00:00:00Z\"\n")
+		POD("snilb-c0", "snilb-system", "snilb", "gw-c", "10.0.0.13",
+		    "  deletionTimestamp: \"2026-01-01T00:00:00Z\"\n")
+		POD("snilb-c1", "snilb-system", "snilb", "gw-c", "10.0.0.13",
+		    "  deletionTimestamp: \"2026-01-01T00:00:00Z\"\n")), 0);
+	assert_no_diags();
+	assert_int_equal(peers_of_pods(&M, "snilb-system", n, 4), 3);
+	assert_string_equal(n[0].name, "gw-a");
+	assert_false(n[0].draining);
+	assert_string_equal(n[1].name, "gw-b");
+	assert_false(n[1].draining);
+	assert_string_equal(n[2].name, "gw-c");
+	assert_true(n[2].draining);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_pods, teardown),
 		cmocka_unit_test_teardown(test_pod_not_ready, teardown),
+		cmocka_unit_test_teardown(test_pods_same_node, teardown),
 	};
 
 	return cmocka_run_group_tests_name("peers", tests, NULL, NULL);
