@@ -311,13 +311,32 @@ static const char *label(const struct m_meta *m, const char *key)
 	return NULL;
 }
 
+/* The node of @name among @n, or NULL. */
+static struct dp_node *node_named(struct dp_node *out, size_t n,
+				  const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(out[i].name, name))
+			return &out[i];
+	return NULL;
+}
+
+/*
+ * A node may run two of the DaemonSet's pods for a while (maxSurge: the
+ * new one ready while the old one terminates): it is one node, draining
+ * only when all of its pods terminate, at the address of one that does
+ * not.
+ */
 size_t peers_of_pods(const struct model *m, const char *ns,
 		     struct dp_node *out, size_t max)
 {
-	const char *app, *ip;
+	const char *app, *ip, *name;
+	struct dp_node *d;
 	size_t i, j, n = 0;
 
-	for (i = 0; i < m->npods && n < max; i++) {
+	for (i = 0; i < m->npods; i++) {
 		const struct m_pod *pod = &m->pods[i];
 
 		app = label(&pod->meta, PEERS_POD_LABEL);
@@ -330,12 +349,19 @@ size_t peers_of_pods(const struct model *m, const char *ns,
 				ip = pod->ips[j];
 		if (!ip)
 			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		snprintf(out[n].name, sizeof(out[n].name), "%s",
-			 pod->node_name ? pod->node_name : pod->meta.name);
-		snprintf(out[n].addr, sizeof(out[n].addr), "%s", ip);
-		out[n].draining = pod->terminating;
-		n++;
+		name = pod->node_name ? pod->node_name : pod->meta.name;
+		d = node_named(out, n, name);
+		if (d && (pod->terminating || !d->draining))
+			continue;
+		if (!d && n >= max)
+			continue;
+		if (!d) {
+			d = &out[n++];
+			memset(d, 0, sizeof(*d));
+			snprintf(d->name, sizeof(d->name), "%s", name);
+		}
+		snprintf(d->addr, sizeof(d->addr), "%s", ip);
+		d->draining = pod->terminating;
 	}
 	return n;
 }
