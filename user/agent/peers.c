@@ -217,6 +217,12 @@ static int file_moved(struct peers *p)
 	return 1;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct dp_node *)a)->name,
+		      ((const struct dp_node *)b)->name);
+}
+
 static int same(const struct dp_node *a, size_t na, const struct dp_node *b,
 		size_t nb)
 {
@@ -295,6 +301,9 @@ int peers_apply(struct peers *p, struct dataplane *dp)
 			p->mtime.tv_sec = 0;	/* read again next time */
 		return err;
 	}
+	/* Sorted as the maps hold them: the same nodes in another order
+	 * are the same table (no new generation, the previous one kept). */
+	qsort(n, cnt, sizeof(*n), by_name);
 	overlay(p, n, cnt);
 	if (p->have && same(n, cnt, p->cur, p->ncur))
 		return 0;
