@@ -36,7 +36,8 @@ int peers_apply(struct peers *p, struct dataplane *dp);
  * as peers_apply(). Nothing for the other inputs. */
 int peers_model(struct peers *p, struct dataplane *dp, const struct model *m);
 /* The pods of @ns labelled app.kubernetes.io/name=snilb, ready or
- * terminating (draining), with an IPv4 address, as nodes: how many. */
+ * terminating (draining), with an IPv4 address, as nodes, one per node
+ * (draining only when all of its pods terminate): how many. */
 size_t peers_of_pods(const struct model *m, const char *ns,
 		     struct dp_node *out, size_t max);
 
