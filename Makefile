@@ -25,7 +25,8 @@ BPF_CFLAGS := -O2 -g $(WARN) -target bpf -Iinclude -I$(ARCH_INC)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
 TEST_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) $(SAN) $(USER_INC)
 
-BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o
+BPF_OBJS := $(BUILD)/hello_probe.bpf.o $(BUILD)/snilb.bpf.o \
+	    $(BUILD)/snilb_h.bpf.o
 SKELS    := $(BPF_OBJS:.bpf.o=.skel.h)
 # Objects: $(BUILD)/obj for the binaries, $(BUILD)/tobj (sanitized) for
 # the unit tests; one archive per layer in each.
@@ -56,6 +57,11 @@ $(BUILD):
 
 $(BUILD)/%.bpf.full.o: bpf/%.bpf.c | deps $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The data plane for kernels without bpf_cast_to_kern_ctx() (before 6.3):
+# no kfunc for libbpf to look for (bpf/snilb.bpf.c, snilb_ingress).
+$(BUILD)/snilb_h.bpf.full.o: bpf/snilb.bpf.c | deps $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -DSNILB_NO_KFUNC $(DEPFLAGS) -c $< -o $@
 
 # Linked by bpftool, as libbpf-bootstrap and the kernel's selftests do:
 # the DWARF goes, BTF and its line info stay. The binary embeds half the

@@ -137,6 +137,7 @@ struct sk_buff___snilb {
 	__u8 ip_summed:2;
 } __attribute__((preserve_access_index));
 
+#ifndef SNILB_NO_KFUNC
 extern void *bpf_cast_to_kern_ctx(void *) __ksym __weak;
 
 /* skb->ip_summed. Only in a program the loader picked for a kernel that
@@ -147,6 +148,14 @@ static __always_inline __u32 skb_summed(struct __sk_buff *skb)
 
 	return BPF_CORE_READ_BITFIELD(ks, ip_summed);
 }
+#else
+/* The object for kernels before 6.3 (snilb.bpf.c): never called. */
+static __always_inline __u32 skb_summed(struct __sk_buff *skb)
+{
+	(void)skb;
+	return 0;
+}
+#endif
 #endif
 
 #endif /* SNILB_BPF_CSUM_H */

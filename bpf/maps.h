@@ -181,6 +181,16 @@ struct {
 
 const volatile __u32 syn_mask = SNILB_SYN_BUCKETS - 1;
 
+/* Each pinned map's layout, as the loader that made or adopted it saw
+ * it: a restart compares its own without reading the kernel's BTF
+ * (user/dataplane/layout.c). No program reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SNILB_MAX_LAYOUTS);
+	__type(key, struct snilb_layout_key);
+	__type(value, __u64);
+} layouts SEC(".maps");
+
 /* Several gateway nodes (include/snilb_nodes.h, steer.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

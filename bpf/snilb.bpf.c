@@ -471,11 +471,22 @@ int snilb_backend(struct __sk_buff *skb)
  * The program attached: one of these two, the same but for how a spliced
  * packet's checksum is patched. The loader picks the first where the
  * kernel has bpf_cast_to_kern_ctx() (6.3+), the second elsewhere.
+ *
+ * Built a second time with SNILB_NO_KFUNC (build/snilb_h.bpf.o), the
+ * object the loader opens on kernels without the kfunc: libbpf resolves
+ * every extern of an object, loaded program or not, and looks for one
+ * missing from vmlinux in the modules' BTF, whose listing needs
+ * CAP_SYS_ADMIN, which the DaemonSet does not grant. There the first is
+ * the second under its name.
  */
 SEC("tc")
 int snilb_ingress(struct __sk_buff *skb)
 {
+#ifndef SNILB_NO_KFUNC
 	return ingress(skb, 1);
+#else
+	return ingress(skb, 0);
+#endif
 }
 
 SEC("tc")

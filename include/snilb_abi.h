@@ -79,6 +79,7 @@
 	X(CLUSTER, cluster, 1, 0)					\
 	X(NODES, nodes, 1, 0)						\
 	X(NODE_RING, node_ring, 1, 0)					\
+	X(LAYOUTS, layouts, 1, 0)					\
 	X(ACCESS_LOG, access_log, 0, 0)					\
 	X(PROGS, progs, 0, 0)						\
 	X(SCRATCH, scratch, 0, 0)
@@ -89,6 +90,14 @@ enum snilb_map {
 #undef SNILB_MAP_ENUM
 	SNILB_MAP_MAX,
 };
+
+/* layouts: a pinned map's name -> the hash of its key's and value's
+ * layouts the loader that made or adopted it recorded
+ * (user/dataplane/layout.c). No program reads it. */
+struct snilb_layout_key {
+	char name[16];		/* BPF_OBJ_NAME_LEN */
+};
+#define SNILB_MAX_LAYOUTS	64
 
 /* listeners: {family, vip, port} -> listener. IPv4 uses addr[0]. */
 struct snilb_listener_key {

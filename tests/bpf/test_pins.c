@@ -6,7 +6,10 @@
  * refused, naming the map and the field, before anything is loaded; the
  * same map with this build's layout is adopted. syn_state and conns, whose
  * sizes follow the CPUs and the access log, are made afresh when their
- * size is another, not refused. Run in a namespace of its own
+ * size is another, not refused. With the DaemonSet's capabilities alone
+ * (no CAP_SYS_ADMIN: the kernel's BTF of a map cannot be read), a restart
+ * adopts from the layouts recorded in `layouts`, and refuses a map whose
+ * recorded layout is another. Run in a namespace of its own
  * (tests/lib/in-netns.sh); it mounts a bpffs of its own.
  */
 #include <errno.h>
@@ -19,7 +22,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <dirent.h>
 
@@ -176,11 +183,89 @@ static void test_sized_maps_replaced(void **state)
 	unpin_all(dir, pins);
 }
 
+/* The DaemonSet's capabilities and nothing else (deploy/30-daemonset.yaml):
+ * BPF, PERFMON, NET_ADMIN, NET_RAW. */
+static int daemonset_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+	int caps[] = { CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW };
+	size_t i;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		d[caps[i] / 32].effective |= 1u << (caps[i] % 32);
+		d[caps[i] / 32].permitted |= 1u << (caps[i] % 32);
+	}
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* dp_open() over @pins in a child with the DaemonSet's capabilities: 0
+ * adopted; 1 refused with @want in the error; 2 otherwise (said). */
+static int open_as_daemonset(const char *pins, const char *want)
+{
+	struct dp_opts o = { .pin_dir = pins, .log_ring = DP_LOG_RING_OFF };
+	char err[512];
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct dataplane *dp;
+
+		if (daemonset_caps())
+			_exit(3);
+		dp = dp_open(&o, err, sizeof(err));
+		if (dp && dp_adopted(dp))
+			_exit(0);
+		if (!dp && want && strstr(err, want))
+			_exit(1);
+		fprintf(stderr, "child: %s\n", dp ? "not adopted" : err);
+		_exit(2);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 4;
+}
+
+static void test_adopted_without_sys_admin(void **state)
+{
+	char dir[] = "/tmp/snilb-pins.XXXXXX", pins[64], path[96], err[512];
+	struct dp_opts o = { .log_ring = DP_LOG_RING_OFF };
+	struct snilb_layout_key k = { .name = "sets" };
+	struct dataplane *dp;
+	__u64 other = 12345;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mount("bpf", dir, "bpf", 0, NULL), 0);
+	snprintf(pins, sizeof(pins), "%s/snilb", dir);
+	assert_int_equal(mkdir(pins, 0700), 0);
+	o.pin_dir = pins;
+	dp = dp_open(&o, err, sizeof(err));
+	if (!dp)
+		fail_msg("the first load failed: %s", err);
+	dp_close(dp);
+
+	assert_int_equal(open_as_daemonset(pins, NULL), 0);
+
+	/* another version's sets, by its recorded layout */
+	snprintf(path, sizeof(path), "%s/layouts", pins);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_update_elem(fd, &k, &other, BPF_ANY), 0);
+	close(fd);
+	assert_int_equal(open_as_daemonset(pins, "the map sets pinned at"), 1);
+	assert_int_equal(open_as_daemonset(pins, "its layout was recorded as "
+					   "0000000000003039"), 1);
+	unpin_all(dir, pins);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_moved_field_refused),
 		cmocka_unit_test(test_sized_maps_replaced),
+		cmocka_unit_test(test_adopted_without_sys_admin),
 	};
 
 	if (geteuid() != 0) {

@@ -18,7 +18,9 @@
 #include "dataplane.h"
 #include "dp_int.h"
 #include "kver.h"
+#include "layout.h"
 #include "snilb.skel.h"
+#include "snilb_h.skel.h"
 
 struct dataplane {
 	struct snilb_bpf *skel;
@@ -83,77 +85,9 @@ static int set_pins(struct dataplane *dp, const char *dir)
 	return 0;
 }
 
-/*
- * The first field where type @ta of @a (the pinned map's BTF) and @tb of
- * @b (this build's) differ in name, offset or size, into @why; 0 when they
- * are laid out alike. Sizes alone miss a field moved or retyped in a
- * struct of the same size, whose adopted values the programs would then
- * misread. Nested structs are compared as deep as @depth.
- */
-static int btf_differs(const struct btf *a, __u32 ta, const struct btf *b,
-		       __u32 tb, int depth, char *why, size_t len)
-{
-	const struct btf_type *x, *y;
-	int i, r;
-
-	ta = (__u32)btf__resolve_type(a, ta);
-	tb = (__u32)btf__resolve_type(b, tb);
-	x = btf__type_by_id(a, ta);
-	y = btf__type_by_id(b, tb);
-	if (!x || !y || btf__resolve_size(a, ta) != btf__resolve_size(b, tb))
-		return snprintf(why, len, "a field's size differs"), 1;
-	if (!btf_is_composite(x) || !btf_is_composite(y) || depth <= 0)
-		return 0;
-	if (btf_vlen(x) != btf_vlen(y))
-		return snprintf(why, len, "%u fields, this build's %u",
-				btf_vlen(x), btf_vlen(y)), 1;
-	for (i = 0; i < btf_vlen(x); i++) {
-		const struct btf_member *m = btf_members(x) + i;
-		const struct btf_member *n = btf_members(y) + i;
-		const char *mn = btf__name_by_offset(a, m->name_off);
-		const char *nn = btf__name_by_offset(b, n->name_off);
-
-		if (strcmp(mn ? mn : "", nn ? nn : "") ||
-		    btf_member_bit_offset(x, i) != btf_member_bit_offset(y, i))
-			return snprintf(why, len, "field %d is %s at bit %u, "
-					"this build's %s at %u", i, mn,
-					btf_member_bit_offset(x, i), nn,
-					btf_member_bit_offset(y, i)), 1;
-		r = btf_differs(a, m->type, b, n->type, depth - 1, why, len);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-/* The key's and value's layouts of pinned map @info against @map's. */
-static void layout_mismatch(const struct bpf_map_info *info,
-			    const struct bpf_map *map, const struct btf *ours,
-			    char *why, size_t len)
-{
-	struct btf *theirs;
-	char w[96];
-
-	if (!info->btf_id || !ours || !bpf_map__btf_value_type_id(map))
-		return;		/* no types to compare: sizes must do */
-	theirs = btf__load_from_kernel_by_id(info->btf_id);
-	if (!theirs) {
-		snprintf(why, len, "its types cannot be read: %s",
-			 strerror(errno));
-		return;
-	}
-	if (btf_differs(theirs, info->btf_key_type_id, ours,
-			bpf_map__btf_key_type_id(map), 3, w, sizeof(w)))
-		snprintf(why, len, "key layout: %s", w);
-	else if (btf_differs(theirs, info->btf_value_type_id, ours,
-			     bpf_map__btf_value_type_id(map), 3, w, sizeof(w)))
-		snprintf(why, len, "value layout: %s", w);
-	btf__free(theirs);
-}
-
 /* The first way pinned map @fd differs from what this build makes of @map,
  * as "FIELD PINNED, this build's OURS"; empty when it is the same. */
-static void pin_mismatch(int fd, const struct bpf_map *map,
+static void pin_mismatch(int fd, int layouts, const struct bpf_map *map,
 			 const struct btf *ours, char *why, size_t len)
 {
 	struct bpf_map_info info = {};
@@ -181,7 +115,7 @@ static void pin_mismatch(int fd, const struct bpf_map *map,
 		snprintf(why, len, "flags %#x, this build's %#x",
 			 info.map_flags, bpf_map__map_flags(map));
 	else
-		layout_mismatch(&info, map, ours, why, len);
+		layout_check(layouts, &info, map, ours, why, len);
 }
 
 /*
@@ -207,13 +141,13 @@ static bool resized(enum snilb_map m, int fd, const struct bpf_map *map)
 	       info.max_entries != bpf_map__max_entries(map);
 }
 
-/* Pins this build cannot take over, named before anything is loaded:
- * libbpf would refuse them at load time with a message of its own. */
-static int check_pins(struct dataplane *dp, const char *dir, char *err,
+/* Each pin against this build's map (@layouts: the pinned `layouts`
+ * map, -1: none); the first that cannot be taken over, into @err. */
+static int check_each(struct dataplane *dp, const char *dir,
+		      const struct btf *ours, int layouts, char *err,
 		      size_t errlen)
 {
-	const struct btf *ours = bpf_object__btf(dp->skel->obj);
-	char why[160];
+	char why[192];
 	int m, fd;
 
 	for (m = 0; m < SNILB_MAP_MAX; m++) {
@@ -239,7 +173,7 @@ static int check_pins(struct dataplane *dp, const char *dir, char *err,
 			dp->found[m] = false;
 			continue;
 		}
-		pin_mismatch(fd, map, ours, why, sizeof(why));
+		pin_mismatch(fd, layouts, map, ours, why, sizeof(why));
 		close(fd);
 		if (!*why)
 			continue;
@@ -250,6 +184,38 @@ static int check_pins(struct dataplane *dp, const char *dir, char *err,
 			 "lost)", bpf_map__name(map), bpf_map__pin_path(map),
 			 why, dir);
 		return -1;
+	}
+	return 0;
+}
+
+/* Pins this build cannot take over, named before anything is loaded:
+ * libbpf would refuse them at load time with a message of its own. */
+static int check_pins(struct dataplane *dp, const char *dir, char *err,
+		      size_t errlen)
+{
+	const char *path = bpf_map__pin_path(dp->skel->maps.layouts);
+	int layouts = dp->found[SNILB_MAP_LAYOUTS] ? bpf_obj_get(path) : -1;
+	int rv = check_each(dp, dir, bpf_object__btf(dp->skel->obj), layouts,
+			    err, errlen);
+
+	if (layouts >= 0)
+		close(layouts);
+	return rv;
+}
+
+/* What every pinned map is laid out as, for the next start's
+ * check_pins() (layout.c); after the load, when all are this build's. */
+static int record_layouts(struct dataplane *dp)
+{
+	const struct btf *ours = bpf_object__btf(dp->skel->obj);
+	int fd = bpf_map__fd(dp->skel->maps.layouts), m, e;
+
+	for (m = 0; m < SNILB_MAP_MAX; m++) {
+		struct bpf_map *map = skel_map(dp->skel, (enum snilb_map)m);
+
+		if (bpf_map__pin_path(map) &&
+		    (e = layout_record(fd, map, ours)))
+			return e;
 	}
 	return 0;
 }
@@ -287,11 +253,35 @@ static int kernel_reads_skb(void)
 	return id > 0;
 }
 
-static void pick_ingress(struct dataplane *dp)
+/*
+ * The skeleton over the object for this kernel: build/snilb.bpf.o where
+ * the kernel has the kfunc, build/snilb_h.bpf.o elsewhere, whose maps,
+ * programs and data are the same, by name and layout (bpf/snilb.bpf.c).
+ */
+static struct snilb_bpf *open_skel(int reads_skb)
+{
+	struct snilb_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj)
+		return NULL;
+	err = snilb_bpf__create_skeleton(obj);
+	if (!err && !reads_skb)
+		obj->skeleton->data = (void *)snilb_h_bpf__elf_bytes(
+			&obj->skeleton->data_sz);
+	if (!err)
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (!err)
+		return obj;
+	snilb_bpf__destroy(obj);
+	errno = -err;
+	return NULL;
+}
+
+static void pick_ingress(struct dataplane *dp, int reads_skb)
 {
 	struct bpf_program *fast = dp->skel->progs.snilb_ingress;
 	struct bpf_program *helpers = dp->skel->progs.snilb_ingress_h;
-	int reads_skb = kernel_reads_skb();
 
 	bpf_program__set_autoload(fast, reads_skb);
 	bpf_program__set_autoload(helpers, !reads_skb);
@@ -360,7 +350,7 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 	const char *pin_dir = o ? o->pin_dir : NULL;
 	uint32_t max_flows = o ? o->max_flows : 0;
 	struct dataplane *dp = calloc(1, sizeof(*dp));
-	int e;
+	int e, reads_skb;
 
 	if (!dp) {
 		snprintf(err, errlen, "out of memory");
@@ -375,13 +365,14 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 	 * held, so a restart can put it back without opening it by id. */
 	dp->pinned_prog = pin_dir ? pinned_obj(pin_dir, prog_pins[1]) : -1;
 	libbpf_set_print(quiet);
-	dp->skel = snilb_bpf__open();
+	reads_skb = kernel_reads_skb();
+	dp->skel = open_skel(reads_skb);
 	if (!dp->skel) {
 		snprintf(err, errlen, "cannot open the data plane: %s",
 			 strerror(errno));
 		goto fail;
 	}
-	pick_ingress(dp);
+	pick_ingress(dp, reads_skb);
 	if ((e = size_flows(dp->skel, max_flows, o ? o->log_ring : 0,
 			      o && o->prealloc_flows)) ||
 	    (e = size_syn_state(dp->skel))) {
@@ -403,6 +394,11 @@ struct dataplane *dp_open(const struct dp_opts *o, char *err, size_t errlen)
 			 "flow table size must be removed first; "
 			 "SNILB_DEBUG_BPF=1 shows the verifier log)",
 			 strerror(errno));
+		goto fail;
+	}
+	if (pin_dir && (e = record_layouts(dp))) {
+		snprintf(err, errlen, "cannot record the maps' layouts: %s",
+			 strerror(-e));
 		goto fail;
 	}
 	if ((e = dp_cookie_key_random(dp, true)) < 0) {
