@@ -41,6 +41,10 @@ suite "data plane, PROXY protocol v2" ./tests/lib/in-netns.sh "$build/test_proxy
 suite "data plane, access log records" ./tests/lib/in-netns.sh "$build/test_alog"
 suite "data plane, NAT46/64" ./tests/lib/in-netns.sh "$build/test_nat46"
 suite "data plane, SYNs answered in XDP" ./tests/lib/in-netns.sh "$build/test_xdp"
+suite "data plane, several gateway nodes" \
+	./tests/lib/in-netns.sh "$build/test_multinode"
+suite "the node table, written and read back" \
+	./tests/lib/in-netns.sh "$build/test_nodetable"
 suite "the cookie's key across two gateway nodes, TC and XDP" \
 	./tests/tcp/t-cookie-key.sh "$build"
 suite "snilb sni --kernel on the corpus" ./tests/corpus.sh "$build/snilb"
