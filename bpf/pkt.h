@@ -38,7 +38,8 @@ struct pkt {
 	__u8 icmp;		/* PARSE_NOT_TCP: it is ICMP/ICMPv6 */
 	__u8 summed;		/* SUMMED_KNOWN | skb->ip_summed, or 0 */
 	__u8 steered;		/* sent here by a peer (steer.h) */
-	__u8 pad;
+	__u8 encap;		/* PARSE_NOT_TCP: IPv4 carrying IPv4 or IPv6
+				 * (IPPROTO_IPIP, _IPV6): a peer's? */
 	__be32 saddr[4];
 	__be32 daddr[4];
 };
@@ -102,6 +103,8 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p)
 	p->daddr[0] = ip->daddr;
 	if (ip->protocol != IPPROTO_TCP) {
 		p->icmp = ip->protocol == IPPROTO_ICMP;
+		p->encap = ip->protocol == IPPROTO_IPIP ||
+			   ip->protocol == IPPROTO_IPV6 ? ip->protocol : 0;
 		return PARSE_NOT_TCP;
 	}
 	tot = bpf_ntohs(ip->tot_len);

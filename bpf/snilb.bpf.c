@@ -222,7 +222,7 @@ HANDLER on_no_flow(struct __sk_buff *skb, struct pkt *p,
 	struct scratch *sc;
 	__u32 idx;
 
-	if (!cl || p->family != SNILB_AF_INET)
+	if (!cl)
 		return STEER_LOCAL;
 	steer_arrived(skb, p);
 	s = steer_slot(k);
@@ -391,6 +391,12 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kctx)
 	lk = &sc->lk;
 	__builtin_memset(p, 0, sizeof(*p));
 	v = parse_packet(skb, p);
+	if (v == PARSE_NOT_TCP && unlikely(p->encap) && to_this_host(skb)) {
+		/* A packet a peer steered here in an outer header? */
+		v = steer_decap(skb, p);
+		if (v == STEER_DROP)
+			return TC_ACT_SHOT;
+	}
 	if (v == PARSE_NOT_TCP) {
 		/* An error about a SYN we sent a backend? */
 		if (p->icmp && cfg && snat_is(p, cfg)) {

@@ -2,13 +2,16 @@
 /*
  * Several gateway nodes behind ECMP (docs/multinode.md): a packet to a
  * listener with no flow on this node is sent to the node that owns its
- * connection, on the same segment: its MAC written as the destination,
- * out of the interface towards it. The owner is node_ring's entry for the
- * client's tuple (the same on every node); its previous owner is asked
- * once after a change of the table ("second chance").
+ * connection: on the same segment its MAC written as the destination
+ * (IPv4, marked by the reserved flag), else, and always for IPv6, in an
+ * IPv4 header to the owner's address (IPIP, 6in4: include/snilb_nodes.h,
+ * SNILB_STEER_*). The owner is node_ring's entry for the client's tuple
+ * (the same on every node); its previous owner is asked once after a
+ * change of the table ("second chance").
  *
  * Only where no flow took the packet: a local flow's packets never come
- * here. IPv4 only for now; IPv6 is answered where it arrives, as before.
+ * here. An encapsulated packet is not TCP to the parser: the spliced
+ * fast path never tests for one (steer_decap()).
  */
 #ifndef SNILB_BPF_STEER_H
 #define SNILB_BPF_STEER_H
@@ -17,8 +20,15 @@
 #include "stats.h"
 #include "reply.h"
 #include "bind.h"
+#include "pkt.h"
 
 #define STEER_LOCAL	(-3)	/* ours to answer here */
+#define STEER_DROP	(-4)	/* steer_decap(): broken on the way */
+
+#ifndef IPPROTO_IPIP
+#define IPPROTO_IPIP 4
+#endif
+#define STEER_IP_DF	0x4000	/* frag_off, host order */
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -43,19 +53,27 @@ steer_slot(const struct snilb_flow_key *k)
 }
 
 /*
- * Mark @p's IPv4 header as steered and take one from its TTL, the header
- * checksum patched: -1 when the TTL is spent (nodes whose tables disagree
- * bounce a packet only that long). Read on arrival by steer_arrived().
+ * One steering hop on @p: the TTL (IPv4, the header checksum patched) or
+ * the hop limit (IPv6, no checksum) one lower, and with @flag IPv4's
+ * reserved flag set (the mark of a packet steered without an outer
+ * header). -1 when the TTL is spent: nodes whose tables disagree bounce
+ * a packet only that long. Read on arrival by steer_arrived().
  */
-static __always_inline int steer_mark(struct __sk_buff *skb,
-				      const struct pkt *p)
+static __always_inline int steer_hop(struct __sk_buff *skb,
+				     const struct pkt *p, int flag)
 {
 	__be16 w[2], n[2];
-	__u8 *b = (__u8 *)n;
+	__u8 *b = (__u8 *)n, hl;
 
+	if (p->family == SNILB_AF_INET6) {
+		if (bpf_skb_load_bytes(skb, p->l3 + 7, &hl, 1) || hl <= 1)
+			return -1;
+		hl--;
+		return bpf_skb_store_bytes(skb, p->l3 + 7, &hl, 1, 0) ? -1 : 0;
+	}
 	if (bpf_skb_load_bytes(skb, p->l3 + 6, w, sizeof(w)))
 		return -1;
-	n[0] = w[0] | bpf_htons(SNILB_STEER_FLAG);
+	n[0] = flag ? w[0] | bpf_htons(SNILB_STEER_FLAG) : w[0];
 	n[1] = w[1];
 	if (b[2] <= 1)
 		return -1;
@@ -67,49 +85,178 @@ static __always_inline int steer_mark(struct __sk_buff *skb,
 	return 0;
 }
 
-/* Was @p steered here by a peer? Sets p->steered. */
+/* Was @p steered here by a peer? Sets p->steered: the reserved flag of
+ * an IPv4 packet that came without an outer header; steer_decap() set it
+ * already for one that came in one. */
 static __always_inline void steer_arrived(struct __sk_buff *skb,
 					  struct pkt *p)
 {
 	__be16 frag;
 
-	if (bpf_skb_load_bytes(skb, p->l3 + 6, &frag, sizeof(frag)))
-		return;
-	p->steered = !!(frag & bpf_htons(SNILB_STEER_FLAG));
+	if (!p->steered && p->family == SNILB_AF_INET &&
+	    !bpf_skb_load_bytes(skb, p->l3 + 6, &frag, sizeof(frag)))
+		p->steered = !!(frag & bpf_htons(SNILB_STEER_FLAG));
 	if (p->steered)
 		stat_inc(SNILB_ST_STEER_IN);
 }
 
-/* Send the packet to the node at @addr: its MAC, out of the way to it. */
+/* Is @addr a node of the table other than us (nodes: sorted, the used
+ * entries first)? */
+static __always_inline int steer_peer(__be32 addr, __be32 self)
+{
+	const struct snilb_node *n;
+	__u32 i;
+
+	if (addr == self)
+		return 0;
+	for (i = 0; i < SNILB_MAX_NODES; i++) {
+		n = bpf_map_lookup_elem(&nodes, &i);
+		if (!n || !n->family)
+			return 0;
+		if (n->addr[0] == addr)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u16 steer_ip_csum(const void *hdr)
+{
+	const __u16 *w = hdr;
+	__u32 s = 0;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		s += w[i];
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/*
+ * Put @p in an IPv4 header from @self to @addr: protocol IPIP for an
+ * IPv4 packet, 41 (6in4) for an IPv6 one; DF, as the inner packet is
+ * never fragmented on the way (the MSS leaves room: snilb_nodes.h).
+ */
+static __always_inline int steer_encap(struct __sk_buff *skb,
+				       const struct pkt *p, __be32 self,
+				       __be32 addr)
+{
+	__be16 eth = bpf_htons(ETH_P_IP);
+	struct iphdr o = {};
+
+	if (bpf_skb_adjust_room(skb, SNILB_STEER_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4))
+		return -1;
+	o.version = 4;
+	o.ihl = 5;
+	o.tot_len = bpf_htons(skb->len - ETH_HLEN);
+	o.frag_off = bpf_htons(STEER_IP_DF);
+	o.ttl = 64;
+	o.protocol = p->family == SNILB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
+	o.saddr = self;
+	o.daddr = addr;
+	o.check = steer_ip_csum(&o);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &o, sizeof(o), 0) ||
+	    bpf_skb_store_bytes(skb, 12, &eth, sizeof(eth), 0))
+		return -1;
+	stat_inc(SNILB_ST_STEER_ENCAP);
+	return 0;
+}
+
+/*
+ * An IPv4 packet @p carrying IPv4 or IPv6 (p->encap), to this host: one a
+ * peer steered here (from a node of the table, to our address), its outer
+ * header stripped and the inner packet parsed into @p, marked steered;
+ * its parse verdict. Any other (not to us, not from a node: the kernel's
+ * own tunnels) is left as it is: PARSE_NOT_TCP. STEER_DROP: broken.
+ */
+static __noinline int steer_decap(struct __sk_buff *skb, struct pkt *p)
+{
+	const struct snilb_cluster *cl = steer_cluster();
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + ETH_HLEN;
+	__be16 eth = bpf_htons(ETH_P_IP);
+	__u8 inner = p->encap;
+	int v;
+
+	if (!cl || !cl->self || p->daddr[0] != cl->self ||
+	    (void *)(ip + 1) > end || ip->ihl != 5 ||
+	    (ip->frag_off & bpf_htons(IP_MF_OFFSET)) ||
+	    !steer_peer(p->saddr[0], cl->self))
+		return PARSE_NOT_TCP;
+	if (inner == IPPROTO_IPV6) {
+		/* IPv4 -> IPv6 makes the header 20 bytes longer: 40 go. */
+		eth = bpf_htons(ETH_P_IPV6);
+		if (bpf_skb_change_proto(skb, eth, 0) ||
+		    bpf_skb_adjust_room(skb, -2 * SNILB_STEER_ENCAP_LEN,
+					BPF_ADJ_ROOM_MAC, 0))
+			return STEER_DROP;
+	} else if (bpf_skb_adjust_room(skb, -SNILB_STEER_ENCAP_LEN,
+				       BPF_ADJ_ROOM_MAC, 0)) {
+		return STEER_DROP;
+	}
+	if (bpf_skb_store_bytes(skb, 12, &eth, sizeof(eth), 0))
+		return STEER_DROP;
+	stat_inc(SNILB_ST_STEER_DECAP);
+	__builtin_memset(p, 0, sizeof(*p));
+	v = parse_packet(skb, p);
+	p->steered = 1;
+	return v;
+}
+
+/*
+ * Send the packet to the node at @addr: to its MAC, out of the way to it
+ * (IPv4 on its segment), or in an outer header (the other cases,
+ * snilb_nodes.h). One over the MTU of the way once encapsulated is
+ * dropped (steer_too_big): the MSS we advertise leaves the room.
+ */
 static __noinline int steer_to(struct __sk_buff *skb, const struct pkt *p,
 			       __be32 addr)
 {
+	const struct snilb_cluster *cl = steer_cluster();
+	const struct snilb_config *cfg = get_config();
+	__u8 mode = cfg ? cfg->steer : SNILB_STEER_AUTO;
 	struct bpf_redir_neigh nh = {};
 	struct bpf_fib_lookup fib = {};
+	int encap;
 	long rc;
 
-	if (steer_mark(skb, p)) {
-		stat_inc(SNILB_ST_STEER_ORPHAN);
-		return TC_ACT_SHOT;
-	}
 	fib.family = AF_INET;
 	fib.ipv4_dst = addr;
 	fib.ifindex = skb->ifindex;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (!cl || (rc != BPF_FIB_LKUP_RET_SUCCESS &&
+		    rc != BPF_FIB_LKUP_RET_NO_NEIGH)) {
+		stat_inc(SNILB_ST_FWD_FAIL);
+		return TC_ACT_SHOT;
+	}
+	/* ipv4_dst: the gateway, when the way to @addr has one. */
+	encap = p->family != SNILB_AF_INET || mode == SNILB_STEER_IPIP ||
+		(mode == SNILB_STEER_AUTO && fib.ipv4_dst != addr);
+	if (steer_hop(skb, p, !encap)) {
+		stat_inc(SNILB_ST_STEER_ORPHAN);
+		return TC_ACT_SHOT;
+	}
+	if (encap) {
+		if (rc == BPF_FIB_LKUP_RET_SUCCESS && !skb->gso_size &&
+		    skb->len - ETH_HLEN + SNILB_STEER_ENCAP_LEN >
+		    fib.mtu_result) {
+			stat_inc(SNILB_ST_STEER_TOO_BIG);
+			return TC_ACT_SHOT;
+		}
+		if (steer_encap(skb, p, cl->self, addr))
+			return TC_ACT_SHOT;
+	}
+	stat_inc(SNILB_ST_STEER_OUT);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		stat_inc(SNILB_ST_STEER_OUT);
 		if (set_macs(skb, fib.dmac, fib.smac))
 			return TC_ACT_SHOT;
 		return bpf_redirect(fib.ifindex, 0);
 	}
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		stat_inc(SNILB_ST_STEER_OUT);
-		nh.nh_family = AF_INET;
-		nh.ipv4_nh = addr;
-		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
-	}
-	stat_inc(SNILB_ST_FWD_FAIL);
-	return TC_ACT_SHOT;
+	nh.nh_family = AF_INET;
+	nh.ipv4_nh = fib.ipv4_dst;
+	return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
 }
 
 /*
@@ -123,8 +270,13 @@ static __noinline __u32 steer_client_path(struct __sk_buff *skb,
 {
 	struct bpf_fib_lookup fib = {};
 
-	fib.family = AF_INET;
-	fib.ipv4_dst = p->saddr[0];
+	if (p->family == SNILB_AF_INET) {
+		fib.family = AF_INET;
+		fib.ipv4_dst = p->saddr[0];
+	} else {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_dst, p->saddr, 16);
+	}
 	fib.ifindex = skb->ifindex;
 	if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) !=
 	    BPF_FIB_LKUP_RET_SUCCESS)

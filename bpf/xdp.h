@@ -100,7 +100,7 @@ static __always_inline int xdp_owner_here(const struct snilb_flow_key *k)
 	const struct snilb_cluster *cl = bpf_map_lookup_elem(&cluster, &zero);
 	const struct snilb_node_slot *s;
 
-	if (!cl || !cl->active || k->family != SNILB_AF_INET)
+	if (!cl || !cl->active)
 		return 1;
 	s = bpf_map_lookup_elem(&node_ring, &slot);
 	return !s || !s->cur || s->cur == cl->self;

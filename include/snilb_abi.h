@@ -233,7 +233,8 @@ struct snilb_config {
 				 * (docs/dataplane.md "The backend's RTT") */
 	__u8 access_log;	/* 1: records to the access_log ring, a
 				 * conns entry per routed flow (alog.h) */
-	__u8 pad;
+	__u8 steer;		/* how a packet goes to its owner node:
+				 * SNILB_STEER_* (snilb_nodes.h) */
 	__u32 window;		/* window in our SYN-ACK, unscaled (64240) */
 	__u16 mss4;		/* MSS we advertise to clients (1460) */
 	__u16 mss6;		/* (1440) */

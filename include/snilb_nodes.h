@@ -28,6 +28,26 @@
  */
 #define SNILB_STEER_FLAG	0x8000	/* in frag_off, host order */
 
+/*
+ * How a packet goes to its owner (snilb_config.steer, --steer):
+ * - AUTO: as L2 where the FIB reaches the owner directly (no gateway),
+ *   as IPIP where it routes to it through a gateway;
+ * - L2: the owner's MAC, out of the interface towards it (IPv4, marked
+ *   as above);
+ * - IPIP: in an IPv4 header from this node's address to the owner's
+ *   (protocol 4, IPIP), wherever it is.
+ * An IPv6 packet has no reserved flag to carry the mark: it always goes
+ * in an IPv4 header (protocol 41, 6in4), and its hop limit is one lower.
+ * The owner strips the outer header of one from a node of its table
+ * addressed to it (steer.h, steer_decap()), and the packet is a steered
+ * one. The MSS snilb advertises is SNILB_STEER_ENCAP_LEN lower where a
+ * packet may be encapsulated, so that a full segment still fits.
+ */
+#define SNILB_STEER_AUTO	0
+#define SNILB_STEER_L2		1
+#define SNILB_STEER_IPIP	2
+#define SNILB_STEER_ENCAP_LEN	20	/* the outer IPv4 header */
+
 #define SNILB_NODE_NAME		254	/* a node's name, NUL included: a
 					 * Kubernetes node's (a DNS subdomain,
 					 * up to 253) */
@@ -36,7 +56,9 @@
  * sorted by name, by its address towards its peers and its name; for the
  * CLI and metrics (the ring names addresses). */
 struct snilb_node {
-	__u8 family;		/* SNILB_AF_INET; 0: no node i */
+	__u8 family;		/* SNILB_AF_INET (node addresses are IPv4,
+				 * IPv6 clients' packets are carried in
+				 * IPv4 between nodes); 0: no node i */
 	__u8 flags;		/* SNILB_NODE_* */
 	__u8 pad[2];
 	__be32 addr[4];

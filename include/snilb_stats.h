@@ -122,7 +122,13 @@ enum snilb_reject {
 	X(STEER_SECOND, "steer_second")	/* ... sent to the previous	\
 					 * generation's owner */	\
 	X(STEER_ORPHAN, "steer_orphan")	/* no flow, no cookie, no owner	\
-					 * left to ask */
+					 * left to ask */		\
+	X(STEER_ENCAP, "steer_encap")	/* ... sent to it in an IPv4	\
+					 * header (IPIP, 6in4) */	\
+	X(STEER_DECAP, "steer_decap")	/* ... received so from a peer,	\
+					 * its outer header stripped */	\
+	X(STEER_TOO_BIG, "steer_too_big")	/* not sent: over the	\
+					 * way's MTU once encapsulated */
 
 enum snilb_stat {
 #define SNILB_ST_ENUM(id, name) SNILB_ST_##id,

@@ -58,6 +58,7 @@ enum {
 	O_NO_STATUS, O_MAX_FLOWS, O_SNAT_PORTS, O_SINGLE_SYN, O_MSS,
 	O_SYN_STATE, O_ALOG, O_ALOG_FMT, O_ALOG_REJ, O_ALOG_SAMPLE,
 	O_ALOG_RING, O_COOKIE_KEY, O_XDP, O_PEERS, O_DRAIN, O_DRAIN_TO,
+	O_STEER,
 };
 
 static const struct opt agent_opts_tab[] = {
@@ -179,6 +180,15 @@ static const struct opt agent_opts_tab[] = {
 	  "nodes share. pods: the DaemonSet's pods (app.kubernetes.io/name="
 	  "snilb in $POD_NAMESPACE, else snilb-system) from the source, "
 	  "named by their node, a terminating one draining" },
+	{ "steer", O_STEER, "auto|l2|ipip",
+	  "how a packet goes to the node that owns it (with --peers): l2, "
+	  "to its MAC on the segment the nodes share; ipip, in an IPv4 "
+	  "header from this node's address to the owner's (IPIP), through "
+	  "routers too; auto (default): l2 where the owner is a neighbour, "
+	  "ipip where the route to it has a gateway. IPv6 packets always go "
+	  "in an IPv4 header (6in4). The MSS offered is 20 bytes lower "
+	  "where a packet may go so (IPv6 always, IPv4 unless l2), so that "
+	  "a full segment still fits the MTU" },
 	{ "drain", O_DRAIN, NULL,
 	  "on SIGTERM, take no new connection and serve the existing ones "
 	  "until they end or --drain-timeout, then stop (with --peers: the "
@@ -298,6 +308,19 @@ static int add_ifaces(struct agent_opts *o, char *list)
 			}
 		o->ifnames[o->nifaces++] = tok;
 	}
+	return 0;
+}
+
+static int steer_parse(const char *arg, uint8_t *mode)
+{
+	if (!strcmp(arg, "auto"))
+		*mode = SNILB_STEER_AUTO;
+	else if (!strcmp(arg, "l2"))
+		*mode = SNILB_STEER_L2;
+	else if (!strcmp(arg, "ipip"))
+		*mode = SNILB_STEER_IPIP;
+	else
+		return -1;
 	return 0;
 }
 
@@ -521,6 +544,13 @@ static int parse_opt(struct agent_opts *o, int key, char *arg)
 		return 0;
 	case O_ALOG_FMT: return set_alog_format(o, arg);
 	case O_PEERS: o->peers = arg; return 0;
+	case O_STEER:
+		if (steer_parse(arg, &o->cfg.steer)) {
+			fprintf(stderr, "snilb agent: --steer %s: auto, l2 or "
+				"ipip (see --help)\n", arg);
+			return -1;
+		}
+		return 0;
 	case O_DRAIN: o->drain = 1; return 0;
 	case O_DRAIN_TO: {
 		unsigned long v;
@@ -538,6 +568,24 @@ static int parse_opt(struct agent_opts *o, int key, char *arg)
 		fprintf(stderr, "snilb agent: option %d has no parser\n", key);
 	}
 	return -1;
+}
+
+/*
+ * With --peers, a client's packet may reach its owner in an outer IPv4
+ * header (IPv6 always, IPv4 unless --steer l2): the MSS offered leaves
+ * room for it, so that the client's full segments fit once wrapped
+ * (include/snilb_nodes.h). Never below the family's least.
+ */
+static void steer_mss(struct agent_opts *o)
+{
+	const uint16_t e = SNILB_STEER_ENCAP_LEN;
+
+	if (!o->peers)
+		return;
+	if (o->cfg.steer != SNILB_STEER_L2 && o->cfg.mss4 >= MSS_MIN + e)
+		o->cfg.mss4 -= e;
+	if (o->cfg.mss6 >= 1220 + e)
+		o->cfg.mss6 -= e;
 }
 
 /* What the options say together. */
@@ -559,7 +607,10 @@ static int check_opts(struct agent_opts *o)
 			"required\n");
 		return -1;
 	}
-	return o->cfg.mss4 ? 0 : default_mss(o);
+	if (!o->cfg.mss4 && default_mss(o))
+		return -1;
+	steer_mss(o);
+	return 0;
 }
 
 static void defaults(struct agent_opts *o)
