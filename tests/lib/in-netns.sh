@@ -32,4 +32,7 @@ run sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
 run ip route add 198.18.0.0/24 via 198.18.2.11
 run ip -6 route add 2001:db8::/64 via 2001:db8:2::11
 run ip addr add 198.18.3.1/32 dev lo
+# A gateway node on another segment, behind a router (test_multinode:
+# steered to it in an outer header).
+run ip route add 198.18.4.0/24 via 198.18.2.12
 run "$@"
