@@ -223,6 +223,7 @@ test-e2e: $(BUILD)/dpctl $(BUILD)/snilb
 	./tests/e2e/accesslog.sh $(BUILD)
 	./tests/e2e/nat46.sh $(BUILD)
 	./tests/e2e/multinode.sh $(BUILD)
+	MN_TOPO=l3 ./tests/e2e/multinode.sh $(BUILD)
 
 # TCP correctness end to end: loss, half-close, spoofing, MTU, offloads
 # (tests/tcp/run.sh runs every tests/tcp/t-*.sh).

@@ -133,6 +133,30 @@ static __always_inline __u16 steer_ip_csum(const void *hdr)
 }
 
 /*
+ * Room for the outer header. A GSO packet (GRO-merged) is marked as
+ * encapsulated (BPF_F_ADJ_ROOM_ENCAP_L3_IPV4: its segments get the outer
+ * header each). Any other is not: the mark would stay on the skb across a
+ * veth into the owner's namespace (one host, tests/e2e/multinode.sh),
+ * where no helper of 6.1 clears it and bpf_skb_change_tail() refuses an
+ * skb that bears it (the SYN to the backend is the hello cut short). An
+ * IPv6 one becomes IPv4 by bpf_skb_change_proto(), 20 bytes shorter.
+ */
+static __always_inline int steer_room(struct __sk_buff *skb,
+				      const struct pkt *p)
+{
+	const int e = SNILB_STEER_ENCAP_LEN;
+
+	if (skb->gso_size)
+		return bpf_skb_adjust_room(skb, e, BPF_ADJ_ROOM_MAC,
+					   BPF_F_ADJ_ROOM_ENCAP_L3_IPV4);
+	if (p->family == SNILB_AF_INET)
+		return bpf_skb_adjust_room(skb, e, BPF_ADJ_ROOM_MAC, 0);
+	if (bpf_skb_adjust_room(skb, 2 * e, BPF_ADJ_ROOM_MAC, 0))
+		return -1;
+	return bpf_skb_change_proto(skb, bpf_htons(ETH_P_IP), 0);
+}
+
+/*
  * Put @p in an IPv4 header from @self to @addr: protocol IPIP for an
  * IPv4 packet, 41 (6in4) for an IPv6 one; DF, as the inner packet is
  * never fragmented on the way (the MSS leaves room: snilb_nodes.h).
@@ -144,8 +168,7 @@ static __always_inline int steer_encap(struct __sk_buff *skb,
 	__be16 eth = bpf_htons(ETH_P_IP);
 	struct iphdr o = {};
 
-	if (bpf_skb_adjust_room(skb, SNILB_STEER_ENCAP_LEN, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4))
+	if (steer_room(skb, p))
 		return -1;
 	o.version = 4;
 	o.ihl = 5;

@@ -7,6 +7,15 @@
 #
 #   cli 198.18.5.2 -- r 198.18.5.1 | br0 198.18.1.1 -- g1 .11, g2 .12, g3 .13
 #                    backend 198.18.2.11 (on r)
+#   (IPv6: cli 2001:db8:5::2, r 2001:db8:5::1 | 2001:db8:1::1 -- g1 ::11 ...;
+#    VIP 2001:db8:100::10, spliced to the IPv4 backend: NAT64)
+#
+# MN_TOPO=l3: the gateways on segments of their own, the router between
+# them (a leaf-spine fabric): packets go to their owner in an outer IPv4
+# header through r (--steer auto finds a gateway on the way: IPIP, 6in4);
+# checks 1, 2 and 2b only.
+#
+#   r 198.18.1I.1 -- gI 198.18.1I.2   (2001:db8:1I::1 -- 2001:db8:1I::2)
 #
 # Between namespaces the router hashes the 5-tuple
 # (fib_multipath_hash_policy=3, fields 0x37): policy 1 would hash the
@@ -17,6 +26,7 @@
 #  2. 30 long downloads and a stream of new connections while the next
 #     hops go 3 -> 2 -> 3 and the hash is reseeded twice: 0 failed, every
 #     download byte-exact;
+# 2b. the same over IPv6 (always steered in a 6in4 header);
 #  3. g2 drained (\"draining\" in the peers file, SIGTERM with --drain, its
 #     next hop removed) with downloads in flight: 0 failed, g2 makes no
 #     flow after the drain, and its agent stops once its flows end;
@@ -49,14 +59,24 @@ if [ -n "${ONLY:-}" ] && ! grep -q "^$ONLY()" "$0"; then
 	exit 0
 fi
 
-pfx=mn$$
+topo=${MN_TOPO:-l2}
+case $topo in l2|l3) ;; *) echo "multinode: MN_TOPO=$topo: l2 or l3"; exit 2;; esac
+pfx=mn$topo$$
 work=$(mktemp -d /tmp/snilb-mn.XXXXXX)
 mkdir -p "$work/bpffs"
 mount -t bpf bpf "$work/bpffs"
 pids=()
 declare -A agent
 vip=198.18.0.10
+vip6=2001:db8:100::10
 N=${MN_DOWNLOADS:-30}
+
+node4() {	# I: node I's address, towards its peers and the router
+	if [ "$topo" = l2 ]; then echo "198.18.1.1$1"; else echo "198.18.1$1.2"; fi
+}
+node6() {
+	if [ "$topo" = l2 ]; then echo "2001:db8:1::1$1"; else echo "2001:db8:1$1::2"; fi
+}
 
 mn_cleanup() {
 	[ -n "${KEEP:-}" ] && { echo "kept $pfx ($work)"; return; }
@@ -74,37 +94,64 @@ up() {
 		ip netns add "$pfx-$n"
 		at "$n" ip link set lo up
 	done
-	at r ip link add br0 type bridge ageing_time 0
-	at r ip addr add 198.18.1.1/24 dev br0
-	at r ip link set br0 up
 	at r ip addr add 198.18.2.11/32 dev lo
 	at r sysctl -qw net.ipv4.conf.all.forwarding=1 \
 		net.ipv4.fib_multipath_hash_policy=3 \
-		net.ipv4.fib_multipath_hash_fields=0x37
+		net.ipv4.fib_multipath_hash_fields=0x37 \
+		net.ipv6.conf.all.forwarding=1 \
+		net.ipv6.fib_multipath_hash_policy=3 \
+		net.ipv6.fib_multipath_hash_fields=0x37
 	ip link add c0 netns "$pfx-cli" type veth peer name rc netns "$pfx-r"
 	at cli ip addr add 198.18.5.2/24 dev c0
+	at cli ip addr add 2001:db8:5::2/64 dev c0 nodad
 	at cli ip link set c0 up
 	at cli ip route add default via 198.18.5.1
+	at cli ip -6 route add default via 2001:db8:5::1
 	at r ip addr add 198.18.5.1/24 dev rc
+	at r ip addr add 2001:db8:5::1/64 dev rc nodad
 	at r ip link set rc up
+	if [ "$topo" = l2 ]; then
+		at r ip link add br0 type bridge ageing_time 0
+		at r ip addr add 198.18.1.1/24 dev br0
+		at r ip addr add 2001:db8:1::1/64 dev br0 nodad
+		at r ip link set br0 up
+	fi
 	for i in 1 2 3; do
 		ip link add g0 netns "$pfx-g$i" type veth peer name "p$i" \
 			netns "$pfx-r"
-		at r ip link set "p$i" master br0 up
-		at "g$i" ip addr add "198.18.1.1$i/24" dev g0
-		at "g$i" ip link set g0 up
-		at "g$i" ip route add default via 198.18.1.1
+		if [ "$topo" = l2 ]; then
+			at r ip link set "p$i" master br0 up
+			at "g$i" ip addr add "$(node4 $i)/24" dev g0
+			at "g$i" ip addr add "$(node6 $i)/64" dev g0 nodad
+			at "g$i" ip link set g0 up
+			at "g$i" ip route add default via 198.18.1.1
+			at "g$i" ip -6 route add default via 2001:db8:1::1
+		else
+			at r ip addr add "198.18.1$i.1/24" dev "p$i"
+			at r ip addr add "2001:db8:1$i::1/64" dev "p$i" nodad
+			at r ip link set "p$i" up
+			at "g$i" ip addr add "$(node4 $i)/24" dev g0
+			at "g$i" ip addr add "$(node6 $i)/64" dev g0 nodad
+			at "g$i" ip link set g0 up
+			at "g$i" ip route add default via "198.18.1$i.1"
+			at "g$i" ip -6 route add default via "2001:db8:1$i::1"
+		fi
 		at "g$i" sysctl -qw net.ipv4.conf.all.forwarding=1 \
 			net.ipv4.conf.all.send_redirects=0 \
-			net.ipv4.conf.g0.send_redirects=0
+			net.ipv4.conf.g0.send_redirects=0 \
+			net.ipv6.conf.all.forwarding=1
 	done
 	nexthops 1 2 3
 }
 
 nexthops() {	# NODE...: the router's next hops to the VIP
-	local i hops=()
-	for i in "$@"; do hops+=(nexthop via "198.18.1.1$i"); done
+	local i hops=() hops6=()
+	for i in "$@"; do
+		hops+=(nexthop via "$(node4 $i)")
+		hops6+=(nexthop via "$(node6 $i)")
+	done
 	at r ip route replace "$vip/32" "${hops[@]}"
+	at r ip -6 route replace "$vip6/128" "${hops6[@]}"
 }
 
 reseed() { at r sysctl -qw net.ipv4.fib_multipath_hash_seed=$((RANDOM + 1)); }
@@ -116,7 +163,7 @@ peers() {	# LINE...: the peers file every node reads
 
 start_agent() {	# I
 	ip netns exec "$pfx-g$1" "$build/snilb" agent \
-		--manifests "$work/man" --iface g0 --snat "198.18.1.1$1" \
+		--manifests "$work/man" --iface g0 --snat "$(node4 $1)" \
 		--pin-path "$work/bpffs/g$1" --status-file "$work/g$1.status" \
 		--node-name "g$1" --peers "$work/peers" --drain \
 		--drain-timeout 60 >>"$work/g$1.log" 2>&1 &
@@ -167,7 +214,7 @@ load_start() {	# TAG DOWNLOADS SIZE RATE NEW_SECONDS NEW_GAP
 	local tag=$1
 	shift
 	ip netns exec "$pfx-cli" timeout 200 python3 "$here/mnload.py" \
-		www.example.com "$vip" "$@" >"$work/load.$tag.out" \
+		www.example.com "${lvip:-$vip}" "$@" >"$work/load.$tag.out" \
 		2>"$work/load.$tag.err" &
 	load_pid=$!
 	wait_for '^ready' "$work/load.$tag.out" 60
@@ -191,7 +238,7 @@ setup() {
 	ip netns exec "$pfx-r" python3 "$here/backend.py" --name b1 \
 		--cert "$work/b1.crt" --key "$work/b1.key" >"$work/b1.log" 2>&1 &
 	pids+=($!)
-	peers "g1 198.18.1.11" "g2 198.18.1.12" "g3 198.18.1.13"
+	peers "g1 $(node4 1)" "g2 $(node4 2)" "g3 $(node4 3)"
 	for i in 1 2 3; do start_agent $i; done
 	wait_for listening "$work/b1.log" 30 || return 1
 	for i in 1 2 3; do
@@ -220,32 +267,58 @@ t_table() {
 	else
 		bad "table: nothing steered (out $s, in $i): all on their owner?"
 	fi
+	[ "$topo" = l3 ] || return 0
+	s=$(stat_sum steer_encap 1 2 3)
+	i=$(stat_sum steer_decap 1 2 3)
+	if [ "$s" -gt 0 ] && [ "$i" -gt 0 ]; then
+		ok "table: across the router, in an IPIP header (encap $s, decap $i)"
+	else
+		bad "table: IPIP: encap $s, decap $i"
+	fi
 }
 
-t_ecmp_changes() {
-	local tag=ecmp got t0=$SECONDS
-	load_start $tag "$N" 3000000 250000 10 0.1 || { bad "ecmp: load never ready"; return; }
+ecmp_changes() {	# TAG WHAT
+	local tag=$1 what=$2 got t0=$SECONDS
+	load_start $tag "$N" 3000000 250000 10 0.1 || { bad "$tag: load never ready"; return; }
 	sleep 2; nexthops 1 3
 	sleep 2; nexthops 1 2 3
 	sleep 2; reseed
 	sleep 2; reseed
 	load_result $tag
-	check "ecmp: next hops 3 -> 2 -> 3, two reseeds: $N downloads byte-exact" \
+	check "$tag: next hops 3 -> 2 -> 3, two reseeds: $N $what downloads byte-exact" \
 		"downloads ok=$N failed=0" "${got% new*}"
-	check "ecmp: new connections meanwhile: 0 failed (${got#* new }, $((SECONDS - t0)) s)" \
+	check "$tag: new connections meanwhile: 0 failed (${got#* new }, $((SECONDS - t0)) s)" \
 		"failed=0" "${got##* }"
 	case $got in
 	*"failed=0 new"*"failed=0") ;;
 	*) show_err $tag ;;
 	esac
-	echo "     steered: out $(stat_sum steer_out 1 2 3), in $(stat_sum steer_in 1 2 3), second chance $(stat_sum steer_second 1 2 3), orphans $(stat_sum steer_orphan 1 2 3)"
+	echo "     steered: out $(stat_sum steer_out 1 2 3), in $(stat_sum steer_in 1 2 3), second chance $(stat_sum steer_second 1 2 3), orphans $(stat_sum steer_orphan 1 2 3), encap $(stat_sum steer_encap 1 2 3), decap $(stat_sum steer_decap 1 2 3), too big $(stat_sum steer_too_big 1 2 3)"
+}
+
+t_ecmp_changes() {
+	ecmp_changes ecmp IPv4
+}
+
+# IPv6: steered in a 6in4 header on either topology.
+t_ecmp_v6() {
+	local e0 d0 e d
+	e0=$(stat_sum steer_encap 1 2 3) d0=$(stat_sum steer_decap 1 2 3)
+	lvip=$vip6 ecmp_changes ecmp6 IPv6
+	e=$(($(stat_sum steer_encap 1 2 3) - e0))
+	d=$(($(stat_sum steer_decap 1 2 3) - d0))
+	if [ "$e" -gt 0 ] && [ "$d" -gt 0 ]; then
+		ok "ecmp6: IPv6 packets steered in a 6in4 header (encap $e, decap $d)"
+	else
+		bad "ecmp6: encap $e, decap $d: IPv6 not steered"
+	fi
 }
 
 t_drain() {
 	local tag=drain got old g flows0 out0 end
 	old=$(same_generation 1 2 3)
 	load_start $tag "$N" 2500000 250000 8 0.1 || { bad "drain: load never ready"; return; }
-	peers "g1 198.18.1.11" "g2 198.18.1.12 draining" "g3 198.18.1.13"
+	peers "g1 $(node4 1)" "g2 $(node4 2) draining" "g3 $(node4 3)"
 	kill -TERM "${agent[2]}"
 	g=$(new_generation "$old" 1 2 3)
 	flows0=$(stat_of 2 flow_new) out0=$(stat_of 2 steer_out)
@@ -294,7 +367,7 @@ flow_ports() {
 
 t_kill() {
 	local tag=kill got old g3ports lost=0 p foreign=0 out
-	peers "g1 198.18.1.11" "g2 198.18.1.12" "g3 198.18.1.13"
+	peers "g1 $(node4 1)" "g2 $(node4 2)" "g3 $(node4 3)"
 	start_agent 2
 	wait_for "msg=synced" "$work/g2.log" 60
 	old=$(new_generation "$(same_generation 1 3)" 1 2 3)
@@ -303,7 +376,7 @@ t_kill() {
 	g3ports=$(flow_ports 3)
 	at r ip link set p3 down
 	nexthops 1 2
-	peers "g1 198.18.1.11" "g2 198.18.1.12"
+	peers "g1 $(node4 1)" "g2 $(node4 2)"
 	new_generation "$old" 1 2 >/dev/null
 	out=$(at cli timeout 120 python3 "$here/clients.py" seq 30 \
 		www.example.com "$vip" 2>>"$work/seq.err")
@@ -322,13 +395,15 @@ t_kill() {
 
 t0=$SECONDS
 if setup; then
-	for t in t_table t_ecmp_changes t_drain t_kill; do
+	checks="t_table t_ecmp_changes t_ecmp_v6 t_drain t_kill"
+	[ "$topo" = l3 ] && checks="t_table t_ecmp_changes t_ecmp_v6"
+	for t in $checks; do
 		[ -z "${ONLY:-}" ] || [ "$ONLY" = "$t" ] && $t
 	done
 else
 	bad "setup: the nodes never came up"
 	tail -5 "$work"/g*.log
 fi
-echo "     multinode: $((SECONDS - t0)) s"
+echo "     multinode ($topo): $((SECONDS - t0)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
