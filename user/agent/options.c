@@ -176,8 +176,9 @@ static const struct opt agent_opts_tab[] = {
 	  "(--node-name) among them: a packet of a connection another node "
 	  "owns is sent to it (docs/multinode.md). FILE: a line \"NAME "
 	  "ADDRESS [draining]\" per node, read again when it changes (the "
-	  "same file on every node); ADDRESS: IPv4, on the segment the "
-	  "nodes share. pods: the DaemonSet's pods (app.kubernetes.io/name="
+	  "same file on every node); ADDRESS: IPv4, the node's address "
+	  "towards the others (on a segment they share, or routed: "
+	  "--steer). pods: the DaemonSet's pods (app.kubernetes.io/name="
 	  "snilb in $POD_NAMESPACE, else snilb-system) from the source, "
 	  "named by their node, a terminating one draining" },
 	{ "steer", O_STEER, "auto|l2|ipip",
