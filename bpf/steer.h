@@ -101,16 +101,20 @@ static __always_inline void steer_arrived(struct __sk_buff *skb,
 }
 
 /* Is @addr a node of the table other than us (nodes: sorted, the used
- * entries first)? */
+ * entries first)? Unrolled: a loop whose key is on the stack is an
+ * "infinite loop" to 6.1's verifier, and a constant key makes each
+ * lookup a direct address. */
 static __always_inline int steer_peer(__be32 addr, __be32 self)
 {
 	const struct snilb_node *n;
-	__u32 i;
+	__u32 i, k;
 
 	if (addr == self)
 		return 0;
+#pragma unroll
 	for (i = 0; i < SNILB_MAX_NODES; i++) {
-		n = bpf_map_lookup_elem(&nodes, &i);
+		k = i;
+		n = bpf_map_lookup_elem(&nodes, &k);
 		if (!n || !n->family)
 			return 0;
 		if (n->addr[0] == addr)
