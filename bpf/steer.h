@@ -191,11 +191,46 @@ static __always_inline int steer_encap(struct __sk_buff *skb,
 }
 
 /*
+ * Is the packet in the outer header (protocol @inner) TCP to one of our
+ * listeners? Only such a packet is a peer's steering: IPIP the kernel
+ * carries between the same nodes (Calico's pod network, say) is not
+ * ours to unwrap.
+ */
+static __always_inline int steer_inner_ours(struct __sk_buff *skb,
+					    __u8 inner)
+{
+	struct snilb_listener_key lk = {};
+	__u32 off = ETH_HLEN + sizeof(struct iphdr);
+	struct ipv6hdr ip6;
+	struct iphdr ip;
+
+	if (inner == IPPROTO_IPIP) {
+		if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) ||
+		    ip.protocol != IPPROTO_TCP || ip.ihl != 5)
+			return 0;
+		lk.family = SNILB_AF_INET;
+		lk.addr[0] = ip.daddr;
+		off += sizeof(ip);
+	} else {
+		if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) ||
+		    ip6.nexthdr != IPPROTO_TCP)
+			return 0;
+		lk.family = SNILB_AF_INET6;
+		__builtin_memcpy(lk.addr, &ip6.daddr, 16);
+		off += sizeof(ip6);
+	}
+	if (bpf_skb_load_bytes(skb, off + 2, &lk.port, sizeof(lk.port)))
+		return 0;
+	return !!bpf_map_lookup_elem(&listeners, &lk);
+}
+
+/*
  * An IPv4 packet @p carrying IPv4 or IPv6 (p->encap), to this host: one a
- * peer steered here (from a node of the table, to our address), its outer
- * header stripped and the inner packet parsed into @p, marked steered;
- * its parse verdict. Any other (not to us, not from a node: the kernel's
- * own tunnels) is left as it is: PARSE_NOT_TCP. STEER_DROP: broken.
+ * peer steered here (from a node of the table, to our address, TCP to a
+ * listener inside), its outer header stripped and the inner packet parsed
+ * into @p, marked steered; its parse verdict. Any other (not to us, not
+ * from a node, not to a listener: the kernel's own tunnels) is left as it
+ * is: PARSE_NOT_TCP. STEER_DROP: broken.
  */
 static __noinline int steer_decap(struct __sk_buff *skb, struct pkt *p)
 {
@@ -210,7 +245,8 @@ static __noinline int steer_decap(struct __sk_buff *skb, struct pkt *p)
 	if (!cl || !cl->self || p->daddr[0] != cl->self ||
 	    (void *)(ip + 1) > end || ip->ihl != 5 ||
 	    (ip->frag_off & bpf_htons(IP_MF_OFFSET)) ||
-	    !steer_peer(p->saddr[0], cl->self))
+	    !steer_peer(p->saddr[0], cl->self) ||
+	    !steer_inner_ours(skb, inner))
 		return PARSE_NOT_TCP;
 	if (inner == IPPROTO_IPV6) {
 		/* IPv4 -> IPv6 makes the header 20 bytes longer: 40 go. */

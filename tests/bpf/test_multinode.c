@@ -624,7 +624,8 @@ static void test_decap_makes_flow(void **state)
 }
 
 /* In an outer header but not a peer's to us: from a node not in the
- * table, or to another address, or with no table: passed on untouched. */
+ * table, or to another address, or with no table, or not TCP to a
+ * listener inside: passed on untouched. */
 static void test_decap_not_peer(void **state)
 {
 	struct conn c = { .v6 = 1, .cli = CLI6, .vip = VIP6, .isn = 9300 };
@@ -653,6 +654,14 @@ static void test_decap_not_peer(void **state)
 	table_off();
 	assert_int_equal(run_encap(&t, PEER_B, SELF), TC_ACT_OK);
 	assert_int_equal(out[14 + 9], 4);
+	/* From a peer to us, but not to a listener inside (IPIP the kernel
+	 * carries between the nodes, a pod network's): not ours. */
+	table_set(three, 3, NULL, 0);
+	t.dst = "198.18.7.7";
+	t.dport = 80;
+	assert_int_equal(run_encap(&t, PEER_B, SELF), TC_ACT_OK);
+	assert_int_equal(out[14 + 9], 4);
+	table_off();
 	assert_int_equal(counter(SNILB_ST_STEER_DECAP), dec);
 	assert_int_equal(counter(SNILB_ST_SYN), syns);
 }
