@@ -293,7 +293,7 @@ chaos-quick: all $(BUILD)/synflood $(BUILD)/xdp_pass.bpf.o
 # tests/bpf/test_X.c of PACKET_TESTS in a namespace of its own, twice: the
 # second time with the ingress variant kernels before 6.3 load.
 PACKET_TESTS := cookie hello route splice icmp tcp snat vip bbr mss owned \
-		proxy alog nat46 xdp multinode nodetable
+		proxy alog nat46 xdp multinode nodetable steerwrap
 PACKET_BINS  := $(addprefix $(BUILD)/test_,$(PACKET_TESTS))
 
 define run_packet_test
