@@ -43,6 +43,8 @@ suite "data plane, NAT46/64" ./tests/lib/in-netns.sh "$build/test_nat46"
 suite "data plane, SYNs answered in XDP" ./tests/lib/in-netns.sh "$build/test_xdp"
 suite "data plane, several gateway nodes" \
 	./tests/lib/in-netns.sh "$build/test_multinode"
+suite "data plane, steering in an outer header (IPIP, 6in4)" \
+	./tests/lib/in-netns.sh "$build/test_steerwrap"
 suite "the node table, written and read back" \
 	./tests/lib/in-netns.sh "$build/test_nodetable"
 suite "the cookie's key across two gateway nodes, TC and XDP" \
