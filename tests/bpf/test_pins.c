@@ -136,6 +136,24 @@ static void unpin_all(const char *dir, const char *pins)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* A bpffs of its own at @dir (a mkdtemp template), @pins under it, and a
+ * first load there with @o's settings: its maps pinned, closed. */
+static void first_load(char *dir, char *pins, size_t n, struct dp_opts *o)
+{
+	char err[512];
+	struct dataplane *dp;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mount("bpf", dir, "bpf", 0, NULL), 0);
+	snprintf(pins, n, "%s/snilb", dir);
+	assert_int_equal(mkdir(pins, 0700), 0);
+	o->pin_dir = pins;
+	dp = dp_open(o, err, sizeof(err));
+	if (!dp)
+		fail_msg("the first load failed: %s", err);
+	dp_close(dp);
+}
+
 /* A load that never logs keeps one conns entry; a restart with the log
  * on (or syn_state of another size: other CPUs) makes the map afresh at
  * its size and adopts the rest. */
@@ -148,15 +166,10 @@ static void test_sized_maps_replaced(void **state)
 	int fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(mount("bpf", dir, "bpf", 0, NULL), 0);
-	snprintf(pins, sizeof(pins), "%s/snilb", dir);
-	assert_int_equal(mkdir(pins, 0700), 0);
-	o.pin_dir = pins;
-
-	dp = dp_open(&o, err, sizeof(err));
+	first_load(dir, pins, sizeof(pins), &o);
+	dp = dp_open(&o, err, sizeof(err));	/* adopting its own */
 	if (!dp)
-		fail_msg("the first load failed: %s", err);
+		fail_msg("the same settings refused: %s", err);
 	assert_int_equal(max_entries(dp, SNILB_MAP_CONNS), 1);
 	syn = max_entries(dp, SNILB_MAP_SYN_STATE);
 	assert_true(syn >= SNILB_SYN_BUCKETS_MIN && syn <= SNILB_SYN_BUCKETS);
@@ -228,24 +241,14 @@ static int open_as_daemonset(const char *pins, const char *want)
 
 static void test_adopted_without_sys_admin(void **state)
 {
-	char dir[] = "/tmp/snilb-pins.XXXXXX", pins[64], path[96], err[512];
+	char dir[] = "/tmp/snilb-pins.XXXXXX", pins[64], path[96];
 	struct dp_opts o = { .log_ring = DP_LOG_RING_OFF };
 	struct snilb_layout_key k = { .name = "sets" };
-	struct dataplane *dp;
 	__u64 other = 12345;
 	int fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(mount("bpf", dir, "bpf", 0, NULL), 0);
-	snprintf(pins, sizeof(pins), "%s/snilb", dir);
-	assert_int_equal(mkdir(pins, 0700), 0);
-	o.pin_dir = pins;
-	dp = dp_open(&o, err, sizeof(err));
-	if (!dp)
-		fail_msg("the first load failed: %s", err);
-	dp_close(dp);
-
+	first_load(dir, pins, sizeof(pins), &o);
 	assert_int_equal(open_as_daemonset(pins, NULL), 0);
 
 	/* another version's sets, by its recorded layout */
