@@ -14,9 +14,8 @@
 #include "proxy.h"
 #include "close.h"
 #include "segsum.h"
-
-#define HELLO_CHUNK	1024
-
+#include "hello_buf.h"
+#include "hello_small.h"
 
 static __always_inline void drop_flow(const struct snilb_flow_key *k,
 				      const struct snilb_flow *f)
@@ -26,6 +25,8 @@ static __always_inline void drop_flow(const struct snilb_flow_key *k,
 	if (cfg)
 		snat_release(cfg, f);
 	bpf_map_delete_elem(&hellos, k);
+	if (f->state == SNILB_FS_HELLO)
+		bpf_map_delete_elem(&hellos_small, k);
 	bpf_map_delete_elem(&flows, k);
 }
 
@@ -49,196 +50,6 @@ static __noinline int reject(struct __sk_buff *skb, const struct pkt *p,
 	}
 	drop_flow(k, f);
 	return send_rst(skb, p, our_seq, their_next, 1);
-}
-
-/* Copy the segment's bytes [@from, @end) of the hello (offsets) to the
- * buffer; @off is where the segment starts. */
-static __always_inline int copy_segment(struct __sk_buff *skb,
-					const struct pkt *p,
-					struct snilb_hello *hb, __u32 off,
-					__u32 from, __u32 end)
-{
-	__u32 skip = from - off;
-	int i;
-
-	for (i = 0; i < CH_BUF_SIZE / HELLO_CHUNK; i++) {
-		__u32 left = end - from;
-		__u32 n = left < HELLO_CHUNK ? left : HELLO_CHUNK;
-
-		if (!n)
-			break;
-		/* For the verifier: n is 1..HELLO_CHUNK already, this
-		 * makes it provably 1..2 * HELLO_CHUNK (the buffer has
-		 * that much slack). The empty asm keeps clang from
-		 * folding it away. */
-		asm volatile("" : "+r"(n));
-		n = ((n - 1) & (2 * HELLO_CHUNK - 1)) + 1;
-		if (bpf_skb_load_bytes(skb, p->l4 + p->doff + skip,
-				       &hb->buf[from & CH_BUF_MASK], n))
-			return -1;
-		from += n;
-		skip += n;
-	}
-	return 0;
-}
-
-/* Hold [@start, @end) past the gap: merged with a range it touches, or
- * in a free slot. 0, or -1 when both slots hold other ranges. */
-static __always_inline int ooo_add(struct snilb_hello *hb, __u32 start,
-				   __u32 end)
-{
-	struct snilb_hello_range *a = &hb->ooo[0], *b = &hb->ooo[1];
-
-	if (a->end && start <= a->end && end >= a->start) {
-		a->start = start < a->start ? start : a->start;
-		a->end = end > a->end ? end : a->end;
-	} else if (b->end && start <= b->end && end >= b->start) {
-		b->start = start < b->start ? start : b->start;
-		b->end = end > b->end ? end : b->end;
-	} else if (!a->end) {
-		a->start = start;
-		a->end = end;
-	} else if (!b->end) {
-		b->start = start;
-		b->end = end;
-	} else {
-		return -1;
-	}
-	if (a->end && b->end && a->start <= b->end && a->end >= b->start) {
-		a->start = a->start < b->start ? a->start : b->start;
-		a->end = a->end > b->end ? a->end : b->end;
-		b->start = b->end = 0;
-	}
-	return 0;
-}
-
-/* Ranges the contiguous part now reaches join it. */
-static __always_inline __u32 ooo_join(struct snilb_hello *hb, __u32 have)
-{
-	int pass, i;
-
-	for (pass = 0; pass < SNILB_HELLO_OOO; pass++)
-		for (i = 0; i < SNILB_HELLO_OOO; i++) {
-			struct snilb_hello_range *r = &hb->ooo[i];
-
-			if (!r->end || r->start > have)
-				continue;
-			if (r->end > have)
-				have = r->end;
-			r->start = r->end = 0;
-		}
-	return have;
-}
-
-enum { SEG_GREW = 0, SEG_NOTHING, SEG_HELD };
-
-/*
- * Buffer this segment's bytes at their offset. SEG_GREW: the contiguous
- * part grew (parse it); SEG_HELD: they came past a gap, and are held
- * there (a resent segment fills it: the client resends the first one it
- * has no ACK for, on its RTO, and what our SACK says is missing);
- * SEG_NOTHING: a duplicate, or beyond what we can hold.
- */
-static __noinline int buffer_segment(struct __sk_buff *skb,
-				     const struct pkt *p,
-				     const struct snilb_flow *f,
-				     struct snilb_hello *hb)
-{
-	__u32 off = p->seq - (f->client_isn + 1);
-	__u32 have = hb->len, end;
-
-	if (off >= CH_BUF_SIZE || have >= CH_BUF_SIZE) {
-		stat_inc(SNILB_ST_HELLO_GAP);	/* before the ISN, or far */
-		return SEG_NOTHING;
-	}
-	end = off + p->plen;
-	if (end > CH_BUF_SIZE)
-		end = CH_BUF_SIZE;
-	if (end <= have) {
-		stat_inc(SNILB_ST_HELLO_DUP);
-		return hb->ooo[0].end || hb->ooo[1].end ? SEG_HELD :
-							  SEG_NOTHING;
-	}
-	if (off > have) {
-		if (ooo_add(hb, off, end) ||
-		    copy_segment(skb, p, hb, off, off, end)) {
-			stat_inc(SNILB_ST_HELLO_GAP);
-			return SEG_NOTHING;
-		}
-		stat_inc(SNILB_ST_HELLO_OOO);
-		return SEG_HELD;
-	}
-	if (copy_segment(skb, p, hb, off, have, end))
-		return SEG_NOTHING;
-	hb->len = ooo_join(hb, end);
-	stat_inc(SNILB_ST_HELLO_SEG);
-	return SEG_GREW;
-}
-
-/* The SACK block for range @r, in the client's numbers, at @b. */
-static __always_inline void put_sack_block(__u8 *b, const struct snilb_flow *f,
-					   const struct snilb_hello_range *r)
-{
-	put_be32(b, f->client_isn + 1 + r->start);
-	put_be32(b + 4, f->client_isn + 1 + r->end);
-}
-
-/*
- * Our answer to a hello segment: an ACK of what we own (f->h_acked: none
- * unless the hello is too long for a client's first flight, see
- * own_more()), with SACK blocks for the bytes past a gap we hold. The
- * bytes we do not own stay the client's to resend until the backend has
- * them, but the blocks make its TCP resend what is missing at once (RFC
- * 6675, RACK), not one segment per RTO. Nothing to say: dropped.
- */
-static __noinline int hello_ack(struct __sk_buff *skb, const struct pkt *p,
-				const struct snilb_flow *f,
-				const struct snilb_hello *hb,
-				const struct snilb_config *cfg)
-{
-	struct scratch *sc = get_scratch();
-	struct tcp_out *o;
-	__u32 n = 0, at = 0, i;
-	__u8 *b;
-
-	if (!sc)
-		return TC_ACT_SHOT;
-	if (f->opts.sack)
-		for (i = 0; i < SNILB_HELLO_OOO; i++)
-			n += hb->ooo[i].end != 0;
-	if (!n && !f->h_acked)
-		return TC_ACT_SHOT;
-	o = &sc->out;
-	out_reply_to(o, p);
-	o->seq = f->our_isn + 1;
-	o->ack = f->client_isn + 1 + f->h_acked;
-	o->flags = TCP_ACK;
-	o->window = our_window(cfg, f);
-	b = o->opts;
-	if (f->opts.ts) {
-		put_ts_opt(b, f->our_tsval, f->ts_recent);
-		at = 12;
-	}
-	o->optlen = at;
-	if (f->h_acked)
-		stat_inc(SNILB_ST_HELLO_ACK);
-	if (!n)
-		return send_reply(skb, p, o);
-	b[at & 15] = TCPOPT_NOP;
-	b[(at + 1) & 15] = TCPOPT_NOP;
-	b[(at + 2) & 15] = TCPOPT_SACK;
-	b[(at + 3) & 15] = 2 + 8 * n;
-	/* The block holding the latest segment first (RFC 2018). */
-	i = hb->ooo[1].end && p->seq - (f->client_isn + 1) >= hb->ooo[1].start &&
-	    p->seq - (f->client_isn + 1) < hb->ooo[1].end;
-	if (hb->ooo[i].end)
-		put_sack_block(b + (at & 15) + 4, f, &hb->ooo[i]);
-	else
-		put_sack_block(b + (at & 15) + 4, f, &hb->ooo[!i]);
-	if (n == 2)
-		put_sack_block(b + (at & 15) + 12, f, &hb->ooo[!i]);
-	o->optlen = at + 4 + 8 * n;
-	return send_reply(skb, p, o);
 }
 
 /*
@@ -345,6 +156,46 @@ static __noinline int parse_hello(struct snilb_hello *hb, __u32 cap,
 	return ch_parse(&ps, hb->buf, hb->len, cap, &sc->res);
 }
 
+/* hellos' entry for @k, made if there is none (or an empty one a stray
+ * segment left taken again). NULL: the table is full. */
+static __always_inline struct snilb_hello *
+hello_entry(const struct snilb_flow_key *k, struct scratch *sc)
+{
+	struct snilb_hello *hb = bpf_map_lookup_elem(&hellos, k);
+
+	if (hb)
+		return hb;
+	if (bpf_map_update_elem(&hellos, k, &sc->zero_hello, BPF_ANY))
+		return NULL;
+	return bpf_map_lookup_elem(&hellos, k);
+}
+
+/* Buffer a segment in hellos' entry @hb. GO_ON: parse what is there;
+ * else a verdict. */
+static __noinline int big_segment(struct __sk_buff *skb, const struct pkt *p,
+				  struct snilb_flow *f, struct snilb_hello *hb,
+				  const struct snilb_config *cfg)
+{
+	struct scratch *sc = get_scratch();
+	int st;
+
+	if (!sc)
+		return TC_ACT_SHOT;
+	if (!segment_sum_ok(skb, p, sc->seg)) {
+		stat_inc(SNILB_ST_BAD_CSUM);
+		return TC_ACT_SHOT;
+	}
+	st = buffer_segment(skb, p, f, hb);
+	f->hello_len = hb->len;
+	f->ooo = ooo_held(hb->ooo);
+	if (st != SEG_GREW)	/* held past a gap, or already had */
+		return hello_ack(skb, p, f, hb->ooo, cfg);
+	if (hb->len < f->need)
+		return own_more(f, hb->len) ?
+		       hello_ack(skb, p, f, hb->ooo, cfg) : TC_ACT_SHOT;
+	return GO_ON;
+}
+
 /* snilb_hello's body (snilb.bpf.c): a segment of a hello being buffered. */
 static __always_inline int hello_segment(struct __sk_buff *skb)
 {
@@ -379,36 +230,31 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 				   f->h_acked ?
 		     bpf_map_lookup_elem(&hellos, k) : NULL;
 		if (hb)
-			return hello_ack(skb, p, f, hb, cfg);
+			return hello_ack(skb, p, f, hb->ooo, cfg);
 		return waiting(skb, p, k, f, cfg);
 	}
 	f->cwin = p->win;
-	hb = bpf_map_lookup_elem(&hellos, k);
+	hb = f->hello_len || f->ooo ? bpf_map_lookup_elem(&hellos, k) : NULL;
+	st = HELLO_BIG;
 	if (!hb) {
-		if (bpf_map_update_elem(&hellos, k, &sc->zero_hello,
-					BPF_NOEXIST))
-			return reject(skb, p, k, f, SNILB_REJ_TABLE_FULL);
-		hb = bpf_map_lookup_elem(&hellos, k);
+		st = small_segment(skb, p, k, f, cfg);
+		if (st != HELLO_BIG && st != HELLO_WHOLE)
+			return st == HELLO_FULL ?
+			       reject(skb, p, k, f, SNILB_REJ_TABLE_FULL) : st;
+		hb = hello_entry(k, sc);
 		if (!hb)
-			return TC_ACT_SHOT;
+			return reject(skb, p, k, f, SNILB_REJ_TABLE_FULL);
 	}
-	if (!segment_sum_ok(skb, p, sc->seg)) {
-		stat_inc(SNILB_ST_BAD_CSUM);
-		return TC_ACT_SHOT;
+	if (st == HELLO_BIG) {
+		st = big_segment(skb, p, f, hb, cfg);
+		if (st != GO_ON)
+			return st;
 	}
-	st = buffer_segment(skb, p, f, hb);
-	f->hello_len = hb->len;
-	f->ooo = hb->ooo[0].end || hb->ooo[1].end;
-	if (st != SEG_GREW)	/* held past a gap, or already had */
-		return hello_ack(skb, p, f, hb, cfg);
-	if (hb->len < f->need)
-		return own_more(f, hb->len) ? hello_ack(skb, p, f, hb, cfg) :
-					      TC_ACT_SHOT;
 	st = parse_hello(hb, cfg ? cfg->hello_cap : 0, sc);
 	if (st == CH_NEED_MORE) {
 		f->need = sc->res.need;
-		return own_more(f, hb->len) ? hello_ack(skb, p, f, hb, cfg) :
-					      TC_ACT_SHOT;
+		return own_more(f, hb->len) ?
+		       hello_ack(skb, p, f, hb->ooo, cfg) : TC_ACT_SHOT;
 	}
 	if (st == CH_REJECTED)
 		return reject(skb, p, k, f,

@@ -157,8 +157,10 @@ struct {
 
 /*
  * Hello buffers live only while a handshake waits for its hello: allocated
- * when a hello starts (18 KB each, 76 MB if all 4,096 were preallocated).
- * An allocation that fails is the table-full case: the client gets an RST.
+ * when a hello starts (19 KB each, taking 32 KB; 76 MB if all 4,096 were
+ * preallocated). An allocation that fails is the table-full case: the
+ * client gets an RST. A hello that does not come whole in its first
+ * segment starts in hellos_small (4 KB), and moves here once it is whole.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -167,6 +169,14 @@ struct {
 	__type(key, struct snilb_flow_key);
 	__type(value, struct snilb_hello);
 } hellos SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SNILB_MAX_HELLOS);
+	__type(key, struct snilb_flow_key);
+	__type(value, struct snilb_hello_small);
+} hellos_small SEC(".maps");
 
 /* What SYNs without timestamps offered, until their first ACK (see
  * struct snilb_syn_bucket and synstate.h). The loader sizes it to the

@@ -63,6 +63,7 @@
 	X(ROUTES, routes, 1, 1)						\
 	X(BACKENDS, backends, 1, 1)					\
 	X(SETS, sets, 1, 1)						\
+	X(HELLOS_SMALL, hellos_small, 1, 1)				\
 	X(LISTENERS, listeners, 1, 0)					\
 	X(LISTEN_PORT_BITS, listen_port_bits, 1, 0)			\
 	X(VIPS, vips, 1, 0)						\
@@ -491,6 +492,33 @@ struct snilb_hello {
 				 * has a backend that asks for one */
 	__u8 buf[CH_BUF_SIZE + 2048];	/* slack: copies are chunked */
 };
+
+/*
+ * hellos_small: the first bytes of a hello that does not come whole in
+ * its first segment, and whose record fits SNILB_HELLO_SMALL bytes (most
+ * do: a hello with a post-quantum key share is about 1,800). Its entry
+ * is a 4 KiB kernel object; a `hellos` entry, 19 KB, takes 32 (the
+ * page allocator's next power of 2). Once the record is whole, or a
+ * segment reaches past SNILB_HELLO_SMALL, the bytes move to `hellos`
+ * (bpf/hello_small.h), where the parse and the replay read them. So a
+ * client that sends a hello slowly, or stops half-way, holds 4 KiB, not
+ * 32, and cannot take the `hellos` entries whole hellos need.
+ */
+#define SNILB_HELLO_SMALL	2944	/* bytes held */
+#define SNILB_HELLO_SMALL_CHUNK	512	/* copied from a segment at once */
+
+struct snilb_hello_small {
+	__u32 len;		/* contiguous bytes from the first */
+	__u32 pad;
+	struct snilb_hello_range ooo[SNILB_HELLO_OOO];
+	__u8 buf[SNILB_HELLO_SMALL + 2 * SNILB_HELLO_SMALL_CHUNK];
+};
+
+/* The hash table's own 48 bytes, the key, the allocator's 8: a 4 KiB
+ * object. */
+_Static_assert(48 + sizeof(struct snilb_flow_key) + 8 +
+	       sizeof(struct snilb_hello_small) <= 4096,
+	       "a hellos_small entry is a 4 KiB object");
 
 /*
  * A connection's id: the PROXY header's PP2_TYPE_UNIQUE_ID (as 16 hex

@@ -128,7 +128,11 @@ enum snilb_reject {
 	X(STEER_DECAP, "steer_decap")	/* ... received so from a peer,	\
 					 * its outer header stripped */	\
 	X(STEER_TOO_BIG, "steer_too_big")	/* not sent: over the	\
-					 * way's MTU once encapsulated */
+					 * way's MTU once encapsulated */ \
+	X(HELLO_SMALL, "hello_small")	/* hellos begun in a small	\
+					 * buffer (bpf/hello_small.h) */ \
+	X(HELLO_MOVED, "hello_moved")	/* ... moved to a large one,	\
+					 * whole or too long */
 
 enum snilb_stat {
 #define SNILB_ST_ENUM(id, name) SNILB_ST_##id,

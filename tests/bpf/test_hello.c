@@ -4,7 +4,8 @@
  * (tests/bpf/harness.c): segments buffered at their offsets, out of order
  * (held and SACKed), repeated or overlapping, from outside the window;
  * a hello that does not parse and a client that gives up before sending
- * one both reset.
+ * one both reset; which buffer holds a hello (hellos_small first, unless
+ * it comes whole or is too long for it).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -122,6 +123,117 @@ static void test_client_gives_up(void **state)
 	assert_null(flow_get(&c));
 }
 
+/* Whether hellos_small (@small) or hellos holds @c's hello. */
+static int held(const struct conn *c, int small)
+{
+	static struct snilb_hello hb;
+	struct snilb_flow_key k;
+
+	flow_key_of(c, &k);
+	return !bpf_map_lookup_elem(dp_map_fd(dp, small ?
+					      SNILB_MAP_HELLOS_SMALL :
+					      SNILB_MAP_HELLOS), &k, &hb);
+}
+
+/*
+ * A hello in two segments starts in the small buffer and moves to the
+ * large one once whole; one whole in its first segment, or whose record
+ * is longer than the small buffer holds, goes to the large one at once.
+ */
+static void test_hello_small_then_moved(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40060, .isn = 77 };
+	uint64_t small = counter(SNILB_ST_HELLO_SMALL);
+	uint64_t moved = counter(SNILB_ST_HELLO_MOVED);
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	hb_padded(&h, "seg.example.com", 1700);	/* a PQ hello's size */
+	assert_true(h.n > 1400 && h.n <= SNILB_HELLO_SMALL);
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, 1400);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(counter(SNILB_ST_HELLO_SMALL), small + 1);
+	assert_true(held(&c, 1));
+	assert_false(held(&c, 0));
+	assert_int_equal(flow_get(&c)->hello_len, 1400);
+	t = seg(&c, 0x18, 1400, h.b + 1400, h.n - 1400);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);	/* SYN to a backend */
+	assert_int_equal(rv.flags, 0x02);
+	assert_int_equal(counter(SNILB_ST_HELLO_MOVED), moved + 1);
+	assert_false(held(&c, 1));
+	assert_true(held(&c, 0));
+	assert_int_equal(flow_get(&c)->route, 11);
+
+	/* Past a gap first: held small, SACKed; the first piece makes it
+	 * whole and it moves with both parts. */
+	c.port++;
+	connect_to(&c);
+	t = seg(&c, 0x18, 1000, h.b + 1000, h.n - 1000);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);	/* ACK with SACK */
+	assert_true(held(&c, 1));
+	t = seg(&c, 0x18, 0, h.b, 1000);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+	assert_false(held(&c, 1));
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+
+	/* Whole in one segment: never small. */
+	c.port++;
+	connect_to(&c);
+	send_hello(&c, "seg.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(counter(SNILB_ST_HELLO_SMALL), small + 2);
+
+	/* A record longer than the small buffer: large from the start
+	 * (and, longer than a first flight, its bytes acknowledged). */
+	hb_padded(&h, "seg.example.com", 5000);
+	c.port++;
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, 1400);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.ack, c.isn + 1 + 1400);
+	assert_false(held(&c, 1));
+	assert_true(held(&c, 0));
+	assert_int_equal(counter(SNILB_ST_HELLO_SMALL), small + 2);
+}
+
+/* A client that sends half a hello and resets, or half a hello that
+ * then reaches past the small buffer: nothing left behind small. */
+static void test_hello_small_freed(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40070, .isn = 9 };
+	uint64_t moved = counter(SNILB_ST_HELLO_MOVED);
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	hb_padded(&h, "seg.example.com", 1700);
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, 600);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_true(held(&c, 1));
+	t = seg(&c, 0x04, 600, NULL, 0);	/* RST right after it */
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_null(flow_get(&c));
+	assert_false(held(&c, 1));
+
+	/* A later segment first, then one reaching past the small
+	 * buffer (its record says it fits, the segment does not). */
+	c.port++;
+	connect_to(&c);
+	t = seg(&c, 0x18, 200, h.b + 200, 400);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_true(held(&c, 1));
+	t = seg(&c, 0x18, 2800, h.b, 400);
+	run(&t);
+	assert_int_equal(counter(SNILB_ST_HELLO_MOVED), moved + 1);
+	assert_false(held(&c, 1));
+	assert_true(held(&c, 0));
+	assert_int_equal(flow_get(&c)->hello_len, 0);
+	assert_true(flow_get(&c)->ooo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +241,8 @@ int main(void)
 		cmocka_unit_test(test_hello_in_segments),
 		cmocka_unit_test(test_hello_out_of_window),
 		cmocka_unit_test(test_client_gives_up),
+		cmocka_unit_test(test_hello_small_then_moved),
+		cmocka_unit_test(test_hello_small_freed),
 	};
 
 	return cmocka_run_group_tests_name("hello", tests, harness_setup,

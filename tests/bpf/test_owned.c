@@ -28,14 +28,7 @@
 /* A valid hello for www.example.com, @pad bytes of padding longer. */
 static void long_hello(struct hb *h, size_t pad)
 {
-	static const uint16_t v[] = { 0x0304, 0x0303 };
-	static uint8_t zeros[HB_MAX];
-	struct hb_marks m = hb_begin(h);
-
-	hb_ext_sni(h, "www.example.com");
-	hb_ext_versions(h, v, 2);
-	hb_ext(h, 21, zeros, pad);		/* padding, RFC 7685 */
-	hb_end(h, m);
+	hb_padded(h, "www.example.com", pad);
 }
 
 static int hello_part(struct conn *c, const struct hb *h, size_t from,

@@ -129,11 +129,36 @@ static void test_reaper_sweeps_orphans(void **state)
 	assert_non_null(flow_get(&c));
 }
 
+/* A handshake that stopped half-way through its hello, in the small
+ * buffer: the reaper frees the buffer with the flow. */
+static void test_reaper_frees_small_hello(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 42003, .isn = 3 };
+	struct reap_result res;
+	struct tpkt t;
+	struct hb h;
+	unsigned small;
+
+	(void)state;
+	short_hello_timeout();
+	hb_padded(&h, "www.example.com", 1700);
+	small = entries(SNILB_MAP_HELLOS_SMALL);
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, 600);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(entries(SNILB_MAP_HELLOS_SMALL), small + 1);
+	assert_int_equal(dp_reap(dp, after(flow_get(&c)->created_ns +
+					   2000000), &res), 0);
+	assert_null(flow_get(&c));
+	assert_int_equal(entries(SNILB_MAP_HELLOS_SMALL), small);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reaper_rejudges),
 		cmocka_unit_test(test_reaper_sweeps_orphans),
+		cmocka_unit_test(test_reaper_frees_small_hello),
 	};
 
 	return cmocka_run_group_tests_name("reaper", tests, harness_setup,

@@ -224,10 +224,12 @@ static int do_line(struct dataplane *dp, struct snilb_config *cfg, char *line)
 /* The fill of the tables and every counter, as "stat NAME VALUE". */
 static void print_stats(const struct pinned *view)
 {
-	uint32_t flows = 0, hellos = 0, rev = 0, max, i;
+	uint32_t flows = 0, hellos = 0, small = 0, rev = 0, max, i;
 
 	pinned_map_fill(view, SNILB_MAP_FLOWS, &flows, &max);
 	pinned_map_fill(view, SNILB_MAP_HELLOS, &hellos, &max);
+	pinned_map_fill(view, SNILB_MAP_HELLOS_SMALL, &small, &max);
+	hellos += small;	/* hello buffers held, both sizes */
 	pinned_map_fill(view, SNILB_MAP_REV, &rev, &max);
 	printf("stat flows %u\nstat hellos %u\nstat snat_ports %u\n", flows,
 	       hellos, rev);

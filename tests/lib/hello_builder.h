@@ -163,6 +163,20 @@ static inline void hb_simple(struct hb *h, const char *name)
 	hb_end(h, m);
 }
 
+/* A valid TLS 1.3 hello for @name, @pad bytes of padding (RFC 7685)
+ * longer: hellos of a given size. */
+static inline void hb_padded(struct hb *h, const char *name, size_t pad)
+{
+	static const uint16_t v[] = { 0x0304, 0x0303 };
+	static uint8_t zeros[HB_MAX];
+	struct hb_marks m = hb_begin(h);
+
+	hb_ext_sni(h, name);
+	hb_ext_versions(h, v, 2);
+	hb_ext(h, 21, zeros, pad);
+	hb_end(h, m);
+}
+
 /*
  * Re-frame the single-record hello in @in (the first @len bytes) into
  * records whose payloads have the sizes in @sizes (the last one takes the

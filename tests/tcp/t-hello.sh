@@ -9,6 +9,9 @@
 #                         flight (its tail loss probe sends the eleventh)
 #   15.8 KB, initcwnd 4   a client that sends four segments, then waits
 #   6 KB, initcwnd 2      ... two
+#   2 KB hello            two segments: begun in the small buffer, moved
+#                         to the large one once whole; then its first
+#                         segment lost (the second held past the gap)
 #   replay segment lost   the backend wire loses a full segment of what
 #                         snilb sends it, once per connection: sent again
 #   replay tail lost      ... the last, short one: the client's own resend
@@ -106,6 +109,20 @@ at cli ip route change 198.18.0.0/24 via 198.18.1.1 initcwnd 2
 long_hellos "6 KB hello, client initcwnd 2" 6000
 at cli ip route change 198.18.0.0/24 via 198.18.1.1
 
+# A hello of two segments, as a post-quantum key share makes them: begun
+# in the small buffer (bpf/hello_small.h), moved to the large one once
+# whole; with its first segment lost, the second is held there past the
+# gap until the client resends the first.
+small0=$(dp_stat hello_small) moved0=$(dp_stat hello_moved)
+long_hellos "2 KB hello (two segments)" 2000
+drop_once w1 $vip4 443 "ip length 1500"
+long_hellos "2 KB hello, its first segment lost" 2000 w1
+small=$(($(dp_stat hello_small) - small0))
+moved=$(($(dp_stat hello_moved) - moved0))
+check "2 KB hellos: each begun small and moved ($small begun, $moved moved)" \
+	"$((2 * N)) $((2 * N))" "$small $moved"
+check "2 KB hellos: no hello buffer left behind" 0 "$(dp_stat hellos)"
+
 rtx0=$(dp_stat hello_rtx)
 drop_once w2 198.18.2.11 8443 "ip length 1500"
 long_hellos "15.8 KB hello, a replay segment lost" 15800 w2
@@ -119,7 +136,7 @@ long_hellos "15.8 KB hello, the replay's tail lost" 15800 w2
 drop_once w1 $vip4 443 "ip length 1500"
 long_hellos "15.8 KB hello, a client segment lost" 15800 w1
 
-for c in spliced hello_ack hello_rtx hello_ooo hello_dup; do
+for c in spliced hello_ack hello_rtx hello_ooo hello_dup hello_small hello_moved; do
 	printf '%s=%s ' "$c" "$(dp_stat $c)"
 done
 echo

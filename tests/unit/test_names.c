@@ -76,7 +76,8 @@ static void test_map_names(void **state)
 	assert_string_equal(pinned_fill_maps[3], "routes");
 	assert_string_equal(pinned_fill_maps[4], "backends");
 	assert_string_equal(pinned_fill_maps[5], "sets");
-	assert_null(pinned_fill_maps[6]);
+	assert_string_equal(pinned_fill_maps[6], "hellos_small");
+	assert_null(pinned_fill_maps[7]);
 	/* A map by name, without a view: nothing open. */
 	assert_int_equal(pinned_fill(NULL, "flows", &n, &max), -ENOENT);
 	assert_int_equal(pinned_fill(NULL, "no_such_map", &n, &max),

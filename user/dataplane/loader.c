@@ -121,16 +121,19 @@ static void pin_mismatch(int fd, int layouts, const struct bpf_map *map,
 /*
  * A pinned map that is this build's but for its size, and whose entries
  * a new one may do without: syn_state (sized to the CPUs; SYNs in flight
- * lose their options, as when their state is overwritten) and conns (one
+ * lose their options, as when their state is overwritten), conns (one
  * entry unless the access log is on: the ends of flows made before the
- * restart are logged without their SNI and ALPN). It is made afresh.
+ * restart are logged without their SNI and ALPN) and stats (a version
+ * with more counters: they start again from 0, as after a reboot). It is
+ * made afresh.
  */
 static bool resized(enum snilb_map m, int fd, const struct bpf_map *map)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 
-	if (m != SNILB_MAP_SYN_STATE && m != SNILB_MAP_CONNS)
+	if (m != SNILB_MAP_SYN_STATE && m != SNILB_MAP_CONNS &&
+	    m != SNILB_MAP_STATS)
 		return false;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return false;

@@ -342,6 +342,8 @@ static enum verdict expire(struct dataplane *dp, int fd,
 	log_end(dp, cfg, k, &f, v, now);
 	release_snat(dp, cfg, &f);
 	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k);
+	if (f.state == SNILB_FS_HELLO)
+		bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_HELLOS_SMALL), k);
 	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), k);
 	return v;
 }
