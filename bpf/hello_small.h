@@ -20,7 +20,7 @@
 enum {
 	HELLO_BIG = GO_ON,	/* buffer this segment in hellos */
 	HELLO_WHOLE = -2,	/* the record moved to hellos: parse it */
-	HELLO_FULL = -3,	/* hellos is full */
+	HELLO_FULL = -3,	/* a table is full */
 };
 
 /*
@@ -92,7 +92,8 @@ static __noinline int promote(const struct snilb_flow_key *k,
 }
 
 /* A new hellos_small entry for @k (any: an empty one a failed copy left
- * is taken again). NULL: the table is full; hellos takes the hello. */
+ * is taken again). NULL: the table is full. Slow hellos that fill it do
+ * not spill into hellos, whose entries whole hellos need. */
 static __always_inline struct snilb_hello_small *
 small_new(const struct snilb_flow_key *k, struct scratch *sc)
 {
@@ -107,7 +108,8 @@ small_new(const struct snilb_flow_key *k, struct scratch *sc)
  * hellos_small, or not. A verdict, or HELLO_BIG: buffer it in hellos (a
  * hello that does not start small, or a segment past SNILB_HELLO_SMALL:
  * what was held moved there first); HELLO_WHOLE: the record is whole,
- * and moved to hellos; HELLO_FULL: it could not move.
+ * and moved to hellos; HELLO_FULL: a table is full (hellos_small for a
+ * new hello, hellos for one that moves).
  */
 static __noinline int small_segment(struct __sk_buff *skb,
 				    const struct pkt *p,
@@ -128,9 +130,15 @@ static __noinline int small_segment(struct __sk_buff *skb,
 		stat_inc(SNILB_ST_BAD_CSUM);
 		return TC_ACT_SHOT;
 	}
-	hs = fresh ? small_new(k, sc) : bpf_map_lookup_elem(&hellos_small, k);
-	if (!hs)
-		return HELLO_BIG;
+	if (fresh) {
+		hs = small_new(k, sc);
+		if (!hs)
+			return HELLO_FULL;
+	} else {
+		hs = bpf_map_lookup_elem(&hellos_small, k);
+		if (!hs)
+			return HELLO_BIG;
+	}
 	if (off < CH_BUF_SIZE && off + p->plen > SNILB_HELLO_SMALL)
 		return promote(k, hs, sc) ? HELLO_FULL : HELLO_BIG;
 	st = buffer_small(skb, p, f, hs);

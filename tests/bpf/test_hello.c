@@ -234,6 +234,44 @@ static void test_hello_small_freed(void **state)
 	assert_true(flow_get(&c)->ooo);
 }
 
+/* hellos_small full: a hello that would start there is reset (table
+ * full), never spilled into hellos; one whole in its segment still goes. */
+static void test_hello_small_full(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40080, .isn = 4 };
+	int fd = dp_map_fd(dp, SNILB_MAP_HELLOS_SMALL);
+	uint64_t full = counter(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL);
+	static struct snilb_hello_small zero;
+	struct snilb_flow_key k = { .family = SNILB_AF_INET };
+	struct tpkt t;
+	struct hb h;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < SNILB_MAX_HELLOS; i++) {
+		k.cport = (uint16_t)i;
+		k.caddr[0] = i + 1;
+		bpf_map_update_elem(fd, &k, &zero, BPF_NOEXIST);
+	}
+	hb_padded(&h, "seg.example.com", 1700);
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, 1400);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_reset(&c, 1400);
+	assert_int_equal(counter(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL),
+			 full + 1);
+	assert_false(held(&c, 0));
+	c.port++;
+	connect_to(&c);
+	send_hello(&c, "seg.example.com", TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+	for (i = 0; i < SNILB_MAX_HELLOS; i++) {
+		k.cport = (uint16_t)i;
+		k.caddr[0] = i + 1;
+		bpf_map_delete_elem(fd, &k);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_client_gives_up),
 		cmocka_unit_test(test_hello_small_then_moved),
 		cmocka_unit_test(test_hello_small_freed),
+		cmocka_unit_test(test_hello_small_full),
 	};
 
 	return cmocka_run_group_tests_name("hello", tests, harness_setup,
