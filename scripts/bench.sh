@@ -284,8 +284,6 @@ run_main() {
 		read -r R[$c.conns] R[$c.cpu10k] <<<"$(conns "$c" tls "$secs")"
 		[ "$c" = snilb ] &&
 			read -r R[snilb.bpfns.conns] R[snilb.bpfcnt.conns] <<<"$(bpf_since)"
-		log "  $c: latency at $rate/s"
-		latency "$c" "$c"
 		log "  $c: bulk, 1 and 16 flows"
 		bpf_mark
 		read -r R[$c.bulk1] R[$c.cpugb] <<<"$(bulk "$c" bulk 1)"
@@ -293,6 +291,8 @@ run_main() {
 		[ "$c" = snilb ] &&
 			read -r R[snilb.bpfns.bulk] R[snilb.bpfcnt.bulk] <<<"$(bpf_since)"
 	done
+	log "  all four: latency at $rate/s each, interleaved"
+	latency_all
 	R[snilb.mem]=$(( $(rss_kb "$snilb_pid") + $(snilb_map_kb "$snilb_pid") ))
 	R[haproxy.mem]=$(rss_kb "$(cat "$work/haproxy.pid")")
 	R[nginx.mem]=$(rss_kb "$(cat "$work/nginx.pid")" \
@@ -302,11 +302,27 @@ run_main() {
 
 # Connect + TLS + first byte at $rate/s, and its three parts (latency.py),
 # into R[KEY.p50] ... R[KEY.first99].
+lat_read() {	# KEY, a line of latency.py
+	read -r R[$1.p50] R[$1.p99] R[$1.latfail] R[$1.conn50] R[$1.conn99] \
+		R[$1.tls50] R[$1.tls99] R[$1.first50] R[$1.first99]
+}
+lat_args() { target "$1" tls | sed "s/ / ${vip[$1]} /"; }	# CONTENDER
 latency() {	# CONTENDER KEY
-	read -r R[$2.p50] R[$2.p99] R[$2.latfail] R[$2.conn50] R[$2.conn99] \
-		R[$2.tls50] R[$2.tls99] R[$2.first50] R[$2.first99] \
-		<<<"$(at cli python3 "$bench/latency.py" "$rate" "$secs" \
-		$(target "$1" tls | sed "s/ / ${vip[$1]} /"))"
+	lat_read "$2" <<<"$(at cli python3 "$bench/latency.py" "$rate" "$secs" \
+		$(lat_args "$1"))"
+}
+
+# The same for every contender in one run, their connections taking
+# turns: a busy moment of the shared machine weighs on all four alike,
+# not on whichever ran then.
+latency_all() {
+	local c args=() out
+	for c in "${contenders[@]}"; do args+=($(lat_args "$c")); done
+	out=$(at cli python3 "$bench/latency.py" "$rate" "$secs" "${args[@]}")
+	for c in "${contenders[@]}"; do
+		lat_read "$c" <<<"$(head -1 <<<"$out")"
+		out=$(tail -n +2 <<<"$out")
+	done
 }
 
 # The access log's cost, and where a connection's setup time goes by the
