@@ -201,6 +201,18 @@ struct snilb_flow *flow_get(const struct conn *c)
 	return &f;
 }
 
+/* Whether hellos_small (@small) or hellos holds @c's hello. */
+int hello_held(const struct conn *c, int small)
+{
+	static struct snilb_hello hb;
+	struct snilb_flow_key k;
+
+	flow_key_of(c, &k);
+	return !bpf_map_lookup_elem(dp_map_fd(dp, small ?
+					      SNILB_MAP_HELLOS_SMALL :
+					      SNILB_MAP_HELLOS), &k, &hb);
+}
+
 void flow_put(const struct conn *c, const struct snilb_flow *f)
 {
 	struct snilb_flow_key k;

@@ -65,6 +65,7 @@ struct tpkt seg(const struct conn *c, uint8_t flags, uint32_t off,
 void handshake(struct conn *c);
 void flow_key_of(const struct conn *c, struct snilb_flow_key *k);
 struct snilb_flow *flow_get(const struct conn *c);
+int hello_held(const struct conn *c, int small);
 /* Write the flow back, as another CPU would have changed it. */
 void flow_put(const struct conn *c, const struct snilb_flow *f);
 void connect_to(struct conn *c);

@@ -123,18 +123,6 @@ static void test_client_gives_up(void **state)
 	assert_null(flow_get(&c));
 }
 
-/* Whether hellos_small (@small) or hellos holds @c's hello. */
-static int held(const struct conn *c, int small)
-{
-	static struct snilb_hello hb;
-	struct snilb_flow_key k;
-
-	flow_key_of(c, &k);
-	return !bpf_map_lookup_elem(dp_map_fd(dp, small ?
-					      SNILB_MAP_HELLOS_SMALL :
-					      SNILB_MAP_HELLOS), &k, &hb);
-}
-
 /*
  * A hello in two segments starts in the small buffer and moves to the
  * large one once whole; one whole in its first segment, or whose record
@@ -155,15 +143,15 @@ static void test_hello_small_then_moved(void **state)
 	t = seg(&c, 0x18, 0, h.b, 1400);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
 	assert_int_equal(counter(SNILB_ST_HELLO_SMALL), small + 1);
-	assert_true(held(&c, 1));
-	assert_false(held(&c, 0));
+	assert_true(hello_held(&c, 1));
+	assert_false(hello_held(&c, 0));
 	assert_int_equal(flow_get(&c)->hello_len, 1400);
 	t = seg(&c, 0x18, 1400, h.b + 1400, h.n - 1400);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);	/* SYN to a backend */
 	assert_int_equal(rv.flags, 0x02);
 	assert_int_equal(counter(SNILB_ST_HELLO_MOVED), moved + 1);
-	assert_false(held(&c, 1));
-	assert_true(held(&c, 0));
+	assert_false(hello_held(&c, 1));
+	assert_true(hello_held(&c, 0));
 	assert_int_equal(flow_get(&c)->route, 11);
 
 	/* Past a gap first: held small, SACKed; the first piece makes it
@@ -172,11 +160,11 @@ static void test_hello_small_then_moved(void **state)
 	connect_to(&c);
 	t = seg(&c, 0x18, 1000, h.b + 1000, h.n - 1000);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);	/* ACK with SACK */
-	assert_true(held(&c, 1));
+	assert_true(hello_held(&c, 1));
 	t = seg(&c, 0x18, 0, h.b, 1000);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(rv.flags, 0x02);
-	assert_false(held(&c, 1));
+	assert_false(hello_held(&c, 1));
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
 
 	/* Whole in one segment: never small. */
@@ -193,8 +181,8 @@ static void test_hello_small_then_moved(void **state)
 	t = seg(&c, 0x18, 0, h.b, 1400);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
 	assert_int_equal(rv.ack, c.isn + 1 + 1400);
-	assert_false(held(&c, 1));
-	assert_true(held(&c, 0));
+	assert_false(hello_held(&c, 1));
+	assert_true(hello_held(&c, 0));
 	assert_int_equal(counter(SNILB_ST_HELLO_SMALL), small + 2);
 }
 
@@ -212,11 +200,11 @@ static void test_hello_small_freed(void **state)
 	connect_to(&c);
 	t = seg(&c, 0x18, 0, h.b, 600);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_true(held(&c, 1));
+	assert_true(hello_held(&c, 1));
 	t = seg(&c, 0x04, 600, NULL, 0);	/* RST right after it */
 	assert_int_equal(run(&t), TC_ACT_SHOT);
 	assert_null(flow_get(&c));
-	assert_false(held(&c, 1));
+	assert_false(hello_held(&c, 1));
 
 	/* A later segment first, then one reaching past the small
 	 * buffer (its record says it fits, the segment does not). */
@@ -224,12 +212,12 @@ static void test_hello_small_freed(void **state)
 	connect_to(&c);
 	t = seg(&c, 0x18, 200, h.b + 200, 400);
 	assert_int_equal(run(&t), TC_ACT_REDIRECT);
-	assert_true(held(&c, 1));
+	assert_true(hello_held(&c, 1));
 	t = seg(&c, 0x18, 2800, h.b, 400);
 	run(&t);
 	assert_int_equal(counter(SNILB_ST_HELLO_MOVED), moved + 1);
-	assert_false(held(&c, 1));
-	assert_true(held(&c, 0));
+	assert_false(hello_held(&c, 1));
+	assert_true(hello_held(&c, 0));
 	assert_int_equal(flow_get(&c)->hello_len, 0);
 	assert_true(flow_get(&c)->ooo);
 }
@@ -260,7 +248,7 @@ static void test_hello_small_full(void **state)
 	expect_reset(&c, 1400);
 	assert_int_equal(counter(SNILB_ST_REJECT_BASE + SNILB_REJ_TABLE_FULL),
 			 full + 1);
-	assert_false(held(&c, 0));
+	assert_false(hello_held(&c, 0));
 	c.port++;
 	connect_to(&c);
 	send_hello(&c, "seg.example.com", TC_ACT_REDIRECT);

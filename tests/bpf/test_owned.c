@@ -39,16 +39,6 @@ static int hello_part(struct conn *c, const struct hb *h, size_t from,
 	return run(&t);
 }
 
-/* Is the flow's hello buffer still there? */
-static int hello_kept(const struct conn *c)
-{
-	static struct snilb_hello hb;
-	struct snilb_flow_key k;
-
-	flow_key_of(c, &k);
-	return !bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), &k, &hb);
-}
-
 /* Send @h in SEG-byte segments: each but the last is acknowledged; the
  * last routes it (SYN to b1), unacknowledged: the client keeps it. */
 static void send_acked(struct conn *c, const struct hb *h)
@@ -120,7 +110,7 @@ static void splice_long(struct conn *c, struct bside *b, struct hb *h)
 	assert_int_equal(flow_get(c)->state, SNILB_FS_SPLICED);
 	assert_string_equal(rv.dst, b->addr);
 	assert_int_equal(rv.seq + rv.plen, c->isn + 1 + h->n);
-	assert_true(hello_kept(c));
+	assert_true(hello_held(c, 0));
 }
 
 /* A pure ACK from the backend, acknowledging @ack hello bytes. */
@@ -178,13 +168,13 @@ static void test_owned_resend(void **state)
 	assert_int_equal(backend_ack(&c, &b, 3 * CHUNK), TC_ACT_REDIRECT);
 	expect_resent(&c, &b, &h, 3 * CHUNK);
 	assert_int_equal(counter(SNILB_ST_HELLO_RTX), rtx + 2);
-	assert_true(hello_kept(&c));
+	assert_true(hello_held(&c, 0));
 	/* All of what we acknowledged: the client's, translated. */
 	assert_int_equal(backend_ack(&c, &b, h.n - 1), TC_ACT_REDIRECT);
 	assert_string_equal(rv.dst, CLI4);
 	assert_int_equal(rv.ack, c.isn + h.n);
 	assert_int_equal(rv.seq, c.cookie + 1);
-	assert_false(hello_kept(&c));
+	assert_false(hello_held(&c, 0));
 	/* Later ACKs are the spliced path's. */
 	assert_int_equal(backend_ack(&c, &b, h.n), TC_ACT_REDIRECT);
 	assert_string_equal(rv.dst, CLI4);
@@ -212,7 +202,7 @@ static void test_owned_synack_and_end(void **state)
 	t = from_backend(&c, &b, 0x04, b.isn + 1, 0, NULL, 0, NULL, 0);
 	run(&t);
 	assert_null(flow_get(&c));
-	assert_false(hello_kept(&c));
+	assert_false(hello_held(&c, 0));
 }
 
 int main(void)
