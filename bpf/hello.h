@@ -156,8 +156,8 @@ static __noinline int parse_hello(struct snilb_hello *hb, __u32 cap,
 	return ch_parse(&ps, hb->buf, hb->len, cap, &sc->res);
 }
 
-/* hellos' entry for @k, made if there is none (or an empty one a stray
- * segment left taken again). NULL: the table is full. */
+/* hellos' entry for @k, made if there is none (never replaced: another
+ * CPU may be using it). NULL: the table is full. */
 static __always_inline struct snilb_hello *
 hello_entry(const struct snilb_flow_key *k, struct scratch *sc)
 {
@@ -165,8 +165,7 @@ hello_entry(const struct snilb_flow_key *k, struct scratch *sc)
 
 	if (hb)
 		return hb;
-	if (bpf_map_update_elem(&hellos, k, &sc->zero_hello, BPF_ANY))
-		return NULL;
+	bpf_map_update_elem(&hellos, k, &sc->zero_hello, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&hellos, k);
 }
 
@@ -181,13 +180,22 @@ static __noinline int big_segment(struct __sk_buff *skb, const struct pkt *p,
 
 	if (!sc)
 		return TC_ACT_SHOT;
-	if (!segment_sum_ok(skb, p, sc->seg)) {
+	if (segment_sum_ok(skb, p, sc->seg)) {
+		st = buffer_segment(skb, p, f, hb);
+	} else {
 		stat_inc(SNILB_ST_BAD_CSUM);
-		return TC_ACT_SHOT;
+		st = SEG_BAD_SUM;
 	}
-	st = buffer_segment(skb, p, f, hb);
 	f->hello_len = hb->len;
 	f->ooo = ooo_held(hb->ooo);
+	if (!hb->len && !f->ooo) {	/* nothing held: none kept, or a
+					 * hello that starts small later
+					 * would find it */
+		bpf_map_delete_elem(&hellos, &sc->ik);
+		return TC_ACT_SHOT;
+	}
+	if (st == SEG_BAD_SUM)
+		return TC_ACT_SHOT;
 	if (st != SEG_GREW)	/* held past a gap, or already had */
 		return hello_ack(skb, p, f, hb->ooo, cfg);
 	if (hb->len < f->need)

@@ -101,7 +101,7 @@ static __always_inline int ooo_held(const struct snilb_hello_range *ooo)
 	return ooo[0].end || ooo[1].end;
 }
 
-enum { SEG_GREW = 0, SEG_NOTHING, SEG_HELD };
+enum { SEG_GREW = 0, SEG_NOTHING, SEG_HELD, SEG_BAD_SUM };
 
 /*
  * Buffer this segment's bytes at their offset, in @buf of @cap bytes
@@ -132,8 +132,8 @@ static __always_inline int buffer_at(struct __sk_buff *skb,
 		return ooo_held(ooo) ? SEG_HELD : SEG_NOTHING;
 	}
 	if (off > have) {
-		if (ooo_add(ooo, off, end) ||
-		    copy_segment(skb, p, buf, off, off, end, cap, chunk)) {
+		if (copy_segment(skb, p, buf, off, off, end, cap, chunk) ||
+		    ooo_add(ooo, off, end)) {
 			stat_inc(SNILB_ST_HELLO_GAP);
 			return SEG_NOTHING;
 		}

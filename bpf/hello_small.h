@@ -62,19 +62,25 @@ static __always_inline int small_done(const struct snilb_hello_small *hs)
 	       hs->len >= rec;
 }
 
-/* Move @hs to hellos (replacing an empty entry a stray segment left
- * there) and free it. 0, or -1 when hellos is full. */
+/* Move @hs to hellos and free it. 0; 1 when another CPU moved it first
+ * (this segment's bytes are to go there); -1 when hellos is full. An
+ * entry is never replaced: another CPU may be reading it. */
 static __noinline int promote(const struct snilb_flow_key *k,
 			      struct snilb_hello_small *hs, struct scratch *sc)
 {
-	struct snilb_hello *hb;
+	struct snilb_hello *hb = bpf_map_lookup_elem(&hellos, k);
 	__u32 upto = hs->len, i;
 
-	if (bpf_map_update_elem(&hellos, k, &sc->zero_hello, BPF_ANY))
-		return -1;
-	hb = bpf_map_lookup_elem(&hellos, k);
-	if (!hb)
-		return -1;
+	if (!hb) {
+		bpf_map_update_elem(&hellos, k, &sc->zero_hello, BPF_NOEXIST);
+		hb = bpf_map_lookup_elem(&hellos, k);	/* ours or not */
+		if (!hb)
+			return -1;
+	}
+	if (hb->len || ooo_held(hb->ooo)) {
+		bpf_map_delete_elem(&hellos_small, k);
+		return 1;
+	}
 	for (i = 0; i < SNILB_HELLO_OOO; i++) {
 		hb->ooo[i] = hs->ooo[i];
 		if (hs->ooo[i].end > upto)
@@ -91,15 +97,16 @@ static __noinline int promote(const struct snilb_flow_key *k,
 	return 0;
 }
 
-/* A new hellos_small entry for @k (any: an empty one a failed copy left
- * is taken again). NULL: the table is full. Slow hellos that fill it do
- * not spill into hellos, whose entries whole hellos need. */
+/* @k's hellos_small entry for a hello with nothing buffered yet: a new
+ * one, or the one another CPU just made. NULL: the table is full. Slow
+ * hellos that fill it do not spill into hellos, whose entries whole
+ * hellos need. */
 static __always_inline struct snilb_hello_small *
 small_new(const struct snilb_flow_key *k, struct scratch *sc)
 {
-	if (bpf_map_update_elem(&hellos_small, k, &sc->zero_hello, BPF_ANY))
-		return NULL;
-	stat_inc(SNILB_ST_HELLO_SMALL);
+	if (!bpf_map_update_elem(&hellos_small, k, &sc->zero_hello,
+				 BPF_NOEXIST))
+		stat_inc(SNILB_ST_HELLO_SMALL);
 	return bpf_map_lookup_elem(&hellos_small, k);
 }
 
@@ -140,7 +147,7 @@ static __noinline int small_segment(struct __sk_buff *skb,
 			return HELLO_BIG;
 	}
 	if (off < CH_BUF_SIZE && off + p->plen > SNILB_HELLO_SMALL)
-		return promote(k, hs, sc) ? HELLO_FULL : HELLO_BIG;
+		return promote(k, hs, sc) < 0 ? HELLO_FULL : HELLO_BIG;
 	st = buffer_small(skb, p, f, hs);
 	f->hello_len = hs->len;
 	f->ooo = ooo_held(hs->ooo);
@@ -152,7 +159,8 @@ static __noinline int small_segment(struct __sk_buff *skb,
 		return hello_ack(skb, p, f, hs->ooo, cfg);
 	if (!small_done(hs))
 		return TC_ACT_SHOT;
-	return promote(k, hs, sc) ? HELLO_FULL : HELLO_WHOLE;
+	st = promote(k, hs, sc);
+	return st < 0 ? HELLO_FULL : st ? HELLO_BIG : HELLO_WHOLE;
 }
 
 #endif /* SNILB_BPF_HELLO_SMALL_H */

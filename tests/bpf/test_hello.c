@@ -260,6 +260,33 @@ static void test_hello_small_full(void **state)
 	}
 }
 
+/* A segment from far past the window holds nothing and keeps no entry:
+ * a hello that then starts small is not split between the two tables
+ * (a stray empty hellos entry took its later segments, and its small
+ * entry was left behind). */
+static void test_hello_stray_then_small(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40090, .isn = 6 };
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	hb_padded(&h, "seg.example.com", 1700);
+	connect_to(&c);
+	t = seg(&c, 0x18, 1u << 30, h.b, 100);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_false(hello_held(&c, 0));
+	assert_false(hello_held(&c, 1));
+	t = seg(&c, 0x18, 0, h.b, 1400);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_true(hello_held(&c, 1));
+	t = seg(&c, 0x18, 1400, h.b + 1400, h.n - 1400);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);		/* SYN to a backend */
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	assert_false(hello_held(&c, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_hello_small_then_moved),
 		cmocka_unit_test(test_hello_small_freed),
 		cmocka_unit_test(test_hello_small_full),
+		cmocka_unit_test(test_hello_stray_then_small),
 	};
 
 	return cmocka_run_group_tests_name("hello", tests, harness_setup,

@@ -99,8 +99,8 @@ static unsigned entries(enum snilb_map m)
 }
 
 /*
- * A SNAT claim (rev) and a conns entry whose flow is gone are swept; a
- * live flow's claim stays.
+ * A SNAT claim (rev), a conns entry and a hellos_small entry whose flow
+ * is gone are swept; a live flow's claim stays.
  */
 static void test_reaper_sweeps_orphans(void **state)
 {
@@ -122,10 +122,14 @@ static void test_reaper_sweeps_orphans(void **state)
 					     &rk, &rv, BPF_NOEXIST), 0);
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_CONNS),
 					     &gone, val, BPF_NOEXIST), 0);
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp,
+						       SNILB_MAP_HELLOS_SMALL),
+					     &gone, val, BPF_NOEXIST), 0);
 	assert_int_equal(dp_reap(dp, mono_ns(), &res), 0);
 	assert_int_equal(res.orphans, 1);
 	assert_int_equal(entries(SNILB_MAP_REV), rev0);
 	assert_int_equal(entries(SNILB_MAP_CONNS), 0);
+	assert_int_equal(entries(SNILB_MAP_HELLOS_SMALL), 0);
 	assert_non_null(flow_get(&c));
 }
 

@@ -342,8 +342,7 @@ static enum verdict expire(struct dataplane *dp, int fd,
 	log_end(dp, cfg, k, &f, v, now);
 	release_snat(dp, cfg, &f);
 	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k);
-	if (f.state == SNILB_FS_HELLO)
-		bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_HELLOS_SMALL), k);
+	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_HELLOS_SMALL), k);
 	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), k);
 	return v;
 }
@@ -411,14 +410,16 @@ static void sweep_one(void *arg, const void *key, const void *val)
 	memcpy(w->dead + w->n++ * w->ks, key, w->ks);
 }
 
-/* Delete the entries of @map (rev or conns) whose flow is gone; how many. */
+/* Delete the entries of @map (rev, conns or hellos_small) whose flow is
+ * gone; how many. */
 static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m,
 			      const struct seen *seen)
 {
 	struct sweep w = { .flows = dp_map_fd(dp, SNILB_MAP_FLOWS),
 			   .is_rev = m == SNILB_MAP_REV, .seen = seen };
 	size_t vs = w.is_rev ? sizeof(struct snilb_rev) :
-			       sizeof(struct ch_result), i;
+		    m == SNILB_MAP_CONNS ? sizeof(struct ch_result) :
+					   sizeof(struct snilb_hello_small), i;
 
 	w.ks = w.is_rev ? sizeof(struct snilb_rev_key) :
 			  sizeof(struct snilb_flow_key);
@@ -437,16 +438,20 @@ static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m,
  *   the claim before the flow, so an orphan here is never one being made;
  * - a conns entry whose flow is gone (its end not logged: the log turned
  *   off meanwhile, or the flow freed by another hand). The data plane
- *   writes one only for a flow that exists, likewise.
+ *   writes one only for a flow that exists, likewise;
+ * - a hellos_small entry whose flow is gone: the data plane frees it with
+ *   its flow or moves it to hellos, this is the net under both.
  */
 static uint32_t sweep_rev(struct dataplane *dp, const struct seen *seen)
 {
 	return sweep_orphans(dp, SNILB_MAP_REV, seen);
 }
 
-static void sweep_conns(struct dataplane *dp, const struct seen *seen)
+/* conns and hellos_small: keyed by their flow's key. */
+static void sweep_flow_keyed(struct dataplane *dp, const struct seen *seen)
 {
 	sweep_orphans(dp, SNILB_MAP_CONNS, seen);
+	sweep_orphans(dp, SNILB_MAP_HELLOS_SMALL, seen);
 }
 
 /* Room for @n nominees; 0, or -ENOMEM with what was there kept. */
@@ -533,7 +538,7 @@ int dp_reap_hooked(struct dataplane *dp, uint64_t now_ns,
 	if (!e) {	/* a walk cut short saw too few to judge orphans */
 		qsort(w.seen.h, w.seen.n, sizeof(*w.seen.h), cmp_u64);
 		res->orphans = sweep_rev(dp, &w.seen);
-		sweep_conns(dp, &w.seen);
+		sweep_flow_keyed(dp, &w.seen);
 	}
 	free(w.seen.h);
 	free(w.dead);
