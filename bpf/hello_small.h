@@ -2,9 +2,9 @@
 /*
  * The first bytes of a hello that does not come whole in its first
  * segment (struct snilb_hello_small in include/snilb_abi.h): held in a 4
- * KiB entry of hellos_small until its record is whole, then moved to
- * hellos (32 KiB), where the parse, the replay and the PROXY header read
- * them. A hello whole in its first segment, the usual case, goes to
+ * KiB entry of hellos_small while the parser would wait for more of it,
+ * then moved to hellos (32 KiB), where the parse, the replay and the
+ * PROXY header read them. A hello whole in its first segment, the usual case, goes to
  * hellos at once.
  */
 #ifndef SNILB_BPF_HELLO_SMALL_H
@@ -24,42 +24,72 @@ enum {
 };
 
 /*
+ * Whether the @len contiguous bytes a hello has from its start (the first
+ * of them at @b: 9 are read at most) are to move to hellos and be parsed
+ * now: exactly when the parser (include/clienthello.h, ch_parse() with
+ * @cap) would say more of them than "need more": a verdict, or a hello
+ * whole; or when it ends past SNILB_HELLO_SMALL, or its handshake spans
+ * records (which the parser alone follows). So a hello waits here only
+ * while the parser would wait for it, and a record header that lies gets
+ * the answer it got before there was a small buffer.
+ */
+static __always_inline int small_done(const __u8 *b, __u32 len, __u32 cap)
+{
+	__u32 rlen, body;
+
+	if (!len)
+		return 0;
+	if (b[0] != TLS_HANDSHAKE || (len >= 2 && b[1] != 3) ||
+	    (len >= 3 && b[2] > 4))
+		return 1;
+	if (len < 5)
+		return 0;
+	rlen = (__u32)b[3] << 8 | b[4];
+	if (!rlen || rlen > CH_RECORD_MAX)
+		return 1;
+	if (len < 6)
+		return 0;
+	if (b[5] != 1)			/* not a ClientHello */
+		return 1;
+	if (len < 9)
+		return 0;
+	body = (__u32)b[6] << 16 | (__u32)b[7] << 8 | b[8];
+	if (body < CH_BODY_MIN || body > CH_BUF_SIZE || 9 + body > cap ||
+	    rlen < 4 + body)
+		return 1;
+	return len >= 9 + body || 9 + body > SNILB_HELLO_SMALL;
+}
+
+static __always_inline __u32 hello_cap(const struct snilb_config *cfg)
+{
+	__u32 cap = cfg ? cfg->hello_cap : 0;
+
+	return cap && cap < CH_BUF_SIZE ? cap : CH_BUF_SIZE;
+}
+
+/*
  * Whether a hello with nothing buffered yet starts in hellos_small: its
- * first segment holds a handshake record's header, and the record is
- * longer than the segment but fits SNILB_HELLO_SMALL. A later segment
- * that comes first (the first one lost) starts small too, unless it
- * reaches past it; its record's length is not known yet.
+ * first segment is not all the parser needs (small_done()) of a hello
+ * that fits SNILB_HELLO_SMALL. A later segment that comes first (the
+ * first one lost) starts small too, unless it reaches past it: the parser
+ * would not run either, with a gap before it.
  */
 static __always_inline int start_small(struct __sk_buff *skb,
 				       const struct pkt *p,
-				       const struct snilb_flow *f)
+				       const struct snilb_flow *f,
+				       const struct snilb_config *cfg)
 {
-	__u32 off = p->seq - (f->client_isn + 1), rec;
-	__u8 h[5];
+	__u32 off = p->seq - (f->client_isn + 1), n;
+	__u8 h[9] = {};
 
 	if (off)
 		return off < SNILB_HELLO_SMALL &&
 		       off + p->plen <= SNILB_HELLO_SMALL;
-	if (p->plen < sizeof(h))
-		return 1;
-	if (bpf_skb_load_bytes(skb, p->l4 + p->doff, h, sizeof(h)))
+	n = p->plen < sizeof(h) ? p->plen : sizeof(h);
+	if (n < 1 || n > sizeof(h) ||
+	    bpf_skb_load_bytes(skb, p->l4 + p->doff, h, n))
 		return 0;
-	rec = sizeof(h) + ((__u32)h[3] << 8 | h[4]);
-	return h[0] == TLS_HANDSHAKE && rec > p->plen &&
-	       rec <= SNILB_HELLO_SMALL;
-}
-
-/* Whether the bytes move to hellos now: the record is whole, longer than
- * this buffer, or not a handshake record (the parse says so there). */
-static __always_inline int small_done(const struct snilb_hello_small *hs)
-{
-	__u32 rec;
-
-	if (hs->len < 5)
-		return 0;
-	rec = 5 + ((__u32)hs->buf[3] << 8 | hs->buf[4]);
-	return hs->buf[0] != TLS_HANDSHAKE || rec > SNILB_HELLO_SMALL ||
-	       hs->len >= rec;
+	return !small_done(h, p->plen, hello_cap(cfg));
 }
 
 /* Move @hs to hellos and free it. 0; 1 when another CPU moved it first
@@ -114,8 +144,8 @@ small_new(const struct snilb_flow_key *k, struct scratch *sc)
  * A hello segment while hellos has no entry for the flow: buffered in
  * hellos_small, or not. A verdict, or HELLO_BIG: buffer it in hellos (a
  * hello that does not start small, or a segment past SNILB_HELLO_SMALL:
- * what was held moved there first); HELLO_WHOLE: the record is whole,
- * and moved to hellos; HELLO_FULL: a table is full (hellos_small for a
+ * what was held moved there first); HELLO_WHOLE: what the parser needs
+ * is there (small_done()), moved to hellos; HELLO_FULL: a table is full (hellos_small for a
  * new hello, hellos for one that moves).
  */
 static __noinline int small_segment(struct __sk_buff *skb,
@@ -131,7 +161,7 @@ static __noinline int small_segment(struct __sk_buff *skb,
 
 	if (!sc)
 		return TC_ACT_SHOT;
-	if (fresh && !start_small(skb, p, f))
+	if (fresh && !start_small(skb, p, f, cfg))
 		return HELLO_BIG;
 	if (!segment_sum_ok(skb, p, sc->seg)) {
 		stat_inc(SNILB_ST_BAD_CSUM);
@@ -157,7 +187,7 @@ static __noinline int small_segment(struct __sk_buff *skb,
 	}
 	if (st != SEG_GREW)
 		return hello_ack(skb, p, f, hs->ooo, cfg);
-	if (!small_done(hs))
+	if (!small_done(hs->buf, hs->len, hello_cap(cfg)))
 		return TC_ACT_SHOT;
 	st = promote(k, hs, sc);
 	return st < 0 ? HELLO_FULL : st ? HELLO_BIG : HELLO_WHOLE;

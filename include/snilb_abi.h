@@ -495,12 +495,13 @@ struct snilb_hello {
 
 /*
  * hellos_small: the first bytes of a hello that does not come whole in
- * its first segment, and whose record fits SNILB_HELLO_SMALL bytes (most
- * do: a hello with a post-quantum key share is about 1,800). Its entry
- * is a 4 KiB kernel object; a `hellos` entry, 19 KB, takes 32 (the
- * page allocator's next power of 2). Once the record is whole, or a
- * segment reaches past SNILB_HELLO_SMALL, the bytes move to `hellos`
- * (bpf/hello_small.h), where the parse and the replay read them. So a
+ * its first segment, and that fits SNILB_HELLO_SMALL bytes (most do: a
+ * hello with a post-quantum key share is about 1,800). Its entry is a 4
+ * KiB kernel object; a `hellos` entry, 19 KB, takes 32 (the page
+ * allocator's next power of 2). Once the parser would act on what is
+ * held (the hello whole, or a verdict), or a segment reaches past
+ * SNILB_HELLO_SMALL, the bytes move to `hellos` (bpf/hello_small.h),
+ * where the parse and the replay read them. So a
  * client that sends a hello slowly, or stops half-way, holds 4 KiB, not
  * 32, and cannot take the `hellos` entries whole hellos need.
  */

@@ -287,6 +287,38 @@ static void test_hello_stray_then_small(void **state)
 	assert_false(hello_held(&c, 1));
 }
 
+/* A record header that says more than the ClientHello in it: the parser
+ * routes the hello once the handshake message is whole, as it did before
+ * the small buffer (which once waited for the record's end: chaos
+ * t_hostile's record-len-long, reset by the hello timeout). */
+static void test_hello_record_longer(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40100, .isn = 8 };
+	unsigned int rec;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	hb_simple(&h, "seg.example.com");
+	rec = (unsigned int)h.b[3] << 8 | h.b[4];
+	h.b[3] = (uint8_t)((rec + 100) >> 8);
+	h.b[4] = (uint8_t)(rec + 100);
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, h.n);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);		/* SYN to a backend */
+	/* The same in two segments: routed by the second. */
+	c.port++;
+	connect_to(&c);
+	t = seg(&c, 0x18, 0, h.b, 40);
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_true(hello_held(&c, 1));
+	t = seg(&c, 0x18, 40, h.b + 40, h.n - 40);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	assert_int_equal(rv.flags, 0x02);
+	assert_false(hello_held(&c, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_hello_small_freed),
 		cmocka_unit_test(test_hello_small_full),
 		cmocka_unit_test(test_hello_stray_then_small),
+		cmocka_unit_test(test_hello_record_longer),
 	};
 
 	return cmocka_run_group_tests_name("hello", tests, harness_setup,
