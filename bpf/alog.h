@@ -16,9 +16,10 @@
  * A record is reserved, filled and submitted where a flow ends (close.h,
  * hello.h) or a connection is refused; bpf_ringbuf_reserve() never waits:
  * when the ring is full the record is lost and counted (log_lost). The
- * SNI, ALPN and TLS 1.3 of a routed flow are kept in `conns` from its
- * routing to its end (one update per connection); the reaper reads them
- * for the ends it acts on (user/dataplane/reaper.c).
+ * SNI, ALPN and TLS 1.3 of a routed flow, and its setup's times and
+ * tries, are kept in `conns` (struct snilb_conn) from its routing to its
+ * end (made at the routing, written at each bind and at the splice); the
+ * reaper reads them for the ends it acts on (user/dataplane/reaper.c).
  */
 #ifndef SNILB_BPF_ALOG_H
 #define SNILB_BPF_ALOG_H
@@ -36,7 +37,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, SNILB_MAX_FLOWS);
 	__type(key, struct snilb_flow_key);
-	__type(value, struct ch_result);
+	__type(value, struct snilb_conn);
 } conns SEC(".maps");
 
 static __always_inline int alog_on(const struct snilb_config *cfg)
@@ -44,17 +45,32 @@ static __always_inline int alog_on(const struct snilb_config *cfg)
 	return cfg && cfg->access_log;
 }
 
+/* @k's conns entry, while the log is on: its setup, as it goes. */
+static __always_inline struct snilb_conn *
+alog_conn(const struct snilb_flow_key *k, const struct snilb_config *cfg)
+{
+	return alog_on(cfg) ? bpf_map_lookup_elem(&conns, k) : NULL;
+}
+
 /* The hello of @f was routed: keep what the log prints of it. */
 static __always_inline void alog_routed(const struct snilb_flow_key *k,
-					struct snilb_flow *f,
+					const struct snilb_flow *f,
 					const struct snilb_hello *hb,
 					const struct ch_result *res,
 					const struct snilb_config *cfg)
 {
-	f->routed_ns = f->seen_ns;
-	f->tls_version = (__u16)hb->buf[9] << 8 | hb->buf[10];
-	if (alog_on(cfg))
-		bpf_map_update_elem(&conns, k, res, BPF_ANY);
+	struct scratch *sc = get_scratch();
+	struct snilb_conn *c;
+
+	if (!alog_on(cfg) || !sc ||
+	    bpf_map_update_elem(&conns, k, &sc->zero_hello, BPF_ANY))
+		return;
+	c = bpf_map_lookup_elem(&conns, k);
+	if (!c)
+		return;
+	__builtin_memcpy(&c->res, res, sizeof(c->res));
+	c->routed_ns = f->seen_ns;
+	c->tls_version = (__u16)hb->buf[9] << 8 | hb->buf[10];
 }
 
 static __always_inline void alog_info(struct snilb_log_rec *e,
@@ -97,23 +113,26 @@ static __always_inline void alog_backend(struct snilb_log_rec *e,
 
 static __always_inline void alog_flow_fields(struct snilb_log_rec *e,
 					     const struct snilb_flow_key *k,
-					     const struct snilb_flow *f)
+					     const struct snilb_flow *f,
+					     const struct snilb_conn *c)
 {
-	e->state = f->state;
-	e->tls_version = f->tls_version;
+	e->state = (__u8)f->state;
 	e->nport = f->nport;
 	e->listener = f->listener;
 	e->route = f->route;
 	e->backend = f->backend;
-	e->tries = f->tries;
 	e->hello_len = f->hello_len;
 	e->conn_id = snilb_conn_id(k, f->client_isn, f->created_ns);
 	e->created_ns = f->created_ns;
-	e->routed_ns = f->routed_ns;
-	e->bind_ns = f->bind_ns;
-	e->spliced_ns = f->spliced_ns;
 	e->bytes_c2b = f->bytes_c2b + f->hello_len;
 	e->pkts_c2b = f->pkts_c2b;
+	if (!c)
+		return;
+	e->tls_version = c->tls_version;
+	e->tries = c->tries;
+	e->routed_ns = c->routed_ns;
+	e->bind_ns = c->bind_ns;
+	e->spliced_ns = c->spliced_ns;
 }
 
 /*
@@ -129,11 +148,13 @@ static __noinline int alog_flow(const struct snilb_flow_key *k,
 	const struct snilb_config *cfg = get_config();
 	const struct ch_result *info = res;
 	struct snilb_log_rec *e;
+	struct snilb_conn *c;
 
 	if (!alog_on(cfg))
 		return 0;
-	if (!info)
-		info = bpf_map_lookup_elem(&conns, k);
+	c = bpf_map_lookup_elem(&conns, k);
+	if (!info && c)
+		info = &c->res;
 	e = bpf_ringbuf_reserve(&access_log, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(SNILB_ST_LOG_LOST);
@@ -149,7 +170,7 @@ static __noinline int alog_flow(const struct snilb_flow_key *k,
 	__builtin_memcpy(e->vaddr, k->vaddr, 16);
 	e->end_ns = bpf_ktime_get_ns();
 	if (f) {
-		alog_flow_fields(e, k, f);
+		alog_flow_fields(e, k, f, c);
 		alog_backend(e, f, cfg);
 	}
 	if (info)
@@ -157,7 +178,7 @@ static __noinline int alog_flow(const struct snilb_flow_key *k,
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(SNILB_ST_LOG_SENT);
 out:
-	if (f && f->routed_ns)
+	if (c)
 		bpf_map_delete_elem(&conns, k);
 	return 0;
 }

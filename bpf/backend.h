@@ -57,17 +57,18 @@ static __noinline int replay_hello(struct __sk_buff *skb, const struct pkt *p,
 	o = &sc->out;
 	out_reply_to(o, p);
 	o->ack = f->our_isn + f->seq_off + 1;	/* its first SYN-ACK's */
-	o->window = f->cwin;
-	f->rtx_ecr = resyn_ecr(f, bo);
+	o->window = hb->b.cwin;
+	f->c_win = hb->b.cwin;		/* the client's, once spliced */
+	hb->b.rtx_ecr = resyn_ecr(f, bo);
 	if (f->opts.ts) {
-		put_ts_opt(o->opts, f->ts_recent, f->rtx_ecr);
+		put_ts_opt(o->opts, f->ts_recent, hb->b.rtx_ecr);
 		o->optlen = 12;
 	}
 	mss = bo->mss ? bo->mss : 536;
 	if (mss > f->opts.mss)
 		mss = f->opts.mss;
 	mss -= o->optlen;
-	f->rtx_chunk = mss < 64 ? 64 : mss > SEG_MAX ? SEG_MAX : mss;
+	hb->b.rtx_chunk = mss < 64 ? 64 : mss > SEG_MAX ? SEG_MAX : mss;
 	return replay_run(skb, p, f, hb,
 			  REPLAY_SPAN(-(__s32)f->pp_len, hb->len));
 }
@@ -147,6 +148,7 @@ static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
 	const struct snilb_config *cfg = get_config();
 	struct scratch *sc = get_scratch();
 	struct snilb_route_stats *rs;
+	struct snilb_conn *c;
 	struct tcp_opts bo;
 	int verdict;
 
@@ -171,9 +173,10 @@ static __always_inline int synack(struct __sk_buff *skb, const struct pkt *p,
 	if (verdict == TC_ACT_SHOT)
 		return verdict;
 	f->state = SNILB_FS_SPLICED;
-	f->spliced_ns = bpf_ktime_get_ns();
+	c = alog_conn(k, cfg);
+	if (c)
+		c->spliced_ns = bpf_ktime_get_ns();
 	f->c_ack = f->our_isn + 1;
-	f->c_win = f->cwin;
 	f->path_ns = now_ns(sc);
 	rev_copy(skb, sc, f, p->win);
 	if (!f->h_acked && !f->pp_len)	/* else kept until the backend
@@ -216,11 +219,12 @@ static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
 				   const struct snilb_flow_key *k,
 				   struct snilb_flow *f)
 {
+	struct snilb_hello *hb = bpf_map_lookup_elem(&hellos, k);
 	struct scratch *sc = get_scratch();
 	struct bpf_fib_lookup fib;
 	struct tcp_out *o;
 
-	if (!sc || f->tw_resets >= TW_RESETS_MAX)
+	if (!sc || !hb || hb->b.tw_resets >= TW_RESETS_MAX)
 		return TC_ACT_SHOT;	/* the bind timeout takes over */
 	if (resolve_backend(skb, f, p->family, p->saddr, &fib))
 		return TC_ACT_SHOT;	/* it answered: its path is known */
@@ -230,7 +234,7 @@ static __noinline int on_stale_ack(struct __sk_buff *skb, const struct pkt *p,
 		flow_unclaim(f);
 		return TC_ACT_SHOT;
 	}
-	f->tw_resets++;
+	hb->b.tw_resets++;
 	/* One SYN now: its SYN-ACK gets resyn(). */
 	f->resyn = SNILB_RESYN_NONE;
 	flow_unclaim(f);

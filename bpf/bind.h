@@ -13,6 +13,7 @@
 #include "cookie.h"
 #include "fwd.h"
 #include "xlat.h"
+#include "alog.h"
 
 #define SNAT_PROBES		16
 #define MAGLEV_PROBES		8
@@ -29,28 +30,29 @@ static __always_inline __u32 flow_hash(const struct snilb_flow_key *k)
 	return h ^ (h >> 16);
 }
 
-/* The backend for try number f->tries: the flow's Maglev entry, or on a
+/* The backend for try number b->tries: the flow's Maglev entry, or on a
  * retry the next entries until one names another backend. */
 static __noinline int pick_backend(const struct snilb_flow_key *k,
-				   struct snilb_flow *f, __u32 *bid)
+				   const struct snilb_flow *f,
+				   const struct snilb_bind *b, __u32 *bid)
 {
-	struct snilb_set *s = bpf_map_lookup_elem(&sets, &f->set);
+	struct snilb_set *s = bpf_map_lookup_elem(&sets, &b->set);
 	__u32 idx, i;
 	void *tbl;
 
 	if (!s || !s->size)
 		return -1;
-	tbl = bpf_map_lookup_elem(&maglev, &f->set);
+	tbl = bpf_map_lookup_elem(&maglev, &b->set);
 	if (!tbl)
 		return -1;
-	idx = (flow_hash(k) + f->tries) % s->size;
+	idx = (flow_hash(k) + b->tries) % s->size;
 	for (i = 0; i < MAGLEV_PROBES; i++) {
-		__u32 *b = bpf_map_lookup_elem(tbl, &idx);
+		__u32 *id = bpf_map_lookup_elem(tbl, &idx);
 
-		if (!b)
+		if (!id)
 			return -1;
-		if (!f->tries || *b != f->backend || s->nbackends < 2) {
-			*bid = *b;
+		if (!b->tries || *id != f->backend || s->nbackends < 2) {
+			*bid = *id;
 			return 0;
 		}
 		idx = (idx + 1) % s->size;
@@ -154,19 +156,16 @@ static __always_inline int bound_by(const struct snilb_flow *f,
 }
 
 /* f->pp_len for backend @be: the header's length if it asks for one
- * (built when the hello was routed, as its set has such a backend);
- * -1 if it was not built (the set changed under the flow). */
-static __always_inline int proxy_of(const struct snilb_flow_key *k,
-				    struct snilb_flow *f,
+ * (built in @hb when the hello was routed, as its set has such a
+ * backend); -1 if it was not built (the set changed under the flow). */
+static __always_inline int proxy_of(struct snilb_flow *f,
+				    const struct snilb_hello *hb,
 				    const struct snilb_backend *be)
 {
-	struct snilb_hello *hb;
-
 	f->pp_len = 0;
 	if (!(be->flags & SNILB_BE_PROXY_V2))
 		return 0;
-	hb = bpf_map_lookup_elem(&hellos, k);
-	if (!hb || !hb->pp_len)
+	if (!hb->pp_len)
 		return -1;
 	f->pp_len = hb->pp_len;
 	return 0;
@@ -243,10 +242,24 @@ static __always_inline int syn_twice(struct __sk_buff *skb,
 	return verdict;
 }
 
+/* The log's record of this bind (alog.h), when the log is on. */
+static __always_inline void alog_bind(const struct snilb_flow_key *k,
+				      const struct snilb_bind *b,
+				      const struct snilb_config *cfg)
+{
+	struct snilb_conn *c = alog_conn(k, cfg);
+
+	if (!c)
+		return;
+	c->tries = b->tries;
+	c->bind_ns = b->bind_ns;
+}
+
 /*
- * Send the SYN for try f->tries. Returns a TC verdict, or -1 when no
- * backend can be tried (the caller resets the client). The caller holds
- * the flow (flow_claim()).
+ * Send the SYN for the next try (the bind state, struct snilb_bind, is in
+ * the hello's entry, which a routed flow has until it is spliced). Returns
+ * a TC verdict, or -1 when no backend can be tried (the caller resets the
+ * client). The caller holds the flow (flow_claim()).
  */
 static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 				   const struct snilb_flow_key *k,
@@ -254,6 +267,7 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 				   const struct snilb_config *cfg)
 {
 	struct scratch *sc = get_scratch();
+	struct snilb_hello *hb = bpf_map_lookup_elem(&hellos, k);
 	struct snilb_backend *be;
 	struct snilb_rev_key rk;
 	struct tcp_out *o;
@@ -262,25 +276,25 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	/* The SYN is built in the scratch map: on the stack it would take
 	 * the deepest chain (snilb_backend -> on_icmp -> on_refused -> here
 	 * -> write_tcp) past 512 bytes on kernels that round frames to 32. */
-	if (!cfg || !sc || f->tries >= SNILB_MAX_TRIES)
+	if (!cfg || !sc || !hb || hb->b.tries >= SNILB_MAX_TRIES)
 		return -1;
 	o = &sc->out;
 	__builtin_memset(o, 0, sizeof(*o));
 	snat_release(cfg, f);
 	f->nport = 0;
-	if (pick_backend(k, f, &bid))
+	if (pick_backend(k, f, &hb->b, &bid))
 		return -1;
 	be = bpf_map_lookup_elem(&backends, &bid);
 	/* No SNAT address of its family (--snat of each): no backend. */
 	if (!be || !snilb_snat_set(cfg, be->family))
 		return -1;
-	if (proxy_of(k, f, be))
+	if (proxy_of(f, hb, be))
 		return -1;
 	if (snat_claim(cfg, k, be, &rk)) {
 		stat_inc(SNILB_ST_SNAT_FULL);
 		return -1;
 	}
-	if (f->tries) {
+	if (hb->b.tries) {
 		struct snilb_route_stats *rs = rstats(f->route);
 
 		stat_inc(SNILB_ST_BIND_RETRY);
@@ -289,10 +303,11 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	}
 	f->backend = bid;
 	f->nport = rk.nport;
-	f->tw_resets = 0;
+	hb->b.tw_resets = 0;
 	f->resyn = SNILB_RESYN_NONE;
-	f->tries++;
-	f->bind_ns = bpf_ktime_get_ns();
+	hb->b.tries++;
+	hb->b.bind_ns = bpf_ktime_get_ns();
+	alog_bind(k, &hb->b, cfg);
 	f->b_ifindex = 0;		/* another backend, maybe another path */
 	f->state = SNILB_FS_ROUTED;
 	backend_syn(o, f, x_mss(k->family, be->family, f->opts.mss),

@@ -61,14 +61,15 @@ static __noinline int reject(struct __sk_buff *skb, const struct pkt *p,
  * which is what wakes owned.h if the backend lost what we replayed.
  * Returns whether f->h_acked grew.
  */
-static __always_inline int own_more(struct snilb_flow *f, __u32 have)
+static __always_inline int own_more(struct snilb_flow *f,
+				    const struct snilb_hello *hb)
 {
-	__u32 own = have;
+	__u32 own = hb->len, need = hb->b.need;
 
-	if (f->need <= SNILB_HELLO_OWN_FROM)
+	if (need <= SNILB_HELLO_OWN_FROM)
 		return 0;
-	if (own > f->need - 1)
-		own = f->need - 1;
+	if (own > need - 1)
+		own = need - 1;
 	if (own <= f->h_acked)
 		return 0;
 	f->h_acked = own;
@@ -130,9 +131,10 @@ static __noinline int waiting(struct __sk_buff *skb, const struct pkt *p,
 {
 	__u64 timeout = (cfg && cfg->bind_timeout_ms ? cfg->bind_timeout_ms :
 			 SNILB_DEFAULT_BIND_TIMEOUT_MS) * 1000000ull;
+	struct snilb_hello *hb = bpf_map_lookup_elem(&hellos, k);
 	int st;
 
-	if (f->seen_ns - f->bind_ns < timeout || flow_claim(f))
+	if (!hb || f->seen_ns - hb->b.bind_ns < timeout || flow_claim(f))
 		return TC_ACT_SHOT;
 	/* Spliced meanwhile, where its SYN-ACK came: nothing to do. */
 	st = f->state == SNILB_FS_ROUTED ? bind_backend(skb, p, k, f, cfg) :
@@ -198,8 +200,8 @@ static __noinline int big_segment(struct __sk_buff *skb, const struct pkt *p,
 		return TC_ACT_SHOT;
 	if (st != SEG_GREW)	/* held past a gap, or already had */
 		return hello_ack(skb, p, f, hb->ooo, cfg);
-	if (hb->len < f->need)
-		return own_more(f, hb->len) ?
+	if (hb->len < hb->b.need)
+		return own_more(f, hb) ?
 		       hello_ack(skb, p, f, hb->ooo, cfg) : TC_ACT_SHOT;
 	return GO_ON;
 }
@@ -241,7 +243,6 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 			return hello_ack(skb, p, f, hb->ooo, cfg);
 		return waiting(skb, p, k, f, cfg);
 	}
-	f->cwin = p->win;
 	hb = f->hello_len || f->ooo ? bpf_map_lookup_elem(&hellos, k) : NULL;
 	st = HELLO_BIG;
 	if (!hb) {
@@ -253,6 +254,7 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 		if (!hb)
 			return reject(skb, p, k, f, SNILB_REJ_TABLE_FULL);
 	}
+	hb->b.cwin = p->win;
 	if (st == HELLO_BIG) {
 		st = big_segment(skb, p, f, hb, cfg);
 		if (st != GO_ON)
@@ -260,8 +262,8 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 	}
 	st = parse_hello(hb, cfg ? cfg->hello_cap : 0, sc);
 	if (st == CH_NEED_MORE) {
-		f->need = sc->res.need;
-		return own_more(f, hb->len) ?
+		hb->b.need = sc->res.need;
+		return own_more(f, hb) ?
 		       hello_ack(skb, p, f, hb->ooo, cfg) : TC_ACT_SHOT;
 	}
 	if (st == CH_REJECTED)
@@ -271,7 +273,7 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 	if (!rt)
 		return reject(skb, p, k, f, SNILB_REJ_NO_ROUTE);
 	f->route = rt->id;
-	f->set = rt->set;
+	hb->b.set = rt->set;
 	f->state = SNILB_FS_ROUTED;
 	alog_routed(k, f, hb, &sc->res, cfg);
 	stat_inc(SNILB_ST_ROUTED);

@@ -50,13 +50,13 @@ static __noinline int owned_resend(struct __sk_buff *skb, struct scratch *sc,
 	o->window = f->c_win;
 	o->optlen = 0;
 	if (f->opts.ts) {
-		put_ts_opt(o->opts, tsval, f->rtx_ecr);
+		put_ts_opt(o->opts, tsval, hb->b.rtx_ecr);
 		o->optlen = 12;
 	}
 	stat_inc(SNILB_ST_HELLO_RTX);
 	return replay_run(skb, p, f, hb,
 			  REPLAY_SPAN(off, (__s32)off < 0 ? 0 :
-					   off + f->rtx_chunk));
+					   off + hb->b.rtx_chunk));
 }
 
 /* A backend packet of a flow whose hello bytes we own (r->owning), in
@@ -94,13 +94,13 @@ static __noinline int owned_ack(struct scratch *sc, struct snilb_rev *r)
 		return TC_ACT_SHOT;	/* not an ACK of the hello (or the
 					 * PROXY header before it) */
 	now = bpf_ktime_get_ns();
-	if (p->ack != prev && !f->rtx_ns)
+	if (p->ack != prev && !hb->b.rtx_ns)
 		return TC_ACT_SHOT;	/* it moves: more is on its way */
-	if (p->ack == f->rtx_ack && f->rtx_ns &&
-	    now - f->rtx_ns < OWNED_RTO_NS)
+	if (p->ack == hb->b.rtx_ack && hb->b.rtx_ns &&
+	    now - hb->b.rtx_ns < OWNED_RTO_NS)
 		return TC_ACT_SHOT;	/* sent again already */
-	f->rtx_ack = p->ack;
-	f->rtx_ns = now;
+	hb->b.rtx_ack = p->ack;
+	hb->b.rtx_ns = now;
 	return GO_RESEND;
 }
 

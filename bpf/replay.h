@@ -176,7 +176,7 @@ static __noinline int replay_run(struct __sk_buff *skb, const struct pkt *p,
 	r.o = &sc->out;
 	r.hdr = p->l3 + (p->family == SNILB_AF_INET ? 20 : 40) + 20 +
 		sc->out.optlen;
-	r.chunk = f->rtx_chunk < 64 ? 64 : f->rtx_chunk;
+	r.chunk = hb->b.rtx_chunk < 64 ? 64 : hb->b.rtx_chunk;
 	if (r.chunk > SEG_MAX)
 		r.chunk = SEG_MAX;
 	r.off = (__u32)span;

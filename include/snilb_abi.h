@@ -387,13 +387,19 @@ struct snilb_topts {
  * lookup compares anyway, the next 64 are one line (a flows entry is a
  * kmalloc object, 8 bytes of the allocator's list, 48 of the hash table's,
  * the 40-byte key, then this: the value starts 32 bytes before a line).
- * What a handshake, a bind, a close or the access log needs follows.
+ * What a handshake, a close or the access log needs follows, to 160
+ * bytes: a 256-byte kmalloc object with the key and the hash table's own
+ * (what only a bind and a replay need is in the hello's entry, struct
+ * snilb_bind; the access log's times in conns, struct snilb_conn).
  * Moving a field is a layout change: pinned flows are not adopted
  * (docs/agent.md, "Upgrading across a layout change").
  */
 struct snilb_flow {
 	/* the spliced path: the key's line */
-	__u32 state;
+	__u16 state;
+	__u16 pp_len;		/* PROXY v2 header length the bound backend
+				 * gets before the hello (0: none); its ISN
+				 * is client_isn - pp_len */
 	__u32 backend;		/* backend id */
 	__u32 seq_off;		/* backend ISN - our ISN */
 	__u32 ts_off;		/* backend TSval - ours */
@@ -416,45 +422,33 @@ struct snilb_flow {
 	__u8 bmac[6];
 	__u8 bsmac[6];
 	/* the rest */
-	__u32 listener;
-	__u32 set;
+	__u64 created_ns;
+	__u64 gen;		/* odd while a CPU binds or splices the flow
+				 * (bpf/bind.h, flow_claim()) */
 	__u32 client_isn;	/* client's ISN */
 	__u32 our_isn;		/* the cookie */
 	__u32 ts_recent;	/* last TSval from the client */
-	__u32 hello_len;	/* contiguous hello bytes buffered */
-	__u32 need;		/* parse again once this many are there */
-	__u32 ifindex;		/* where the client's packets arrive */
-	__u64 created_ns;
-	__u64 bind_ns;		/* SYN sent to the current backend */
-	__u64 gen;		/* odd while a CPU binds or splices the flow
-				 * (bpf/bind.h, flow_claim()) */
-	__u64 rtx_ns;		/* the replay last sent again (owned.h) */
-	__u64 routed_ns;	/* the hello complete and routed */
-	__u64 spliced_ns;	/* the backend's SYN-ACK */
-	__u32 tries;		/* backends tried */
 	__u32 our_tsval;	/* TSval of our SYN-ACK (client's clock base) */
+	__u32 ifindex;		/* where the client's packets arrive */
 	__u32 c_fin_seq;	/* the client's FIN, in its numbers */
 	__u32 b_fin_seq;	/* the backend's FIN, in our numbers */
-	__u32 h_acked;		/* hello bytes we acknowledged (bpf/owned.h) */
-	__u32 rtx_ack;		/* the backend ACK we last sent again for */
-	__u32 rtx_ecr;		/* the TSecr the replay carried */
-	__u16 cwin;		/* client's last window field, in the hello */
-	__u16 pp_len;		/* PROXY v2 header length the bound backend
-				 * gets before the hello (0: none); its ISN
-				 * is client_isn - pp_len */
-	__u16 rtx_chunk;	/* payload per hello segment to the backend */
-	__u16 tls_version;	/* the hello's legacy_version (0x0303) */
+	__u16 listener;
+	__u16 hello_len;	/* contiguous hello bytes buffered */
+	__u16 h_acked;		/* hello bytes we acknowledged (bpf/owned.h) */
 	__u8 cmac[6];		/* client side next hop, for replies */
 	__u8 lmac[6];
-	__u8 tw_resets;		/* backend TIME-WAITs reset while binding */
 	__u8 ooo;		/* hello bytes held past a gap */
 	__u8 closer;		/* enum snilb_end of the first FIN */
-	__u8 pad6[5];
 };
+
+_Static_assert(SNILB_MAX_LISTENERS <= 65536 && CH_BUF_SIZE < 65536,
+	       "listener ids and hello lengths fit 16 bits");
+_Static_assert(sizeof(struct snilb_flow) <= 160,
+	       "a flows entry is a 256-byte object (48 + key + value + 8)");
 
 /* Where the spliced path's fields end: see struct snilb_flow. */
 #define SNILB_FLOW_HOT	96
-_Static_assert(__builtin_offsetof(struct snilb_flow, listener) ==
+_Static_assert(__builtin_offsetof(struct snilb_flow, created_ns) ==
 	       SNILB_FLOW_HOT && __builtin_offsetof(struct snilb_flow,
 						    closing) == 32,
 	       "the spliced path's fields: the key's line, then one line");
@@ -484,9 +478,29 @@ struct snilb_hello_range {
 #define SNILB_PP2_BUF		512
 #define SNILB_PP2_ID_LEN	16	/* snilb_conn_id() in hex */
 
+/*
+ * What a flow needs from its hello's routing to its splice, and while the
+ * backend has not acknowledged what snilb owns (bpf/owned.h): kept in the
+ * hello's entry, which lives exactly that long, not in the flow.
+ */
+struct snilb_bind {
+	__u64 bind_ns;		/* SYN sent to the current backend */
+	__u64 rtx_ns;		/* the replay last sent again (owned.h) */
+	__u32 set;		/* the route's backend set */
+	__u32 tries;		/* backends tried */
+	__u32 need;		/* parse again once this many bytes are there */
+	__u32 rtx_ack;		/* the backend ACK we last sent again for */
+	__u32 rtx_ecr;		/* the TSecr the replay carried */
+	__u16 cwin;		/* client's last window field, in the hello */
+	__u16 rtx_chunk;	/* payload per hello segment to the backend */
+	__u8 tw_resets;		/* backend TIME-WAITs reset while binding */
+	__u8 pad[7];
+};
+
 struct snilb_hello {
 	__u32 len;		/* contiguous bytes from the first */
 	__u32 pp_len;		/* bytes in pp[] (0: not built) */
+	struct snilb_bind b;
 	struct snilb_hello_range ooo[SNILB_HELLO_OOO];
 	__u8 pp[SNILB_PP2_BUF];	/* the PROXY v2 header, if its route's set
 				 * has a backend that asks for one */

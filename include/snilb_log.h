@@ -35,9 +35,19 @@ enum snilb_end {
 #define SNILB_LOG_RING		4194304	/* bytes of the ring (4 MiB) */
 #define SNILB_LOG_NO_REASON	0xff		/* snilb_log_rec.reason */
 
-/* conns: client tuple -> the hello's parse (struct ch_result: SNI,
- * ALPN, TLS 1.3), from its routing to the flow's end; only with
+/* conns: client tuple -> what the log prints of a routed flow: the
+ * hello's parse (struct ch_result: SNI, ALPN, TLS 1.3) and its setup's
+ * times and tries, from its routing to the flow's end; only with
  * snilb_config.access_log. */
+struct snilb_conn {
+	struct ch_result res;
+	__u64 routed_ns;
+	__u64 bind_ns;		/* SYN sent to the last backend tried */
+	__u64 spliced_ns;	/* its SYN-ACK */
+	__u32 tries;		/* backends tried */
+	__u16 tls_version;	/* the hello's legacy_version */
+	__u16 pad;
+};
 
 struct snilb_log_rec {
 	__u8 end;		/* enum snilb_end */

@@ -213,6 +213,28 @@ int hello_held(const struct conn *c, int small)
 					      SNILB_MAP_HELLOS), &k, &hb);
 }
 
+/* @c's hellos entry (its bind state: struct snilb_bind), a copy; NULL:
+ * none. */
+struct snilb_hello *hello_get(const struct conn *c)
+{
+	static struct snilb_hello hb;
+	struct snilb_flow_key k;
+
+	flow_key_of(c, &k);
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), &k, &hb))
+		return NULL;
+	return &hb;
+}
+
+void hello_put(const struct conn *c, const struct snilb_hello *hb)
+{
+	struct snilb_flow_key k;
+
+	flow_key_of(c, &k);
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_HELLOS),
+					     &k, hb, BPF_EXIST), 0);
+}
+
 void flow_put(const struct conn *c, const struct snilb_flow *f)
 {
 	struct snilb_flow_key k;

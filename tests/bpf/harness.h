@@ -66,6 +66,8 @@ void handshake(struct conn *c);
 void flow_key_of(const struct conn *c, struct snilb_flow_key *k);
 struct snilb_flow *flow_get(const struct conn *c);
 int hello_held(const struct conn *c, int small);
+struct snilb_hello *hello_get(const struct conn *c);
+void hello_put(const struct conn *c, const struct snilb_hello *hb);
 /* Write the flow back, as another CPU would have changed it. */
 void flow_put(const struct conn *c, const struct snilb_flow *f);
 void connect_to(struct conn *c);

@@ -133,18 +133,27 @@ static int backend_live(long id)
 	return live;
 }
 
-/* A spliced flow bound to @set and @backend, as the data plane leaves it. */
-static void fake_flow(uint32_t set, uint32_t backend, int add)
+/* A flow binding from @set to @backend, as the data plane leaves it (its
+ * set in its hello's entry, struct snilb_bind); @state SNILB_FS_SPLICED:
+ * spliced, its hello's entry gone. */
+static void fake_flow(uint32_t set, uint32_t backend, int add, uint16_t state)
 {
 	struct snilb_flow_key k = { .family = SNILB_AF_INET, .cport = 4242 };
-	struct snilb_flow f = { .state = SNILB_FS_SPLICED, .set = set,
-				.backend = backend };
+	struct snilb_flow f = { .state = state, .backend = backend };
+	static struct snilb_hello hb;
 	int fd = dp_map_fd(dp, SNILB_MAP_FLOWS);
+	int hfd = dp_map_fd(dp, SNILB_MAP_HELLOS);
 
-	if (add)
+	hb.b.set = set;
+	if (add) {
 		assert_int_equal(bpf_map_update_elem(fd, &k, &f, BPF_ANY), 0);
-	else
+		if (state == SNILB_FS_ROUTED)
+			assert_int_equal(bpf_map_update_elem(hfd, &k, &hb,
+							     BPF_ANY), 0);
+	} else {
 		assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+		bpf_map_delete_elem(hfd, &k);
+	}
 }
 
 static void test_flip_and_reclaim(void **state)
@@ -179,15 +188,21 @@ static void test_flip_and_reclaim(void **state)
 	assert_int_equal(green.id, blue.id);	/* same route, same counters */
 	assert_true(set_installed(blue.set));	/* retired, not gone */
 
-	/* A flow still on blue keeps its set and backend. */
-	fake_flow(blue.set, (uint32_t)blue_be, 1);
+	/* A flow still binding on blue keeps its set and backend; a
+	 * spliced one its backend (it binds no more). */
+	fake_flow(blue.set, (uint32_t)blue_be, 1, SNILB_FS_ROUTED);
 	assert_int_equal(sync_reclaim(&s, 3000, 0), 0);
 	assert_true(set_installed(blue.set));
-	fake_flow(blue.set, (uint32_t)blue_be, 0);
-	/* Grace: nothing goes before it ran out. */
+	fake_flow(blue.set, (uint32_t)blue_be, 0, SNILB_FS_ROUTED);
+	/* Grace: nothing goes before it ran out. Spliced, the flow binds
+	 * no more: the set goes, its backend stays while it lives. */
+	fake_flow(blue.set, (uint32_t)blue_be, 1, SNILB_FS_SPLICED);
 	assert_int_equal(sync_reclaim(&s, 3500, 1000), 0);
-	assert_int_equal(sync_reclaim(&s, 4001, 1000), 2);
+	assert_int_equal(sync_reclaim(&s, 4001, 1000), 1);
 	assert_false(set_installed(blue.set));
+	assert_true(be_id(&s, "198.18.2.11", 9443) >= 0);
+	fake_flow(blue.set, (uint32_t)blue_be, 0, SNILB_FS_SPLICED);
+	assert_int_equal(sync_reclaim(&s, 4001, 1000), 1);
 	assert_true(be_id(&s, "198.18.2.11", 9443) < 0);
 	assert_true(set_installed(green.set));
 	sync_free(&s);

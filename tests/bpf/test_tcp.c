@@ -555,6 +555,7 @@ static void test_bind_races(void **state)
 {
 	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41500, .isn = 77 };
 	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 3000 };
+	static struct snilb_hello hb;
 	struct snilb_flow f;
 	__be16 nport;
 	struct tpkt t;
@@ -576,23 +577,27 @@ static void test_bind_races(void **state)
 	assert_int_equal(run(&t), TC_ACT_SHOT);
 	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
 	assert_int_equal(flow_get(&c)->resyn, SNILB_RESYN_EARLY);
-	assert_int_equal(flow_get(&c)->tries, 1);
+	assert_int_equal(hello_get(&c)->b.tries, 1);
 	/* Held by another CPU: neither the SYN-ACK nor a rebind. */
 	f.nport = nport;
 	f.gen = 1;
-	f.bind_ns = 1;			/* the bind timeout long past */
 	flow_put(&c, &f);
+	hb = *hello_get(&c);
+	hb.b.bind_ns = 1;		/* the bind timeout long past */
+	hello_put(&c, &hb);
 	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, NULL, 0, NULL, 0);
 	assert_int_equal(run(&t), TC_ACT_SHOT);
 	assert_int_equal(flow_get(&c)->resyn, SNILB_RESYN_EARLY);
 	t = seg(&c, 0x18, 0, h.b, h.n);		/* the client's resend */
 	assert_int_equal(run(&t), TC_ACT_SHOT);
-	assert_int_equal(flow_get(&c)->tries, 1);
+	assert_int_equal(hello_get(&c)->b.tries, 1);
 	/* Released: the SYN-ACK is taken (our SYN again), the flow let go. */
 	f = *flow_get(&c);
 	f.gen = 2;
-	f.bind_ns = flow_get(&c)->seen_ns;
 	flow_put(&c, &f);
+	hb = *hello_get(&c);
+	hb.b.bind_ns = flow_get(&c)->seen_ns;
+	hello_put(&c, &hb);
 	t = from_backend(&c, &b, 0x12, b.isn, c.isn + 1, NULL, 0, NULL, 0);
 	first_synack(&c, &b, &t);
 	assert_int_equal(flow_get(&c)->gen, 4);

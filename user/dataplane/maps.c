@@ -423,6 +423,20 @@ int dp_snat_outside(struct dataplane *dp, uint16_t lo, uint16_t hi,
 	return errno == ENOENT ? 0 : -errno;
 }
 
+/* The set a routed flow binds from: in its hello's entry (struct
+ * snilb_bind), which it has until it is spliced; a spliced flow binds no
+ * more. */
+static void bound_set(struct dataplane *dp, const struct snilb_flow_key *k,
+		      uint8_t *sets)
+{
+	static struct snilb_hello hb;
+
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k, &hb))
+		return;
+	if (hb.b.set < SNILB_MAX_SETS)
+		sets[hb.b.set] = 1;
+}
+
 int dp_flows_bound(struct dataplane *dp, uint8_t *sets, uint8_t *backends)
 {
 	int fd = dp_map_fd(dp, SNILB_MAP_FLOWS);
@@ -435,8 +449,8 @@ int dp_flows_bound(struct dataplane *dp, uint8_t *sets, uint8_t *backends)
 			continue;
 		if (f.state < SNILB_FS_ROUTED)
 			continue;	/* not bound to a set yet */
-		if (f.set < SNILB_MAX_SETS)
-			sets[f.set] = 1;
+		if (f.state == SNILB_FS_ROUTED)
+			bound_set(dp, &k, sets);
 		if (f.backend < SNILB_MAX_BACKENDS)
 			backends[f.backend] = 1;
 	}

@@ -148,7 +148,7 @@ static void log_end(struct dataplane *dp, const struct snilb_config *cfg,
 		    enum verdict v, uint64_t now)
 {
 	struct snilb_log_rec e = { 0 };
-	struct ch_result info;
+	struct snilb_conn info;
 
 	if (!cfg->access_log)
 		return;
@@ -156,14 +156,12 @@ static void log_end(struct dataplane *dp, const struct snilb_config *cfg,
 	e.reason = v == EXPIRE_RST ? SNILB_REJ_TIMEOUT : SNILB_LOG_NO_REASON;
 	e.family = k->family;
 	e.state = (uint8_t)f->state;
-	e.tls_version = f->tls_version;
 	e.cport = k->cport;
 	e.vport = k->vport;
 	e.nport = f->nport;
 	e.listener = f->listener;
 	e.route = f->route;
 	e.backend = f->backend;
-	e.tries = f->tries;
 	e.hello_len = f->hello_len;
 	memcpy(e.caddr, k->caddr, 16);
 	memcpy(e.vaddr, k->vaddr, 16);
@@ -171,18 +169,21 @@ static void log_end(struct dataplane *dp, const struct snilb_config *cfg,
 	/* Closed: it ended with its last packet, not when it was freed. */
 	e.end_ns = v == EXPIRE_QUIET && f->closing ? f->seen_ns : now;
 	e.created_ns = f->created_ns;
-	e.routed_ns = f->routed_ns;
-	e.bind_ns = f->bind_ns;
-	e.spliced_ns = f->spliced_ns;
 	e.bytes_c2b = f->bytes_c2b + f->hello_len;
 	e.pkts_c2b = f->pkts_c2b;
 	log_backend(dp, cfg, f, &e);
-	if (f->routed_ns && !map_get(dp, SNILB_MAP_CONNS, k, &info)) {
-		e.tls13 = info.tls13;
-		e.sni_len = info.sni_len;
-		e.alpn_len = info.alpn_len;
-		memcpy(e.sni, info.sni, sizeof(e.sni));
-		memcpy(e.alpn, info.alpn, sizeof(e.alpn));
+	/* A routed flow's hello and setup (bpf/alog.h, struct snilb_conn). */
+	if (!map_get(dp, SNILB_MAP_CONNS, k, &info)) {
+		e.tls_version = info.tls_version;
+		e.tries = info.tries;
+		e.routed_ns = info.routed_ns;
+		e.bind_ns = info.bind_ns;
+		e.spliced_ns = info.spliced_ns;
+		e.tls13 = info.res.tls13;
+		e.sni_len = info.res.sni_len;
+		e.alpn_len = info.res.alpn_len;
+		memcpy(e.sni, info.res.sni, sizeof(e.sni));
+		memcpy(e.alpn, info.res.alpn, sizeof(e.alpn));
 	}
 	bpf_map_delete_elem(dp_map_fd(dp, SNILB_MAP_CONNS), k);
 	dp_log_emit(dp, &e);
@@ -205,7 +206,22 @@ static int closed(const struct snilb_flow *f, uint64_t quiet)
 	return 0;
 }
 
-static enum verdict judge(const struct snilb_flow *f,
+/* When a routed flow's SYN went to its current backend: in its hello's
+ * entry (struct snilb_bind), which it has until it is spliced. 0 for any
+ * other flow, or a routed one without it (then its bind has timed out). */
+static uint64_t bind_time(struct dataplane *dp, const struct snilb_flow_key *k,
+			  const struct snilb_flow *f)
+{
+	static struct snilb_hello hb;
+
+	if (f->state != SNILB_FS_ROUTED ||
+	    bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k, &hb))
+		return 0;
+	return hb.b.bind_ns;
+}
+
+/* @bind_ns: bind_time()'s. */
+static enum verdict judge(const struct snilb_flow *f, uint64_t bind_ns,
 			  const struct snilb_config *cfg, uint64_t now,
 			  struct reap_result *res)
 {
@@ -230,8 +246,8 @@ static enum verdict judge(const struct snilb_flow *f,
 	 * was made for a while. The client's resends back off (RTO 1 s:
 	 * 1, 3, 7 s), so allow 8 bind timeouts for one to come after the
 	 * first timeout. */
-	if (f->state == SNILB_FS_ROUTED && now > f->bind_ns &&
-	    now - f->bind_ns > (hello > 8 * bind ? hello : 8 * bind)) {
+	if (f->state == SNILB_FS_ROUTED && now > bind_ns &&
+	    now - bind_ns > (hello > 8 * bind ? hello : 8 * bind)) {
 		res->bind_expired++;
 		return EXPIRE_RST;
 	}
@@ -332,7 +348,7 @@ static enum verdict expire(struct dataplane *dp, int fd,
 
 	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), k, &f))
 		return KEEP;
-	v = judge(&f, cfg, now, res);
+	v = judge(&f, bind_time(dp, k, &f), cfg, now, res);
 	if (v == KEEP) {
 		res->flows++;
 		return KEEP;
@@ -418,7 +434,7 @@ static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m,
 	struct sweep w = { .flows = dp_map_fd(dp, SNILB_MAP_FLOWS),
 			   .is_rev = m == SNILB_MAP_REV, .seen = seen };
 	size_t vs = w.is_rev ? sizeof(struct snilb_rev) :
-		    m == SNILB_MAP_CONNS ? sizeof(struct ch_result) :
+		    m == SNILB_MAP_CONNS ? sizeof(struct snilb_conn) :
 					   sizeof(struct snilb_hello_small), i;
 
 	w.ks = w.is_rev ? sizeof(struct snilb_rev_key) :
@@ -479,6 +495,7 @@ int dp_reap(struct dataplane *dp, uint64_t now_ns, struct reap_result *res)
 
 /* The walk's state: the flows nominated, and every flow seen. */
 struct nominate {
+	struct dataplane *dp;
 	const struct snilb_config *cfg;
 	uint64_t now;
 	struct reap_result *res, nominated;
@@ -496,7 +513,8 @@ static void nominate_one(void *arg, const void *key, const void *val)
 
 	if (w->err || (w->err = seen_add(&w->seen, key)))
 		return;
-	if (judge(f, w->cfg, w->now, &w->nominated) == KEEP) {
+	if (judge(f, bind_time(w->dp, key, f), w->cfg, w->now,
+		  &w->nominated) == KEEP) {
 		w->res->flows++;
 		return;
 	}
@@ -511,7 +529,8 @@ int dp_reap_hooked(struct dataplane *dp, uint64_t now_ns,
 {
 	int flows = dp_map_fd(dp, SNILB_MAP_FLOWS);
 	struct snilb_config cfg = { 0 };
-	struct nominate w = { .cfg = &cfg, .now = now_ns, .res = res };
+	struct nominate w = { .dp = dp, .cfg = &cfg, .now = now_ns,
+			      .res = res };
 	enum verdict *why = NULL;
 	uint32_t zero = 0;
 	size_t i;
