@@ -24,40 +24,35 @@ enum {
 };
 
 /*
- * Whether the @len contiguous bytes a hello has from its start (the first
- * of them at @b: 9 are read at most) are to move to hellos and be parsed
- * now: exactly when the parser (include/clienthello.h, ch_parse() with
- * @cap) would say more of them than "need more": a verdict, or a hello
- * whole; or when it ends past SNILB_HELLO_SMALL, or its handshake spans
- * records (which the parser alone follows). So a hello waits here only
- * while the parser would wait for it, and a record header that lies gets
- * the answer it got before there was a small buffer.
+ * The parser's answer (include/clienthello.h, ch_parse() with @cap) to the
+ * @len contiguous bytes a hello has from its start (the first of them at
+ * @b: 9 are read at most), where it is sure to be "need more": how many
+ * it needs; else 0: a verdict, a hello whole, or a handshake in several
+ * records, which the parser alone follows. The data plane parses when
+ * the parser's last need is met; a hello waits in the small buffer only
+ * while that answer would be "need more", so it gets the same answers,
+ * at the same bytes, as in hellos (record headers that lie included).
  */
-static __always_inline int small_done(const __u8 *b, __u32 len, __u32 cap)
+static __always_inline __u32 small_need(const __u8 *b, __u32 len,
+					__u32 cap)
 {
 	__u32 rlen, body;
 
-	if (!len)
-		return 0;
-	if (b[0] != TLS_HANDSHAKE || (len >= 2 && b[1] != 3) ||
+	if (!len || b[0] != TLS_HANDSHAKE || (len >= 2 && b[1] != 3) ||
 	    (len >= 3 && b[2] > 4))
-		return 1;
+		return 0;
 	if (len < 5)
-		return 0;
+		return 6;		/* the record header, a byte more */
 	rlen = (__u32)b[3] << 8 | b[4];
-	if (!rlen || rlen > CH_RECORD_MAX)
-		return 1;
-	if (len < 6)
+	if (rlen < 4 || rlen > CH_RECORD_MAX || (len >= 6 && b[5] != 1))
 		return 0;
-	if (b[5] != 1)			/* not a ClientHello */
-		return 1;
 	if (len < 9)
-		return 0;
+		return len + 1;		/* the handshake header */
 	body = (__u32)b[6] << 16 | (__u32)b[7] << 8 | b[8];
 	if (body < CH_BODY_MIN || body > CH_BUF_SIZE || 9 + body > cap ||
-	    rlen < 4 + body)
-		return 1;
-	return len >= 9 + body || 9 + body > SNILB_HELLO_SMALL;
+	    rlen < 4 + body || len >= 9 + body)
+		return 0;
+	return 9 + body;
 }
 
 static __always_inline __u32 hello_cap(const struct snilb_config *cfg)
@@ -68,11 +63,11 @@ static __always_inline __u32 hello_cap(const struct snilb_config *cfg)
 }
 
 /*
- * Whether a hello with nothing buffered yet starts in hellos_small: its
- * first segment is not all the parser needs (small_done()) of a hello
- * that fits SNILB_HELLO_SMALL. A later segment that comes first (the
- * first one lost) starts small too, unless it reaches past it: the parser
- * would not run either, with a gap before it.
+ * Whether a hello with nothing buffered yet starts in hellos_small: the
+ * parser, given its first segment, would need more (small_need()), and no
+ * more than SNILB_HELLO_SMALL. A later segment that comes first (the first
+ * one lost) starts small too, unless it reaches past it: the parser does
+ * not run either, with a gap before it.
  */
 static __always_inline int start_small(struct __sk_buff *skb,
 				       const struct pkt *p,
@@ -89,7 +84,8 @@ static __always_inline int start_small(struct __sk_buff *skb,
 	if (n < 1 || n > sizeof(h) ||
 	    bpf_skb_load_bytes(skb, p->l4 + p->doff, h, n))
 		return 0;
-	return !small_done(h, p->plen, hello_cap(cfg));
+	n = small_need(h, p->plen, hello_cap(cfg));
+	return n && n <= SNILB_HELLO_SMALL;
 }
 
 /* Move @hs to hellos and free it. 0; 1 when another CPU moved it first
@@ -117,6 +113,7 @@ static __noinline int promote(const struct snilb_flow_key *k,
 			upto = hs->ooo[i].end;
 	}
 	hb->len = hs->len;
+	hb->b.need = hs->need;
 	for (i = 0; i < SNILB_HELLO_SMALL / 8; i++) {
 		if (i * 8 >= upto)
 			break;
@@ -144,9 +141,9 @@ small_new(const struct snilb_flow_key *k, struct scratch *sc)
  * A hello segment while hellos has no entry for the flow: buffered in
  * hellos_small, or not. A verdict, or HELLO_BIG: buffer it in hellos (a
  * hello that does not start small, or a segment past SNILB_HELLO_SMALL:
- * what was held moved there first); HELLO_WHOLE: what the parser needs
- * is there (small_done()), moved to hellos; HELLO_FULL: a table is full (hellos_small for a
- * new hello, hellos for one that moves).
+ * what was held moved there first); HELLO_WHOLE: the parser would act
+ * on what is there (small_need()), moved to hellos; HELLO_FULL: a table
+ * is full (hellos_small for a new hello, hellos for one that moves).
  */
 static __noinline int small_segment(struct __sk_buff *skb,
 				    const struct pkt *p,
@@ -187,7 +184,10 @@ static __noinline int small_segment(struct __sk_buff *skb,
 	}
 	if (st != SEG_GREW)
 		return hello_ack(skb, p, f, hs->ooo, cfg);
-	if (!small_done(hs->buf, hs->len, hello_cap(cfg)))
+	if (hs->len < hs->need)
+		return TC_ACT_SHOT;	/* as in hellos: no parse yet */
+	hs->need = small_need(hs->buf, hs->len, hello_cap(cfg));
+	if (hs->need && hs->need <= SNILB_HELLO_SMALL)
 		return TC_ACT_SHOT;
 	st = promote(k, hs, sc);
 	return st < 0 ? HELLO_FULL : st ? HELLO_BIG : HELLO_WHOLE;

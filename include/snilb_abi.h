@@ -524,7 +524,8 @@ struct snilb_hello {
 
 struct snilb_hello_small {
 	__u32 len;		/* contiguous bytes from the first */
-	__u32 pad;
+	__u32 need;		/* parse once this many bytes are there, as
+				 * the parser last said (bpf/hello_small.h) */
 	struct snilb_hello_range ooo[SNILB_HELLO_OOO];
 	__u8 buf[SNILB_HELLO_SMALL + 2 * SNILB_HELLO_SMALL_CHUNK];
 };

@@ -319,6 +319,30 @@ static void test_hello_record_longer(void **state)
 	assert_false(hello_held(&c, 1));
 }
 
+/* A byte at a time: parsed when the parser's last need is met, not at
+ * each byte, in the small buffer as in hellos: "\x16" needs 6 bytes, so
+ * a wrong version in the second byte is found at the sixth (e2e's slow
+ * client, reset by the hello timeout, was reset at its second byte). */
+static void test_hello_byte_at_a_time(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40110, .isn = 2 };
+	static const uint8_t b[6] = { 0x16, 0x16, 0x16, 0x16, 0x16, 0x16 };
+	struct tpkt t;
+	uint32_t i;
+
+	(void)state;
+	connect_to(&c);
+	for (i = 0; i < 5; i++) {
+		t = seg(&c, 0x18, i, b + i, 1);
+		assert_int_equal(run(&t), TC_ACT_SHOT);
+		assert_int_equal(flow_get(&c)->hello_len, i + 1);
+	}
+	assert_true(hello_held(&c, 1));
+	t = seg(&c, 0x18, 5, b + 5, 1);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);
+	expect_reset(&c, 6);				/* bad version */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_hello_small_full),
 		cmocka_unit_test(test_hello_stray_then_small),
 		cmocka_unit_test(test_hello_record_longer),
+		cmocka_unit_test(test_hello_byte_at_a_time),
 	};
 
 	return cmocka_run_group_tests_name("hello", tests, harness_setup,
