@@ -152,8 +152,10 @@ static __noinline int alog_flow(const struct snilb_flow_key *k,
 
 	if (!alog_on(cfg))
 		return 0;
+	/* A routed flow's; one left by an earlier flow of this tuple (its
+	 * end not logged) is not this one's, but goes too. */
 	c = bpf_map_lookup_elem(&conns, k);
-	if (!info && c)
+	if (!info && c && f && f->state >= SNILB_FS_ROUTED)
 		info = &c->res;
 	e = bpf_ringbuf_reserve(&access_log, sizeof(*e), 0);
 	if (!e) {
@@ -170,7 +172,8 @@ static __noinline int alog_flow(const struct snilb_flow_key *k,
 	__builtin_memcpy(e->vaddr, k->vaddr, 16);
 	e->end_ns = bpf_ktime_get_ns();
 	if (f) {
-		alog_flow_fields(e, k, f, c);
+		alog_flow_fields(e, k, f,
+				 f->state >= SNILB_FS_ROUTED ? c : NULL);
 		alog_backend(e, f, cfg);
 	}
 	if (info)

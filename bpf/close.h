@@ -48,7 +48,8 @@ static __always_inline void flow_forget(const struct snilb_flow_key *k,
 	alog_flow(k, f, end, reason, NULL);
 	if (cfg)
 		snat_release(cfg, f);
-	if (f->h_acked)		/* its hello may be kept (owned.h) */
+	if (f->h_acked || f->pp_len)	/* its hello may be kept for the
+					 * backend's ACK (owned.h) */
 		bpf_map_delete_elem(&hellos, k);
 	bpf_map_delete_elem(&flows, k);
 }

@@ -224,7 +224,9 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 	p = &sc->ipk;		/* parsed by snilb_ingress */
 	k = &sc->ik;
 	f = bpf_map_lookup_elem(&flows, k);
-	if (!f)
+	/* Spliced on another CPU since snilb_ingress looked: this packet
+	 * is the spliced path's, and its sender's next one goes there. */
+	if (!f || f->state > SNILB_FS_ROUTED)
 		return TC_ACT_SHOT;
 	if (p->flags & (TCP_RST | TCP_SYN | TCP_FIN)) {
 		st = hello_ctl(skb, p, k, f, cfg);

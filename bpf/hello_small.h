@@ -38,6 +38,8 @@ static __always_inline __u32 small_need(const __u8 *b, __u32 len,
 {
 	__u32 rlen, body;
 
+	if (!cap || cap > CH_BUF_SIZE)	/* as ch_parse() takes it */
+		cap = CH_BUF_SIZE;
 	if (!len || b[0] != TLS_HANDSHAKE || (len >= 2 && b[1] != 3) ||
 	    (len >= 3 && b[2] > 4))
 		return 0;

@@ -140,7 +140,7 @@ static void test_rst_client(void **state)
 	/* Its conns entry went with it. */
 	{
 		struct snilb_flow_key k;
-		struct ch_result res;
+		struct snilb_conn res;
 
 		flow_key_of(&c, &k);
 		assert_int_not_equal(bpf_map_lookup_elem(
@@ -197,6 +197,56 @@ static void test_hello_timeout(void **state)
 	log_on(1, 0);
 }
 
+/*
+ * A conns entry an earlier flow of this tuple left (its end not logged)
+ * is not a later one's: that one's end before routing, by the reaper or
+ * by the data plane, is logged without the old name, times or tries, and
+ * the entry goes.
+ */
+static void test_stale_conns(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 41005,
+			  .isn = 0x50000000 };
+	const struct snilb_log_rec *e = recs;
+	int fd = dp_map_fd(dp, SNILB_MAP_CONNS);
+	static struct snilb_conn old;
+	struct snilb_flow_key k;
+	struct reap_result res;
+	struct hb h;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		log_on(1, i ? 0 : 1);
+		take();
+		c.port++;
+		flow_key_of(&c, &k);
+		memset(&old, 0, sizeof(old));
+		strcpy(old.res.sni, "old.example.com");
+		old.res.sni_len = 15;
+		old.routed_ns = old.bind_ns = old.spliced_ns = 1;
+		old.tries = 1;
+		assert_int_equal(bpf_map_update_elem(fd, &k, &old, BPF_ANY), 0);
+		connect_to(&c);
+		nrecs = seen = 0;
+		if (!i) {		/* the reaper's hello timeout */
+			assert_int_equal(dp_reap(dp, mono_ns() + 10000000,
+						 &res), 0);
+			assert_int_equal(nrecs, 1);
+			assert_int_equal(e->sni_len, 0);
+		} else {		/* the data plane's: no route */
+			hb_simple(&h, "www.example.org");
+			send_hello(&c, "www.example.org", TC_ACT_REDIRECT);
+			assert_int_equal(take(), 1);
+			assert_string_equal(e->sni, "www.example.org");
+		}
+		assert_int_equal(e->routed_ns, 0);
+		assert_int_equal(e->tries, 0);
+		assert_int_not_equal(bpf_map_lookup_elem(fd, &k, &old), 0);
+	}
+	log_on(1, 0);
+}
+
 /* No records when the log is off. */
 static void test_off(void **state)
 {
@@ -222,7 +272,7 @@ static void test_conns_swept(void **state)
 	int fd = dp_map_fd(dp, SNILB_MAP_CONNS);
 	struct snilb_flow_key k;
 	struct reap_result res;
-	struct ch_result info;
+	struct snilb_conn info;
 	struct tpkt t;
 	struct hb h;
 
@@ -232,7 +282,7 @@ static void test_conns_swept(void **state)
 	splice_up(&c, &b, &h);
 	flow_key_of(&c, &k);
 	assert_int_equal(bpf_map_lookup_elem(fd, &k, &info), 0);
-	assert_string_equal(info.sni, "www.example.com");
+	assert_string_equal(info.res.sni, "www.example.com");
 	log_on(0, 0);
 	t = from_backend(&c, &b, 0x10, b.isn + 1, c.isn + 1 + (uint32_t)h.n,
 			 NULL, 0, NULL, 0);	/* the hello acknowledged */
@@ -293,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_rst_client),
 		cmocka_unit_test(test_reject_no_route),
 		cmocka_unit_test(test_hello_timeout),
+		cmocka_unit_test(test_stale_conns),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_conns_swept),
 		cmocka_unit_test(test_ring_full),

@@ -343,6 +343,32 @@ static void test_hello_byte_at_a_time(void **state)
 	expect_reset(&c, 6);				/* bad version */
 }
 
+/* A flow spliced on another CPU after snilb_ingress sent its packet here
+ * (a state past ROUTED: CLOSING stands in, which snilb_ingress also sends
+ * here): the hello program leaves it alone, no hello buffered again, no
+ * second route or bind. */
+static void test_hello_past_routed(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 40120, .isn = 12 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 5000 };
+	struct snilb_flow f;
+	struct tpkt t;
+	struct hb h;
+
+	(void)state;
+	splice_up(&c, &b, &h);
+	f = *flow_get(&c);
+	f.state = SNILB_FS_CLOSING;
+	flow_put(&c, &f);
+	t = seg(&c, 0x18, 0, h.b, h.n);		/* the hello again */
+	assert_int_equal(run(&t), TC_ACT_SHOT);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_CLOSING);
+	assert_int_equal(flow_get(&c)->nport, f.nport);
+	assert_false(hello_held(&c, 0));
+	f.state = SNILB_FS_SPLICED;
+	flow_put(&c, &f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_hello_stray_then_small),
 		cmocka_unit_test(test_hello_record_longer),
 		cmocka_unit_test(test_hello_byte_at_a_time),
+		cmocka_unit_test(test_hello_past_routed),
 	};
 
 	return cmocka_run_group_tests_name("hello", tests, harness_setup,

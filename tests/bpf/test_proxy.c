@@ -196,6 +196,26 @@ static void test_header_v6(void **state)
 }
 
 /* The header's length for @c and @name (ALPN "h2"). */
+static size_t header_len(const struct conn *c, const char *name);
+
+/* Spliced with a header the backend has not acknowledged yet, then reset
+ * by it: the hello kept for the header goes with the flow (it stayed,
+ * 32 KiB, until the reaper's sweep came). */
+static void test_reset_frees_header(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 43050, .isn = 77 };
+	struct bside b = { .addr = BE1, .snat = SNAT4, .isn = 9100 };
+	struct tpkt t;
+
+	(void)state;
+	splice_pp(&c, &b, "pp.example.com", header_len(&c, "pp.example.com"));
+	assert_true(hello_held(&c, 0));
+	t = from_backend(&c, &b, 0x04, b.isn + 1, 0, NULL, 0, NULL, 0);
+	run(&t);
+	assert_null(flow_get(&c));
+	assert_false(hello_held(&c, 0));
+}
+
 static size_t header_len(const struct conn *c, const char *name)
 {
 	return 16 + (c->v6 ? 36 : 12) + 19 + 5 + 3 + strlen(name);
@@ -379,6 +399,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_v4),
 		cmocka_unit_test(test_header_v6),
+		cmocka_unit_test(test_reset_frees_header),
 		cmocka_unit_test(test_spliced_seq),
 		cmocka_unit_test(test_synack_again),
 		cmocka_unit_test(test_mixed_set),

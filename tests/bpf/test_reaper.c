@@ -99,8 +99,8 @@ static unsigned entries(enum snilb_map m)
 }
 
 /*
- * A SNAT claim (rev), a conns entry and a hellos_small entry whose flow
- * is gone are swept; a live flow's claim stays.
+ * A SNAT claim (rev), a conns, a hellos and a hellos_small entry whose
+ * flow is gone are swept; a live flow's claim stays.
  */
 static void test_reaper_sweeps_orphans(void **state)
 {
@@ -110,13 +110,15 @@ static void test_reaper_sweeps_orphans(void **state)
 	struct snilb_rev rv = { .flow = gone };
 	struct reap_result res;
 	unsigned char val[4096] = { 0 };
-	unsigned rev0;
+	static struct snilb_hello big;
+	unsigned rev0, hellos0;
 
 	(void)state;
 	connect_to(&c);
 	complete_hello(&c);
 	assert_non_null(flow_get(&c));
 	rev0 = entries(SNILB_MAP_REV);
+	hellos0 = entries(SNILB_MAP_HELLOS);
 	assert_true(rev0 >= 1);
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_REV),
 					     &rk, &rv, BPF_NOEXIST), 0);
@@ -125,11 +127,14 @@ static void test_reaper_sweeps_orphans(void **state)
 	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp,
 						       SNILB_MAP_HELLOS_SMALL),
 					     &gone, val, BPF_NOEXIST), 0);
+	assert_int_equal(bpf_map_update_elem(dp_map_fd(dp, SNILB_MAP_HELLOS),
+					     &gone, &big, BPF_NOEXIST), 0);
 	assert_int_equal(dp_reap(dp, mono_ns(), &res), 0);
 	assert_int_equal(res.orphans, 1);
 	assert_int_equal(entries(SNILB_MAP_REV), rev0);
 	assert_int_equal(entries(SNILB_MAP_CONNS), 0);
 	assert_int_equal(entries(SNILB_MAP_HELLOS_SMALL), 0);
+	assert_int_equal(entries(SNILB_MAP_HELLOS), hellos0);
 	assert_non_null(flow_get(&c));
 }
 

@@ -280,8 +280,9 @@ static void times(struct line *ln, const struct snilb_log_rec *e)
 
 static void write_rec(struct alog *l, const struct snilb_log_rec *e)
 {
-	const char *rn = e->routed_ns && l->route ?
-			 l->route(l->ctx, e->route) : NULL;
+	int routed = e->state >= SNILB_FS_ROUTED;
+	const char *rn = routed && l->route ? l->route(l->ctx, e->route) :
+					      NULL;
 	struct line ln;
 	char id[20];
 
@@ -302,7 +303,7 @@ static void write_rec(struct alog *l, const struct snilb_log_rec *e)
 	tls(&ln, e);
 	if (rn)
 		text(&ln, "route", rn);
-	else if (e->routed_ns)
+	else if (routed)
 		num(&ln, "route_id", e->route);
 	if (e->bfamily) {
 		addr(&ln, "backend", e->bfamily, e->baddr, e->bport);

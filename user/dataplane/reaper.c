@@ -172,8 +172,10 @@ static void log_end(struct dataplane *dp, const struct snilb_config *cfg,
 	e.bytes_c2b = f->bytes_c2b + f->hello_len;
 	e.pkts_c2b = f->pkts_c2b;
 	log_backend(dp, cfg, f, &e);
-	/* A routed flow's hello and setup (bpf/alog.h, struct snilb_conn). */
-	if (!map_get(dp, SNILB_MAP_CONNS, k, &info)) {
+	/* A routed flow's hello and setup (bpf/alog.h, struct snilb_conn);
+	 * an entry an earlier flow of this tuple left is not this one's. */
+	if (f->state >= SNILB_FS_ROUTED &&
+	    !map_get(dp, SNILB_MAP_CONNS, k, &info)) {
 		e.tls_version = info.tls_version;
 		e.tries = info.tries;
 		e.routed_ns = info.routed_ns;
@@ -208,7 +210,9 @@ static int closed(const struct snilb_flow *f, uint64_t quiet)
 
 /* When a routed flow's SYN went to its current backend: in its hello's
  * entry (struct snilb_bind), which it has until it is spliced. 0 for any
- * other flow, or a routed one without it (then its bind has timed out). */
+ * other flow, or a routed one without it (then its bind has timed out).
+ * A lookup copies the whole entry (19 KB): routed flows are the few that
+ * wait for a backend's SYN-ACK, at most SNILB_MAX_HELLOS. */
 static uint64_t bind_time(struct dataplane *dp, const struct snilb_flow_key *k,
 			  const struct snilb_flow *f)
 {
@@ -426,24 +430,48 @@ static void sweep_one(void *arg, const void *key, const void *val)
 	memcpy(w->dead + w->n++ * w->ks, key, w->ks);
 }
 
-/* Delete the entries of @map (rev, conns or hellos_small) whose flow is
- * gone; how many. */
-static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m,
-			      const struct seen *seen)
+/* Delete what sweep_one() nominated in @m; how many. */
+static uint32_t sweep_delete(struct dataplane *dp, enum snilb_map m,
+			     struct sweep *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		bpf_map_delete_elem(dp_map_fd(dp, m), w->dead + i * w->ks);
+	free(w->dead);
+	return (uint32_t)w->n;
+}
+
+/* The rev entries whose flow is gone (their values name it). */
+static uint32_t sweep_rev(struct dataplane *dp, const struct seen *seen)
 {
 	struct sweep w = { .flows = dp_map_fd(dp, SNILB_MAP_FLOWS),
-			   .is_rev = m == SNILB_MAP_REV, .seen = seen };
-	size_t vs = w.is_rev ? sizeof(struct snilb_rev) :
-		    m == SNILB_MAP_CONNS ? sizeof(struct snilb_conn) :
-					   sizeof(struct snilb_hello_small), i;
+			   .is_rev = true, .seen = seen,
+			   .ks = sizeof(struct snilb_rev_key) };
 
-	w.ks = w.is_rev ? sizeof(struct snilb_rev_key) :
-			  sizeof(struct snilb_flow_key);
-	dp_walk(dp_map_fd(dp, m), w.ks, vs, sweep_one, &w);
-	for (i = 0; i < w.n; i++)
-		bpf_map_delete_elem(dp_map_fd(dp, m), w.dead + i * w.ks);
-	free(w.dead);
-	return (uint32_t)w.n;
+	dp_walk(dp_map_fd(dp, SNILB_MAP_REV), w.ks, sizeof(struct snilb_rev),
+		sweep_one, &w);
+	return sweep_delete(dp, SNILB_MAP_REV, &w);
+}
+
+/* The entries of @m, keyed by their flow's key (conns, hellos,
+ * hellos_small), whose flow is gone: their keys alone are read (a hellos
+ * value is 19 KB). */
+static void sweep_keyed(struct dataplane *dp, enum snilb_map m,
+			const struct seen *seen)
+{
+	struct sweep w = { .flows = dp_map_fd(dp, SNILB_MAP_FLOWS),
+			   .seen = seen, .ks = sizeof(struct snilb_flow_key) };
+	struct snilb_flow_key k, next;
+	int fd = dp_map_fd(dp, m);
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		sweep_one(&w, &k, NULL);
+	}
+	sweep_delete(dp, m, &w);
 }
 
 /*
@@ -455,19 +483,15 @@ static uint32_t sweep_orphans(struct dataplane *dp, enum snilb_map m,
  * - a conns entry whose flow is gone (its end not logged: the log turned
  *   off meanwhile, or the flow freed by another hand). The data plane
  *   writes one only for a flow that exists, likewise;
- * - a hellos_small entry whose flow is gone: the data plane frees it with
- *   its flow or moves it to hellos, this is the net under both.
+ * - a hellos or hellos_small entry whose flow is gone: the data plane
+ *   frees them with their flow, or moves one to the other; this is the
+ *   net under both.
  */
-static uint32_t sweep_rev(struct dataplane *dp, const struct seen *seen)
-{
-	return sweep_orphans(dp, SNILB_MAP_REV, seen);
-}
-
-/* conns and hellos_small: keyed by their flow's key. */
 static void sweep_flow_keyed(struct dataplane *dp, const struct seen *seen)
 {
-	sweep_orphans(dp, SNILB_MAP_CONNS, seen);
-	sweep_orphans(dp, SNILB_MAP_HELLOS_SMALL, seen);
+	sweep_keyed(dp, SNILB_MAP_CONNS, seen);
+	sweep_keyed(dp, SNILB_MAP_HELLOS, seen);
+	sweep_keyed(dp, SNILB_MAP_HELLOS_SMALL, seen);
 }
 
 /* Room for @n nominees; 0, or -ENOMEM with what was there kept. */
