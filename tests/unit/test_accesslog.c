@@ -135,6 +135,30 @@ static void test_json(void **state)
 	unlink(path);
 }
 
+/* A spliced flow the agent adopted after a restart has no setup times
+ * (they are in conns, which it may have made afresh): its route is still
+ * printed, by its state. */
+static void test_route_without_times(void **state)
+{
+	struct alog *l = open_log(0, 0, 1);
+	struct snilb_log_rec e = spliced();
+	json_t *j;
+	size_t n;
+
+	(void)state;
+	e.state = SNILB_FS_SPLICED;
+	e.routed_ns = e.bind_ns = e.spliced_ns = e.first_ns = 0;
+	alog_record(&e, l);
+	alog_close(l);
+	j = json_loads(lines(&n), 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "route")),
+			    "shop/www");
+	assert_null(json_object_get(j, "setup_ms"));
+	json_decref(j);
+	unlink(path);
+}
+
 /* A name from the wire with a quote and a newline: one line still. */
 static void test_hostile_sni_logfmt(void **state)
 {
@@ -262,6 +286,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_route_without_times),
 		cmocka_unit_test(test_hostile_sni_logfmt),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_top_and_histograms),

@@ -280,7 +280,9 @@ static void times(struct line *ln, const struct snilb_log_rec *e)
 
 static void write_rec(struct alog *l, const struct snilb_log_rec *e)
 {
-	int routed = e->state >= SNILB_FS_ROUTED;
+	/* Routed: its state says so (a flow adopted from an earlier agent
+	 * has no conns entry, so no routing time, but has its route). */
+	int routed = e->state >= SNILB_FS_ROUTED || e->routed_ns;
 	const char *rn = routed && l->route ? l->route(l->ctx, e->route) :
 					      NULL;
 	struct line ln;
