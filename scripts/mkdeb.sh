@@ -57,10 +57,13 @@ depends=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/sbin/snilb" |
 	sed -n 's/^shlibs:Depends=//p')
 # The libraries it loads when needed (`snilb version --dlopen`), which
 # dpkg-shlibdeps cannot see: the packages that hold them, at least the
-# version built against.
+# version built against. (The filters read all their input: one that
+# stops early kills its writer with SIGPIPE, which pipefail reports.)
 for so in $("$bin" version --dlopen); do
-	path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ { print $NF; exit }')
-	pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+	path=$(ldconfig -p |
+		awk -v so="$so" '$1 == so && /x86-64/ && !p { print $NF; p = 1 }')
+	pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null |
+		awk -F: 'NR == 1 { print $1 }')
 	[ -n "$pkg" ] || { echo "mkdeb: no package holds $so" >&2; exit 1; }
 	ver=$(dpkg-query -W -f '${Version}' "$pkg")
 	depends="$depends, $pkg (>= ${ver%%-*})"

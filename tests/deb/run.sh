@@ -98,7 +98,8 @@ out=$(chroot "$work/root" ldd /usr/sbin/snilb 2>&1 | grep 'not found')
 check "every library the binary needs is installed" "" "$out"
 # The libraries it loads when needed (libcurl, libmicrohttpd), with theirs.
 out=$(for so in $(chroot "$work/root" snilb version --dlopen); do
-	p=$(chroot "$work/root" ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+	p=$(chroot "$work/root" ldconfig -p |
+		awk -v so="$so" '$1 == so && !p { print $NF; p = 1 }')
 	[ -n "$p" ] || { echo "$so: not installed"; continue; }
 	chroot "$work/root" ldd "$p" | grep 'not found'
 done)
