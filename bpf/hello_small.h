@@ -82,10 +82,18 @@ static __always_inline int start_small(struct __sk_buff *skb,
 	if (off)
 		return off < SNILB_HELLO_SMALL &&
 		       off + p->plen <= SNILB_HELLO_SMALL;
-	n = p->plen < sizeof(h) ? p->plen : sizeof(h);
-	if (n < 1 || n > sizeof(h) ||
-	    bpf_skb_load_bytes(skb, p->l4 + p->doff, h, n))
-		return 0;
+	if (p->plen >= sizeof(h)) {
+		if (bpf_skb_load_bytes(skb, p->l4 + p->doff, h, sizeof(h)))
+			return 0;
+	} else {
+		/* 1..8, provably so to 6.1's verifier (a length of 0 is
+		 * refused; the empty asm keeps clang from folding it). */
+		n = p->plen;
+		asm volatile("" : "+r"(n));
+		n = ((n - 1) & 7) + 1;
+		if (bpf_skb_load_bytes(skb, p->l4 + p->doff, h, n))
+			return 0;
+	}
 	n = small_need(h, p->plen, hello_cap(cfg));
 	return n && n <= SNILB_HELLO_SMALL;
 }
