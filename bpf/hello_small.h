@@ -57,13 +57,6 @@ static __always_inline __u32 small_need(const __u8 *b, __u32 len,
 	return 9 + body;
 }
 
-static __always_inline __u32 hello_cap(const struct snilb_config *cfg)
-{
-	__u32 cap = cfg ? cfg->hello_cap : 0;
-
-	return cap && cap < CH_BUF_SIZE ? cap : CH_BUF_SIZE;
-}
-
 /*
  * Whether a hello with nothing buffered yet starts in hellos_small: the
  * parser, given its first segment, would need more (small_need()), and no
@@ -94,7 +87,7 @@ static __always_inline int start_small(struct __sk_buff *skb,
 		if (bpf_skb_load_bytes(skb, p->l4 + p->doff, h, n))
 			return 0;
 	}
-	n = small_need(h, p->plen, hello_cap(cfg));
+	n = small_need(h, p->plen, cfg ? cfg->hello_cap : 0);
 	return n && n <= SNILB_HELLO_SMALL;
 }
 
@@ -196,7 +189,8 @@ static __noinline int small_segment(struct __sk_buff *skb,
 		return hello_ack(skb, p, f, hs->ooo, cfg);
 	if (hs->len < hs->need)
 		return TC_ACT_SHOT;	/* as in hellos: no parse yet */
-	hs->need = small_need(hs->buf, hs->len, hello_cap(cfg));
+	hs->need = small_need(hs->buf, hs->len,
+			      cfg ? cfg->hello_cap : 0);
 	if (hs->need && hs->need <= SNILB_HELLO_SMALL)
 		return TC_ACT_SHOT;
 	st = promote(k, hs, sc);
