@@ -344,7 +344,7 @@ static __noinline int on_icmp(struct __sk_buff *skb, struct scratch *sc)
 		return TC_ACT_OK;
 	if (!snat_is(&sc->ipk, cfg))
 		return on_client_icmp(skb, sc, cfg);
-	if (icmp_parse_rev(skb, &sc->ipk, &at, &sc->rk))
+	if (icmp_parse_rev(skb, &sc->ipk, &at, cfg, &sc->rk))
 		return TC_ACT_OK;		/* the node's business */
 	val = bpf_map_lookup_elem(&rev, &sc->rk);
 	if (!val)

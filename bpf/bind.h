@@ -311,7 +311,7 @@ static __noinline int bind_backend(struct __sk_buff *skb, const struct pkt *p,
 	f->b_ifindex = 0;		/* another backend, maybe another path */
 	f->state = SNILB_FS_ROUTED;
 	backend_syn(o, f, x_mss(k->family, be->family, f->opts.mss),
-		    rk.naddr, be->addr, be->port);
+		    snat_of(cfg, be->family), be->addr, be->port);
 	/* A backend of the other family (NAT46/64): the packet becomes one
 	 * of its family first. */
 	p = pkt_as(skb, p, be->family);

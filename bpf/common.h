@@ -117,7 +117,14 @@ static __always_inline void rev_key(const struct pkt *p,
 	rk->bport = p->sport;
 	rk->nport = p->dport;
 	__builtin_memcpy(rk->baddr, p->saddr, 16);
-	__builtin_memcpy(rk->naddr, p->daddr, 16);
+}
+
+/* Our SNAT address of family @fam (16 bytes readable: for IPv4 the first
+ * word is the address). */
+static __always_inline const __be32 *snat_of(const struct snilb_config *cfg,
+					     __u8 fam)
+{
+	return fam == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
 }
 
 #endif /* SNILB_BPF_COMMON_H */

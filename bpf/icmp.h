@@ -81,17 +81,24 @@ static __always_inline int icmp_parse(struct __sk_buff *skb,
 	return bpf_skb_load_bytes(skb, at->itcp, ports, 4);
 }
 
-/* ... from the backend's side: the rev key of the quoted packet. */
+/* ... from the backend's side: the rev key of the quoted packet, which
+ * must be one from our SNAT address (the key does not hold it). */
 static __always_inline int icmp_parse_rev(struct __sk_buff *skb,
 					  const struct pkt *p,
 					  struct icmp_at *at,
+					  const struct snilb_config *cfg,
 					  struct snilb_rev_key *rk)
 {
+	__be32 qsrc[4] = {};
 	__be16 ports[2];
 
 	__builtin_memset(rk, 0, sizeof(*rk));
 	rk->family = p->family;
-	if (icmp_parse(skb, p, at, rk->naddr, rk->baddr, ports))
+	if (icmp_parse(skb, p, at, qsrc, rk->baddr, ports))
+		return -1;
+	if (p->family == SNILB_AF_INET ? qsrc[0] != cfg->snat4 :
+	    qsrc[0] != cfg->snat6[0] || qsrc[1] != cfg->snat6[1] ||
+	    qsrc[2] != cfg->snat6[2] || qsrc[3] != cfg->snat6[3])
 		return -1;
 	rk->nport = ports[0];
 	rk->bport = ports[1];

@@ -247,7 +247,13 @@ struct snilb_config {
 	__be32 snat6[4];
 };
 
-/* rev: backend-side tuple -> struct snilb_rev (below). */
+/*
+ * rev: backend-side tuple -> struct snilb_rev (below). Our SNAT address
+ * is not in the key: the node has one of each family (config), and the
+ * data plane looks a packet up only once it is addressed to it, or an
+ * ICMP error quotes a packet from it (to_snat(), on_icmp()). 24 bytes,
+ * not 40: with the value, a 192-byte kernel object, not 256.
+ */
 struct snilb_rev_key {
 	__u8 family;
 	__u8 pad;
@@ -255,7 +261,6 @@ struct snilb_rev_key {
 	__be16 nport;		/* our SNAT port */
 	__u16 pad2;
 	__be32 baddr[4];
-	__be32 naddr[4];	/* our SNAT address */
 };
 
 /* flows: client tuple -> state. */
@@ -327,6 +332,10 @@ struct snilb_rev {
 	__u64 pkts_b2c;		/* ... in packets */
 	__u64 first_ns;		/* the backend's first payload byte */
 };
+
+_Static_assert(48 + sizeof(struct snilb_rev_key) + 8 +
+	       sizeof(struct snilb_rev) <= 192,
+	       "a rev entry is a 192-byte object (48 + key + value + 8)");
 
 /*
  * syn_state[snilb_syn_hash() % SNILB_SYN_BUCKETS]: what SYNs without
@@ -657,10 +666,6 @@ static __always_inline int snilb_rev_key_of(struct snilb_rev_key *rk,
 	rk->bport = be->port;
 	rk->nport = nport;
 	__builtin_memcpy(rk->baddr, be->addr, 16);
-	if (be->family == SNILB_AF_INET)
-		rk->naddr[0] = cfg->snat4;
-	else
-		__builtin_memcpy(rk->naddr, cfg->snat6, 16);
 	return snilb_snat_set(cfg, be->family) ? 0 : -1;
 }
 

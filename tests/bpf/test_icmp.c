@@ -132,6 +132,13 @@ static void icmp_spliced(int v6, int short_quote, uint16_t port)
 	in[14 + iplen + 8 + iplen + 1] ^= 0xff;	/* another SNAT port */
 	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
 	assert_int_equal(o.retval, TC_ACT_OK);
+	/* ... or one quoting a packet from another of the node's addresses
+	 * (the rev key holds no SNAT address). */
+	in[14 + iplen + 8 + iplen + 1] ^= 0xff;
+	in[14 + iplen + 8 + (v6 ? 8 + 15 : 12 + 3)] ^= 0x01;
+	assert_int_equal(bpf_prog_test_run_opts(dp_prog_fd(dp), &o), 0);
+	assert_int_equal(o.retval, TC_ACT_OK);
+	assert_int_equal(counter(SNILB_ST_ICMP_FWD), fwd + 1);
 }
 
 static void test_icmp_spliced(void **state)

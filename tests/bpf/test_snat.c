@@ -137,6 +137,37 @@ static void test_claims_only_range(void **state)
 	assert_int_equal(run(&t), TC_ACT_OK);
 }
 
+/*
+ * The rev key holds no SNAT address (the node has one per family): a
+ * backend's packet to another of the node's addresses, on a port a flow
+ * holds, is the node's, in either family.
+ */
+static void snat_only(int v6, uint16_t port)
+{
+	struct conn c = { .v6 = v6, .cli = v6 ? CLI6 : CLI4,
+			  .vip = v6 ? VIP6 : VIP4, .port = port, .isn = 3100 };
+	struct bside b = { .addr = v6 ? BE6 : BE1, .snat = v6 ? SNAT6 : SNAT4,
+			   .isn = 9100 };
+	struct tpkt t;
+	struct hb h;
+
+	splice_up_to(&c, &b, &h, v6 ? "v6.example.com" : "www.example.com");
+	t = from_backend(&c, &b, 0x10, b.isn + 1, c.isn + 1 + h.n, NULL, 0,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_REDIRECT);	/* to the client */
+	b.snat = v6 ? "2001:db8:1::77" : "198.18.1.77";
+	t = from_backend(&c, &b, 0x10, b.isn + 1, c.isn + 1 + h.n, NULL, 0,
+			 NULL, 0);
+	assert_int_equal(run(&t), TC_ACT_OK);		/* the node's */
+}
+
+static void test_snat_address_only(void **state)
+{
+	(void)state;
+	snat_only(0, 44100);
+	snat_only(1, 44101);
+}
+
 /* bpf/bind.h's flow_hash() (Maglev's index), in userspace. */
 static uint32_t flow_hash_of(const char *cli, uint16_t port)
 {
@@ -190,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_default_range),
 		cmocka_unit_test(test_configured_range),
 		cmocka_unit_test(test_claims_only_range),
+		cmocka_unit_test(test_snat_address_only),
 		cmocka_unit_test(test_claims_spread),
 	};
 
