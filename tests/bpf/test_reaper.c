@@ -83,6 +83,71 @@ static void test_reaper_rejudges(void **state)
 	assert_int_equal(res.hello_expired, 1);
 }
 
+/* Set the bind timeout; the previous one returned. */
+static uint32_t bind_timeout(uint32_t ms)
+{
+	struct snilb_config cfg;
+	uint32_t zero = 0, was;
+
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG),
+					     &zero, &cfg), 0);
+	was = cfg.bind_timeout_ms;
+	cfg.bind_timeout_ms = ms;
+	assert_int_equal(dp_config_set(dp, &cfg), 0);
+	return was;
+}
+
+static uint64_t bind_ns_of(const struct conn *c)
+{
+	static struct snilb_hello hb;
+	struct snilb_flow_key k;
+
+	flow_key_of(c, &k);
+	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS),
+					     &k, &hb), 0);
+	return hb.b.bind_ns;
+}
+
+/*
+ * A routed flow whose backend does not answer is reset once 8 bind
+ * timeouts have passed since its SYN to the backend (here 80 ms), not
+ * since the flow was made: the reaper reads the bind's time from the
+ * hello's entry for a flow older than that, and judges a younger one by
+ * its creation time alone.
+ */
+static void test_reaper_bind_timeout(void **state)
+{
+	struct conn c = { .cli = CLI4, .vip = VIP4, .port = 42004, .isn = 7 };
+	struct conn d = { .cli = CLI4, .vip = VIP4, .port = 42005, .isn = 7 };
+	struct reap_result res;
+	uint64_t bound;
+	uint32_t was;
+
+	(void)state;
+	short_hello_timeout();
+	was = bind_timeout(10);
+	connect_to(&c);
+	after(flow_get(&c)->created_ns + 100000000);
+	complete_hello(&c);
+	assert_int_equal(flow_get(&c)->state, SNILB_FS_ROUTED);
+	bound = bind_ns_of(&c);
+	assert_true(bound > flow_get(&c)->created_ns + 100000000);
+	assert_int_equal(dp_reap(dp, bound + 50000000, &res), 0);
+	assert_non_null(flow_get(&c));
+	assert_int_equal(dp_reap(dp, bound + 100000000, &res), 0);
+	assert_null(flow_get(&c));
+	assert_true(res.bind_expired >= 1);
+	/* Young: bound as it was made, judged by its creation time. */
+	connect_to(&d);
+	complete_hello(&d);
+	assert_int_equal(dp_reap(dp, flow_get(&d)->created_ns + 50000000,
+				 &res), 0);
+	assert_non_null(flow_get(&d));
+	assert_int_equal(dp_reap(dp, bind_ns_of(&d) + 100000000, &res), 0);
+	assert_null(flow_get(&d));
+	bind_timeout(was);
+}
+
 /* Entries of @m, counted. */
 static unsigned entries(enum snilb_map m)
 {
@@ -168,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_reaper_rejudges),
 		cmocka_unit_test(test_reaper_sweeps_orphans),
 		cmocka_unit_test(test_reaper_frees_small_hello),
+		cmocka_unit_test(test_reaper_bind_timeout),
 	};
 
 	return cmocka_run_group_tests_name("reaper", tests, harness_setup,

@@ -208,18 +208,34 @@ static int closed(const struct snilb_flow *f, uint64_t quiet)
 	return 0;
 }
 
+/* How long a routed flow may wait for a try at a backend (below). */
+static uint64_t bind_limit_ns(const struct snilb_config *cfg)
+{
+	uint64_t hello = (cfg->hello_timeout_ms ? cfg->hello_timeout_ms :
+			  SNILB_DEFAULT_HELLO_TIMEOUT_MS) * 1000000ull;
+	uint64_t bind = (cfg->bind_timeout_ms ? cfg->bind_timeout_ms :
+			 SNILB_DEFAULT_BIND_TIMEOUT_MS) * 1000000ull;
+
+	return hello > 8 * bind ? hello : 8 * bind;
+}
+
 /* When a routed flow's SYN went to its current backend: in its hello's
  * entry (struct snilb_bind), which it has until it is spliced. 0 for any
  * other flow, or a routed one without it (then its bind has timed out).
- * A lookup copies the whole entry (19 KB): routed flows are the few that
- * wait for a backend's SYN-ACK, at most SNILB_MAX_HELLOS. */
+ * A lookup copies the whole entry (19 KB), so it is made only for a flow
+ * older than bind_limit_ns(): a younger one was bound since it was made,
+ * and its creation time judges it as well. */
 static uint64_t bind_time(struct dataplane *dp, const struct snilb_flow_key *k,
-			  const struct snilb_flow *f)
+			  const struct snilb_flow *f,
+			  const struct snilb_config *cfg, uint64_t now)
 {
 	static struct snilb_hello hb;
 
-	if (f->state != SNILB_FS_ROUTED ||
-	    bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k, &hb))
+	if (f->state != SNILB_FS_ROUTED)
+		return 0;
+	if (now <= f->created_ns || now - f->created_ns <= bind_limit_ns(cfg))
+		return f->created_ns;
+	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_HELLOS), k, &hb))
 		return 0;
 	return hb.b.bind_ns;
 }
@@ -233,8 +249,6 @@ static enum verdict judge(const struct snilb_flow *f, uint64_t bind_ns,
 			  SNILB_DEFAULT_HELLO_TIMEOUT_MS) * 1000000ull;
 	uint64_t idle = (cfg->idle_timeout_s ? cfg->idle_timeout_s :
 			 SNILB_DEFAULT_IDLE_TIMEOUT_S) * 1000000000ull;
-	uint64_t bind = (cfg->bind_timeout_ms ? cfg->bind_timeout_ms :
-			 SNILB_DEFAULT_BIND_TIMEOUT_MS) * 1000000ull;
 	uint64_t seen = f->seen_ns > f->created_ns ? f->seen_ns : f->created_ns;
 	uint64_t quiet = now > seen ? now - seen : 0;
 	/* @now was read before the walk: a flow created during it is
@@ -251,7 +265,7 @@ static enum verdict judge(const struct snilb_flow *f, uint64_t bind_ns,
 	 * 1, 3, 7 s), so allow 8 bind timeouts for one to come after the
 	 * first timeout. */
 	if (f->state == SNILB_FS_ROUTED && now > bind_ns &&
-	    now - bind_ns > (hello > 8 * bind ? hello : 8 * bind)) {
+	    now - bind_ns > bind_limit_ns(cfg)) {
 		res->bind_expired++;
 		return EXPIRE_RST;
 	}
@@ -352,7 +366,7 @@ static enum verdict expire(struct dataplane *dp, int fd,
 
 	if (bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_FLOWS), k, &f))
 		return KEEP;
-	v = judge(&f, bind_time(dp, k, &f), cfg, now, res);
+	v = judge(&f, bind_time(dp, k, &f, cfg, now), cfg, now, res);
 	if (v == KEEP) {
 		res->flows++;
 		return KEEP;
@@ -537,8 +551,8 @@ static void nominate_one(void *arg, const void *key, const void *val)
 
 	if (w->err || (w->err = seen_add(&w->seen, key)))
 		return;
-	if (judge(f, bind_time(w->dp, key, f), w->cfg, w->now,
-		  &w->nominated) == KEEP) {
+	if (judge(f, bind_time(w->dp, key, f, w->cfg, w->now), w->cfg,
+		  w->now, &w->nominated) == KEEP) {
 		w->res->flows++;
 		return;
 	}
