@@ -206,14 +206,47 @@ static __noinline int big_segment(struct __sk_buff *skb, const struct pkt *p,
 	return GO_ON;
 }
 
+/* A whole hello (sc->res, the parser's answer): its route, then the SYN
+ * to a backend of the route's set. */
+static __always_inline int route_hello(struct __sk_buff *skb, struct pkt *p,
+				       struct snilb_flow_key *k,
+				       struct snilb_flow *f,
+				       struct snilb_hello *hb,
+				       const struct snilb_config *cfg,
+				       struct scratch *sc)
+{
+	struct snilb_route_stats *rs;
+	struct snilb_route *rt;
+	int st;
+
+	rt = route_lookup(&sc->res, f->listener);
+	if (!rt)
+		return reject(skb, p, k, f, SNILB_REJ_NO_ROUTE);
+	f->route = rt->id;
+	hb->b.set = rt->set;
+	f->state = SNILB_FS_ROUTED;
+	alog_routed(k, f, hb, &sc->res, cfg);
+	stat_inc(SNILB_ST_ROUTED);
+	rs = rstats(rt->id);
+	if (rs)
+		rs->routed++;
+	if (pp_wanted(rt->set))
+		pp_build(hb, k, f, &sc->res);
+	if (flow_claim(f))
+		return TC_ACT_SHOT;
+	st = bind_backend(skb, p, k, f, cfg);
+	flow_unclaim(f);
+	if (st < 0)
+		return reject(skb, p, k, f, SNILB_REJ_NO_BACKEND);
+	return st;
+}
+
 /* snilb_hello's body (snilb.bpf.c): a segment of a hello being buffered. */
 static __always_inline int hello_segment(struct __sk_buff *skb)
 {
 	const struct snilb_config *cfg = get_config();
 	struct scratch *sc = get_scratch();
-	struct snilb_route_stats *rs;
 	struct snilb_flow_key *k;
-	struct snilb_route *rt;
 	struct snilb_hello *hb;
 	struct snilb_flow *f;
 	struct pkt *p;
@@ -271,26 +304,7 @@ static __always_inline int hello_segment(struct __sk_buff *skb)
 	if (st == CH_REJECTED)
 		return reject(skb, p, k, f,
 			      SNILB_REJ_PARSE + sc->res.reason);
-	rt = route_lookup(&sc->res, f->listener);
-	if (!rt)
-		return reject(skb, p, k, f, SNILB_REJ_NO_ROUTE);
-	f->route = rt->id;
-	hb->b.set = rt->set;
-	f->state = SNILB_FS_ROUTED;
-	alog_routed(k, f, hb, &sc->res, cfg);
-	stat_inc(SNILB_ST_ROUTED);
-	rs = rstats(rt->id);
-	if (rs)
-		rs->routed++;
-	if (pp_wanted(rt->set))
-		pp_build(hb, k, f, &sc->res);
-	if (flow_claim(f))
-		return TC_ACT_SHOT;
-	st = bind_backend(skb, p, k, f, cfg);
-	flow_unclaim(f);
-	if (st < 0)
-		return reject(skb, p, k, f, SNILB_REJ_NO_BACKEND);
-	return st;
+	return route_hello(skb, p, k, f, hb, cfg, sc);
 }
 
 #endif /* SNILB_BPF_HELLO_H */
