@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # make bench's text report (scripts/bench.sh sources it): the figures in
 # R[], as tables, ratios against plain routing and the proxies. Reads the
-# globals bench.sh sets (R, contenders, rate, secs).
+# globals bench.sh sets (R, contenders, rate, secs, rounds).
 
 kib_mib() { python3 -c "print('%.1f' % (float('${1:-0}' or 0) / 1024))"; }
 
@@ -106,6 +106,21 @@ report_nodes() {
 	done
 }
 
+# Each round's connections/s and bulk, of which the table has medians.
+report_rounds() {
+	local c f
+	printf '(connections/s, bulk and CPU: medians of %s rounds, the' "$rounds"
+	printf ' contenders in turn within each;\n per round:)\n'
+	for f in "conns:connections/s" "bulk1:bulk 1 flow" \
+		 "bulk16:bulk 16 flows"; do
+		printf '  %-20s' "${f#*:}"
+		for c in "${contenders[@]}"; do
+			printf '  %s %s' "$c" "${R[$c.${f%%:*}.rounds]:-?}"
+		done
+		echo
+	done
+}
+
 ratio() { python3 -c "print('%.2f' % (float('$1' or 0) / float('$2') if float('$2' or 0) else 0))"; }
 
 report() {
@@ -123,6 +138,7 @@ report() {
 			"$(ratio "${R[snilb.${f%%:*}]}" "${R[haproxy.${f%%:*}]}")" \
 			"$(ratio "${R[snilb.${f%%:*}]}" "${R[nginx.${f%%:*}]}")"
 	done
+	report_rounds
 	report_phases
 	for f in ":TLS connections/s" ".p50:latency p50 us" \
 		 ".p99:latency p99 us" ".bulk1:bulk MB/s, 1 flow"; do
