@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # make bench's text report (scripts/bench.sh sources it): the figures in
 # R[], as tables, ratios against plain routing and the proxies. Reads the
-# globals bench.sh sets (R, contenders, rate, secs, rounds).
+# globals bench.sh sets (R, contenders, rate, secs, rounds, lat_secs).
 
 kib_mib() { python3 -c "print('%.1f' % (float('${1:-0}' or 0) / 1024))"; }
 
@@ -62,7 +62,10 @@ report_paths() {
 # access log's cost in connections/s.
 report_phases() {
 	local c
-	printf '\nlatency by phase, client side, p50 / p99 us\n%-10s%18s%18s%18s%18s\n' \
+	printf '\nlatency by phase, client side, p50 / p99 us (%s s at %s/s each,\n' \
+		"$lat_secs" "$rate"
+	printf 'the four taking turns; snilb_log: %s s alone)\n' "$secs"
+	printf '%-10s%18s%18s%18s%18s\n' \
 		"" connect "TLS handshake" "first byte" "added p50 / p99"
 	for c in "${contenders[@]}" snilb_log; do
 		printf '%-10s%18s%18s%18s%18s\n' "$c" \
