@@ -13,8 +13,10 @@
  * program's own cost, without what the kernel saves it, the skb),
  * syn_nots (the same without timestamps, as Windows sends it: its window
  * scale and SACK kept in the per-SYN state; timed after the others),
- * hello (a whole ClientHello in one segment: parse, route, bind; over
- * 1,000 flows), spliced_c2b and spliced_b2c (round robin over FLOWS
+ * first_ack (the handshake's last ACK: the cookie checked, the flow
+ * made), hello (a whole ClientHello in one segment: parse, route, bind),
+ * synack (the backend's SYN-ACK to our second SYN: the flow spliced, the
+ * hello replayed to it), those three over 1,000 flows, spliced_c2b and spliced_b2c (round robin over FLOWS
  * spliced flows, 1,000 unless told). Blocks of 500 runs of one kind take
  * turns. With FLOWS 1 every kind is warm, as `repeat` would run it; with
  * 1,000 the spliced packets' flows are evicted by the other kinds' blocks
@@ -129,15 +131,22 @@ static struct tpkt cseg(const struct flow *f, uint8_t flags, uint32_t off,
 	return t;
 }
 
-/* Take flow @f from SYN to spliced; returns the hello's run time. */
-static unsigned int splice_flow(struct flow *f, const struct hb *h)
+/* The run times of one connection's setup, but the SYN's. */
+struct setup_ns {
+	unsigned int ack;	/* the handshake's last ACK: the flow made */
+	unsigned int hello;
+	unsigned int synack;	/* the backend's SYN-ACK: splice, replay */
+};
+
+/* Take flow @f from SYN to spliced, timing its packets into @ns. */
+static void splice_flow(struct flow *f, const struct hb *h,
+			struct setup_ns *ns)
 {
 	struct tpkt t = { .src = "198.18.1.2", .dst = "198.18.0.10",
 			  .sport = f->port, .dport = 443, .seq = 1000,
 			  .flags = 0x02, .window = 64240,
 			  .opts = syn_opts, .optlen = 20 };
 	struct tview v;
-	unsigned int ns;
 	const uint8_t *o;
 	int ret;
 
@@ -146,9 +155,9 @@ static unsigned int splice_flow(struct flow *f, const struct hb *h)
 	o = tview_opt(&v, 8);
 	f->tsval = o ? be32(o + 2) : 0;
 	t = cseg(f, 0x10, 0, NULL, 0);
-	run(&t, NULL, NULL);
+	ns->ack = run(&t, NULL, NULL);
 	t = cseg(f, 0x18, 0, h->b, h->n);
-	ns = run(&t, &v, &ret);
+	ns->hello = run(&t, &v, &ret);
 	if (ret != TC_ACT_REDIRECT || v.flags != 0x02) {
 		fprintf(stderr, "hello not bound (verdict %d)\n", ret);
 		exit(1);
@@ -159,7 +168,7 @@ static unsigned int splice_flow(struct flow *f, const struct hb *h)
 			   .seq = 5000, .ack = 1001 - pp_len, .flags = 0x12,
 			   .window = 65535, .opts = syn_opts, .optlen = 20 };
 	run(&t, NULL, NULL);	/* held: our second SYN's is next (bind.h) */
-	run(&t, NULL, NULL);	/* the hello */
+	ns->synack = run(&t, NULL, NULL);	/* the hello */
 	if (pp_len) {
 		/* The backend's ACK of header and hello, one RTT later: the
 		 * hello's buffer, kept until then, goes (bpf/owned.h). */
@@ -174,7 +183,6 @@ static unsigned int splice_flow(struct flow *f, const struct hb *h)
 			exit(1);
 		}
 	}
-	return ns;
 }
 
 static struct tpkt b2c_pkt(const struct flow *f, const struct hb *h,
@@ -302,6 +310,8 @@ int main(int argc, char **argv)
 {
 	unsigned int n = argc > 1 ? (unsigned int)atoi(argv[1]) : 5000;
 	static struct runs floor, syn, syn_nots, hello, c2b, b2c, pass, sxdp;
+	static struct runs ack, synack;
+	struct setup_ns sn;
 	struct maglev_backend b = { "be", 1, 1 };
 	/* Every SYN without timestamps keeps its state: the cost measured
 	 * is the map update's, not the flood path's cheaper lookup. */
@@ -350,7 +360,10 @@ int main(int argc, char **argv)
 	/* Hellos are timed over up to 1,000 flows whatever FLOWS is. */
 	for (i = 0; i < MAX_FLOWS && i < n; i++) {
 		flows[i].port = (uint16_t)(10000 + i);
-		add(&hello, splice_flow(&flows[i], &h));
+		splice_flow(&flows[i], &h, &sn);
+		add(&ack, sn.ack);
+		add(&hello, sn.hello);
+		add(&synack, sn.synack);
 	}
 	/*
 	 * Each kind in blocks of its own, as `repeat` would run it; the
@@ -401,7 +414,9 @@ int main(int argc, char **argv)
 	report("syn", &syn, fl);
 	report("syn_xdp", &sxdp, fl);
 	report("syn_nots", &syn_nots, fl);
+	report("first_ack", &ack, fl);
 	report("hello", &hello, fl);
+	report("synack", &synack, fl);
 	report("spliced_c2b", &c2b, fl);
 	report("spliced_b2c", &b2c, fl);
 	report("steer_syn", &steer_syn, fl);

@@ -174,7 +174,9 @@ report() {
 	     $1 == "floor" { f = sprintf("  %-12s %8s %18s", "floor", $2, $3); next }
 	     { printf "  %-12s %8s raw %4s net %8s raw %4s net\n", $1, $2, $3, $4, $5 }
 	     END { print f }'
-	echo "  (hello: a whole ClientHello parsed, routed, bound; over 1,000 flows in both)"
+	echo "  (first_ack: the handshake's last ACK, the flow made; hello: a whole"
+	echo "  ClientHello parsed, routed, bound; synack: the backend's SYN-ACK, the"
+	echo "  flow spliced and the hello replayed; those three over 1,000 flows in both)"
 	echo "snilb_ingress during the snilb runs (bpf_stats): ${R[snilb.bpfns]:-?} ns/run;"
 	echo "  connections run: ${R[snilb.bpfns.conns]:-?} ns/run over ${R[snilb.bpfcnt.conns]:-?} runs" \
 		"(handshakes, hellos, binds and a few spliced packets each)"
