@@ -98,14 +98,21 @@ static __always_inline int send_rst(struct __sk_buff *skb, const struct pkt *p,
 			CTL(TCP_RST | (with_ack ? TCP_ACK : 0), 0));
 }
 
+/* Is @a (of family @fam) our SNAT address? */
+static __always_inline int snat_addr_is(const __be32 *a, __u8 fam,
+					const struct snilb_config *cfg)
+{
+	if (fam == SNILB_AF_INET)
+		return a[0] == cfg->snat4;
+	return a[0] == cfg->snat6[0] && a[1] == cfg->snat6[1] &&
+	       a[2] == cfg->snat6[2] && a[3] == cfg->snat6[3];
+}
+
 /* Is this packet addressed to our SNAT address? */
 static __always_inline int snat_is(const struct pkt *p,
 				   const struct snilb_config *cfg)
 {
-	if (p->family == SNILB_AF_INET)
-		return p->daddr[0] == cfg->snat4;
-	return p->daddr[0] == cfg->snat6[0] && p->daddr[1] == cfg->snat6[1] &&
-	       p->daddr[2] == cfg->snat6[2] && p->daddr[3] == cfg->snat6[3];
+	return snat_addr_is(p->daddr, p->family, cfg);
 }
 
 /* The rev key of a packet from a backend to our SNAT address. */

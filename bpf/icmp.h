@@ -96,9 +96,7 @@ static __always_inline int icmp_parse_rev(struct __sk_buff *skb,
 	rk->family = p->family;
 	if (icmp_parse(skb, p, at, qsrc, rk->baddr, ports))
 		return -1;
-	if (p->family == SNILB_AF_INET ? qsrc[0] != cfg->snat4 :
-	    qsrc[0] != cfg->snat6[0] || qsrc[1] != cfg->snat6[1] ||
-	    qsrc[2] != cfg->snat6[2] || qsrc[3] != cfg->snat6[3])
+	if (!snat_addr_is(qsrc, p->family, cfg))
 		return -1;
 	rk->nport = ports[0];
 	rk->bport = ports[1];
@@ -273,7 +271,7 @@ static __noinline int icmp_to_backend(struct __sk_buff *skb,
 
 	if (!be || !snilb_snat_set(cfg, p->family))
 		return TC_ACT_SHOT;
-	snat = p->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
+	snat = snat_of(cfg, p->family);
 	v.src = be->addr;
 	v.dst = snat;
 	v.sport = be->port;

@@ -95,7 +95,7 @@ static __always_inline int nat_c2b(struct __sk_buff *skb, struct scratch *sc,
 	}
 	if (p->flags & TCP_ACK)
 		ack_track(&f->c_ack, &f->c_win, f->opts.wscale, p);
-	snat = be->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
+	snat = snat_of(cfg, be->family);
 	find_opts(skb, sc, pos);
 	if (x_header(skb, p, be->family, snat, be->addr) ||
 	    get_hdrs(skb, q, &h))

@@ -379,7 +379,7 @@ static __always_inline int splice_c2b(struct __sk_buff *skb,
 	}
 	if (p->flags & TCP_ACK)
 		ack_track(&f->c_ack, &f->c_win, f->opts.wscale, p);
-	snat = p->family == SNILB_AF_INET ? &cfg->snat4 : cfg->snat6;
+	snat = snat_of(cfg, p->family);
 	find_opts(skb, sc, pos);
 	if (get_hdrs(skb, p, &h))
 		return TC_ACT_SHOT;

@@ -268,26 +268,19 @@ for p in json.load(sys.stdin):
         print("%d %d" % (p["run_time_ns"], p["run_cnt"]))'
 }
 
-# bpf_stats over one phase of the snilb runs: bpf_mark, then bpf_since.
+# bpf_stats over one phase of the snilb runs (bpf_mark, then bpf_add),
+# summed over the rounds into R[snilb.bpfsum.PHASE] and bpfcnt.PHASE.
 bpf_mark() { read -r mark_ns mark_cnt <<<"$(bpf_ns)"; }
-bpf_since() {
+bpf_add() {	# PHASE
 	local ns cnt
 	read -r ns cnt <<<"$(bpf_ns)"
-	cnt=$(( ${cnt:-0} - ${mark_cnt:-0} ))
-	echo "$(( (${ns:-0} - ${mark_ns:-0}) / (cnt > 0 ? cnt : 1) )) $cnt"
+	R[snilb.bpfsum.$1]=$(( ${R[snilb.bpfsum.$1]:-0} + ${ns:-0} - ${mark_ns:-0} ))
+	R[snilb.bpfcnt.$1]=$(( ${R[snilb.bpfcnt.$1]:-0} + ${cnt:-0} - ${mark_cnt:-0} ))
 }
 
 # The median of its arguments (numbers).
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
 	END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-# snilb_ingress's bpf_stats summed over the snilb runs of every round.
-bpf_add() {	# PHASE
-	local ns cnt
-	read -r ns cnt <<<"$(bpf_since)"
-	R[snilb.bpfsum.$1]=$(( ${R[snilb.bpfsum.$1]:-0} + ns * cnt ))
-	R[snilb.bpfcnt.$1]=$(( ${R[snilb.bpfcnt.$1]:-0} + cnt ))
-}
 
 # One round: each contender's connections/s, then its bulk, in turn.
 round() {	# N

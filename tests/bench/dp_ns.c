@@ -16,8 +16,8 @@
  * first_ack (the handshake's last ACK: the cookie checked, the flow
  * made), hello (a whole ClientHello in one segment: parse, route, bind),
  * synack (the backend's SYN-ACK to our second SYN: the flow spliced, the
- * hello replayed to it), those three over 1,000 flows, spliced_c2b and spliced_b2c (round robin over FLOWS
- * spliced flows, 1,000 unless told). Blocks of 500 runs of one kind take
+ * hello replayed to it), those three over 1,000 flows; spliced_c2b and
+ * spliced_b2c (round robin over FLOWS spliced flows, 1,000 unless told). Blocks of 500 runs of one kind take
  * turns. With FLOWS 1 every kind is warm, as `repeat` would run it; with
  * 1,000 the spliced packets' flows are evicted by the other kinds' blocks
  * in between, as on a busy node. Run it in tests/lib/in-netns.sh (it forwards).

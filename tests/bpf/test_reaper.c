@@ -29,14 +29,22 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Hello timeout 1 ms: a handshake is expired as soon as it is made. */
-static void short_hello_timeout(void)
+/* The data plane's config, as the programs read it. */
+static struct snilb_config config_get(void)
 {
 	struct snilb_config cfg;
 	uint32_t zero = 0;
 
 	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG),
 					     &zero, &cfg), 0);
+	return cfg;
+}
+
+/* Hello timeout 1 ms: a handshake is expired as soon as it is made. */
+static void short_hello_timeout(void)
+{
+	struct snilb_config cfg = config_get();
+
 	cfg.hello_timeout_ms = 1;
 	assert_int_equal(dp_config_set(dp, &cfg), 0);
 }
@@ -86,11 +94,9 @@ static void test_reaper_rejudges(void **state)
 /* Set the bind timeout; the previous one returned. */
 static uint32_t bind_timeout(uint32_t ms)
 {
-	struct snilb_config cfg;
-	uint32_t zero = 0, was;
+	struct snilb_config cfg = config_get();
+	uint32_t was;
 
-	assert_int_equal(bpf_map_lookup_elem(dp_map_fd(dp, SNILB_MAP_CONFIG),
-					     &zero, &cfg), 0);
 	was = cfg.bind_timeout_ms;
 	cfg.bind_timeout_ms = ms;
 	assert_int_equal(dp_config_set(dp, &cfg), 0);
